@@ -1,0 +1,67 @@
+"""Loss functions for gradient-boosted trees as fast, verified Numba kernels.
+
+Every loss returns the gradient and Hessian with respect to the booster's raw
+margin, knows its link, its loss value, its best constant start and how to turn
+margins into predictions. Adapters for XGBoost and LightGBM live in
+:mod:`gbm_objectives.xgboost` and :mod:`gbm_objectives.lightgbm`; neither
+booster is imported until those modules are.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
+from .losses import (
+    AbsoluteError,
+    Focal,
+    Gamma,
+    Huber,
+    InfoNCE,
+    LogCosh,
+    Logistic,
+    Loss,
+    Poisson,
+    PseudoHuber,
+    Quantile,
+    Softmax,
+    SoftmaxFocal,
+    SquaredError,
+    Tweedie,
+    as_loss,
+    available_losses,
+    get_loss,
+    register_loss,
+)
+
+try:
+    __version__ = version("gbm-objectives")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AbsoluteError",
+    "Focal",
+    "Gamma",
+    "Huber",
+    "IdentityLink",
+    "InfoNCE",
+    "Link",
+    "LogCosh",
+    "LogLink",
+    "Logistic",
+    "LogitLink",
+    "Loss",
+    "Poisson",
+    "PseudoHuber",
+    "Quantile",
+    "Softmax",
+    "SoftmaxFocal",
+    "SoftmaxLink",
+    "SquaredError",
+    "Tweedie",
+    "as_loss",
+    "available_losses",
+    "get_loss",
+    "register_loss",
+]

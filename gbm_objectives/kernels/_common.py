@@ -1,0 +1,56 @@
+"""Scalar helpers shared by the kernels: clamping into float32 and stable logs."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+#: Largest finite float32; gradients are clamped into [-FLOAT32_MAX, FLOAT32_MAX].
+FLOAT32_MAX = 3.4028234663852886e38
+#: Smallest Hessian handed to a booster (XGBoost's own floor for logistic).
+HESS_FLOOR = 1e-16
+#: Margins are clipped here before ``exp`` so float64 never overflows.
+MAX_EXP_ARG = 700.0
+
+JIT = dict(cache=True, nogil=True, error_model="numpy")
+INLINE = dict(cache=True, nogil=True, error_model="numpy", inline="always")
+
+
+@njit(**INLINE)
+def clamp_grad(x):
+    return min(max(x, -FLOAT32_MAX), FLOAT32_MAX)
+
+
+@njit(**INLINE)
+def clamp_hess(x):
+    return min(max(x, HESS_FLOOR), FLOAT32_MAX)
+
+
+@njit(**INLINE)
+def safe_exp(x):
+    return math.exp(min(max(x, -MAX_EXP_ARG), MAX_EXP_ARG))
+
+
+@njit(**INLINE)
+def softplus(x):
+    """log(1 + exp(x)) without overflow or cancellation."""
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@njit(**INLINE)
+def sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(**INLINE)
+def xlogy(x, y):
+    """x * log(y) with the convention 0 * log(0) = 0."""
+    if x == 0.0:
+        return 0.0
+    return x * math.log(y)

@@ -1,0 +1,186 @@
+"""Identity-link regression kernels: squared, absolute, Huber, pseudo-Huber, log-cosh, quantile.
+
+Every ``*_grad_hess`` kernel writes the gradient and Hessian with respect to the
+margin ``f`` (here equal to the prediction) into ``grad`` and ``hess``; ``weight``
+is either empty (unweighted) or has one entry per row. Every ``*_loss_sum``
+kernel returns the weighted sum of the pointwise loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ._common import JIT, clamp_grad, clamp_hess
+
+#: Curvature codes shared with :mod:`gbm_objectives.losses`.
+CURVATURE_EXACT = 0
+CURVATURE_UNIT = 1
+CURVATURE_IRLS = 2
+
+
+@njit(**JIT)
+def squared_error_grad_hess(y, margin, weight, grad, hess):
+    weighted = weight.shape[0] > 0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        grad[i] = clamp_grad(w * (float(margin[i]) - float(y[i])))
+        hess[i] = clamp_hess(w)
+
+
+@njit(**JIT)
+def squared_error_loss_sum(y, margin, weight):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(margin[i]) - float(y[i])
+        total += w * 0.5 * r * r
+    return total
+
+
+@njit(**JIT)
+def mean_abs_residual(y, margin):
+    total = 0.0
+    for i in range(margin.shape[0]):
+        total += abs(float(margin[i]) - float(y[i]))
+    n = margin.shape[0]
+    return total / n if n > 0 else 0.0
+
+
+@njit(**JIT)
+def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, grad, hess):
+    """Gradient of the pinball loss; ``scale`` multiplies gradient and curvature.
+
+    The true Hessian is zero. The curvature used is ``scale * 0.5 / (|r| + s)``
+    with ``s`` the mean absolute residual of this call: the majoriser curvature
+    ``1/(2|r|)`` of the check loss, kept finite by ``s``, so a Newton step is
+    measured in the units of the target and shrinks as the fit improves.
+    ``curvature == CURVATURE_UNIT`` uses a constant ``scale * 0.5`` instead.
+    """
+    weighted = weight.shape[0] > 0
+    s = mean_abs_residual(y, margin)
+    if s <= 0.0:
+        s = 1.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(margin[i]) - float(y[i])
+        if r > 0.0:
+            g = 1.0 - alpha
+        elif r < 0.0:
+            g = -alpha
+        else:
+            g = 0.0
+        if curvature == CURVATURE_UNIT:
+            h = 0.5
+        else:
+            h = 0.5 / (abs(r) + s)
+        grad[i] = clamp_grad(w * scale * g)
+        hess[i] = clamp_hess(w * scale * h)
+
+
+@njit(**JIT)
+def pinball_loss_sum(y, margin, weight, alpha, scale):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(y[i]) - float(margin[i])
+        if r >= 0.0:
+            total += w * alpha * r
+        else:
+            total += w * (alpha - 1.0) * r
+    return scale * total
+
+
+@njit(**JIT)
+def huber_grad_hess(y, margin, weight, delta, curvature, grad, hess):
+    weighted = weight.shape[0] > 0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(margin[i]) - float(y[i])
+        a = abs(r)
+        if a <= delta:
+            g = r
+            h = 1.0
+        else:
+            g = delta if r > 0.0 else -delta
+            h = delta / a if curvature == CURVATURE_IRLS else 1.0
+        grad[i] = clamp_grad(w * g)
+        hess[i] = clamp_hess(w * h)
+
+
+@njit(**JIT)
+def huber_loss_sum(y, margin, weight, delta):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        a = abs(float(margin[i]) - float(y[i]))
+        if a <= delta:
+            total += w * 0.5 * a * a
+        else:
+            total += w * delta * (a - 0.5 * delta)
+    return total
+
+
+@njit(**JIT)
+def pseudo_huber_grad_hess(y, margin, weight, delta, curvature, grad, hess):
+    weighted = weight.shape[0] > 0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(margin[i]) - float(y[i])
+        z = r / delta
+        root = math.sqrt(1.0 + z * z)
+        g = r / root
+        if curvature == CURVATURE_IRLS:
+            h = 1.0 / root
+        else:
+            h = 1.0 / (root * (1.0 + z * z))
+        grad[i] = clamp_grad(w * g)
+        hess[i] = clamp_hess(w * h)
+
+
+@njit(**JIT)
+def pseudo_huber_loss_sum(y, margin, weight, delta):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        z = (float(margin[i]) - float(y[i])) / delta
+        # delta^2 (sqrt(1+z^2) - 1) written without cancellation for small z.
+        total += w * delta * delta * (z * z / (math.sqrt(1.0 + z * z) + 1.0))
+    return total
+
+
+@njit(**JIT)
+def log_cosh_grad_hess(y, margin, weight, curvature, grad, hess):
+    weighted = weight.shape[0] > 0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = float(margin[i]) - float(y[i])
+        t = math.tanh(r)
+        if curvature == CURVATURE_IRLS:
+            h = t / r if r != 0.0 else 1.0
+        else:
+            c = math.cosh(min(abs(r), 350.0))
+            h = 1.0 / (c * c)
+        grad[i] = clamp_grad(w * t)
+        hess[i] = clamp_hess(w * h)
+
+
+@njit(**JIT)
+def log_cosh_loss_sum(y, margin, weight):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        a = abs(float(margin[i]) - float(y[i]))
+        if a < 20.0:
+            # cosh(a) - 1 = 2 sinh(a/2)^2 keeps full precision near a = 0.
+            sh = math.sinh(0.5 * a)
+            total += w * math.log1p(2.0 * sh * sh)
+        else:
+            total += w * (a + math.log1p(math.exp(-2.0 * a)) - 0.6931471805599453)
+    return total

@@ -1,0 +1,939 @@
+"""Loss objects: parameters, label domain, link, start score, loss value and
+gradient/Hessian with respect to the booster's raw margin.
+
+Every loss is registered by name; adapters, metrics, the ablation and the test
+suite all read losses from :func:`get_loss` / :func:`available_losses`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from ._validation import (
+    EMPTY_WEIGHT,
+    as_float_array,
+    check_choice,
+    check_sample_weight,
+    check_scalar,
+    group_offsets,
+)
+from .kernels import binary, multiclass, ranking, regression, tweedie
+from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
+
+__all__ = [
+    "Loss",
+    "SquaredError",
+    "AbsoluteError",
+    "Huber",
+    "PseudoHuber",
+    "LogCosh",
+    "Quantile",
+    "Poisson",
+    "Gamma",
+    "Tweedie",
+    "Logistic",
+    "Focal",
+    "Softmax",
+    "SoftmaxFocal",
+    "InfoNCE",
+    "get_loss",
+    "as_loss",
+    "available_losses",
+    "register_loss",
+]
+
+#: Start margins are kept inside +-MARGIN_LIMIT when the optimum is infinite
+#: (all-zero Tweedie labels, a class that never occurs).
+MARGIN_LIMIT = 30.0
+
+_REGISTRY: dict[str, type["Loss"]] = {}
+
+_CURVATURES = {
+    "exact": regression.CURVATURE_EXACT,
+    "unit": regression.CURVATURE_UNIT,
+    "irls": regression.CURVATURE_IRLS,
+}
+
+
+def register_loss(cls: type["Loss"]) -> type["Loss"]:
+    """Class decorator adding a loss to the registry under ``cls.name``."""
+    if not cls.name or cls.name in _REGISTRY:
+        raise ValueError(f"loss name {cls.name!r} is empty or already registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_losses() -> list[str]:
+    """Names accepted by :func:`get_loss`, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_loss(name: str, **params: Any) -> "Loss":
+    """Build the registered loss ``name`` with ``params``.
+
+    Examples
+    --------
+    >>> get_loss("tweedie", power=1.5)
+    Tweedie(power=1.5)
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown loss {name!r}; available: {', '.join(available_losses())}")
+    return _REGISTRY[name](**params)
+
+
+def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
+    """Return ``loss`` itself if it is a :class:`Loss`, else ``get_loss(loss, **params)``."""
+    if isinstance(loss, Loss):
+        if params:
+            raise ValueError("parameters can only be given with a loss name, not a loss object")
+        return loss
+    if isinstance(loss, str):
+        return get_loss(loss, **params)
+    raise ValueError(f"expected a Loss or a registered loss name, got {type(loss).__name__}")
+
+
+def _weighted_quantile(y: np.ndarray, weight: np.ndarray, alpha: float) -> float:
+    """Smallest label at which the weighted share of labels at or below reaches ``alpha``.
+
+    This is a minimiser of the weighted pinball loss at level ``alpha``.
+    """
+    order = np.argsort(y, kind="stable")
+    ys = np.asarray(y, dtype=np.float64)[order]
+    w = np.ones_like(ys) if weight.shape[0] == 0 else np.asarray(weight, np.float64)[order]
+    cum = np.cumsum(w)
+    idx = int(np.searchsorted(cum, alpha * cum[-1], side="left"))
+    return float(ys[min(idx, ys.shape[0] - 1)])
+
+
+def _weighted_mean(y: np.ndarray, weight: np.ndarray) -> float:
+    if weight.shape[0] == 0:
+        return float(np.mean(y, dtype=np.float64))
+    return float(np.average(np.asarray(y, np.float64), weights=weight))
+
+
+def _minimize_1d(fun: Callable[[float], float], low: float, high: float) -> float:
+    """Global minimum of a 1-D function on [low, high]: a grid, then Brent's method
+    in the cell around the best grid point (robust for non-convex focal loss)."""
+    from scipy.optimize import minimize_scalar
+
+    if high <= low:
+        return float(low)
+    grid = np.linspace(low, high, 61)
+    values = np.array([fun(float(c)) for c in grid])
+    best = int(np.argmin(values))
+    lo = grid[max(best - 1, 0)]
+    hi = grid[min(best + 1, grid.shape[0] - 1)]
+    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-12 * max(1.0, abs(high - low))})
+    return float(res.x) if res.fun <= values[best] else float(grid[best])
+
+
+class Loss:
+    """Base class of all losses.
+
+    Subclasses define the class attributes ``name``, ``link`` and ``label_domain``
+    and implement ``_check_domain``, ``_grad_hess_into``, ``_loss_sum`` and
+    ``_init_score``; the public methods validate their inputs and call those.
+    """
+
+    name: ClassVar[str] = ""
+    link: ClassVar[Link]
+    label_domain: ClassVar[str] = "finite real numbers"
+    #: True for losses over (n, k) margins.
+    is_multiclass: ClassVar[bool] = False
+    #: True for losses defined over groups of rows (``group=`` is required).
+    needs_group: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._params: dict[str, Any] = {}
+
+    # -- description -------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters, as given to :func:`get_loss`."""
+        return dict(self._params)
+
+    @property
+    def exact_hessian(self) -> bool:
+        """Whether ``hess`` is the true second derivative (up to the 1e-16 floor)."""
+        return True
+
+    @property
+    def n_outputs(self) -> int:
+        """Margin columns per row: 1, or the number of classes."""
+        return 1
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    # -- validation ----------------------------------------------------------
+    def check_labels(self, y: Any) -> np.ndarray:
+        """Validate labels: 1-D, finite, inside the loss's domain; return them as an array."""
+        arr = as_float_array(y, "y")
+        if arr.shape[0] == 0:
+            raise ValueError("y is empty")
+        self._check_domain(arr)
+        return arr
+
+    def check_margin(self, margin: Any, n_rows: int) -> np.ndarray:
+        """Validate a margin array against ``n_rows`` labels and the loss's shape."""
+        m = as_float_array(margin, "margin", ndim=(1, 2))
+        if m.ndim == 2 and not self.is_multiclass and m.shape[1] == 1:
+            m = m.reshape(-1)
+        expected = (n_rows, self.n_outputs) if self.is_multiclass else (n_rows,)
+        if m.shape != expected:
+            raise ValueError(f"margin has shape {m.shape}, expected {expected} for {self!r}")
+        return m
+
+    def _check_domain(self, y: np.ndarray) -> None:
+        """Raise ValueError when a label is outside ``label_domain``."""
+
+    def _offsets(self, group: Any, n_rows: int) -> np.ndarray | None:
+        if self.needs_group:
+            return group_offsets(group, n_rows)
+        if group is not None:
+            raise ValueError(f"{self.name} does not use groups; group must be None")
+        return None
+
+    def _validate(self, y: Any, margin: Any, sample_weight: Any, group: Any):
+        y_arr = self.check_labels(y)
+        m = self.check_margin(margin, y_arr.shape[0])
+        w = check_sample_weight(sample_weight, y_arr.shape[0])
+        offsets = self._offsets(group, y_arr.shape[0])
+        if offsets is not None:
+            self._check_groups(y_arr, w, offsets)
+        return y_arr, m, w, offsets
+
+    def _check_groups(self, y: np.ndarray, w: np.ndarray, offsets: np.ndarray) -> None:
+        """Per-group label checks of grouped losses."""
+
+    # -- public API ----------------------------------------------------------
+    def grad_hess(
+        self,
+        y: Any,
+        margin: Any,
+        sample_weight: Any = None,
+        *,
+        group: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Hessian of the loss with respect to the raw margin.
+
+        Parameters
+        ----------
+        y : array of shape (n,)
+            Labels in the loss's domain.
+        margin : array of shape (n,) or (n, k)
+            Raw scores (before the inverse link).
+        sample_weight : array of shape (n,), optional
+            Non-negative weights; they multiply both outputs.
+        group : array, optional
+            Grouped losses only: group sizes, or one query id per row.
+
+        Returns
+        -------
+        grad, hess : float32 arrays shaped like ``margin``
+            ``hess`` is always positive.
+        """
+        y_arr, m, w, offsets = self._validate(y, margin, sample_weight, group)
+        grad = np.empty(m.shape, dtype=np.float32)
+        hess = np.empty(m.shape, dtype=np.float32)
+        self._grad_hess_into(y_arr, m, w, grad, hess, offsets)
+        return grad, hess
+
+    def loss(self, y: Any, margin: Any, sample_weight: Any = None, *, group: Any = None) -> float:
+        """Weighted mean loss (per row, or per group for grouped losses), in float64."""
+        y_arr, m, w, offsets = self._validate(y, margin, sample_weight, group)
+        total = self._loss_sum(y_arr, m, w, offsets)
+        if offsets is not None:
+            starts = offsets[:-1]
+            denom = float(starts.shape[0]) if w.shape[0] == 0 else float(w[starts].sum())
+        else:
+            denom = float(y_arr.shape[0]) if w.shape[0] == 0 else float(w.sum())
+        return float(total / denom)
+
+    def init_score(self, y: Any, sample_weight: Any = None, *, group: Any = None) -> float | np.ndarray:
+        """The constant margin that minimises the weighted loss on ``y``.
+
+        A float, or an array of ``k`` values for multiclass losses.
+        """
+        y_arr = self.check_labels(y)
+        w = check_sample_weight(sample_weight, y_arr.shape[0])
+        offsets = self._offsets(group, y_arr.shape[0])
+        if offsets is not None:
+            self._check_groups(y_arr, w, offsets)
+        return self._init_score(y_arr, w)
+
+    def predict(self, margin: Any, *, group: Any = None) -> np.ndarray:
+        """Predictions on the response scale: the inverse link of ``margin``."""
+        m = as_float_array(margin, "margin", ndim=(1, 2))
+        if self.is_multiclass and (m.ndim != 2 or m.shape[1] != self.n_outputs):
+            raise ValueError(f"margin has shape {m.shape}, expected (n, {self.n_outputs})")
+        if not self.is_multiclass and m.ndim == 2:
+            if m.shape[1] != 1:
+                raise ValueError(f"margin has shape {m.shape}, expected (n,)")
+            m = m.reshape(-1)
+        return self.link.inverse(m)
+
+    # -- for adapters: no validation ------------------------------------------
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None) -> None:
+        raise NotImplementedError
+
+    def _loss_sum(self, y, margin, weight, offsets=None) -> float:
+        raise NotImplementedError
+
+    def _init_score(self, y: np.ndarray, weight: np.ndarray) -> float | np.ndarray:
+        raise NotImplementedError
+
+    def _minimize_constant(self, y: np.ndarray, weight: np.ndarray, low: float, high: float) -> float:
+        def fun(c: float) -> float:
+            return self._loss_sum(y, np.full(y.shape[0], c), weight)
+
+        return _minimize_1d(fun, low, high)
+
+
+# ---------------------------------------------------------------------------
+# Identity link
+# ---------------------------------------------------------------------------
+
+
+@register_loss
+class SquaredError(Loss):
+    """Half squared error ``(y - f)^2 / 2``; link: identity; y any real.
+
+    Gradient ``f - y``, Hessian 1 (the gradient of XGBoost's ``reg:squarederror``
+    and LightGBM's ``regression``). Targets the conditional mean.
+    """
+
+    name = "squared_error"
+    link = IdentityLink()
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        regression.squared_error_grad_hess(y, margin, weight, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return regression.squared_error_loss_sum(y, margin, weight)
+
+    def _init_score(self, y, weight):
+        return _weighted_mean(y, weight)
+
+
+class _CurvatureMixin:
+    _curvature_code: int
+
+    def _set_curvature(self, curvature: str, choices: tuple[str, ...]) -> str:
+        check_choice(curvature, "curvature", choices)
+        self._curvature_code = _CURVATURES[curvature]
+        return curvature
+
+
+@register_loss
+class Quantile(_CurvatureMixin, Loss):
+    """Pinball loss ``max(alpha (y - f), (alpha - 1)(y - f))``; link: identity.
+
+    Targets the conditional ``alpha``-quantile. Gradient ``1 - alpha`` above the
+    label, ``-alpha`` below, 0 at a tie. The true Hessian is zero; the
+    curvature used (``curvature="scaled"``) is ``0.5 / (|f - y| + s)`` with ``s``
+    the mean absolute residual of the call: the curvature of the check loss's
+    quadratic majoriser ``1 / (2|r|)``, kept finite by ``s``, so Newton steps are
+    in the target's units and shrink as the fit improves (a constant 1 would
+    make a leaf step at most one unit, whatever the scale of ``y``).
+    ``curvature="unit"`` uses the constant 0.5 of the boosters' built-ins.
+    Tree boosters reach built-in quality only when leaves are refit to residual
+    quantiles, which the adapters do.
+
+    Parameters
+    ----------
+    alpha : float in (0, 1), default 0.5
+    curvature : {"scaled", "unit"}, default "scaled"
+    """
+
+    name = "quantile"
+    link = IdentityLink()
+    _scale = 1.0
+
+    def __init__(self, alpha: float = 0.5, curvature: str = "scaled") -> None:
+        super().__init__()
+        self.alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        check_choice(curvature, "curvature", ("scaled", "unit"))
+        self._curvature_code = regression.CURVATURE_UNIT if curvature == "unit" else regression.CURVATURE_IRLS
+        self._params = {"alpha": self.alpha, "curvature": curvature}
+        if curvature == "scaled":
+            del self._params["curvature"]
+        self.curvature = curvature
+
+    @property
+    def exact_hessian(self) -> bool:
+        return False
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        regression.pinball_grad_hess(y, margin, weight, self.alpha, self._scale, self._curvature_code, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return regression.pinball_loss_sum(y, margin, weight, self.alpha, self._scale)
+
+    def _init_score(self, y, weight):
+        return _weighted_quantile(y, weight, self.alpha)
+
+
+@register_loss
+class AbsoluteError(Quantile):
+    """Absolute error ``|y - f|``; link: identity. Targets the conditional median.
+
+    Equals twice the pinball loss at ``alpha = 0.5``: gradient ``sign(f - y)``,
+    curvature ``1 / (|f - y| + s)`` (see :class:`Quantile` for why).
+
+    Parameters
+    ----------
+    curvature : {"scaled", "unit"}, default "scaled"
+    """
+
+    name = "absolute_error"
+    _scale = 2.0
+
+    def __init__(self, curvature: str = "scaled") -> None:
+        super().__init__(alpha=0.5, curvature=curvature)
+        self._params.pop("alpha")
+
+
+@register_loss
+class Huber(_CurvatureMixin, Loss):
+    """Huber loss: ``r^2 / 2`` for ``|r| <= delta``, ``delta (|r| - delta/2)`` beyond;
+    ``r = f - y``; link: identity.
+
+    In the linear region the true Hessian is zero. ``curvature="unit"`` (default)
+    keeps 1 there: the curvature of the quadratic that majorises Huber loss
+    everywhere (a guaranteed-descent Newton step; LightGBM's ``huber`` does the
+    same). ``curvature="irls"`` uses ``delta / |r|``, the iteratively reweighted
+    least-squares weight, whose Newton step reaches an outlying label in one step.
+
+    Parameters
+    ----------
+    delta : float > 0, default 1.35
+        Where quadratic turns linear, in the units of ``y``.
+    curvature : {"unit", "irls"}, default "unit"
+    """
+
+    name = "huber"
+    link = IdentityLink()
+
+    def __init__(self, delta: float = 1.35, curvature: str = "unit") -> None:
+        super().__init__()
+        self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
+        self.curvature = self._set_curvature(curvature, ("unit", "irls"))
+        self._params = {"delta": self.delta}
+        if curvature != "unit":
+            self._params["curvature"] = curvature
+
+    @property
+    def exact_hessian(self) -> bool:
+        return False
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        regression.huber_grad_hess(y, margin, weight, self.delta, self._curvature_code, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return regression.huber_loss_sum(y, margin, weight, self.delta)
+
+    def _init_score(self, y, weight):
+        return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
+
+
+@register_loss
+class PseudoHuber(_CurvatureMixin, Loss):
+    """Pseudo-Huber loss ``delta^2 (sqrt(1 + (r/delta)^2) - 1)``, ``r = f - y``; link: identity.
+
+    Smooth everywhere; equals XGBoost's ``reg:pseudohubererror`` with
+    ``huber_slope = delta``. ``curvature="exact"`` (default) is the true Hessian
+    ``(1 + (r/delta)^2)^(-3/2)``; it decays like ``|r|^-3``, so far-off labels
+    get large Newton steps. ``curvature="irls"`` uses ``(1 + (r/delta)^2)^(-1/2)``
+    (gradient over residual), whose step reaches a single label exactly.
+
+    Parameters
+    ----------
+    delta : float > 0, default 1.0
+    curvature : {"exact", "irls"}, default "exact"
+    """
+
+    name = "pseudo_huber"
+    link = IdentityLink()
+
+    def __init__(self, delta: float = 1.0, curvature: str = "exact") -> None:
+        super().__init__()
+        self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
+        self.curvature = self._set_curvature(curvature, ("exact", "irls"))
+        self._params = {"delta": self.delta}
+        if curvature != "exact":
+            self._params["curvature"] = curvature
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.curvature == "exact"
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        regression.pseudo_huber_grad_hess(y, margin, weight, self.delta, self._curvature_code, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return regression.pseudo_huber_loss_sum(y, margin, weight, self.delta)
+
+    def _init_score(self, y, weight):
+        return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
+
+
+@register_loss
+class LogCosh(_CurvatureMixin, Loss):
+    """Log-cosh loss ``log(cosh(f - y))``; link: identity.
+
+    Quadratic near zero, ``|r| - log 2`` in the tails. Gradient ``tanh(r)``.
+    The true Hessian ``sech(r)^2`` vanishes exponentially in the tails, so an exact
+    Newton step on a label 20 units away would be ~1e16 long. The default
+    ``curvature="irls"`` uses ``tanh(r) / r`` instead: equal to the true Hessian
+    at ``r = 0``, never below it, ``~1/|r|`` in the tails, and its Newton step
+    reaches a single label exactly. ``curvature="exact"`` gives ``sech(r)^2``.
+
+    Parameters
+    ----------
+    curvature : {"irls", "exact"}, default "irls"
+    """
+
+    name = "log_cosh"
+    link = IdentityLink()
+
+    def __init__(self, curvature: str = "irls") -> None:
+        super().__init__()
+        self.curvature = self._set_curvature(curvature, ("irls", "exact"))
+        self._params = {} if curvature == "irls" else {"curvature": curvature}
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.curvature == "exact"
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        regression.log_cosh_grad_hess(y, margin, weight, self._curvature_code, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return regression.log_cosh_loss_sum(y, margin, weight)
+
+    def _init_score(self, y, weight):
+        return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
+
+
+# ---------------------------------------------------------------------------
+# Log link: the Tweedie family
+# ---------------------------------------------------------------------------
+
+
+@register_loss
+class Tweedie(Loss):
+    """Half Tweedie deviance with log link, ``mu = exp(f)``; y >= 0 (y > 0 at power 2).
+
+    ``loss = y^(2-p)/((1-p)(2-p)) - y mu^(1-p)/(1-p) + mu^(2-p)/(2-p)``,
+    gradient ``-y mu^(1-p) + mu^(2-p)``, Hessian
+    ``(p-1) y mu^(1-p) + (2-p) mu^(2-p)`` (always positive for y >= 0). At
+    ``power = 1`` and ``2`` the Poisson and Gamma deviances are used exactly.
+    Matches XGBoost's ``reg:tweedie`` and LightGBM's ``tweedie`` gradients and
+    scikit-learn's ``HalfTweedieLoss``.
+
+    Parameters
+    ----------
+    power : float in [1, 2], default 1.5
+        Variance power: ``Var(Y) = phi mu^power``.
+    """
+
+    name = "tweedie"
+    link = LogLink()
+
+    def __init__(self, power: float = 1.5) -> None:
+        super().__init__()
+        self.power = check_scalar(power, "power", low=1.0, high=2.0)
+        self._params = {"power": self.power}
+
+    @property
+    def label_domain(self) -> str:  # type: ignore[override]
+        return "y > 0" if self.power == 2.0 else "y >= 0"
+
+    def _check_domain(self, y):
+        if self.power == 2.0:
+            if float(y.min()) <= 0.0:
+                raise ValueError(f"{self.name} with power 2 needs labels y > 0; found min(y) = {float(y.min()):g}")
+        elif float(y.min()) < 0.0:
+            raise ValueError(f"{self.name} needs labels y >= 0; found min(y) = {float(y.min()):g}")
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        tweedie.tweedie_grad_hess(y, margin, weight, self.power, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return tweedie.tweedie_loss_sum(y, margin, weight, self.power)
+
+    def _init_score(self, y, weight):
+        # For every power the weighted mean is the optimal constant mean.
+        mean = _weighted_mean(y, weight)
+        if mean <= 0.0:
+            return -MARGIN_LIMIT
+        return math.log(mean)
+
+
+@register_loss
+class Poisson(Tweedie):
+    """Half Poisson deviance ``y log(y/mu) - y + mu``, ``mu = exp(f)``; y >= 0.
+
+    Gradient ``mu - y``, Hessian ``mu``; equals Tweedie at power 1 and XGBoost's
+    ``count:poisson`` gradient (whose ``max_delta_step`` default 0.7 the XGBoost
+    adapter leaves to the user).
+    """
+
+    name = "poisson"
+
+    def __init__(self) -> None:
+        super().__init__(power=1.0)
+        self._params = {}
+
+
+@register_loss
+class Gamma(Tweedie):
+    """Half Gamma deviance ``y/mu - log(y/mu) - 1``, ``mu = exp(f)``; y > 0.
+
+    Gradient ``1 - y/mu``, Hessian ``y/mu``; equals Tweedie at power 2 and
+    XGBoost's ``reg:gamma``.
+    """
+
+    name = "gamma"
+
+    def __init__(self) -> None:
+        super().__init__(power=2.0)
+        self._params = {}
+
+
+# ---------------------------------------------------------------------------
+# Logit link
+# ---------------------------------------------------------------------------
+
+
+def _check_unit_interval(name: str, y: np.ndarray) -> None:
+    lo, hi = float(y.min()), float(y.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{name} needs labels in [0, 1]; found labels in [{lo:g}, {hi:g}]")
+
+
+def _logit_of_mean(p: float) -> float:
+    p = min(max(p, 0.0), 1.0)
+    if p <= 0.0:
+        return -MARGIN_LIMIT
+    if p >= 1.0:
+        return MARGIN_LIMIT
+    return float(np.clip(math.log(p) - math.log1p(-p), -MARGIN_LIMIT, MARGIN_LIMIT))
+
+
+@register_loss
+class Logistic(Loss):
+    """Binary cross-entropy on the logit ``f``, ``p = sigmoid(f)``; y in [0, 1].
+
+    With label smoothing ``eps`` the target is ``y (1 - eps) + eps / 2`` (the
+    two-class case of softmax smoothing). Gradient ``p - target``, Hessian
+    ``p (1 - p)`` (floored at 1e-16, as XGBoost's ``binary:logistic``).
+
+    Parameters
+    ----------
+    label_smoothing : float in [0, 1), default 0.0
+    """
+
+    name = "logistic"
+    link = LogitLink()
+    label_domain = "y in [0, 1]"
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = check_scalar(label_smoothing, "label_smoothing", low=0.0, high=1.0, high_inclusive=False)
+        self._params = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
+
+    def _check_domain(self, y):
+        _check_unit_interval(self.name, y)
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        binary.logistic_grad_hess(y, margin, weight, self.label_smoothing, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return binary.logistic_loss_sum(y, margin, weight, self.label_smoothing)
+
+    def _init_score(self, y, weight):
+        eps = self.label_smoothing
+        return _logit_of_mean(_weighted_mean(y, weight) * (1.0 - eps) + 0.5 * eps)
+
+
+@register_loss
+class Focal(Loss):
+    """Binary focal loss ``-alpha_t (1 - p_t)^gamma log(p_t)`` on the logit; y in [0, 1].
+
+    ``p_t`` is ``p`` for a positive, ``1 - p`` for a negative; soft labels mix
+    the two linearly. ``gamma = 0`` gives (class-weighted) cross-entropy. Where
+    focal loss is concave in the logit (confidently wrong examples) the true
+    Hessian is negative; the Hessian used is
+    ``max(true, alpha_t (1 - p_t)^gamma p (1 - p))``, the cross-entropy
+    curvature times the modulating factor, which keeps Newton steps pointing
+    downhill and equals the true Hessian at ``gamma = 0``.
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2.0
+    alpha : float in (0, 1) or None, default None
+        Weight of class 1 (class 0 gets ``1 - alpha``); None weighs both by 1.
+    """
+
+    name = "focal"
+    link = LogitLink()
+    label_domain = "y in [0, 1]"
+
+    def __init__(self, gamma: float = 2.0, alpha: float | None = None) -> None:
+        super().__init__()
+        self.gamma = check_scalar(gamma, "gamma", low=0.0)
+        if alpha is None:
+            self.alpha = None
+            self._alpha_pos = self._alpha_neg = 1.0
+        else:
+            self.alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+            self._alpha_pos, self._alpha_neg = self.alpha, 1.0 - self.alpha
+        self._params = {"gamma": self.gamma, "alpha": self.alpha}
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.gamma == 0.0
+
+    def _check_domain(self, y):
+        _check_unit_interval(self.name, y)
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        binary.focal_grad_hess(y, margin, weight, self.gamma, self._alpha_pos, self._alpha_neg, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return binary.focal_loss_sum(y, margin, weight, self.gamma, self._alpha_pos, self._alpha_neg)
+
+    def _init_score(self, y, weight):
+        return self._minimize_constant(y, weight, -MARGIN_LIMIT, MARGIN_LIMIT)
+
+
+# ---------------------------------------------------------------------------
+# Softmax link
+# ---------------------------------------------------------------------------
+
+
+class _Multiclass(Loss):
+    link = SoftmaxLink()
+    is_multiclass = True
+
+    def __init__(self, num_class: int) -> None:
+        super().__init__()
+        if isinstance(num_class, bool) or not isinstance(num_class, (int, np.integer)) or num_class < 2:
+            raise ValueError(f"num_class must be an integer >= 2, got {num_class!r}")
+        self.num_class = int(num_class)
+
+    @property
+    def label_domain(self) -> str:  # type: ignore[override]
+        return f"integer class labels in [0, {self.num_class})"
+
+    @property
+    def n_outputs(self) -> int:
+        return self.num_class
+
+    def _check_domain(self, y):
+        lo, hi = float(y.min()), float(y.max())
+        if lo < 0 or hi >= self.num_class:
+            raise ValueError(
+                f"{self.name} with num_class={self.num_class} needs labels in [0, {self.num_class}); "
+                f"found labels in [{lo:g}, {hi:g}]"
+            )
+        if np.any(y != np.floor(y)):
+            raise ValueError(f"{self.name} needs integer class labels; found non-integer values")
+
+    def _class_shares(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        w = None if weight.shape[0] == 0 else weight
+        counts = np.bincount(y.astype(np.int64), weights=w, minlength=self.num_class)
+        return counts / counts.sum()
+
+
+@register_loss
+class Softmax(_Multiclass):
+    """Softmax cross-entropy over ``num_class`` logits; integer labels in [0, k).
+
+    Label smoothing ``eps`` targets ``(1 - eps) onehot + eps / k``. Gradient
+    ``p - target``. The Hessian diagonal is ``hessian_scale * p (1 - p)``:
+    ``"exact"`` (1), ``"xgboost"`` (2, as ``multi:softprob``) or ``"lightgbm"``
+    (``k / (k - 1)``, as LightGBM's ``multiclass``); the boosters' factors make
+    Newton steps more cautious and reproduce their built-in objectives exactly.
+
+    Parameters
+    ----------
+    num_class : int >= 2
+    label_smoothing : float in [0, 1), default 0.0
+    hessian_scale : {"exact", "xgboost", "lightgbm"} or float > 0, default "exact"
+    """
+
+    name = "softmax"
+
+    def __init__(self, num_class: int, label_smoothing: float = 0.0, hessian_scale: str | float = "exact") -> None:
+        super().__init__(num_class)
+        self.label_smoothing = check_scalar(label_smoothing, "label_smoothing", low=0.0, high=1.0, high_inclusive=False)
+        if isinstance(hessian_scale, str):
+            check_choice(hessian_scale, "hessian_scale", ("exact", "xgboost", "lightgbm"))
+            k = self.num_class
+            self._hess_factor = {"exact": 1.0, "xgboost": 2.0, "lightgbm": k / (k - 1.0)}[hessian_scale]
+        else:
+            self._hess_factor = check_scalar(hessian_scale, "hessian_scale", low=0.0, low_inclusive=False)
+        self.hessian_scale = hessian_scale
+        self._params = {"num_class": self.num_class}
+        if self.label_smoothing:
+            self._params["label_smoothing"] = self.label_smoothing
+        if hessian_scale != "exact":
+            self._params["hessian_scale"] = hessian_scale
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self._hess_factor == 1.0
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        multiclass.softmax_grad_hess(y, margin, weight, self.label_smoothing, self._hess_factor, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return multiclass.softmax_loss_sum(y, margin, weight, self.label_smoothing)
+
+    def _init_score(self, y, weight):
+        eps = self.label_smoothing
+        shares = self._class_shares(y, weight) * (1.0 - eps) + eps / self.num_class
+        return np.maximum(np.log(np.maximum(shares, 1e-300)), -MARGIN_LIMIT)
+
+
+@register_loss
+class SoftmaxFocal(_Multiclass):
+    """Multiclass focal loss ``-alpha_c (1 - p_c)^gamma log(p_c)`` of the true class ``c``.
+
+    Softmax link over ``num_class`` logits. The Hessian diagonal is floored at
+    ``alpha_c (1 - p_c)^gamma p_j (1 - p_j)`` where the loss is concave (see
+    :class:`Focal`); with 2 classes it matches :class:`Focal` on the margin
+    difference.
+
+    Parameters
+    ----------
+    num_class : int >= 2
+    gamma : float >= 0, default 2.0
+    alpha : sequence of num_class positive weights, or None (all 1), default None
+    """
+
+    name = "softmax_focal"
+
+    def __init__(self, num_class: int, gamma: float = 2.0, alpha: Any = None) -> None:
+        super().__init__(num_class)
+        self.gamma = check_scalar(gamma, "gamma", low=0.0)
+        if alpha is None:
+            self._alpha = np.ones(self.num_class)
+            self.alpha = None
+        else:
+            a = as_float_array(alpha, "alpha")
+            if a.shape != (self.num_class,) or np.any(a <= 0):
+                raise ValueError(f"alpha must hold {self.num_class} positive class weights, got {alpha!r}")
+            self._alpha = a.astype(np.float64)
+            self.alpha = tuple(float(v) for v in a)
+        self._params = {"num_class": self.num_class, "gamma": self.gamma, "alpha": self.alpha}
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.gamma == 0.0
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        multiclass.softmax_focal_grad_hess(y, margin, weight, self.gamma, self._alpha, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return multiclass.softmax_focal_loss_sum(y, margin, weight, self.gamma, self._alpha)
+
+    def _init_score(self, y, weight):
+        from scipy.optimize import minimize
+
+        k = self.num_class
+        start = np.log(np.maximum(self._class_shares(y, weight), 1e-12))
+        start -= start.mean()
+        g = np.empty((y.shape[0], k), np.float32)
+        h = np.empty_like(g)
+
+        def fun(c):
+            m = np.broadcast_to(c, (y.shape[0], k)).copy()
+            value = self._loss_sum(y, m, weight)
+            self._grad_hess_into(y, m, weight, g, h)
+            return value, g.sum(axis=0, dtype=np.float64)
+
+        res = minimize(fun, start, jac=True, method="L-BFGS-B",
+                       bounds=[(-MARGIN_LIMIT, MARGIN_LIMIT)] * k, options={"ftol": 1e-15, "gtol": 1e-10})
+        return np.asarray(res.x, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# Grouped: InfoNCE
+# ---------------------------------------------------------------------------
+
+
+@register_loss
+class InfoNCE(Loss):
+    """InfoNCE: softmax cross-entropy of ``f / temperature`` within each group.
+
+    Rows are candidates grouped by query; labels ``y >= 0`` mark positives (one
+    or several, or graded relevance): the target distribution of a group is
+    ``y / sum(y)``, and every group needs a positive label. Gradient
+    ``(p - t) / temperature``, Hessian ``p (1 - p) / temperature^2``. The loss
+    is the weighted mean over groups; a group's weight is that of its rows
+    (constant within a group). Shifting all margins of a group changes
+    nothing, so the start score is 0.
+
+    Parameters
+    ----------
+    temperature : float > 0, default 0.1
+    """
+
+    name = "infonce"
+    link = IdentityLink()
+    label_domain = "y >= 0 with a positive label in every group"
+    needs_group = True
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = check_scalar(temperature, "temperature", low=0.0, low_inclusive=False)
+        self._params = {"temperature": self.temperature}
+
+    def _check_domain(self, y):
+        if float(y.min()) < 0.0:
+            raise ValueError(f"infonce needs labels y >= 0; found min(y) = {float(y.min()):g}")
+
+    def _check_groups(self, y, w, offsets):
+        sums = np.add.reduceat(np.asarray(y, np.float64), offsets[:-1])
+        if np.any(sums <= 0):
+            bad = int(np.flatnonzero(sums <= 0)[0])
+            raise ValueError(f"infonce needs a positive label in every group; group {bad} has none")
+        if w.shape[0]:
+            starts = offsets[:-1]
+            first = np.repeat(w[starts], np.diff(offsets))
+            if np.any(first != w):
+                raise ValueError("infonce sample_weight must be constant within each group")
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        ranking.infonce_grad_hess(y, margin, weight, offsets, self.temperature, grad, hess)
+
+    def _loss_sum(self, y, margin, weight, offsets=None):
+        return ranking.infonce_loss_sum(y, margin, weight, offsets, self.temperature)
+
+    def _init_score(self, y, weight):
+        return 0.0
+
+    def predict(self, margin: Any, *, group: Any = None) -> np.ndarray:
+        """Within-group softmax probabilities of ``margin / temperature``."""
+        m = as_float_array(margin, "margin")
+        offsets = group_offsets(group, m.shape[0])
+        s = m / self.temperature
+        top = np.maximum.reduceat(s, offsets[:-1])
+        e = np.exp(s - np.repeat(top, np.diff(offsets)))
+        totals = np.add.reduceat(e, offsets[:-1])
+        return e / np.repeat(totals, np.diff(offsets))
