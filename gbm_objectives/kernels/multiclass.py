@@ -7,30 +7,39 @@ Only the diagonal of each row's k x k Hessian is returned, as boosters expect.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from numba import njit
 
-from ._common import JIT, clamp_grad, clamp_hess
+from ._common import INLINE, JIT, clamp_grad, clamp_hess
+from ._fastmath import fast_exp, fast_log, fast_log1p
 
 
-@njit(**JIT)
+@njit(**INLINE)
+def _pow(u, gamma):
+    """``u ** gamma`` for ``u >= 0``, ``gamma >= 0`` (``0 ** 0 = 1``) without a libm call."""
+    if gamma == 0.0:
+        return 1.0
+    return fast_exp(gamma * fast_log(u))
+
+
+@njit(**INLINE)
 def _row_softmax(margin, i, prob):
     """Fill ``prob`` with softmax(margin[i]); return log-sum-exp of the row."""
     k = margin.shape[1]
     top = float(margin[i, 0])
     for j in range(1, k):
         top = max(top, float(margin[i, j]))
+    # The exp loop carries no sum, so it compiles to SIMD code; the sum follows.
+    for j in range(k):
+        prob[j] = fast_exp(float(margin[i, j]) - top)
     total = 0.0
     for j in range(k):
-        e = math.exp(float(margin[i, j]) - top)
-        prob[j] = e
-        total += e
+        total += prob[j]
+    inv = 1.0 / total
     for j in range(k):
-        prob[j] /= total
-    return top + math.log(total)
+        prob[j] *= inv
+    return top + fast_log(total)
 
 
 @njit(**JIT)
@@ -45,11 +54,12 @@ def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
         w = weight[i] if weighted else 1.0
         _row_softmax(margin, i, prob)
         c = int(y[i])
+        wh = w * hess_scale
         for j in range(k):
             target = off + (1.0 - smoothing if j == c else 0.0)
             p = prob[j]
             grad[i, j] = clamp_grad(w * (p - target))
-            hess[i, j] = clamp_hess(w * hess_scale * p * (1.0 - p))
+            hess[i, j] = clamp_hess(wh * (p * (1.0 - p)))
 
 
 @njit(**JIT)
@@ -98,10 +108,10 @@ def softmax_focal_grad_hess(y, margin, weight, gamma, alpha, grad, hess):
         if u > 0.5:
             ratio = log_pc / u
         elif u > 0.0:
-            ratio = math.log1p(-u) / u
+            ratio = fast_log1p(-u) / u
         else:
             ratio = -1.0
-        ug = u**gamma
+        ug = _pow(u, gamma)
         big_a = a_c * ug * (gamma * pc * ratio - 1.0)
         big_b = a_c * gamma * ug * (log_pc + 2.0 - (gamma - 1.0) * pc * ratio)
         for j in range(k):
@@ -132,5 +142,5 @@ def softmax_focal_loss_sum(y, margin, weight, gamma, alpha):
         for j in range(k):
             if j != c:
                 u += prob[j]
-        total += w * alpha[c] * (u**gamma) * (lse - float(margin[i, c]))
+        total += w * alpha[c] * _pow(u, gamma) * (lse - float(margin[i, c]))
     return total

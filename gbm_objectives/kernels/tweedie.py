@@ -12,31 +12,71 @@ import math
 
 from numba import njit
 
-from ._common import JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, xlogy
+from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, xlogy
+from ._fastmath import fast_exp
+
+#: Cap on ``y * exp(...)``: a huge label times ``exp`` of a far-off margin would
+#: overflow to inf (and to NaN under a zero weight); capped, it stays finite and
+#: the gradient is still clamped into float32 range.
+MAX_TERM = 1e300
 
 
+@njit(**INLINE)
+def _poisson_point(yi, fi):
+    mu = fast_exp(min(max(fi, -MAX_EXP_ARG), MAX_EXP_ARG))
+    return mu - yi, mu
+
+
+@njit(**INLINE)
+def _gamma_point(yi, fi):
+    ratio = min(yi * fast_exp(-min(max(fi, -MAX_EXP_ARG), MAX_EXP_ARG)), MAX_TERM)
+    return 1.0 - ratio, ratio
+
+
+@njit(**INLINE)
+def _tweedie_point(yi, fi, power):
+    f = min(max(fi, -MAX_EXP_ARG), MAX_EXP_ARG)
+    a = min(yi * fast_exp((1.0 - power) * f), MAX_TERM)
+    b = fast_exp((2.0 - power) * f)
+    return b - a, (power - 1.0) * a + (2.0 - power) * b
+
+
+# One branch-free loop per (power case, weighted) pair: a branch inside the
+# loop would keep LLVM from compiling it to SIMD code.
 @njit(**JIT)
 def tweedie_grad_hess(y, margin, weight, power, grad, hess):
-    weighted = weight.shape[0] > 0
-    for i in range(margin.shape[0]):
-        w = weight[i] if weighted else 1.0
-        f = min(max(float(margin[i]), -MAX_EXP_ARG), MAX_EXP_ARG)
-        yi = float(y[i])
+    n = margin.shape[0]
+    if weight.shape[0] > 0:
         if power == 1.0:
-            mu = math.exp(f)
-            g = mu - yi
-            h = mu
+            for i in range(n):
+                g, h = _poisson_point(float(y[i]), float(margin[i]))
+                grad[i] = clamp_grad(weight[i] * g)
+                hess[i] = clamp_hess(weight[i] * h)
         elif power == 2.0:
-            ratio = yi * math.exp(-f)
-            g = 1.0 - ratio
-            h = ratio
+            for i in range(n):
+                g, h = _gamma_point(float(y[i]), float(margin[i]))
+                grad[i] = clamp_grad(weight[i] * g)
+                hess[i] = clamp_hess(weight[i] * h)
         else:
-            a = yi * math.exp((1.0 - power) * f)
-            b = math.exp((2.0 - power) * f)
-            g = b - a
-            h = (power - 1.0) * a + (2.0 - power) * b
-        grad[i] = clamp_grad(w * g)
-        hess[i] = clamp_hess(w * h)
+            for i in range(n):
+                g, h = _tweedie_point(float(y[i]), float(margin[i]), power)
+                grad[i] = clamp_grad(weight[i] * g)
+                hess[i] = clamp_hess(weight[i] * h)
+    elif power == 1.0:
+        for i in range(n):
+            g, h = _poisson_point(float(y[i]), float(margin[i]))
+            grad[i] = clamp_grad(g)
+            hess[i] = clamp_hess(h)
+    elif power == 2.0:
+        for i in range(n):
+            g, h = _gamma_point(float(y[i]), float(margin[i]))
+            grad[i] = clamp_grad(g)
+            hess[i] = clamp_hess(h)
+    else:
+        for i in range(n):
+            g, h = _tweedie_point(float(y[i]), float(margin[i]), power)
+            grad[i] = clamp_grad(g)
+            hess[i] = clamp_hess(h)
 
 
 @njit(**JIT)
@@ -50,13 +90,13 @@ def tweedie_loss_sum(y, margin, weight, power):
         if power == 1.0:
             dev = xlogy(yi, yi) - yi * f - yi + math.exp(f)
         elif power == 2.0:
-            dev = yi * math.exp(-f) - math.log(yi) + f - 1.0
+            dev = min(yi * math.exp(-f), MAX_TERM) - math.log(yi) + f - 1.0
         else:
             one_p = 1.0 - power
             two_p = 2.0 - power
             dev = (
                 yi ** two_p / (one_p * two_p)
-                - yi * math.exp(one_p * f) / one_p
+                - min(yi * math.exp(one_p * f), MAX_TERM) / one_p
                 + math.exp(two_p * f) / two_p
             )
         total += w * dev
