@@ -1,0 +1,736 @@
+"""XGBoost adapter: objective and metric callables, start margin, training,
+prediction, scikit-learn estimators and Dask.
+
+The library's losses plug into :func:`xgboost.train` through
+:func:`objective` and :func:`metric`; :func:`train` wires both and fixes the
+booster facts a custom objective otherwise gets wrong:
+
+* **Start margin.** A custom objective starts every row at ``base_score`` 0.5.
+  :func:`train` sets ``base_score`` to the loss's best constant
+  (:meth:`Loss.init_score`), so it is saved in the model and applies to every
+  evaluation set and prediction, with no ``base_margin`` to carry around.
+* **Link.** The booster is configured with the built-in objective whose
+  output transform is the loss's inverse link (``reg:squarederror`` for the
+  identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
+  ``multi:softprob`` for softmax). The custom gradients replace that
+  objective's gradients; what is kept is its transform, so
+  ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
+  this library all return predictions on the response scale, and its
+  ``base_score`` space, which :func:`base_score` converts to.
+* **Leaf refit.** Absolute error and quantile losses run under
+  ``reg:absoluteerror`` / ``reg:quantileerror``. XGBoost applies that
+  objective's leaf update after every tree even when the gradients are
+  custom, so each leaf is refit to the weighted ``alpha``-quantile of its
+  residuals times ``eta`` by XGBoost's own code, as in the built-ins (XGBoost
+  has no public API to set leaf values; this route needs none and keeps the
+  training predictions in step).
+* **Weights, groups, shapes.** DMatrix weights multiply the gradients, query
+  groups (``group=`` / ``qid=``) reach grouped losses, multiclass margins are
+  ``(n, k)``, and labels are checked against the loss before the first tree.
+* **Loss record.** The loss name and parameters are stored as the booster
+  attribute ``"gbm_objectives_loss"`` (kept by ``save_model``), which
+  :func:`predict` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import weakref
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import xgboost as xgb
+
+from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
+from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
+
+__all__ = [
+    "LOSS_ATTR",
+    "XGBMetric",
+    "XGBObjective",
+    "base_score",
+    "booster_objective",
+    "dask_train",
+    "metric",
+    "objective",
+    "predict",
+    "train",
+]
+
+#: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
+LOSS_ATTR = "gbm_objectives_loss"
+
+#: The built-in objective whose output transform is each link's inverse.
+_LINK_OBJECTIVE = {
+    "identity": "reg:squarederror",
+    "log": "reg:tweedie",
+    "logit": "binary:logistic",
+    "softmax": "multi:softprob",
+}
+#: Built-in objectives and the space their ``base_score`` is given in.
+_BASE_SCORE_SPACE = {
+    "reg:squarederror": "margin",
+    "reg:absoluteerror": "margin",
+    "reg:quantileerror": "margin",
+    "reg:pseudohubererror": "margin",
+    "multi:softprob": "margin",
+    "multi:softmax": "margin",
+    "reg:tweedie": "exp",
+    "count:poisson": "exp",
+    "reg:gamma": "exp",
+    "binary:logistic": "sigmoid",
+}
+#: XGBoost needs a logistic base_score strictly inside (0, 1) in float32.
+_LOGIT_BASE_LIMIT = 15.0
+
+
+# ---------------------------------------------------------------------------
+# Reading a DMatrix
+# ---------------------------------------------------------------------------
+
+
+class _Data:
+    """Validated labels, weights and group offsets of one DMatrix, plus the
+    reused gradient buffers."""
+
+    __slots__ = ("y", "weight", "offsets", "grad", "hess", "denom")
+
+    def __init__(self, y: np.ndarray, weight: np.ndarray, offsets: np.ndarray | None) -> None:
+        self.y = y
+        self.weight = weight
+        self.offsets = offsets
+        self.grad: np.ndarray | None = None
+        self.hess: np.ndarray | None = None
+        if offsets is not None:
+            starts = offsets[:-1]
+            self.denom = float(starts.shape[0]) if weight.shape[0] == 0 else float(weight[starts].sum())
+        else:
+            self.denom = float(y.shape[0]) if weight.shape[0] == 0 else float(weight.sum())
+
+    def buffers(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        if self.grad is None or self.grad.shape != shape:
+            self.grad = np.empty(shape, dtype=np.float32)
+            self.hess = np.empty(shape, dtype=np.float32)
+        return self.grad, self.hess
+
+
+def _validated(loss: Loss, y: Any, weight: Any, group_ptr: Any, what: str) -> _Data:
+    """Check labels, weights and groups of ``what`` against ``loss``."""
+    try:
+        y_arr = loss.check_labels(y)
+        w = check_sample_weight(None if weight is None or np.size(weight) == 0 else weight, y_arr.shape[0])
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    w = w if w.shape[0] == 0 else np.ascontiguousarray(w, dtype=np.float64)
+    offsets = None
+    if loss.needs_group:
+        ptr = None if group_ptr is None else np.asarray(group_ptr, dtype=np.int64)
+        if ptr is None or ptr.shape[0] < 2:
+            raise ValueError(
+                f"{what}: {loss.name} needs query groups; build the DMatrix with group= or qid="
+            )
+        if ptr[0] != 0 or ptr[-1] != y_arr.shape[0] or np.any(np.diff(ptr) <= 0):
+            raise ValueError(f"{what}: the DMatrix query groups do not cover its {y_arr.shape[0]} rows")
+        offsets = ptr
+        try:
+            loss._check_groups(y_arr, w, offsets)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+    return _Data(y_arr, w, offsets)
+
+
+def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> _Data:
+    group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
+    return _validated(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what)
+
+
+def _check_margin(loss: Loss, margin: Any, n_rows: int) -> np.ndarray:
+    """The booster's margins as a C-contiguous array of the loss's shape."""
+    m = np.asarray(margin)
+    if m.dtype not in (np.float32, np.float64):
+        m = m.astype(np.float64)
+    if loss.is_multiclass:
+        if m.ndim != 2 or m.shape != (n_rows, loss.n_outputs):
+            raise ValueError(
+                f"{loss.name} with num_class={loss.n_outputs} needs margins of shape "
+                f"({n_rows}, {loss.n_outputs}) but the booster gave {m.shape}; set "
+                f"params['num_class'] = {loss.n_outputs}"
+            )
+    else:
+        if m.ndim == 2 and m.shape[1] == 1:
+            m = m.reshape(-1)
+        if m.shape != (n_rows,):
+            raise ValueError(
+                f"{loss.name} needs one margin per row, shape ({n_rows},), but the booster gave "
+                f"{m.shape}; remove num_class / multi-output settings from params"
+            )
+    return np.ascontiguousarray(m)
+
+
+def _is_constant(margin: np.ndarray) -> bool:
+    """True at the start of a training run: every row holds the same margin.
+
+    Two reductions without temporaries; adapters re-read and re-check the
+    labels then, so a reused objective never trains on stale labels.
+    """
+    if margin.shape[0] == 0:
+        return True
+    if margin.ndim == 1:
+        return bool(margin.min() == margin.max())
+    return bool(np.array_equal(margin.min(axis=0), margin.max(axis=0)))
+
+
+# ---------------------------------------------------------------------------
+# Objective and metric
+# ---------------------------------------------------------------------------
+
+
+class XGBObjective:
+    """Gradient and Hessian of a loss for XGBoost; build it with :func:`objective`.
+
+    Callable in both XGBoost signatures:
+
+    * ``obj(predt, dtrain) -> (grad, hess)`` for ``xgboost.train(obj=...)``:
+      labels, weights (``dtrain.get_weight()``) and query groups come from the
+      DMatrix;
+    * ``obj(y_true, y_pred, sample_weight=None) -> (grad, hess)`` for the
+      scikit-learn estimators (``XGBRegressor(objective=obj)``), which pass
+      ``sample_weight`` because the signature names it.
+
+    Labels are validated once per DMatrix (and again whenever all margins are
+    equal, i.e. at the start of every training run), then every round calls
+    the loss's unvalidated kernel into float32 buffers reused across rounds.
+    The returned arrays are those buffers: copy them to keep one round's
+    values. Picklable and deep-copyable (the caches are dropped).
+    """
+
+    def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
+        self.loss = as_loss(loss)
+        self.row_curvature = bool(row_curvature)
+        self._cache: "weakref.WeakKeyDictionary[xgb.DMatrix, _Data]" = weakref.WeakKeyDictionary()
+        self._sklearn: _Data | None = None
+
+    def __repr__(self) -> str:
+        extra = ", row_curvature=True" if self.row_curvature else ""
+        return f"XGBObjective({self.loss!r}{extra})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "row_curvature": self.row_curvature}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["loss"], row_curvature=state.get("row_curvature", False))
+
+    def _compute(self, y: np.ndarray, m: np.ndarray, data: _Data) -> tuple[np.ndarray, np.ndarray]:
+        grad, hess = data.buffers(m.shape)
+        self.loss._grad_hess_into(y, m, data.weight, grad, hess, data.offsets)
+        if self.row_curvature:
+            # Leaves are refit by the booster, so the Hessian only shapes the
+            # splits: one unit per row (times its weight), as in XGBoost's
+            # reg:absoluteerror / reg:quantileerror, so min_child_weight
+            # counts rows whatever the scale of y.
+            if data.weight.shape[0]:
+                np.copyto(hess, data.weight, casting="unsafe")
+            else:
+                hess.fill(1.0)
+        return grad, hess
+
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(b, xgb.DMatrix):
+            return self._native(a, b)
+        return self._sklearn_call(a, b, sample_weight)
+
+    def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
+        n = dtrain.num_row()
+        m = _check_margin(self.loss, predt, n)
+        data = self._cache.get(dtrain)
+        if data is None or data.y.shape[0] != n or _is_constant(m):
+            data = _read_dmatrix(self.loss, dtrain, "training data")
+            self._cache[dtrain] = data
+        return self._compute(data.y, m, data)
+
+    def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self.loss.needs_group:
+            raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
+        y = np.asarray(y_true)
+        m = _check_margin(self.loss, y_pred, y.shape[0])
+        data = self._sklearn
+        weighted = sample_weight is not None and np.size(sample_weight) > 0
+        if (
+            data is None
+            or data.y.shape[0] != y.shape[0]
+            or (data.weight.shape[0] > 0) != weighted
+            or _is_constant(m)
+        ):
+            data = _validated(self.loss, y, sample_weight if weighted else None, None, "training labels")
+            self._sklearn = data
+        # XGBoost hands over a fresh label copy every round; it is the
+        # validated one unless the data changed, which restarts the margins.
+        labels = y if y.dtype in (np.float32, np.float64) and y.flags.c_contiguous else data.y
+        return self._compute(labels, m, data)
+
+
+class XGBMetric:
+    """Weighted mean loss for ``xgboost.train(custom_metric=...)``; build it with :func:`metric`.
+
+    ``metric(predt, dtrain) -> (name, value)``. Under a custom objective
+    XGBoost hands the metric raw margins (the default); with a built-in
+    objective it hands transformed predictions, so build the metric with
+    ``response=True`` there. In distributed training (Dask) the loss sums
+    and weight totals are all-reduced over the workers, so every worker
+    reports the global value. The name is the loss's registry name.
+    """
+
+    def __init__(self, loss: Loss | str, *, response: bool = False) -> None:
+        self.loss = as_loss(loss)
+        if not isinstance(response, bool):
+            raise ValueError(f"response must be True or False, got {response!r}")
+        self.response = response
+        self._cache: "weakref.WeakKeyDictionary[xgb.DMatrix, _Data]" = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"XGBMetric({self.loss!r}, response={self.response})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "response": self.response}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["loss"], response=state["response"])
+
+    def __call__(self, predt: Any, dmat: "xgb.DMatrix") -> tuple[str, float]:
+        if not isinstance(dmat, xgb.DMatrix):
+            raise ValueError(f"metric expects (predt, DMatrix), got a {type(dmat).__name__}")
+        n = dmat.num_row()
+        data = self._cache.get(dmat)
+        if data is None or data.y.shape[0] != n:
+            data = _read_dmatrix(self.loss, dmat, "evaluation data")
+            self._cache[dmat] = data
+        m = _check_margin(self.loss, predt, n)
+        if self.response:
+            m = _response_to_margin(self.loss, m)
+        total = float(self.loss._loss_sum(data.y, m, data.weight, data.offsets))
+        denom = data.denom
+        from xgboost import collective
+
+        if collective.get_world_size() > 1:
+            total, denom = collective.allreduce(np.array([total, denom]), collective.Op.SUM)
+        return self.loss.name, float(total / denom)
+
+
+def _response_to_margin(loss: Loss, pred: np.ndarray) -> np.ndarray:
+    p = np.asarray(pred, dtype=np.float64)
+    name = loss.link.name
+    if name == "logit":
+        p = np.clip(p, 1e-15, 1.0 - 1e-15)
+    elif name in ("log", "softmax"):
+        p = np.maximum(p, 1e-300)
+    return np.ascontiguousarray(loss.link.link(p))
+
+
+def objective(loss: Loss | str) -> XGBObjective:
+    """The loss as an XGBoost custom objective.
+
+    Parameters
+    ----------
+    loss : Loss or str
+        A loss object or a registry name (see :func:`gbm_objectives.available_losses`).
+
+    Returns
+    -------
+    XGBObjective
+        ``obj(predt, dtrain)`` for ``xgboost.train(obj=...)``, and
+        ``obj(y_true, y_pred, sample_weight=None)`` for
+        ``XGBRegressor(objective=obj)`` / ``XGBClassifier(objective=obj)``.
+
+    Notes
+    -----
+    With plain ``xgboost.train`` the model still starts from ``base_score``
+    0.5 and, for a multiclass loss, needs ``params["num_class"]``; use
+    :func:`train`, or set ``base_score=base_score(loss, y, w)`` and
+    ``objective=booster_objective(loss)`` in the params yourself.
+    """
+    return XGBObjective(loss)
+
+
+def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
+    """The loss as an XGBoost ``custom_metric``: its weighted mean on the evaluation data.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    response : bool, default False
+        False when the booster trains with a custom objective (XGBoost then
+        passes raw margins); True for a built-in objective (it passes
+        predictions on the response scale, mapped back through the link).
+    """
+    return XGBMetric(loss, response=response)
+
+
+# ---------------------------------------------------------------------------
+# Booster configuration
+# ---------------------------------------------------------------------------
+
+
+def _refits(loss: Loss, refit_leaves: bool) -> bool:
+    if not isinstance(refit_leaves, bool):
+        raise ValueError(f"refit_leaves must be True or False, got {refit_leaves!r}")
+    return refit_leaves and isinstance(loss, Quantile)
+
+
+def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
+    """The built-in objective :func:`train` configures the booster with for ``loss``.
+
+    Its gradients are replaced by the loss's; what it contributes is the
+    output transform (the loss's inverse link), the space of ``base_score``
+    and, for absolute error and quantile losses, the refit of every leaf to
+    a residual quantile (unless ``refit_leaves`` is False).
+
+    Returns
+    -------
+    dict
+        XGBoost parameters: ``objective`` and, where needed, ``num_class`` or
+        ``quantile_alpha``.
+    """
+    loss = as_loss(loss)
+    if _refits(loss, refit_leaves):
+        if isinstance(loss, AbsoluteError):
+            return {"objective": "reg:absoluteerror"}
+        return {"objective": "reg:quantileerror", "quantile_alpha": float(loss.alpha)}
+    params: dict[str, Any] = {"objective": _LINK_OBJECTIVE[loss.link.name]}
+    if loss.is_multiclass:
+        params["num_class"] = loss.n_outputs
+    return params
+
+
+def _margin_to_base_score(loss: Loss, margin: Any, objective_name: str) -> float | list[float]:
+    space = _BASE_SCORE_SPACE.get(objective_name)
+    if space is None:
+        raise ValueError(
+            f"objective must be one of {', '.join(sorted(_BASE_SCORE_SPACE))}; got {objective_name!r}"
+        )
+    multi_objective = objective_name.startswith("multi:")
+    if multi_objective != loss.is_multiclass:
+        kind = "a multiclass" if multi_objective else "a single-output"
+        raise ValueError(f"objective {objective_name!r} is {kind} objective; it does not fit {loss!r}")
+    m = np.asarray(margin, dtype=np.float64)
+    expected = (loss.n_outputs,) if loss.is_multiclass else ()
+    if m.shape != expected or not np.all(np.isfinite(m)):
+        raise ValueError(f"init_score must be a finite margin of shape {expected}, got {margin!r}")
+    if space == "exp":
+        if loss.link.name != "log":
+            raise ValueError(f"objective {objective_name!r} has a log link; {loss!r} has a {loss.link.name} link")
+        return float(math.exp(float(m)))
+    if space == "sigmoid":
+        if loss.link.name != "logit":
+            raise ValueError(f"objective {objective_name!r} has a logit link; {loss!r} has a {loss.link.name} link")
+        c = min(max(float(m), -_LOGIT_BASE_LIMIT), _LOGIT_BASE_LIMIT)
+        return float(1.0 / (1.0 + math.exp(-c)))
+    return [float(v) for v in m] if loss.is_multiclass else float(m)
+
+
+def base_score(
+    loss: Loss | str,
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    objective: str | None = None,
+    group: Any = None,
+) -> float | list[float]:
+    """XGBoost's ``base_score`` that starts a booster at the loss's best constant margin.
+
+    :func:`train` sets it itself; this is for the scikit-learn estimators and
+    hand-built ``xgboost.train`` calls.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    y, sample_weight : arrays of shape (n,)
+        Training labels and optional weights.
+    objective : str, optional
+        The built-in objective the booster runs, which fixes the space
+        ``base_score`` is read in. Default: :func:`booster_objective`'s.
+        ``XGBRegressor(objective=callable)`` runs ``"reg:squarederror"``;
+        ``XGBClassifier(objective=callable)`` runs ``"binary:logistic"``
+        (two classes) or ``"multi:softprob"``.
+    group : array, optional
+        Grouped losses: group sizes or query ids.
+
+    Returns
+    -------
+    float or list of float
+        A list of ``num_class`` margins for multiclass losses.
+    """
+    loss = as_loss(loss)
+    name = booster_objective(loss)["objective"] if objective is None else objective
+    return _margin_to_base_score(loss, loss.init_score(y, sample_weight, group=group), name)
+
+
+def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool) -> dict[str, Any]:
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict of XGBoost parameters, got {type(params).__name__}")
+    out = dict(params)
+    if "objective" in out:
+        raise ValueError(
+            "params['objective'] is set by the loss; remove it "
+            f"({loss!r} trains under {booster_objective(loss)['objective']!r})"
+        )
+    if "base_score" in out:
+        raise ValueError("params['base_score'] is set from the loss's start margin; pass init_score= instead")
+    carrier = booster_objective(loss, refit_leaves=refit_leaves)
+    if loss.is_multiclass:
+        k = out.get("num_class", loss.n_outputs)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) != loss.n_outputs:
+            raise ValueError(f"params['num_class'] = {k!r} does not match the loss's num_class = {loss.n_outputs}")
+    elif out.get("num_class") not in (None, 0, 1):
+        raise ValueError(f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output")
+    if "quantile_alpha" in out and out["quantile_alpha"] != carrier.get("quantile_alpha"):
+        raise ValueError("params['quantile_alpha'] is set by the quantile loss's alpha; remove it")
+    out.update(carrier)
+    if "eval_metric" not in out:
+        # The built-in objective's default metric would be on a different loss.
+        out["disable_default_eval_metric"] = True
+    return out
+
+
+def _start_margin(loss: Loss, data: _Data, init_score: Any) -> Any:
+    if init_score is not None:
+        return init_score
+    group = None if data.offsets is None else np.diff(data.offsets)
+    weight = data.weight if data.weight.shape[0] else None
+    return loss.init_score(data.y, weight, group=group)
+
+
+def _record_loss(booster: "xgb.Booster", loss: Loss) -> None:
+    booster.set_attr(**{LOSS_ATTR: json.dumps({"name": loss.name, "params": loss.params}, default=_json_default)})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (tuple, np.ndarray)):
+        return list(value)
+    raise TypeError(f"cannot store {value!r} in the model")
+
+
+def _booster_loss(booster: "xgb.Booster") -> Loss:
+    raw = booster.attr(LOSS_ATTR)
+    if raw is None:
+        raise ValueError(
+            "this booster was not trained through gbm_objectives (no "
+            f"{LOSS_ATTR!r} attribute); pass loss= explicitly"
+        )
+    spec = json.loads(raw)
+    return get_loss(spec["name"], **spec.get("params", {}))
+
+
+# ---------------------------------------------------------------------------
+# Training and prediction
+# ---------------------------------------------------------------------------
+
+
+def train(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    dtrain: "xgb.DMatrix",
+    num_boost_round: int = 100,
+    *,
+    evals: Sequence[tuple["xgb.DMatrix", str]] = (),
+    init_score: float | Sequence[float] | None = None,
+    refit_leaves: bool = True,
+    **kwargs: Any,
+) -> "xgb.Booster":
+    """Train an XGBoost booster on ``loss``: :func:`xgboost.train` with the loss wired in.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    params : dict
+        XGBoost parameters, without ``objective`` and ``base_score`` (both
+        come from the loss). ``num_class`` is filled in for multiclass losses
+        and must match if given.
+    dtrain : xgboost.DMatrix
+        Labels, optional weights, and query groups for grouped losses.
+    num_boost_round : int, default 100
+    evals : sequence of (DMatrix, name)
+        Evaluation sets; they start from the same margin as ``dtrain``.
+    init_score : float or sequence of float, optional
+        Start margin (raw score; ``num_class`` values for multiclass). Default:
+        ``loss.init_score(labels, weights)``, the best constant.
+    refit_leaves : bool, default True
+        Absolute error and quantile losses: refit every leaf to the weighted
+        ``alpha``-quantile of its residuals times ``eta`` after each tree, as
+        XGBoost's ``reg:absoluteerror`` / ``reg:quantileerror`` do (XGBoost's
+        own leaf update, run by configuring the booster with that
+        objective). The Hessian then only shapes the splits, and XGBoost gets
+        one unit per row (times its weight), as in those built-ins, so
+        ``min_child_weight`` counts rows whatever the scale of the target.
+        False keeps plain Newton leaves with the loss's own curvature.
+    **kwargs
+        Passed to :func:`xgboost.train` (``early_stopping_rounds``,
+        ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
+        ``custom_metric`` defaults to :func:`metric` of the loss; pass your
+        own, or ``custom_metric=None`` for none. ``obj`` is not allowed.
+
+    Returns
+    -------
+    xgboost.Booster
+        Its ``predict`` returns the response scale; the loss is stored in
+        the ``"gbm_objectives_loss"`` attribute for :func:`predict`.
+    """
+    loss = as_loss(loss)
+    if "obj" in kwargs:
+        raise ValueError("obj is set from the loss; train() does not accept obj=")
+    if not isinstance(dtrain, xgb.DMatrix):
+        raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
+    booster_params = _prepare_params(loss, params, refit_leaves)
+    data = _read_dmatrix(loss, dtrain, "dtrain")
+    evals = list(evals)
+    for pair in evals:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], xgb.DMatrix)):
+            raise ValueError("evals must be a sequence of (DMatrix, name) pairs")
+        if pair[0] is not dtrain:
+            _read_dmatrix(loss, pair[0], f"evaluation set {pair[1]!r}")
+    start = _start_margin(loss, data, init_score)
+    booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
+    if "custom_metric" not in kwargs:
+        kwargs["custom_metric"] = metric(loss)
+    obj = XGBObjective(loss, row_curvature=_refits(loss, refit_leaves))
+    booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
+    _record_loss(booster, loss)
+    return booster
+
+
+def predict(
+    booster: "xgb.Booster",
+    data: Any,
+    *,
+    output: str = "response",
+    loss: Loss | str | None = None,
+    group: Any = None,
+    iteration_range: tuple[int, int] = (0, 0),
+) -> np.ndarray:
+    """Predictions of a booster trained on a library loss, as float64.
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+    data : xgboost.DMatrix, array-like or DataFrame
+    output : {"response", "margin"}, default "response"
+        ``"response"``: the loss's inverse link of the margin (mean, median,
+        probability, class probabilities of shape (n, k)); ``"margin"``: raw scores.
+    loss : Loss or str, optional
+        Default: the loss recorded on the booster by :func:`train`.
+    group : array, optional
+        Grouped losses on the response scale: group sizes or query ids (read
+        from a DMatrix's query groups when not given).
+    iteration_range : (int, int), default (0, 0)
+        Trees to use, as in :meth:`xgboost.Booster.predict` ((0, 0): all).
+    """
+    if not isinstance(booster, xgb.Booster):
+        raise ValueError(f"booster must be an xgboost.Booster, got {type(booster).__name__}")
+    if output not in ("response", "margin"):
+        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+    loss = _booster_loss(booster) if loss is None else as_loss(loss)
+    iteration_range = tuple(iteration_range)  # type: ignore[assignment]
+    if isinstance(data, xgb.DMatrix):
+        raw = booster.predict(data, output_margin=True, iteration_range=iteration_range)
+        if group is None and loss.needs_group and data.get_uint_info("group_ptr").shape[0] > 1:
+            group = np.diff(data.get_uint_info("group_ptr").astype(np.int64))
+    else:
+        if isinstance(data, (list, tuple)):
+            data = np.asarray(data, dtype=np.float64)
+        raw = booster.inplace_predict(data, iteration_range=iteration_range, predict_type="margin")
+    margin = _check_margin(loss, raw, np.shape(raw)[0]).astype(np.float64)
+    if output == "margin":
+        return margin
+    if loss.needs_group:
+        if group is None:
+            raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
+        return loss.predict(margin, group=group)
+    return loss.predict(margin)
+
+
+# ---------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------
+
+
+def _label_weight(part: dict) -> tuple[Any, Any]:
+    return part.get("label"), part.get("weight")
+
+
+def _dask_labels(client: Any, dtrain: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels and weights of a DaskDMatrix, gathered from its partitions."""
+    parts = [fut for futs in dtrain.worker_map.values() for fut in futs]
+    if not parts:
+        raise ValueError("the DaskDMatrix holds no partitions")
+    pieces = client.gather(client.map(_label_weight, parts, pure=False))
+    ys = [np.asarray(y).reshape(-1) for y, _ in pieces if y is not None]
+    if len(ys) != len(pieces):
+        raise ValueError("the DaskDMatrix has no labels")
+    ws = [w for _, w in pieces]
+    weight = None if all(w is None for w in ws) else np.concatenate([np.asarray(w).reshape(-1) for w in ws])
+    return np.concatenate(ys), weight
+
+
+def dask_train(
+    client: Any,
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    dtrain: Any,
+    num_boost_round: int = 100,
+    *,
+    evals: Sequence[tuple[Any, str]] = (),
+    init_score: float | Sequence[float] | None = None,
+    refit_leaves: bool = True,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """:func:`train` on a Dask cluster: :func:`xgboost.dask.train` with the loss wired in.
+
+    The start margin is the loss's best constant over all partitions: the
+    labels and weights (not the features) are gathered to the client to
+    compute it, unless ``init_score`` is given. Each worker validates its
+    partition's labels before the first tree; the metric is all-reduced.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    loss, params, num_boost_round, evals, init_score, refit_leaves, **kwargs
+        As in :func:`train`; ``dtrain`` and the ``evals`` sets are
+        :class:`xgboost.dask.DaskDMatrix` objects.
+
+    Returns
+    -------
+    dict
+        ``{"booster": Booster, "history": dict}`` as :func:`xgboost.dask.train`;
+        ``xgboost.dask.predict`` on the booster gives response-scale predictions.
+    """
+    from xgboost import dask as dxgb
+
+    loss = as_loss(loss)
+    if "obj" in kwargs:
+        raise ValueError("obj is set from the loss; dask_train() does not accept obj=")
+    if not isinstance(dtrain, dxgb.DaskDMatrix):
+        raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
+    booster_params = _prepare_params(loss, params, refit_leaves)
+    if init_score is None and not loss.needs_group:
+        y, w = _dask_labels(client, dtrain)
+        init_score = loss.init_score(y, w)
+    elif init_score is None:
+        init_score = 0.0
+    booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
+    if "custom_metric" not in kwargs:
+        kwargs["custom_metric"] = metric(loss)
+    out = dxgb.train(
+        client,
+        booster_params,
+        dtrain,
+        num_boost_round,
+        evals=list(evals),
+        obj=XGBObjective(loss, row_curvature=_refits(loss, refit_leaves)),
+        **kwargs,
+    )
+    _record_loss(out["booster"], loss)
+    return out

@@ -1,0 +1,580 @@
+"""XGBoost adapter: objective/metric callables, start margin, built-in parity,
+leaf refit, scikit-learn, Dask and errors.
+
+Parity tests train the same small data twice, once with the library's loss
+through :func:`gbm_objectives.xgboost.train` and once with XGBoost's built-in
+objective, from the same start, and compare holdout predictions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from numpy.testing import assert_allclose, assert_array_equal
+
+import gbm_objectives.xgboost as gx
+from gbm_objectives import as_loss, available_losses, get_loss
+
+BASE = {"nthread": 1, "tree_method": "hist", "max_depth": 4, "eta": 0.3}
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def features(rng: np.random.Generator, n: int, d: int = 5) -> np.ndarray:
+    return rng.normal(size=(n, d))
+
+
+def signal(X: np.ndarray) -> np.ndarray:
+    return 0.6 * X[:, 0] - 0.4 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
+
+
+def labels_for(loss, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Labels in the loss's domain that depend on the features."""
+    n, lin = X.shape[0], signal(X)
+    if loss.is_multiclass:
+        return np.digitize(lin + 0.5 * rng.normal(size=n), np.linspace(-0.6, 0.6, loss.n_outputs - 1)).astype(float)
+    if loss.link.name == "logit":
+        return (rng.random(n) < 1.0 / (1.0 + np.exp(-2.0 * lin))).astype(float)
+    if loss.name == "gamma":
+        return rng.gamma(2.0, np.exp(1.0 + lin) / 2.0)
+    if loss.link.name == "log":
+        counts = rng.poisson(np.exp(lin))
+        return np.array([rng.gamma(2.0, 50.0, size=c).sum() for c in counts])
+    if loss.needs_group:
+        return (rng.random(n) < 0.3).astype(float)
+    return 3.0 + 2.0 * lin + rng.normal(size=n)
+
+
+def groups_for(y: np.ndarray) -> np.ndarray:
+    """Group sizes of 10 rows with a positive label in each group."""
+    sizes = np.full(y.shape[0] // 10, 10)
+    for start in np.cumsum(np.concatenate(([0], sizes[:-1]))):
+        y[start] = 1.0
+    return sizes
+
+
+def example_loss(name: str):
+    return get_loss(name, num_class=3) if name in ("softmax", "softmax_focal") else get_loss(name)
+
+
+def dmatrix_for(loss, rng, n=300, weighted=False):
+    X = features(rng, n)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    d = xgb.DMatrix(X, label=y, weight=w)
+    group = None
+    if loss.needs_group:
+        group = groups_for(y)
+        d.set_label(y)
+        d.set_group(group)
+    return X, y, w, group, d
+
+
+def random_margin(loss, rng, n):
+    shape = (n, loss.n_outputs) if loss.is_multiclass else (n,)
+    scale = 1.0 if loss.link.name != "identity" else 3.0
+    return (rng.normal(size=shape) * scale).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Objective and metric callables
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", available_losses())
+def test_objective_equals_loss_gradients(name, weighted, rng):
+    loss = example_loss(name)
+    X, y, w, group, d = dmatrix_for(loss, rng, weighted=weighted and not loss.needs_group)
+    w = w if weighted and not loss.needs_group else None
+    margin = random_margin(loss, rng, y.shape[0])
+    grad, hess = gx.objective(loss)(margin, d)
+    want_g, want_h = loss.grad_hess(y.astype(np.float32), margin, w, group=group)
+    assert grad.dtype == np.float32 and hess.dtype == np.float32
+    assert grad.shape == margin.shape and hess.shape == margin.shape
+    assert_allclose(grad, want_g, rtol=1e-6, atol=1e-6)
+    assert_allclose(hess, want_h, rtol=1e-6, atol=1e-12)
+
+
+def test_objective_reuses_buffers_and_validates_once(rng, monkeypatch):
+    loss = get_loss("tweedie", power=1.5)
+    X, y, w, _, d = dmatrix_for(loss, rng, weighted=True)
+    obj = gx.objective(loss)
+    calls = []
+    original = type(loss).check_labels
+    monkeypatch.setattr(type(loss), "check_labels", lambda self, y: calls.append(1) or original(self, y))
+    g1, h1 = obj(np.zeros(y.shape[0], np.float32), d)
+    g2, h2 = obj(rng.normal(size=y.shape[0]).astype(np.float32), d)
+    g3, _ = obj(rng.normal(size=y.shape[0]).astype(np.float32), d)
+    assert g1 is g2 is g3 and h1 is h2
+    assert len(calls) == 1
+
+
+def test_objective_rechecks_labels_at_a_new_run(rng):
+    loss = get_loss("tweedie")
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    obj = gx.objective(loss)
+    obj(rng.normal(size=y.shape[0]).astype(np.float32), d)
+    d.set_label(y - 100.0)
+    # a new training run starts from constant margins: the labels are read again
+    with pytest.raises(ValueError, match="y >= 0"):
+        obj(np.full(y.shape[0], 0.5, np.float32), d)
+
+
+@pytest.mark.parametrize("name", ["tweedie", "softmax", "infonce", "quantile"])
+def test_objective_and_metric_pickle_and_deepcopy(name, rng):
+    loss = example_loss(name)
+    X, y, w, group, d = dmatrix_for(loss, rng)
+    margin = random_margin(loss, rng, y.shape[0])
+    obj, met = gx.objective(loss), gx.metric(loss)
+    g, h = (a.copy() for a in obj(margin, d))
+    value = met(margin, d)
+    for clone in (pickle.loads(pickle.dumps(obj)), copy.deepcopy(obj)):
+        assert clone.loss == loss
+        g2, h2 = clone(margin, d)
+        assert_array_equal(g2, g)
+        assert_array_equal(h2, h)
+    for clone in (pickle.loads(pickle.dumps(met)), copy.deepcopy(met)):
+        assert clone(margin, d) == value
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", ["squared_error", "tweedie", "logistic", "softmax", "infonce", "quantile"])
+def test_metric_is_weighted_mean_loss(name, weighted, rng):
+    loss = example_loss(name)
+    X, y, w, group, d = dmatrix_for(loss, rng, weighted=weighted and not loss.needs_group)
+    w = w if weighted and not loss.needs_group else None
+    margin = random_margin(loss, rng, y.shape[0])
+    metric_name, value = gx.metric(loss)(margin, d)
+    assert metric_name == loss.name
+    assert value == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-6)
+    if not loss.needs_group:
+        # with a built-in objective XGBoost passes response-scale predictions
+        _, from_response = gx.metric(loss, response=True)(loss.predict(margin).astype(np.float32), d)
+        assert from_response == pytest.approx(value, rel=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# Start margin, loss record, prediction
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", ["squared_error", "absolute_error", "quantile", "tweedie", "gamma", "logistic",
+                                  "focal", "softmax", "huber"])
+def test_train_starts_from_init_score(name, weighted, rng):
+    loss = example_loss(name)
+    X, y, w, _, d = dmatrix_for(loss, rng, weighted=weighted)
+    booster = gx.train(loss, {"nthread": 1}, d, 0)
+    start = np.asarray(loss.init_score(y, w))
+    holdout = features(rng, 7)
+    margin = gx.predict(booster, holdout, output="margin")
+    expected = np.broadcast_to(start, margin.shape)
+    assert_allclose(margin, expected, rtol=2e-6, atol=2e-6)
+    # the same start on a DMatrix and on the response scale
+    assert_allclose(gx.predict(booster, xgb.DMatrix(holdout), output="margin"), margin)
+    assert_allclose(gx.predict(booster, holdout), loss.predict(expected), rtol=1e-5)
+
+
+def test_evaluation_sets_start_from_the_same_margin(rng):
+    loss = get_loss("tweedie", power=1.2)
+    X, y, w, _, d = dmatrix_for(loss, rng, n=400)
+    dv = xgb.DMatrix(X[:100], label=y[:100])
+    history = {}
+    booster = gx.train(loss, BASE, d, 1, evals=[(dv, "valid")], evals_result=history, verbose_eval=False)
+    margin = booster.predict(dv, output_margin=True)
+    assert history["valid"]["tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
+    # the evaluation set starts from the training start margin, log(mean y):
+    # one round moves its margins far less than XGBoost's 0.5 start would need
+    assert np.all(np.abs(margin - np.log(np.mean(y))) < 1.0)
+    assert np.log(np.mean(y)) > 4.0
+
+
+@pytest.mark.parametrize("fmt", ["json", "ubj"])
+@pytest.mark.parametrize("name", ["tweedie", "logistic", "softmax", "quantile"])
+def test_saved_model_predicts_response_scale(name, fmt, rng, tmp_path):
+    loss = example_loss(name)
+    X, y, w, _, d = dmatrix_for(loss, rng)
+    booster = gx.train(loss, BASE, d, 5)
+    path = tmp_path / f"model.{fmt}"
+    booster.save_model(path)
+    loaded = xgb.Booster(model_file=path)
+    assert json.loads(loaded.attr(gx.LOSS_ATTR)) == {"name": loss.name, "params": json.loads(json.dumps(loss.params))}
+    holdout = features(rng, 20)
+    response = gx.predict(loaded, holdout)
+    margin = gx.predict(loaded, holdout, output="margin")
+    assert_allclose(response, gx.predict(booster, holdout))
+    assert_allclose(response, loss.predict(margin), rtol=1e-12)
+    # XGBoost's own predict applies the same inverse link
+    assert_allclose(loaded.predict(xgb.DMatrix(holdout)), response, rtol=1e-5, atol=1e-7)
+    if loss.is_multiclass:
+        assert response.shape == (20, loss.n_outputs)
+        assert_allclose(response.sum(axis=1), 1.0)
+
+
+def test_predict_with_explicit_loss_and_dataframe(rng):
+    pd = pytest.importorskip("pandas")
+    loss = get_loss("poisson")
+    X, y, _, _, _ = dmatrix_for(loss, rng)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    booster = xgb.train({"nthread": 1, "base_score": 0.0}, xgb.DMatrix(frame, label=y), 3, obj=gx.objective(loss))
+    with pytest.raises(ValueError, match="pass loss="):
+        gx.predict(booster, frame)
+    margin = booster.predict(xgb.DMatrix(frame), output_margin=True)
+    assert_allclose(gx.predict(booster, frame, loss="poisson"), np.exp(margin.astype(np.float64)), rtol=1e-6)
+
+
+def test_infonce_training_with_query_groups(rng):
+    loss = get_loss("infonce", temperature=0.5)
+    n = 400
+    X = features(rng, n)
+    y = (signal(X) + 0.3 * rng.normal(size=n) > 0.5).astype(float)
+    group = groups_for(y)
+    d = xgb.DMatrix(X, label=y, group=group)
+    history = {}
+    booster = gx.train(loss, BASE, d, 15, evals=[(d, "train")], evals_result=history, verbose_eval=False)
+    curve = history["train"]["infonce"]
+    assert curve[-1] < 0.8 * curve[0]
+    response = gx.predict(booster, d)
+    sums = np.add.reduceat(response, np.concatenate(([0], np.cumsum(group)[:-1])))
+    assert_allclose(sums, 1.0)
+    with pytest.raises(ValueError, match="group="):
+        gx.predict(booster, X)
+    assert_allclose(gx.predict(booster, X, group=group), response)
+
+
+def test_custom_metric_choices(rng):
+    loss = get_loss("logistic")
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    history = {}
+    gx.train(loss, {**BASE, "eval_metric": "logloss"}, d, 3, evals=[(d, "t")], evals_result=history,
+             verbose_eval=False, custom_metric=None)
+    assert list(history["t"]) == ["logloss"]
+    history = {}
+    b = gx.train(loss, {**BASE, "eval_metric": "logloss"}, d, 3, evals=[(d, "t")], evals_result=history,
+                 verbose_eval=False)
+    assert set(history["t"]) == {"logloss", "logistic"}
+    # built-in logloss sees probabilities; ours sees margins: the same number
+    assert history["t"]["logloss"][-1] == pytest.approx(history["t"]["logistic"][-1], rel=1e-4)
+    assert isinstance(b, xgb.Booster)
+
+
+# ---------------------------------------------------------------------------
+# Parity with XGBoost's built-in objectives
+# ---------------------------------------------------------------------------
+
+PARITY = [
+    ("squared_error", {}, "reg:squarederror", {}),
+    # count:poisson's Hessian is exp(f + max_delta_step): equal to the
+    # library's exp(f) only at max_delta_step 0 (its default is 0.7)
+    ("poisson", {}, "count:poisson", {"max_delta_step": 0.0}),
+    ("gamma", {}, "reg:gamma", {}),
+    ("tweedie", {"power": 1.2}, "reg:tweedie", {"tweedie_variance_power": 1.2}),
+    ("tweedie", {"power": 1.5}, "reg:tweedie", {"tweedie_variance_power": 1.5}),
+    ("tweedie", {"power": 1.8}, "reg:tweedie", {"tweedie_variance_power": 1.8}),
+    ("logistic", {}, "binary:logistic", {}),
+    ("pseudo_huber", {"delta": 1.0}, "reg:pseudohubererror", {"huber_slope": 1.0}),
+    ("softmax", {"num_class": 3, "hessian_scale": "xgboost"}, "multi:softprob", {"num_class": 3}),
+]
+
+
+def assert_parity(p_builtin: np.ndarray, p_ours: np.ndarray) -> None:
+    rel = np.abs(p_ours - p_builtin) / np.maximum(np.abs(p_builtin), 1e-12)
+    assert np.mean(rel <= 1e-4) >= 0.97, f"only {np.mean(rel <= 1e-4):.3f} of rows agree"
+    assert abs(p_ours.mean() - p_builtin.mean()) <= 1e-4 * abs(p_builtin.mean())
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("name", "params", "builtin", "builtin_params"), PARITY,
+                         ids=[f"{c[0]}{c[1].get('power', '')}" for c in PARITY])
+def test_parity_with_builtin_objective(name, params, builtin, builtin_params, weighted, rng):
+    loss = get_loss(name, **params)
+    n = 1200
+    X = features(rng, n)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    train, hold = slice(0, 900), slice(900, n)
+    w_train = None if w is None else w[train]
+    d = xgb.DMatrix(X[train], label=y[train], weight=w_train)
+    shared = {k: v for k, v in builtin_params.items() if k == "max_delta_step"}
+    ours = gx.train(loss, {**BASE, **shared}, d, 40)
+    start = gx.base_score(loss, y[train], w_train, objective=builtin)
+    theirs = xgb.train({**BASE, "objective": builtin, "base_score": start, **builtin_params}, d, 40)
+    assert_parity(theirs.predict(xgb.DMatrix(X[hold])), gx.predict(ours, X[hold]))
+
+
+def test_builtin_tweedie_has_no_max_delta_step(rng):
+    """reg:tweedie in XGBoost 3.2 uses max_delta_step 0 (only count:poisson has 0.7)."""
+    loss = get_loss("tweedie", power=1.5)
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    b = xgb.train({**BASE, "objective": "reg:tweedie", "tweedie_variance_power": 1.5}, d, 1)
+    config = json.loads(b.save_config())
+    assert float(config["learner"]["gradient_booster"]["tree_train_param"]["max_delta_step"]) == 0.0
+    b = xgb.train({**BASE, "objective": "count:poisson"}, d, 1)
+    config = json.loads(b.save_config())
+    assert float(config["learner"]["gradient_booster"]["tree_train_param"]["max_delta_step"]) == pytest.approx(0.7)
+
+
+# ---------------------------------------------------------------------------
+# Leaf refit for absolute error and quantile
+# ---------------------------------------------------------------------------
+
+
+def xgb_quantile(values: np.ndarray, weights: np.ndarray | None, alpha: float) -> float:
+    """XGBoost's quantile (src/common/stats.h): interpolated without weights,
+    the weighted step function with weights."""
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    n = v.shape[0]
+    if weights is None:
+        if alpha <= 1.0 / (n + 1):
+            return float(v[0])
+        if alpha >= n / (n + 1.0):
+            return float(v[-1])
+        x = alpha * (n + 1)
+        k = int(np.floor(x)) - 1
+        return float(v[k] + (x - 1 - k) * (v[k + 1] - v[k]))
+    cdf = np.cumsum(weights[order].astype(np.float32), dtype=np.float32)
+    idx = int(np.searchsorted(cdf, np.float32(cdf[-1] * np.float32(alpha)), side="left"))
+    return float(v[min(idx, n - 1)])
+
+
+def skewed_costs(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Daily costs: 10% zeros, the rest log-normal in the thousands."""
+    X = features(rng, n, 8)
+    lin = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.4 * X[:, 2] * X[:, 3] + 0.3 * np.sin(3 * X[:, 4])
+    y = np.round(np.exp(7.0 + lin + 0.8 * rng.standard_normal(n)) * (rng.random(n) > 0.1), 2)
+    return X, y
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss", [get_loss("absolute_error"), get_loss("quantile", alpha=0.8)], ids=str)
+def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
+    X, y = skewed_costs(rng, 800)
+    w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
+    d = xgb.DMatrix(X, label=y, weight=w)
+    eta = 0.3
+    booster = gx.train(loss, {**BASE, "eta": eta}, d, 3)
+    y32 = d.get_label()
+    frame = booster.trees_to_dataframe()
+    leaf_ids = booster.predict(d, pred_leaf=True).astype(int)
+    for tree in range(3):
+        if tree == 0:
+            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w)), np.float32)
+        else:
+            before = booster.predict(d, output_margin=True, iteration_range=(0, tree))
+        leaf_of_row = leaf_ids[:, tree]
+        leaves = frame[(frame.Tree == tree) & (frame.Feature == "Leaf")]
+        assert leaves.shape[0] > 1
+        for node, value in zip(leaves.Node, leaves.Gain):
+            rows = leaf_of_row == node
+            residual = (y32[rows] - before[rows]).astype(np.float32)
+            q = xgb_quantile(residual, None if w is None else d.get_weight()[rows], loss.alpha)
+            assert value == pytest.approx(eta * q, rel=1e-5, abs=1e-3)
+
+
+@pytest.mark.parametrize("loss", [get_loss("absolute_error"), get_loss("quantile", alpha=0.9)], ids=str)
+def test_refit_matches_builtin_pinball_on_skewed_costs(loss, rng):
+    X, y = skewed_costs(rng, 6000)
+    train, hold = slice(0, 4000), slice(4000, None)
+    d = xgb.DMatrix(X[train], label=y[train])
+    params = {**BASE, "max_depth": 5, "eta": 0.1}
+    rounds = 150
+    ours = gx.train(loss, params, d, rounds)
+    builtin = {**params, "base_score": gx.base_score(loss, y[train])}
+    if loss.name == "absolute_error":
+        builtin["objective"] = "reg:absoluteerror"
+    else:
+        builtin.update(objective="reg:quantileerror", quantile_alpha=loss.alpha)
+    theirs = xgb.train(builtin, d, rounds)
+
+    def pinball(pred):
+        r = y[hold] - pred
+        return np.mean(np.maximum(loss.alpha * r, (loss.alpha - 1.0) * r))
+
+    ratio = pinball(gx.predict(ours, X[hold])) / pinball(theirs.predict(xgb.DMatrix(X[hold])))
+    assert ratio <= 1.01
+    # without the refit, plain Newton leaves fall well short on this target
+    plain = gx.train(loss, params, d, rounds, refit_leaves=False)
+    assert pinball(gx.predict(plain, X[hold])) > 1.01 * pinball(gx.predict(ours, X[hold]))
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn estimators
+# ---------------------------------------------------------------------------
+
+SK = {"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
+
+
+@pytest.mark.parametrize("name", ["tweedie", "squared_error", "huber"])
+def test_xgbregressor_with_objective_and_sample_weight(name, rng):
+    loss = get_loss(name)
+    X = features(rng, 500)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, 500)
+    start = gx.base_score(loss, y, w, objective="reg:squarederror")
+    model = xgb.XGBRegressor(objective=gx.objective(loss), base_score=start, **SK)
+    model.fit(X, y, sample_weight=w)
+    native = gx.train(loss, {**BASE, "max_depth": 3}, xgb.DMatrix(X, label=y, weight=w), 20)
+    holdout = features(rng, 50)
+    # XGBRegressor returns margins (it runs reg:squarederror): identical trees
+    assert_allclose(model.predict(holdout), gx.predict(native, holdout, output="margin"), rtol=1e-5, atol=1e-4)
+    assert_allclose(gx.predict(model.get_booster(), holdout, loss=loss), gx.predict(native, holdout), rtol=1e-4)
+    unweighted = xgb.XGBRegressor(objective=gx.objective(loss), base_score=start, **SK).fit(X, y)
+    assert not np.allclose(unweighted.predict(holdout), model.predict(holdout))
+
+
+@pytest.mark.parametrize("loss", [get_loss("logistic", label_smoothing=0.1), get_loss("focal", gamma=2.0),
+                                  get_loss("softmax", num_class=3), get_loss("softmax_focal", num_class=3)], ids=str)
+def test_xgbclassifier_predict_proba_is_response_scale(loss, rng):
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng).astype(int)
+    w = rng.uniform(0.5, 2.0, 600)
+    objective_name = "multi:softprob" if loss.is_multiclass else "binary:logistic"
+    model = xgb.XGBClassifier(objective=gx.objective(loss), base_score=gx.base_score(loss, y, w, objective=objective_name),
+                              **SK)
+    model.fit(X, y, sample_weight=w)
+    holdout = features(rng, 40)
+    proba = model.predict_proba(holdout)
+    response = gx.predict(model.get_booster(), holdout, loss=loss)
+    expected = response if loss.is_multiclass else np.column_stack([1.0 - response, response])
+    assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    native = gx.train(loss, {**BASE, "max_depth": 3}, xgb.DMatrix(X, label=y, weight=w), 20)
+    assert_allclose(response, gx.predict(native, holdout), rtol=1e-4, atol=1e-6)
+    assert_array_equal(model.predict(holdout), np.argmax(expected, axis=1))
+
+
+# ---------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.dask
+def test_dask_training_matches_single_machine():
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    import xgboost.dask as dxgb
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    X = features(rng, n, 4)
+    y = rng.poisson(np.exp(0.5 + X[:, 0])).astype(float)
+    w = rng.uniform(0.5, 2.0, n)
+    params = {**BASE, "max_depth": 3}
+    local_history = {}
+    d = xgb.DMatrix(X, label=y, weight=w)
+    local = gx.train("tweedie", params, d, 20, evals=[(d, "train")], evals_result=local_history,
+                     verbose_eval=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        dX = da.from_array(X, chunks=(500, 4))
+        dd = dxgb.DaskDMatrix(client, dX, da.from_array(y, chunks=500), weight=da.from_array(w, chunks=500))
+        assert len(dd.worker_map) == 2
+        out = gx.dask_train(client, "tweedie", params, dd, 20, evals=[(dd, "train")], verbose_eval=False)
+        distributed_pred = dxgb.predict(client, out["booster"], dX).compute()
+    booster = out["booster"]
+    assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
+    assert_allclose(distributed_pred, gx.predict(local, X), rtol=1e-4)
+    assert_allclose(gx.predict(booster, X), gx.predict(local, X), rtol=1e-4)
+    # the metric is all-reduced: every worker reports the global loss
+    assert_allclose(out["history"]["train"]["tweedie"], local_history["train"]["tweedie"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Errors before training starts
+# ---------------------------------------------------------------------------
+
+
+def test_softmax_without_num_class_in_plain_xgboost_train(rng):
+    loss = get_loss("softmax", num_class=3)
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    with pytest.raises(ValueError, match=r"num_class.*\] = 3"):
+        xgb.train({"nthread": 1}, d, 2, obj=gx.objective(loss))
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"num_class": 4}, "does not match"),
+    ({"objective": "multi:softprob"}, "objective"),
+    ({"base_score": 0.5}, "init_score"),
+])
+def test_train_rejects_conflicting_params(params, match, rng):
+    loss = get_loss("softmax", num_class=3)
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    with pytest.raises(ValueError, match=match):
+        gx.train(loss, {"nthread": 1, **params}, d, 2)
+
+
+def test_single_output_loss_with_num_class(rng):
+    X, y, _, _, d = dmatrix_for(get_loss("squared_error"), rng)
+    with pytest.raises(ValueError, match="one output"):
+        gx.train("squared_error", {"nthread": 1, "num_class": 3}, d, 2)
+    with pytest.raises(ValueError, match="one margin per row"):
+        xgb.train({"nthread": 1, "num_class": 3}, d, 1, obj=gx.objective("squared_error"))
+
+
+def test_labels_outside_the_domain(rng):
+    X = features(rng, 200)
+    y = rng.normal(size=200)
+    d = xgb.DMatrix(X, label=y)
+    with pytest.raises(ValueError, match="dtrain: tweedie needs labels y >= 0"):
+        gx.train("tweedie", {"nthread": 1}, d, 2)
+    with pytest.raises(ValueError, match="y >= 0"):
+        xgb.train({"nthread": 1}, d, 2, obj=gx.objective("tweedie"))
+    good = xgb.DMatrix(X, label=np.abs(y))
+    with pytest.raises(ValueError, match="evaluation set 'bad'"):
+        gx.train("tweedie", {"nthread": 1}, good, 2, evals=[(d, "bad")])
+    with pytest.raises(ValueError, match="num_class=3 needs labels"):
+        gx.train(get_loss("softmax", num_class=3), {"nthread": 1}, xgb.DMatrix(X, label=np.arange(200) % 4), 2)
+
+
+def test_infonce_without_groups(rng):
+    X = features(rng, 100)
+    d = xgb.DMatrix(X, label=(rng.random(100) < 0.3).astype(float))
+    with pytest.raises(ValueError, match="needs query groups"):
+        gx.train("infonce", {"nthread": 1}, d, 2)
+    with pytest.raises(ValueError, match="needs query groups"):
+        xgb.train({"nthread": 1}, d, 2, obj=gx.objective("infonce"))
+
+
+def test_obj_argument_and_bad_inputs(rng):
+    X, y, _, _, d = dmatrix_for(get_loss("squared_error"), rng)
+    with pytest.raises(ValueError, match="obj"):
+        gx.train("squared_error", {}, d, 2, obj=gx.objective("squared_error"))
+    with pytest.raises(ValueError, match="DMatrix"):
+        gx.train("squared_error", {}, X, 2)
+    with pytest.raises(ValueError, match="unknown loss"):
+        gx.objective("no_such_loss")
+    with pytest.raises(ValueError, match="output"):
+        gx.predict(gx.train("squared_error", {"nthread": 1}, d, 1), X, output="proba")
+    with pytest.raises(ValueError, match="init_score"):
+        gx.train("squared_error", {"nthread": 1}, d, 1, init_score=[1.0, 2.0])
+    with pytest.raises(ValueError, match="log link"):
+        gx.base_score("squared_error", y, objective="reg:tweedie")
+    with pytest.raises(ValueError, match="multiclass"):
+        gx.base_score("logistic", (y > 3).astype(float), objective="multi:softprob")
+
+
+def test_booster_objective_and_base_score_spaces(rng):
+    assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie"}
+    assert gx.booster_objective("quantile") == {"objective": "reg:quantileerror", "quantile_alpha": 0.5}
+    assert gx.booster_objective("quantile", refit_leaves=False) == {"objective": "reg:squarederror"}
+    assert gx.booster_objective(get_loss("softmax", num_class=4)) == {"objective": "multi:softprob", "num_class": 4}
+    y = rng.gamma(2.0, 3.0, 100)
+    assert gx.base_score("gamma", y) == pytest.approx(np.mean(y))
+    assert gx.base_score("gamma", y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
+    yb = (rng.random(100) < 0.3).astype(float)
+    assert gx.base_score("logistic", yb) == pytest.approx(np.mean(yb))
+    yc = rng.integers(0, 3, 100)
+    start = gx.base_score(get_loss("softmax", num_class=3), yc)
+    assert_allclose(start, np.log(np.bincount(yc) / 100))
+    assert as_loss("logistic") == get_loss("logistic")
