@@ -132,7 +132,9 @@ def pseudo_huber_grad_hess(y, margin, weight, delta, curvature, grad, hess):
         w = weight[i] if weighted else 1.0
         r = float(margin[i]) - float(y[i])
         z = r / delta
-        root = math.sqrt(1.0 + z * z)
+        # |z| itself beyond 1e150, where z * z would overflow to inf.
+        az = abs(z)
+        root = math.sqrt(1.0 + z * z) if az < 1e150 else az
         g = r / root
         if curvature == CURVATURE_IRLS:
             h = 1.0 / root
@@ -149,8 +151,11 @@ def pseudo_huber_loss_sum(y, margin, weight, delta):
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
         z = (float(margin[i]) - float(y[i])) / delta
-        # delta^2 (sqrt(1+z^2) - 1) written without cancellation for small z.
-        total += w * delta * delta * (z * z / (math.sqrt(1.0 + z * z) + 1.0))
+        az = abs(z)
+        # delta^2 (sqrt(1+z^2) - 1) written without cancellation for small z;
+        # |z| - 1 beyond 1e150, where z * z would overflow.
+        unit = z * z / (math.sqrt(1.0 + z * z) + 1.0) if az < 1e150 else az - 1.0
+        total += w * delta * delta * unit
     return total
 
 
