@@ -81,7 +81,25 @@ def get_loss(name: str, **params: Any) -> "Loss":
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; available: {', '.join(available_losses())}")
-    return _REGISTRY[name](**params)
+    cls = _REGISTRY[name]
+    _check_param_names(name, cls, params)
+    return cls(**params)
+
+
+def _check_param_names(name: str, cls: type["Loss"], params: dict[str, Any]) -> None:
+    """A ValueError (not Python's TypeError) for unknown or missing parameters."""
+    import inspect
+
+    signature = inspect.signature(cls.__init__)
+    accepted = [p for p in signature.parameters.values() if p.name != "self"]
+    names = {p.name for p in accepted}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        allowed = ", ".join(sorted(names)) or "none"
+        raise ValueError(f"{name} got unknown parameter(s) {', '.join(map(repr, unknown))}; accepted: {allowed}")
+    missing = [p.name for p in accepted if p.default is inspect.Parameter.empty and p.name not in params]
+    if missing:
+        raise ValueError(f"{name} needs parameter(s) {', '.join(map(repr, missing))}")
 
 
 def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
@@ -126,8 +144,10 @@ def _minimize_1d(fun: Callable[[float], float], low: float, high: float) -> floa
     best = int(np.argmin(values))
     lo = grid[max(best - 1, 0)]
     hi = grid[min(best + 1, grid.shape[0] - 1)]
-    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-12 * max(1.0, abs(high - low))})
+    # Brent's arithmetic can overflow harmlessly when labels are near 1e300.
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-12 * max(1.0, abs(high - low))})
     return float(res.x) if res.fun <= values[best] else float(grid[best])
 
 
@@ -259,6 +279,11 @@ class Loss:
             denom = float(starts.shape[0]) if w.shape[0] == 0 else float(w[starts].sum())
         else:
             denom = float(y_arr.shape[0]) if w.shape[0] == 0 else float(w.sum())
+        if not math.isfinite(total):
+            # The sum overflowed though the mean need not: sum the rows with
+            # weights normalised to a total of 1 instead.
+            w_norm = (np.ones(y_arr.shape[0]) if w.shape[0] == 0 else w) / denom
+            return float(self._loss_sum(y_arr, m, w_norm, offsets))
         return float(total / denom)
 
     def init_score(self, y: Any, sample_weight: Any = None, *, group: Any = None) -> float | np.ndarray:
