@@ -1,0 +1,1129 @@
+"""One suite over the loss registry.
+
+Every case is a (loss, label generator) pair; the tests below run over all of
+them, so a loss added to the registry is checked by every test as soon as it
+has a case here (``test_every_registered_loss_has_a_case`` fails until then).
+Modelled on scikit-learn's ``sklearn/_loss/tests/test_loss.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import pickle
+import pkgutil
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit, softmax
+
+import gbm_objectives
+import gbm_objectives.kernels
+from gbm_objectives import as_loss, available_losses, get_loss
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+HESS_FLOOR = 1e-16
+
+
+# ---------------------------------------------------------------------------
+# Cases: every registered loss, at several parameter values, with labels that
+# reach the edges of its domain.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    params: tuple[tuple[str, Any], ...]
+    labels: str
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def build(self):
+        return get_loss(self.name, **self.kwargs)
+
+    def __str__(self) -> str:
+        args = ",".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.name}({args})-{self.labels}"
+
+    def make(self, rng: np.random.Generator, n: int):
+        """Labels (and group sizes for grouped losses) for ``n`` rows."""
+        return make_labels(self.labels, self.build(), rng, n)
+
+
+def _case(name: str, labels: str, **params: Any) -> Case:
+    return Case(name, tuple(params.items()), labels)
+
+
+def _build_cases() -> list[Case]:
+    cases = [_case("squared_error", "real")]
+    for curvature in ("scaled", "unit"):
+        cases.append(_case("absolute_error", "real", curvature=curvature))
+        for alpha in (0.1, 0.5, 0.9):
+            cases.append(_case("quantile", "real", alpha=alpha, curvature=curvature))
+    for delta in (0.5, 1.35, 5.0):
+        for curvature in ("unit", "irls"):
+            cases.append(_case("huber", "real", delta=delta, curvature=curvature))
+        for curvature in ("exact", "irls"):
+            cases.append(_case("pseudo_huber", "real", delta=delta, curvature=curvature))
+    for curvature in ("irls", "exact"):
+        cases.append(_case("log_cosh", "real", curvature=curvature))
+    cases.append(_case("poisson", "nonneg"))
+    cases.append(_case("gamma", "positive"))
+    for power in (1.0, 1.01, 1.2, 1.5, 1.8, 1.99, 2.0):
+        cases.append(_case("tweedie", "positive" if power == 2.0 else "nonneg", power=power))
+    for eps in (0.0, 0.1, 0.3):
+        for labels in ("binary", "soft"):
+            cases.append(_case("logistic", labels, label_smoothing=eps))
+    for gamma in (0.0, 0.5, 1.0, 2.0, 5.0):
+        for alpha in (None, 0.25):
+            for labels in ("binary", "soft"):
+                cases.append(_case("focal", labels, gamma=gamma, alpha=alpha))
+    for k in (2, 3, 5):
+        for eps in (0.0, 0.1, 0.3):
+            cases.append(_case("softmax", "classes", num_class=k, label_smoothing=eps))
+    for scale in ("xgboost", "lightgbm", 1.5):
+        for k in (2, 4):
+            cases.append(_case("softmax", "classes", num_class=k, hessian_scale=scale))
+    cases.append(_case("softmax", "classes", num_class=3, label_smoothing=0.1, hessian_scale="lightgbm"))
+    for gamma in (0.0, 0.5, 2.0, 5.0):
+        cases.append(_case("softmax_focal", "classes", num_class=3, gamma=gamma))
+        cases.append(_case("softmax_focal", "classes", num_class=3, gamma=gamma, alpha=(0.2, 0.3, 0.5)))
+    cases.append(_case("softmax_focal", "classes", num_class=2, gamma=2.0, alpha=(0.75, 0.25)))
+    cases.append(_case("softmax_focal", "classes", num_class=4, gamma=1.0, alpha=(1.0, 2.0, 0.5, 3.0)))
+    for temperature in (0.05, 0.1, 1.0):
+        for labels in ("one_positive", "multi_positive"):
+            cases.append(_case("infonce", labels, temperature=temperature))
+    return cases
+
+
+CASES = _build_cases()
+CASE_IDS = [str(c) for c in CASES]
+
+
+def _one_case_per_name_and_labels() -> list[Case]:
+    """A smaller set for the slower property tests: every (loss, label kind),
+    plus the extreme parameter values."""
+    seen: set[tuple[str, str]] = set()
+    chosen = []
+    extremes = {("power", 1.01), ("power", 1.99), ("gamma", 5.0), ("temperature", 0.05), ("delta", 0.5)}
+    for c in CASES:
+        key = (c.name, c.labels)
+        if key not in seen or extremes & set(c.params):
+            seen.add(key)
+            chosen.append(c)
+    return chosen
+
+
+PROPERTY_CASES = _one_case_per_name_and_labels()
+
+
+def _group_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
+    sizes = []
+    left = n
+    while left > 0:
+        s = int(min(rng.integers(1, 7), left))
+        sizes.append(s)
+        left -= s
+    if len(sizes) == n > 1:
+        # n sizes for n rows would be read as one query id per row
+        sizes = [2] + sizes[2:]
+    return np.array(sizes, dtype=np.int64)
+
+
+def make_labels(kind: str, loss, rng: np.random.Generator, n: int):
+    """Labels of one kind for ``n`` rows; the first rows hold the domain's edge values."""
+
+    def with_edges(y, edges):
+        m = min(len(edges), n)
+        y[:m] = edges[:m]
+        return y
+
+    group = None
+    if kind == "real":
+        y = with_edges(rng.normal(0.0, 3.0, n), [-40.0, 55.0, 0.0])
+    elif kind == "nonneg":
+        y = rng.gamma(1.5, 2.0, n)
+        y[rng.random(n) < 0.3] = 0.0
+        y = with_edges(y, [0.0, 1e-9, 1e6, 3.0])
+    elif kind == "positive":
+        y = with_edges(rng.gamma(2.0, 2.0, n), [1e-9, 1e6, 0.5])
+    elif kind == "binary":
+        y = with_edges(rng.integers(0, 2, n).astype(np.float64), [0.0, 1.0])
+    elif kind == "soft":
+        y = with_edges(rng.random(n), [0.0, 1.0, 0.5, 1e-9])
+    elif kind == "classes":
+        k = loss.num_class
+        y = with_edges(rng.integers(0, k, n).astype(np.float64), list(range(k)))
+    elif kind in ("one_positive", "multi_positive"):
+        group = _group_sizes(rng, n)
+        y = np.zeros(n)
+        start = 0
+        for size in group:
+            if kind == "one_positive":
+                y[start + rng.integers(size)] = 1.0
+            else:
+                # graded relevance, several positives where the group allows
+                y[start:start + size] = rng.integers(0, 3, size)
+                y[start + rng.integers(size)] = 2.0
+            start += size
+    else:  # pragma: no cover - a typo in a case
+        raise AssertionError(f"unknown label kind {kind}")
+    return y, group
+
+
+def fd_margin(loss, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Margins where finite differences are accurate: moderate, and away from
+    the kinks of the non-smooth losses (ties ``f == y``, Huber's ``|r| == delta``)."""
+    n = y.shape[0]
+    if loss.needs_group:
+        return rng.normal(0.0, 2.0 * loss.temperature, n)
+    if loss.is_multiclass:
+        return rng.normal(0.0, 2.0, (n, loss.num_class))
+    link = loss.link.name
+    if link == "identity":
+        delta = getattr(loss, "delta", None)
+        # residuals reach well past Huber's delta, so both regions are covered
+        r = rng.uniform(0.1, 4.0 * max(1.0, delta or 1.0), n)
+        if delta is not None:
+            r = np.where(np.abs(r - delta) < 0.05, r + 0.1, r)
+        return y + r * rng.choice([-1.0, 1.0], n)
+    if link == "log":
+        return np.log(np.where(y > 0, y, 1.0)) + rng.uniform(-2.0, 2.0, n)
+    if link == "logit":
+        return rng.uniform(-5.0, 5.0, n)
+    raise AssertionError(f"no margins for link {link}")  # pragma: no cover
+
+
+def group_weights(rng: np.random.Generator, n: int, group) -> np.ndarray:
+    """Positive weights; constant within each group for grouped losses."""
+    if group is None:
+        return rng.uniform(0.2, 3.0, n)
+    return np.repeat(rng.uniform(0.2, 3.0, len(group)), group)
+
+
+def constant_margin(loss, n: int, c) -> np.ndarray:
+    if loss.is_multiclass:
+        return np.tile(np.asarray(c, dtype=np.float64), (n, 1))
+    return np.full(n, float(c))
+
+
+# ---------------------------------------------------------------------------
+# Finite differences
+# ---------------------------------------------------------------------------
+
+
+def _blocks(loss, y, group):
+    """Row blocks whose loss is independent: single rows, or whole groups."""
+    if group is None:
+        return [(slice(i, i + 1), None) for i in range(y.shape[0])]
+    bounds = np.concatenate(([0], np.cumsum(group)))
+    return [(slice(a, b), [b - a]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def fd_derivatives(loss, y, margin, group, h):
+    """Gradient and Hessian diagonal of each block's loss by 4th-order central
+    differences of ``loss.loss`` (a mean over one row or one group, so it is the
+    block's own loss), plus that loss value for tolerances."""
+    grad = np.empty_like(margin, dtype=np.float64)
+    hess = np.empty_like(grad)
+    value = np.empty_like(grad)
+    for rows, gb in _blocks(loss, y, group):
+        yb = y[rows]
+        mb = np.array(margin[rows], dtype=np.float64)
+        base = loss.loss(yb, mb, group=gb)
+        for idx in np.ndindex(mb.shape):
+            vals = []
+            for step in (-2, -1, 1, 2):
+                mm = mb.copy()
+                mm[idx] += step * h
+                vals.append(loss.loss(yb, mm, group=gb))
+            full = (rows.start + idx[0],) + idx[1:]
+            grad[full] = (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * h)
+            hess[full] = (-vals[0] + 16 * vals[1] - 30 * base + 16 * vals[2] - vals[3]) / (12 * h * h)
+            value[full] = max(abs(v) for v in vals + [base])
+    return grad, hess, value
+
+
+def fd_step(loss) -> float:
+    return 1e-3 * (loss.temperature if loss.needs_group else 1.0)
+
+
+def _tolerance(value, h, order):
+    # Round-off of a difference quotient grows like |loss| * eps / h**order;
+    # the Tweedie loss near power 1 or 2 cancels two terms ~100x the result.
+    return 1e-7 * (1.0 + value) * (1e-3 / h) ** order
+
+
+def documented_curvature(loss, y, margin, fd_hess, group, h):
+    """The Hessian each loss documents where it is not the true one, computed
+    here independently of the kernels."""
+    name = loss.name
+    if name in ("focal",):
+        # Soft labels mix a positive and a negative example linearly, each with
+        # its own floor alpha_t (1 - p_t)^gamma p (1 - p).
+        _, h1, _ = fd_derivatives(loss, np.ones_like(y), margin, None, h)
+        _, h0, _ = fd_derivatives(loss, np.zeros_like(y), margin, None, h)
+        p = expit(margin)
+        a_pos = 1.0 if loss.alpha is None else loss.alpha
+        a_neg = 1.0 if loss.alpha is None else 1.0 - loss.alpha
+        floor1 = a_pos * (1 - p) ** loss.gamma * p * (1 - p)
+        floor0 = a_neg * p ** loss.gamma * p * (1 - p)
+        return y * np.maximum(h1, floor1) + (1 - y) * np.maximum(h0, floor0)
+    if name == "softmax_focal":
+        p = softmax(margin, axis=1)
+        c = y.astype(int)
+        alpha = np.ones(loss.num_class) if loss.alpha is None else np.asarray(loss.alpha)
+        u = 1.0 - p[np.arange(len(c)), c]
+        floor = (alpha[c] * u ** loss.gamma)[:, None] * p * (1 - p)
+        return np.maximum(fd_hess, floor)
+    if name == "softmax":
+        k = loss.num_class
+        factor = {"exact": 1.0, "xgboost": 2.0, "lightgbm": k / (k - 1)}.get(loss.hessian_scale, loss.hessian_scale)
+        return factor * fd_hess
+    r = margin - y
+    if name == "huber":
+        tail = 1.0 if loss.curvature == "unit" else loss.delta / np.abs(r)
+        return np.where(np.abs(r) <= loss.delta, 1.0, tail)
+    if name in ("quantile", "absolute_error"):
+        half = 0.5 if name == "quantile" else 1.0
+        if loss.curvature == "unit":
+            return np.full_like(r, half)
+        s = np.mean(np.abs(r))  # mean absolute residual of the call, unweighted
+        return half / (np.abs(r) + s)
+    if name == "log_cosh" and loss.curvature == "irls":
+        return np.where(r == 0, 1.0, np.tanh(r) / np.where(r == 0, 1.0, r))
+    if name == "pseudo_huber" and loss.curvature == "irls":
+        return 1.0 / np.sqrt(1.0 + (r / loss.delta) ** 2)
+    raise AssertionError(f"{loss!r} has exact_hessian False but no documented curvature in this test")
+
+
+# ---------------------------------------------------------------------------
+# Registry coverage
+# ---------------------------------------------------------------------------
+
+
+def test_every_registered_loss_has_a_case():
+    assert set(available_losses()) == {c.name for c in CASES}
+    assert {c.name for c in PROPERTY_CASES} == set(available_losses())
+
+
+def test_every_case_builds_with_its_parameters():
+    for case in CASES:
+        loss = case.build()
+        assert loss.name == case.name
+        for key, value in case.params:
+            assert getattr(loss, key) == value, (case, key)
+
+
+# ---------------------------------------------------------------------------
+# Gradient and Hessian against finite differences
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gradient_hessian_match_finite_differences(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 16)
+    margin = fd_margin(loss, y, rng)
+    h = fd_step(loss)
+    grad, hess = loss.grad_hess(y, margin, group=group)
+    fd_g, fd_h, value = fd_derivatives(loss, y, margin, group, h)
+
+    tol_g = 1e-4 * np.abs(fd_g) + _tolerance(value, h, 1)
+    assert np.all(np.abs(grad - fd_g) <= tol_g), np.c_[grad.ravel(), fd_g.ravel()]
+
+    if loss.exact_hessian:
+        expected = np.maximum(fd_h, HESS_FLOOR)
+    else:
+        expected = np.maximum(documented_curvature(loss, y, margin, fd_h, group, h), HESS_FLOOR)
+    tol_h = 1e-4 * np.abs(expected) + _tolerance(value, h, 2)
+    assert np.all(np.abs(hess - expected) <= tol_h), np.c_[hess.ravel(), expected.ravel(), fd_h.ravel()]
+    assert np.all(hess > 0)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.build().exact_hessian], ids=str)
+def test_documented_curvature_never_below_true_hessian(case, rng):
+    """Where a loss replaces its Hessian, it uses more curvature, never less
+    (a majoriser: Newton steps stay short enough to descend), except for an
+    explicit ``hessian_scale`` below 1."""
+    loss = case.build()
+    if getattr(loss, "_hess_factor", 1.0) < 1.0:
+        pytest.skip("hessian_scale < 1 asks for less curvature")
+    y, group = case.make(rng, 16)
+    margin = fd_margin(loss, y, rng)
+    h = fd_step(loss)
+    _, hess = loss.grad_hess(y, margin, group=group)
+    _, fd_h, value = fd_derivatives(loss, y, margin, group, h)
+    assert np.all(hess >= fd_h * (1 - 1e-4) - _tolerance(value, h, 2))
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_gradient_of_weighted_mean_loss(case, rng):
+    """``loss`` is a weighted mean: d loss / d f equals grad_hess(weighted) / sum of weights."""
+    loss = case.build()
+    y, group = case.make(rng, 10)
+    if loss.link.name == "log":
+        y = np.minimum(y, 50.0)  # keep the total loss small so one row's derivative is resolved
+    margin = fd_margin(loss, y, rng)
+    w = group_weights(rng, y.shape[0], group)
+    denom = w.sum() if group is None else (w[np.cumsum(group) - 1]).sum()
+    grad, _ = loss.grad_hess(y, margin, w, group=group)
+    h = fd_step(loss)
+    for idx in list(np.ndindex(margin.shape))[:: max(1, margin.size // 8)]:
+        vals = []
+        for step in (-1, 1):
+            mm = margin.copy()
+            mm[idx] += step * h
+            vals.append(loss.loss(y, mm, w, group=group))
+        fd = (vals[1] - vals[0]) / (2 * h) * denom
+        assert abs(grad[idx] - fd) <= 1e-4 * abs(fd) + 1e-6 * (1 + abs(vals[0]) * denom), (idx, grad[idx], fd)
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_loss_is_weighted_mean_of_blocks(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 14)
+    margin = fd_margin(loss, y, rng)
+    w = group_weights(rng, y.shape[0], group)
+    blocks = _blocks(loss, y, group)
+    values = np.array([loss.loss(y[rows], margin[rows], group=gb) for rows, gb in blocks])
+    wb = np.array([w[rows][0] for rows, _ in blocks])
+    assert loss.loss(y, margin, w, group=group) == pytest.approx(np.average(values, weights=wb), rel=1e-12)
+    assert loss.loss(y, margin, group=group) == pytest.approx(values.mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_loss_of_perfect_prediction_is_zero(case, rng):
+    """Half deviances and regression losses vanish, with their gradient, at a perfect fit."""
+    loss = case.build()
+    if loss.link.name not in ("identity", "log") or loss.needs_group:
+        pytest.skip("classification losses keep the label entropy at a perfect fit")
+    y, _ = case.make(rng, 12)
+    y = y[y > 0] if loss.link.name == "log" else y
+    margin = loss.link.link(y)
+    assert loss.loss(y, margin) == pytest.approx(0.0, abs=1e-9 * max(1.0, np.abs(y).max() ** 0.5))
+    grad, _ = loss.grad_hess(y, margin)
+    assert np.all(np.abs(grad) <= 1e-6 * np.maximum(1.0, np.abs(y)))
+
+
+# ---------------------------------------------------------------------------
+# Known reductions
+# ---------------------------------------------------------------------------
+
+
+def _assert_same(a, b, y, margin, w=None, rtol=1e-6, atol=1e-7):
+    ga, ha = a.grad_hess(y, margin, w)
+    gb, hb = b.grad_hess(y, margin, w)
+    assert_allclose(ga, gb, rtol=rtol, atol=atol)
+    assert_allclose(ha, hb, rtol=rtol, atol=atol)
+    assert a.loss(y, margin, w) == pytest.approx(b.loss(y, margin, w), rel=1e-10)
+    assert_allclose(a.init_score(y, w), b.init_score(y, w), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("labels", ["binary", "soft"])
+def test_focal_gamma_zero_is_logistic(labels, rng):
+    y, _ = make_labels(labels, None, rng, 50)
+    margin = rng.normal(0, 3, 50)
+    w = rng.uniform(0.1, 2, 50)
+    focal, logistic = get_loss("focal", gamma=0.0), get_loss("logistic")
+    assert focal.exact_hessian
+    _assert_same(focal, logistic, y, margin)
+    _assert_same(focal, logistic, y, margin, w)
+
+
+@pytest.mark.parametrize("name,labels,extra", [
+    ("logistic", "soft", {}),
+    ("softmax", "classes", {"num_class": 3}),
+])
+def test_zero_label_smoothing_is_plain_loss(name, labels, extra, rng):
+    plain = get_loss(name, **extra)
+    smoothed = get_loss(name, label_smoothing=0.0, **extra)
+    assert smoothed == plain
+    y, _ = make_labels(labels, plain, rng, 40)
+    margin = fd_margin(plain, y, rng)
+    _assert_same(smoothed, plain, y, margin, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("power,name,labels", [(1.0, "poisson", "nonneg"), (2.0, "gamma", "positive")])
+def test_tweedie_endpoints_are_poisson_and_gamma(power, name, labels, rng):
+    tw, other = get_loss("tweedie", power=power), get_loss(name)
+    y, _ = make_labels(labels, tw, rng, 40)
+    margin = fd_margin(tw, y, rng)
+    w = rng.uniform(0.1, 2, 40)
+    _assert_same(tw, other, y, margin, rtol=0, atol=0)
+    _assert_same(tw, other, y, margin, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_tweedie_is_continuous_at_its_endpoints(power, rng):
+    """The general formula at power 1 +- 1e-6 meets the exact Poisson / Gamma deviance."""
+    y, _ = make_labels("positive", None, rng, 30)
+    y = np.clip(y, 1e-3, 1e3)
+    margin = np.log(y) + rng.uniform(-1, 1, 30)
+    near = get_loss("tweedie", power=power + (1e-6 if power == 1.0 else -1e-6))
+    exact = get_loss("tweedie", power=power)
+    assert near.loss(y, margin) == pytest.approx(exact.loss(y, margin), rel=1e-4)
+    for a, b in zip(near.grad_hess(y, margin), exact.grad_hess(y, margin)):
+        assert_allclose(a, b, rtol=1e-4)
+
+
+@pytest.mark.parametrize("curvature", ["scaled", "unit"])
+def test_median_quantile_is_half_absolute_error(curvature, rng):
+    q = get_loss("quantile", alpha=0.5, curvature=curvature)
+    a = get_loss("absolute_error", curvature=curvature)
+    y, _ = make_labels("real", q, rng, 40)
+    margin = fd_margin(q, y, rng)
+    w = rng.uniform(0.1, 2, 40)
+    assert q.loss(y, margin, w) == pytest.approx(0.5 * a.loss(y, margin, w), rel=1e-12)
+    gq, hq = q.grad_hess(y, margin, w)
+    ga, ha = a.grad_hess(y, margin, w)
+    assert_allclose(gq, 0.5 * ga, rtol=1e-6)
+    assert_allclose(hq, 0.5 * ha, rtol=1e-6)
+    assert q.init_score(y, w) == a.init_score(y, w)
+
+
+def _two_class_margin(f):
+    return np.column_stack([np.zeros_like(f), f])
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])
+def test_two_class_softmax_is_logistic_on_margin_difference(eps, rng):
+    y = make_labels("binary", None, rng, 40)[0]
+    f = rng.normal(0, 3, 40)
+    w = rng.uniform(0.1, 2, 40)
+    sm = get_loss("softmax", num_class=2, label_smoothing=eps)
+    lg = get_loss("logistic", label_smoothing=eps)
+    m2 = _two_class_margin(f)
+    assert sm.loss(y, m2, w) == pytest.approx(lg.loss(y, f, w), rel=1e-12)
+    g2, h2 = sm.grad_hess(y, m2, w)
+    g1, h1 = lg.grad_hess(y, f, w)
+    assert_allclose(g2[:, 1], g1, rtol=1e-6, atol=1e-7)
+    assert_allclose(g2[:, 0], -g1, rtol=1e-6, atol=1e-7)
+    assert_allclose(h2[:, 1], h1, rtol=1e-6, atol=1e-7)
+    assert_allclose(h2[:, 0], h1, rtol=1e-6, atol=1e-7)
+    init = sm.init_score(y, w)
+    assert init[1] - init[0] == pytest.approx(lg.init_score(y, w), rel=1e-9)
+    assert_allclose(sm.predict(m2)[:, 1], lg.predict(f), rtol=1e-12)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
+@pytest.mark.parametrize("alpha", [None, 0.25])
+def test_two_class_softmax_focal_is_focal_on_margin_difference(gamma, alpha, rng):
+    y = make_labels("binary", None, rng, 40)[0]
+    f = rng.normal(0, 3, 40)
+    w = rng.uniform(0.1, 2, 40)
+    focal = get_loss("focal", gamma=gamma, alpha=alpha)
+    sf = get_loss("softmax_focal", num_class=2, gamma=gamma, alpha=None if alpha is None else (1 - alpha, alpha))
+    m2 = _two_class_margin(f)
+    assert sf.loss(y, m2, w) == pytest.approx(focal.loss(y, f, w), rel=1e-10)
+    g2, h2 = sf.grad_hess(y, m2, w)
+    g1, h1 = focal.grad_hess(y, f, w)
+    assert_allclose(g2[:, 1], g1, rtol=1e-5, atol=1e-7)
+    assert_allclose(g2[:, 0], -g1, rtol=1e-5, atol=1e-7)
+    assert_allclose(h2[:, 1], h1, rtol=1e-5, atol=1e-7)
+    assert_allclose(h2[:, 0], h1, rtol=1e-5, atol=1e-7)
+    init = sf.init_score(y, w)
+    c = focal.init_score(y, w)
+    # both are numerical minimisers: compare the loss they reach
+    assert sf.loss(y, constant_margin(sf, 40, init), w) == pytest.approx(
+        focal.loss(y, np.full(40, c), w), rel=1e-8)
+    assert init[1] - init[0] == pytest.approx(c, abs=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# Cross-check with scikit-learn's losses
+# ---------------------------------------------------------------------------
+
+
+def _sklearn_pairs():
+    from sklearn._loss import loss as skl
+
+    return [
+        ("squared_error", {}, lambda: skl.HalfSquaredError(), "real", True),
+        ("absolute_error", {"curvature": "unit"}, lambda: skl.AbsoluteError(), "real", True),
+        ("quantile", {"alpha": 0.1}, lambda: skl.PinballLoss(quantile=0.1), "real", False),
+        ("quantile", {"alpha": 0.9}, lambda: skl.PinballLoss(quantile=0.9), "real", False),
+        ("huber", {"delta": 0.5}, lambda: skl.HuberLoss(delta=0.5), "real", "quadratic"),
+        ("huber", {"delta": 5.0}, lambda: skl.HuberLoss(delta=5.0), "real", "quadratic"),
+        ("poisson", {}, lambda: skl.HalfPoissonLoss(), "nonneg", True),
+        ("gamma", {}, lambda: skl.HalfGammaLoss(), "positive", True),
+        ("tweedie", {"power": 1.0}, lambda: skl.HalfTweedieLoss(power=1.0), "nonneg", True),
+        ("tweedie", {"power": 1.01}, lambda: skl.HalfTweedieLoss(power=1.01), "nonneg", True),
+        ("tweedie", {"power": 1.5}, lambda: skl.HalfTweedieLoss(power=1.5), "nonneg", True),
+        ("tweedie", {"power": 1.99}, lambda: skl.HalfTweedieLoss(power=1.99), "nonneg", True),
+        ("tweedie", {"power": 2.0}, lambda: skl.HalfTweedieLoss(power=2.0), "positive", True),
+        ("logistic", {}, lambda: skl.HalfBinomialLoss(), "binary", True),
+        ("logistic", {}, lambda: skl.HalfBinomialLoss(), "soft", True),
+        ("softmax", {"num_class": 3}, lambda: skl.HalfMultinomialLoss(n_classes=3), "classes", True),
+        ("softmax", {"num_class": 5}, lambda: skl.HalfMultinomialLoss(n_classes=5), "classes", True),
+    ]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("index", range(len(_sklearn_pairs())),
+                         ids=[f"{p[0]}{p[1]}-{p[3]}" for p in _sklearn_pairs()])
+def test_matches_scikit_learn(index, weighted, rng):
+    name, params, make_sk, labels, compare_hess = _sklearn_pairs()[index]
+    ours, sk = get_loss(name, **params), make_sk()
+    y, _ = make_labels(labels, ours, rng, 60)
+    margin = fd_margin(ours, y, rng)
+    w = rng.uniform(0.1, 3.0, 60) if weighted else None
+    sk_margin = np.ascontiguousarray(margin)
+    # scikit-learn drops terms that do not depend on the margin; our regression
+    # losses are deviances (zero at a perfect fit), so add those terms back.
+    # Our cross-entropies keep scikit-learn's form (the label entropy stays out).
+    pointwise = sk.loss(y, sk_margin)
+    if ours.link.name in ("identity", "log"):
+        pointwise = pointwise + sk.constant_to_optimal_zero(y)
+    assert ours.loss(y, margin, w) == pytest.approx(np.average(pointwise, weights=w), rel=1e-9, abs=1e-12)
+    g_sk, h_sk = sk.gradient_hessian(y, sk_margin, sample_weight=w)
+    g, h = ours.grad_hess(y, margin, w)
+    assert_allclose(g, g_sk, rtol=2e-6, atol=1e-6)
+    if compare_hess == "quadratic":
+        inside = np.abs(margin - y) <= ours.delta
+        assert inside.any() and (~inside).any()
+        assert_allclose(h[inside], h_sk[inside], rtol=2e-6)
+    elif compare_hess:
+        assert_allclose(h, np.maximum(h_sk, HESS_FLOOR), rtol=2e-6, atol=1e-6)
+    if ours.link.name != "identity":
+        assert_allclose(ours.predict(margin), sk.link.inverse(sk_margin), rtol=1e-12)
+
+
+def test_scikit_learn_pinball_hessian_differs_only_by_documented_half(rng):
+    """scikit-learn's placeholder pinball Hessian is 1; ours with curvature
+    "unit" is the boosters' 0.5 (and 1 for absolute error, twice the pinball)."""
+    from sklearn._loss import loss as skl
+
+    y, _ = make_labels("real", None, rng, 20)
+    margin = y + rng.uniform(0.1, 2, 20) * rng.choice([-1, 1], 20)
+    _, h_sk = skl.PinballLoss(quantile=0.3).gradient_hessian(y, margin)
+    _, h = get_loss("quantile", alpha=0.3, curvature="unit").grad_hess(y, margin)
+    assert_allclose(h, 0.5 * h_sk)
+
+
+# ---------------------------------------------------------------------------
+# init_score is the best constant
+# ---------------------------------------------------------------------------
+
+
+def _bracket(loss, y):
+    link = loss.link.name
+    if loss.needs_group:
+        return -10.0, 10.0
+    if link == "identity":
+        spread = y.max() - y.min() + 1.0
+        return y.min() - spread, y.max() + spread
+    if link == "log":
+        return np.log(y[y > 0].min()) - 10.0, np.log(y.max()) + 10.0
+    return -40.0, 40.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_init_score_is_the_best_constant(case, weighted, rng):
+    loss = case.build()
+    y, group = case.make(rng, 40)
+    w = group_weights(rng, y.shape[0], group) if weighted else None
+    c0 = loss.init_score(y, w, group=group)
+    n = y.shape[0]
+
+    def objective(c):
+        return loss.loss(y, constant_margin(loss, n, c), w, group=group)
+
+    best = objective(c0)
+    assert np.all(np.isfinite(c0)) and np.isfinite(best)
+    tol = 1e-9 * (1.0 + abs(best))
+    if loss.is_multiclass:
+        assert np.shape(c0) == (loss.num_class,)
+        for start in (np.zeros(loss.num_class), np.asarray(c0) + rng.normal(0, 0.5, loss.num_class)):
+            res = minimize(objective, start, method="BFGS", options={"gtol": 1e-10})
+            assert best <= res.fun + tol, (c0, res.x)
+    else:
+        assert np.ndim(c0) == 0
+        lo, hi = _bracket(loss, y)
+        res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+        assert best <= res.fun + tol, (c0, res.x)
+        grid = np.linspace(lo, hi, 801)
+        assert best <= min(objective(c) for c in grid) + tol
+
+
+# ---------------------------------------------------------------------------
+# Properties over random labels, margins and weights
+# ---------------------------------------------------------------------------
+
+_EXTREME = st.sampled_from([-1e3, 1e3, 0.0, -1e-300, 700.0, -700.0])
+_MARGIN_VALUE = st.one_of(_EXTREME, st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
+# zero, or a weight in [1e-3, 1e3] (subnormal weights would only test rounding)
+_WEIGHT_VALUE = st.one_of(st.sampled_from([0.0, 1.0, 1e3]), st.floats(1e-3, 1e3))
+
+
+@st.composite
+def _problem(draw, case):
+    loss = case.build()
+    n = draw(st.integers(1, 12))
+    seed = draw(st.integers(0, 2**32 - 1))
+    y, group = case.make(np.random.default_rng(seed), n)
+    if loss.link.name == "identity" and not loss.needs_group:
+        y = y * draw(st.sampled_from([1.0, 1e-6, 1e4]))
+    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    margin = draw(hnp.arrays(np.float64, shape, elements=_MARGIN_VALUE)).astype(dtype)
+    n_w = n if group is None else len(group)
+    w = draw(hnp.arrays(np.float64, n_w, elements=_WEIGHT_VALUE))
+    if w.sum() <= 0:
+        w[0] = 1.0
+    if group is not None:
+        w = np.repeat(w, group)
+    return loss, y, margin, w, group
+
+
+def _check_output(arr, margin):
+    assert arr.dtype == np.float32
+    assert arr.flags.c_contiguous
+    assert arr.shape == margin.shape
+    assert np.all(np.isfinite(arr))
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+@given(data=st.data())
+def test_properties_random_inputs(case, data):
+    loss, y, margin, w, group = data.draw(_problem(case))
+
+    grad, hess = loss.grad_hess(y, margin, group=group)
+    _check_output(grad, margin)
+    _check_output(hess, margin)
+    assert np.all(hess > 0)
+    assert np.isfinite(loss.loss(y, margin, group=group))
+
+    gw, hw = loss.grad_hess(y, margin, w, group=group)
+    _check_output(gw, margin)
+    _check_output(hw, margin)
+    assert np.all(hw > 0)
+    assert np.isfinite(loss.loss(y, margin, w, group=group))
+
+    # a zero-weight row contributes nothing to the gradient
+    zero = w == 0
+    assert np.all(gw[zero] == 0)
+
+    # weights multiply: grad_hess(c w) == c grad_hess(w), away from the float32
+    # clamp and the Hessian floor
+    c = 3.0
+    gc, hc = loss.grad_hess(y, margin, c * w, group=group)
+    # (float32 subnormals below 1e-30 carry too few digits to compare)
+    ok_g = (np.abs(gw) > 1e-30) & (np.abs(gw) < FLOAT32_MAX / (2 * c))
+    assert_allclose(gc[ok_g], c * gw[ok_g], rtol=1e-6)
+    assert np.all(gc[np.abs(gw) <= 1e-30] * gw[np.abs(gw) <= 1e-30] >= 0)
+    ok_h = (hw > 1e-14) & (hw < FLOAT32_MAX / (2 * c))
+    assert_allclose(hc[ok_h], c * hw[ok_h], rtol=1e-6)
+    # the weighted mean does not change when all weights are scaled
+    assert loss.loss(y, margin, c * w, group=group) == pytest.approx(
+        loss.loss(y, margin, w, group=group), rel=1e-9, abs=1e-300)
+
+    # a row's unit weight equals no weight
+    g1, h1 = loss.grad_hess(y, margin, np.ones(y.shape[0]), group=group)
+    assert_array_equal(g1, grad)
+    assert_array_equal(h1, hess)
+
+
+# ---------------------------------------------------------------------------
+# Numerical stability at the extremes
+# ---------------------------------------------------------------------------
+
+
+def _extreme_margins(loss, n, rng):
+    values = np.array([-1e3, 1e3, 0.0, -700.0, 700.0, -40.0, 40.0])
+    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    return rng.choice(values, size=shape)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_extreme_margins_give_finite_outputs(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 30)
+    margin = _extreme_margins(loss, 30, rng)
+    w = group_weights(rng, 30, group)
+    for weight in (None, w):
+        grad, hess = loss.grad_hess(y, margin, weight, group=group)
+        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)) and np.all(hess > 0)
+        assert np.isfinite(loss.loss(y, margin, weight, group=group))
+    assert np.all(np.isfinite(loss.predict(margin, group=group)))
+
+
+@pytest.mark.parametrize("power", [1.0, 1.01, 1.2, 1.5, 1.8, 1.99, 2.0])
+def test_tweedie_huge_targets(power):
+    loss = get_loss("tweedie", power=power)
+    y = np.repeat(np.array([1e6, 1e8, 1e10, 1e12]), 7)
+    margin = np.tile(np.array([-1e3, -700.0, -30.0, 0.0, 27.6, 700.0, 1e3]), 4)
+    w = np.tile([0.0, 1.0, 2.0, 1e3], 7)
+    for weight in (None, w):
+        grad, hess = loss.grad_hess(y, margin, weight)
+        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)) and np.all(hess > 0)
+        assert np.isfinite(loss.loss(y, margin, weight))
+    grad, _ = loss.grad_hess(y, margin, w)
+    assert np.all(grad[w == 0] == 0)
+    # the gradient points the right way: down when mu < y, up when mu > y
+    grad, _ = loss.grad_hess(y, margin)
+    mu = np.exp(np.clip(margin, -700, 700))
+    assert np.all(np.sign(grad[mu < 0.5 * y]) == -1)
+    assert np.all(np.sign(grad[mu > 2 * y]) == 1)
+    # at the right answer the gradient vanishes and the loss is ~0
+    at_y = np.log(y)
+    g, _ = loss.grad_hess(y, at_y)
+    assert_allclose(g, 0.0, atol=1e-6 * y.max() ** (2 - power))
+    assert np.isfinite(loss.init_score(y)) and loss.init_score(y) == pytest.approx(np.log(y.mean()))
+
+
+@pytest.mark.parametrize("power", [1.0, 1.5, 1.99])
+def test_mean_loss_finite_when_row_sum_would_overflow(power):
+    loss = get_loss("tweedie", power=power)
+    y = np.zeros(200)
+    margin = np.full(200, 1e3)
+    w = np.full(200, 1e3)
+    value = loss.loss(y, margin, w)
+    assert np.isfinite(value)
+    assert value == pytest.approx(loss.loss(y[:1], margin[:1]), rel=1e-9)
+
+
+@pytest.mark.parametrize("name,y", [
+    ("poisson", [0.0, 0.0, 0.0]),
+    ("tweedie", [0.0, 0.0, 1e-300]),
+    ("gamma", [1e-300, 1e-12, 1e300]),
+    ("logistic", [0.0, 0.0, 0.0]),
+    ("logistic", [1.0, 1.0, 1.0]),
+    ("focal", [1.0, 1.0, 1.0]),
+    ("focal", [0.0, 0.0, 0.0]),
+    ("squared_error", [-1e150, 1e150, 0.0]),
+    ("huber", [-1e300, 1e300, 0.0]),
+    ("pseudo_huber", [-1e300, 1e300, 0.0]),
+    ("log_cosh", [-1e300, 1e300, 0.0]),
+    ("quantile", [-1e300, 1e300, 0.0]),
+])
+def test_labels_at_domain_edges(name, y):
+    loss = get_loss(name)
+    y = np.asarray(y)
+    c = loss.init_score(y)
+    assert np.isfinite(c)
+    for margin in (np.full(3, float(c)), np.array([-1e3, 0.0, 1e3])):
+        grad, hess = loss.grad_hess(y, margin)
+        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)) and np.all(hess > 0)
+        assert np.isfinite(loss.loss(y, margin))
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmax_focal"])
+def test_absent_class_gets_finite_start(name):
+    loss = get_loss(name, num_class=4)
+    y = np.array([0.0, 0.0, 1.0, 1.0, 2.0])
+    init = loss.init_score(y)
+    assert np.all(np.isfinite(init))
+    assert init[3] < init[0] - 5  # the absent class is pushed far down, not to -inf
+
+
+# ---------------------------------------------------------------------------
+# Validation: every invalid input is a ValueError naming the problem
+# ---------------------------------------------------------------------------
+
+_INVALID_PARAMS = [
+    ("huber", {"delta": -1.0}, "delta"),
+    ("huber", {"delta": 0.0}, "delta"),
+    ("huber", {"delta": float("nan")}, "delta"),
+    ("pseudo_huber", {"delta": -0.5}, "delta"),
+    ("tweedie", {"power": 0.5}, "power"),
+    ("tweedie", {"power": 2.5}, "power"),
+    ("tweedie", {"power": float("inf")}, "power"),
+    ("tweedie", {"power": "1.5"}, "power"),
+    ("quantile", {"alpha": 0.0}, "alpha"),
+    ("quantile", {"alpha": 1.0}, "alpha"),
+    ("quantile", {"alpha": -0.2}, "alpha"),
+    ("focal", {"alpha": 0.0}, "alpha"),
+    ("focal", {"alpha": 1.5}, "alpha"),
+    ("focal", {"gamma": -1.0}, "gamma"),
+    ("softmax_focal", {"num_class": 3, "gamma": -0.5}, "gamma"),
+    ("softmax_focal", {"num_class": 3, "alpha": (0.5, 0.5)}, "alpha"),
+    ("softmax_focal", {"num_class": 3, "alpha": (0.5, 0.0, 0.5)}, "alpha"),
+    ("infonce", {"temperature": 0.0}, "temperature"),
+    ("infonce", {"temperature": -0.1}, "temperature"),
+    ("softmax", {"num_class": 1}, "num_class"),
+    ("softmax", {"num_class": 2.5}, "num_class"),
+    ("softmax", {"num_class": "3"}, "num_class"),
+    ("softmax", {"num_class": True}, "num_class"),
+    ("softmax_focal", {"num_class": 0}, "num_class"),
+    ("softmax", {"num_class": 3, "hessian_scale": "bogus"}, "hessian_scale"),
+    ("softmax", {"num_class": 3, "hessian_scale": 0.0}, "hessian_scale"),
+    ("softmax", {"num_class": 3, "label_smoothing": 1.0}, "label_smoothing"),
+    ("logistic", {"label_smoothing": -0.1}, "label_smoothing"),
+    ("huber", {"curvature": "exact"}, "curvature"),
+    ("pseudo_huber", {"curvature": "unit"}, "curvature"),
+    ("log_cosh", {"curvature": "bogus"}, "curvature"),
+    ("quantile", {"curvature": "irls"}, "curvature"),
+    ("absolute_error", {"curvature": None}, "curvature"),
+    ("tweedie", {"powr": 1.5}, "powr"),
+    ("poisson", {"power": 1.0}, "unknown parameter.*'power'"),
+    ("softmax", {}, "needs parameter.*num_class"),
+    ("no_such_loss", {}, "unknown loss 'no_such_loss'"),
+]
+
+
+@pytest.mark.parametrize("name,params,match", _INVALID_PARAMS,
+                         ids=[f"{n}-{p}" for n, p, _ in _INVALID_PARAMS])
+def test_invalid_parameters_raise(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        get_loss(name, **params)
+
+
+def test_as_loss():
+    loss = get_loss("huber", delta=2.0)
+    assert as_loss(loss) is loss
+    assert as_loss("huber", delta=2.0) == loss
+    with pytest.raises(ValueError, match="parameters"):
+        as_loss(loss, delta=1.0)
+    with pytest.raises(ValueError, match="expected a Loss"):
+        as_loss(3)
+
+
+_NAN = float("nan")
+_INF = float("inf")
+
+
+def _invalid_calls():
+    """(id, loss, kwargs for grad_hess/loss, match)."""
+    reg = get_loss("squared_error")
+    calls = [
+        ("tweedie-negative-y", get_loss("tweedie"), dict(y=[-1.0, 2.0], margin=[0.0, 0.0]), r"y >= 0"),
+        ("poisson-negative-y", get_loss("poisson"), dict(y=[1.0, -1e-9], margin=[0.0, 0.0]), r"y >= 0"),
+        ("gamma-zero-y", get_loss("gamma"), dict(y=[0.0, 2.0], margin=[0.0, 0.0]), r"y > 0"),
+        ("tweedie2-zero-y", get_loss("tweedie", power=2.0), dict(y=[0.0, 2.0], margin=[0.0, 0.0]), r"y > 0"),
+        ("logistic-y-above-1", get_loss("logistic"), dict(y=[0.0, 1.5], margin=[0.0, 0.0]), r"\[0, 1\]"),
+        ("logistic-y-below-0", get_loss("logistic"), dict(y=[-0.5, 1.0], margin=[0.0, 0.0]), r"\[0, 1\]"),
+        ("focal-y-above-1", get_loss("focal"), dict(y=[2.0], margin=[0.0]), r"\[0, 1\]"),
+        ("softmax-fractional", get_loss("softmax", num_class=3),
+         dict(y=[0.0, 1.5], margin=np.zeros((2, 3))), "integer"),
+        ("softmax-too-big", get_loss("softmax", num_class=3),
+         dict(y=[0.0, 3.0], margin=np.zeros((2, 3))), r"\[0, 3\)"),
+        ("softmax-negative", get_loss("softmax_focal", num_class=3),
+         dict(y=[-1.0, 1.0], margin=np.zeros((2, 3))), r"\[0, 3\)"),
+        ("infonce-no-positive", get_loss("infonce"),
+         dict(y=[1.0, 0.0, 0.0, 0.0], margin=np.zeros(4), group=[2, 2]), "group 1 has none"),
+        ("infonce-negative", get_loss("infonce"),
+         dict(y=[1.0, -1.0], margin=np.zeros(2), group=[2]), "y >= 0"),
+        ("infonce-missing-group", get_loss("infonce"), dict(y=[1.0, 0.0], margin=np.zeros(2)), "needs groups"),
+        ("infonce-bad-sizes", get_loss("infonce"),
+         dict(y=[1.0, 0.0, 1.0], margin=np.zeros(3), group=[2, 2]), "sum to 4 but there are 3 rows"),
+        ("infonce-zero-size", get_loss("infonce"),
+         dict(y=[1.0, 0.0, 1.0], margin=np.zeros(3), group=[3, 0]), "positive"),
+        ("infonce-noncontiguous-qid", get_loss("infonce"),
+         dict(y=[1.0, 1.0, 1.0], margin=np.zeros(3), group=[7, 8, 7]), "contiguous"),
+        ("infonce-fractional-group", get_loss("infonce"),
+         dict(y=[1.0, 1.0, 1.0], margin=np.zeros(3), group=[1.5, 1.5]), "whole numbers"),
+        ("infonce-2d-group", get_loss("infonce"),
+         dict(y=[1.0, 1.0], margin=np.zeros(2), group=[[1], [1]]), "1-D"),
+        ("infonce-weight-varies", get_loss("infonce"),
+         dict(y=[1.0, 0.0], margin=np.zeros(2), group=[2], sample_weight=[1.0, 2.0]), "constant within each group"),
+        ("group-on-pointwise", reg, dict(y=[1.0, 2.0], margin=[0.0, 0.0], group=[2]), "does not use groups"),
+        ("nan-label", reg, dict(y=[_NAN, 1.0], margin=[0.0, 0.0]), r"^y contains 1 NaN"),
+        ("inf-label", get_loss("poisson"), dict(y=[_INF, 1.0], margin=[0.0, 0.0]), r"^y contains 1 NaN or infinite"),
+        ("nan-margin", reg, dict(y=[0.0, 1.0], margin=[0.0, _NAN]), r"^margin contains 1 NaN"),
+        ("inf-margin", get_loss("softmax", num_class=2),
+         dict(y=[0.0, 1.0], margin=[[0.0, _INF], [-_INF, 0.0]]), r"^margin contains 2 NaN"),
+        ("nan-weight", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0], sample_weight=[1.0, _NAN]), "^sample_weight contains"),
+        ("inf-weight", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0], sample_weight=[_INF, 1.0]), "^sample_weight contains"),
+        ("negative-weight", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0], sample_weight=[1.0, -1.0]), "non-negative"),
+        ("zero-weights", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0], sample_weight=[0.0, 0.0]), "positive sum"),
+        ("weight-length", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0], sample_weight=[1.0]), "sample_weight has 1"),
+        ("margin-length", reg, dict(y=[0.0, 1.0], margin=[0.0, 0.0, 0.0]), r"margin has shape \(3,\)"),
+        ("margin-2d-binary", get_loss("logistic"), dict(y=[0.0, 1.0], margin=np.zeros((2, 2))), "margin has shape"),
+        ("margin-wrong-k", get_loss("softmax", num_class=3),
+         dict(y=[0.0, 1.0], margin=np.zeros((2, 4))), r"expected \(2, 3\)"),
+        ("margin-1d-multiclass", get_loss("softmax_focal", num_class=3),
+         dict(y=[0.0, 1.0], margin=np.zeros(2)), r"expected \(2, 3\)"),
+        ("margin-3d", reg, dict(y=[0.0, 1.0], margin=np.zeros((2, 1, 1))), "margin must be 1-D or 2-D"),
+        ("labels-2d", reg, dict(y=[[0.0, 1.0]], margin=np.zeros(2)), "y must be 1-D"),
+        ("labels-empty", reg, dict(y=[], margin=[]), "y is empty"),
+        ("labels-text", reg, dict(y=["a", "b"], margin=[0.0, 0.0]), "y must be numeric"),
+        ("margin-text", reg, dict(y=[0.0, 1.0], margin=["a", "b"]), "margin must be numeric"),
+    ]
+    return calls
+
+
+_CALLS = _invalid_calls()
+
+
+@pytest.mark.parametrize("method", ["grad_hess", "loss"])
+@pytest.mark.parametrize("index", range(len(_CALLS)), ids=[c[0] for c in _CALLS])
+def test_invalid_inputs_raise(index, method):
+    _, loss, kwargs, match = _CALLS[index]
+    kwargs = dict(kwargs)
+    y, margin = kwargs.pop("y"), kwargs.pop("margin")
+    with pytest.raises(ValueError, match=match):
+        getattr(loss, method)(y, margin, **kwargs)
+
+
+@pytest.mark.parametrize("index", range(len(_CALLS)), ids=[c[0] for c in _CALLS])
+def test_invalid_labels_raise_in_init_score_and_check_labels(index):
+    _, loss, kwargs, match = _CALLS[index]
+    if "margin" in _CALLS[index][0]:
+        pytest.skip("margins are not an input of init_score")
+    kwargs = dict(kwargs)
+    y = kwargs.pop("y")
+    kwargs.pop("margin")
+    with pytest.raises(ValueError, match=match):
+        loss.init_score(y, kwargs.get("sample_weight"), group=kwargs.get("group"))
+
+
+def test_group_of_row_length_is_read_as_query_ids():
+    loss = get_loss("infonce", temperature=0.5)
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    margin = np.array([0.3, -0.2, 1.0, 0.1])
+    by_sizes = loss.grad_hess(y, margin, group=[2, 2])
+    by_qid = loss.grad_hess(y, margin, group=[5, 5, 9, 9])
+    assert_array_equal(by_sizes[0], by_qid[0])
+    # four ones are four query ids of one query, not four groups of one row
+    one_query = loss.grad_hess(y, margin, group=[4])
+    assert_array_equal(loss.grad_hess(y, margin, group=[1, 1, 1, 1])[0], one_query[0])
+
+
+def test_predict_validates_margin():
+    with pytest.raises(ValueError, match=r"expected \(n, 3\)"):
+        get_loss("softmax", num_class=3).predict(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="margin contains"):
+        get_loss("poisson").predict([0.0, _NAN])
+    with pytest.raises(ValueError, match="needs groups"):
+        get_loss("infonce").predict(np.zeros(3))
+    with pytest.raises(ValueError, match=r"expected \(n,\)"):
+        get_loss("logistic").predict(np.zeros((3, 2)))
+
+
+# ---------------------------------------------------------------------------
+# Compiled kernels, pickling, copies, repr
+# ---------------------------------------------------------------------------
+
+
+def _dispatchers():
+    from numba.core.registry import CPUDispatcher
+
+    modules = [gbm_objectives._validation]
+    for info in pkgutil.iter_modules(gbm_objectives.kernels.__path__):
+        modules.append(importlib.import_module(f"gbm_objectives.kernels.{info.name}"))
+    found = {}
+    for mod in modules:
+        for attr, obj in vars(mod).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == mod.__name__:
+                found[f"{mod.__name__}.{attr}"] = obj
+    return found
+
+
+def test_kernels_compile_in_nopython_mode(rng):
+    # run every case once with float64 and float32 margins so every kernel compiles
+    for case in CASES:
+        loss = case.build()
+        y, group = case.make(rng, 6)
+        margin = fd_margin(loss, y, rng)
+        for m in (margin, margin.astype(np.float32)):
+            loss.grad_hess(y, m, group=group)
+            loss.grad_hess(y, m, group_weights(rng, 6, group), group=group)
+            loss.loss(y, m, group=group)
+            loss.init_score(y, group=group)
+    dispatchers = _dispatchers()
+    assert len(dispatchers) >= 10
+    for qualname, disp in dispatchers.items():
+        assert disp.targetoptions.get("nopython") is True, qualname
+        assert len(disp.nopython_signatures) == len(disp.signatures), f"{qualname} fell back to object mode"
+        # helpers called from other kernels are compiled inside their callers
+        # (or loaded with them from the cache); the entry points must have run
+        if qualname.endswith(("_grad_hess", "_loss_sum")):
+            assert disp.signatures, f"{qualname} was never compiled by any loss"
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_pickle_copy_equality_and_repr(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 12)
+    margin = fd_margin(loss, y, rng)
+    expected = loss.grad_hess(y, margin, group=group)
+    for other in (pickle.loads(pickle.dumps(loss)), copy.deepcopy(loss), copy.copy(loss),
+                  get_loss(loss.name, **loss.params)):
+        assert other == loss
+        assert hash(other) == hash(loss)
+        assert repr(other) == repr(loss)
+        assert other.params == loss.params
+        got = other.grad_hess(y, margin, group=group)
+        assert_array_equal(got[0], expected[0])
+        assert_array_equal(got[1], expected[1])
+        assert other.loss(y, margin, group=group) == loss.loss(y, margin, group=group)
+    # repr reads like the call that built it
+    assert repr(loss) == f"{type(loss).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in loss.params.items()) + ")"
+    assert loss != get_loss("squared_error") or loss.name == "squared_error"
+
+
+def test_losses_with_different_parameters_differ():
+    built = [c.build() for c in CASES]
+    distinct = {repr(b) for b in built}
+    assert len({b for b in built}) == len(distinct)
+    assert get_loss("tweedie", power=1.5) != get_loss("tweedie", power=1.2)
+    assert get_loss("huber", delta=1.0) != get_loss("huber", delta=1.0, curvature="irls")
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_public_attributes(case):
+    loss = case.build()
+    assert loss.link.name in ("identity", "log", "logit", "softmax")
+    assert isinstance(loss.exact_hessian, bool)
+    assert isinstance(loss.label_domain, str) and loss.label_domain
+    assert loss.n_outputs == (loss.num_class if loss.is_multiclass else 1)
+    assert isinstance(loss.params, dict)
+    loss.params["extra"] = 1  # a copy: the loss is not changed
+    assert "extra" not in loss.params
+
+
+# ---------------------------------------------------------------------------
+# predict applies the inverse link
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_predict_is_inverse_link(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 20)
+    margin = fd_margin(loss, y, rng) * 3.0
+    if not loss.needs_group:
+        margin.flat[:2] = [-1e3, 1e3]
+    pred = loss.predict(margin, group=group)
+    if loss.needs_group:
+        bounds = np.concatenate(([0], np.cumsum(group)))
+        expected = np.concatenate([softmax(margin[a:b] / loss.temperature) for a, b in zip(bounds[:-1], bounds[1:])])
+        # one query id per row is the same grouping
+        qid = np.repeat(np.arange(len(group)) * 7 + 3, group)
+        assert_allclose(loss.predict(margin, group=qid), expected, rtol=1e-12)
+        assert_allclose(np.add.reduceat(pred, bounds[:-1]), 1.0, rtol=1e-12)
+    elif loss.link.name == "identity":
+        expected = margin
+    elif loss.link.name == "log":
+        expected = np.exp(np.clip(margin, -700, 700))
+    elif loss.link.name == "logit":
+        expected = expit(margin)
+    elif loss.link.name == "softmax":
+        expected = softmax(margin, axis=1)
+    else:  # pragma: no cover
+        raise AssertionError(loss.link)
+    assert pred.shape == margin.shape
+    assert np.all(np.isfinite(pred))
+    assert_allclose(pred, expected, rtol=1e-12, atol=1e-300)
+    # the link maps predictions back to the margin where it is invertible
+    if not loss.needs_group and loss.link.name in ("identity", "log", "logit"):
+        inner = np.abs(margin) < 30
+        assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-9, atol=1e-9)
+
+
+def test_predict_column_margin_for_single_output():
+    loss = get_loss("poisson")
+    m = np.array([[0.0], [1.0]])
+    assert_allclose(loss.predict(m), np.exp([0.0, 1.0]))
