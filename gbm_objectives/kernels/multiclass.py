@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numba import njit
+from numba import float32, njit, uint64
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess
 from ._fastmath import fast_exp, fast_log, fast_log1p
@@ -42,24 +42,78 @@ def _row_softmax(margin, i, prob):
     return top + fast_log(total)
 
 
+#: Margin entries handled per block by :func:`softmax_grad_hess` (its scratch size).
+BLOCK_ENTRIES = 4096
+
+
 @njit(**JIT)
 def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
     """``hess_scale`` multiplies the exact diagonal ``p (1 - p)`` (XGBoost uses 2,
-    LightGBM ``k / (k - 1)``)."""
-    weighted = weight.shape[0] > 0
+    LightGBM ``k / (k - 1)``).
+
+    Rows are processed in blocks so that the expensive ``exp`` runs in one flat
+    SIMD loop over the block instead of short per-row loops: per-row values
+    (max, 1 / sum) are spread over a block-sized scratch row, and
+    ``exp(f - max)`` is parked in the outputs as a float32 pair ``hi + lo``
+    (~48 bits) until the row sums are known.
+    """
     n, k = margin.shape
-    prob = np.empty(k)
+    weighted = weight.shape[0] > 0
+    flat_m = margin.reshape(n * k)
+    flat_g = grad.reshape(n * k)
+    flat_h = hess.reshape(n * k)
+    block = max(1, BLOCK_ENTRIES // k)
+    rows = min(n, block)
+    aux = np.empty(rows * k)
+    spread_w = np.empty(rows * k if weighted else 0)
+    p_true = np.empty(rows)
     off = smoothing / k
-    for i in range(n):
-        w = weight[i] if weighted else 1.0
-        _row_softmax(margin, i, prob)
-        c = int(y[i])
-        wh = w * hess_scale
-        for j in range(k):
-            target = off + (1.0 - smoothing if j == c else 0.0)
-            p = prob[j]
-            grad[i, j] = clamp_grad(w * (p - target))
-            hess[i, j] = clamp_hess(wh * (p * (1.0 - p)))
+    on = off + (1.0 - smoothing)
+    for b0 in range(0, n, block):
+        nb = min(block, n - b0)
+        # Unsigned flat indices: no negative-index wraparound, so the loops vectorise.
+        base = uint64(b0 * k)
+        size = uint64(nb * k)
+        for r in range(nb):
+            i = b0 + r
+            top = float(margin[i, 0])
+            for j in range(1, k):
+                top = max(top, float(margin[i, j]))
+            for j in range(k):
+                aux[r * k + j] = top
+        for t in range(size):
+            e = fast_exp(float(flat_m[base + t]) - aux[t])
+            hi = float32(e)
+            flat_g[base + t] = hi
+            flat_h[base + t] = e - float(hi)
+        for r in range(nb):
+            i = b0 + r
+            total = 0.0
+            for j in range(k):
+                total += float(grad[i, j]) + float(hess[i, j])
+            inv = 1.0 / total
+            c = int(y[i])
+            p_true[r] = (float(grad[i, c]) + float(hess[i, c])) * inv
+            for j in range(k):
+                aux[r * k + j] = inv
+        if weighted:
+            for r in range(nb):
+                for j in range(k):
+                    spread_w[r * k + j] = weight[b0 + r]
+            for t in range(size):
+                p = (float(flat_g[base + t]) + float(flat_h[base + t])) * aux[t]
+                flat_g[base + t] = clamp_grad(spread_w[t] * (p - off))
+                flat_h[base + t] = clamp_hess(spread_w[t] * hess_scale * (p * (1.0 - p)))
+        else:
+            for t in range(size):
+                p = (float(flat_g[base + t]) + float(flat_h[base + t])) * aux[t]
+                flat_g[base + t] = clamp_grad(p - off)
+                flat_h[base + t] = clamp_hess(hess_scale * (p * (1.0 - p)))
+        # The true class's target is ``on``, not ``off``.
+        for r in range(nb):
+            i = b0 + r
+            w = weight[i] if weighted else 1.0
+            grad[i, int(y[i])] = clamp_grad(w * (p_true[r] - on))
 
 
 @njit(**JIT)
