@@ -30,6 +30,23 @@ booster facts a custom objective otherwise gets wrong:
 * **Loss record.** The loss name and parameters are stored as the booster
   attribute ``"gbm_objectives_loss"`` (kept by ``save_model``), which
   :func:`predict` reads.
+
+scikit-learn: ``XGBRegressor(objective=objective(loss))`` and
+``XGBClassifier(objective=objective(loss))`` accept the same callable and
+honour ``sample_weight``. The estimators pick the booster objective
+themselves, so pass the start as ``base_score=base_score(loss, y, w,
+objective=...)`` with the objective they run: ``"reg:squarederror"`` for
+``XGBRegressor`` (its ``predict`` then returns margins: use
+``predict(model.get_booster(), X, loss=loss)`` for the response scale), and
+``"binary:logistic"`` (two classes) or ``"multi:softprob"`` for
+``XGBClassifier``, whose sigmoid and softmax are the inverse links of the
+logit and softmax losses: ``predict_proba`` is then the response scale of
+``logistic`` (with label smoothing, the smoothed-target probability, as
+:meth:`Loss.predict`), ``focal``, ``softmax`` and ``softmax_focal``. The
+estimators run no leaf refit; use :func:`train` for absolute error and
+quantile losses.
+
+Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 """
 
 from __future__ import annotations
@@ -42,7 +59,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xgboost as xgb
 
-from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
+from ._validation import check_sample_weight
 from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
 
 __all__ = [
@@ -278,7 +295,8 @@ class XGBMetric:
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
-    reports the global value. The name is the loss's registry name.
+    reports the global value. The name is the loss's registry name. Labels
+    and weights are read once per DMatrix.
     """
 
     def __init__(self, loss: Loss | str, *, response: bool = False) -> None:
@@ -484,7 +502,9 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) != loss.n_outputs:
             raise ValueError(f"params['num_class'] = {k!r} does not match the loss's num_class = {loss.n_outputs}")
     elif out.get("num_class") not in (None, 0, 1):
-        raise ValueError(f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output")
+        raise ValueError(
+            f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output"
+        )
     if "quantile_alpha" in out and out["quantile_alpha"] != carrier.get("quantile_alpha"):
         raise ValueError("params['quantile_alpha'] is set by the quantile loss's alpha; remove it")
     out.update(carrier)
@@ -557,7 +577,8 @@ def train(
         Evaluation sets; they start from the same margin as ``dtrain``.
     init_score : float or sequence of float, optional
         Start margin (raw score; ``num_class`` values for multiclass). Default:
-        ``loss.init_score(labels, weights)``, the best constant.
+        ``loss.init_score(labels, weights)``, the best constant; when
+        training continues from ``xgb_model``, that model's start is kept.
     refit_leaves : bool, default True
         Absolute error and quantile losses: refit every leaf to the weighted
         ``alpha``-quantile of its residuals times ``eta`` after each tree, as
@@ -592,8 +613,9 @@ def train(
             raise ValueError("evals must be a sequence of (DMatrix, name) pairs")
         if pair[0] is not dtrain:
             _read_dmatrix(loss, pair[0], f"evaluation set {pair[1]!r}")
-    start = _start_margin(loss, data, init_score)
-    booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
+    if init_score is not None or kwargs.get("xgb_model") is None:
+        start = _start_margin(loss, data, init_score)
+        booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
     if "custom_metric" not in kwargs:
         kwargs["custom_metric"] = metric(loss)
     obj = XGBObjective(loss, row_curvature=_refits(loss, refit_leaves))
@@ -657,8 +679,10 @@ def predict(
 # ---------------------------------------------------------------------------
 
 
-def _label_weight(part: dict) -> tuple[Any, Any]:
-    return part.get("label"), part.get("weight")
+def _label_weight(part: Any) -> tuple[Any, Any] | None:
+    if not isinstance(part, dict) or part.get("label") is None:
+        return None
+    return part["label"], part.get("weight")
 
 
 def _dask_labels(client: Any, dtrain: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -667,9 +691,12 @@ def _dask_labels(client: Any, dtrain: Any) -> tuple[np.ndarray, np.ndarray | Non
     if not parts:
         raise ValueError("the DaskDMatrix holds no partitions")
     pieces = client.gather(client.map(_label_weight, parts, pure=False))
-    ys = [np.asarray(y).reshape(-1) for y, _ in pieces if y is not None]
-    if len(ys) != len(pieces):
-        raise ValueError("the DaskDMatrix has no labels")
+    if any(piece is None for piece in pieces):
+        raise ValueError(
+            "could not read labels from the DaskDMatrix partitions (no labels, or an "
+            "unknown partition layout); pass init_score= explicitly"
+        )
+    ys = [np.asarray(y, dtype=np.float64).reshape(-1) for y, _ in pieces]
     ws = [w for _, w in pieces]
     weight = None if all(w is None for w in ws) else np.concatenate([np.asarray(w).reshape(-1) for w in ws])
     return np.concatenate(ys), weight
@@ -715,12 +742,15 @@ def dask_train(
     if not isinstance(dtrain, dxgb.DaskDMatrix):
         raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
     booster_params = _prepare_params(loss, params, refit_leaves)
-    if init_score is None and not loss.needs_group:
-        y, w = _dask_labels(client, dtrain)
-        init_score = loss.init_score(y, w)
-    elif init_score is None:
-        init_score = 0.0
-    booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
+    if init_score is None and kwargs.get("xgb_model") is None:
+        if loss.needs_group:
+            # Grouped losses compare rows within a group, so a common start
+            # margin changes nothing; the workers still check their groups.
+            init_score = 0.0
+        else:
+            init_score = loss.init_score(*_dask_labels(client, dtrain))
+    if init_score is not None:
+        booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
     if "custom_metric" not in kwargs:
         kwargs["custom_metric"] = metric(loss)
     out = dxgb.train(

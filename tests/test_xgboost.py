@@ -441,8 +441,8 @@ def test_xgbclassifier_predict_proba_is_response_scale(loss, rng):
     y = labels_for(loss, X, rng).astype(int)
     w = rng.uniform(0.5, 2.0, 600)
     objective_name = "multi:softprob" if loss.is_multiclass else "binary:logistic"
-    model = xgb.XGBClassifier(objective=gx.objective(loss), base_score=gx.base_score(loss, y, w, objective=objective_name),
-                              **SK)
+    start = gx.base_score(loss, y, w, objective=objective_name)
+    model = xgb.XGBClassifier(objective=gx.objective(loss), base_score=start, **SK)
     model.fit(X, y, sample_weight=w)
     holdout = features(rng, 40)
     proba = model.predict_proba(holdout)
@@ -578,3 +578,14 @@ def test_booster_objective_and_base_score_spaces(rng):
     start = gx.base_score(get_loss("softmax", num_class=3), yc)
     assert_allclose(start, np.log(np.bincount(yc) / 100))
     assert as_loss("logistic") == get_loss("logistic")
+
+
+def test_continued_training_keeps_the_model_start(rng):
+    loss = get_loss("tweedie")
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    first = gx.train(loss, BASE, d, 5)
+    rescaled = xgb.DMatrix(X, label=3.0 * y)
+    more = gx.train(loss, BASE, rescaled, 0, xgb_model=first)
+    assert_allclose(gx.predict(more, X), gx.predict(first, X), rtol=1e-6)
+    longer = gx.train(loss, BASE, rescaled, 3, xgb_model=first)
+    assert longer.num_boosted_rounds() == 8
