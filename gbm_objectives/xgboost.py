@@ -290,7 +290,9 @@ class XGBObjective:
 class XGBMetric:
     """Weighted mean loss for ``xgboost.train(custom_metric=...)``; build it with :func:`metric`.
 
-    ``metric(predt, dtrain) -> (name, value)``. Under a custom objective
+    ``metric(predt, dmatrix) -> (name, value)``, and, as a scikit-learn
+    ``eval_metric``, ``metric(y_true, y_pred, sample_weight=None) -> value``
+    (named by ``__name__``). Under a custom objective
     XGBoost hands the metric raw margins (the default); with a built-in
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
@@ -304,6 +306,7 @@ class XGBMetric:
         if not isinstance(response, bool):
             raise ValueError(f"response must be True or False, got {response!r}")
         self.response = response
+        self.__name__ = self.loss.name
         self._cache: "weakref.WeakKeyDictionary[xgb.DMatrix, _Data]" = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
@@ -315,9 +318,17 @@ class XGBMetric:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["loss"], response=state["response"])
 
-    def __call__(self, predt: Any, dmat: "xgb.DMatrix") -> tuple[str, float]:
-        if not isinstance(dmat, xgb.DMatrix):
-            raise ValueError(f"metric expects (predt, DMatrix), got a {type(dmat).__name__}")
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[str, float] | float:
+        if not isinstance(b, xgb.DMatrix):
+            if self.loss.needs_group:
+                raise ValueError(
+                    f"{self.loss.name} needs query groups, which the scikit-learn metric signature lacks"
+                )
+            m = np.asarray(b)
+            if self.response:
+                m = _response_to_margin(self.loss, _check_margin(self.loss, m, np.shape(a)[0]))
+            return self.loss.loss(a, m, sample_weight)
+        predt, dmat = a, b
         n = dmat.num_row()
         data = self._cache.get(dmat)
         if data is None or data.y.shape[0] != n:

@@ -589,3 +589,18 @@ def test_continued_training_keeps_the_model_start(rng):
     assert_allclose(gx.predict(more, X), gx.predict(first, X), rtol=1e-6)
     longer = gx.train(loss, BASE, rescaled, 3, xgb_model=first)
     assert longer.num_boosted_rounds() == 8
+
+
+def test_metric_as_sklearn_eval_metric(rng):
+    loss = get_loss("tweedie", power=1.3)
+    X = features(rng, 400)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.5, 2.0, 400)
+    model = xgb.XGBRegressor(objective=gx.objective(loss), eval_metric=gx.metric(loss),
+                             base_score=gx.base_score(loss, y, w, objective="reg:squarederror"), **SK)
+    model.fit(X[:300], y[:300], sample_weight=w[:300], eval_set=[(X[300:], y[300:])],
+              sample_weight_eval_set=[w[300:]], verbose=False)
+    curve = model.evals_result()["validation_0"]["tweedie"]
+    margin = model.predict(X[300:])
+    assert curve[-1] == pytest.approx(loss.loss(y[300:], margin, w[300:]), rel=1e-5)
+    assert curve[-1] < curve[0]
