@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 #: Largest finite float32; gradients are clamped into [-FLOAT32_MAX, FLOAT32_MAX].
@@ -17,6 +18,14 @@ MAX_EXP_ARG = 700.0
 # fuse multiply-adds; both are needed for the loops to compile to SIMD code.
 JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 INLINE = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+
+
+@njit(**INLINE)
+def f64(x):
+    """``x`` as float64. Numba's ``float(x)`` keeps a float32 a float32, so
+    arithmetic on float32 margins or labels (as XGBoost passes them) would
+    silently run in single precision."""
+    return np.float64(x)
 
 
 @njit(**INLINE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ._common import INLINE, JIT, clamp_grad, clamp_hess
+from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp, fast_log1p, fast_sigmoid_pair, fast_softplus
 
 
@@ -24,12 +24,12 @@ def logistic_grad_hess(y, margin, weight, smoothing, grad, hess):
     # Weighted and unweighted loops kept apart so that each compiles to SIMD code.
     if weight.shape[0] > 0:
         for i in range(margin.shape[0]):
-            g, h = _logistic_point(float(y[i]), float(margin[i]), smoothing)
+            g, h = _logistic_point(f64(y[i]), f64(margin[i]), smoothing)
             grad[i] = clamp_grad(weight[i] * g)
             hess[i] = clamp_hess(weight[i] * h)
     else:
         for i in range(margin.shape[0]):
-            g, h = _logistic_point(float(y[i]), float(margin[i]), smoothing)
+            g, h = _logistic_point(f64(y[i]), f64(margin[i]), smoothing)
             grad[i] = clamp_grad(g)
             hess[i] = clamp_hess(h)
 
@@ -40,8 +40,8 @@ def logistic_loss_sum(y, margin, weight, smoothing):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        f = float(margin[i])
-        target = float(y[i]) * (1.0 - smoothing) + 0.5 * smoothing
+        f = f64(margin[i])
+        target = f64(y[i]) * (1.0 - smoothing) + 0.5 * smoothing
         total += w * (fast_softplus(f) - target * f)
     return total
 
@@ -103,12 +103,12 @@ def _focal_point(yi, f, gamma, alpha_pos, alpha_neg):
 def focal_grad_hess(y, margin, weight, gamma, alpha_pos, alpha_neg, grad, hess):
     if weight.shape[0] > 0:
         for i in range(margin.shape[0]):
-            g, h = _focal_point(float(y[i]), float(margin[i]), gamma, alpha_pos, alpha_neg)
+            g, h = _focal_point(f64(y[i]), f64(margin[i]), gamma, alpha_pos, alpha_neg)
             grad[i] = clamp_grad(weight[i] * g)
             hess[i] = clamp_hess(weight[i] * h)
     else:
         for i in range(margin.shape[0]):
-            g, h = _focal_point(float(y[i]), float(margin[i]), gamma, alpha_pos, alpha_neg)
+            g, h = _focal_point(f64(y[i]), f64(margin[i]), gamma, alpha_pos, alpha_neg)
             grad[i] = clamp_grad(g)
             hess[i] = clamp_hess(h)
 
@@ -119,8 +119,8 @@ def focal_loss_sum(y, margin, weight, gamma, alpha_pos, alpha_neg):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        f = float(margin[i])
-        yi = float(y[i])
+        f = f64(margin[i])
+        yi = f64(y[i])
         p, q, log_p, log_q, qg, pg = _focal_logs(f, gamma)
         value = 0.0
         if yi > 0.0:

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from numba import float32, njit, uint64
 
-from ._common import INLINE, JIT, clamp_grad, clamp_hess
+from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp, fast_log
 
 
 @njit(**INLINE)
 def _group_lse(margin, start, stop, inv_t):
-    top = float(margin[start]) * inv_t
+    top = f64(margin[start]) * inv_t
     for j in range(start + 1, stop):
-        top = max(top, float(margin[j]) * inv_t)
+        top = max(top, f64(margin[j]) * inv_t)
     total = 0.0
     for j in range(start, stop):
-        total += fast_exp(float(margin[j]) * inv_t - top)
+        total += fast_exp(f64(margin[j]) * inv_t - top)
     return top + fast_log(total)
 
 
@@ -36,29 +36,29 @@ def infonce_grad_hess(y, margin, weight, offsets, temperature, grad, hess):
         start = uint64(offsets[g])
         stop = uint64(offsets[g + 1])
         w = weight[start] if weighted else 1.0
-        top = float(margin[start])
+        top = f64(margin[start])
         for j in range(start + uint64(1), stop):
-            top = max(top, float(margin[j]))
+            top = max(top, f64(margin[j]))
         top *= inv_t  # max(f) / t == max(f / t): rounding is monotone
         # exp(s_j - top) is parked in the outputs as a float32 pair hi + lo
         # (~48 bits) so that it is computed once, in a SIMD loop, without scratch.
         for j in range(start, stop):
-            e = fast_exp(float(margin[j]) * inv_t - top)
+            e = fast_exp(f64(margin[j]) * inv_t - top)
             hi = float32(e)
             grad[j] = hi
-            hess[j] = e - float(hi)
+            hess[j] = e - f64(hi)
         total = 0.0
         pos = 0.0
         for j in range(start, stop):
-            total += float(grad[j]) + float(hess[j])
-            pos += float(y[j])
+            total += f64(grad[j]) + f64(hess[j])
+            pos += f64(y[j])
         inv_total = 1.0 / total
         inv_pos = 1.0 / pos
         wg = w * inv_t
         wh = w * inv_t * inv_t
         for j in range(start, stop):
-            p = (float(grad[j]) + float(hess[j])) * inv_total
-            grad[j] = clamp_grad(wg * (p - float(y[j]) * inv_pos))
+            p = (f64(grad[j]) + f64(hess[j])) * inv_total
+            grad[j] = clamp_grad(wg * (p - f64(y[j]) * inv_pos))
             hess[j] = clamp_hess(wh * (p * (1.0 - p)))
 
 
@@ -75,9 +75,9 @@ def infonce_loss_sum(y, margin, weight, offsets, temperature):
         lse = _group_lse(margin, start, stop, inv_t)
         pos = 0.0
         for j in range(start, stop):
-            pos += float(y[j])
+            pos += f64(y[j])
         value = 0.0
         for j in range(start, stop):
-            value += float(y[j]) / pos * (lse - float(margin[j]) * inv_t)
+            value += f64(y[j]) / pos * (lse - f64(margin[j]) * inv_t)
         total += w * value
     return total

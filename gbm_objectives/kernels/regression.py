@@ -12,7 +12,7 @@ import math
 
 from numba import njit
 
-from ._common import INLINE, JIT, clamp_grad, clamp_hess
+from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp
 
 #: Curvature codes shared with :mod:`gbm_objectives.losses`.
@@ -26,7 +26,7 @@ def squared_error_grad_hess(y, margin, weight, grad, hess):
     weighted = weight.shape[0] > 0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        grad[i] = clamp_grad(w * (float(margin[i]) - float(y[i])))
+        grad[i] = clamp_grad(w * (f64(margin[i]) - f64(y[i])))
         hess[i] = clamp_hess(w)
 
 
@@ -36,7 +36,7 @@ def squared_error_loss_sum(y, margin, weight):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        r = float(margin[i]) - float(y[i])
+        r = f64(margin[i]) - f64(y[i])
         total += w * 0.5 * r * r
     return total
 
@@ -47,7 +47,7 @@ def squared_error_loss_sum(y, margin, weight):
 def mean_abs_residual(y, margin):
     total = 0.0
     for i in range(margin.shape[0]):
-        total += abs(float(margin[i]) - float(y[i]))
+        total += abs(f64(margin[i]) - f64(y[i]))
     n = margin.shape[0]
     return total / n if n > 0 else 0.0
 
@@ -68,7 +68,7 @@ def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, grad, hess):
         s = 1.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        r = float(margin[i]) - float(y[i])
+        r = f64(margin[i]) - f64(y[i])
         if r > 0.0:
             g = 1.0 - alpha
         elif r < 0.0:
@@ -89,7 +89,7 @@ def pinball_loss_sum(y, margin, weight, alpha, scale):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        r = float(y[i]) - float(margin[i])
+        r = f64(y[i]) - f64(margin[i])
         if r >= 0.0:
             total += w * alpha * r
         else:
@@ -102,7 +102,7 @@ def huber_grad_hess(y, margin, weight, delta, curvature, grad, hess):
     weighted = weight.shape[0] > 0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        r = float(margin[i]) - float(y[i])
+        r = f64(margin[i]) - f64(y[i])
         a = abs(r)
         if a <= delta:
             g = r
@@ -120,7 +120,7 @@ def huber_loss_sum(y, margin, weight, delta):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        a = abs(float(margin[i]) - float(y[i]))
+        a = abs(f64(margin[i]) - f64(y[i]))
         if a <= delta:
             total += w * 0.5 * a * a
         else:
@@ -133,7 +133,7 @@ def pseudo_huber_grad_hess(y, margin, weight, delta, curvature, grad, hess):
     weighted = weight.shape[0] > 0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        r = float(margin[i]) - float(y[i])
+        r = f64(margin[i]) - f64(y[i])
         z = r / delta
         # |z| itself beyond 1e150, where z * z would overflow to inf.
         az = abs(z)
@@ -153,7 +153,7 @@ def pseudo_huber_loss_sum(y, margin, weight, delta):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        z = (float(margin[i]) - float(y[i])) / delta
+        z = (f64(margin[i]) - f64(y[i])) / delta
         az = abs(z)
         # delta^2 (sqrt(1+z^2) - 1) written without cancellation for small z;
         # |z| - 1 beyond 1e150, where z * z would overflow.
@@ -187,12 +187,12 @@ def _log_cosh_point(r, curvature):
 def log_cosh_grad_hess(y, margin, weight, curvature, grad, hess):
     if weight.shape[0] > 0:
         for i in range(margin.shape[0]):
-            t, h = _log_cosh_point(float(margin[i]) - float(y[i]), curvature)
+            t, h = _log_cosh_point(f64(margin[i]) - f64(y[i]), curvature)
             grad[i] = clamp_grad(weight[i] * t)
             hess[i] = clamp_hess(weight[i] * h)
     else:
         for i in range(margin.shape[0]):
-            t, h = _log_cosh_point(float(margin[i]) - float(y[i]), curvature)
+            t, h = _log_cosh_point(f64(margin[i]) - f64(y[i]), curvature)
             grad[i] = clamp_grad(t)
             hess[i] = clamp_hess(h)
 
@@ -203,7 +203,7 @@ def log_cosh_loss_sum(y, margin, weight):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        a = abs(float(margin[i]) - float(y[i]))
+        a = abs(f64(margin[i]) - f64(y[i]))
         if a < 20.0:
             # cosh(a) - 1 = 2 sinh(a/2)^2 keeps full precision near a = 0.
             sh = math.sinh(0.5 * a)

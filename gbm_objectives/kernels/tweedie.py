@@ -12,7 +12,7 @@ import math
 
 from numba import njit
 
-from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, xlogy
+from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, f64, xlogy
 from ._fastmath import fast_exp
 
 #: Cap on ``y * exp(...)``: a huge label times ``exp`` of a far-off margin would
@@ -49,32 +49,32 @@ def tweedie_grad_hess(y, margin, weight, power, grad, hess):
     if weight.shape[0] > 0:
         if power == 1.0:
             for i in range(n):
-                g, h = _poisson_point(float(y[i]), float(margin[i]))
+                g, h = _poisson_point(f64(y[i]), f64(margin[i]))
                 grad[i] = clamp_grad(weight[i] * g)
                 hess[i] = clamp_hess(weight[i] * h)
         elif power == 2.0:
             for i in range(n):
-                g, h = _gamma_point(float(y[i]), float(margin[i]))
+                g, h = _gamma_point(f64(y[i]), f64(margin[i]))
                 grad[i] = clamp_grad(weight[i] * g)
                 hess[i] = clamp_hess(weight[i] * h)
         else:
             for i in range(n):
-                g, h = _tweedie_point(float(y[i]), float(margin[i]), power)
+                g, h = _tweedie_point(f64(y[i]), f64(margin[i]), power)
                 grad[i] = clamp_grad(weight[i] * g)
                 hess[i] = clamp_hess(weight[i] * h)
     elif power == 1.0:
         for i in range(n):
-            g, h = _poisson_point(float(y[i]), float(margin[i]))
+            g, h = _poisson_point(f64(y[i]), f64(margin[i]))
             grad[i] = clamp_grad(g)
             hess[i] = clamp_hess(h)
     elif power == 2.0:
         for i in range(n):
-            g, h = _gamma_point(float(y[i]), float(margin[i]))
+            g, h = _gamma_point(f64(y[i]), f64(margin[i]))
             grad[i] = clamp_grad(g)
             hess[i] = clamp_hess(h)
     else:
         for i in range(n):
-            g, h = _tweedie_point(float(y[i]), float(margin[i]), power)
+            g, h = _tweedie_point(f64(y[i]), f64(margin[i]), power)
             grad[i] = clamp_grad(g)
             hess[i] = clamp_hess(h)
 
@@ -85,8 +85,8 @@ def tweedie_loss_sum(y, margin, weight, power):
     total = 0.0
     for i in range(margin.shape[0]):
         w = weight[i] if weighted else 1.0
-        f = min(max(float(margin[i]), -MAX_EXP_ARG), MAX_EXP_ARG)
-        yi = float(y[i])
+        f = min(max(f64(margin[i]), -MAX_EXP_ARG), MAX_EXP_ARG)
+        yi = f64(y[i])
         if power == 1.0:
             dev = xlogy(yi, yi) - yi * f - yi + math.exp(f)
         elif power == 2.0:
