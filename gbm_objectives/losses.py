@@ -611,9 +611,11 @@ class Tweedie(Loss):
 class Poisson(Tweedie):
     """Half Poisson deviance ``y log(y/mu) - y + mu``, ``mu = exp(f)``; y >= 0.
 
-    Gradient ``mu - y``, Hessian ``mu``; equals Tweedie at power 1 and XGBoost's
-    ``count:poisson`` gradient (whose ``max_delta_step`` default 0.7 the XGBoost
-    adapter leaves to the user).
+    Gradient ``mu - y``, Hessian ``mu``; equals Tweedie at power 1 and
+    LightGBM's ``poisson``. XGBoost's ``count:poisson`` uses the Hessian
+    ``exp(f + max_delta_step)``: its default ``max_delta_step = 0.7`` both caps
+    leaf steps and doubles the curvature, so this loss reproduces it at
+    ``max_delta_step = 0``.
     """
 
     name = "poisson"
@@ -957,7 +959,7 @@ class InfoNCE(Loss):
         """Within-group softmax probabilities of ``margin / temperature``."""
         m = as_float_array(margin, "margin")
         offsets = group_offsets(group, m.shape[0])
-        s = m / self.temperature
+        s = m.astype(np.float64) / self.temperature
         top = np.maximum.reduceat(s, offsets[:-1])
         e = np.exp(s - np.repeat(top, np.diff(offsets)))
         totals = np.add.reduceat(e, offsets[:-1])
