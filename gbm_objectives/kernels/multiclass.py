@@ -11,7 +11,7 @@ import numpy as np
 
 from numba import float32, njit, uint64
 
-from ._common import INLINE, JIT, clamp_grad, clamp_hess
+from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp, fast_log, fast_log1p
 
 
@@ -27,12 +27,12 @@ def _pow(u, gamma):
 def _row_softmax(margin, i, prob):
     """Fill ``prob`` with softmax(margin[i]); return log-sum-exp of the row."""
     k = margin.shape[1]
-    top = float(margin[i, 0])
+    top = f64(margin[i, 0])
     for j in range(1, k):
-        top = max(top, float(margin[i, j]))
+        top = max(top, f64(margin[i, j]))
     # The exp loop carries no sum, so it compiles to SIMD code; the sum follows.
     for j in range(k):
-        prob[j] = fast_exp(float(margin[i, j]) - top)
+        prob[j] = fast_exp(f64(margin[i, j]) - top)
     total = 0.0
     for j in range(k):
         total += prob[j]
@@ -42,14 +42,13 @@ def _row_softmax(margin, i, prob):
     return top + fast_log(total)
 
 
-#: Margin entries handled per block by :func:`softmax_grad_hess` (its scratch size).
+#: Margin entries per block of the layout-specific softmax kernels (their scratch size).
 BLOCK_ENTRIES = 4096
 
 
 @njit(**JIT)
-def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
-    """``hess_scale`` multiplies the exact diagonal ``p (1 - p)`` (XGBoost uses 2,
-    LightGBM ``k / (k - 1)``).
+def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
+    """Softmax for C-ordered (row-major) margins and outputs.
 
     Rows are processed in blocks so that the expensive ``exp`` runs in one flat
     SIMD loop over the block instead of short per-row loops: per-row values
@@ -76,24 +75,24 @@ def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
         size = uint64(nb * k)
         for r in range(nb):
             i = b0 + r
-            top = float(margin[i, 0])
+            top = f64(margin[i, 0])
             for j in range(1, k):
-                top = max(top, float(margin[i, j]))
+                top = max(top, f64(margin[i, j]))
             for j in range(k):
                 aux[r * k + j] = top
         for t in range(size):
-            e = fast_exp(float(flat_m[base + t]) - aux[t])
+            e = fast_exp(f64(flat_m[base + t]) - aux[t])
             hi = float32(e)
             flat_g[base + t] = hi
-            flat_h[base + t] = e - float(hi)
+            flat_h[base + t] = e - f64(hi)
         for r in range(nb):
             i = b0 + r
             total = 0.0
             for j in range(k):
-                total += float(grad[i, j]) + float(hess[i, j])
+                total += f64(grad[i, j]) + f64(hess[i, j])
             inv = 1.0 / total
             c = int(y[i])
-            p_true[r] = (float(grad[i, c]) + float(hess[i, c])) * inv
+            p_true[r] = (f64(grad[i, c]) + f64(hess[i, c])) * inv
             for j in range(k):
                 aux[r * k + j] = inv
         if weighted:
@@ -101,12 +100,12 @@ def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
                 for j in range(k):
                     spread_w[r * k + j] = weight[b0 + r]
             for t in range(size):
-                p = (float(flat_g[base + t]) + float(flat_h[base + t])) * aux[t]
+                p = (f64(flat_g[base + t]) + f64(flat_h[base + t])) * aux[t]
                 flat_g[base + t] = clamp_grad(spread_w[t] * (p - off))
                 flat_h[base + t] = clamp_hess(spread_w[t] * hess_scale * (p * (1.0 - p)))
         else:
             for t in range(size):
-                p = (float(flat_g[base + t]) + float(flat_h[base + t])) * aux[t]
+                p = (f64(flat_g[base + t]) + f64(flat_h[base + t])) * aux[t]
                 flat_g[base + t] = clamp_grad(p - off)
                 flat_h[base + t] = clamp_hess(hess_scale * (p * (1.0 - p)))
         # The true class's target is ``on``, not ``off``.
@@ -114,6 +113,97 @@ def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
             i = b0 + r
             w = weight[i] if weighted else 1.0
             grad[i, int(y[i])] = clamp_grad(w * (p_true[r] - on))
+
+
+@njit(**JIT)
+def _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess):
+    """Softmax for Fortran-ordered (class-major, LightGBM's layout) margins and outputs.
+
+    Each class column is contiguous, so every loop runs over a block of rows
+    with per-row running max and sum in block-sized scratch: all SIMD.
+    ``exp(f - max)`` is parked in the outputs as a float32 pair ``hi + lo``.
+    """
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    block = BLOCK_ENTRIES
+    rows = min(n, block)
+    top = np.empty(rows)
+    inv = np.empty(rows)
+    p_true = np.empty(rows)
+    off = smoothing / k
+    on = off + (1.0 - smoothing)
+    for b0 in range(0, n, block):
+        # Unsigned row indices: no negative-index wraparound, so the loops vectorise.
+        base = uint64(b0)
+        nb = uint64(min(block, n - b0))
+        for r in range(nb):
+            top[r] = f64(margin[base + r, 0])
+        for j in range(1, k):
+            for r in range(nb):
+                top[r] = max(top[r], f64(margin[base + r, j]))
+        for r in range(nb):
+            inv[r] = 0.0
+        for j in range(k):
+            for r in range(nb):
+                e = fast_exp(f64(margin[base + r, j]) - top[r])
+                hi = float32(e)
+                grad[base + r, j] = hi
+                hess[base + r, j] = e - f64(hi)
+                inv[r] += f64(hi) + (e - f64(hi))
+        for r in range(nb):
+            inv[r] = 1.0 / inv[r]
+            c = int(y[base + r])
+            p_true[r] = (f64(grad[base + r, c]) + f64(hess[base + r, c])) * inv[r]
+        for j in range(k):
+            if weighted:
+                for r in range(nb):
+                    w = weight[base + r]
+                    p = (f64(grad[base + r, j]) + f64(hess[base + r, j])) * inv[r]
+                    grad[base + r, j] = clamp_grad(w * (p - off))
+                    hess[base + r, j] = clamp_hess(w * hess_scale * (p * (1.0 - p)))
+            else:
+                for r in range(nb):
+                    p = (f64(grad[base + r, j]) + f64(hess[base + r, j])) * inv[r]
+                    grad[base + r, j] = clamp_grad(p - off)
+                    hess[base + r, j] = clamp_hess(hess_scale * (p * (1.0 - p)))
+        for r in range(nb):
+            w = weight[base + r] if weighted else 1.0
+            grad[base + r, int(y[base + r])] = clamp_grad(w * (p_true[r] - on))
+
+
+@njit(**JIT)
+def _softmax_rows(y, margin, weight, smoothing, hess_scale, grad, hess):
+    """Softmax for any memory layout, one row at a time."""
+    weighted = weight.shape[0] > 0
+    n, k = margin.shape
+    prob = np.empty(k)
+    off = smoothing / k
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        _row_softmax(margin, i, prob)
+        c = int(y[i])
+        wh = w * hess_scale
+        for j in range(k):
+            target = off + (1.0 - smoothing if j == c else 0.0)
+            p = prob[j]
+            grad[i, j] = clamp_grad(w * (p - target))
+            hess[i, j] = clamp_hess(wh * (p * (1.0 - p)))
+
+
+def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
+    """Softmax cross-entropy gradient and Hessian diagonal of (n, k) margins.
+
+    ``hess_scale`` multiplies the exact diagonal ``p (1 - p)`` (XGBoost uses 2,
+    LightGBM ``k / (k - 1)``). Dispatches on the memory layout shared by
+    ``margin``, ``grad`` and ``hess``: row-major (XGBoost) and class-major
+    (LightGBM) each have a SIMD kernel; other layouts go row by row.
+    """
+    if margin.flags.c_contiguous and grad.flags.c_contiguous and hess.flags.c_contiguous:
+        _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess)
+    elif margin.flags.f_contiguous and grad.flags.f_contiguous and hess.flags.f_contiguous:
+        _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess)
+    else:
+        _softmax_rows(y, margin, weight, smoothing, hess_scale, grad, hess)
 
 
 @njit(**JIT)
@@ -127,10 +217,10 @@ def softmax_loss_sum(y, margin, weight, smoothing):
         w = weight[i] if weighted else 1.0
         lse = _row_softmax(margin, i, prob)
         c = int(y[i])
-        value = lse - (1.0 - smoothing) * float(margin[i, c])
+        value = lse - (1.0 - smoothing) * f64(margin[i, c])
         if smoothing > 0.0:
             for j in range(k):
-                value -= off * float(margin[i, j])
+                value -= off * f64(margin[i, j])
         total += w * value
     return total
 
@@ -152,7 +242,7 @@ def softmax_focal_grad_hess(y, margin, weight, gamma, alpha, grad, hess):
         lse = _row_softmax(margin, i, prob)
         c = int(y[i])
         a_c = alpha[c]
-        log_pc = float(margin[i, c]) - lse
+        log_pc = f64(margin[i, c]) - lse
         pc = prob[c]
         u = 0.0
         for j in range(k):
@@ -196,5 +286,5 @@ def softmax_focal_loss_sum(y, margin, weight, gamma, alpha):
         for j in range(k):
             if j != c:
                 u += prob[j]
-        total += w * alpha[c] * _pow(u, gamma) * (lse - float(margin[i, c]))
+        total += w * alpha[c] * _pow(u, gamma) * (lse - f64(margin[i, c]))
     return total
