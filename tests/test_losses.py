@@ -268,7 +268,7 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
     """The Hessian each loss documents where it is not the true one, computed
     here independently of the kernels."""
     name = loss.name
-    if name in ("focal",):
+    if name == "focal":
         # Soft labels mix a positive and a negative example linearly, each with
         # its own floor alpha_t (1 - p_t)^gamma p (1 - p).
         _, h1, _ = fd_derivatives(loss, np.ones_like(y), margin, None, h)
@@ -736,6 +736,53 @@ def test_properties_random_inputs(case, data):
 
 
 # ---------------------------------------------------------------------------
+# Input layouts and the adapters' unvalidated fast path
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_float32_margins_and_any_layout_give_the_same_result(case, rng):
+    """Kernels compute in float64 whatever the margin dtype; strided, Fortran-
+    ordered, integer and list inputs are accepted and give the same values."""
+    loss = case.build()
+    y, group = case.make(rng, 15)
+    m32 = fd_margin(loss, y, rng).astype(np.float32)
+    m64 = m32.astype(np.float64)
+    ref = loss.grad_hess(y, m64, group=group)
+    for variant in (m32, np.asfortranarray(m64), np.repeat(m64, 2, axis=0)[::2], m64.tolist()):
+        got = loss.grad_hess(y.tolist(), variant, group=group)
+        assert_array_equal(got[0], ref[0])
+        assert_array_equal(got[1], ref[1])
+        assert loss.loss(y, variant, group=group) == loss.loss(y, m64, group=group)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_fast_path_matches_public_api(case, rng):
+    """``_grad_hess_into`` / ``_loss_sum`` (what the adapters call every round)
+    agree with the validated methods, for float32 margins as XGBoost passes them."""
+    from gbm_objectives._validation import EMPTY_WEIGHT, group_offsets
+
+    loss = case.build()
+    y, group = case.make(rng, 20)
+    margin = fd_margin(loss, y, rng).astype(np.float32)
+    offsets = group_offsets(group, y.shape[0]) if loss.needs_group else None
+    for w in (None, group_weights(rng, 20, group)):
+        grad = np.full(margin.shape, np.nan, dtype=np.float32)
+        hess = np.full(margin.shape, np.nan, dtype=np.float32)
+        weight = EMPTY_WEIGHT if w is None else w
+        loss._grad_hess_into(y, margin, weight, grad, hess, offsets)
+        ref = loss.grad_hess(y, margin, w, group=group)
+        assert_array_equal(grad, ref[0])
+        assert_array_equal(hess, ref[1])
+        total = loss._loss_sum(y, margin, weight, offsets)
+        if w is None:
+            denom = len(group) if loss.needs_group else y.shape[0]
+        else:
+            denom = w[offsets[:-1]].sum() if loss.needs_group else w.sum()
+        assert total / denom == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
 # Numerical stability at the extremes
 # ---------------------------------------------------------------------------
 
@@ -1121,6 +1168,17 @@ def test_predict_is_inverse_link(case, rng):
     if not loss.needs_group and loss.link.name in ("identity", "log", "logit"):
         inner = np.abs(margin) < 30
         assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
+def test_predict_returns_float64_for_float32_margins(case, rng):
+    loss = case.build()
+    y, group = case.make(rng, 12)
+    margin = fd_margin(loss, y, rng)
+    m32 = margin.astype(np.float32)
+    pred = loss.predict(m32, group=group)
+    assert pred.dtype == np.float64
+    assert_allclose(pred, loss.predict(m32.astype(np.float64), group=group), rtol=1e-12)
 
 
 def test_predict_column_margin_for_single_output():
