@@ -1,0 +1,1624 @@
+"""LightGBM adapter: objective and metric callables, start margin, leaf refit,
+training, prediction, scikit-learn estimators and Dask.
+
+The library's losses plug into :func:`lightgbm.train` through
+:func:`objective` (for ``params["objective"]``) and :func:`metric` (for
+``feval=``); :func:`train` wires both and fixes what a custom objective
+otherwise gets wrong in LightGBM:
+
+* **Start margin.** A custom objective starts every row at 0 and LightGBM
+  does not save a Dataset's ``init_score`` in the model. :func:`train` trains
+  from the loss's best constant (:meth:`Loss.init_score`) given as the
+  Datasets' ``init_score`` (validation sets too), then adds that constant to
+  every leaf of the first iteration's trees, as LightGBM's built-in
+  objectives do with ``boost_from_average``. The model itself then predicts
+  correct raw scores; ``save_model`` and reloads keep them.
+* **Weights, groups, shapes.** Dataset weights multiply gradient and Hessian
+  (LightGBM applies none to custom gradients), query groups reach grouped
+  losses, multiclass margins are ``(n, k)`` and gradients go back class-major
+  without a copy; labels are checked once, before the first tree.
+* **Leaf refit.** LightGBM's ``l1`` and ``quantile`` objectives refit every
+  leaf to a percentile of its residuals after each tree. With absolute error
+  and quantile losses :func:`train` does the same through
+  :meth:`lightgbm.Booster.set_leaf_output`, with LightGBM's own (weighted)
+  percentile definition, and keeps the training and validation scores that
+  objectives, metrics and callbacks see in step with the refit trees.
+* **Loss record.** The loss name and parameters are written into the saved
+  model (the ``objective`` entry of its parameters), so :func:`predict` of a
+  reloaded model returns the response scale without being told the loss.
+
+:class:`LGBMRegressor` and :class:`LGBMClassifier` bring the same to the
+scikit-learn interface (sample weights reach the gradients; ``predict`` and
+``predict_proba`` apply the loss's inverse link), and
+:class:`DaskLGBMRegressor` to :mod:`lightgbm.dask`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import lightgbm as lgb
+import numpy as np
+from numba import njit
+
+from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
+from .kernels._common import JIT
+from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
+
+__all__ = [
+    "DaskLGBMRegressor",
+    "LGBMClassifier",
+    "LGBMRegressor",
+    "LightGBMMetric",
+    "LightGBMObjective",
+    "leaf_percentiles",
+    "metric",
+    "objective",
+    "predict",
+    "train",
+]
+
+#: Prefix of the ``objective`` parameter recorded in models trained here.
+LOSS_PREFIX = "gbm_objectives."
+
+_OBJECTIVE_ALIASES = ("objective", "objective_type", "app", "application", "loss")
+_NUM_CLASS_ALIASES = ("num_class", "num_classes")
+_METRIC_ALIASES = ("metric", "metrics", "metric_types")
+_LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
+_BOOSTING_ALIASES = ("boosting", "boosting_type", "boost")
+_LINEAR_TREE_ALIASES = ("linear_tree", "linear_trees")
+_THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+_NONE_METRICS = ("none", "null", "custom", "na", "")
+#: LightGBM rounds leaf values this small to zero (``kZeroThreshold``).
+_ZERO_THRESHOLD = 1e-35
+
+
+def _param(params: Mapping[str, Any], aliases: Sequence[str], default: Any = None) -> Any:
+    for name in aliases:
+        if name in params and params[name] is not None:
+            return params[name]
+    return default
+
+
+def _has_param(params: Mapping[str, Any], aliases: Sequence[str]) -> bool:
+    return any(name in params and params[name] is not None for name in aliases)
+
+
+def _metric_is_none(value: Any) -> bool:
+    values = [value] if isinstance(value, str) else list(value)
+    return all(isinstance(v, str) and v.strip().lower() in _NONE_METRICS for v in values)
+
+
+# ---------------------------------------------------------------------------
+# Validated label / weight / group arrays
+# ---------------------------------------------------------------------------
+
+
+class _Data:
+    """Validated labels, weights (empty for none) and group offsets of one data set."""
+
+    __slots__ = ("y", "weight", "offsets", "denom")
+
+    def __init__(self, loss: Loss, y: Any, weight: Any, group_offsets_: np.ndarray | None, what: str) -> None:
+        try:
+            self.y = loss.check_labels(y)
+            w = check_sample_weight(weight, self.y.shape[0])
+            self.weight = w.astype(np.float64) if w.shape[0] else EMPTY_WEIGHT
+            self.offsets = None
+            if loss.needs_group:
+                if group_offsets_ is None:
+                    raise ValueError(
+                        f"{loss.name} needs query groups: build the Dataset with group= (group sizes)"
+                    )
+                self.offsets = np.ascontiguousarray(group_offsets_, dtype=np.int64)
+                loss._check_groups(self.y, self.weight, self.offsets)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        if self.offsets is not None:
+            starts = self.offsets[:-1]
+            self.denom = float(starts.shape[0]) if self.weight.shape[0] == 0 else float(self.weight[starts].sum())
+        else:
+            self.denom = float(self.y.shape[0]) if self.weight.shape[0] == 0 else float(self.weight.sum())
+
+
+def _boundaries(boundaries: Any, n_rows: int) -> np.ndarray | None:
+    """Group offsets from LightGBM's stored group boundaries (``[0, ..., n]``)."""
+    if boundaries is None:
+        return None
+    b = np.asarray(boundaries, dtype=np.int64).reshape(-1)
+    if b.shape[0] < 2 or b[0] != 0 or b[-1] != n_rows or np.any(np.diff(b) <= 0):
+        raise ValueError("the Dataset's query groups do not partition its rows")
+    return b
+
+
+def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
+    """Labels, weights and groups of a constructed Dataset, exactly as LightGBM stores them."""
+    y = ds.get_field("label")
+    if y is None:
+        raise ValueError(f"{what} has no labels")
+    groups = _boundaries(ds.get_field("group"), y.shape[0]) if loss.needs_group else None
+    return _Data(loss, y, ds.get_field("weight"), groups, what)
+
+
+def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
+    """Like :func:`_dataset_data`, before the Dataset is constructed (float32, as LightGBM will store it)."""
+    if ds._handle is not None or ds.label is None:
+        if ds._handle is None:
+            ds.construct()
+        return _dataset_data(loss, ds, what)
+    y = np.asarray(ds.label, dtype=np.float32).reshape(-1)
+    weight = None if ds.weight is None else np.asarray(ds.weight, dtype=np.float32).reshape(-1)
+    offsets = None
+    if loss.needs_group and ds.group is not None:
+        offsets = group_offsets(np.asarray(ds.group).reshape(-1), y.shape[0])
+    return _Data(loss, y, weight, offsets, what)
+
+
+class _PerDataset:
+    """Validate each data set once; later calls reuse the arrays.
+
+    Entries hold the Dataset itself (so its ``id`` cannot be reused) and its
+    ``version`` (which LightGBM bumps when labels or weights are replaced).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Any, int, _Data]] = {}
+
+    def get(self, loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
+        entry = self._entries.get(id(ds))
+        version = getattr(ds, "version", 0)
+        if entry is None or entry[0] is not ds or entry[1] != version:
+            entry = (ds, version, _dataset_data(loss, ds, what))
+            self._entries[id(ds)] = entry
+        return entry[2]
+
+
+def _check_margin(loss: Loss, preds: Any, n_rows: int) -> np.ndarray:
+    m = np.asarray(preds)
+    if loss.is_multiclass:
+        k = loss.n_outputs
+        if m.ndim == 1 and m.shape[0] == n_rows * k:
+            # Class-major flat layout (LightGBM's own storage order).
+            m = m.reshape(k, n_rows).T
+        if m.ndim != 2 or m.shape != (n_rows, k):
+            raise ValueError(
+                f"{loss!r} needs scores of shape ({n_rows}, {k}); LightGBM passed shape {m.shape}. "
+                f"Set params['num_class'] = {k}"
+            )
+    else:
+        if m.ndim == 2 and m.shape[1] == 1:
+            m = m[:, 0]
+        if m.ndim != 1 or m.shape[0] != n_rows:
+            raise ValueError(
+                f"{loss!r} is single-output but LightGBM passed scores of shape {m.shape} for {n_rows} rows; "
+                "remove num_class from params"
+            )
+    if m.dtype not in (np.float32, np.float64):
+        m = m.astype(np.float64)
+    return m
+
+
+def _buffers(cache: list, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Reused float32 outputs; (n, k) outputs are Fortran-ordered, so LightGBM's
+    class-major ``ravel(order="F")`` is a view, not a copy."""
+    if cache and cache[0].shape == shape:
+        return cache[0], cache[1]
+    if len(shape) == 2:
+        grad = np.empty(shape[::-1], dtype=np.float32).T
+        hess = np.empty(shape[::-1], dtype=np.float32).T
+    else:
+        grad = np.empty(shape, dtype=np.float32)
+        hess = np.empty(shape, dtype=np.float32)
+    cache[:] = [grad, hess]
+    return grad, hess
+
+
+# ---------------------------------------------------------------------------
+# Objective and metric callables
+# ---------------------------------------------------------------------------
+
+
+class LightGBMObjective:
+    """Custom objective for ``params["objective"]``: ``(preds, train_data) -> (grad, hess)``.
+
+    Reads labels, weights and query groups from the Dataset (validated once
+    per Dataset), multiplies gradient and Hessian by the weights, and returns
+    float32 arrays shaped like ``preds`` (``(n, k)`` for multiclass) from
+    buffers reused every round (copy them to keep one round's values). Copies
+    and pickles carry only the loss, so :func:`lightgbm.train` copying its
+    parameters is harmless.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    row_curvature : bool, default False
+        Hand LightGBM one unit of Hessian per row (times its weight) instead
+        of the loss's curvature, as LightGBM's ``l1`` / ``quantile`` do. Used
+        with the leaf refit, where the Hessian only shapes the splits, so
+        ``min_sum_hessian_in_leaf`` counts rows whatever the scale of ``y``.
+    """
+
+    def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
+        self.loss = as_loss(loss)
+        self.row_curvature = bool(row_curvature)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._data = _PerDataset()
+        self._out: list = []
+
+    def __repr__(self) -> str:
+        extra = ", row_curvature=True" if self.row_curvature else ""
+        return f"LightGBMObjective({self.loss!r}{extra})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "row_curvature": self.row_curvature}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.loss = state["loss"]
+        self.row_curvature = state.get("row_curvature", False)
+        self._reset()
+
+    def __deepcopy__(self, memo: dict) -> "LightGBMObjective":
+        return type(self)(self.loss, row_curvature=self.row_curvature)
+
+    def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+        data = self._data.get(self.loss, train_data, "training data")
+        return _grad_hess(self.loss, preds, data, self._out, self.row_curvature)
+
+
+def _grad_hess(loss: Loss, preds: Any, data: _Data, out: list, row_curvature: bool) -> tuple[np.ndarray, np.ndarray]:
+    m = _check_margin(loss, preds, data.y.shape[0])
+    grad, hess = _buffers(out, m.shape)
+    loss._grad_hess_into(data.y, m, data.weight, grad, hess, data.offsets)
+    if row_curvature:
+        if data.weight.shape[0]:
+            np.copyto(hess, data.weight, casting="unsafe")
+        else:
+            hess.fill(1.0)
+    return grad, hess
+
+
+class LightGBMMetric:
+    """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
+
+    The value is the loss's weighted mean (per group for grouped losses) at
+    the raw scores LightGBM passes; lower is better.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    name : str, optional
+        Name shown in the evaluation log; default the loss's name.
+    """
+
+    def __init__(self, loss: Loss | str, name: str | None = None) -> None:
+        self.loss = as_loss(loss)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        self.name = self.loss.name if name is None else name
+        self._data = _PerDataset()
+
+    def __repr__(self) -> str:
+        return f"LightGBMMetric({self.loss!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.loss, self.name = state["loss"], state["name"]
+        self._data = _PerDataset()
+
+    def __deepcopy__(self, memo: dict) -> "LightGBMMetric":
+        return type(self)(self.loss, self.name)
+
+    def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
+        data = self._data.get(self.loss, eval_data, "evaluation data")
+        m = _check_margin(self.loss, preds, data.y.shape[0])
+        total = self.loss._loss_sum(data.y, m, data.weight, data.offsets)
+        return self.name, float(total / data.denom), False
+
+
+def objective(loss: Loss | str) -> LightGBMObjective:
+    """Custom objective of ``loss`` for ``params["objective"]`` of :func:`lightgbm.train`.
+
+    It starts from LightGBM's default score 0 and does not refit leaves; use
+    :func:`train` for the loss's start margin and leaf refit. Multiclass losses
+    need ``params["num_class"]``.
+
+    Examples
+    --------
+    >>> params = {"objective": objective("tweedie"), "verbose": -1}  # doctest: +SKIP
+    >>> booster = lightgbm.train(params, dtrain, 100)  # doctest: +SKIP
+    """
+    return LightGBMObjective(loss)
+
+
+def metric(loss: Loss | str, *, name: str | None = None) -> LightGBMMetric:
+    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`."""
+    return LightGBMMetric(loss, name)
+
+
+# ---------------------------------------------------------------------------
+# LightGBM's percentiles and the leaf refit
+# ---------------------------------------------------------------------------
+
+
+@njit(**JIT)
+def _percentile(values, alpha):
+    """LightGBM's ``PercentileFun``: linear interpolation between the order
+    statistics around position ``alpha (n - 1)``. Reorders ``values``."""
+    m = values.shape[0]
+    if m <= 1:
+        return values[0]
+    float_pos = alpha * (m - 1)
+    pos = int(float_pos)
+    if pos >= m - 1:
+        return values.max()
+    bias = float_pos - pos
+    # Two order statistics by selection, O(m), instead of a full sort.
+    lo = _select(values, pos)
+    hi = values[pos + 1]
+    for t in range(pos + 2, m):
+        if values[t] < hi:
+            hi = values[t]
+    return lo + (hi - lo) * bias
+
+
+@njit(**JIT)
+def _select(a, k):
+    """Rearrange ``a`` so that ``a[k]`` is its k-th smallest value, smaller ones
+    before it and larger ones after (Hoare's selection); return ``a[k]``."""
+    left = 0
+    right = a.shape[0] - 1
+    while right > left:
+        mid = (left + right) // 2
+        # Median of three as pivot keeps sorted input linear.
+        if a[mid] < a[left]:
+            a[mid], a[left] = a[left], a[mid]
+        if a[right] < a[left]:
+            a[right], a[left] = a[left], a[right]
+        if a[right] < a[mid]:
+            a[right], a[mid] = a[mid], a[right]
+        pivot = a[mid]
+        i = left
+        j = right
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while pivot < a[j]:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            right = j
+        elif k >= i:
+            left = i
+        else:
+            break
+    return a[k]
+
+
+@njit(**JIT)
+def _weighted_percentile(values, weights, alpha):
+    """LightGBM's ``WeightedPercentileFun``: the weighted CDF of the stably
+    sorted values, interpolated where the step is at least one unit of
+    weight, else the lower value."""
+    m = values.shape[0]
+    if m <= 1:
+        return values[0]
+    order = np.argsort(values, kind="mergesort")
+    cdf = np.empty(m)
+    acc = 0.0
+    for t in range(m):
+        acc += weights[order[t]]
+        cdf[t] = acc
+    threshold = cdf[m - 1] * alpha
+    pos = np.searchsorted(cdf, threshold, side="right")
+    if pos > m - 1:
+        pos = m - 1
+    if pos == 0 or pos == m - 1:
+        return values[order[pos]]
+    v1 = values[order[pos - 1]]
+    v2 = values[order[pos]]
+    step = cdf[pos] - cdf[pos - 1]
+    if step >= 1.0:
+        return (threshold - cdf[pos - 1]) / step * (v2 - v1) + v1
+    return v1
+
+
+@njit(**JIT)
+def _leaf_percentiles_kernel(resid, weight, leaf, n_leaves, alpha, single, out):
+    n = resid.shape[0]
+    start = np.zeros(n_leaves + 1, np.int64)
+    for i in range(n):
+        start[leaf[i] + 1] += 1
+    for j in range(n_leaves):
+        start[j + 1] += start[j]
+    fill = start[:n_leaves].copy()
+    order = np.empty(n, np.int64)
+    # Rows stay in their original order within a leaf, as in LightGBM's data partition.
+    for i in range(n):
+        j = leaf[i]
+        order[fill[j]] = i
+        fill[j] += 1
+    weighted = weight.shape[0] > 0
+    vals = np.empty(n)
+    wts = np.empty(n if weighted else 0)
+    # LightGBM's quantile objective stores alpha as float32.
+    a = float(np.float32(alpha)) if single else alpha
+    for j in range(n_leaves):
+        lo = start[j]
+        cnt = start[j + 1] - lo
+        if cnt == 0:
+            out[j] = np.nan
+            continue
+        for t in range(cnt):
+            r = order[lo + t]
+            vals[t] = resid[r]
+            if weighted:
+                wts[t] = weight[r]
+        if weighted:
+            out[j] = _weighted_percentile(vals[:cnt], wts[:cnt], a)
+        else:
+            out[j] = _percentile(vals[:cnt], a)
+
+
+def leaf_percentiles(
+    residual: Any,
+    leaf: Any,
+    alpha: float,
+    sample_weight: Any = None,
+    *,
+    n_leaves: int | None = None,
+    single_precision_alpha: bool = True,
+) -> np.ndarray:
+    """Per-leaf residual percentiles with LightGBM's definitions.
+
+    LightGBM's ``l1`` and ``quantile`` objectives set each leaf to this value
+    (times the learning rate) after every tree: without weights the order
+    statistics interpolated linearly at position ``alpha (n - 1)``; with
+    weights the weighted CDF of the sorted residuals, interpolated where its
+    step is at least one unit of weight and the lower residual otherwise.
+    The results match LightGBM 4's leaf values bit for bit.
+
+    Parameters
+    ----------
+    residual : array of shape (n,)
+        ``label - score`` before the tree.
+    leaf : int array of shape (n,)
+        Leaf index of every row.
+    alpha : float in (0, 1)
+    sample_weight : array of shape (n,), optional
+    n_leaves : int, optional
+        Number of leaves (default ``max(leaf) + 1``); empty leaves give NaN.
+    single_precision_alpha : bool, default True
+        Compute with ``alpha`` in float32, as LightGBM's ``quantile``
+        objective does (its ``l1`` objective uses the exact 0.5; both agree
+        at 0.5).
+
+    Returns
+    -------
+    ndarray of shape (n_leaves,)
+    """
+    r = as_float_array(residual, "residual").astype(np.float64, copy=False)
+    lf = np.asarray(leaf)
+    if lf.ndim != 1 or lf.shape[0] != r.shape[0] or lf.dtype.kind not in "iu":
+        raise ValueError("leaf must be a 1-D integer array with one entry per residual")
+    if r.shape[0] == 0:
+        raise ValueError("residual is empty")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if lf.min() < 0:
+        raise ValueError("leaf indices must be non-negative")
+    top = int(lf.max()) + 1
+    n_leaves = top if n_leaves is None else int(n_leaves)
+    if n_leaves < top:
+        raise ValueError(f"n_leaves={n_leaves} but leaf holds index {top - 1}")
+    w = check_sample_weight(sample_weight, r.shape[0])
+    w = w.astype(np.float64) if w.shape[0] else EMPTY_WEIGHT
+    out = np.empty(n_leaves)
+    _leaf_percentiles_kernel(r, w, lf.astype(np.int64), n_leaves, float(alpha), bool(single_precision_alpha), out)
+    return out
+
+
+@njit(**JIT)
+def _tree_leaves(x, split_feature, threshold, decision_type, left, right, out):
+    """Leaf of every row of ``x`` in one tree with numerical splits, by
+    LightGBM's ``NumericalDecision`` (missing types None / Zero / NaN and the
+    default direction)."""
+    for i in range(x.shape[0]):
+        node = 0
+        while node >= 0:
+            value = float(x[i, split_feature[node]])
+            dt = decision_type[node]
+            missing = (dt >> 2) & 3
+            if np.isnan(value) and missing != 2:
+                value = 0.0
+            if (missing == 1 and abs(value) <= 1e-35) or (missing == 2 and np.isnan(value)):
+                node = left[node] if (dt & 2) else right[node]
+            elif value <= threshold[node]:
+                node = left[node]
+            else:
+                node = right[node]
+        out[i] = ~node
+
+
+_TREE_FIELDS = ("num_leaves", "num_cat", "split_feature", "threshold", "decision_type", "left_child", "right_child")
+
+
+def _parse_tree(text: str) -> dict[str, str] | None:
+    """The fields of the single tree in a model text, or None when it cannot be
+    walked here (categorical or linear)."""
+    start = text.find("\nTree=")
+    if start < 0:
+        return None
+    fields: dict[str, str] = {}
+    for line in text[start + 1 :].split("\n")[1:]:
+        if not line or line.startswith("Tree=") or line.startswith("end of trees"):
+            break
+        key, _, value = line.partition("=")
+        if key in _TREE_FIELDS or key == "is_linear":
+            fields[key] = value
+    if fields.get("num_cat", "0") != "0" or fields.get("is_linear", "0") != "0":
+        return None
+    return fields
+
+
+def _leaf_index(booster: "lgb.Booster", raw: Any, iteration: int, pred_params: dict[str, Any]) -> np.ndarray:
+    """Leaf of every row of ``raw`` in the single tree of ``iteration``.
+
+    Dense float matrices walk the tree in a compiled loop (several times
+    faster than LightGBM's row-by-row predictor); anything else, and trees
+    with categorical splits, go through ``predict(pred_leaf=True)``.
+    """
+    if isinstance(raw, np.ndarray) and raw.ndim == 2 and raw.dtype in (np.float32, np.float64):
+        fields = _parse_tree(booster.model_to_string(start_iteration=iteration, num_iteration=1))
+        if fields is not None:
+            out = np.empty(raw.shape[0], dtype=np.int64)
+            if int(fields["num_leaves"]) == 1:
+                out.fill(0)
+                return out
+            _tree_leaves(
+                raw,
+                np.array(fields["split_feature"].split(), dtype=np.int64),
+                np.array(fields["threshold"].split(), dtype=np.float64),
+                np.array(fields["decision_type"].split(), dtype=np.int64),
+                np.array(fields["left_child"].split(), dtype=np.int64),
+                np.array(fields["right_child"].split(), dtype=np.int64),
+                out,
+            )
+            return out
+    leaf = booster.predict(raw, start_iteration=iteration, num_iteration=1, pred_leaf=True, **pred_params)
+    return np.asarray(leaf).reshape(-1).astype(np.int64)
+
+
+def _capture_scores(booster: "lgb.Booster", valid: bool) -> list[np.ndarray]:
+    """The score arrays LightGBM hands to objectives and metrics this round.
+
+    An evaluation function receives LightGBM's own per-round score buffer, so
+    editing it in place changes what every later consumer sees this round.
+    """
+    box: list[np.ndarray] = []
+
+    def grab(preds: np.ndarray, data: Any) -> list:
+        box.append(preds)
+        return []
+
+    if valid:
+        booster.eval_valid(grab)
+    else:
+        booster.eval_train(grab)
+    return box
+
+
+class _LeafRefit:
+    """Callback that refits each new tree's leaves to residual percentiles.
+
+    Installed before the first round, it wraps the booster's ``update``: after
+    each tree it computes the rows' leaves (prediction with ``pred_leaf`` on
+    the raw training data), sets every leaf to ``learning_rate`` times the
+    percentile of its residuals, and adds the change to the scores LightGBM
+    keeps for the training and validation data (which ``set_leaf_output``
+    leaves untouched) before anything reads them.
+    """
+
+    before_iteration = True
+    order = -(10**9)
+
+    def __init__(self, loss: Quantile, data: _Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
+        self.alpha = float(loss.alpha)
+        self.single = not isinstance(loss, AbsoluteError)
+        self.y = data.y.astype(np.float64)
+        self.weight = data.weight
+        self.train_raw = train_raw
+        self.valid_raw = valid_raw
+        self.pred_params = {} if num_threads is None else {"num_threads": int(num_threads)}
+        self.booster: lgb.Booster | None = None
+
+    def __call__(self, env: Any) -> None:
+        if self.booster is None:
+            self._install(env.model)
+
+    def _install(self, booster: "lgb.Booster") -> None:
+        if len(booster.valid_sets) != len(self.valid_raw):
+            raise ValueError("leaf refit needs the raw data of every validation set")
+        for ds, raw in zip(booster.valid_sets, self.valid_raw):
+            if ds.num_data() != _n_rows(raw):
+                raise ValueError("a validation set's raw data does not match its Dataset")
+        self.booster = booster
+        self.n_trees = booster.num_trees()
+        self.train_corr = np.zeros(self.y.shape[0])
+        self.valid_corr = [np.zeros(_n_rows(raw)) for raw in self.valid_raw]
+        self.resid = np.empty(self.y.shape[0])
+        self.orig_update = booster.update
+        booster.update = self._update  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        if self.booster is not None:
+            self.booster.__dict__.pop("update", None)
+            self.booster = None
+
+    def _leaves(self, raw: Any, iteration: int) -> np.ndarray:
+        return _leaf_index(self.booster, raw, iteration, self.pred_params)
+
+    def _update(self, train_set: Any = None, fobj: Any = None) -> bool:
+        booster = self.booster
+        before = _capture_scores(booster, valid=False)[0]
+        np.subtract(self.y, before, out=self.resid)
+        produced_empty = self.orig_update(train_set=train_set, fobj=fobj)
+        n_trees = booster.num_trees()
+        if n_trees > self.n_trees:
+            self.n_trees = n_trees
+            tree = n_trees - 1
+            iteration = booster.current_iteration() - 1
+            leaf = self._leaves(self.train_raw, iteration)
+            n_leaves = int(leaf.max()) + 1
+            if n_leaves > 1:
+                # LightGBM refits only trees with a split; so do we.
+                q = np.empty(n_leaves)
+                _leaf_percentiles_kernel(self.resid, self.weight, leaf, n_leaves, self.alpha, self.single, q)
+                lr = float(_param(booster.params, _LR_ALIASES, 0.1))
+                old = np.array([booster.get_leaf_output(tree, j) for j in range(n_leaves)])
+                new = q * lr
+                new[np.isnan(new)] = old[np.isnan(new)]
+                new[np.abs(new) <= _ZERO_THRESHOLD] = 0.0
+                for j in range(n_leaves):
+                    booster.set_leaf_output(tree, j, float(new[j]))
+                change = new - old
+                self.train_corr += change[leaf]
+                for corr, raw in zip(self.valid_corr, self.valid_raw):
+                    corr += change[self._leaves(raw, iteration)]
+        self._patch(booster)
+        return produced_empty
+
+    def _patch(self, booster: "lgb.Booster") -> None:
+        scores = _capture_scores(booster, valid=False)[0]
+        scores += self.train_corr
+        if _capture_scores(booster, valid=False)[0] is not scores:
+            raise RuntimeError(
+                "this LightGBM version does not keep its per-round score buffer; leaf refit is unavailable "
+                "(pass refit_leaves=False)"
+            )
+        if self.valid_corr:
+            for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr):
+                buf += corr
+
+
+def _n_rows(raw: Any) -> int:
+    shape = getattr(raw, "shape", None)
+    if shape is not None:
+        return int(shape[0])
+    return len(raw)
+
+
+def _raw_data(ds: "lgb.Dataset", what: str) -> Any:
+    """The raw feature matrix behind a Dataset (needed to find each row's leaf)."""
+    raw = ds.data
+    if ds.used_indices is not None:
+        raise ValueError(f"leaf refit does not support Dataset subsets ({what})")
+    if raw is None:
+        raise ValueError(
+            f"leaf refit needs the raw features of {what}, which were freed: build the Dataset with "
+            "free_raw_data=False or pass it unconstructed (or pass refit_leaves=False)"
+        )
+    if isinstance(raw, (str, bytes)) or hasattr(raw, "__fspath__"):
+        raise ValueError(f"leaf refit needs in-memory features; {what} was built from a file")
+    return raw
+
+
+def _refits(loss: Loss, refit_leaves: bool) -> bool:
+    return bool(refit_leaves) and isinstance(loss, Quantile)
+
+
+# ---------------------------------------------------------------------------
+# Start margin and loss record
+# ---------------------------------------------------------------------------
+
+
+def _check_start(loss: Loss, value: Any) -> np.ndarray:
+    arr = as_float_array(np.atleast_1d(np.asarray(value, dtype=np.float64)), "init_score")
+    if arr.shape != (loss.n_outputs,):
+        raise ValueError(
+            "init_score must be a number" + (f" or {loss.n_outputs} numbers" if loss.is_multiclass else "")
+            + f" for {loss!r}; got shape {np.shape(value)}"
+        )
+    return arr.astype(np.float64)
+
+
+def _loss_start(loss: Loss, data: _Data) -> np.ndarray:
+    group = None if data.offsets is None else np.diff(data.offsets)
+    weight = data.weight if data.weight.shape[0] else None
+    return np.atleast_1d(np.asarray(loss.init_score(data.y, weight, group=group), dtype=np.float64))
+
+
+def _own_init_score(ds: "lgb.Dataset") -> Any:
+    return ds.get_init_score() if ds._handle is not None else ds.init_score
+
+
+def _num_rows(ds: "lgb.Dataset") -> int:
+    if ds._handle is None and ds.label is not None:
+        return _n_rows(ds.label)
+    return ds.construct().num_data()
+
+
+def _full_init_score(start: np.ndarray, n_rows: int) -> np.ndarray:
+    if start.shape[0] == 1:
+        return np.full(n_rows, start[0])
+    return np.tile(start, (n_rows, 1))
+
+
+def _first_iteration_leaves(booster: "lgb.Booster", n_trees: int) -> list[int]:
+    text = booster.model_to_string(num_iteration=1)
+    counts = [int(v) for v in re.findall(r"^num_leaves=(\d+)$", text, flags=re.MULTILINE)]
+    if len(counts) < n_trees:
+        raise ValueError("the booster has no first iteration to hold the start margin")
+    return counts[:n_trees]
+
+
+def _fold_start(booster: "lgb.Booster", start: np.ndarray) -> None:
+    """Add the start margin to every leaf of the first iteration's trees (one per class)."""
+    for tree, n_leaves in enumerate(_first_iteration_leaves(booster, start.shape[0])):
+        if start[tree] == 0.0:
+            continue
+        for leaf in range(n_leaves):
+            booster.set_leaf_output(tree, leaf, booster.get_leaf_output(tree, leaf) + float(start[tree]))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (tuple, np.ndarray)):
+        return list(value)
+    raise TypeError(f"cannot store {value!r} in the model")
+
+
+def _encode_loss(loss: Loss) -> str:
+    # The model's parameter section forbids ':' ']' and quotes, hence base64.
+    spec = json.dumps({"name": loss.name, "params": loss.params}, default=_json_default, sort_keys=True)
+    token = base64.urlsafe_b64encode(spec.encode()).decode().rstrip("=")
+    return f"{LOSS_PREFIX}{loss.name}.{token}"
+
+
+def _decode_loss(value: Any) -> Loss | None:
+    if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
+        return None
+    token = value.rsplit(".", 1)[-1]
+    spec = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    return get_loss(spec["name"], **spec.get("params", {}))
+
+
+def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
+    """Record the loss in ``booster.params`` and, when ``in_model``, in the model text
+    (so ``save_model``, ``model_to_string``, pickling and copies keep it)."""
+    code = _encode_loss(loss)
+    if in_model:
+        text = booster.model_to_string(num_iteration=-1)
+        new_text, n = re.subn(r"^\[objective: [^\]\n]*\]$", f"[objective: {code}]", text, count=1, flags=re.MULTILINE)
+        if n == 1:
+            booster.model_from_string(new_text)
+    booster.params = dict(booster.params or {})
+    booster.params["objective"] = code
+
+
+def booster_loss(booster: "lgb.Booster") -> Loss | None:
+    """The loss recorded in a booster trained by :func:`train` (None if there is none)."""
+    return _decode_loss((getattr(booster, "params", None) or {}).get("objective"))
+
+
+# ---------------------------------------------------------------------------
+# Training and prediction
+# ---------------------------------------------------------------------------
+
+
+def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict, got {type(params).__name__}")
+    out = dict(params)
+    if _has_param(out, _OBJECTIVE_ALIASES):
+        raise ValueError("params must not set the objective: it comes from the loss")
+    k = _param(out, _NUM_CLASS_ALIASES)
+    if loss.is_multiclass:
+        if k is not None and int(k) != loss.n_outputs:
+            raise ValueError(f"params num_class={k} does not match {loss!r}")
+        for name in _NUM_CLASS_ALIASES:
+            out.pop(name, None)
+        out["num_class"] = loss.n_outputs
+    elif k is not None and int(k) != 1:
+        raise ValueError(f"{loss!r} is single-output; params num_class={k} must be removed")
+    if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
+        raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
+    if _has_param(out, _METRIC_ALIASES):
+        if refit and not _metric_is_none(_param(out, _METRIC_ALIASES)):
+            raise ValueError(
+                "built-in metrics are computed from LightGBM's internal scores, which do not see the leaf refit "
+                f"of {loss.name}; remove params['metric'] (the loss's own metric is reported) or pass "
+                "refit_leaves=False"
+            )
+    else:
+        out["metric"] = "None"
+    if refit:
+        boosting = str(_param(out, _BOOSTING_ALIASES, "gbdt")).lower()
+        if boosting not in ("gbdt", "gbrt"):
+            raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or pass refit_leaves=False)")
+    return out
+
+
+def train(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    train_set: "lgb.Dataset",
+    num_boost_round: int = 100,
+    *,
+    valid_sets: Sequence["lgb.Dataset"] | None = None,
+    valid_names: Sequence[str] | None = None,
+    init_score: float | Sequence[float] | None = None,
+    refit_leaves: bool = True,
+    feval: Callable | Sequence[Callable] | None = None,
+    callbacks: Sequence[Callable] | None = None,
+    **kwargs: Any,
+) -> "lgb.Booster":
+    """Train a LightGBM booster on ``loss``: :func:`lightgbm.train` with the loss wired in.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    params : dict
+        LightGBM parameters without ``objective`` (it comes from the loss).
+        ``num_class`` is filled in for multiclass losses and must match if
+        given. ``metric`` defaults to ``"None"``: the loss's own metric is
+        reported on every validation set.
+    train_set : lightgbm.Dataset
+        Labels, optional weights, and query groups for grouped losses. If it
+        already has an ``init_score`` (per-row offsets), training starts from
+        those and no start margin is added, as with LightGBM's built-ins.
+    num_boost_round : int, default 100
+    valid_sets, valid_names : optional
+        Validation Datasets (built with ``reference=train_set``) and names;
+        they start from the same margin as ``train_set``.
+    init_score : float or sequence of float, optional
+        Start margin (one raw score, ``num_class`` values for multiclass).
+        Default: ``loss.init_score(labels, weights)``, the best constant. It
+        is folded into the first iteration's leaves, so the model predicts
+        it; 0 starts from LightGBM's default 0.
+    refit_leaves : bool, default True
+        Absolute error and quantile losses: after each tree set every leaf to
+        ``learning_rate`` times LightGBM's (weighted) percentile of its
+        residuals, as LightGBM's ``l1`` / ``quantile`` objectives do. Needs
+        in-memory features (Datasets built with ``free_raw_data=False`` or
+        not yet constructed) and ``boosting="gbdt"``; with bagging every row,
+        not only the bag, enters the percentiles. False keeps plain Newton
+        leaves with the loss's own curvature. With the refit the Hessian
+        only shapes the splits and is one unit per row (times its weight), as
+        in LightGBM's built-ins.
+    feval : callable or list of callables, optional
+        Extra evaluation functions, after the loss's own metric.
+    callbacks : list of callables, optional
+    **kwargs
+        Passed to :func:`lightgbm.train` (``init_model``,
+        ``keep_training_booster``).
+
+    Returns
+    -------
+    lightgbm.Booster
+        ``booster.predict(X)`` returns raw scores that include the start
+        margin; :func:`predict` gives the response scale.
+    """
+    loss = as_loss(loss)
+    if not isinstance(train_set, lgb.Dataset):
+        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
+    if isinstance(valid_sets, lgb.Dataset):
+        valid_sets = [valid_sets]
+    valid_sets = list(valid_sets or [])
+    for ds in valid_sets:
+        if not isinstance(ds, lgb.Dataset):
+            raise ValueError(f"valid_sets must hold lightgbm.Dataset objects, got {type(ds).__name__}")
+    if "fobj" in kwargs:
+        raise ValueError("the objective comes from the loss; train() does not accept fobj=")
+    refit = _refits(loss, refit_leaves)
+    booster_params = _prepare_params(loss, params, refit)
+    init_model = kwargs.get("init_model")
+
+    # Labels are checked (and the start computed) before LightGBM builds anything.
+    data = _python_side_data(loss, train_set, "train_set")
+    others = [ds for ds in valid_sets if ds is not train_set]
+    for i, ds in enumerate(others):
+        if ds._handle is not None or ds.label is not None:
+            _python_side_data(loss, ds, f"valid_sets[{i}]")
+
+    has_offsets = _own_init_score(train_set) is not None
+    if init_score is not None:
+        if has_offsets:
+            raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
+        start = _check_start(loss, init_score)
+    elif has_offsets or init_model is not None:
+        start = None
+    else:
+        start = _loss_start(loss, data)
+    if start is not None and not np.any(start):
+        start = None
+
+    refit_cb = None
+    if refit:
+        num_threads = _param(booster_params, _THREAD_ALIASES)
+        refit_cb = _LeafRefit(
+            loss,
+            data,
+            _raw_data(train_set, "train_set"),
+            [_raw_data(ds, f"valid set {i}") for i, ds in enumerate(others)],
+            num_threads,
+        )
+
+    fevals = [LightGBMMetric(loss)]
+    if feval is not None:
+        fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
+    cbs = list(callbacks or [])
+    if refit_cb is not None:
+        cbs.append(refit_cb)
+    booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)
+
+    patched: list[lgb.Dataset] = []
+    try:
+        if start is not None:
+            for ds in [train_set, *others]:
+                if ds is train_set or _own_init_score(ds) is None:
+                    ds.set_init_score(_full_init_score(start, _num_rows(ds)))
+                    patched.append(ds)
+        booster = lgb.train(
+            booster_params,
+            train_set,
+            num_boost_round,
+            valid_sets=valid_sets or None,
+            valid_names=list(valid_names) if valid_names is not None else None,
+            feval=fevals,
+            callbacks=cbs,
+            **kwargs,
+        )
+    finally:
+        if refit_cb is not None:
+            refit_cb.uninstall()
+        for ds in patched:
+            ds.init_score = None
+            if ds._handle is not None:
+                ds.set_field("init_score", None)
+    if start is not None:
+        _fold_start(booster, start)
+    _record_loss(booster, loss, in_model=not kwargs.get("keep_training_booster", False))
+    return booster
+
+
+def predict(
+    booster: "lgb.Booster",
+    data: Any,
+    *,
+    output: str = "response",
+    loss: Loss | str | None = None,
+    group: Any = None,
+    start_iteration: int = 0,
+    num_iteration: int | None = None,
+    **kwargs: Any,
+) -> np.ndarray:
+    """Predictions of a booster trained on a library loss, as float64.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+    data : array-like, DataFrame or sparse matrix
+    output : {"response", "margin"}, default "response"
+        ``"response"``: the loss's inverse link of the margin (mean, median,
+        probability, class probabilities of shape (n, k)); ``"margin"``: raw scores.
+    loss : Loss or str, optional
+        Default: the loss recorded in the model by :func:`train`.
+    group : array, optional
+        Grouped losses on the response scale: group sizes or query ids.
+    start_iteration, num_iteration : int, optional
+        Iterations to use, as in :meth:`lightgbm.Booster.predict` (the start
+        margin lives in the first iteration).
+    **kwargs
+        Passed to :meth:`lightgbm.Booster.predict`.
+    """
+    if not isinstance(booster, lgb.Booster):
+        raise ValueError(f"booster must be a lightgbm.Booster, got {type(booster).__name__}")
+    if output not in ("response", "margin"):
+        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+    for name in ("raw_score", "pred_leaf", "pred_contrib"):
+        if name in kwargs:
+            raise ValueError(f"predict() does not accept {name}=; use lightgbm.Booster.predict for that")
+    if loss is None:
+        loss = booster_loss(booster)
+        if loss is None and output == "response":
+            raise ValueError("this booster has no recorded gbm_objectives loss; pass loss=")
+    else:
+        loss = as_loss(loss)
+    raw = booster.predict(data, start_iteration=start_iteration, num_iteration=num_iteration, raw_score=True, **kwargs)
+    margin = np.asarray(raw, dtype=np.float64)
+    if output == "margin":
+        return margin
+    margin = loss.check_margin(margin, margin.shape[0])
+    if loss.needs_group:
+        if group is None:
+            raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
+        return loss.predict(margin, group=group)
+    return loss.predict(margin)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn estimators
+# ---------------------------------------------------------------------------
+
+
+class _SklearnObjective:
+    """``(y_true, y_pred, weight) -> (grad, hess)``: the three-argument form makes
+    LightGBM's scikit-learn wrapper pass the sample weights."""
+
+    def __init__(self, loss: Loss, row_curvature: bool = False) -> None:
+        self.loss = loss
+        self.row_curvature = row_curvature
+        self._key: tuple = ()
+        self._data: _Data | None = None
+        self._out: list = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "row_curvature": self.row_curvature}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["loss"], state["row_curvature"])
+
+    def __deepcopy__(self, memo: dict) -> "_SklearnObjective":
+        return type(self)(self.loss, self.row_curvature)
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        # LightGBM hands the same label and weight arrays every round.
+        if self._data is None or self._key[0] is not y_true or self._key[1] is not weight:
+            self._data = _Data(self.loss, y_true, weight, None, "training data")
+            self._key = (y_true, weight)
+        return _grad_hess(self.loss, y_pred, self._data, self._out, self.row_curvature)
+
+
+class _SklearnMetric:
+    """``(y_true, y_pred, weight) -> (name, value, False)`` for ``eval_metric``."""
+
+    def __init__(self, loss: Loss) -> None:
+        self.loss = loss
+        self._entries: dict[int, tuple[Any, Any, _Data]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["loss"])
+
+    def __deepcopy__(self, memo: dict) -> "_SklearnMetric":
+        return type(self)(self.loss)
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
+        entry = self._entries.get(id(y_true))
+        if entry is None or entry[0] is not y_true or entry[1] is not weight:
+            entry = (y_true, weight, _Data(self.loss, y_true, weight, None, "evaluation data"))
+            self._entries[id(y_true)] = entry
+        data = entry[2]
+        m = _check_margin(self.loss, y_pred, data.y.shape[0])
+        return self.loss.name, float(self.loss._loss_sum(data.y, m, data.weight, None) / data.denom), False
+
+
+def _build_loss(loss: Any, loss_params: Mapping[str, Any] | None, num_class: int | None = None) -> Loss:
+    from .losses import _REGISTRY
+
+    params = dict(loss_params or {})
+    if isinstance(loss, Loss):
+        if params:
+            raise ValueError("loss_params can only be given with a loss name, not a Loss object")
+        return loss
+    if not isinstance(loss, str):
+        raise ValueError(f"loss must be a Loss or a registered loss name, got {type(loss).__name__}")
+    cls = _REGISTRY.get(loss)
+    if cls is not None and cls.is_multiclass and num_class is not None:
+        params.setdefault("num_class", num_class)
+    return get_loss(loss, **params)
+
+
+def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]]:
+    if eval_set is not None:
+        if eval_X is not None or eval_y is not None:
+            raise ValueError("give either eval_set or eval_X and eval_y, not both")
+        return [eval_set] if isinstance(eval_set, tuple) else list(eval_set)
+    if (eval_X is None) != (eval_y is None):
+        raise ValueError("eval_X and eval_y must be given together")
+    if eval_X is None:
+        return []
+    if isinstance(eval_X, tuple) != isinstance(eval_y, tuple) or (
+        isinstance(eval_X, tuple) and len(eval_X) != len(eval_y)
+    ):
+        raise ValueError("eval_X and eval_y must both be single data sets or tuples of the same length")
+    return list(zip(eval_X, eval_y)) if isinstance(eval_X, tuple) else [(eval_X, eval_y)]
+
+
+def _is_distributed(params: Mapping[str, Any]) -> bool:
+    return int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1
+
+
+class _LossModelMixin:
+    """What the library's scikit-learn estimators share: the loss replaces
+    ``objective``, the loss's start margin is folded into the model, and
+    predictions go through the inverse link."""
+
+    # No get_params here: LightGBM's get_params walks ``__bases__[0]`` and
+    # skips a first base without one; the estimators define it themselves.
+    _hide_loss_params = False
+
+    def _visible(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self._hide_loss_params:
+            # LightGBM reads "loss" as an alias of "objective".
+            for name in ("loss", "loss_params", "refit_leaves"):
+                params.pop(name, None)
+        return params
+
+    def _process_params(self, stage: str) -> dict[str, Any]:
+        loss = getattr(self, "loss_", None)
+        if loss is None:
+            raise ValueError("fit() resolves the loss first")
+        user_metric = _has_param(self.get_params(), _METRIC_ALIASES)
+        self._objective = _SklearnObjective(loss, getattr(self, "_refit_now", False))
+        self._hide_loss_params = True
+        try:
+            params = super()._process_params(stage)  # type: ignore[misc]
+        finally:
+            self._hide_loss_params = False
+        if loss.is_multiclass:
+            for name in _NUM_CLASS_ALIASES:
+                params.pop(name, None)
+            params["num_class"] = loss.n_outputs
+        if not user_metric:
+            params["metric"] = "None"
+        return params
+
+    def _check_constructor(self) -> None:
+        if getattr(self, "objective", None) is not None:
+            raise ValueError("set the loss with loss=, not objective=")
+
+    def _fit_with_loss(
+        self,
+        parent_fit: Callable[..., Any],
+        loss: Loss,
+        X: Any,
+        y: np.ndarray,
+        y_fit: Any,
+        sample_weight: Any,
+        start_weight: Any,
+        init_score: Any,
+        pairs: list[tuple[Any, Any]],
+        pairs_fit: list[tuple[Any, Any]],
+        eval_init_score: Any,
+        eval_metric: Any,
+        callbacks: Any,
+        init_model: Any,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        if loss.needs_group:
+            raise ValueError(f"{loss.name} needs query groups, which this estimator does not take")
+        data = _Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), start_weight, None, "y")
+        params = self.get_params()  # type: ignore[attr-defined]
+        refit = _refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
+        if refit and _has_param(params, _METRIC_ALIASES) and not _metric_is_none(_param(params, _METRIC_ALIASES)):
+            raise ValueError(
+                f"built-in metrics do not see the leaf refit of {loss.name}; remove metric or set refit_leaves=False"
+            )
+        if refit and str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower() not in ("gbdt", "gbrt"):
+            raise ValueError("leaf refit needs boosting_type='gbdt' (or refit_leaves=False)")
+        start = None
+        if init_score is None and init_model is None:
+            start = _loss_start(loss, data)
+            if not np.any(start):
+                start = None
+        fit_init = init_score if start is None else _full_init_score(start, data.y.shape[0])
+        if start is not None and eval_init_score is None and pairs:
+            eval_init_score = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
+        metrics = [_SklearnMetric(loss)]
+        if eval_metric is not None:
+            metrics += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
+        cbs = list(callbacks or [])
+        refit_cb = None
+        if refit:
+            others = [ex for ex, ey in pairs if not (ex is X and ey is y)]
+            refit_cb = _LeafRefit(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
+            cbs.append(refit_cb)
+        self.loss_ = loss
+        self._refit_now = refit
+        eval_kw: dict[str, Any] = {}
+        if pairs_fit:
+            eval_kw = {"eval_X": tuple(p[0] for p in pairs_fit), "eval_y": tuple(p[1] for p in pairs_fit)}
+        try:
+            parent_fit(
+                X,
+                y_fit,
+                sample_weight=sample_weight,
+                init_score=fit_init,
+                eval_init_score=eval_init_score,
+                eval_metric=metrics,
+                callbacks=cbs,
+                init_model=init_model,
+                **eval_kw,
+                **kwargs,
+            )
+        finally:
+            if refit_cb is not None:
+                refit_cb.uninstall()
+        booster = self._Booster  # type: ignore[attr-defined]
+        if start is not None:
+            _fold_start(booster, start)
+        _record_loss(booster, loss, in_model=True)
+        self.start_margin_ = start
+        return self
+
+    def _loss_for_predict(self) -> Loss:
+        loss = getattr(self, "loss_", None)
+        if loss is None:
+            raise ValueError("this estimator is not fitted yet; call fit() first")
+        return loss
+
+
+class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
+    """:class:`lightgbm.LGBMRegressor` trained on a library loss.
+
+    Sample weights reach the gradients, training starts from the loss's best
+    constant (folded into the model), absolute error and quantile losses get
+    LightGBM's leaf refit, the loss is reported as the evaluation metric, and
+    ``predict`` returns the response scale (``raw_score=True`` the margin).
+
+    Parameters
+    ----------
+    loss : Loss or str, default "squared_error"
+    loss_params : dict, optional
+        Parameters for a loss given by name.
+    refit_leaves : bool, default True
+        See :func:`train`.
+    **kwargs
+        Every :class:`lightgbm.LGBMRegressor` parameter except ``objective``.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str = "squared_error",
+        loss_params: Mapping[str, Any] | None = None,
+        refit_leaves: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        self.refit_leaves = refit_leaves
+        super().__init__(**kwargs)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn API)."""
+        return self._visible(super().get_params(deep=deep))
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        init_score: Any = None,
+        eval_set: Any = None,
+        eval_names: Any = None,
+        eval_sample_weight: Any = None,
+        eval_init_score: Any = None,
+        eval_metric: Any = None,
+        callbacks: Any = None,
+        init_model: Any = None,
+        *,
+        eval_X: Any = None,
+        eval_y: Any = None,
+        **kwargs: Any,
+    ) -> "LGBMRegressor":
+        """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMRegressor.fit`.
+
+        Without ``init_score`` training starts from the loss's best constant
+        (the same for every evaluation set), which the fitted model includes.
+        """
+        self._check_constructor()
+        loss = _build_loss(self.loss, self.loss_params)
+        if loss.is_multiclass:
+            raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
+        pairs = _eval_pairs(eval_set, eval_X, eval_y)
+        return self._fit_with_loss(
+            super().fit, loss, X, y, y, sample_weight, sample_weight, init_score, pairs, pairs,
+            eval_init_score, eval_metric, callbacks, init_model,
+            dict(kwargs, eval_names=eval_names, eval_sample_weight=eval_sample_weight),
+        )
+
+    def predict(  # type: ignore[override]
+        self,
+        X: Any,
+        raw_score: bool = False,
+        start_iteration: int = 0,
+        num_iteration: int | None = None,
+        pred_leaf: bool = False,
+        pred_contrib: bool = False,
+        validate_features: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Predictions on the response scale (``raw_score=True``: the raw margin)."""
+        special = raw_score or pred_leaf or pred_contrib
+        out = super().predict(
+            X, raw_score=True if not special else raw_score, start_iteration=start_iteration,
+            num_iteration=num_iteration, pred_leaf=pred_leaf, pred_contrib=pred_contrib,
+            validate_features=validate_features, **kwargs,
+        )
+        if special:
+            return out
+        return self._loss_for_predict().predict(np.asarray(out, dtype=np.float64))
+
+
+class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
+    """:class:`lightgbm.LGBMClassifier` trained on a library loss.
+
+    ``predict_proba`` applies the loss's inverse link (LightGBM's own
+    classifier returns raw scores under a custom objective) and ``predict``
+    the most probable class. Sample weights and ``class_weight`` reach the
+    gradients; training starts from the loss's best constant, folded into
+    the model.
+
+    Parameters
+    ----------
+    loss : Loss or str, optional
+        Default ``"logistic"`` for two classes, ``"softmax"`` for more. A
+        multiclass loss given by name gets ``num_class`` from the data.
+    loss_params : dict, optional
+        Parameters for a loss given by name.
+    **kwargs
+        Every :class:`lightgbm.LGBMClassifier` parameter except ``objective``.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str | None = None,
+        loss_params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        super().__init__(**kwargs)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn API)."""
+        return self._visible(super().get_params(deep=deep))
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        init_score: Any = None,
+        eval_set: Any = None,
+        eval_names: Any = None,
+        eval_sample_weight: Any = None,
+        eval_class_weight: Any = None,
+        eval_init_score: Any = None,
+        eval_metric: Any = None,
+        callbacks: Any = None,
+        init_model: Any = None,
+        *,
+        eval_X: Any = None,
+        eval_y: Any = None,
+        **kwargs: Any,
+    ) -> "LGBMClassifier":
+        """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMClassifier.fit`."""
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        self._check_constructor()
+        y_arr = np.asarray(y).reshape(-1)
+        classes, codes = np.unique(y_arr, return_inverse=True)
+        k = classes.shape[0]
+        if k < 2:
+            raise ValueError(f"y holds {k} class; a classifier needs at least 2")
+        name = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
+        loss = _build_loss(name, self.loss_params, num_class=k)
+        if loss.is_multiclass and loss.n_outputs != k:
+            raise ValueError(f"{loss!r} does not match the {k} classes in y")
+        if not loss.is_multiclass and k != 2:
+            raise ValueError(f"{loss!r} is a binary loss but y holds {k} classes; use a multiclass loss")
+        start_weight = sample_weight
+        if self.class_weight is not None:
+            cw = compute_sample_weight(self.class_weight, y_arr)
+            start_weight = cw if sample_weight is None else cw * np.asarray(sample_weight, dtype=np.float64)
+        pairs = _eval_pairs(eval_set, eval_X, eval_y)
+        # LightGBM 4 passes eval_X/eval_y labels through unencoded; encode them as fit() encodes y.
+        pairs_fit = []
+        for ex, ey in pairs:
+            ey_arr = np.asarray(ey).reshape(-1)
+            pos = np.searchsorted(classes, ey_arr)
+            if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != ey_arr):
+                raise ValueError("an evaluation set holds labels that are not in y")
+            pairs_fit.append((ex, pos.astype(np.float64)))
+        return self._fit_with_loss(
+            super().fit, loss, X, codes.astype(np.float64), y, sample_weight, start_weight, init_score,
+            pairs_fit, pairs_fit,
+            eval_init_score, eval_metric, callbacks, init_model,
+            dict(kwargs, eval_names=eval_names, eval_sample_weight=eval_sample_weight,
+                 eval_class_weight=eval_class_weight),
+        )
+
+    def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:
+        return np.asarray(lgb.LGBMModel.predict(self, X, raw_score=True, **kwargs), dtype=np.float64)
+
+    def predict_proba(  # type: ignore[override]
+        self,
+        X: Any,
+        raw_score: bool = False,
+        start_iteration: int = 0,
+        num_iteration: int | None = None,
+        pred_leaf: bool = False,
+        pred_contrib: bool = False,
+        validate_features: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Class probabilities, shape (n, n_classes), from the loss's inverse link."""
+        if raw_score or pred_leaf or pred_contrib:
+            return lgb.LGBMModel.predict(
+                self, X, raw_score=raw_score, start_iteration=start_iteration, num_iteration=num_iteration,
+                pred_leaf=pred_leaf, pred_contrib=pred_contrib, validate_features=validate_features, **kwargs,
+            )
+        loss = self._loss_for_predict()
+        m = self._margin(
+            X, start_iteration=start_iteration, num_iteration=num_iteration,
+            validate_features=validate_features, **kwargs,
+        )
+        p = loss.predict(m)
+        if loss.is_multiclass:
+            return p
+        return np.column_stack((1.0 - p, p))
+
+    def predict(  # type: ignore[override]
+        self,
+        X: Any,
+        raw_score: bool = False,
+        start_iteration: int = 0,
+        num_iteration: int | None = None,
+        pred_leaf: bool = False,
+        pred_contrib: bool = False,
+        validate_features: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Most probable class (``raw_score=True``: the raw margin)."""
+        proba = self.predict_proba(
+            X, raw_score=raw_score, start_iteration=start_iteration, num_iteration=num_iteration,
+            pred_leaf=pred_leaf, pred_contrib=pred_contrib, validate_features=validate_features, **kwargs,
+        )
+        if raw_score or pred_leaf or pred_contrib:
+            return proba
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+# ---------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------
+
+
+def _dask_constant_like(y: Any, value: float) -> Any:
+    """A Dask collection partitioned like ``y`` holding ``value`` everywhere."""
+    return y * 0.0 + value
+
+
+class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
+    """:class:`lightgbm.DaskLGBMRegressor` trained on a library loss.
+
+    Every worker trains :class:`LGBMRegressor` on its partitions with the
+    loss's objective; the start margin is the loss's best constant over all
+    of ``y`` (computed on the client, so ``y`` and the weights are gathered
+    once), and ``predict`` returns the response scale. Leaf refit needs
+    every row's residual on one machine, so it is not available here
+    (absolute error and quantile losses train plain Newton leaves).
+
+    Parameters
+    ----------
+    loss : Loss or str, default "squared_error"
+    loss_params : dict, optional
+    client : distributed.Client, optional
+    **kwargs
+        Every :class:`lightgbm.DaskLGBMRegressor` parameter except ``objective``.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str = "squared_error",
+        loss_params: Mapping[str, Any] | None = None,
+        client: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        super().__init__(client=client, **kwargs)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn API)."""
+        return self._visible(super().get_params(deep=deep))
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        init_score: Any = None,
+        eval_set: Any = None,
+        eval_names: Any = None,
+        eval_sample_weight: Any = None,
+        eval_init_score: Any = None,
+        eval_metric: Any = None,
+        *,
+        eval_X: Any = None,
+        eval_y: Any = None,
+        **kwargs: Any,
+    ) -> "DaskLGBMRegressor":
+        """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
+        self._check_constructor()
+        loss = _build_loss(self.loss, self.loss_params)
+        if loss.is_multiclass or loss.needs_group:
+            raise ValueError(f"{loss!r} is not a single-output regression loss")
+        pairs = _eval_pairs(eval_set, eval_X, eval_y)
+        start = None
+        if init_score is None and kwargs.get("init_model") is None:
+            y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
+            w_local = None if sample_weight is None else np.asarray(sample_weight.compute()).reshape(-1)
+            start = _loss_start(loss, _Data(loss, y_local, w_local, None, "y"))
+            if np.any(start):
+                init_score = _dask_constant_like(y, float(start[0]))
+                if pairs and eval_init_score is None:
+                    eval_init_score = [_dask_constant_like(ey, float(start[0])) for _, ey in pairs]
+            else:
+                start = None
+        eval_kw: dict[str, Any] = {}
+        if pairs:
+            eval_kw = {"eval_X": tuple(p[0] for p in pairs), "eval_y": tuple(p[1] for p in pairs)}
+        self._lgb_dask_fit(
+            model_factory=LGBMRegressor,
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
+            init_score=init_score,
+            eval_names=eval_names,
+            eval_sample_weight=eval_sample_weight,
+            eval_init_score=eval_init_score,
+            eval_metric=eval_metric,
+            **eval_kw,
+            **kwargs,
+        )
+        if start is not None:
+            _fold_start(self._Booster, start)
+        _record_loss(self._Booster, loss, in_model=True)
+        self.loss_ = loss
+        self.start_margin_ = start
+        return self
+
+    def to_local(self) -> LGBMRegressor:
+        """The fitted model as a (non-Dask) :class:`LGBMRegressor`."""
+        return self._lgb_dask_to_local(LGBMRegressor)
