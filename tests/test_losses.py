@@ -782,6 +782,39 @@ def test_fast_path_matches_public_api(case, rng):
         assert total / denom == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-12)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.name.startswith("softmax")], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multiclass_memory_layouts_agree(case, dtype, rng):
+    """Row-major (XGBoost), class-major (LightGBM) and mixed layouts of the
+    margin and the outputs give the same values, across several row blocks."""
+    loss = case.build()
+    n = 3001
+    y, _ = case.make(rng, n)
+    margin = (rng.normal(0, 3, (n, loss.num_class))).astype(dtype)
+    margin[:3] = [[1e3] + [-1e3] * (loss.num_class - 1)] * 3
+    p = softmax(margin.astype(np.float64), axis=1)
+    for w in (None, rng.uniform(0, 2, n)):
+        weight = np.empty(0) if w is None else w
+        results = []
+        # (each layout/dtype pair is a separate compile: keep the list short)
+        layouts = (("C", "C"), ("F", "F")) + ((("F", "C"),) if dtype is np.float32 else ())
+        for m_order, out_order in layouts:
+            m = np.asarray(margin, order=m_order)
+            grad = np.empty(margin.shape, np.float32, order=out_order)
+            hess = np.empty(margin.shape, np.float32, order=out_order)
+            loss._grad_hess_into(y, m, weight, grad, hess, None)
+            results.append((grad, hess))
+        for grad, hess in results[1:]:
+            assert_allclose(grad, results[0][0], rtol=1e-6, atol=1e-12)
+            assert_allclose(hess, results[0][1], rtol=1e-6, atol=1e-30)
+        if loss.name == "softmax" and loss.exact_hessian:
+            onehot = np.eye(loss.num_class)[y.astype(int)]
+            target = onehot * (1 - loss.label_smoothing) + loss.label_smoothing / loss.num_class
+            scale = 1.0 if w is None else w[:, None]
+            assert_allclose(results[0][0], scale * (p - target), rtol=1e-6, atol=1e-7)
+            assert_allclose(results[0][1], np.maximum(scale * p * (1 - p), HESS_FLOOR), rtol=1e-6, atol=1e-7)
+
+
 # ---------------------------------------------------------------------------
 # Numerical stability at the extremes
 # ---------------------------------------------------------------------------
