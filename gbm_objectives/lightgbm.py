@@ -124,6 +124,12 @@ class _Data:
             self.denom = float(self.y.shape[0]) if self.weight.shape[0] == 0 else float(self.weight.sum())
 
 
+def _constructed(ds: "lgb.Dataset") -> bool:
+    """Whether LightGBM built the Dataset (a failed build leaves a null handle)."""
+    handle = ds._handle
+    return handle is not None and bool(getattr(handle, "value", handle))
+
+
 def _boundaries(boundaries: Any, n_rows: int) -> np.ndarray | None:
     """Group offsets from LightGBM's stored group boundaries (``[0, ..., n]``)."""
     if boundaries is None:
@@ -145,8 +151,8 @@ def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
 
 def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
     """Like :func:`_dataset_data`, before the Dataset is constructed (float32, as LightGBM will store it)."""
-    if ds._handle is not None or ds.label is None:
-        if ds._handle is None:
+    if _constructed(ds) or ds.label is None:
+        if not _constructed(ds):
             ds.construct()
         return _dataset_data(loss, ds, what)
     y = np.asarray(ds.label, dtype=np.float32).reshape(-1)
@@ -758,11 +764,11 @@ def _loss_start(loss: Loss, data: _Data) -> np.ndarray:
 
 
 def _own_init_score(ds: "lgb.Dataset") -> Any:
-    return ds.get_init_score() if ds._handle is not None else ds.init_score
+    return ds.get_init_score() if _constructed(ds) else ds.init_score
 
 
 def _num_rows(ds: "lgb.Dataset") -> int:
-    if ds._handle is None and ds.label is not None:
+    if not _constructed(ds) and ds.label is not None:
         return _n_rows(ds.label)
     return ds.construct().num_data()
 
@@ -950,7 +956,7 @@ def train(
     data = _python_side_data(loss, train_set, "train_set")
     others = [ds for ds in valid_sets if ds is not train_set]
     for i, ds in enumerate(others):
-        if ds._handle is not None or ds.label is not None:
+        if _constructed(ds) or ds.label is not None:
             _python_side_data(loss, ds, f"valid_sets[{i}]")
 
     has_offsets = _own_init_score(train_set) is not None
@@ -1006,7 +1012,7 @@ def train(
             refit_cb.uninstall()
         for ds in patched:
             ds.init_score = None
-            if ds._handle is not None:
+            if _constructed(ds):
                 ds.set_field("init_score", None)
     if start is not None:
         _fold_start(booster, start)

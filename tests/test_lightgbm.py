@@ -1,0 +1,504 @@
+"""LightGBM adapter: parity with LightGBM's built-in objectives, start margin,
+leaf refit, weights, multiclass layout, model round trips, scikit-learn, Dask."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import warnings
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from gbm_objectives import get_loss
+from gbm_objectives import lightgbm as glgb
+
+PARAMS = dict(
+    verbose=-1,
+    num_threads=1,
+    deterministic=True,
+    force_col_wise=True,
+    num_leaves=15,
+    learning_rate=0.1,
+    min_data_in_leaf=20,
+)
+N_TRAIN = 1500
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) / np.maximum(np.abs(b), 1e-12)
+
+
+def assert_parity(ours: np.ndarray, builtin: np.ndarray, tol: float = 1e-4) -> None:
+    """Row-wise agreement on >= 97% of rows and agreement of the means."""
+    rel = _rel(np.asarray(ours, float), np.asarray(builtin, float))
+    assert np.mean(rel < tol) >= 0.97, f"only {np.mean(rel < tol):.3f} of rows agree; max rel diff {rel.max():.2e}"
+    assert _rel(np.mean(ours), np.mean(builtin)) < tol
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    n = 2000
+    X = rng.normal(size=(n, 5))
+    mu = np.exp(0.6 * X[:, 0] + 0.4 * X[:, 1] - 0.3 * X[:, 2] * X[:, 3])
+    # Compound Poisson-gamma: zero-inflated, right-skewed.
+    counts = rng.poisson(mu)
+    y_tweedie = np.array([rng.gamma(2.0, 1.0, size=c).sum() for c in counts])
+    y_count = rng.poisson(mu).astype(float)
+    y_reg = X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.standard_t(3, size=n)
+    y_bin = (rng.uniform(size=n) < 1 / (1 + np.exp(-(X[:, 0] - 0.5 * X[:, 1])))).astype(float)
+    y_multi = np.digitize(X[:, 0] + 0.7 * X[:, 2] + 0.5 * rng.normal(size=n), [-0.6, 0.4, 1.2]).astype(float)
+    y_skew = np.exp(7.0 + 0.6 * X[:, 0] + 0.4 * X[:, 1] * X[:, 2] + 0.8 * rng.normal(size=n))
+    w = rng.uniform(0.3, 3.0, size=n)
+    return dict(X=X, tweedie=y_tweedie, count=y_count, reg=y_reg, bin=y_bin, multi=y_multi, skew=y_skew, w=w)
+
+
+def _split(data, key, weighted):
+    tr, te = slice(0, N_TRAIN), slice(N_TRAIN, None)
+    w = data["w"][tr] if weighted else None
+    return data["X"][tr], data[key][tr], w, data["X"][te], data[key][te]
+
+
+# ---------------------------------------------------------------------------
+# Parity with LightGBM's built-in objectives
+# ---------------------------------------------------------------------------
+
+PARITY_CASES = [
+    ("squared_error", {}, "reg", {"objective": "regression"}),
+    ("huber", {"delta": 1.0}, "reg", {"objective": "huber", "alpha": 1.0}),
+    ("tweedie", {"power": 1.2}, "tweedie", {"objective": "tweedie", "tweedie_variance_power": 1.2}),
+    ("tweedie", {"power": 1.5}, "tweedie", {"objective": "tweedie", "tweedie_variance_power": 1.5}),
+    ("tweedie", {"power": 1.8}, "tweedie", {"objective": "tweedie", "tweedie_variance_power": 1.8}),
+    # LightGBM's Poisson Hessian is exp(f + poisson_max_delta_step), which must be > 0.
+    ("poisson", {}, "count", {"objective": "poisson", "poisson_max_delta_step": 1e-12}),
+    ("logistic", {}, "bin", {"objective": "binary"}),
+    ("softmax", {"num_class": 4, "hessian_scale": "lightgbm"}, "multi", {"objective": "multiclass", "num_class": 4}),
+]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name,loss_params,key,builtin", PARITY_CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_parity_with_builtin(data, name, loss_params, key, builtin, weighted):
+    X, y, w, X_te, _ = _split(data, key, weighted)
+    loss = get_loss(name, **loss_params)
+    rounds = 30
+    if name == "huber":
+        # LightGBM's huber starts from the weighted mean, not the Huber optimum.
+        start = float(np.average(y.astype(np.float32), weights=w))
+        ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y, weight=w), rounds, init_score=start)
+    else:
+        # Same start: LightGBM's boost_from_average equals the loss's best constant here.
+        ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y, weight=w), rounds)
+    ref = lgb.train({**PARAMS, **builtin}, lgb.Dataset(X, y, weight=w), rounds)
+    assert_parity(glgb.predict(ours, X_te, output="margin"), ref.predict(X_te, raw_score=True))
+    # Response scale: LightGBM's own transform of its built-in objective.
+    assert_parity(glgb.predict(ours, X_te), ref.predict(X_te))
+
+
+# ---------------------------------------------------------------------------
+# Leaf refit for absolute error and quantile losses
+# ---------------------------------------------------------------------------
+
+
+def _lightgbm_start(y, w, alpha):
+    """LightGBM's own start for l1 / quantile: its percentile of the float32 labels, as float32."""
+    y32 = np.asarray(y, np.float32).astype(np.float64)
+    q = glgb.leaf_percentiles(y32, np.zeros(y32.shape[0], dtype=np.int64), alpha, w)[0]
+    return float(np.float32(q))
+
+
+REFIT_CASES = [(0.5, "l1"), (0.75, "quantile"), (0.9, "quantile")]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha,objective", REFIT_CASES)
+def test_refit_reproduces_builtin_l1_and_quantile(data, alpha, objective, weighted):
+    X, y, w, X_te, _ = _split(data, "skew", weighted)
+    loss = get_loss("absolute_error") if objective == "l1" else get_loss("quantile", alpha=alpha)
+    rounds = 60
+    ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y, weight=w), rounds, init_score=_lightgbm_start(y, w, alpha))
+    ref = lgb.train({**PARAMS, "objective": objective, "alpha": alpha}, lgb.Dataset(X, y, weight=w), rounds)
+    ours_pred, ref_pred = glgb.predict(ours, X_te), ref.predict(X_te)
+    np.testing.assert_allclose(ours_pred, ref_pred, rtol=1e-9)
+
+
+def _pinball(y, q, alpha):
+    r = y - q
+    return float(np.mean(np.maximum(alpha * r, (alpha - 1.0) * r)))
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.9])
+def test_refit_quality_matches_builtin_on_skewed_target(data, alpha):
+    """Default loss settings and start: holdout pinball loss within 1% of the
+    built-in (or better); without the refit it is clearly worse."""
+    X, y, _, X_te, y_te = _split(data, "skew", False)
+    loss = get_loss("absolute_error") if alpha == 0.5 else get_loss("quantile", alpha=alpha)
+    objective = "l1" if alpha == 0.5 else "quantile"
+    rounds = 100
+    ref = lgb.train({**PARAMS, "objective": objective, "alpha": alpha}, lgb.Dataset(X, y), rounds)
+    refit = glgb.train(loss, PARAMS, lgb.Dataset(X, y), rounds)
+    plain = glgb.train(loss, PARAMS, lgb.Dataset(X, y), rounds, refit_leaves=False)
+    ref_loss = _pinball(y_te, ref.predict(X_te), alpha)
+    assert _pinball(y_te, glgb.predict(refit, X_te), alpha) <= 1.01 * ref_loss
+    assert _pinball(y_te, glgb.predict(plain, X_te), alpha) > _pinball(y_te, glgb.predict(refit, X_te), alpha)
+
+
+def test_refit_keeps_scores_in_step(data):
+    """What metrics and callbacks see during training equals the final model's
+    predictions: the refit reaches LightGBM's training and validation scores."""
+    X, y, w, X_te, y_te = _split(data, "skew", True)
+    loss = get_loss("quantile", alpha=0.8)
+    dtrain = lgb.Dataset(X, y, weight=w)
+    dvalid = lgb.Dataset(X_te, y_te, reference=dtrain)
+    record: dict = {}
+    booster = glgb.train(
+        loss, PARAMS, dtrain, 25, valid_sets=[dtrain, dvalid], valid_names=["train", "valid"],
+        callbacks=[lgb.record_evaluation(record)],
+    )
+    f32 = np.float32  # LightGBM stores labels and weights in float32
+    for name, (Xs, ys, ws) in {"train": (X, y, w.astype(f32).astype(float)), "valid": (X_te, y_te, None)}.items():
+        expected = loss.loss(ys.astype(f32), glgb.predict(booster, Xs, output="margin"), ws)
+        assert record[name]["quantile"][-1] == pytest.approx(expected, rel=1e-12)
+    # Each round's recorded value is the loss of the model truncated there.
+    k = 10
+    expected = loss.loss(y_te.astype(f32), glgb.predict(booster, X_te, output="margin", num_iteration=k))
+    assert record["valid"]["quantile"][k - 1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_refit_with_early_stopping(data):
+    X, y, _, X_te, y_te = _split(data, "skew", False)
+    dtrain = lgb.Dataset(X, y)
+    dvalid = lgb.Dataset(X_te, y_te, reference=dtrain)
+    booster = glgb.train(
+        "absolute_error", {**PARAMS, "learning_rate": 0.5}, dtrain, 200, valid_sets=[dvalid],
+        callbacks=[lgb.early_stopping(5, verbose=False)],
+    )
+    assert 0 < booster.best_iteration < 200
+    best = booster.best_score["valid_0"]["absolute_error"]
+    expected = get_loss("absolute_error").loss(y_te.astype(np.float32), glgb.predict(booster, X_te))
+    assert best == pytest.approx(expected, rel=1e-12)
+
+
+def test_leaf_index_walk_matches_lightgbm(data):
+    """The compiled tree walk used by the refit gives LightGBM's pred_leaf, with
+    missing values, zeros as missing, float32 and Fortran-ordered input."""
+    rng = np.random.default_rng(3)
+    X = data["X"].copy()
+    X[rng.uniform(size=X.shape) < 0.1] = np.nan
+    X[:, 3] = np.where(rng.uniform(size=X.shape[0]) < 0.3, 0.0, X[:, 3])
+    y = data["reg"]
+    for extra in ({}, {"zero_as_missing": True}, {"use_missing": False}):
+        booster = lgb.train({**PARAMS, "objective": "regression", **extra}, lgb.Dataset(X, y), 6)
+        for A in (X, X.astype(np.float32), np.asfortranarray(X)):
+            for it in range(6):
+                walked = glgb._leaf_index(booster, A, it, {})
+                expected = booster.predict(A, start_iteration=it, num_iteration=1, pred_leaf=True).reshape(-1)
+                np.testing.assert_array_equal(walked, expected)
+
+
+def test_leaf_percentiles_definition():
+    rng = np.random.default_rng(5)
+    for m in (1, 2, 3, 10, 57):
+        r = rng.normal(size=m)
+        for alpha in (0.05, 0.5, 0.9):
+            got = glgb.leaf_percentiles(r, np.zeros(m, dtype=np.int64), alpha)[0]
+            assert got == pytest.approx(np.quantile(r, float(np.float32(alpha))), rel=1e-12, abs=1e-15)
+    # Per leaf, weights of one unit reproduce the interpolated order statistics' neighbours.
+    r = rng.normal(size=200)
+    leaf = rng.integers(0, 4, size=200)
+    out = glgb.leaf_percentiles(r, leaf, 0.5, n_leaves=5)
+    for j in range(4):
+        assert out[j] == pytest.approx(np.median(r[leaf == j]), rel=1e-12)
+    assert np.isnan(out[4])
+    weighted = glgb.leaf_percentiles(r, leaf, 0.5, np.full(200, 0.25))
+    for j in range(4):
+        assert r[leaf == j].min() <= weighted[j] <= r[leaf == j].max()
+    with pytest.raises(ValueError, match="alpha"):
+        glgb.leaf_percentiles(r, leaf, 1.5)
+    with pytest.raises(ValueError, match="leaf"):
+        glgb.leaf_percentiles(r, leaf[:10], 0.5)
+
+
+# ---------------------------------------------------------------------------
+# Objective and metric callables
+# ---------------------------------------------------------------------------
+
+
+def test_objective_weights_groups_and_dtype(data):
+    X, y, w, _, _ = _split(data, "tweedie", True)
+    loss = get_loss("tweedie", power=1.5)
+    ds = lgb.Dataset(X, y, weight=w).construct()
+    obj = glgb.objective(loss)
+    margin = np.random.default_rng(0).normal(size=N_TRAIN)
+    grad, hess = obj(margin, ds)
+    assert grad.dtype == np.float32 and hess.dtype == np.float32 and grad.shape == (N_TRAIN,)
+    g_ref, h_ref = loss.grad_hess(y.astype(np.float32), margin, w.astype(np.float32))
+    np.testing.assert_array_equal(grad, g_ref)
+    np.testing.assert_array_equal(hess, h_ref)
+    # Buffers are reused round after round.
+    grad2, _ = obj(margin + 0.1, ds)
+    assert grad2 is grad
+
+
+def test_objective_multiclass_layout_is_class_major(data):
+    X, y, _, _, _ = _split(data, "multi", False)
+    loss = get_loss("softmax", num_class=4)
+    ds = lgb.Dataset(X, y).construct()
+    # LightGBM 4 passes (n, k) views of its class-major score buffer.
+    flat = np.random.default_rng(1).normal(size=N_TRAIN * 4)
+    preds = flat.reshape(N_TRAIN, 4, order="F")
+    grad, hess = glgb.objective(loss)(preds, ds)
+    assert grad.shape == (N_TRAIN, 4) and grad.dtype == np.float32
+    g_ref, h_ref = loss.grad_hess(y, np.ascontiguousarray(preds))
+    np.testing.assert_allclose(grad, g_ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(hess, h_ref, rtol=1e-6, atol=1e-7)
+    # LightGBM flattens with ravel(order="F"): no copy of our buffers.
+    assert np.shares_memory(grad.ravel(order="F"), grad)
+
+
+def test_objective_survives_deepcopy_and_pickle(data):
+    X, y, _, _, _ = _split(data, "count", False)
+    obj = glgb.objective("poisson")
+    obj(np.zeros(N_TRAIN), lgb.Dataset(X, y).construct())
+    for clone in (copy.deepcopy(obj), pickle.loads(pickle.dumps(obj))):
+        assert clone.loss == obj.loss
+        grad, _ = clone(np.zeros(N_TRAIN), lgb.Dataset(X, y).construct())
+        np.testing.assert_allclose(grad, 1.0 - y, rtol=1e-6)
+    # Plain lightgbm.train with the objective: LightGBM's default start 0, no refit.
+    params = {**PARAMS, "objective": glgb.objective("poisson"), "metric": "None"}
+    plain = lgb.train(params, lgb.Dataset(X, y), 10, valid_sets=[lgb.Dataset(X, y)], feval=glgb.metric("poisson"))
+    ours = glgb.train("poisson", PARAMS, lgb.Dataset(X, y), 10, init_score=0.0)
+    np.testing.assert_allclose(plain.predict(X, raw_score=True), glgb.predict(ours, X, output="margin"), rtol=1e-12)
+
+
+def test_metric_value(data):
+    X, y, w, _, _ = _split(data, "tweedie", True)
+    loss = get_loss("tweedie", power=1.3)
+    ds = lgb.Dataset(X, y, weight=w).construct()
+    margin = np.full(N_TRAIN, 0.2)
+    name, value, higher_better = glgb.metric(loss)(margin, ds)
+    assert name == "tweedie" and higher_better is False
+    assert value == pytest.approx(loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float)), rel=1e-12)
+
+
+def test_infonce_with_query_groups():
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(5, 15, size=60)
+    n = int(sizes.sum())
+    X = rng.normal(size=(n, 4))
+    y = np.zeros(n)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    for s, m in zip(starts, sizes):
+        y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
+    loss = get_loss("infonce", temperature=0.5)
+    ds = lgb.Dataset(X, y, group=sizes)
+    record: dict = {}
+    booster = glgb.train(loss, {**PARAMS, "min_data_in_leaf": 5}, ds, 20, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)])
+    values = record["training"]["infonce"]
+    assert values[-1] < 0.8 * values[0]
+    p = glgb.predict(booster, X, group=sizes)
+    np.testing.assert_allclose(np.add.reduceat(p, starts), 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Start margin and the model
+# ---------------------------------------------------------------------------
+
+
+def test_start_margin_is_in_the_model(data, tmp_path):
+    X, y, w, X_te, _ = _split(data, "tweedie", True)
+    loss = get_loss("tweedie", power=1.5)
+    dtrain = lgb.Dataset(X, y, weight=w)
+    booster = glgb.train(loss, PARAMS, dtrain, 15)
+    start = loss.init_score(y.astype(np.float32), w.astype(np.float32))
+    # A model that cannot split holds only the start.
+    flat = glgb.train(loss, {**PARAMS, "min_gain_to_split": 1e30}, lgb.Dataset(X, y, weight=w), 3)
+    np.testing.assert_allclose(flat.predict(X_te, raw_score=True), start, rtol=1e-12)
+    # The training Dataset is left as it was: LightGBM's built-in trains on it unchanged.
+    assert dtrain.get_init_score() is None
+    expected = glgb.predict(booster, X_te)
+    path = tmp_path / "model.txt"
+    booster.save_model(path)
+    copies = [
+        lgb.Booster(model_file=path),
+        lgb.Booster(model_str=booster.model_to_string()),
+        pickle.loads(pickle.dumps(booster)),
+        copy.deepcopy(booster),
+    ]
+    for other in copies:
+        # No loss= needed: it is recorded in the model.
+        np.testing.assert_allclose(glgb.predict(other, X_te), expected, rtol=1e-12)
+    assert glgb.booster_loss(copies[0]) == loss
+    np.testing.assert_allclose(booster.predict(X_te), np.log(expected), rtol=1e-12)
+
+
+def test_multiclass_start_in_every_class_tree(data):
+    X, y, _, X_te, _ = _split(data, "multi", False)
+    loss = get_loss("softmax", num_class=4)
+    flat = glgb.train(loss, {**PARAMS, "min_gain_to_split": 1e30}, lgb.Dataset(X, y), 1)
+    np.testing.assert_allclose(flat.predict(X_te, raw_score=True)[0], loss.init_score(y), rtol=1e-12)
+    p = glgb.predict(glgb.train(loss, PARAMS, lgb.Dataset(X, y), 10), X_te)
+    assert p.shape == (X_te.shape[0], 4)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_validation_sets_start_from_the_same_margin(data):
+    X, y, _, X_te, y_te = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    dtrain = lgb.Dataset(X, y)
+    dvalid = lgb.Dataset(X_te, y_te, reference=dtrain)
+    record: dict = {}
+    booster = glgb.train(loss, PARAMS, dtrain, 5, valid_sets=[dvalid], callbacks=[lgb.record_evaluation(record)])
+    expected = loss.loss(y_te.astype(np.float32), glgb.predict(booster, X_te, output="margin"))
+    assert record["valid_0"]["tweedie"][-1] == pytest.approx(expected, rel=1e-12)
+    assert dvalid.get_init_score() is None
+
+
+def test_predict_options(data):
+    X, y, _, X_te, _ = _split(data, "bin", False)
+    booster = glgb.train("logistic", PARAMS, lgb.Dataset(X, y), 10)
+    margin = glgb.predict(booster, X_te, output="margin")
+    np.testing.assert_allclose(glgb.predict(booster, X_te), 1 / (1 + np.exp(-margin)), rtol=1e-12)
+    np.testing.assert_allclose(glgb.predict(booster, X_te, loss="focal"), 1 / (1 + np.exp(-margin)), rtol=1e-12)
+    plain = lgb.train({**PARAMS, "objective": "binary"}, lgb.Dataset(X, y), 3)
+    with pytest.raises(ValueError, match="loss="):
+        glgb.predict(plain, X_te)
+    with pytest.raises(ValueError, match="output"):
+        glgb.predict(booster, X_te, output="probability")
+
+
+# ---------------------------------------------------------------------------
+# Errors before training
+# ---------------------------------------------------------------------------
+
+
+def test_errors_before_training(data):
+    X, y, _, _, _ = _split(data, "multi", False)
+    with pytest.raises(ValueError, match="num_class"):
+        glgb.train(get_loss("softmax", num_class=4), {**PARAMS, "num_class": 3}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="num_class"):
+        glgb.train("squared_error", {**PARAMS, "num_class": 3}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        glgb.train(get_loss("softmax", num_class=3), PARAMS, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="y >= 0"):
+        glgb.train("tweedie", PARAMS, lgb.Dataset(X, y - 2.0), 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        glgb.train("logistic", PARAMS, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="query groups"):
+        glgb.train("infonce", PARAMS, lgb.Dataset(X, (y == 1).astype(float)), 2)
+    with pytest.raises(ValueError, match="objective"):
+        glgb.train("squared_error", {**PARAMS, "objective": "regression"}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="init_score"):
+        glgb.train(get_loss("softmax", num_class=4), PARAMS, lgb.Dataset(X, y), 2, init_score=0.5)
+    with pytest.raises(ValueError, match="metric"):
+        glgb.train("absolute_error", {**PARAMS, "metric": "l1"}, lgb.Dataset(X, y), 2)
+    freed = lgb.Dataset(X, y).construct()
+    with pytest.raises(ValueError, match="free_raw_data"):
+        glgb.train("absolute_error", PARAMS, freed, 2)
+    # The plain objective without num_class: a clear error at the first round.
+    with pytest.raises(ValueError, match="num_class"):
+        lgb.train({**PARAMS, "objective": glgb.objective(get_loss("softmax", num_class=4))}, lgb.Dataset(X, y), 2)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn estimators
+# ---------------------------------------------------------------------------
+
+SK = dict(n_estimators=30, num_leaves=15, learning_rate=0.1, verbose=-1, n_jobs=1, deterministic=True, force_col_wise=True)
+
+
+def test_regressor_honours_weights_and_matches_train(data):
+    from sklearn.base import clone
+
+    X, y, w, X_te, _ = _split(data, "tweedie", True)
+    model = glgb.LGBMRegressor(loss="tweedie", loss_params={"power": 1.5}, **SK).fit(X, y, sample_weight=w)
+    booster = glgb.train(get_loss("tweedie", power=1.5), PARAMS, lgb.Dataset(X, y, weight=w), 30)
+    # Same model up to float32 vs float64 labels in the gradient.
+    np.testing.assert_allclose(model.predict(X_te), glgb.predict(booster, X_te), rtol=1e-6)
+    unweighted = glgb.LGBMRegressor(loss="tweedie", loss_params={"power": 1.5}, **SK).fit(X, y)
+    assert np.max(_rel(unweighted.predict(X_te), model.predict(X_te))) > 1e-2
+    np.testing.assert_allclose(model.predict(X_te, raw_score=True), np.log(model.predict(X_te)), rtol=1e-12)
+    twin = clone(model)
+    assert twin.get_params()["loss_params"] == {"power": 1.5}
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict(X_te), model.predict(X_te))
+
+
+def test_regressor_refit_and_eval_metric(data):
+    X, y, _, X_te, y_te = _split(data, "skew", False)
+    model = glgb.LGBMRegressor(loss="quantile", loss_params={"alpha": 0.9}, **SK)
+    model.fit(X, y, eval_X=(X_te,), eval_y=(y_te,))
+    recorded = model.evals_result_["valid_0"]["quantile"][-1]
+    expected = get_loss("quantile", alpha=0.9).loss(y_te.astype(np.float32), model.predict(X_te))
+    assert recorded == pytest.approx(expected, rel=1e-12)
+    ref = lgb.LGBMRegressor(objective="quantile", alpha=0.9, **SK).fit(X, y)
+    assert _pinball(y_te, model.predict(X_te), 0.9) <= 1.01 * _pinball(y_te, ref.predict(X_te), 0.9)
+
+
+def test_classifier_probabilities_match_builtin(data):
+    X, y, w, X_te, _ = _split(data, "bin", True)
+    labels = np.array(["no", "yes"])[y.astype(int)]
+    ours = glgb.LGBMClassifier(**SK).fit(X, labels, sample_weight=w)
+    ref = lgb.LGBMClassifier(**SK).fit(X, labels, sample_weight=w)
+    assert_parity(ours.predict_proba(X_te)[:, 1], ref.predict_proba(X_te)[:, 1], tol=1e-6)
+    assert set(ours.predict(X_te)) <= {"no", "yes"}
+    np.testing.assert_array_equal(ours.predict(X_te), ref.predict(X_te))
+
+    Xm, ym, _, Xm_te, _ = _split(data, "multi", False)
+    ours = glgb.LGBMClassifier(loss="softmax", loss_params={"hessian_scale": "lightgbm"}, **SK).fit(Xm, ym)
+    ref = lgb.LGBMClassifier(**SK).fit(Xm, ym)
+    np.testing.assert_allclose(ours.predict_proba(Xm_te), ref.predict_proba(Xm_te), rtol=1e-6, atol=1e-9)
+
+
+def test_classifier_focal_probabilities(data):
+    X, y, _, X_te, _ = _split(data, "bin", False)
+    model = glgb.LGBMClassifier(loss="focal", loss_params={"gamma": 2.0}, **SK).fit(X, y.astype(int))
+    p = model.predict_proba(X_te)
+    assert p.shape == (X_te.shape[0], 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert np.all((p > 0) & (p < 1))
+    assert np.mean(model.predict(X_te) == data["bin"][N_TRAIN:]) > 0.65
+    Xm, ym, _, Xm_te, _ = _split(data, "multi", False)
+    multi = glgb.LGBMClassifier(loss="softmax_focal", **SK).fit(Xm, ym)
+    np.testing.assert_allclose(multi.predict_proba(Xm_te).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="binary loss"):
+        glgb.LGBMClassifier(loss="logistic", **SK).fit(Xm, ym)
+    with pytest.raises(ValueError, match="loss="):
+        glgb.LGBMClassifier(objective="binary", **SK).fit(X, y)
+
+
+# ---------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.dask
+def test_dask_regressor_matches_single_machine(data):
+    pytest.importorskip("distributed")
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    X, y, w = data["X"], data["tweedie"], data["w"]
+    kw = dict(n_estimators=30, num_leaves=15, learning_rate=0.1, verbose=-1, deterministic=True, force_col_wise=True)
+    loss = get_loss("tweedie", power=1.5)
+    local = glgb.LGBMRegressor(loss=loss, n_jobs=1, **kw).fit(X, y, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                dX = da.from_array(X, chunks=(500, X.shape[1]))
+                dy = da.from_array(y, chunks=500)
+                dw = da.from_array(w, chunks=500)
+                model = glgb.DaskLGBMRegressor(loss=loss, client=client, **kw).fit(dX, dy, sample_weight=dw)
+                pred = model.predict(dX).compute()
+    # The global start margin, not one per worker.
+    np.testing.assert_allclose(model.start_margin_, local.start_margin_, rtol=1e-12)
+    q = local.predict(X)
+    assert np.corrcoef(np.log(pred), np.log(q))[0, 1] > 0.98
+    dev_dask, dev_local = loss.loss(y, np.log(pred), w), loss.loss(y, np.log(q), w)
+    dev_const = loss.loss(y, np.full(y.shape[0], float(local.start_margin_[0])), w)
+    assert dev_dask < 0.8 * dev_const
+    assert dev_dask == pytest.approx(dev_local, rel=0.05)
+    np.testing.assert_allclose(model.to_local().predict(X[:50]), pred[:50], rtol=1e-12)
