@@ -146,9 +146,34 @@ def fast_softplus(x):
 
 
 @njit(**INLINE)
+def _exp_nonpositive(x):
+    """``exp(x)`` for ``x <= 0`` to ~3e-13 relative (degree-10 Taylor polynomial),
+    for results that are rounded to float32 anyway; ``x < -708`` gives
+    ``exp(-708)`` (~3e-308) instead of a subnormal. About 15% cheaper than
+    :func:`fast_exp`."""
+    x = max(x, -708.0)
+    n = round(x * _LOG2E)
+    fn = float(n)
+    r = (x - fn * _LN2_HI) - fn * _LN2_LO
+    p = 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _pow2(n)
+
+
+@njit(**INLINE)
 def fast_sigmoid_pair(x):
-    """``(sigmoid(x), sigmoid(-x))`` from one ``exp``, both to full relative precision."""
-    e = fast_exp(-abs(x))
+    """``(sigmoid(x), sigmoid(-x))`` from one ``exp``, both to ~3e-13 relative
+    precision (for float32 outputs); the smaller one is at least ~3e-308."""
+    e = _exp_nonpositive(-abs(x))
     d = 1.0 / (1.0 + e)
     ed = e * d
     if x >= 0.0:

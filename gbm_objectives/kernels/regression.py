@@ -164,22 +164,27 @@ def pseudo_huber_loss_sum(y, margin, weight, delta):
 
 @njit(**INLINE)
 def _log_cosh_point(r, curvature):
-    """``tanh(r)`` and the curvature, from one ``exp(-2|r|)`` (SIMD-friendly)."""
+    """``tanh(r)`` and the curvature from one ``exp(-2|r|)`` and one division (SIMD-friendly)."""
     a = abs(r)
     e = fast_exp(-2.0 * min(a, 350.0))
-    d = 1.0 / (1.0 + e)
-    # tanh|r| = (1 - e) / (1 + e) loses relative precision as |r| -> 0; below
-    # 1/16 its odd Taylor series (truncation < 1e-17 relative) is used instead.
+    # Below |r| = 1/16, (1 - e) / (1 + e) loses relative precision; there the
+    # series of tanh(a) / a (truncation < 1e-17 relative) is used instead.
     a2 = a * a
-    series = a * (1.0 + a2 * (-1.0 / 3.0 + a2 * (2.0 / 15.0 + a2 * (
-        -17.0 / 315.0 + a2 * (62.0 / 2835.0 + a2 * (-1382.0 / 155925.0))))))
-    ta = series if a < 0.0625 else (1.0 - e) * d
+    over_a = 1.0 + a2 * (-1.0 / 3.0 + a2 * (2.0 / 15.0 + a2 * (
+        -17.0 / 315.0 + a2 * (62.0 / 2835.0 + a2 * (-1382.0 / 155925.0)))))
+    small = a < 0.0625
+    # One division serves tanh = (1 - e) / (1 + e) and tanh / a; |r| is capped
+    # so that (1 + e) |r| stays finite for an overflowed residual.
+    am = min(a, 1e300)
+    inv = 1.0 / ((1.0 + e) * am)
+    ta = a * over_a if small else (1.0 - e) * am * inv
     t = ta if r >= 0.0 else -ta
     if curvature == CURVATURE_IRLS:
-        h = ta / a if a > 0.0 else 1.0
+        h = over_a if small else (1.0 - e) * inv
     else:
-        # sech(r)^2 = 4 e / (1 + e)^2, with |r| capped at 350 as cosh would overflow.
-        h = 4.0 * e * d * d
+        # sech^2 = 1 - tanh^2 near 0, else 4 e / (1 + e)^2 (|r| capped at 350 above).
+        d = am * inv
+        h = 1.0 - ta * ta if small else 4.0 * e * d * d
     return t, h
 
 
