@@ -125,7 +125,7 @@ def _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess):
     """
     n, k = margin.shape
     weighted = weight.shape[0] > 0
-    block = BLOCK_ENTRIES
+    block = BLOCK_ENTRIES // 4
     rows = min(n, block)
     top = np.empty(rows)
     inv = np.empty(rows)
