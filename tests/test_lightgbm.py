@@ -198,6 +198,20 @@ def test_leaf_index_walk_matches_lightgbm(data):
                 np.testing.assert_array_equal(walked, expected)
 
 
+def _stable_weighted_percentile(values, weights, alpha):
+    """Straightforward LightGBM ``WeightedPercentileFun`` (reference for the compiled one)."""
+    if values.shape[0] <= 1:
+        return values[0]
+    order = np.argsort(values, kind="stable")
+    v, cdf = values[order], np.cumsum(weights[order])
+    threshold = cdf[-1] * alpha
+    pos = min(int(np.searchsorted(cdf, threshold, side="right")), v.shape[0] - 1)
+    if pos == 0 or pos == v.shape[0] - 1:
+        return v[pos]
+    step = cdf[pos] - cdf[pos - 1]
+    return (threshold - cdf[pos - 1]) / step * (v[pos] - v[pos - 1]) + v[pos - 1] if step >= 1.0 else v[pos - 1]
+
+
 def test_leaf_percentiles_definition():
     rng = np.random.default_rng(5)
     for m in (1, 2, 3, 10, 57):
@@ -215,6 +229,14 @@ def test_leaf_percentiles_definition():
     weighted = glgb.leaf_percentiles(r, leaf, 0.5, np.full(200, 0.25))
     for j in range(4):
         assert r[leaf == j].min() <= weighted[j] <= r[leaf == j].max()
+    # Weighted with many ties: the CDF follows a stable sort (ties in row order).
+    r = np.round(rng.normal(size=3000), 1)
+    leaf = rng.integers(0, 7, size=3000)
+    w = rng.uniform(0.2, 2.5, size=3000)
+    for alpha in (0.3, 0.5, 0.9):
+        got = glgb.leaf_percentiles(r, leaf, alpha, w)
+        for j in range(7):
+            assert got[j] == _stable_weighted_percentile(r[leaf == j], w[leaf == j], float(np.float32(alpha)))
     with pytest.raises(ValueError, match="alpha"):
         glgb.leaf_percentiles(r, leaf, 1.5)
     with pytest.raises(ValueError, match="leaf"):
