@@ -1614,7 +1614,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         start = None
         if init_score is None and kwargs.get("init_model") is None:
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
-            w_local = None if sample_weight is None else np.asarray(sample_weight.compute()).reshape(-1)
+            w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).reshape(-1)
             start = _loss_start(loss, _Data(loss, y_local, w_local, None, "y"))
             if np.any(start):
                 init_score = _dask_constant_like(y, float(start[0]))
