@@ -230,7 +230,7 @@ def table(results: list[dict]) -> str:
     ]
     rows = [
         [
-            r["booster"], f"`{r['loss']}`", r["builtin"].cell(), r["custom"].cell(), r["ratio"].cell(3),
+            r["booster"], f"`{r['loss']}`", r["builtin"].cell(3), r["custom"].cell(3), r["ratio"].cell(3),
             r["share"].cell(1), r["per_call"].cell(2),
             f"{r['final']['builtin']:.6g} / {r['final']['custom']:.6g}",
         ]

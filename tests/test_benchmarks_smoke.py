@@ -1,0 +1,137 @@
+"""The benchmark scripts run end to end on tiny sizes and report consistent results.
+
+Speed is never asserted here; what is checked is that every script runs,
+covers what it claims to, and that its comparisons are like for like (the
+reference implementations agree with the library, built-in and library
+training reach the same loss, the fast path allocates no per-row memory).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gbm_objectives as go
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tables(text: str) -> list[list[list[str]]]:
+    """Every Markdown table in ``text`` as rows of cells (header and rule dropped)."""
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if current is None:
+                current = [cells]
+            else:
+                current.append(cells)
+        elif current is not None:
+            tables.append(current)
+            current = None
+    if current is not None:
+        tables.append(current)
+    return [[row for row in t[2:]] for t in tables]
+
+
+def _median(cell: str) -> float:
+    return float(cell.split()[0])
+
+
+def test_kernel_benchmark_covers_every_loss_and_agrees_with_numpy(capsys):
+    bench = _script("bench_kernels")
+    assert bench.main(["--sizes", "600", "--repeats", "1", "--min-time", "0", "--target-size", "600"]) == 0
+    out = capsys.readouterr().out
+    (table,) = _tables(out)
+    assert sorted(row[0] for row in table) == go.available_losses()
+    for row in table:
+        fast, numpy_cell, copy = row[1], row[3], row[5]
+        assert _median(fast) > 0 and _median(numpy_cell) > 0 and _median(copy) > 0
+        # The NumPy reference computes the same gradient and Hessian, to float32 rounding.
+        grad_diff, hess_diff = (float(v) for v in row[9].split(" / "))
+        assert grad_diff < 1e-6 and hess_diff < 1e-6, row
+    assert "## Targets at n = 600" in out
+
+
+def test_torch_reference_matches_the_exact_hessian_losses():
+    ref = _script("_reference")
+    if not ref.torch_available():
+        pytest.skip("torch is an optional benchmark dependency")
+    for name in ("tweedie", "logistic", "softmax", "infonce"):
+        problem = ref.make_problem(name, 200, k=4)
+        fast = ref.library_into(problem)
+        fast()
+        grad, hess = (t.detach().numpy() for t in ref.torch_grad_hess(problem)())
+        np.testing.assert_allclose(fast.outputs[0], grad, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fast.outputs[1], hess, rtol=1e-5, atol=1e-6)
+
+
+def test_training_benchmark_library_and_builtin_reach_the_same_loss(capsys):
+    bench = _script("bench_training")
+    argv = ["--rows", "400", "--rounds", "3", "--repeats", "1", "--features", "4", "--threads", "1", "--k", "3"]
+    assert bench.main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert {(row[0], row[1].split("(")[0].strip("`")) for row in table} == {
+        (booster, loss) for booster in ("xgboost", "lightgbm") for loss in ("Tweedie", "Logistic", "Softmax")
+    }
+    for row in table:
+        assert _median(row[2]) >= 0 and _median(row[3]) >= 0 and _median(row[4]) > 0
+        share = _median(row[5])
+        assert 0.0 <= share <= 100.0
+        builtin, library = (float(v) for v in row[7].split(" / "))
+        assert library == pytest.approx(builtin, rel=1e-4), row
+
+
+def test_memory_benchmark_fast_path_allocates_no_per_row_memory(capsys):
+    bench = _script("bench_memory")
+    assert bench.main(["--rows", "3000", "--k", "4"]) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert sorted(row[0] for row in table) == go.available_losses()
+    for row in table:
+        margin_bytes = int(row[1].replace(",", ""))
+        fast_bytes = int(row[2].split("(")[1].split()[0].replace(",", ""))
+        # Fixed overheads only; the softmax kernels add a scratch bounded
+        # independently of the number of rows (three arrays of 4,096 float64).
+        if row[0].startswith("softmax"):
+            assert fast_bytes < 3 * 4096 * 8 + 4096, row
+        else:
+            assert fast_bytes < margin_bytes / 20, row
+        # grad_hess allocates its two float32 outputs: 0.5x a float64 margin per output.
+        assert _median(row[3].replace("x", "")) >= 0.99, row
+
+
+def test_startup_benchmark_runs_in_fresh_processes(capsys):
+    bench = _script("bench_startup")
+    assert bench.main(["--repeats", "1", "--losses", "squared_error"]) == 0
+    imports, calls = _tables(capsys.readouterr().out)
+    # Importing the package pulls in no booster, plotting or deep-learning library.
+    assert imports[0][3] == "none"
+    assert [row[0] for row in calls] == ["squared_error"]
+    assert all(_median(cell) > 0 for cell in calls[0][1:7])
+
+
+def test_scripts_reject_bad_arguments():
+    for name, argv in (
+        ("bench_kernels", ["--losses", "no_such_loss"]),
+        ("bench_kernels", ["--repeats", "0"]),
+        ("bench_training", ["--rows", "5"]),
+        ("bench_memory", ["--rows", "1"]),
+        ("bench_startup", ["--repeats", "0"]),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            _script(name).main(argv)
+        assert exc.value.code == 2, (name, argv)
+    with pytest.raises(ValueError, match="n must be"):
+        _script("_reference").make_problem("tweedie", 0)
