@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 import lightgbm as lgb
@@ -167,8 +168,9 @@ def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
 class _PerDataset:
     """Validate each data set once; later calls reuse the arrays.
 
-    Entries hold the Dataset itself (so its ``id`` cannot be reused) and its
-    ``version`` (which LightGBM bumps when labels or weights are replaced).
+    Entries are keyed by the Dataset (held weakly, so a reused ``id`` is
+    detected) and its ``version``, which LightGBM bumps when labels or
+    weights are replaced.
     """
 
     def __init__(self) -> None:
@@ -177,8 +179,9 @@ class _PerDataset:
     def get(self, loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
         entry = self._entries.get(id(ds))
         version = getattr(ds, "version", 0)
-        if entry is None or entry[0] is not ds or entry[1] != version:
-            entry = (ds, version, _dataset_data(loss, ds, what))
+        if entry is None or entry[0]() is not ds or entry[1] != version:
+            entry = (weakref.ref(ds), version, _dataset_data(loss, ds, what))
+            self._entries = {k: v for k, v in self._entries.items() if v[0]() is not None}
             self._entries[id(ds)] = entry
         return entry[2]
 
@@ -645,11 +648,11 @@ class _LeafRefit:
     """Callback that refits each new tree's leaves to residual percentiles.
 
     Installed before the first round, it wraps the booster's ``update``: after
-    each tree it computes the rows' leaves (prediction with ``pred_leaf`` on
-    the raw training data), sets every leaf to ``learning_rate`` times the
-    percentile of its residuals, and adds the change to the scores LightGBM
-    keeps for the training and validation data (which ``set_leaf_output``
-    leaves untouched) before anything reads them.
+    each tree it finds every row's leaf (walking the new tree over the raw
+    features), sets every leaf to ``learning_rate`` times the percentile of
+    its residuals, and adds the change to the scores LightGBM keeps for the
+    training and validation data (which ``set_leaf_output`` leaves untouched)
+    before the evaluation, callbacks or the next gradient read them.
     """
 
     before_iteration = True
