@@ -1,0 +1,362 @@
+"""Command line: ``gbm-objectives ablate | sweep-tweedie | recommend`` on a CSV or Parquet table.
+
+Examples
+--------
+::
+
+    gbm-objectives sweep-tweedie costs.parquet --target cost --out report/
+    gbm-objectives ablate claims.csv --target amount --weight exposure \\
+        --losses squared_error "tweedie(power=1.5)" poisson "quantile(alpha=0.5)"
+    gbm-objectives ablate --builtin tracker --backend lightgbm --out report/
+    gbm-objectives recommend claims.csv --target amount
+
+Problems with the input (a missing file or column, a non-numeric or missing
+target, labels a loss cannot take, fewer rows than folds) end the command
+with one ``gbm-objectives: error: ...`` line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+PROG = "gbm-objectives"
+_MAX_LEVELS = 50
+
+
+class _UsageError(Exception):
+    """A problem with the command line or the input data, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+# ---------------------------------------------------------------------------
+# Reading the table
+# ---------------------------------------------------------------------------
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    if not os.path.exists(path):
+        raise _UsageError(f"file not found: {path}")
+    if os.path.isdir(path):
+        raise _UsageError(f"{path} is a directory, not a CSV or Parquet file")
+    lower = path.lower()
+    try:
+        if lower.endswith((".parquet", ".pq")):
+            try:
+                return pd.read_parquet(path)
+            except ImportError as exc:
+                raise _UsageError(f"reading Parquet needs pyarrow: pip install 'gbm-objectives[parquet]' ({exc})")
+        sep = "\t" if lower.endswith((".tsv", ".tsv.gz")) else ","
+        return pd.read_csv(path, sep=sep)
+    except _UsageError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise _UsageError(f"cannot read {path}: {exc}") from exc
+
+
+def _column(frame: pd.DataFrame, name: str, what: str, source: str) -> pd.Series:
+    if name not in frame.columns:
+        cols = ", ".join(map(str, frame.columns[:12])) + (", ..." if frame.shape[1] > 12 else "")
+        raise _UsageError(f"{what} column {name!r} not found in {source} (columns: {cols})")
+    return frame[name]
+
+
+def _numeric_column(col: pd.Series, what: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col):
+        col = col.astype(np.float64)
+    if not pd.api.types.is_numeric_dtype(col):
+        raise _UsageError(f"{what} column {col.name!r} is not numeric (dtype {col.dtype})")
+    missing = int(col.isna().sum())
+    if missing:
+        raise _UsageError(f"{what} column {col.name!r} has {missing} missing value(s); drop or fill those rows first")
+    values = col.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise _UsageError(f"{what} column {col.name!r} has infinite values")
+    return values
+
+
+def _features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as they are, booleans as 0/1, text columns one-hot encoded."""
+    out: dict[str, Any] = {}
+    for name, col in frame.items():
+        if pd.api.types.is_bool_dtype(col):
+            out[str(name)] = col.astype(np.float64)
+        elif pd.api.types.is_numeric_dtype(col):
+            out[str(name)] = col.astype(np.float64)
+        elif pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
+            raise _UsageError(f"feature column {name!r} holds dates or times; convert it to numbers or --drop it")
+        else:
+            levels = pd.unique(col.dropna().astype(str))
+            if len(levels) > _MAX_LEVELS:
+                raise _UsageError(
+                    f"feature column {name!r} is text with {len(levels)} distinct values; encode it or --drop it"
+                )
+            text = col.astype(str).where(col.notna(), None)
+            for level in sorted(levels):
+                out[f"{name}={level}"] = (text == level).astype(np.float64)
+    if not out:
+        raise _UsageError("no feature columns left after removing the target, weight and group columns")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+    """Features, target, weights, groups and a name for the data source."""
+    if args.builtin is not None:
+        if args.data is not None:
+            raise _UsageError("give either a data file or --builtin, not both")
+        if args.weight or args.group or args.target:
+            raise _UsageError("--target, --weight and --group apply to a data file, not to --builtin data")
+        from .datasets import load_dataset, make_tracker_costs
+
+        if args.builtin == "tracker":
+            bunch = make_tracker_costs(args.n_samples, random_state=args.seed, return_bunch=True)
+            return bunch.data, bunch.target.to_numpy(np.float64), None, None, "built-in tracker costs"
+        try:
+            X, y = load_dataset(args.builtin)
+        except ImportError as exc:
+            raise _UsageError(str(exc)) from exc
+        return X, y.to_numpy(np.float64), None, None, f"built-in {args.builtin}"
+    if args.data is None:
+        raise _UsageError("give a CSV or Parquet file (or --builtin NAME)")
+    if not args.target:
+        raise _UsageError("--target is required with a data file")
+    frame = _read_table(args.data)
+    source = os.path.basename(args.data)
+    if frame.shape[0] == 0:
+        raise _UsageError(f"{source} has no rows")
+    y = _numeric_column(_column(frame, args.target, "target", source), "target")
+    used = [args.target]
+    w = g = None
+    if args.weight:
+        w = _numeric_column(_column(frame, args.weight, "weight", source), "weight")
+        if (w < 0).any():
+            raise _UsageError(f"weight column {args.weight!r} has negative values")
+        used.append(args.weight)
+    if args.group:
+        gcol = _column(frame, args.group, "group", source)
+        if gcol.isna().any():
+            raise _UsageError(f"group column {args.group!r} has {int(gcol.isna().sum())} missing value(s)")
+        g = gcol.to_numpy()
+        used.append(args.group)
+    for name in args.drop or []:
+        _column(frame, name, "--drop", source)
+    X = _features(frame.drop(columns=list(dict.fromkeys(used + list(args.drop or [])))))
+    return X, y, w, g, source
+
+
+# ---------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------
+
+
+def _split_specs(items: Sequence[str]) -> list[str]:
+    """Split ``a,b(x=1, y=2)`` on commas outside parentheses."""
+    out: list[str] = []
+    for item in items:
+        depth, start = 0, 0
+        for i, ch in enumerate(item):
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                out.append(item[start:i])
+                start = i + 1
+        out.append(item[start:])
+    return [s.strip() for s in out if s.strip()]
+
+
+def _params(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"--params must be a JSON object, e.g. '{{\"max_depth\": 4}}': {exc}") from exc
+    if not isinstance(value, dict):
+        raise _UsageError("--params must be a JSON object, e.g. '{\"max_depth\": 4}'")
+    return value
+
+
+def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "backend": args.backend,
+        "params": _params(args.params),
+        "num_boost_round": args.rounds,
+        "cv": args.cv,
+        "random_state": args.seed,
+        "n_jobs": args.n_jobs,
+        "progress": not args.quiet,
+        "baselines": not args.no_baselines,
+        "balance": args.balance,
+        "deviance_power": args.deviance_power,
+    }
+
+
+def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str | None, plot: str) -> None:
+    from .ablation import panel_table, seed_table, to_markdown
+
+    attrs = result.attrs
+    settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
+                f"{attrs['num_boost_round']} rounds, seed {attrs['random_state']}; ranked by {attrs['metric']}")
+    seed = seed_table(result)
+    panel = panel_table(result)
+    print(f"{title}\n{settings}\n")
+    print(seed.to_string(index=False))
+    print("\nAll yardsticks (mean ± SD over folds):")
+    print(panel.to_string(index=False))
+    if out is None:
+        return
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise _UsageError(f"cannot create output directory {out}: {exc}") from exc
+    csv_path = os.path.join(out, f"{name}.csv")
+    md_path = os.path.join(out, f"{name}.md")
+    png_path = os.path.join(out, f"{name}.png")
+    result.to_csv(csv_path, index=False)
+    notes = ("Deviances floor predictions at 1e-3 x the training mean (count in *Floored*); calibration is "
+             "mean prediction / mean label; *Wins* counts folds beating the reference row.")
+    with open(md_path, "w", encoding="utf-8") as fh:
+        fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(seed)}\n## All yardsticks\n\n{to_markdown(panel)}\n{notes}\n")
+    written = [csv_path, md_path]
+    try:
+        from . import plotting
+
+        plt = plotting._pyplot()
+    except ImportError as exc:
+        print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
+    else:
+        ax = plotting.plot_power_sweep(result) if plot == "sweep" else plotting.plot_ablation(result)
+        ax.figure.savefig(png_path, dpi=120)
+        plt.close(ax.figure)
+        written.append(png_path)
+    print("\nWrote " + ", ".join(written))
+
+
+def _cmd_ablate(args: argparse.Namespace) -> None:
+    from .ablation import ablate_losses, recommend_losses
+
+    X, y, w, g, source = _load(args)
+    if args.losses:
+        losses = _split_specs(args.losses)
+    else:
+        advice = recommend_losses(y)
+        losses = [a.spec for a in advice]
+        print("No --losses given; candidates from recommend_losses:")
+        for a in advice:
+            print(f"  {a.spec}: {a.reason}")
+        print()
+    result = ablate_losses(X, y, losses, groups=g, sample_weight=w, metric=args.metric, **_common_kwargs(args))
+    _report(result, "ablation", "Loss ablation", source, args.out, "bars")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from .ablation import DEFAULT_POWERS, sweep_tweedie_power
+
+    X, y, w, g, source = _load(args)
+    powers: Sequence[float] = DEFAULT_POWERS
+    if args.powers:
+        try:
+            powers = [float(p) for p in _split_specs([args.powers])]
+        except ValueError as exc:
+            raise _UsageError(f"--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; got {args.powers!r}") from exc
+    result = sweep_tweedie_power(X, y, powers, groups=g, sample_weight=w, metric=args.metric or "mae",
+                                 refine=args.refine, **_common_kwargs(args))
+    _report(result, "tweedie_sweep", "Tweedie power sweep", source, args.out, "sweep")
+
+
+def _cmd_recommend(args: argparse.Namespace) -> None:
+    from .ablation import describe_target, recommend_losses
+
+    _, y, _, _, source = _load(args)
+    d = describe_target(y)
+    print(f"{source}: {d['n']} rows; zeros {d['zero_share']:.1%}, negative {d['negative_share']:.1%}, "
+          f"skewness {d['skewness']:.2f}, excess kurtosis {d['excess_kurtosis']:.1f}, "
+          f"outliers {d['outlier_share']:.2%}, integer {d['is_integer']}")
+    for a in recommend_losses(y):
+        print(f"{a.spec}\t{a.reason}")
+
+
+def _build_parser() -> _Parser:
+    from . import __version__
+
+    parser = _Parser(prog=PROG, description="Loss ablations for XGBoost and LightGBM on your own table.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def data_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("data", nargs="?", help="CSV (.csv, .tsv) or Parquet (.parquet) file")
+        p.add_argument("--target", help="target column")
+        p.add_argument("--weight", help="sample-weight column (optional)")
+        p.add_argument("--group", help="group column: rows of a group stay in one fold (optional)")
+        p.add_argument("--drop", nargs="+", metavar="COL", help="columns to leave out of the features")
+        p.add_argument("--builtin", choices=("tracker", "medical-expenditure", "doctor-visits", "rand-hie"),
+                       help="use a built-in dataset instead of a file")
+        p.add_argument("--n-samples", type=int, default=10_000, help="rows of --builtin tracker (default 10000)")
+        p.add_argument("--seed", type=int, default=0, help="random seed of folds and boosters (default 0)")
+
+    def run_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--backend", choices=("xgboost", "lightgbm"), default="xgboost")
+        p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+        p.add_argument("--rounds", type=int, default=200, help="boosting rounds (default 200)")
+        p.add_argument("--params", help='booster parameters as JSON, e.g. \'{"max_depth": 4}\'')
+        p.add_argument("--metric", help="yardstick that ranks the rows (default mae; log_loss for 0/1 targets)")
+        p.add_argument("--balance", action="store_true", help="add mean-balanced rows for log-link losses")
+        p.add_argument("--no-baselines", action="store_true", help="leave out the constant mean/median rows")
+        p.add_argument("--deviance-power", type=float, default=1.5, help="power of the Tweedie deviance yardstick")
+        p.add_argument("--n-jobs", type=int, default=1, help="fits run at once, in separate processes (default 1; -1: one per core)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--out", metavar="DIR", help="write CSV, Markdown and PNG here")
+
+    p = sub.add_parser("ablate", help="compare losses on the same model and folds")
+    data_args(p)
+    run_args(p)
+    p.add_argument("--losses", nargs="+", metavar="SPEC",
+                   help="losses, e.g. squared_error 'tweedie(power=1.5)' huber (default: recommend_losses)")
+    p.set_defaults(func=_cmd_ablate)
+
+    p = sub.add_parser("sweep-tweedie", help="Tweedie power sweep plus squared error")
+    data_args(p)
+    run_args(p)
+    p.add_argument("--powers", help="comma-separated powers in [1, 2] (default 1.1,1.2,...,1.9)")
+    p.add_argument("--refine", type=int, default=0, help="extra golden-section power evaluations (default 0)")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("recommend", help="candidate losses for a target, with reasons")
+    data_args(p)
+    p.set_defaults(func=_cmd_recommend)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 on an input error)."""
+    try:
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        args.func(args)
+    except (_UsageError, ValueError, FileNotFoundError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

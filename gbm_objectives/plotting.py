@@ -1,0 +1,138 @@
+"""Plots of ablation results (matplotlib, the optional ``plot`` extra, imported on use).
+
+Both helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`
+or :func:`~gbm_objectives.ablation.sweep_tweedie_power` and return the
+matplotlib ``Axes`` they drew on (``ax.figure.savefig(...)`` writes it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_power_sweep", "plot_ablation"]
+
+_KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "baseline": "#7f7f7f"}
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'gbm-objectives[plot]'") from exc
+    return plt
+
+
+def _check(result: Any, metric: str | None) -> tuple[pd.DataFrame, str]:
+    if not isinstance(result, pd.DataFrame) or "config" not in result.columns or "metric" not in result.attrs:
+        raise ValueError("expected a result table of ablate_losses() or sweep_tweedie_power()")
+    metric = result.attrs["metric"] if metric is None else metric
+    if metric not in result.attrs.get("metrics", ()):
+        raise ValueError(f"metric must be one of {', '.join(result.attrs.get('metrics', ()))}; got {metric!r}")
+    return result, metric
+
+
+def _label(result: pd.DataFrame, metric: str) -> str:
+    from .ablation import _title
+
+    return _title(result, metric)
+
+
+def _axes(ax: Any, figsize: tuple[float, float]):
+    if ax is not None:
+        return ax
+    _, ax = _pyplot().subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any = None,
+                     title: str | None = None) -> Any:
+    """Cross-validated ``metric`` against the Tweedie power, with the spread over folds.
+
+    Each fold's score is a dot; the line joins the fold means with error bars
+    of one fold standard deviation. Squared error and the constant baselines
+    are horizontal reference lines (baselines only when they fit the axis).
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`sweep_tweedie_power` (or any ablation with Tweedie rows)
+    metric : str, optional
+        Default: the metric the table is ranked by.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    result, metric = _check(result, metric)
+    folds = result.attrs.get("fold_scores", {})
+    tw = result[(result["loss"] == "tweedie") & result["kind"].isin(("model", "refined"))].sort_values("power")
+    if tw.empty:
+        raise ValueError("the result has no Tweedie model rows to plot against the power")
+    ax = _axes(ax, (6.4, 4.0))
+    for power, config in zip(tw["power"], tw["config"]):
+        values = np.asarray(folds.get(config, {}).get(metric, []), dtype=np.float64)
+        ax.scatter(np.full(values.shape, power), values, s=10, color="#aec7e8", zorder=1)
+    ax.errorbar(tw["power"], tw[metric], yerr=tw[f"{metric}_std"].fillna(0.0), marker="o", color=_KIND_COLORS["model"],
+                capsize=3, zorder=2, label="Tweedie (mean ± fold SD)")
+    bal = result[(result["loss"] == "tweedie") & (result["kind"] == "balanced")].sort_values("power")
+    if not bal.empty:
+        ax.plot(bal["power"], bal[metric], marker="s", linestyle="--", color=_KIND_COLORS["balanced"], zorder=2,
+                label="Tweedie, mean-balanced")
+    refined = tw[tw["kind"] == "refined"]
+    if not refined.empty:
+        ax.scatter(refined["power"], refined[metric], marker="D", color=_KIND_COLORS["refined"], zorder=3,
+                   label="refined power")
+    lo, hi = ax.get_ylim()
+    span = hi - lo
+    for config, style, color in (("squared_error", "--", "#d62728"), ("constant median", ":", "#7f7f7f"),
+                                 ("constant mean", "-.", "#7f7f7f")):
+        rows = result[result["config"] == config]
+        if rows.empty:
+            continue
+        value = float(rows[metric].iloc[0])
+        if config != "squared_error" and not (lo - span <= value <= hi + span):
+            continue
+        ax.axhline(value, linestyle=style, color=color, label=config)
+    ax.set_xlabel("Tweedie power")
+    ax.set_ylabel(f"{_label(result, metric)} ({result.attrs.get('cv', '?')}-fold CV)")
+    ax.set_title(title or f"{_label(result, metric)} vs Tweedie power [{result.attrs.get('backend', '')}]")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_ablation(result: pd.DataFrame, metric: str | None = None, *, ax: Any = None,
+                  title: str | None = None) -> Any:
+    """Horizontal bars of ``metric`` per configuration (best on top), fold SD as error bars.
+
+    Bars are coloured by kind: model, refined, balanced, baseline.
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`ablate_losses` or :func:`sweep_tweedie_power`
+    metric : str, optional
+        Default: the metric the table is ranked by.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    result, metric = _check(result, metric)
+    ax = _axes(ax, (6.4, 0.9 + 0.35 * len(result)))
+    y = np.arange(len(result))[::-1]
+    colors = [_KIND_COLORS.get(k, "#1f77b4") for k in result["kind"]]
+    ax.barh(y, result[metric], xerr=result[f"{metric}_std"].fillna(0.0), color=colors, capsize=2)
+    ax.set_yticks(y, result["config"], fontsize="small")
+    ax.set_xlabel(f"{_label(result, metric)} ({result.attrs.get('cv', '?')}-fold CV, mean ± fold SD)")
+    ax.set_title(title or f"Loss ablation [{result.attrs.get('backend', '')}]")
+    handles = [_pyplot().Rectangle((0, 0), 1, 1, color=c) for k, c in _KIND_COLORS.items()
+               if k in set(result["kind"])]
+    ax.legend(handles, [k for k in _KIND_COLORS if k in set(result["kind"])], fontsize="small", loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
