@@ -490,7 +490,9 @@ def _leaf_percentiles_kernel(resid, weight, leaf, order, n_leaves, alpha, single
         out[j] = _sorted_weighted_percentile(vals[:cnt], wts[:cnt], a)
 
 
-def _percentiles(resid: np.ndarray, weight: np.ndarray, leaf: np.ndarray, n_leaves: int, alpha: float, single: bool) -> np.ndarray:
+def _percentiles(
+    resid: np.ndarray, weight: np.ndarray, leaf: np.ndarray, n_leaves: int, alpha: float, single: bool
+) -> np.ndarray:
     # NumPy's (SIMD) sort is several times faster than a sort compiled by Numba.
     order = np.argsort(resid) if weight.shape[0] else np.empty(0, dtype=np.int64)
     out = np.empty(n_leaves)
@@ -1121,7 +1123,9 @@ class _SklearnObjective:
     def __deepcopy__(self, memo: dict) -> "_SklearnObjective":
         return type(self)(self.loss, self.row_curvature)
 
-    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         # LightGBM hands the same label and weight arrays every round.
         if self._data is None or self._key[0] is not y_true or self._key[1] is not weight:
             self._data = _Data(self.loss, y_true, weight, None, "training data")
@@ -1617,7 +1621,9 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         start = None
         if init_score is None and kwargs.get("init_model") is None:
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
-            w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).reshape(-1)
+            w_local = None
+            if sample_weight is not None:
+                w_local = np.asarray(sample_weight.compute(), dtype=np.float32).reshape(-1)
             start = _loss_start(loss, _Data(loss, y_local, w_local, None, "y"))
             if np.any(start):
                 init_score = _dask_constant_like(y, float(start[0]))

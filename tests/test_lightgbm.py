@@ -302,7 +302,8 @@ def test_metric_value(data):
     margin = np.full(N_TRAIN, 0.2)
     name, value, higher_better = glgb.metric(loss)(margin, ds)
     assert name == "tweedie" and higher_better is False
-    assert value == pytest.approx(loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float)), rel=1e-12)
+    expected = loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float))
+    assert value == pytest.approx(expected, rel=1e-12)
 
 
 def test_infonce_with_query_groups():
@@ -317,7 +318,9 @@ def test_infonce_with_query_groups():
     loss = get_loss("infonce", temperature=0.5)
     ds = lgb.Dataset(X, y, group=sizes)
     record: dict = {}
-    booster = glgb.train(loss, {**PARAMS, "min_data_in_leaf": 5}, ds, 20, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)])
+    booster = glgb.train(
+        loss, {**PARAMS, "min_data_in_leaf": 5}, ds, 20, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
+    )
     values = record["training"]["infonce"]
     assert values[-1] < 0.8 * values[0]
     p = glgb.predict(booster, X, group=sizes)
@@ -428,7 +431,9 @@ def test_errors_before_training(data):
 # scikit-learn estimators
 # ---------------------------------------------------------------------------
 
-SK = dict(n_estimators=30, num_leaves=15, learning_rate=0.1, verbose=-1, n_jobs=1, deterministic=True, force_col_wise=True)
+SK = dict(
+    n_estimators=30, num_leaves=15, learning_rate=0.1, verbose=-1, n_jobs=1, deterministic=True, force_col_wise=True
+)
 
 
 def test_regressor_honours_weights_and_matches_train(data):
