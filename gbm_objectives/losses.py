@@ -374,7 +374,11 @@ class Quantile(_CurvatureMixin, Loss):
     make a leaf step at most one unit, whatever the scale of ``y``).
     ``curvature="unit"`` uses the constant 0.5 of the boosters' built-ins.
     Tree boosters reach built-in quality only when leaves are refit to residual
-    quantiles, which the adapters do.
+    quantiles, which the adapters' ``train`` functions do (handing the booster
+    one unit of curvature per row there, as the built-ins do, since the refit
+    sets the leaf values). Without a refit, the scaled curvature per row is
+    about ``1 / |y|``: on targets in the thousands lower XGBoost's
+    ``min_child_weight`` / LightGBM's ``min_sum_hessian_in_leaf`` accordingly.
 
     Parameters
     ----------
