@@ -251,6 +251,8 @@ def _cmd_ablate(args: argparse.Namespace) -> None:
     if args.losses:
         losses = _split_specs(args.losses)
     else:
+        if isinstance(args.cv, int) and args.cv > len(y):
+            raise _UsageError(f"cv={args.cv} folds need at least {args.cv} rows; got {len(y)}")
         advice = recommend_losses(y)
         losses = [a.spec for a in advice]
         print("No --losses given; candidates from recommend_losses:")
