@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.special import xlogy
 
 from ._validation import as_float_array, check_sample_weight, check_scalar
-from .losses import Loss, as_loss, available_losses, get_loss
+from .losses import Loss, as_loss, get_loss
 
 __all__ = [
     "DEFAULT_POWERS",
@@ -192,6 +192,8 @@ def _check_X(X: Any) -> np.ndarray:
 
 
 def _check_y(y: Any, n_rows: int) -> np.ndarray:
+    if isinstance(y, (pd.Series, pd.Index)) and pd.api.types.is_numeric_dtype(y.dtype):
+        y = y.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable dtypes: NA becomes NaN
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {arr.shape}")
@@ -279,7 +281,10 @@ def _check_powers(powers: Any) -> list[float]:
 
 
 def _wmean(values: np.ndarray, w: np.ndarray | None) -> float:
-    return float(np.mean(values)) if w is None else float(np.average(values, weights=w))
+    if w is None:
+        return float(np.mean(values))
+    total = float(np.sum(w))
+    return float(np.dot(values, w) / total) if total > 0.0 else float("nan")
 
 
 def _weighted_median(y: np.ndarray, w: np.ndarray | None) -> float:
@@ -443,7 +448,7 @@ def _power_of(loss: Loss | None) -> float:
 
 
 class _Experiment:
-    """Shared folds, data and settings; evaluates one configuration at a time."""
+    """Shared data, folds and settings; evaluates batches of configurations into ``rows``."""
 
     def __init__(self, X, y, w, groups, *, task, backend, params, num_boost_round, cv, random_state,
                  n_jobs, deviance_power, balance, progress, desc):
@@ -466,9 +471,13 @@ class _Experiment:
                 raise ValueError(f"cv={cv} folds need at least {cv} rows of each class; the rarer class has {counts.min()}")
             splitter = (StratifiedKFold(cv, shuffle=True, random_state=self.random_state) if groups is None
                         else StratifiedGroupKFold(cv, shuffle=True, random_state=self.random_state))
+        elif groups is None:
+            splitter = KFold(cv, shuffle=True, random_state=self.random_state)
         else:
-            splitter = (KFold(cv, shuffle=True, random_state=self.random_state) if groups is None
-                        else GroupKFold(cv, shuffle=True, random_state=self.random_state))
+            try:
+                splitter = GroupKFold(cv, shuffle=True, random_state=self.random_state)
+            except TypeError:  # scikit-learn < 1.6: group folds are not shuffled
+                splitter = GroupKFold(cv)
         return list(splitter.split(self.X, self.y, groups))
 
     def _fold_weight(self, idx):
@@ -510,7 +519,11 @@ class _Experiment:
             return (_fit_fold(*call(c, f)) for c, f in tasks)
         from joblib import Parallel, delayed
 
-        parallel = Parallel(n_jobs=min(self.n_jobs, len(tasks)), return_as="generator")
+        n = min(self.n_jobs, len(tasks))
+        try:
+            parallel = Parallel(n_jobs=n, return_as="generator")
+        except TypeError:  # joblib < 1.3: results arrive all at once
+            parallel = Parallel(n_jobs=n)
         return parallel(delayed(_fit_fold)(*call(c, f)) for c, f in tasks)
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
@@ -1052,14 +1065,16 @@ def _title(result: pd.DataFrame, metric: str) -> str:
     return _METRIC_TITLES.get(metric, metric)
 
 
-def seed_table(result: pd.DataFrame, *, baselines: bool = False) -> pd.DataFrame:
-    """The compact table: configuration, the ranking metric, relative to the best model.
+def seed_table(result: pd.DataFrame, *, baselines: bool = True, balanced: bool = False) -> pd.DataFrame:
+    """The compact table: configuration, the ranking metric, relative to the best row shown.
 
     Parameters
     ----------
     result : DataFrame from :func:`ablate_losses` or :func:`sweep_tweedie_power`
-    baselines : bool, default False
-        Also list the constant baselines and balanced rows.
+    baselines : bool, default True
+        Keep the constant baselines, so a loss that loses to a constant shows it.
+    balanced : bool, default False
+        Keep the mean-balanced rows.
 
     Returns
     -------
@@ -1067,9 +1082,10 @@ def seed_table(result: pd.DataFrame, *, baselines: bool = False) -> pd.DataFrame
     """
     result = _check_result(result)
     metric = result.attrs["metric"]
-    rows = result if baselines else result[result["kind"].isin(("model", "refined"))]
+    kinds = ["model", "refined"] + (["baseline"] if baselines else []) + (["balanced"] if balanced else [])
+    rows = result[result["kind"].isin(kinds)]
     if rows.empty:
-        raise ValueError("the result has no model rows")
+        raise ValueError("the result has no rows of the kinds asked for")
     higher = result.attrs.get("higher_is_better", False)
     best = float(rows[metric].iloc[0])
     scale = float(np.nanmedian(np.abs(rows[metric].to_numpy(dtype=np.float64))))

@@ -361,12 +361,14 @@ def test_normalized_gini(rng):
 
 def test_seed_table_and_panel(sweep):
     seed = seed_table(sweep)
-    models = sweep[sweep["kind"] == "model"]
+    shown = sweep[sweep["kind"].isin(("model", "baseline"))]
     assert list(seed.columns) == ["Configuration", "MAE", "Relative to best"]
-    assert list(seed["Configuration"]) == list(models["config"])
+    assert list(seed["Configuration"]) == list(shown["config"])
     assert seed["Relative to best"].iloc[0] == "-"
     assert all(s.startswith("+") and s.endswith("%") for s in seed["Relative to best"].iloc[1:])
-    assert len(seed_table(sweep, baselines=True)) == len(sweep)
+    models = seed_table(sweep, baselines=False)
+    assert list(models["Configuration"]) == list(sweep.loc[sweep["kind"] == "model", "config"])
+    assert len(seed_table(sweep, balanced=True)) == len(sweep)
     panel = panel_table(sweep)
     assert len(panel) == len(sweep)
     assert {"MAE", "RMSE", "Tweedie dev (p=1.5)", "Poisson dev", "Gini", "Calibration",
