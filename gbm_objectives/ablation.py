@@ -127,7 +127,7 @@ def parse_loss(spec: Any) -> Loss:
     >>> parse_loss("tweedie(power=1.2)")
     Tweedie(power=1.2)
     >>> parse_loss(("huber", {"delta": 2.0}))
-    Huber(delta=2.0, curvature='unit')
+    Huber(delta=2.0)
     """
     if isinstance(spec, Loss):
         return spec

@@ -139,7 +139,7 @@ def make_tracker_costs(
     Examples
     --------
     >>> X, y = make_tracker_costs(2000, random_state=0)
-    >>> X.shape, round(float((y == 0).mean()), 2)
+    >>> X.shape, round(float((y == 0).mean()), 1)
     ((2000, 80), 0.4)
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 100:
