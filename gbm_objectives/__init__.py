@@ -39,7 +39,29 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
+# The ablation layer imports pandas and scikit-learn; load it on first use so
+# that importing the losses stays fast.
+_LAZY = {
+    "ablate_losses": "ablation",
+    "sweep_tweedie_power": "ablation",
+    "recommend_losses": "ablation",
+    "make_tracker_costs": "datasets",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "ablate_losses",
+    "make_tracker_costs",
+    "recommend_losses",
+    "sweep_tweedie_power",
     "AbsoluteError",
     "Focal",
     "Gamma",
