@@ -51,16 +51,25 @@ Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 
 from __future__ import annotations
 
-import json
 import math
-import weakref
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xgboost as xgb
+from xgboost import collective
 
-from ._validation import check_sample_weight
-from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
+from ._adapters import (
+    Data,
+    DataCache,
+    ObjectiveBase,
+    check_margin,
+    check_output,
+    loss_from_json,
+    loss_to_json,
+    predict_response,
+    refits,
+)
+from .losses import AbsoluteError, Loss, as_loss
 
 __all__ = [
     "LOSS_ATTR",
@@ -106,83 +115,14 @@ _LOGIT_BASE_LIMIT = 15.0
 # Reading a DMatrix
 # ---------------------------------------------------------------------------
 
-
-class _Data:
-    """Validated labels, weights and group offsets of one DMatrix, plus the
-    reused gradient buffers."""
-
-    __slots__ = ("y", "weight", "offsets", "grad", "hess", "denom")
-
-    def __init__(self, y: np.ndarray, weight: np.ndarray, offsets: np.ndarray | None) -> None:
-        self.y = y
-        self.weight = weight
-        self.offsets = offsets
-        self.grad: np.ndarray | None = None
-        self.hess: np.ndarray | None = None
-        if offsets is not None:
-            starts = offsets[:-1]
-            self.denom = float(starts.shape[0]) if weight.shape[0] == 0 else float(weight[starts].sum())
-        else:
-            self.denom = float(y.shape[0]) if weight.shape[0] == 0 else float(weight.sum())
-
-    def buffers(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        if self.grad is None or self.grad.shape != shape:
-            self.grad = np.empty(shape, dtype=np.float32)
-            self.hess = np.empty(shape, dtype=np.float32)
-        return self.grad, self.hess
+_BOOSTER = "XGBoost"
+_GROUP_HINT = "build the DMatrix with group= or qid="
 
 
-def _validated(loss: Loss, y: Any, weight: Any, group_ptr: Any, what: str) -> _Data:
-    """Check labels, weights and groups of ``what`` against ``loss``."""
-    try:
-        y_arr = loss.check_labels(y)
-        w = check_sample_weight(None if weight is None or np.size(weight) == 0 else weight, y_arr.shape[0])
-    except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from None
-    w = w if w.shape[0] == 0 else np.ascontiguousarray(w, dtype=np.float64)
-    offsets = None
-    if loss.needs_group:
-        ptr = None if group_ptr is None else np.asarray(group_ptr, dtype=np.int64)
-        if ptr is None or ptr.shape[0] < 2:
-            raise ValueError(
-                f"{what}: {loss.name} needs query groups; build the DMatrix with group= or qid="
-            )
-        if ptr[0] != 0 or ptr[-1] != y_arr.shape[0] or np.any(np.diff(ptr) <= 0):
-            raise ValueError(f"{what}: the DMatrix query groups do not cover its {y_arr.shape[0]} rows")
-        offsets = ptr
-        try:
-            loss._check_groups(y_arr, w, offsets)
-        except ValueError as exc:
-            raise ValueError(f"{what}: {exc}") from None
-    return _Data(y_arr, w, offsets)
-
-
-def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> _Data:
+def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
+    """Labels, weights and query groups of ``dmat``, checked against ``loss``."""
     group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
-    return _validated(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what)
-
-
-def _check_margin(loss: Loss, margin: Any, n_rows: int) -> np.ndarray:
-    """The booster's margins as a C-contiguous array of the loss's shape."""
-    m = np.asarray(margin)
-    if m.dtype not in (np.float32, np.float64):
-        m = m.astype(np.float64)
-    if loss.is_multiclass:
-        if m.ndim != 2 or m.shape != (n_rows, loss.n_outputs):
-            raise ValueError(
-                f"{loss.name} with num_class={loss.n_outputs} needs margins of shape "
-                f"({n_rows}, {loss.n_outputs}) but the booster gave {m.shape}; set "
-                f"params['num_class'] = {loss.n_outputs}"
-            )
-    else:
-        if m.ndim == 2 and m.shape[1] == 1:
-            m = m.reshape(-1)
-        if m.shape != (n_rows,):
-            raise ValueError(
-                f"{loss.name} needs one margin per row, shape ({n_rows},), but the booster gave "
-                f"{m.shape}; remove num_class / multi-output settings from params"
-            )
-    return np.ascontiguousarray(m)
+    return Data(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what, _GROUP_HINT)
 
 
 def _is_constant(margin: np.ndarray) -> bool:
@@ -208,7 +148,7 @@ def _is_constant(margin: np.ndarray) -> bool:
 # ---------------------------------------------------------------------------
 
 
-class XGBObjective:
+class XGBObjective(ObjectiveBase):
     """Gradient and Hessian of a loss for XGBoost; build it with :func:`objective`.
 
     Callable in both XGBoost signatures:
@@ -225,37 +165,20 @@ class XGBObjective:
     the loss's unvalidated kernel into float32 buffers reused across rounds.
     The returned arrays are those buffers: copy them to keep one round's
     values. Picklable and deep-copyable (the caches are dropped).
+
+    Parameters
+    ----------
+    loss : Loss or str
+    row_curvature : bool, default False
+        Hand XGBoost one unit of Hessian per row (times its weight) instead
+        of the loss's curvature, as ``reg:absoluteerror`` does; for training
+        under a built-in objective that refits the leaves (:func:`train`).
     """
 
-    def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
-        self.loss = as_loss(loss)
-        self.row_curvature = bool(row_curvature)
-        self._cache: "weakref.WeakKeyDictionary[xgb.DMatrix, _Data]" = weakref.WeakKeyDictionary()
-        self._sklearn: _Data | None = None
-
-    def __repr__(self) -> str:
-        extra = ", row_curvature=True" if self.row_curvature else ""
-        return f"XGBObjective({self.loss!r}{extra})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "row_curvature": self.row_curvature}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], row_curvature=state.get("row_curvature", False))
-
-    def _compute(self, y: np.ndarray, m: np.ndarray, data: _Data) -> tuple[np.ndarray, np.ndarray]:
-        grad, hess = data.buffers(m.shape)
-        self.loss._grad_hess_into(y, m, data.weight, grad, hess, data.offsets)
-        if self.row_curvature:
-            # Leaves are refit by the booster, so the Hessian only shapes the
-            # splits: one unit per row (times its weight), as in XGBoost's
-            # reg:absoluteerror / reg:quantileerror, so min_child_weight
-            # counts rows whatever the scale of y.
-            if data.weight.shape[0]:
-                np.copyto(hess, data.weight, casting="unsafe")
-            else:
-                hess.fill(1.0)
-        return grad, hess
+    def _reset(self) -> None:
+        super()._reset()
+        self._cache = DataCache()
+        self._sklearn: Data | None = None
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(b, xgb.DMatrix):
@@ -264,18 +187,17 @@ class XGBObjective:
 
     def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
         n = dtrain.num_row()
-        m = _check_margin(self.loss, predt, n)
-        data = self._cache.get(dtrain)
-        if data is None or data.y.shape[0] != n or _is_constant(m):
-            data = _read_dmatrix(self.loss, dtrain, "training data")
-            self._cache[dtrain] = data
-        return self._compute(data.y, m, data)
+        m = check_margin(self.loss, predt, n, _BOOSTER)
+        data = self._cache.get(
+            dtrain, n, lambda: _read_dmatrix(self.loss, dtrain, "training data"), refresh=_is_constant(m)
+        )
+        return self._grad_hess(m, data)
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
         if self.loss.needs_group:
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
         y = np.asarray(y_true)
-        m = _check_margin(self.loss, y_pred, y.shape[0])
+        m = check_margin(self.loss, y_pred, y.shape[0], _BOOSTER)
         data = self._sklearn
         weighted = sample_weight is not None and np.size(sample_weight) > 0
         if (
@@ -284,12 +206,11 @@ class XGBObjective:
             or (data.weight.shape[0] > 0) != weighted
             or _is_constant(m)
         ):
-            data = _validated(self.loss, y, sample_weight if weighted else None, None, "training labels")
-            self._sklearn = data
+            data = self._sklearn = Data(self.loss, y, sample_weight, None, "training labels")
         # XGBoost hands over a fresh label copy every round; it is the
         # validated one unless the data changed, which restarts the margins.
         labels = y if y.dtype in (np.float32, np.float64) and y.flags.c_contiguous else data.y
-        return self._compute(labels, m, data)
+        return self._grad_hess(m, data, labels)
 
 
 class XGBMetric:
@@ -312,7 +233,7 @@ class XGBMetric:
             raise ValueError(f"response must be True or False, got {response!r}")
         self.response = response
         self.__name__ = self.loss.name
-        self._cache: "weakref.WeakKeyDictionary[xgb.DMatrix, _Data]" = weakref.WeakKeyDictionary()
+        self._cache = DataCache()
 
     def __repr__(self) -> str:
         return f"XGBMetric({self.loss!r}, response={self.response})"
@@ -325,30 +246,23 @@ class XGBMetric:
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[str, float] | float:
         if not isinstance(b, xgb.DMatrix):
-            if self.loss.needs_group:
-                raise ValueError(
-                    f"{self.loss.name} needs query groups, which the scikit-learn metric signature lacks"
-                )
-            m = np.asarray(b)
-            if self.response:
-                m = _response_to_margin(self.loss, _check_margin(self.loss, m, np.shape(a)[0]))
-            return self.loss.loss(a, m, sample_weight)
-        predt, dmat = a, b
-        n = dmat.num_row()
-        data = self._cache.get(dmat)
-        if data is None or data.y.shape[0] != n:
-            data = _read_dmatrix(self.loss, dmat, "evaluation data")
-            self._cache[dmat] = data
-        m = _check_margin(self.loss, predt, n)
-        if self.response:
-            m = _response_to_margin(self.loss, m)
-        total = float(self.loss._loss_sum(data.y, m, data.weight, data.offsets))
-        denom = data.denom
-        from xgboost import collective
-
+            return self._sklearn_call(a, b, sample_weight)
+        n = b.num_row()
+        data = self._cache.get(b, n, lambda: _read_dmatrix(self.loss, b, "evaluation data"))
+        total, denom = data.loss_sum(self.loss, self._margin(a, n)), data.denom
         if collective.get_world_size() > 1:
             total, denom = collective.allreduce(np.array([total, denom]), collective.Op.SUM)
         return self.loss.name, float(total / denom)
+
+    def _margin(self, pred: Any, n_rows: int) -> np.ndarray:
+        m = check_margin(self.loss, pred, n_rows, _BOOSTER)
+        return _response_to_margin(self.loss, m) if self.response else m
+
+    def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+        if self.loss.needs_group:
+            raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn metric signature lacks")
+        m = self._margin(y_pred, np.shape(y_true)[0]) if self.response else y_pred
+        return self.loss.loss(y_true, m, sample_weight)
 
 
 def _response_to_margin(loss: Loss, pred: np.ndarray) -> np.ndarray:
@@ -405,12 +319,6 @@ def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
 # ---------------------------------------------------------------------------
 
 
-def _refits(loss: Loss, refit_leaves: bool) -> bool:
-    if not isinstance(refit_leaves, bool):
-        raise ValueError(f"refit_leaves must be True or False, got {refit_leaves!r}")
-    return refit_leaves and isinstance(loss, Quantile)
-
-
 def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
@@ -426,7 +334,7 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
         ``quantile_alpha``.
     """
     loss = as_loss(loss)
-    if _refits(loss, refit_leaves):
+    if refits(loss, refit_leaves):
         if isinstance(loss, AbsoluteError):
             return {"objective": "reg:absoluteerror"}
         return {"objective": "reg:quantileerror", "quantile_alpha": float(loss.alpha)}
@@ -530,24 +438,8 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
     return out
 
 
-def _start_margin(loss: Loss, data: _Data, init_score: Any) -> Any:
-    if init_score is not None:
-        return init_score
-    group = None if data.offsets is None else np.diff(data.offsets)
-    weight = data.weight if data.weight.shape[0] else None
-    return loss.init_score(data.y, weight, group=group)
-
-
 def _record_loss(booster: "xgb.Booster", loss: Loss) -> None:
-    booster.set_attr(**{LOSS_ATTR: json.dumps({"name": loss.name, "params": loss.params}, default=_json_default)})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (tuple, np.ndarray)):
-        return list(value)
-    raise TypeError(f"cannot store {value!r} in the model")
+    booster.set_attr(**{LOSS_ATTR: loss_to_json(loss)})
 
 
 def _booster_loss(booster: "xgb.Booster") -> Loss:
@@ -557,8 +449,18 @@ def _booster_loss(booster: "xgb.Booster") -> Loss:
             "this booster was not trained through gbm_objectives (no "
             f"{LOSS_ATTR!r} attribute); pass loss= explicitly"
         )
-    spec = json.loads(raw)
-    return get_loss(spec["name"], **spec.get("params", {}))
+    return loss_from_json(raw)
+
+
+def _booster_args(
+    loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool, kwargs: dict[str, Any], caller: str
+) -> tuple[dict[str, Any], XGBObjective]:
+    """Booster parameters and objective of a training call; sets the default metric in ``kwargs``."""
+    if "obj" in kwargs:
+        raise ValueError(f"obj is set from the loss; {caller}() does not accept obj=")
+    booster_params = _prepare_params(loss, params, refit_leaves)
+    kwargs.setdefault("custom_metric", metric(loss))
+    return booster_params, XGBObjective(loss, row_curvature=refits(loss, refit_leaves))
 
 
 # ---------------------------------------------------------------------------
@@ -617,11 +519,9 @@ def train(
         the ``"gbm_objectives_loss"`` attribute for :func:`predict`.
     """
     loss = as_loss(loss)
-    if "obj" in kwargs:
-        raise ValueError("obj is set from the loss; train() does not accept obj=")
     if not isinstance(dtrain, xgb.DMatrix):
         raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
-    booster_params = _prepare_params(loss, params, refit_leaves)
+    booster_params, obj = _booster_args(loss, params, refit_leaves, kwargs, "train")
     data = _read_dmatrix(loss, dtrain, "dtrain")
     evals = list(evals)
     for pair in evals:
@@ -630,11 +530,8 @@ def train(
         if pair[0] is not dtrain:
             _read_dmatrix(loss, pair[0], f"evaluation set {pair[1]!r}")
     if init_score is not None or kwargs.get("xgb_model") is None:
-        start = _start_margin(loss, data, init_score)
+        start = data.best_constant(loss) if init_score is None else init_score
         booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
-    if "custom_metric" not in kwargs:
-        kwargs["custom_metric"] = metric(loss)
-    obj = XGBObjective(loss, row_curvature=_refits(loss, refit_leaves))
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
     _record_loss(booster, loss)
     return booster
@@ -668,26 +565,22 @@ def predict(
     """
     if not isinstance(booster, xgb.Booster):
         raise ValueError(f"booster must be an xgboost.Booster, got {type(booster).__name__}")
-    if output not in ("response", "margin"):
-        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+    check_output(output)
     loss = _booster_loss(booster) if loss is None else as_loss(loss)
     iteration_range = tuple(iteration_range)  # type: ignore[assignment]
     if isinstance(data, xgb.DMatrix):
         raw = booster.predict(data, output_margin=True, iteration_range=iteration_range)
-        if group is None and loss.needs_group and data.get_uint_info("group_ptr").shape[0] > 1:
-            group = np.diff(data.get_uint_info("group_ptr").astype(np.int64))
+        if group is None and loss.needs_group:
+            ptr = data.get_uint_info("group_ptr")
+            group = np.diff(ptr.astype(np.int64)) if ptr.shape[0] > 1 else None
     else:
         if isinstance(data, (list, tuple)):
             data = np.asarray(data, dtype=np.float64)
         raw = booster.inplace_predict(data, iteration_range=iteration_range, predict_type="margin")
-    margin = _check_margin(loss, raw, np.shape(raw)[0]).astype(np.float64)
+    margin = check_margin(loss, raw, np.shape(raw)[0], _BOOSTER).astype(np.float64)
     if output == "margin":
         return margin
-    if loss.needs_group:
-        if group is None:
-            raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
-        return loss.predict(margin, group=group)
-    return loss.predict(margin)
+    return predict_response(loss, margin, group)
 
 
 # ---------------------------------------------------------------------------
@@ -753,30 +646,18 @@ def dask_train(
     from xgboost import dask as dxgb
 
     loss = as_loss(loss)
-    if "obj" in kwargs:
-        raise ValueError("obj is set from the loss; dask_train() does not accept obj=")
     if not isinstance(dtrain, dxgb.DaskDMatrix):
         raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
-    booster_params = _prepare_params(loss, params, refit_leaves)
+    booster_params, obj = _booster_args(loss, params, refit_leaves, kwargs, "dask_train")
     if init_score is None and kwargs.get("xgb_model") is None:
+        # Grouped losses compare rows within a group, so a common start
+        # margin changes nothing; the workers still check their groups.
         if loss.needs_group:
-            # Grouped losses compare rows within a group, so a common start
-            # margin changes nothing; the workers still check their groups.
             init_score = 0.0
         else:
-            init_score = loss.init_score(*_dask_labels(client, dtrain))
+            init_score = Data(loss, *_dask_labels(client, dtrain), None, "dtrain").best_constant(loss)
     if init_score is not None:
         booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
-    if "custom_metric" not in kwargs:
-        kwargs["custom_metric"] = metric(loss)
-    out = dxgb.train(
-        client,
-        booster_params,
-        dtrain,
-        num_boost_round,
-        evals=list(evals),
-        obj=XGBObjective(loss, row_curvature=_refits(loss, refit_leaves)),
-        **kwargs,
-    )
+    out = dxgb.train(client, booster_params, dtrain, num_boost_round, evals=list(evals), obj=obj, **kwargs)
     _record_loss(out["booster"], loss)
     return out

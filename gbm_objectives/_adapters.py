@@ -1,0 +1,229 @@
+"""What the XGBoost and LightGBM adapters share.
+
+Validated labels, weights and groups of a booster's data set (checked once,
+then reused every round), reused float32 gradient buffers, the booster's
+scores in the loss's shape, the loss record and the response-scale
+prediction. Imports no booster.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validation import EMPTY_WEIGHT, check_sample_weight
+from .losses import Loss, Quantile, as_loss, get_loss
+
+# ---------------------------------------------------------------------------
+# Validated data
+# ---------------------------------------------------------------------------
+
+
+class Data:
+    """Validated labels, weights (empty for none) and group offsets of one data set.
+
+    ``boundaries`` are the booster's group boundaries ``[0, ..., n]``;
+    ``group_hint`` says how to give groups to that booster. Every error is
+    prefixed with ``what``.
+    """
+
+    __slots__ = ("y", "weight", "offsets", "denom")
+
+    def __init__(self, loss: Loss, y: Any, weight: Any, boundaries: Any, what: str, group_hint: str = "") -> None:
+        try:
+            self.y = loss.check_labels(y)
+            n = self.y.shape[0]
+            w = check_sample_weight(None if weight is None or np.size(weight) == 0 else weight, n)
+            self.weight = np.ascontiguousarray(w, dtype=np.float64) if w.shape[0] else EMPTY_WEIGHT
+            self.offsets = _offsets(loss, boundaries, n, group_hint) if loss.needs_group else None
+            if self.offsets is not None:
+                loss._check_groups(self.y, self.weight, self.offsets)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        # The metric's denominator: the (weighted) number of rows, or of
+        # groups for grouped losses, whose weight is their first row's.
+        starts = None if self.offsets is None else self.offsets[:-1]
+        if self.weight.shape[0] == 0:
+            self.denom = float(n if starts is None else starts.shape[0])
+        else:
+            self.denom = float((self.weight if starts is None else self.weight[starts]).sum())
+
+    def best_constant(self, loss: Loss) -> float | np.ndarray:
+        """``loss.init_score`` of these (already validated) labels and weights."""
+        return loss._init_score(self.y, self.weight)
+
+    def loss_sum(self, loss: Loss, margin: np.ndarray) -> float:
+        """The weighted loss summed over rows (groups); divide by ``denom`` for the mean."""
+        return float(loss._loss_sum(self.y, margin, self.weight, self.offsets))
+
+
+def _offsets(loss: Loss, boundaries: Any, n_rows: int, group_hint: str) -> np.ndarray:
+    if boundaries is None or np.size(boundaries) < 2:
+        raise ValueError(f"{loss.name} needs query groups; {group_hint}".rstrip("; "))
+    b = np.ascontiguousarray(np.asarray(boundaries, dtype=np.int64).reshape(-1))
+    if b[0] != 0 or b[-1] != n_rows or np.any(np.diff(b) <= 0):
+        raise ValueError(f"the query groups do not partition the {n_rows} rows")
+    return b
+
+
+class DataCache:
+    """Validated :class:`Data` per booster data set, each read once.
+
+    The data sets are held weakly; an entry is read again when its ``stamp``
+    (a version counter, a row count) changes or the caller asks to refresh.
+    """
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary[Any, tuple[Any, Data]] = weakref.WeakKeyDictionary()
+
+    def get(self, key: Any, stamp: Any, read: Callable[[], Data], *, refresh: bool = False) -> Data:
+        entry = self._entries.get(key)
+        if refresh or entry is None or entry[0] != stamp:
+            entry = (stamp, read())
+            self._entries[key] = entry
+        return entry[1]
+
+
+# ---------------------------------------------------------------------------
+# Scores and gradients
+# ---------------------------------------------------------------------------
+
+
+def check_margin(loss: Loss, preds: Any, n_rows: int, booster: str, *, flat_class_major: bool = False) -> np.ndarray:
+    """The scores a booster passed, as a float32/float64 array of shape (n,) or (n, k).
+
+    ``flat_class_major`` accepts a flat multiclass array in class-major order
+    (LightGBM's storage order) and returns an (n, k) view of it.
+    """
+    m = np.asarray(preds)
+    if m.dtype not in (np.float32, np.float64):
+        m = m.astype(np.float64)
+    k = loss.n_outputs
+    if loss.is_multiclass:
+        if flat_class_major and m.ndim == 1 and m.shape[0] == n_rows * k:
+            m = m.reshape(k, n_rows).T
+        if m.shape != (n_rows, k):
+            raise ValueError(
+                f"{loss!r} needs margins of shape ({n_rows}, {k}) but {booster} passed shape {m.shape}; "
+                f"set params['num_class'] = {k}"
+            )
+    else:
+        if m.ndim == 2 and m.shape[1] == 1:
+            m = m[:, 0]
+        if m.shape != (n_rows,):
+            raise ValueError(
+                f"{loss!r} needs one margin per row, shape ({n_rows},), but {booster} passed shape {m.shape}; "
+                "remove num_class / multi-output settings from params"
+            )
+    return m
+
+
+class Buffers:
+    """Float32 gradient and Hessian outputs, reused while the shape stays."""
+
+    __slots__ = ("order", "grad", "hess")
+
+    def __init__(self, order: str = "C") -> None:
+        self.order = order
+        self.grad: np.ndarray | None = None
+        self.hess: np.ndarray | None = None
+
+    def get(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        if self.grad is None or self.grad.shape != shape:
+            self.grad = np.empty(shape, dtype=np.float32, order=self.order)
+            self.hess = np.empty(shape, dtype=np.float32, order=self.order)
+        return self.grad, self.hess  # type: ignore[return-value]
+
+
+class ObjectiveBase:
+    """A loss's gradient and Hessian written into reused buffers.
+
+    Copies and pickles carry only the loss and ``row_curvature`` (the caches
+    are rebuilt), so a booster copying its parameters is harmless.
+    Subclasses add caches in :meth:`_reset` and set ``_order``, the memory
+    order of (n, k) outputs.
+    """
+
+    _order = "C"
+
+    def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
+        self.loss = as_loss(loss)
+        self.row_curvature = bool(row_curvature)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buffers = Buffers(self._order)
+
+    def __repr__(self) -> str:
+        extra = ", row_curvature=True" if self.row_curvature else ""
+        return f"{type(self).__name__}({self.loss!r}{extra})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss, "row_curvature": self.row_curvature}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["loss"], row_curvature=state.get("row_curvature", False))  # type: ignore[misc]
+
+    def __deepcopy__(self, memo: dict) -> "ObjectiveBase":
+        return type(self)(self.loss, row_curvature=self.row_curvature)
+
+    def _grad_hess(self, margin: np.ndarray, data: Data, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated."""
+        grad, hess = self._buffers.get(margin.shape)
+        self.loss._grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets)
+        if self.row_curvature:
+            # Leaves are refit to residual quantiles, so the Hessian only
+            # shapes the splits: one unit per row (times its weight), as in
+            # the boosters' built-in absolute error and quantile objectives,
+            # so the minimum child weight counts rows whatever the scale of y.
+            if data.weight.shape[0]:
+                np.copyto(hess, data.weight, casting="unsafe")
+            else:
+                hess.fill(1.0)
+        return grad, hess
+
+
+# ---------------------------------------------------------------------------
+# Training options, loss record, prediction
+# ---------------------------------------------------------------------------
+
+
+def refits(loss: Loss, refit_leaves: Any) -> bool:
+    """Whether training refits leaves to residual quantiles (absolute error and quantile losses)."""
+    if not isinstance(refit_leaves, (bool, np.bool_)):
+        raise ValueError(f"refit_leaves must be True or False, got {refit_leaves!r}")
+    return bool(refit_leaves) and isinstance(loss, Quantile)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (tuple, np.ndarray)):
+        return list(value)
+    raise TypeError(f"cannot store {value!r} in the model")
+
+
+def loss_to_json(loss: Loss) -> str:
+    """The loss as JSON ``{"name": ..., "params": {...}}``, as recorded in models."""
+    return json.dumps({"name": loss.name, "params": loss.params}, default=_json_default, sort_keys=True)
+
+
+def loss_from_json(text: str | bytes) -> Loss:
+    """The loss recorded by :func:`loss_to_json`."""
+    spec = json.loads(text)
+    return get_loss(spec["name"], **spec.get("params", {}))
+
+
+def check_output(output: Any) -> None:
+    if output not in ("response", "margin"):
+        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+
+
+def predict_response(loss: Loss, margin: np.ndarray, group: Any) -> np.ndarray:
+    """The loss's inverse link of ``margin``; grouped losses need the groups."""
+    if loss.needs_group and group is None:
+        raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
+    return loss.predict(margin, group=group)
