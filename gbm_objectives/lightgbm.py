@@ -36,15 +36,24 @@ scikit-learn interface (sample weights reach the gradients; ``predict`` and
 from __future__ import annotations
 
 import base64
-import json
 import re
-import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 import lightgbm as lgb
 import numpy as np
 from numba import njit
 
+from ._adapters import (
+    Data,
+    DataCache,
+    ObjectiveBase,
+    check_margin,
+    check_output,
+    loss_from_json,
+    loss_to_json,
+    predict_response,
+    refits,
+)
 from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
 from .kernels._common import JIT
 from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
@@ -95,35 +104,11 @@ def _metric_is_none(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# Validated label / weight / group arrays
+# Labels, weights and groups of a Dataset
 # ---------------------------------------------------------------------------
 
-
-class _Data:
-    """Validated labels, weights (empty for none) and group offsets of one data set."""
-
-    __slots__ = ("y", "weight", "offsets", "denom")
-
-    def __init__(self, loss: Loss, y: Any, weight: Any, group_offsets_: np.ndarray | None, what: str) -> None:
-        try:
-            self.y = loss.check_labels(y)
-            w = check_sample_weight(weight, self.y.shape[0])
-            self.weight = w.astype(np.float64) if w.shape[0] else EMPTY_WEIGHT
-            self.offsets = None
-            if loss.needs_group:
-                if group_offsets_ is None:
-                    raise ValueError(
-                        f"{loss.name} needs query groups: build the Dataset with group= (group sizes)"
-                    )
-                self.offsets = np.ascontiguousarray(group_offsets_, dtype=np.int64)
-                loss._check_groups(self.y, self.weight, self.offsets)
-        except ValueError as exc:
-            raise ValueError(f"{what}: {exc}") from None
-        if self.offsets is not None:
-            starts = self.offsets[:-1]
-            self.denom = float(starts.shape[0]) if self.weight.shape[0] == 0 else float(self.weight[starts].sum())
-        else:
-            self.denom = float(self.y.shape[0]) if self.weight.shape[0] == 0 else float(self.weight.sum())
+_BOOSTER = "LightGBM"
+_GROUP_HINT = "build the Dataset with group= (group sizes)"
 
 
 def _constructed(ds: "lgb.Dataset") -> bool:
@@ -132,26 +117,16 @@ def _constructed(ds: "lgb.Dataset") -> bool:
     return handle is not None and bool(getattr(handle, "value", handle))
 
 
-def _boundaries(boundaries: Any, n_rows: int) -> np.ndarray | None:
-    """Group offsets from LightGBM's stored group boundaries (``[0, ..., n]``)."""
-    if boundaries is None:
-        return None
-    b = np.asarray(boundaries, dtype=np.int64).reshape(-1)
-    if b.shape[0] < 2 or b[0] != 0 or b[-1] != n_rows or np.any(np.diff(b) <= 0):
-        raise ValueError("the Dataset's query groups do not partition its rows")
-    return b
-
-
-def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
+def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
     """Labels, weights and groups of a constructed Dataset, exactly as LightGBM stores them."""
     y = ds.get_field("label")
     if y is None:
         raise ValueError(f"{what} has no labels")
-    groups = _boundaries(ds.get_field("group"), y.shape[0]) if loss.needs_group else None
-    return _Data(loss, y, ds.get_field("weight"), groups, what)
+    groups = ds.get_field("group") if loss.needs_group else None
+    return Data(loss, y, ds.get_field("weight"), groups, what, _GROUP_HINT)
 
 
-def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
+def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
     """Like :func:`_dataset_data`, before the Dataset is constructed (float32, as LightGBM will store it)."""
     if _constructed(ds) or ds.label is None:
         if not _constructed(ds):
@@ -162,68 +137,17 @@ def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
     offsets = None
     if loss.needs_group and ds.group is not None:
         offsets = group_offsets(np.asarray(ds.group).reshape(-1), y.shape[0])
-    return _Data(loss, y, weight, offsets, what)
+    return Data(loss, y, weight, offsets, what, _GROUP_HINT)
 
 
-class _PerDataset:
-    """Validate each data set once; later calls reuse the arrays.
-
-    Entries are keyed by the Dataset (held weakly, so a reused ``id`` is
-    detected) and its ``version``, which LightGBM bumps when labels or
-    weights are replaced.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[Any, int, _Data]] = {}
-
-    def get(self, loss: Loss, ds: "lgb.Dataset", what: str) -> _Data:
-        entry = self._entries.get(id(ds))
-        version = getattr(ds, "version", 0)
-        if entry is None or entry[0]() is not ds or entry[1] != version:
-            entry = (weakref.ref(ds), version, _dataset_data(loss, ds, what))
-            self._entries = {k: v for k, v in self._entries.items() if v[0]() is not None}
-            self._entries[id(ds)] = entry
-        return entry[2]
+def _cached_data(cache: DataCache, loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
+    """The Dataset's validated data, read again when LightGBM bumps its ``version``
+    (labels or weights replaced)."""
+    return cache.get(ds, getattr(ds, "version", 0), lambda: _dataset_data(loss, ds, what))
 
 
 def _check_margin(loss: Loss, preds: Any, n_rows: int) -> np.ndarray:
-    m = np.asarray(preds)
-    if loss.is_multiclass:
-        k = loss.n_outputs
-        if m.ndim == 1 and m.shape[0] == n_rows * k:
-            # Class-major flat layout (LightGBM's own storage order).
-            m = m.reshape(k, n_rows).T
-        if m.ndim != 2 or m.shape != (n_rows, k):
-            raise ValueError(
-                f"{loss!r} needs scores of shape ({n_rows}, {k}); LightGBM passed shape {m.shape}. "
-                f"Set params['num_class'] = {k}"
-            )
-    else:
-        if m.ndim == 2 and m.shape[1] == 1:
-            m = m[:, 0]
-        if m.ndim != 1 or m.shape[0] != n_rows:
-            raise ValueError(
-                f"{loss!r} is single-output but LightGBM passed scores of shape {m.shape} for {n_rows} rows; "
-                "remove num_class from params"
-            )
-    if m.dtype not in (np.float32, np.float64):
-        m = m.astype(np.float64)
-    return m
-
-
-def _buffers(cache: list, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Reused float32 outputs; (n, k) outputs are Fortran-ordered, so LightGBM's
-    class-major ``ravel(order="F")`` is a view, not a copy."""
-    if cache and cache[0].shape == shape:
-        return cache[0], cache[1]
-    if len(shape) == 2:
-        grad = np.empty(shape[::-1], dtype=np.float32).T
-        hess = np.empty(shape[::-1], dtype=np.float32).T
-    else:
-        grad = np.empty(shape, dtype=np.float32)
-        hess = np.empty(shape, dtype=np.float32)
-    cache[:] = [grad, hess]
-    return grad, hess
+    return check_margin(loss, preds, n_rows, _BOOSTER, flat_class_major=True)
 
 
 # ---------------------------------------------------------------------------
@@ -231,12 +155,13 @@ def _buffers(cache: list, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
 # ---------------------------------------------------------------------------
 
 
-class LightGBMObjective:
+class LightGBMObjective(ObjectiveBase):
     """Custom objective for ``params["objective"]``: ``(preds, train_data) -> (grad, hess)``.
 
     Reads labels, weights and query groups from the Dataset (validated once
     per Dataset), multiplies gradient and Hessian by the weights, and returns
-    float32 arrays shaped like ``preds`` (``(n, k)`` for multiclass) from
+    float32 arrays shaped like ``preds`` (``(n, k)`` for multiclass, in
+    class-major memory order, so LightGBM flattens them without a copy) from
     buffers reused every round (copy them to keep one round's values). Copies
     and pickles carry only the loss, so :func:`lightgbm.train` copying its
     parameters is harmless.
@@ -251,52 +176,56 @@ class LightGBMObjective:
         ``min_sum_hessian_in_leaf`` counts rows whatever the scale of ``y``.
     """
 
-    def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
+    _order = "F"
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._data = DataCache()
+
+    def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+        data = _cached_data(self._data, self.loss, train_data, "training data")
+        return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
+
+
+class _MetricBase:
+    """The loss's weighted mean (per group for grouped losses) at LightGBM's raw scores.
+
+    Copies and pickles carry the loss and the name; the caches are rebuilt.
+    """
+
+    def __init__(self, loss: Loss | str, name: str | None = None) -> None:
         self.loss = as_loss(loss)
-        self.row_curvature = bool(row_curvature)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        self.name = self.loss.name if name is None else name
         self._reset()
 
     def _reset(self) -> None:
-        self._data = _PerDataset()
-        self._out: list = []
+        self._data = DataCache()
 
     def __repr__(self) -> str:
-        extra = ", row_curvature=True" if self.row_curvature else ""
-        return f"LightGBMObjective({self.loss!r}{extra})"
+        return f"{type(self).__name__}({self.loss!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "row_curvature": self.row_curvature}
+        return {"loss": self.loss, "name": self.name}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self.row_curvature = state.get("row_curvature", False)
-        self._reset()
+        self.__init__(state["loss"], state["name"])  # type: ignore[misc]
 
-    def __deepcopy__(self, memo: dict) -> "LightGBMObjective":
-        return type(self)(self.loss, row_curvature=self.row_curvature)
+    def __deepcopy__(self, memo: dict) -> "_MetricBase":
+        return type(self)(self.loss, self.name)
 
-    def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
-        data = self._data.get(self.loss, train_data, "training data")
-        return _grad_hess(self.loss, preds, data, self._out, self.row_curvature)
+    def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:
+        m = _check_margin(self.loss, preds, data.y.shape[0])
+        return self.name, data.loss_sum(self.loss, m) / data.denom, False
 
 
-def _grad_hess(loss: Loss, preds: Any, data: _Data, out: list, row_curvature: bool) -> tuple[np.ndarray, np.ndarray]:
-    m = _check_margin(loss, preds, data.y.shape[0])
-    grad, hess = _buffers(out, m.shape)
-    loss._grad_hess_into(data.y, m, data.weight, grad, hess, data.offsets)
-    if row_curvature:
-        if data.weight.shape[0]:
-            np.copyto(hess, data.weight, casting="unsafe")
-        else:
-            hess.fill(1.0)
-    return grad, hess
-
-
-class LightGBMMetric:
+class LightGBMMetric(_MetricBase):
     """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
 
     The value is the loss's weighted mean (per group for grouped losses) at
-    the raw scores LightGBM passes; lower is better.
+    the raw scores LightGBM passes; lower is better. Labels, weights and
+    groups are read once per Dataset.
 
     Parameters
     ----------
@@ -305,31 +234,8 @@ class LightGBMMetric:
         Name shown in the evaluation log; default the loss's name.
     """
 
-    def __init__(self, loss: Loss | str, name: str | None = None) -> None:
-        self.loss = as_loss(loss)
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
-        self.name = self.loss.name if name is None else name
-        self._data = _PerDataset()
-
-    def __repr__(self) -> str:
-        return f"LightGBMMetric({self.loss!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "name": self.name}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss, self.name = state["loss"], state["name"]
-        self._data = _PerDataset()
-
-    def __deepcopy__(self, memo: dict) -> "LightGBMMetric":
-        return type(self)(self.loss, self.name)
-
     def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
-        data = self._data.get(self.loss, eval_data, "evaluation data")
-        m = _check_margin(self.loss, preds, data.y.shape[0])
-        total = self.loss._loss_sum(data.y, m, data.weight, data.offsets)
-        return self.name, float(total / data.denom), False
+        return self._result(preds, _cached_data(self._data, self.loss, eval_data, "evaluation data"))
 
 
 def objective(loss: Loss | str) -> LightGBMObjective:
@@ -660,7 +566,7 @@ class _LeafRefit:
     before_iteration = True
     order = -(10**9)
 
-    def __init__(self, loss: Quantile, data: _Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
+    def __init__(self, loss: Quantile, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
         self.alpha = float(loss.alpha)
         self.single = not isinstance(loss, AbsoluteError)
         self.y = data.y.astype(np.float64)
@@ -760,16 +666,13 @@ def _raw_data(ds: "lgb.Dataset", what: str) -> Any:
     return raw
 
 
-def _refits(loss: Loss, refit_leaves: bool) -> bool:
-    return bool(refit_leaves) and isinstance(loss, Quantile)
-
-
 # ---------------------------------------------------------------------------
 # Start margin and loss record
 # ---------------------------------------------------------------------------
 
 
 def _check_start(loss: Loss, value: Any) -> np.ndarray:
+    """A start margin as a float64 array of ``n_outputs`` values."""
     arr = as_float_array(np.atleast_1d(np.asarray(value, dtype=np.float64)), "init_score")
     if arr.shape != (loss.n_outputs,):
         raise ValueError(
@@ -779,10 +682,14 @@ def _check_start(loss: Loss, value: Any) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _loss_start(loss: Loss, data: _Data) -> np.ndarray:
-    group = None if data.offsets is None else np.diff(data.offsets)
-    weight = data.weight if data.weight.shape[0] else None
-    return np.atleast_1d(np.asarray(loss.init_score(data.y, weight, group=group), dtype=np.float64))
+def _nonzero(start: np.ndarray) -> np.ndarray | None:
+    """The start margin, or None where it is 0 everywhere (LightGBM's own start: nothing to add)."""
+    return start if np.any(start) else None
+
+
+def _loss_start(loss: Loss, data: Data) -> np.ndarray | None:
+    """The loss's best constant on ``data`` (None where it is 0)."""
+    return _nonzero(_check_start(loss, data.best_constant(loss)))
 
 
 def _own_init_score(ds: "lgb.Dataset") -> Any:
@@ -818,18 +725,9 @@ def _fold_start(booster: "lgb.Booster", start: np.ndarray) -> None:
             booster.set_leaf_output(tree, leaf, booster.get_leaf_output(tree, leaf) + float(start[tree]))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (tuple, np.ndarray)):
-        return list(value)
-    raise TypeError(f"cannot store {value!r} in the model")
-
-
 def _encode_loss(loss: Loss) -> str:
     # The model's parameter section forbids ':' ']' and quotes, hence base64.
-    spec = json.dumps({"name": loss.name, "params": loss.params}, default=_json_default, sort_keys=True)
-    token = base64.urlsafe_b64encode(spec.encode()).decode().rstrip("=")
+    token = base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
     return f"{LOSS_PREFIX}{loss.name}.{token}"
 
 
@@ -837,8 +735,7 @@ def _decode_loss(value: Any) -> Loss | None:
     if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
         return None
     token = value.rsplit(".", 1)[-1]
-    spec = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-    return get_loss(spec["name"], **spec.get("params", {}))
+    return loss_from_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
 
 
 def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
@@ -864,6 +761,25 @@ def booster_loss(booster: "lgb.Booster") -> Loss | None:
 # ---------------------------------------------------------------------------
 
 
+def _set_num_class(params: dict[str, Any], loss: Loss) -> None:
+    for name in _NUM_CLASS_ALIASES:
+        params.pop(name, None)
+    params["num_class"] = loss.n_outputs
+
+
+def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
+    """Reject the settings the leaf refit cannot honour."""
+    if _has_param(params, _METRIC_ALIASES) and not _metric_is_none(_param(params, _METRIC_ALIASES)):
+        raise ValueError(
+            "built-in metrics are computed from LightGBM's internal scores, which do not see the leaf refit "
+            f"of {loss.name}; remove the metric parameter (the loss's own metric is reported) or set "
+            "refit_leaves=False"
+        )
+    boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
+    if boosting not in ("gbdt", "gbrt"):
+        raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
+
+
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
     if params is None:
         params = {}
@@ -876,26 +792,15 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     if loss.is_multiclass:
         if k is not None and int(k) != loss.n_outputs:
             raise ValueError(f"params num_class={k} does not match {loss!r}")
-        for name in _NUM_CLASS_ALIASES:
-            out.pop(name, None)
-        out["num_class"] = loss.n_outputs
+        _set_num_class(out, loss)
     elif k is not None and int(k) != 1:
         raise ValueError(f"{loss!r} is single-output; params num_class={k} must be removed")
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
-    if _has_param(out, _METRIC_ALIASES):
-        if refit and not _metric_is_none(_param(out, _METRIC_ALIASES)):
-            raise ValueError(
-                "built-in metrics are computed from LightGBM's internal scores, which do not see the leaf refit "
-                f"of {loss.name}; remove params['metric'] (the loss's own metric is reported) or pass "
-                "refit_leaves=False"
-            )
-    else:
-        out["metric"] = "None"
     if refit:
-        boosting = str(_param(out, _BOOSTING_ALIASES, "gbdt")).lower()
-        if boosting not in ("gbdt", "gbrt"):
-            raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or pass refit_leaves=False)")
+        _check_refit_params(loss, out)
+    if not _has_param(out, _METRIC_ALIASES):
+        out["metric"] = "None"
     return out
 
 
@@ -971,7 +876,7 @@ def train(
             raise ValueError(f"valid_sets must hold lightgbm.Dataset objects, got {type(ds).__name__}")
     if "fobj" in kwargs:
         raise ValueError("the objective comes from the loss; train() does not accept fobj=")
-    refit = _refits(loss, refit_leaves)
+    refit = refits(loss, refit_leaves)
     booster_params = _prepare_params(loss, params, refit)
     init_model = kwargs.get("init_model")
 
@@ -983,34 +888,29 @@ def train(
             _python_side_data(loss, ds, f"valid_sets[{i}]")
 
     has_offsets = _own_init_score(train_set) is not None
+    if init_score is not None and has_offsets:
+        raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
     if init_score is not None:
-        if has_offsets:
-            raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
-        start = _check_start(loss, init_score)
+        start = _nonzero(_check_start(loss, init_score))
     elif has_offsets or init_model is not None:
         start = None
     else:
         start = _loss_start(loss, data)
-    if start is not None and not np.any(start):
-        start = None
 
+    cbs = list(callbacks or [])
     refit_cb = None
     if refit:
-        num_threads = _param(booster_params, _THREAD_ALIASES)
         refit_cb = _LeafRefit(
             loss,
             data,
             _raw_data(train_set, "train_set"),
             [_raw_data(ds, f"valid set {i}") for i, ds in enumerate(others)],
-            num_threads,
+            _param(booster_params, _THREAD_ALIASES),
         )
-
+        cbs.append(refit_cb)
     fevals = [LightGBMMetric(loss)]
     if feval is not None:
         fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
-    cbs = list(callbacks or [])
-    if refit_cb is not None:
-        cbs.append(refit_cb)
     booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)
 
     patched: list[lgb.Dataset] = []
@@ -1075,8 +975,7 @@ def predict(
     """
     if not isinstance(booster, lgb.Booster):
         raise ValueError(f"booster must be a lightgbm.Booster, got {type(booster).__name__}")
-    if output not in ("response", "margin"):
-        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+    check_output(output)
     for name in ("raw_score", "pred_leaf", "pred_contrib"):
         if name in kwargs:
             raise ValueError(f"predict() does not accept {name}=; use lightgbm.Booster.predict for that")
@@ -1090,12 +989,7 @@ def predict(
     margin = np.asarray(raw, dtype=np.float64)
     if output == "margin":
         return margin
-    margin = loss.check_margin(margin, margin.shape[0])
-    if loss.needs_group:
-        if group is None:
-            raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
-        return loss.predict(margin, group=group)
-    return loss.predict(margin)
+    return predict_response(loss, loss.check_margin(margin, margin.shape[0]), group)
 
 
 # ---------------------------------------------------------------------------
@@ -1103,60 +997,41 @@ def predict(
 # ---------------------------------------------------------------------------
 
 
-class _SklearnObjective:
+class _SklearnObjective(ObjectiveBase):
     """``(y_true, y_pred, weight) -> (grad, hess)``: the three-argument form makes
     LightGBM's scikit-learn wrapper pass the sample weights."""
 
-    def __init__(self, loss: Loss, row_curvature: bool = False) -> None:
-        self.loss = loss
-        self.row_curvature = row_curvature
-        self._key: tuple = ()
-        self._data: _Data | None = None
-        self._out: list = []
+    _order = "F"
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "row_curvature": self.row_curvature}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], state["row_curvature"])
-
-    def __deepcopy__(self, memo: dict) -> "_SklearnObjective":
-        return type(self)(self.loss, self.row_curvature)
+    def _reset(self) -> None:
+        super()._reset()
+        self._key: tuple[Any, Any] = (None, None)
+        self._data: Data | None = None
 
     def __call__(
         self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         # LightGBM hands the same label and weight arrays every round.
         if self._data is None or self._key[0] is not y_true or self._key[1] is not weight:
-            self._data = _Data(self.loss, y_true, weight, None, "training data")
+            self._data = Data(self.loss, y_true, weight, None, "training data")
             self._key = (y_true, weight)
-        return _grad_hess(self.loss, y_pred, self._data, self._out, self.row_curvature)
+        return self._grad_hess(_check_margin(self.loss, y_pred, self._data.y.shape[0]), self._data)
 
 
-class _SklearnMetric:
+class _SklearnMetric(_MetricBase):
     """``(y_true, y_pred, weight) -> (name, value, False)`` for ``eval_metric``."""
 
-    def __init__(self, loss: Loss) -> None:
-        self.loss = loss
-        self._entries: dict[int, tuple[Any, Any, _Data]] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"])
-
-    def __deepcopy__(self, memo: dict) -> "_SklearnMetric":
-        return type(self)(self.loss)
+    def _reset(self) -> None:
+        # Keyed by the label array, which LightGBM hands again every round
+        # (held here, so its id is not reused).
+        self._entries: dict[int, tuple[Any, Any, Data]] = {}
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
         entry = self._entries.get(id(y_true))
         if entry is None or entry[0] is not y_true or entry[1] is not weight:
-            entry = (y_true, weight, _Data(self.loss, y_true, weight, None, "evaluation data"))
-            self._entries[id(y_true)] = entry
-        data = entry[2]
-        m = _check_margin(self.loss, y_pred, data.y.shape[0])
-        return self.loss.name, float(self.loss._loss_sum(data.y, m, data.weight, None) / data.denom), False
+            data = Data(self.loss, y_true, weight, None, "evaluation data")
+            entry = self._entries[id(y_true)] = (y_true, weight, data)
+        return self._result(y_pred, entry[2])
 
 
 def _build_loss(loss: Any, loss_params: Mapping[str, Any] | None, num_class: int | None = None) -> Loss:
@@ -1195,6 +1070,13 @@ def _is_distributed(params: Mapping[str, Any]) -> bool:
     return int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1
 
 
+def _eval_kwargs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """Evaluation sets as LightGBM 4's ``eval_X`` / ``eval_y`` tuples."""
+    if not pairs:
+        return {}
+    return {"eval_X": tuple(p[0] for p in pairs), "eval_y": tuple(p[1] for p in pairs)}
+
+
 class _LossModelMixin:
     """What the library's scikit-learn estimators share: the loss replaces
     ``objective``, the loss's start margin is folded into the model, and
@@ -1215,17 +1097,15 @@ class _LossModelMixin:
         loss = getattr(self, "loss_", None)
         if loss is None:
             raise ValueError("fit() resolves the loss first")
-        user_metric = _has_param(self.get_params(), _METRIC_ALIASES)
-        self._objective = _SklearnObjective(loss, getattr(self, "_refit_now", False))
+        user_metric = _has_param(self.get_params(), _METRIC_ALIASES)  # type: ignore[attr-defined]
+        self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
         self._hide_loss_params = True
         try:
             params = super()._process_params(stage)  # type: ignore[misc]
         finally:
             self._hide_loss_params = False
         if loss.is_multiclass:
-            for name in _NUM_CLASS_ALIASES:
-                params.pop(name, None)
-            params["num_class"] = loss.n_outputs
+            _set_num_class(params, loss)
         if not user_metric:
             params["metric"] = "None"
         return params
@@ -1241,80 +1121,74 @@ class _LossModelMixin:
         X: Any,
         y: np.ndarray,
         y_fit: Any,
-        sample_weight: Any,
         start_weight: Any,
-        init_score: Any,
         pairs: list[tuple[Any, Any]],
-        pairs_fit: list[tuple[Any, Any]],
-        eval_init_score: Any,
-        eval_metric: Any,
-        callbacks: Any,
-        init_model: Any,
-        kwargs: dict[str, Any],
+        fit_kw: dict[str, Any],
     ) -> Any:
+        """``parent_fit(X, y_fit, **fit_kw)`` on ``loss``: its start margin (from
+        labels ``y`` and weights ``start_weight``), metric and leaf refit."""
         if loss.needs_group:
             raise ValueError(f"{loss.name} needs query groups, which this estimator does not take")
         # As LightGBM stores them: float32 labels and weights.
         w32 = None if start_weight is None else np.asarray(start_weight, dtype=np.float32).reshape(-1)
-        data = _Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), w32, None, "y")
+        data = Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), w32, None, "y")
         params = self.get_params()  # type: ignore[attr-defined]
-        refit = _refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
-        if refit and _has_param(params, _METRIC_ALIASES) and not _metric_is_none(_param(params, _METRIC_ALIASES)):
-            raise ValueError(
-                f"built-in metrics do not see the leaf refit of {loss.name}; remove metric or set refit_leaves=False"
-            )
-        if refit and str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower() not in ("gbdt", "gbrt"):
-            raise ValueError("leaf refit needs boosting_type='gbdt' (or refit_leaves=False)")
+        refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
+        if refit:
+            _check_refit_params(loss, params)
         start = None
-        if init_score is None and init_model is None:
+        if fit_kw["init_score"] is None and fit_kw["init_model"] is None:
             start = _loss_start(loss, data)
-            if not np.any(start):
-                start = None
-        fit_init = init_score if start is None else _full_init_score(start, data.y.shape[0])
-        if start is not None and eval_init_score is None and pairs:
-            eval_init_score = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
-        metrics = [_SklearnMetric(loss)]
+        if start is not None:
+            fit_kw["init_score"] = _full_init_score(start, data.y.shape[0])
+            if pairs and fit_kw["eval_init_score"] is None:
+                fit_kw["eval_init_score"] = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
+        eval_metric = fit_kw["eval_metric"]
+        fit_kw["eval_metric"] = [_SklearnMetric(loss)]
         if eval_metric is not None:
-            metrics += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
-        cbs = list(callbacks or [])
+            fit_kw["eval_metric"] += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
+        fit_kw["callbacks"] = list(fit_kw["callbacks"] or [])
         refit_cb = None
         if refit:
             others = [ex for ex, ey in pairs if not (ex is X and ey is y)]
             refit_cb = _LeafRefit(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
-            cbs.append(refit_cb)
+            fit_kw["callbacks"].append(refit_cb)
         self.loss_ = loss
         self._refit_now = refit
-        eval_kw: dict[str, Any] = {}
-        if pairs_fit:
-            eval_kw = {"eval_X": tuple(p[0] for p in pairs_fit), "eval_y": tuple(p[1] for p in pairs_fit)}
         try:
-            parent_fit(
-                X,
-                y_fit,
-                sample_weight=sample_weight,
-                init_score=fit_init,
-                eval_init_score=eval_init_score,
-                eval_metric=metrics,
-                callbacks=cbs,
-                init_model=init_model,
-                **eval_kw,
-                **kwargs,
-            )
+            parent_fit(X, y_fit, **fit_kw, **_eval_kwargs(pairs))
         finally:
             if refit_cb is not None:
                 refit_cb.uninstall()
+        return self._finish_fit(loss, start)
+
+    def _finish_fit(self, loss: Loss, start: np.ndarray | None) -> Any:
+        """Fold the start margin into the fitted model and record the loss."""
         booster = self._Booster  # type: ignore[attr-defined]
         if start is not None:
             _fold_start(booster, start)
         _record_loss(booster, loss, in_model=True)
+        self.loss_ = loss
         self.start_margin_ = start
         return self
 
-    def _loss_for_predict(self) -> Loss:
+    def _response(
+        self, X: Any, raw_score: bool, pred_leaf: bool, pred_contrib: bool, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        """LightGBM's own output when ``raw_score``, ``pred_leaf`` or
+        ``pred_contrib`` ask for it (second value True), else the loss's
+        response scale (False)."""
+        special = bool(raw_score or pred_leaf or pred_contrib)
+        out = lgb.LGBMModel.predict(
+            self,  # type: ignore[arg-type]
+            X, raw_score=raw_score or not special, pred_leaf=pred_leaf, pred_contrib=pred_contrib, **kwargs,
+        )
+        if special:
+            return out, True
         loss = getattr(self, "loss_", None)
         if loss is None:
             raise ValueError("this estimator is not fitted yet; call fit() first")
-        return loss
+        return loss.predict(np.asarray(out, dtype=np.float64)), False
 
 
 class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
@@ -1381,11 +1255,12 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
-        return self._fit_with_loss(
-            super().fit, loss, X, y, y, sample_weight, sample_weight, init_score, pairs, pairs,
-            eval_init_score, eval_metric, callbacks, init_model,
-            dict(kwargs, eval_names=eval_names, eval_sample_weight=eval_sample_weight),
+        fit_kw = dict(
+            kwargs, sample_weight=sample_weight, init_score=init_score, eval_names=eval_names,
+            eval_sample_weight=eval_sample_weight, eval_init_score=eval_init_score, eval_metric=eval_metric,
+            callbacks=callbacks, init_model=init_model,
         )
+        return self._fit_with_loss(super().fit, loss, X, y, y, sample_weight, pairs, fit_kw)
 
     def predict(  # type: ignore[override]
         self,
@@ -1399,15 +1274,20 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         **kwargs: Any,
     ) -> Any:
         """Predictions on the response scale (``raw_score=True``: the raw margin)."""
-        special = raw_score or pred_leaf or pred_contrib
-        out = super().predict(
-            X, raw_score=True if not special else raw_score, start_iteration=start_iteration,
-            num_iteration=num_iteration, pred_leaf=pred_leaf, pred_contrib=pred_contrib,
+        return self._response(
+            X, raw_score, pred_leaf, pred_contrib, start_iteration=start_iteration, num_iteration=num_iteration,
             validate_features=validate_features, **kwargs,
-        )
-        if special:
-            return out
-        return self._loss_for_predict().predict(np.asarray(out, dtype=np.float64))
+        )[0]
+
+
+def _encode_labels(classes: np.ndarray, labels: Any) -> np.ndarray:
+    """Class indices of ``labels`` in the sorted ``classes``."""
+    values = np.asarray(labels).reshape(-1)
+    k = classes.shape[0]
+    pos = np.searchsorted(classes, values)
+    if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != values):
+        raise ValueError("an evaluation set holds labels that are not in y")
+    return pos.astype(np.float64)
 
 
 class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
@@ -1483,25 +1363,14 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         if self.class_weight is not None:
             cw = compute_sample_weight(self.class_weight, y_arr)
             start_weight = cw if sample_weight is None else cw * np.asarray(sample_weight, dtype=np.float64)
-        pairs = _eval_pairs(eval_set, eval_X, eval_y)
         # LightGBM 4 passes eval_X/eval_y labels through unencoded; encode them as fit() encodes y.
-        pairs_fit = []
-        for ex, ey in pairs:
-            ey_arr = np.asarray(ey).reshape(-1)
-            pos = np.searchsorted(classes, ey_arr)
-            if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != ey_arr):
-                raise ValueError("an evaluation set holds labels that are not in y")
-            pairs_fit.append((ex, pos.astype(np.float64)))
-        return self._fit_with_loss(
-            super().fit, loss, X, codes.astype(np.float64), y, sample_weight, start_weight, init_score,
-            pairs_fit, pairs_fit,
-            eval_init_score, eval_metric, callbacks, init_model,
-            dict(kwargs, eval_names=eval_names, eval_sample_weight=eval_sample_weight,
-                 eval_class_weight=eval_class_weight),
+        pairs = [(ex, _encode_labels(classes, ey)) for ex, ey in _eval_pairs(eval_set, eval_X, eval_y)]
+        fit_kw = dict(
+            kwargs, sample_weight=sample_weight, init_score=init_score, eval_names=eval_names,
+            eval_sample_weight=eval_sample_weight, eval_class_weight=eval_class_weight,
+            eval_init_score=eval_init_score, eval_metric=eval_metric, callbacks=callbacks, init_model=init_model,
         )
-
-    def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:
-        return np.asarray(lgb.LGBMModel.predict(self, X, raw_score=True, **kwargs), dtype=np.float64)
+        return self._fit_with_loss(super().fit, loss, X, codes.astype(np.float64), y, start_weight, pairs, fit_kw)
 
     def predict_proba(  # type: ignore[override]
         self,
@@ -1515,18 +1384,11 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         **kwargs: Any,
     ) -> Any:
         """Class probabilities, shape (n, n_classes), from the loss's inverse link."""
-        if raw_score or pred_leaf or pred_contrib:
-            return lgb.LGBMModel.predict(
-                self, X, raw_score=raw_score, start_iteration=start_iteration, num_iteration=num_iteration,
-                pred_leaf=pred_leaf, pred_contrib=pred_contrib, validate_features=validate_features, **kwargs,
-            )
-        loss = self._loss_for_predict()
-        m = self._margin(
-            X, start_iteration=start_iteration, num_iteration=num_iteration,
+        p, special = self._response(
+            X, raw_score, pred_leaf, pred_contrib, start_iteration=start_iteration, num_iteration=num_iteration,
             validate_features=validate_features, **kwargs,
         )
-        p = loss.predict(m)
-        if loss.is_multiclass:
+        if special or p.ndim == 2:  # multiclass losses give (n, k) already
             return p
         return np.column_stack((1.0 - p, p))
 
@@ -1620,20 +1482,14 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
         start = None
         if init_score is None and kwargs.get("init_model") is None:
+            # As LightGBM stores them: float32 labels and weights.
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
-            w_local = None
-            if sample_weight is not None:
-                w_local = np.asarray(sample_weight.compute(), dtype=np.float32).reshape(-1)
-            start = _loss_start(loss, _Data(loss, y_local, w_local, None, "y"))
-            if np.any(start):
-                init_score = _dask_constant_like(y, float(start[0]))
-                if pairs and eval_init_score is None:
-                    eval_init_score = [_dask_constant_like(ey, float(start[0])) for _, ey in pairs]
-            else:
-                start = None
-        eval_kw: dict[str, Any] = {}
-        if pairs:
-            eval_kw = {"eval_X": tuple(p[0] for p in pairs), "eval_y": tuple(p[1] for p in pairs)}
+            w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).ravel()
+            start = _loss_start(loss, Data(loss, y_local, w_local, None, "y"))
+        if start is not None:
+            init_score = _dask_constant_like(y, float(start[0]))
+            if pairs and eval_init_score is None:
+                eval_init_score = [_dask_constant_like(ey, float(start[0])) for _, ey in pairs]
         self._lgb_dask_fit(
             model_factory=LGBMRegressor,
             X=X,
@@ -1644,15 +1500,10 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
             eval_sample_weight=eval_sample_weight,
             eval_init_score=eval_init_score,
             eval_metric=eval_metric,
-            **eval_kw,
+            **_eval_kwargs(pairs),
             **kwargs,
         )
-        if start is not None:
-            _fold_start(self._Booster, start)
-        _record_loss(self._Booster, loss, in_model=True)
-        self.loss_ = loss
-        self.start_margin_ = start
-        return self
+        return self._finish_fit(loss, start)
 
     def to_local(self) -> LGBMRegressor:
         """The fitted model as a (non-Dask) :class:`LGBMRegressor`."""
