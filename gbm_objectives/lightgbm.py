@@ -129,9 +129,7 @@ def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
 def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
     """Like :func:`_dataset_data`, before the Dataset is constructed (float32, as LightGBM will store it)."""
     if _constructed(ds) or ds.label is None:
-        if not _constructed(ds):
-            ds.construct()
-        return _dataset_data(loss, ds, what)
+        return _dataset_data(loss, ds.construct(), what)
     y = np.asarray(ds.label, dtype=np.float32).reshape(-1)
     weight = None if ds.weight is None else np.asarray(ds.weight, dtype=np.float32).reshape(-1)
     offsets = None
@@ -485,6 +483,14 @@ def _tree_leaves(x, split_feature, threshold, decision_type, left, right, out):
 
 
 _TREE_FIELDS = ("num_leaves", "num_cat", "split_feature", "threshold", "decision_type", "left_child", "right_child")
+#: The split arrays :func:`_tree_leaves` walks, with their types.
+_SPLIT_ARRAYS = (
+    ("split_feature", np.int64),
+    ("threshold", np.float64),
+    ("decision_type", np.int64),
+    ("left_child", np.int64),
+    ("right_child", np.int64),
+)
 
 
 def _parse_tree(text: str) -> dict[str, str] | None:
@@ -505,30 +511,36 @@ def _parse_tree(text: str) -> dict[str, str] | None:
     return fields
 
 
-def _leaf_index(booster: "lgb.Booster", raw: Any, iteration: int, pred_params: dict[str, Any]) -> np.ndarray:
-    """Leaf of every row of ``raw`` in the single tree of ``iteration``.
+def _tree_splits(booster: "lgb.Booster", iteration: int) -> tuple[np.ndarray, ...] | None:
+    """The split arrays of the single tree of ``iteration`` (empty for a tree
+    without splits), or None when it cannot be walked here."""
+    fields = _parse_tree(booster.model_to_string(start_iteration=iteration, num_iteration=1))
+    if fields is None:
+        return None
+    if int(fields["num_leaves"]) == 1:
+        return ()
+    return tuple(np.array(fields[key].split(), dtype=dtype) for key, dtype in _SPLIT_ARRAYS)
+
+
+def _leaf_index(
+    booster: "lgb.Booster",
+    raw: Any,
+    iteration: int,
+    pred_params: dict[str, Any],
+    splits: tuple[np.ndarray, ...] | None,
+) -> np.ndarray:
+    """Leaf of every row of ``raw`` in the single tree of ``iteration``, whose
+    :func:`_tree_splits` are ``splits`` (parsed once for all data sets).
 
     Dense float matrices walk the tree in a compiled loop (several times
     faster than LightGBM's row-by-row predictor); anything else, and trees
     with categorical splits, go through ``predict(pred_leaf=True)``.
     """
-    if isinstance(raw, np.ndarray) and raw.ndim == 2 and raw.dtype in (np.float32, np.float64):
-        fields = _parse_tree(booster.model_to_string(start_iteration=iteration, num_iteration=1))
-        if fields is not None:
-            out = np.empty(raw.shape[0], dtype=np.int64)
-            if int(fields["num_leaves"]) == 1:
-                out.fill(0)
-                return out
-            _tree_leaves(
-                raw,
-                np.array(fields["split_feature"].split(), dtype=np.int64),
-                np.array(fields["threshold"].split(), dtype=np.float64),
-                np.array(fields["decision_type"].split(), dtype=np.int64),
-                np.array(fields["left_child"].split(), dtype=np.int64),
-                np.array(fields["right_child"].split(), dtype=np.int64),
-                out,
-            )
-            return out
+    if splits is not None and isinstance(raw, np.ndarray) and raw.ndim == 2 and raw.dtype in (np.float32, np.float64):
+        out = np.zeros(raw.shape[0], dtype=np.int64)
+        if splits:
+            _tree_leaves(raw, *splits, out)
+        return out
     leaf = booster.predict(raw, start_iteration=iteration, num_iteration=1, pred_leaf=True, **pred_params)
     return np.asarray(leaf).reshape(-1).astype(np.int64)
 
@@ -591,6 +603,7 @@ class _LeafRefit:
         self.train_corr = np.zeros(self.y.shape[0])
         self.valid_corr = [np.zeros(_n_rows(raw)) for raw in self.valid_raw]
         self.resid = np.empty(self.y.shape[0])
+        self.checked = False
         self.orig_update = booster.update
         booster.update = self._update  # type: ignore[method-assign]
 
@@ -599,49 +612,49 @@ class _LeafRefit:
             self.booster.__dict__.pop("update", None)
             self.booster = None
 
-    def _leaves(self, raw: Any, iteration: int) -> np.ndarray:
-        return _leaf_index(self.booster, raw, iteration, self.pred_params)
-
     def _update(self, train_set: Any = None, fobj: Any = None) -> bool:
         booster = self.booster
-        before = _capture_scores(booster, valid=False)[0]
-        np.subtract(self.y, before, out=self.resid)
-        produced_empty = self.orig_update(train_set=train_set, fobj=fobj)
-        n_trees = booster.num_trees()
-        if n_trees > self.n_trees:
-            self.n_trees = n_trees
-            tree = n_trees - 1
-            iteration = booster.current_iteration() - 1
-            leaf = self._leaves(self.train_raw, iteration)
-            n_leaves = int(leaf.max()) + 1
-            if n_leaves > 1:
-                # LightGBM refits only trees with a split; so do we.
-                q = _percentiles(self.resid, self.weight, leaf, n_leaves, self.alpha, self.single)
-                lr = float(_param(booster.params, _LR_ALIASES, 0.1))
-                old = np.array([booster.get_leaf_output(tree, j) for j in range(n_leaves)])
-                new = q * lr
-                new[np.isnan(new)] = old[np.isnan(new)]
-                new[np.abs(new) <= _ZERO_THRESHOLD] = 0.0
-                for j in range(n_leaves):
-                    booster.set_leaf_output(tree, j, float(new[j]))
-                change = new - old
-                self.train_corr += change[leaf]
-                for corr, raw in zip(self.valid_corr, self.valid_raw):
-                    corr += change[self._leaves(raw, iteration)]
+        np.subtract(self.y, _capture_scores(booster, valid=False)[0], out=self.resid)
+        finished = self.orig_update(train_set=train_set, fobj=fobj)
+        if booster.num_trees() > self.n_trees:
+            self.n_trees = booster.num_trees()
+            self._refit(booster, self.n_trees - 1, booster.current_iteration() - 1)
         self._patch(booster)
-        return produced_empty
+        return finished
+
+    def _refit(self, booster: "lgb.Booster", tree: int, iteration: int) -> None:
+        splits = _tree_splits(booster, iteration)
+        leaf = _leaf_index(booster, self.train_raw, iteration, self.pred_params, splits)
+        n_leaves = int(leaf.max()) + 1
+        if n_leaves == 1:
+            return  # LightGBM refits only trees with a split; so do we.
+        q = _percentiles(self.resid, self.weight, leaf, n_leaves, self.alpha, self.single)
+        old = np.array([booster.get_leaf_output(tree, j) for j in range(n_leaves)])
+        # Read every round: a callback may reset the learning rate.
+        new = q * float(_param(booster.params, _LR_ALIASES, 0.1))
+        empty = np.isnan(new)
+        new[empty] = old[empty]
+        new[np.abs(new) <= _ZERO_THRESHOLD] = 0.0
+        for j in range(n_leaves):
+            booster.set_leaf_output(tree, j, float(new[j]))
+        change = new - old
+        self.train_corr += change[leaf]
+        for corr, raw in zip(self.valid_corr, self.valid_raw):
+            corr += change[_leaf_index(booster, raw, iteration, self.pred_params, splits)]
 
     def _patch(self, booster: "lgb.Booster") -> None:
         scores = _capture_scores(booster, valid=False)[0]
         scores += self.train_corr
-        if _capture_scores(booster, valid=False)[0] is not scores:
-            raise RuntimeError(
-                "this LightGBM version does not keep its per-round score buffer; leaf refit is unavailable "
-                "(pass refit_leaves=False)"
-            )
-        if self.valid_corr:
-            for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr):
-                buf += corr
+        if not self.checked:
+            # Once: the edit must land in the buffer LightGBM hands out.
+            if _capture_scores(booster, valid=False)[0] is not scores:
+                raise RuntimeError(
+                    "this LightGBM version does not keep its per-round score buffer; leaf refit is unavailable "
+                    "(pass refit_leaves=False)"
+                )
+            self.checked = True
+        for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr):
+            buf += corr
 
 
 def _n_rows(raw: Any) -> int:
@@ -696,7 +709,7 @@ def _own_init_score(ds: "lgb.Dataset") -> Any:
     return ds.get_init_score() if _constructed(ds) else ds.init_score
 
 
-def _num_rows(ds: "lgb.Dataset") -> int:
+def _dataset_rows(ds: "lgb.Dataset") -> int:
     if not _constructed(ds) and ds.label is not None:
         return _n_rows(ds.label)
     return ds.construct().num_data()
@@ -918,7 +931,7 @@ def train(
         if start is not None:
             for ds in [train_set, *others]:
                 if ds is train_set or _own_init_score(ds) is None:
-                    ds.set_init_score(_full_init_score(start, _num_rows(ds)))
+                    ds.set_init_score(_full_init_score(start, _dataset_rows(ds)))
                     patched.append(ds)
         booster = lgb.train(
             booster_params,

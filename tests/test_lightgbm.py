@@ -193,7 +193,7 @@ def test_leaf_index_walk_matches_lightgbm(data):
         booster = lgb.train({**PARAMS, "objective": "regression", **extra}, lgb.Dataset(X, y), 6)
         for A in (X, X.astype(np.float32), np.asfortranarray(X)):
             for it in range(6):
-                walked = glgb._leaf_index(booster, A, it, {})
+                walked = glgb._leaf_index(booster, A, it, {}, glgb._tree_splits(booster, it))
                 expected = booster.predict(A, start_iteration=it, num_iteration=1, pred_leaf=True).reshape(-1)
                 np.testing.assert_array_equal(walked, expected)
 
