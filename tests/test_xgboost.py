@@ -84,6 +84,13 @@ def random_margin(loss, rng, n):
     return (rng.normal(size=shape) * scale).astype(np.float32)
 
 
+def callable_case(name, weighted, rng):
+    """A loss, its DMatrix (weighted where the loss allows) and random margins."""
+    loss = example_loss(name)
+    X, y, w, group, d = dmatrix_for(loss, rng, weighted=weighted and not loss.needs_group)
+    return loss, y, w, group, d, random_margin(loss, rng, y.shape[0])
+
+
 # ---------------------------------------------------------------------------
 # Objective and metric callables
 # ---------------------------------------------------------------------------
@@ -92,10 +99,7 @@ def random_margin(loss, rng, n):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("name", available_losses())
 def test_objective_equals_loss_gradients(name, weighted, rng):
-    loss = example_loss(name)
-    X, y, w, group, d = dmatrix_for(loss, rng, weighted=weighted and not loss.needs_group)
-    w = w if weighted and not loss.needs_group else None
-    margin = random_margin(loss, rng, y.shape[0])
+    loss, y, w, group, d, margin = callable_case(name, weighted, rng)
     grad, hess = gx.objective(loss)(margin, d)
     want_g, want_h = loss.grad_hess(y.astype(np.float32), margin, w, group=group)
     assert grad.dtype == np.float32 and hess.dtype == np.float32
@@ -116,6 +120,39 @@ def test_objective_reuses_buffers_and_validates_once(rng, monkeypatch):
     g3, _ = obj(rng.normal(size=y.shape[0]).astype(np.float32), d)
     assert g1 is g2 is g3 and h1 is h2
     assert len(calls) == 1
+
+
+def test_metric_reads_each_dmatrix_once(rng, monkeypatch):
+    loss = get_loss("tweedie", power=1.5)
+    X, y, w, _, d = dmatrix_for(loss, rng, weighted=True)
+    met = gx.metric(loss)
+    calls = []
+    original = type(loss).check_labels
+    monkeypatch.setattr(type(loss), "check_labels", lambda self, y: calls.append(1) or original(self, y))
+    values = [met(rng.normal(size=y.shape[0]).astype(np.float32), d)[1] for _ in range(3)]
+    assert len(calls) == 1 and len(set(values)) == 3
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_curvature_is_one_unit_per_row(weighted, rng):
+    loss = get_loss("quantile", alpha=0.7)
+    X, y, w, _, d = dmatrix_for(loss, rng, weighted=weighted)
+    margin = random_margin(loss, rng, y.shape[0])
+    grad, hess = gx.XGBObjective(loss, row_curvature=True)(margin, d)
+    want_g, want_h = loss.grad_hess(y.astype(np.float32), margin, w)
+    assert_allclose(grad, want_g, rtol=1e-6)
+    # the loss's own curvature is not one per row; the row curvature is
+    assert not np.allclose(want_h, 1.0 if w is None else w)
+    assert_allclose(hess, 1.0 if w is None else w.astype(np.float32))
+
+
+def test_scikit_learn_signatures_reject_grouped_losses(rng):
+    y = (rng.random(20) < 0.5).astype(float)
+    margin = np.zeros(20, np.float32)
+    with pytest.raises(ValueError, match="query groups"):
+        gx.objective("infonce")(y, margin)
+    with pytest.raises(ValueError, match="query groups"):
+        gx.metric("infonce")(y, margin)
 
 
 def test_objective_rechecks_labels_at_a_new_run(rng):
@@ -149,10 +186,7 @@ def test_objective_and_metric_pickle_and_deepcopy(name, rng):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("name", ["squared_error", "tweedie", "logistic", "softmax", "infonce", "quantile"])
 def test_metric_is_weighted_mean_loss(name, weighted, rng):
-    loss = example_loss(name)
-    X, y, w, group, d = dmatrix_for(loss, rng, weighted=weighted and not loss.needs_group)
-    w = w if weighted and not loss.needs_group else None
-    margin = random_margin(loss, rng, y.shape[0])
+    loss, y, w, group, d, margin = callable_case(name, weighted, rng)
     metric_name, value = gx.metric(loss)(margin, d)
     assert metric_name == loss.name
     assert value == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-6)
@@ -562,6 +596,8 @@ def test_obj_argument_and_bad_inputs(rng):
         gx.base_score("squared_error", y, objective="reg:tweedie")
     with pytest.raises(ValueError, match="multiclass"):
         gx.base_score("logistic", (y > 3).astype(float), objective="multi:softprob")
+    with pytest.raises(ValueError, match="refit_leaves"):
+        gx.train("absolute_error", {"nthread": 1}, d, 1, refit_leaves="yes")
 
 
 def test_booster_objective_and_base_score_spaces(rng):
@@ -589,6 +625,10 @@ def test_continued_training_keeps_the_model_start(rng):
     assert_allclose(gx.predict(more, X), gx.predict(first, X), rtol=1e-6)
     longer = gx.train(loss, BASE, rescaled, 3, xgb_model=first)
     assert longer.num_boosted_rounds() == 8
+    # iteration_range picks trees as in Booster.predict
+    two = gx.predict(first, X, output="margin", iteration_range=(0, 2))
+    assert_allclose(two, first.predict(xgb.DMatrix(X), output_margin=True, iteration_range=(0, 2)), rtol=1e-6)
+    assert not np.allclose(two, gx.predict(first, X, output="margin"))
 
 
 def test_metric_as_sklearn_eval_metric(rng):
