@@ -196,6 +196,10 @@ def test_leaf_index_walk_matches_lightgbm(data):
                 walked = glgb._leaf_index(booster, A, it, {}, glgb._tree_splits(booster, it))
                 expected = booster.predict(A, start_iteration=it, num_iteration=1, pred_leaf=True).reshape(-1)
                 np.testing.assert_array_equal(walked, expected)
+    # Without parsed splits (categorical trees, other inputs): LightGBM's own pred_leaf.
+    np.testing.assert_array_equal(
+        glgb._leaf_index(booster, X, 2, {}, None), glgb._leaf_index(booster, X, 2, {}, glgb._tree_splits(booster, 2))
+    )
 
 
 def _stable_weighted_percentile(values, weights, alpha):
@@ -219,7 +223,7 @@ def test_leaf_percentiles_definition():
         for alpha in (0.05, 0.5, 0.9):
             got = glgb.leaf_percentiles(r, np.zeros(m, dtype=np.int64), alpha)[0]
             assert got == pytest.approx(np.quantile(r, float(np.float32(alpha))), rel=1e-12, abs=1e-15)
-    # Per leaf, weights of one unit reproduce the interpolated order statistics' neighbours.
+    # Per leaf, without weights: the median at alpha 0.5; an empty leaf gives NaN.
     r = rng.normal(size=200)
     leaf = rng.integers(0, 4, size=200)
     out = glgb.leaf_percentiles(r, leaf, 0.5, n_leaves=5)
@@ -248,20 +252,40 @@ def test_leaf_percentiles_definition():
 # ---------------------------------------------------------------------------
 
 
-def test_objective_weights_groups_and_dtype(data):
+def test_objective_weights_groups_and_dtype(data, monkeypatch):
     X, y, w, _, _ = _split(data, "tweedie", True)
     loss = get_loss("tweedie", power=1.5)
     ds = lgb.Dataset(X, y, weight=w).construct()
     obj = glgb.objective(loss)
     margin = np.random.default_rng(0).normal(size=N_TRAIN)
+    g_ref, h_ref = loss.grad_hess(y.astype(np.float32), margin, w.astype(np.float32))
+    g_new, _ = loss.grad_hess(2.0 * y.astype(np.float32), margin, w.astype(np.float32))
+    calls = []
+    original = type(loss).check_labels
+    monkeypatch.setattr(type(loss), "check_labels", lambda self, y: calls.append(1) or original(self, y))
     grad, hess = obj(margin, ds)
     assert grad.dtype == np.float32 and hess.dtype == np.float32 and grad.shape == (N_TRAIN,)
-    g_ref, h_ref = loss.grad_hess(y.astype(np.float32), margin, w.astype(np.float32))
     np.testing.assert_array_equal(grad, g_ref)
     np.testing.assert_array_equal(hess, h_ref)
-    # Buffers are reused round after round.
+    # Buffers are reused round after round, and the Dataset is validated once.
     grad2, _ = obj(margin + 0.1, ds)
-    assert grad2 is grad
+    assert grad2 is grad and len(calls) == 1
+    # New labels (LightGBM bumps the Dataset's version) are read again.
+    ds.set_label(2.0 * y)
+    np.testing.assert_array_equal(obj(margin, ds)[0], g_new)
+    assert len(calls) == 2
+    # Row curvature: one unit of Hessian per row, times its weight.
+    _, hess_rows = glgb.LightGBMObjective(loss, row_curvature=True)(margin, ds)
+    np.testing.assert_array_equal(hess_rows, w.astype(np.float32))
+    # Query groups reach a grouped loss.
+    infonce = get_loss("infonce", temperature=0.5)
+    sizes = np.full(N_TRAIN // 10, 10)
+    yg = np.zeros(N_TRAIN)
+    yg[::10] = 1.0
+    grad_g, hess_g = glgb.objective(infonce)(margin, lgb.Dataset(X, yg, group=sizes).construct())
+    g_ref, h_ref = infonce.grad_hess(yg.astype(np.float32), margin, group=sizes)
+    np.testing.assert_allclose(grad_g, g_ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(hess_g, h_ref, rtol=1e-6, atol=1e-7)
 
 
 def test_objective_multiclass_layout_is_class_major(data):
@@ -304,6 +328,9 @@ def test_metric_value(data):
     assert name == "tweedie" and higher_better is False
     expected = loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float))
     assert value == pytest.approx(expected, rel=1e-12)
+    assert glgb.metric(loss, name="deviance")(margin, ds) == ("deviance", value, False)
+    with pytest.raises(ValueError, match="name"):
+        glgb.metric(loss, name="")
 
 
 def test_infonce_with_query_groups():
@@ -381,6 +408,29 @@ def test_validation_sets_start_from_the_same_margin(data):
     assert dvalid.get_init_score() is None
 
 
+def test_dataset_init_score_is_kept_and_feval_follows_the_loss_metric(data):
+    X, y, _, _, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    offsets = np.log(np.random.default_rng(2).uniform(0.5, 2.0, N_TRAIN))
+    params = {**PARAMS, "min_gain_to_split": 1e30}
+    record: dict = {}
+    calls = []
+
+    def extra(preds, ds):
+        calls.append(1)
+        return "extra", 0.0, False
+
+    ds = lgb.Dataset(X, y, init_score=offsets)
+    flat = glgb.train(loss, params, ds, 2, valid_sets=[ds], feval=extra, callbacks=[lgb.record_evaluation(record)])
+    # Training starts from the Dataset's per-row offsets: no start margin is added to the model.
+    np.testing.assert_allclose(flat.predict(X, raw_score=True), 0.0, atol=1e-12)
+    assert list(record["training"]) == ["tweedie", "extra"] and len(calls) == 2
+    expected = loss.loss(y.astype(np.float32), offsets)
+    assert record["training"]["tweedie"][-1] == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="not both"):
+        glgb.train(loss, PARAMS, lgb.Dataset(X, y, init_score=offsets), 2, init_score=0.5)
+
+
 def test_predict_options(data):
     X, y, _, X_te, _ = _split(data, "bin", False)
     booster = glgb.train("logistic", PARAMS, lgb.Dataset(X, y), 10)
@@ -392,6 +442,8 @@ def test_predict_options(data):
         glgb.predict(plain, X_te)
     with pytest.raises(ValueError, match="output"):
         glgb.predict(booster, X_te, output="probability")
+    with pytest.raises(ValueError, match="raw_score"):
+        glgb.predict(booster, X_te, raw_score=True)
 
 
 # ---------------------------------------------------------------------------
@@ -422,6 +474,12 @@ def test_errors_before_training(data):
     freed = lgb.Dataset(X, y).construct()
     with pytest.raises(ValueError, match="free_raw_data"):
         glgb.train("absolute_error", PARAMS, freed, 2)
+    with pytest.raises(ValueError, match="gbdt"):
+        glgb.train("absolute_error", {**PARAMS, "boosting": "dart"}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="linear_tree"):
+        glgb.train("squared_error", {**PARAMS, "linear_tree": True}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="refit_leaves"):
+        glgb.train("absolute_error", PARAMS, lgb.Dataset(X, y), 2, refit_leaves="no")
     # The plain objective without num_class: a clear error at the first round.
     with pytest.raises(ValueError, match="num_class"):
         lgb.train({**PARAMS, "objective": glgb.objective(get_loss("softmax", num_class=4))}, lgb.Dataset(X, y), 2)
@@ -477,6 +535,19 @@ def test_classifier_probabilities_match_builtin(data):
     ours = glgb.LGBMClassifier(loss="softmax", loss_params={"hessian_scale": "lightgbm"}, **SK).fit(Xm, ym)
     ref = lgb.LGBMClassifier(**SK).fit(Xm, ym)
     np.testing.assert_allclose(ours.predict_proba(Xm_te), ref.predict_proba(Xm_te), rtol=1e-6, atol=1e-9)
+
+
+def test_classifier_class_weight_reaches_the_gradients(data):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y, _, X_te, _ = _split(data, "bin", False)
+    weights = {0.0: 1.0, 1.0: 3.0}
+    balanced = glgb.LGBMClassifier(class_weight=weights, **SK).fit(X, y)
+    as_rows = glgb.LGBMClassifier(**SK).fit(X, y, sample_weight=compute_sample_weight(weights, y))
+    plain = glgb.LGBMClassifier(**SK).fit(X, y)
+    np.testing.assert_allclose(balanced.predict_proba(X_te), as_rows.predict_proba(X_te), rtol=1e-6)
+    np.testing.assert_allclose(balanced.start_margin_, as_rows.start_margin_, rtol=1e-6)
+    assert balanced.predict_proba(X_te)[:, 1].mean() > plain.predict_proba(X_te)[:, 1].mean() + 0.05
 
 
 def test_classifier_focal_probabilities(data):
