@@ -9,6 +9,7 @@ from scipy.special import expit
 
 from gbm_objectives.kernels._fastmath import (
     fast_exp,
+    fast_exp_nonpositive,
     fast_log,
     fast_log1p,
     fast_sigmoid_pair,
@@ -22,6 +23,12 @@ TINY = np.finfo(np.float64).tiny
 def _exp(x, out):
     for i in range(x.shape[0]):
         out[i] = fast_exp(x[i])
+
+
+@njit(error_model="numpy")
+def _exp_nonpositive(x, out):
+    for i in range(x.shape[0]):
+        out[i] = fast_exp_nonpositive(x[i])
 
 
 @njit(error_model="numpy")
@@ -82,6 +89,17 @@ def test_exp_is_exactly_one_at_zero_and_monotone_on_a_fine_grid():
     assert _apply(_exp, np.array([0.0, -0.0])).tolist() == [1.0, 1.0]
     grid = np.linspace(-20.0, 20.0, 400_001)
     assert np.all(np.diff(_apply(_exp, grid)) >= 0.0)
+
+
+def test_exp_nonpositive_is_accurate_for_float32_results_and_clamps_far_below(rng):
+    x = np.concatenate([-(10.0 ** rng.uniform(-12.0, np.log10(708.0), 200_000)), [0.0, -1e-300, -708.0]])
+    got = _apply(_exp_nonpositive, x)
+    np.testing.assert_allclose(got, np.exp(x), rtol=1e-12, atol=0)
+    assert got[-3] == 1.0
+    # Below -708 the result stays at exp(-708): zero once rounded to float32, like exp itself.
+    far = _apply(_exp_nonpositive, np.array([-709.0, -800.0, -1e300]))
+    np.testing.assert_allclose(far, np.exp(-708.0), rtol=1e-12)
+    assert np.all(far.astype(np.float32) == 0.0)
 
 
 def test_log_matches_numpy_within_one_ulp_including_subnormals_and_specials(rng):

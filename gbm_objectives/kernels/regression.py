@@ -13,7 +13,7 @@ import math
 from numba import njit
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
-from ._fastmath import fast_exp
+from ._fastmath import fast_exp_nonpositive
 
 #: Curvature codes shared with :mod:`gbm_objectives.losses`.
 CURVATURE_EXACT = 0
@@ -166,7 +166,7 @@ def pseudo_huber_loss_sum(y, margin, weight, delta):
 def _log_cosh_point(r, curvature):
     """``tanh(r)`` and the curvature from one ``exp(-2|r|)`` and one division (SIMD-friendly)."""
     a = abs(r)
-    e = fast_exp(-2.0 * min(a, 350.0))
+    e = fast_exp_nonpositive(-2.0 * min(a, 350.0))
     # Below |r| = 1/16, (1 - e) / (1 + e) loses relative precision; there the
     # series of tanh(a) / a (truncation < 1e-17 relative) is used instead.
     a2 = a * a
