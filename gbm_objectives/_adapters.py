@@ -32,7 +32,9 @@ class Data:
 
     __slots__ = ("y", "weight", "offsets", "denom")
 
-    def __init__(self, loss: Loss, y: Any, weight: Any, boundaries: Any, what: str, group_hint: str = "") -> None:
+    def __init__(
+        self, loss: Loss, y: Any, weight: Any, boundaries: Any, what: str, group_hint: str = "pass query groups"
+    ) -> None:
         try:
             self.y = loss.check_labels(y)
             n = self.y.shape[0]
@@ -62,7 +64,7 @@ class Data:
 
 def _offsets(loss: Loss, boundaries: Any, n_rows: int, group_hint: str) -> np.ndarray:
     if boundaries is None or np.size(boundaries) < 2:
-        raise ValueError(f"{loss.name} needs query groups; {group_hint}".rstrip("; "))
+        raise ValueError(f"{loss.name} needs query groups; {group_hint}")
     b = np.ascontiguousarray(np.asarray(boundaries, dtype=np.int64).reshape(-1))
     if b[0] != 0 or b[-1] != n_rows or np.any(np.diff(b) <= 0):
         raise ValueError(f"the query groups do not partition the {n_rows} rows")

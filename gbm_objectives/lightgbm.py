@@ -692,7 +692,7 @@ def _check_start(loss: Loss, value: Any) -> np.ndarray:
             "init_score must be a number" + (f" or {loss.n_outputs} numbers" if loss.is_multiclass else "")
             + f" for {loss!r}; got shape {np.shape(value)}"
         )
-    return arr.astype(np.float64)
+    return arr
 
 
 def _nonzero(start: np.ndarray) -> np.ndarray | None:
