@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -31,7 +32,9 @@ def main() -> None:
     parser.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
     parser.add_argument("--rounds", type=int, default=200, help="boosting rounds (default 200)")
     parser.add_argument("--n-jobs", type=int, default=2, help="fits run at once (default 2)")
-    parser.add_argument("--out", default="tracker_ablation.png", help="PNG file to write (default tracker_ablation.png)")
+    parser.add_argument("--out", default="tracker_ablation.png",
+                        help="PNG file, or an existing folder to write tracker_ablation.png into "
+                             "(default tracker_ablation.png)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args()
 
@@ -69,9 +72,12 @@ def main() -> None:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
         for ax, (backend, result) in zip(axes, results.items()):
             plot_power_sweep(result, ax=ax)
-        fig.savefig(args.out, dpi=120)
+        out = Path(args.out)
+        if out.is_dir():
+            out = out / "tracker_ablation.png"
+        fig.savefig(out, dpi=120)
         plt.close(fig)
-        print(f"\nWrote {args.out}")
+        print(f"\nWrote {out}")
     print(f"Total wall time: {time.perf_counter() - start:.0f} s")
 
 
