@@ -70,3 +70,14 @@ def test_readme_python_snippets_run(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = _readme_data()
     exec(compile(block, f"README.md block {index}", "exec"), namespace)
+
+
+def test_main_job_example_runs_on_tiny_data(tmp_path):
+    example = README.parent / "examples" / "tracker_ablation.py"
+    cmd = [sys.executable, str(example), "--n-samples", "600", "--cv", "2", "--rounds", "5",
+           "--n-jobs", "1", "--quiet", "--out", str(tmp_path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300).stdout
+    for backend in ("xgboost", "lightgbm"):
+        assert f"=== {backend}:" in out
+    assert "squared_error" in out and "constant median" in out and "Calibration" in out
+    assert (tmp_path / "tracker_ablation.png").stat().st_size > 10_000
