@@ -13,7 +13,6 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ._validation import (
-    EMPTY_WEIGHT,
     as_float_array,
     check_choice,
     check_sample_weight,
