@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rows:,} rows (softmax kinds: k = {args.k}), float64 labels and margins. Peak traced bytes "
         "of one call after a warm-up (NumPy, Python and Numba-runtime allocations), divided by the "
         "margin's size. ``grad_hess`` returns two fresh float32 arrays (1.0x a float64 margin); the "
-        "other calls reuse their outputs. The softmax kernels' scratch is bounded (at most 4,096 "
-        "float64 entries per array), whatever the data size.\n"
+        "other calls reuse their outputs. The softmax kernels' scratch is bounded by a block of rows "
+        "(under 200 KiB in all), whatever the number of rows.\n"
     )
     rows = [row(name, args.rows, args.k) for name in losses]
     print(markdown_table(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numba import float32, njit, uint64
+from numba import njit, uint64
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp, fast_log, fast_log1p
@@ -42,19 +42,18 @@ def _row_softmax(margin, i, prob):
     return top + fast_log(total)
 
 
-#: Margin entries per block of the layout-specific softmax kernels (their scratch size).
+#: Margin entries per block of the layout-specific softmax kernels (sets their scratch size).
 BLOCK_ENTRIES = 4096
 
 
 @njit(**JIT)
 def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
-    """Softmax for C-ordered (row-major) margins and outputs.
+    """Softmax for C-ordered (row-major, XGBoost's layout) margins and outputs.
 
     Rows are processed in blocks so that the expensive ``exp`` runs in one flat
     SIMD loop over the block instead of short per-row loops: per-row values
-    (max, 1 / sum) are spread over a block-sized scratch row, and
-    ``exp(f - max)`` is parked in the outputs as a float32 pair ``hi + lo``
-    (~48 bits) until the row sums are known.
+    (max, 1 / sum) are spread over a block-sized scratch row, next to a
+    block-sized scratch of ``exp(f - max)``.
     """
     n, k = margin.shape
     weighted = weight.shape[0] > 0
@@ -64,6 +63,7 @@ def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
     block = max(1, BLOCK_ENTRIES // k)
     rows = min(n, block)
     aux = np.empty(rows * k)
+    ex = np.empty(rows * k)
     spread_w = np.empty(rows * k if weighted else 0)
     p_true = np.empty(rows)
     off = smoothing / k
@@ -81,18 +81,13 @@ def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
             for j in range(k):
                 aux[r * k + j] = top
         for t in range(size):
-            e = fast_exp(f64(flat_m[base + t]) - aux[t])
-            hi = float32(e)
-            flat_g[base + t] = hi
-            flat_h[base + t] = e - f64(hi)
+            ex[t] = fast_exp(f64(flat_m[base + t]) - aux[t])
         for r in range(nb):
-            i = b0 + r
             total = 0.0
             for j in range(k):
-                total += f64(grad[i, j]) + f64(hess[i, j])
+                total += ex[r * k + j]
             inv = 1.0 / total
-            c = int(y[i])
-            p_true[r] = (f64(grad[i, c]) + f64(hess[i, c])) * inv
+            p_true[r] = ex[r * k + int(y[b0 + r])] * inv
             for j in range(k):
                 aux[r * k + j] = inv
         if weighted:
@@ -100,12 +95,12 @@ def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
                 for j in range(k):
                     spread_w[r * k + j] = weight[b0 + r]
             for t in range(size):
-                p = (f64(flat_g[base + t]) + f64(flat_h[base + t])) * aux[t]
+                p = ex[t] * aux[t]
                 flat_g[base + t] = clamp_grad(spread_w[t] * (p - off))
                 flat_h[base + t] = clamp_hess(spread_w[t] * hess_scale * (p * (1.0 - p)))
         else:
             for t in range(size):
-                p = (f64(flat_g[base + t]) + f64(flat_h[base + t])) * aux[t]
+                p = ex[t] * aux[t]
                 flat_g[base + t] = clamp_grad(p - off)
                 flat_h[base + t] = clamp_hess(hess_scale * (p * (1.0 - p)))
         # The true class's target is ``on``, not ``off``.
@@ -121,15 +116,15 @@ def _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess):
 
     Each class column is contiguous, so every loop runs over a block of rows
     with per-row running max and sum in block-sized scratch: all SIMD.
-    ``exp(f - max)`` is parked in the outputs as a float32 pair ``hi + lo``.
     """
     n, k = margin.shape
     weighted = weight.shape[0] > 0
-    block = BLOCK_ENTRIES // 4
+    block = max(1, min(BLOCK_ENTRIES // 4, 4 * BLOCK_ENTRIES // k))
     rows = min(n, block)
     top = np.empty(rows)
     inv = np.empty(rows)
     p_true = np.empty(rows)
+    ex = np.empty((k, rows))
     off = smoothing / k
     on = off + (1.0 - smoothing)
     for b0 in range(0, n, block):
@@ -146,24 +141,21 @@ def _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess):
         for j in range(k):
             for r in range(nb):
                 e = fast_exp(f64(margin[base + r, j]) - top[r])
-                hi = float32(e)
-                grad[base + r, j] = hi
-                hess[base + r, j] = e - f64(hi)
-                inv[r] += f64(hi) + (e - f64(hi))
+                ex[j, r] = e
+                inv[r] += e
         for r in range(nb):
             inv[r] = 1.0 / inv[r]
-            c = int(y[base + r])
-            p_true[r] = (f64(grad[base + r, c]) + f64(hess[base + r, c])) * inv[r]
+            p_true[r] = ex[int(y[base + r]), r] * inv[r]
         for j in range(k):
             if weighted:
                 for r in range(nb):
                     w = weight[base + r]
-                    p = (f64(grad[base + r, j]) + f64(hess[base + r, j])) * inv[r]
+                    p = ex[j, r] * inv[r]
                     grad[base + r, j] = clamp_grad(w * (p - off))
                     hess[base + r, j] = clamp_hess(w * hess_scale * (p * (1.0 - p)))
             else:
                 for r in range(nb):
-                    p = (f64(grad[base + r, j]) + f64(hess[base + r, j])) * inv[r]
+                    p = ex[j, r] * inv[r]
                     grad[base + r, j] = clamp_grad(p - off)
                     hess[base + r, j] = clamp_hess(hess_scale * (p * (1.0 - p)))
         for r in range(nb):
