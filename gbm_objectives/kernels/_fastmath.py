@@ -29,6 +29,8 @@ _EXP_HI = 710.0  # and overflows above about 709.78
 _TWO54 = 18014398509481984.0
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 _INF = float("inf")
+_ROUND_MAGIC = 6755399441055744.0  # 1.5 * 2**52
+_ROUND_MAGIC_BITS = 0x4338000000000000
 
 # fdlibm e_log.c minimax coefficients of R(z) ~ log((1+s)/(1-s)) - 2s, z = s^2.
 _LG1 = 6.666666666666735130e-01
@@ -71,11 +73,22 @@ def _pow2(n):
 
 
 @njit(**INLINE)
+def _round_scaled(x):
+    """``n = round(x / ln 2)`` as float64 and as int64, for ``|x| < 2**50``.
+
+    Adding 1.5 * 2**52 rounds to the nearest integer (ties to even, as
+    ``round``) and leaves that integer in the low bits of the sum, so neither
+    a rounding instruction nor two int/float conversions are needed.
+    """
+    t = x * _LOG2E + _ROUND_MAGIC
+    return t - _ROUND_MAGIC, _bits_from_f64(t) - _ROUND_MAGIC_BITS
+
+
+@njit(**INLINE)
 def fast_exp(x):
     """``exp(x)`` for float64 ``x``, within ~2 ulp of libm, vectorisable."""
     x = min(max(x, _EXP_LO), _EXP_HI)
-    n = round(x * _LOG2E)
-    fn = float(n)
+    fn, n = _round_scaled(x)
     # Cody-Waite: r = x - n ln2 with |r| <= ln2 / 2, computed in two exact-ish steps.
     r = (x - fn * _LN2_HI) - fn * _LN2_LO
     # Taylor polynomial of degree 12: truncation error < 2e-16 relative on |r| <= 0.347.
@@ -152,8 +165,7 @@ def fast_exp_nonpositive(x):
     ``exp(-708)`` (~3e-308) instead of a subnormal. About 15% cheaper than
     :func:`fast_exp`."""
     x = max(x, -708.0)
-    n = round(x * _LOG2E)
-    fn = float(n)
+    fn, n = _round_scaled(x)
     r = (x - fn * _LN2_HI) - fn * _LN2_LO
     p = 1.0 / 3628800.0
     p = p * r + 1.0 / 362880.0
