@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from numba import njit
@@ -110,7 +112,8 @@ def test_log_matches_numpy_within_one_ulp_including_subnormals_and_specials(rng)
         [5e-324, 1e-310, TINY, 1.0, 2.0, np.nextafter(1.0, 2.0), np.nextafter(1.0, 0.0), np.finfo(np.float64).max],
     ])
     got = _apply(_log, x)
-    want = np.log(x)
+    # libm's log is the oracle: NumPy's own SIMD log is 2 ulp off it in numpy 1.26.
+    want = np.frompyfunc(math.log, 1, 1)(x).astype(np.float64)
     nonzero = want != 0.0
     assert _ulps(got[nonzero], want[nonzero]).max() <= 1
     np.testing.assert_array_equal(got[~nonzero], 0.0)
