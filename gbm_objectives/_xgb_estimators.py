@@ -138,6 +138,8 @@ def _build_loss(spec: Any, loss_params: Any, num_class: int | None = None) -> Lo
             text = f"{name}({inner + ', ' if inner else ''}num_class={int(num_class)})"
         else:
             extra["num_class"] = int(num_class)
+    if "(" not in text:
+        return get_loss(text, **extra)
     loss = parse_loss(text)
     if extra:
         loss = get_loss(loss.name, **{**loss.params, **extra})
@@ -224,9 +226,13 @@ class _LossEstimatorMixin:
 
     # -- fitting -------------------------------------------------------------
 
-    def _check_fit_args(self, y: Any) -> None:
+    def _check_fit_args(self, y: Any, sample_weight: Any) -> None:
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if sample_weight is not None:
+            w = np.asarray(sample_weight)
+            if w.size and w.dtype.kind in "biuf" and not np.any(w):
+                raise ValueError("sample_weight is zero for every row; at least one weight must be positive")
         if getattr(self, "objective", None) is not None:
             raise ValueError(f"set the loss with loss=, not objective= (got objective={self.objective!r})")
         if getattr(self, "base_score", None) is not None:
@@ -260,9 +266,10 @@ class _LossEstimatorMixin:
         from . import xgboost as gx
 
         with xgb.config_context(verbosity=self.verbosity):  # type: ignore[attr-defined]
-            params = self.get_xgb_params()
-            for key in ("objective", "base_score"):
-                params.pop(key, None)  # None here: fit refuses both
+            # Unset parameters are None, which the booster skips anyway; dropped,
+            # so train() sees no objective or base_score (fit refuses both) and
+            # no eval_metric unless the user chose one.
+            params = {k: v for k, v in self.get_xgb_params().items() if v is not None}
             model, metric, params, feature_weights = self._configure_fit(  # type: ignore[attr-defined]
                 xgb_model, params, feature_weights
             )
@@ -387,9 +394,9 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
         self.refit_leaves = refit_leaves
         _init_xgb_model(self, objective, kwargs)
 
-    def _more_tags(self) -> dict[str, bool]:
-        tags = super()._more_tags()
-        tags["multioutput"] = False  # one loss value per row
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False  # one loss value per row
         return tags
 
     def fit(  # type: ignore[override]
@@ -411,7 +418,7 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
         ``eval_set`` rows start from the same margin as the training rows;
         ``base_margin`` replaces the start of its rows.
         """
-        self._check_fit_args(y)
+        self._check_fit_args(y, sample_weight)
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use XGBClassifier")
@@ -479,9 +486,9 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         self.loss_params = loss_params
         _init_xgb_model(self, objective, kwargs)
 
-    def _more_tags(self) -> dict[str, bool]:
-        tags = super()._more_tags()
-        tags["multilabel"] = False  # one class per row
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False  # one class per row
         return tags
 
     @property
@@ -508,7 +515,7 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         feature_weights: Any = None,
     ) -> "XGBClassifier":
         """Fit on ``loss``; arguments as :meth:`xgboost.XGBClassifier.fit`."""
-        self._check_fit_args(y)
+        self._check_fit_args(y, sample_weight)
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr[:, 0]
@@ -624,7 +631,7 @@ class XGBRanker(_LossEstimatorMixin, xgb.XGBRanker):
         feature_weights: Any = None,
     ) -> "XGBRanker":
         """Fit on ``loss``; arguments as :meth:`xgboost.XGBRanker.fit`."""
-        self._check_fit_args(y)
+        self._check_fit_args(y, sample_weight)
         loss = _build_loss(self.loss, self.loss_params)
         if not loss.needs_group:
             raise ValueError(f"{loss!r} does not use query groups; use XGBRegressor or XGBClassifier")
