@@ -378,6 +378,13 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
     **kwargs
         Every :class:`xgboost.XGBRegressor` parameter except ``objective``
         and ``base_score`` (both come from the loss).
+
+    Notes
+    -----
+    ``model.get_booster()`` holds every tree, also those after the best
+    iteration of early stopping; to predict from it as ``predict`` does, pass
+    ``iteration_range=(0, booster.best_iteration + 1)`` to
+    :func:`gbm_objectives.xgboost.predict`.
     """
 
     def __init__(

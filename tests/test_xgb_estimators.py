@@ -90,8 +90,8 @@ def test_regressor_scores_the_response_scale_like_the_builtin(rng):
     loss = get_loss("tweedie", power=1.5)
     builtin = xgb.XGBRegressor(objective="reg:tweedie", tweedie_variance_power=1.5, **SK)
     ours = gx.XGBRegressor(loss=loss, **SK)
-    plain = xgb.XGBRegressor(objective=gx.objective(loss), base_score=gx.base_score(loss, y, objective="reg:squarederror"),
-                             **SK)
+    plain = xgb.XGBRegressor(objective=gx.objective(loss), **SK,
+                             base_score=gx.base_score(loss, y, objective="reg:squarederror"))
     scores = {}
     for name, est in [("builtin", builtin), ("ours", ours), ("plain", plain)]:
         scores[name] = cross_val_score(est, X, y, cv=cv, scoring="neg_mean_absolute_error").mean()
