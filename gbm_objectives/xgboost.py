@@ -661,3 +661,9 @@ def dask_train(
     out = dxgb.train(client, booster_params, dtrain, num_boost_round, evals=list(evals), obj=obj, **kwargs)
     _record_loss(out["booster"], loss)
     return out
+
+
+# scikit-learn estimators (defined apart; they train through train() above).
+from ._xgb_estimators import XGBClassifier, XGBRanker, XGBRegressor  # noqa: E402
+
+__all__ += ["XGBClassifier", "XGBRanker", "XGBRegressor"]

@@ -1,0 +1,685 @@
+"""scikit-learn estimators for XGBoost trained on a library loss.
+
+:class:`XGBRegressor`, :class:`XGBClassifier` and :class:`XGBRanker` are
+XGBoost's own estimators with ``objective=`` replaced by ``loss=``. Every fit
+goes through :func:`gbm_objectives.xgboost.train`, so the booster is the one
+``train`` builds from the same data and parameters: the built-in objective
+whose output transform is the loss's inverse link (:func:`booster_objective`),
+``base_score`` at the loss's best constant of the fit data, sample weights
+applied to the gradients, the leaf refit of absolute error and quantile
+losses, the loss as the evaluation metric and the loss record in the model.
+``predict`` returns the response scale (``output_margin=True``: raw margins)
+from the best iteration after early stopping, so ``score``,
+``cross_val_score`` and ``GridSearchCV`` score what the model predicts.
+
+Loss objects are scikit-learn parameters: ``loss__<name>`` reaches the
+loss's own parameters in ``get_params``, ``set_params`` and grid searches.
+
+Reading a fitted model's booster directly: ``booster.best_iteration`` holds
+the best iteration after early stopping; pass
+``iteration_range=(0, booster.best_iteration + 1)`` to
+:func:`gbm_objectives.xgboost.predict` or :meth:`xgboost.Booster.predict`
+to predict as the estimator does (both use every tree by default).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+import xgboost as xgb
+from xgboost.sklearn import XGBModel, _get_qid, _wrap_evaluation_matrices, get_model_categories
+
+from ._adapters import loss_from_json, refits
+from .losses import _REGISTRY, Loss, as_loss, get_loss
+
+__all__ = ["LeafRefitWarning", "XGBClassifier", "XGBRanker", "XGBRegressor", "warn_no_refit"]
+
+
+# ---------------------------------------------------------------------------
+# The one-time warning of a path that cannot refit leaves
+# ---------------------------------------------------------------------------
+
+
+class LeafRefitWarning(UserWarning):
+    """A loss that needs leaf refit (absolute error, quantile) trains without it."""
+
+
+#: Loss names already warned about in this process.
+_WARNED_NO_REFIT: set[str] = set()
+
+
+def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int = 2) -> bool:
+    """Warn, once per process and loss kind, that ``loss`` trains on ``path`` without leaf refit.
+
+    Absolute error and quantile losses have a constant curvature, so Newton
+    leaves alone do not reach the built-in objectives' accuracy: those refit
+    every leaf to a residual quantile. Paths that cannot (a custom objective
+    handed to a scikit-learn estimator or to a plain ``train`` call) call
+    this; losses that need no refit are ignored.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    path : str
+        How the user trains, named in the message (e.g.
+        ``"XGBRegressor(objective=gx.objective(loss))"``).
+    stacklevel : int, default 2
+        As in :func:`warnings.warn`, counted from the caller of this function.
+
+    Returns
+    -------
+    bool
+        Whether the warning was issued now.
+    """
+    loss = as_loss(loss)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"path must be a non-empty string naming the training path, got {path!r}")
+    if not refits(loss, True) or loss.name in _WARNED_NO_REFIT:
+        return False
+    _WARNED_NO_REFIT.add(loss.name)
+    warnings.warn(
+        f"{loss.name} needs every leaf refit to a residual quantile, which {path} cannot do: the model "
+        "keeps plain Newton leaves and falls short of the built-in objective. Train with "
+        "gbm_objectives.xgboost.train, gbm_objectives.lightgbm.train or the library's estimators "
+        "(loss=...) to refit. This warning is shown once per loss per process.",
+        LeafRefitWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------
+# The loss parameter
+# ---------------------------------------------------------------------------
+
+#: Estimator parameters that describe the loss; they never reach the booster.
+_LOSS_PARAMS = ("loss", "loss_params", "refit_leaves")
+_NUM_CLASS = re.compile(r"\bnum_class\s*=")
+
+
+def _build_loss(spec: Any, loss_params: Any, num_class: int | None = None) -> Loss:
+    """A fresh loss from ``loss=`` and ``loss_params=``.
+
+    ``spec`` is a Loss (copied, so tuning the estimator's parameter later does
+    not change a fitted model), a registry name or a ``"name(key=value)"``
+    spec. ``num_class`` fills in a multiclass loss given by name or spec.
+    """
+    if loss_params is not None and not isinstance(loss_params, Mapping):
+        raise ValueError(f"loss_params must be a dict of loss parameters, got {type(loss_params).__name__}")
+    extra = dict(loss_params or {})
+    if isinstance(spec, Loss):
+        if extra:
+            raise ValueError("loss_params can only be given with a loss name or spec, not a Loss object")
+        return copy.deepcopy(spec)
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(
+            "loss must be a Loss, a registered loss name or a spec like 'tweedie(power=1.5)'; "
+            f"got {spec!r}"
+        )
+    from .ablation import parse_loss
+
+    text = spec.strip()
+    name = text.split("(", 1)[0].strip()
+    cls = _REGISTRY.get(name)
+    if (
+        cls is not None
+        and cls.is_multiclass
+        and num_class is not None
+        and "num_class" not in extra
+        and not _NUM_CLASS.search(text)
+    ):
+        # The classes come from the data, as with a multiclass loss given by name.
+        if "(" in text and text.endswith(")"):
+            inner = text[text.index("(") + 1 : -1].strip()
+            text = f"{name}({inner + ', ' if inner else ''}num_class={int(num_class)})"
+        else:
+            extra["num_class"] = int(num_class)
+    if "(" not in text:
+        return get_loss(text, **extra)
+    loss = parse_loss(text)
+    if extra:
+        loss = get_loss(loss.name, **{**loss.params, **extra})
+    return loss
+
+
+def _recorded_loss(booster: xgb.Booster) -> Loss:
+    from . import xgboost as gx
+
+    raw = booster.attr(gx.LOSS_ATTR)
+    if raw is None:
+        raise ValueError(
+            f"this model was not trained through gbm_objectives (no {gx.LOSS_ATTR!r} attribute); "
+            "load it with xgboost's own estimator"
+        )
+    return loss_from_json(raw)
+
+
+def _encode_labels(classes: np.ndarray, labels: Any) -> np.ndarray:
+    """Class indices of ``labels`` in the sorted ``classes``."""
+    values = np.asarray(labels).reshape(-1)
+    k = classes.shape[0]
+    pos = np.searchsorted(classes, values)
+    if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != values):
+        raise ValueError("an evaluation set holds labels that are not in y")
+    return pos.astype(np.float64)
+
+
+# ---------------------------------------------------------------------------
+# What the estimators share
+# ---------------------------------------------------------------------------
+
+
+class _LossEstimatorMixin:
+    """The loss replaces ``objective``: parameters, fitting through
+    :func:`gbm_objectives.xgboost.train`, predictions through the inverse link."""
+
+    # -- parameters ----------------------------------------------------------
+
+    def _wrapper_params(self) -> set[str]:
+        return super()._wrapper_params() | set(_LOSS_PARAMS)  # type: ignore[misc]
+
+    def get_xgb_params(self) -> dict[str, Any]:
+        """XGBoost parameters for the booster: the loss and its nested parameters left out."""
+        params = super().get_xgb_params()  # type: ignore[misc]
+        return {k: v for k, v in params.items() if "__" not in k}
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters; ``loss__<name>`` sets a parameter of the loss object.
+
+        As in XGBoost, unknown plain names become booster parameters; nested
+        names reach only the loss (``loss__<name>``, which must then be a
+        :class:`Loss`) or ``loss_params`` (``loss_params__<name>``, adding to
+        the dict), and raise otherwise.
+        """
+        plain: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            head, sep, sub = key.partition("__")
+            if not sep:
+                plain[key] = value
+            elif head in ("loss", "loss_params") and sub:
+                nested.setdefault(head, {})[sub] = value
+            else:
+                raise ValueError(
+                    f"invalid parameter {key!r} for {type(self).__name__}: nested parameters go to "
+                    "the loss (loss__<name>) or to loss_params (loss_params__<name>)"
+                )
+        super().set_params(**plain)  # type: ignore[misc]
+        if "loss" in nested:
+            target = self.loss  # type: ignore[attr-defined]
+            if not isinstance(target, Loss):
+                raise ValueError(
+                    f"loss__{next(iter(nested['loss']))} needs loss to be a Loss object (e.g. "
+                    f"get_loss('tweedie')); loss is {target!r}: set loss_params= with a loss name instead"
+                )
+            target.set_params(**nested["loss"])
+        if "loss_params" in nested:
+            current = self.loss_params  # type: ignore[attr-defined]
+            if current is not None and not isinstance(current, Mapping):
+                raise ValueError(f"loss_params must be a dict of loss parameters, got {type(current).__name__}")
+            self.loss_params = {**(current or {}), **nested["loss_params"]}  # type: ignore[attr-defined]
+        return self
+
+    # -- fitting -------------------------------------------------------------
+
+    def _check_fit_args(self, y: Any, sample_weight: Any) -> None:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if sample_weight is not None:
+            w = np.asarray(sample_weight)
+            if w.size and w.dtype.kind in "biuf" and not np.any(w):
+                raise ValueError("sample_weight is zero for every row; at least one weight must be positive")
+        if getattr(self, "objective", None) is not None:
+            raise ValueError(f"set the loss with loss=, not objective= (got objective={self.objective!r})")
+        if getattr(self, "base_score", None) is not None:
+            raise ValueError(
+                "base_score is set from the loss's best constant of the fit data; for another start "
+                "pass base_margin= to fit"
+            )
+
+    def _fit_loss(
+        self,
+        loss: Loss,
+        X: Any,
+        y: Any,
+        *,
+        refit_leaves: bool = True,
+        create_dmatrix: Any = None,
+        group: Any = None,
+        qid: Any = None,
+        eval_group: Any = None,
+        eval_qid: Any = None,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        verbose: Any = True,
+        xgb_model: Any = None,
+        sample_weight_eval_set: Any = None,
+        base_margin_eval_set: Any = None,
+        feature_weights: Any = None,
+    ) -> Any:
+        """XGBoost's scikit-learn fit with :func:`gbm_objectives.xgboost.train` as the trainer."""
+        from . import xgboost as gx
+
+        with xgb.config_context(verbosity=self.verbosity):  # type: ignore[attr-defined]
+            # Unset parameters are None, which the booster skips anyway; dropped,
+            # so train() sees no objective or base_score (fit refuses both) and
+            # no eval_metric unless the user chose one.
+            params = {k: v for k, v in self.get_xgb_params().items() if v is not None}
+            model, metric, params, feature_weights = self._configure_fit(  # type: ignore[attr-defined]
+                xgb_model, params, feature_weights
+            )
+            model, feature_types = get_model_categories(X, model, self.feature_types)  # type: ignore[attr-defined]
+            evals_result: dict[str, Any] = {}
+            train_dmatrix, evals = _wrap_evaluation_matrices(
+                missing=self.missing,  # type: ignore[attr-defined]
+                X=X,
+                y=y,
+                group=group,
+                qid=qid,
+                sample_weight=sample_weight,
+                base_margin=base_margin,
+                feature_weights=feature_weights,
+                eval_set=eval_set,
+                sample_weight_eval_set=sample_weight_eval_set,
+                base_margin_eval_set=base_margin_eval_set,
+                eval_group=eval_group,
+                eval_qid=eval_qid,
+                create_dmatrix=create_dmatrix or self._create_dmatrix,  # type: ignore[attr-defined]
+                enable_categorical=self.enable_categorical,  # type: ignore[attr-defined]
+                feature_types=feature_types,
+            )
+            kwargs: dict[str, Any] = {}
+            if metric is not None:
+                # A user's callable eval_metric replaces the loss's (XGBoost takes one).
+                kwargs["custom_metric"] = metric
+            booster = gx.train(
+                loss,
+                params,
+                train_dmatrix,
+                self.get_num_boosting_rounds(),  # type: ignore[attr-defined]
+                evals=evals,
+                refit_leaves=refit_leaves,
+                early_stopping_rounds=self.early_stopping_rounds,  # type: ignore[attr-defined]
+                evals_result=evals_result,
+                verbose_eval=verbose,
+                xgb_model=model,
+                callbacks=self.callbacks,  # type: ignore[attr-defined]
+                **kwargs,
+            )
+        self._Booster = booster
+        self._set_evaluation_result(evals_result)  # type: ignore[attr-defined]
+        self.loss_ = loss
+        return self
+
+    # -- predicting ----------------------------------------------------------
+
+    def _fitted_loss(self) -> Loss:
+        loss = getattr(self, "loss_", None)
+        # A booster set up outside fit/load_model still carries the record.
+        return loss if loss is not None else _recorded_loss(self.get_booster())  # type: ignore[attr-defined]
+
+    def _margin(self, X: Any, validate_features: bool, base_margin: Any, iteration_range: Any) -> np.ndarray:
+        """Raw margins from the best iteration after early stopping (XGBoost's own rule)."""
+        return XGBModel.predict(
+            self,  # type: ignore[arg-type]
+            X,
+            output_margin=True,
+            validate_features=validate_features,
+            base_margin=base_margin,
+            iteration_range=iteration_range,
+        )
+
+    def load_model(self, fname: Any) -> None:
+        """Load a model saved by a fitted estimator; the loss comes from the model's record."""
+        super().load_model(fname)  # type: ignore[misc]
+        loss = _recorded_loss(self.get_booster())  # type: ignore[attr-defined]
+        # XGBoost sets these from the model; here they come from the loss.
+        self.objective = None
+        self.base_score = None
+        self.loss = loss
+        self.loss_params = None
+        self.loss_ = copy.deepcopy(loss)
+
+
+def _init_xgb_model(est: Any, objective: Any, kwargs: dict[str, Any]) -> None:
+    XGBModel.__init__(est, objective=objective, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Estimators
+# ---------------------------------------------------------------------------
+
+
+class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
+    """:class:`xgboost.XGBRegressor` trained on a library loss.
+
+    Fitting is :func:`gbm_objectives.xgboost.train` on the same data and
+    parameters: training starts from the loss's best constant, sample weights
+    reach the gradients, absolute error and quantile losses get the leaf
+    refit, the loss is the evaluation metric and is recorded in the model.
+    ``predict`` returns the response scale (mean, median, quantile) from the
+    best iteration after early stopping; ``output_margin=True`` the margin.
+
+    Parameters
+    ----------
+    loss : Loss or str, default "squared_error"
+        A loss object, a registry name or a spec such as
+        ``"tweedie(power=1.5)"``. A loss object is a scikit-learn parameter:
+        grid searches reach its parameters as ``loss__<name>``.
+    loss_params : dict, optional
+        Parameters for a loss given by name or spec (they override the spec's).
+    refit_leaves : bool, default True
+        See :func:`gbm_objectives.xgboost.train`.
+    **kwargs
+        Every :class:`xgboost.XGBRegressor` parameter except ``objective``
+        and ``base_score`` (both come from the loss).
+
+    Notes
+    -----
+    ``model.get_booster()`` holds every tree, also those after the best
+    iteration of early stopping; to predict from it as ``predict`` does, pass
+    ``iteration_range=(0, booster.best_iteration + 1)`` to
+    :func:`gbm_objectives.xgboost.predict`.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str = "squared_error",
+        loss_params: Mapping[str, Any] | None = None,
+        refit_leaves: bool = True,
+        objective: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        self.refit_leaves = refit_leaves
+        _init_xgb_model(self, objective, kwargs)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False  # one loss value per row
+        return tags
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        verbose: bool | int | None = True,
+        xgb_model: Any = None,
+        sample_weight_eval_set: Any = None,
+        base_margin_eval_set: Any = None,
+        feature_weights: Any = None,
+    ) -> "XGBRegressor":
+        """Fit on ``loss``; arguments as :meth:`xgboost.XGBRegressor.fit`.
+
+        ``eval_set`` rows start from the same margin as the training rows;
+        ``base_margin`` replaces the start of its rows.
+        """
+        self._check_fit_args(y, sample_weight)
+        loss = _build_loss(self.loss, self.loss_params)
+        if loss.is_multiclass:
+            raise ValueError(f"{loss!r} is a multiclass loss; use XGBClassifier")
+        if loss.needs_group:
+            raise ValueError(f"{loss!r} needs query groups; use XGBRanker")
+        return self._fit_loss(
+            loss, X, y, refit_leaves=self.refit_leaves, sample_weight=sample_weight, base_margin=base_margin,
+            eval_set=eval_set, verbose=verbose, xgb_model=xgb_model,
+            sample_weight_eval_set=sample_weight_eval_set, base_margin_eval_set=base_margin_eval_set,
+            feature_weights=feature_weights,
+        )
+
+    def predict(  # type: ignore[override]
+        self,
+        X: Any,
+        *,
+        output_margin: bool = False,
+        validate_features: bool = True,
+        base_margin: Any = None,
+        iteration_range: Any = None,
+    ) -> np.ndarray:
+        """Predictions on the response scale (``output_margin=True``: raw margins).
+
+        Early-stopped models use their best iteration unless ``iteration_range``
+        says otherwise, as in :meth:`xgboost.XGBRegressor.predict`.
+        """
+        margin = self._margin(X, validate_features, base_margin, iteration_range)
+        if output_margin:
+            return margin
+        return self._fitted_loss().predict(margin)
+
+
+class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
+    """:class:`xgboost.XGBClassifier` trained on a library loss.
+
+    Labels may be any sortable values (``classes_`` holds them);
+    ``predict_proba`` is the loss's inverse link of the margin (with label
+    smoothing, the smoothed-target probability, as :meth:`Loss.predict`) and
+    ``predict`` the most probable class, both from the best iteration after
+    early stopping. Fitting is :func:`gbm_objectives.xgboost.train`: the
+    loss's best constant start, sample weights on the gradients, the loss as
+    metric and recorded in the model.
+
+    Parameters
+    ----------
+    loss : Loss or str, optional
+        Default ``"logistic"`` for two classes, ``"softmax"`` for more. A
+        multiclass loss given by name or spec gets ``num_class`` from the data.
+    loss_params : dict, optional
+        Parameters for a loss given by name or spec.
+    **kwargs
+        Every :class:`xgboost.XGBClassifier` parameter except ``objective``
+        and ``base_score``.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str | None = None,
+        loss_params: Mapping[str, Any] | None = None,
+        objective: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        _init_xgb_model(self, objective, kwargs)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False  # one class per row
+        return tags
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels seen in fit, sorted."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "n_classes_")
+        classes = getattr(self, "_classes", None)
+        return np.arange(self.n_classes_) if classes is None else classes
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        verbose: bool | int | None = True,
+        xgb_model: Any = None,
+        sample_weight_eval_set: Any = None,
+        base_margin_eval_set: Any = None,
+        feature_weights: Any = None,
+    ) -> "XGBClassifier":
+        """Fit on ``loss``; arguments as :meth:`xgboost.XGBClassifier.fit`."""
+        self._check_fit_args(y, sample_weight)
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr[:, 0]
+        if y_arr.ndim != 1:
+            raise ValueError(f"y must hold one class label per row, got shape {y_arr.shape}")
+        classes, codes = np.unique(y_arr, return_inverse=True)
+        k = classes.shape[0]
+        if k < 2:
+            raise ValueError(f"y holds {k} class; a classifier needs at least 2 classes")
+        spec = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
+        loss = _build_loss(spec, self.loss_params, num_class=k)
+        if loss.link.name not in ("logit", "softmax") or loss.needs_group:
+            raise ValueError(f"{loss!r} is not a classification loss; use XGBRegressor")
+        if loss.is_multiclass and loss.n_outputs != k:
+            raise ValueError(f"{loss!r} does not match the {k} classes in y")
+        if not loss.is_multiclass and k != 2:
+            raise ValueError(f"{loss!r} is a binary loss but y holds {k} classes; use a multiclass loss")
+        codes = codes.astype(np.float64)
+        if eval_set is not None:
+            # Evaluation labels are encoded as y is; the training pair stays the same object.
+            eval_set = [(ex, codes if ey is y else _encode_labels(classes, ey)) for ex, ey in eval_set]
+        self._fit_loss(
+            loss, X, codes, sample_weight=sample_weight, base_margin=base_margin, eval_set=eval_set,
+            verbose=verbose, xgb_model=xgb_model, sample_weight_eval_set=sample_weight_eval_set,
+            base_margin_eval_set=base_margin_eval_set, feature_weights=feature_weights,
+        )
+        self.n_classes_ = k
+        self._classes = classes
+        return self
+
+    def load_model(self, fname: Any) -> None:
+        """Load a model saved by a fitted classifier (``classes_`` become 0..k-1)."""
+        super().load_model(fname)
+        self._classes = None
+
+    def predict_proba(  # type: ignore[override]
+        self,
+        X: Any,
+        validate_features: bool = True,
+        base_margin: Any = None,
+        iteration_range: Any = None,
+    ) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), from the loss's inverse link."""
+        p = self._fitted_loss().predict(self._margin(X, validate_features, base_margin, iteration_range))
+        return p if p.ndim == 2 else np.column_stack((1.0 - p, p))
+
+    def predict(  # type: ignore[override]
+        self,
+        X: Any,
+        *,
+        output_margin: bool = False,
+        validate_features: bool = True,
+        base_margin: Any = None,
+        iteration_range: Any = None,
+    ) -> np.ndarray:
+        """Most probable class (``output_margin=True``: raw margins)."""
+        if output_margin:
+            return self._margin(X, validate_features, base_margin, iteration_range)
+        proba = self.predict_proba(
+            X, validate_features=validate_features, base_margin=base_margin, iteration_range=iteration_range
+        )
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class XGBRanker(_LossEstimatorMixin, xgb.XGBRanker):
+    """:class:`xgboost.XGBRanker` trained on a grouped library loss (``infonce``).
+
+    Query groups come as in XGBoost: ``group=`` sizes, ``qid=`` ids, or a
+    ``qid`` column of a DataFrame ``X``; sample weights are one per group.
+    ``predict`` returns the loss's response scale, the within-group
+    probabilities, which need the groups of ``X`` (``qid=`` or the ``qid``
+    column); ``output_margin=True`` gives the ranking scores without them.
+
+    Parameters
+    ----------
+    loss : Loss or str, default "infonce"
+        A grouped loss (object, name or spec).
+    loss_params : dict, optional
+    **kwargs
+        Every :class:`xgboost.XGBRanker` parameter except ``objective`` and
+        ``base_score``.
+    """
+
+    def __init__(
+        self,
+        *,
+        loss: Loss | str = "infonce",
+        loss_params: Mapping[str, Any] | None = None,
+        objective: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.loss = loss
+        self.loss_params = loss_params
+        # xgboost.XGBRanker.__init__ insists on a "rank:" objective.
+        _init_xgb_model(self, objective, kwargs)
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        *,
+        group: Any = None,
+        qid: Any = None,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        eval_group: Any = None,
+        eval_qid: Any = None,
+        verbose: bool | int | None = False,
+        xgb_model: Any = None,
+        sample_weight_eval_set: Any = None,
+        base_margin_eval_set: Any = None,
+        feature_weights: Any = None,
+    ) -> "XGBRanker":
+        """Fit on ``loss``; arguments as :meth:`xgboost.XGBRanker.fit`."""
+        self._check_fit_args(y, sample_weight)
+        loss = _build_loss(self.loss, self.loss_params)
+        if not loss.needs_group:
+            raise ValueError(f"{loss!r} does not use query groups; use XGBRegressor or XGBClassifier")
+        return self._fit_loss(
+            loss, X, y, create_dmatrix=self._create_ltr_dmatrix, group=group, qid=qid, eval_group=eval_group,
+            eval_qid=eval_qid, sample_weight=sample_weight, base_margin=base_margin, eval_set=eval_set,
+            verbose=verbose, xgb_model=xgb_model, sample_weight_eval_set=sample_weight_eval_set,
+            base_margin_eval_set=base_margin_eval_set, feature_weights=feature_weights,
+        )
+
+    def predict(  # type: ignore[override]
+        self,
+        X: Any,
+        *,
+        output_margin: bool = False,
+        validate_features: bool = True,
+        base_margin: Any = None,
+        iteration_range: Any = None,
+        qid: Any = None,
+    ) -> np.ndarray:
+        """Within-group probabilities (``output_margin=True``: ranking scores).
+
+        ``qid`` (or a ``qid`` column of ``X``) gives the query of every row,
+        all rows of a query together.
+        """
+        X, qid = _get_qid(X, qid)
+        margin = self._margin(X, validate_features, base_margin, iteration_range)
+        if output_margin:
+            return margin
+        if qid is None:
+            raise ValueError(
+                f"{self._fitted_loss().name} predictions are probabilities within each query: pass qid= "
+                "(or a 'qid' column in X), or output_margin=True for ranking scores"
+            )
+        return self._fitted_loss().predict(margin, group=np.asarray(qid))
+
+    def score(self, X: Any, y: Any) -> float:  # type: ignore[override]
+        """Negative mean loss per query on ``X`` (a DataFrame with a ``qid`` column):
+        greater is better, as scikit-learn expects."""
+        X, qid = _get_qid(X, None)
+        if qid is None:
+            raise ValueError("score needs the query of every row: a DataFrame X with a 'qid' column")
+        margin = self._margin(X, True, None, None)
+        return -self._fitted_loss().loss(np.asarray(y, dtype=np.float64), margin, group=np.asarray(qid))

@@ -1,0 +1,404 @@
+"""XGBoost scikit-learn estimators on a library loss.
+
+The estimators train through :func:`gbm_objectives.xgboost.train`, so every
+fitted model is compared with ``train`` on the same data and parameters;
+scikit-learn tools (cross-validation, grid search, clone, check_estimator)
+are run as a user runs them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+import gbm_objectives._xgb_estimators as est_mod
+import gbm_objectives.xgboost as gx
+from gbm_objectives import get_loss
+from gbm_objectives._xgb_estimators import LeafRefitWarning, warn_no_refit
+
+SK = {"n_estimators": 15, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
+#: The same booster settings as ``SK`` for gbm_objectives.xgboost.train.
+NATIVE = {"max_depth": 3, "eta": 0.3, "nthread": 1, "tree_method": "hist"}
+
+
+def features(rng: np.random.Generator, n: int, d: int = 4) -> np.ndarray:
+    return rng.normal(size=(n, d))
+
+
+def costs(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Zero-inflated, skewed costs whose mean depends on the features."""
+    counts = rng.poisson(np.exp(0.7 * X[:, 0] - 0.5 * X[:, 1]))
+    return np.array([rng.gamma(2.0, 50.0, size=c).sum() for c in counts])
+
+
+def labels_for(loss, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    lin = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
+    if loss.is_multiclass:
+        return np.digitize(lin + 0.4 * rng.normal(size=X.shape[0]), [-0.4, 0.4]).astype(float)
+    if loss.link.name == "logit":
+        return (rng.random(X.shape[0]) < 1.0 / (1.0 + np.exp(-2.0 * lin))).astype(float)
+    if loss.name == "gamma":
+        return rng.gamma(2.0, np.exp(1.0 + lin) / 2.0)
+    if loss.link.name == "log":
+        return costs(X, rng)
+    return 3.0 + 2.0 * lin + rng.normal(size=X.shape[0])
+
+
+# ---------------------------------------------------------------------------
+# Same model as gbm_objectives.xgboost.train, response-scale predictions
+# ---------------------------------------------------------------------------
+
+REGRESSION = ["squared_error", "tweedie(power=1.3)", "poisson", "gamma", "huber", "absolute_error",
+              "quantile(alpha=0.8)"]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("spec", REGRESSION)
+def test_regressor_is_train_on_the_same_data(spec, weighted, rng):
+    model = gx.XGBRegressor(loss=spec, **SK)
+    loss = est_mod._build_loss(spec, None)
+    X = features(rng, 400)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, 400) if weighted else None
+    model.fit(X, y, sample_weight=w)
+    native = gx.train(loss, NATIVE, xgb.DMatrix(X, label=y, weight=w), SK["n_estimators"])
+    holdout = features(rng, 60)
+    assert model.loss_ == loss
+    assert_allclose(model.predict(holdout), gx.predict(native, holdout), rtol=1e-6, atol=1e-6)
+    assert_allclose(model.predict(holdout, output_margin=True), gx.predict(native, holdout, output="margin"),
+                    rtol=1e-6, atol=1e-6)
+    # The booster itself speaks the response scale and carries the loss record.
+    assert_allclose(model.get_booster().predict(xgb.DMatrix(holdout)), model.predict(holdout), rtol=1e-5, atol=1e-5)
+    assert gx.predict(model.get_booster(), holdout).shape == (60,)
+    assert model.get_booster().attr(gx.LOSS_ATTR) == native.attr(gx.LOSS_ATTR)
+
+
+def test_regressor_scores_the_response_scale_like_the_builtin(rng):
+    # The README route XGBRegressor(objective=gx.objective(loss)) predicts log-means,
+    # so scikit-learn scored margins; the library's estimator scores what it predicts.
+    X = features(rng, 900)
+    y = costs(X, rng)
+    cv = KFold(3, shuffle=True, random_state=0)
+    loss = get_loss("tweedie", power=1.5)
+    builtin = xgb.XGBRegressor(objective="reg:tweedie", tweedie_variance_power=1.5, **SK)
+    ours = gx.XGBRegressor(loss=loss, **SK)
+    plain = xgb.XGBRegressor(objective=gx.objective(loss), **SK,
+                             base_score=gx.base_score(loss, y, objective="reg:squarederror"))
+    scores = {}
+    for name, est in [("builtin", builtin), ("ours", ours), ("plain", plain)]:
+        scores[name] = cross_val_score(est, X, y, cv=cv, scoring="neg_mean_absolute_error").mean()
+    assert scores["ours"] == pytest.approx(scores["builtin"], rel=0.02)
+    assert scores["ours"] > scores["plain"]
+    ours.fit(X, y)
+    assert ours.score(X, y) == pytest.approx(builtin.fit(X, y).score(X, y), abs=0.02)
+    assert np.all(ours.predict(X) > 0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("spec", ["logistic", "logistic(label_smoothing=0.1)", "focal(gamma=2.0)", "softmax",
+                                  "softmax_focal(gamma=1.0)"])
+def test_classifier_is_train_on_the_same_data(spec, weighted, rng):
+    multi = spec.startswith("softmax")
+    X = features(rng, 450)
+    codes = labels_for(get_loss("softmax", num_class=3) if multi else get_loss("logistic"), X, rng)
+    names = np.array(["ash", "birch", "cedar"]) if multi else np.array(["no", "yes"])
+    y = names[codes.astype(int)]
+    w = rng.uniform(0.2, 3.0, 450) if weighted else None
+    model = gx.XGBClassifier(loss=spec, **SK).fit(X, y, sample_weight=w)
+    loss = est_mod._build_loss(spec, None, num_class=names.shape[0])
+    native = gx.train(loss, NATIVE, xgb.DMatrix(X, label=codes, weight=w), SK["n_estimators"])
+    holdout = features(rng, 50)
+    response = gx.predict(native, holdout)
+    expected = response if multi else np.column_stack((1.0 - response, response))
+    proba = model.predict_proba(holdout)
+    assert_allclose(proba, expected, rtol=1e-6, atol=1e-7)
+    assert_array_equal(model.classes_, names)
+    assert_array_equal(model.predict(holdout), names[np.argmax(expected, axis=1)])
+    assert_allclose(model.predict(holdout, output_margin=True), gx.predict(native, holdout, output="margin"),
+                    rtol=1e-6, atol=1e-6)
+    assert 0.0 <= model.score(X, y) <= 1.0
+
+
+def test_classifier_eval_set_labels_are_encoded(rng):
+    X = features(rng, 300)
+    y = np.where(labels_for(get_loss("logistic"), X, rng) > 0, "yes", "no")
+    Xv = features(rng, 80)
+    yv = np.where(labels_for(get_loss("logistic"), Xv, rng) > 0, "yes", "no")
+    model = gx.XGBClassifier(**SK).fit(X, y, eval_set=[(X, y), (Xv, yv)], verbose=False)
+    # Only the loss's metric: the booster objective's default metric is off.
+    assert list(model.evals_result_["validation_1"]) == ["logistic"]
+    margin = model.predict(Xv, output_margin=True)
+    codes = (yv == "yes").astype(float)
+    assert model.evals_result_["validation_1"]["logistic"][-1] == pytest.approx(
+        get_loss("logistic").loss(codes, margin), rel=1e-5)
+    with pytest.raises(ValueError, match="not in y"):
+        gx.XGBClassifier(**SK).fit(X, y, eval_set=[(Xv, np.where(yv == "yes", "yes", "maybe"))])
+
+
+def test_ranker_is_train_on_the_same_data(rng):
+    n = 400
+    X = features(rng, n)
+    qid = np.repeat(np.arange(n // 10), 10)
+    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
+    y[::10] = 1.0
+    model = gx.XGBRanker(loss="infonce(temperature=0.5)", **SK).fit(X, y, qid=qid)
+    native = gx.train(get_loss("infonce", temperature=0.5), NATIVE, xgb.DMatrix(X, label=y, qid=qid),
+                      SK["n_estimators"])
+    assert_allclose(model.predict(X, qid=qid), gx.predict(native, X, group=qid), rtol=1e-6, atol=1e-8)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame.insert(0, "qid", qid)
+    p = model.predict(frame)
+    assert_allclose(np.add.reduceat(p, np.arange(0, n, 10)), 1.0, rtol=1e-9)
+    assert model.score(frame, y) == pytest.approx(-get_loss("infonce", temperature=0.5).loss(
+        y, model.predict(X, output_margin=True), group=qid))
+    with pytest.raises(ValueError, match="qid"):
+        model.predict(X)
+    with pytest.raises(ValueError, match="use XGBRanker"):
+        gx.XGBRegressor(loss="infonce", **SK).fit(X, y)
+    with pytest.raises(ValueError, match="does not use query groups"):
+        gx.XGBRanker(loss="squared_error", **SK).fit(X, y, qid=qid)
+
+
+# ---------------------------------------------------------------------------
+# Early stopping, saved models, pickling
+# ---------------------------------------------------------------------------
+
+
+def test_predict_uses_the_best_iteration_after_early_stopping(rng):
+    X = features(rng, 500)
+    y = labels_for(get_loss("squared_error"), X, rng)
+    Xv, yv = features(rng, 200), rng.normal(size=200) * 5.0  # noise: validation loss soon rises
+    model = gx.XGBRegressor(**{**SK, "n_estimators": 200, "learning_rate": 0.5}, early_stopping_rounds=5)
+    model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    booster = model.get_booster()
+    best = booster.best_iteration
+    assert best == model.best_iteration and booster.num_boosted_rounds() < 200
+    assert booster.num_boosted_rounds() > best + 1
+    best_pred = gx.predict(booster, Xv, iteration_range=(0, best + 1))
+    assert_allclose(model.predict(Xv), best_pred, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(model.predict(Xv), gx.predict(booster, Xv))
+    # The metric history is the loss's, computed on margins as train() does.
+    history = model.evals_result_["validation_0"]["squared_error"]
+    assert int(np.argmin(history)) == best
+
+
+def test_saved_model_loads_with_its_loss(rng, tmp_path):
+    X = features(rng, 300)
+    y = costs(X, rng)
+    model = gx.XGBRegressor(loss="tweedie(power=1.4)", **SK).fit(X, y)
+    path = tmp_path / "model.json"
+    model.save_model(path)
+    loaded = gx.XGBRegressor()
+    loaded.load_model(path)
+    assert loaded.loss_ == get_loss("tweedie", power=1.4)
+    assert loaded.objective is None and loaded.base_score is None
+    assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
+    # A plain XGBoost booster of the file predicts the same response scale.
+    plain = xgb.Booster(model_file=str(path))
+    assert_allclose(plain.predict(xgb.DMatrix(X)), model.predict(X), rtol=1e-5)
+    foreign = tmp_path / "foreign.json"
+    xgb.XGBRegressor(n_estimators=2, n_jobs=1).fit(X, y).save_model(foreign)
+    with pytest.raises(ValueError, match="not trained through gbm_objectives"):
+        gx.XGBRegressor().load_model(foreign)
+    clf = gx.XGBClassifier(**SK).fit(X, (y > np.median(y)).astype(int))
+    clf.save_model(tmp_path / "clf.json")
+    clf_loaded = gx.XGBClassifier()
+    clf_loaded.load_model(tmp_path / "clf.json")
+    assert_allclose(clf_loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    assert_array_equal(clf_loaded.classes_, [0, 1])
+
+
+def test_pickle_round_trip(rng):
+    X = features(rng, 200)
+    y = labels_for(get_loss("softmax", num_class=3), X, rng)
+    model = gx.XGBClassifier(loss=get_loss("softmax_focal", num_class=3, gamma=1.0), **SK).fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    assert_allclose(again.predict_proba(X), model.predict_proba(X))
+    assert again.loss_ == model.loss_
+
+
+# ---------------------------------------------------------------------------
+# The loss as a scikit-learn parameter
+# ---------------------------------------------------------------------------
+
+
+def test_grid_search_over_loss_parameters(rng):
+    X = features(rng, 600)
+    y = costs(X, rng)
+    est = gx.XGBRegressor(loss=get_loss("tweedie", power=1.5), **SK)
+    assert est.get_params(deep=True)["loss__power"] == 1.5
+    powers = [1.1, 1.5, 1.9]
+    search = GridSearchCV(est, {"loss__power": powers}, cv=KFold(3, shuffle=True, random_state=0),
+                          scoring="neg_mean_absolute_error").fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    # Each candidate trained its own power: distinct scores, the best one refit.
+    assert len(set(np.round(scores, 6))) == 3
+    best = powers[int(np.argmax(scores))]
+    assert search.best_estimator_.loss_ == get_loss("tweedie", power=best)
+    assert search.best_estimator_.loss.power == best
+    assert est.loss.power == 1.5  # the searched estimator's own loss is untouched
+    for power, score in zip(powers, scores):
+        alone = cross_val_score(gx.XGBRegressor(loss=get_loss("tweedie", power=power), **SK), X, y,
+                                cv=KFold(3, shuffle=True, random_state=0), scoring="neg_mean_absolute_error")
+        assert score == pytest.approx(alone.mean())
+
+
+def test_clone_get_params_set_params_round_trip():
+    est = gx.XGBRegressor(loss=get_loss("quantile", alpha=0.3), refit_leaves=False, n_estimators=7, nthread=1)
+    params = est.get_params(deep=True)
+    assert params["loss__alpha"] == 0.3 and params["n_estimators"] == 7 and params["nthread"] == 1
+    twin = clone(est)
+    assert twin.loss is not est.loss and twin.loss == est.loss
+    assert twin.get_params(deep=True) == {**params, "loss": twin.loss}
+    twin.set_params(loss__alpha=0.9, n_estimators=3)
+    assert twin.loss.alpha == 0.9 and twin.n_estimators == 3 and est.loss.alpha == 0.3
+    assert twin.get_params()["loss__alpha"] == 0.9
+    # Nested names never become booster parameters.
+    assert not any("__" in k for k in twin.get_xgb_params())
+    assert "loss" not in twin.get_xgb_params() and "refit_leaves" not in twin.get_xgb_params()
+    with pytest.raises(ValueError, match="invalid parameter"):
+        twin.set_params(loss__bogus=1.0)
+    with pytest.raises(ValueError, match="nested parameters go to the loss"):
+        twin.set_params(max_depth__x=1)
+    with pytest.raises(ValueError, match="needs loss to be a Loss object"):
+        gx.XGBRegressor(loss="tweedie").set_params(loss__power=1.2)
+    named = gx.XGBRegressor(loss="tweedie", loss_params={"power": 1.2}).set_params(loss_params__power=1.7)
+    assert named.loss_params == {"power": 1.7}
+
+
+def test_fitted_loss_is_a_copy(rng):
+    X = features(rng, 200)
+    y = costs(X, rng)
+    loss = get_loss("tweedie", power=1.5)
+    model = gx.XGBRegressor(loss=loss, **SK).fit(X, y)
+    before = model.predict(X)
+    model.set_params(loss__power=1.9)
+    assert model.loss_ == get_loss("tweedie", power=1.5)
+    assert_array_equal(model.predict(X), before)
+
+
+@pytest.mark.parametrize(
+    ("spec", "loss_params", "num_class", "expected"),
+    [
+        ("tweedie", {"power": 1.2}, None, get_loss("tweedie", power=1.2)),
+        ("tweedie(power=1.2)", None, None, get_loss("tweedie", power=1.2)),
+        ("tweedie(power=1.2)", {"power": 1.8}, None, get_loss("tweedie", power=1.8)),
+        ("softmax", None, 4, get_loss("softmax", num_class=4)),
+        ("softmax(label_smoothing=0.1)", None, 3, get_loss("softmax", num_class=3, label_smoothing=0.1)),
+        ("softmax_focal()", None, 3, get_loss("softmax_focal", num_class=3)),
+    ],
+)
+def test_loss_specs(spec, loss_params, num_class, expected):
+    assert est_mod._build_loss(spec, loss_params, num_class=num_class) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "y_kind", "match"),
+    [
+        ({"loss": get_loss("tweedie"), "loss_params": {"power": 1.2}}, "cost", "loss_params can only be given"),
+        ({"loss": 3}, "cost", "loss must be a Loss"),
+        ({"loss": "tweedie", "loss_params": [1.2]}, "cost", "loss_params must be a dict"),
+        ({"loss": "tweedie(power=)"}, "cost", "cannot parse loss spec"),
+        ({"loss": "no_such_loss"}, "cost", "unknown loss"),
+        ({"objective": "reg:tweedie"}, "cost", "not objective="),
+        ({"base_score": 0.5}, "cost", "base_score is set from the loss"),
+        ({"loss": get_loss("softmax", num_class=3)}, "cost", "use XGBClassifier"),
+        ({"loss": "tweedie"}, "negative", "tweedie"),
+    ],
+)
+def test_regressor_rejects_bad_settings(kwargs, y_kind, match, rng):
+    X = features(rng, 50)
+    y = costs(X, rng) if y_kind == "cost" else -np.ones(50)
+    with pytest.raises(ValueError, match=match):
+        gx.XGBRegressor(**kwargs, **SK).fit(X, y)
+
+
+def test_classifier_rejects_bad_settings(rng):
+    X = features(rng, 60)
+    three = np.arange(60) % 3
+    with pytest.raises(ValueError, match="binary loss but y holds 3 classes"):
+        gx.XGBClassifier(loss="logistic", **SK).fit(X, three)
+    with pytest.raises(ValueError, match="does not match the 3 classes"):
+        gx.XGBClassifier(loss=get_loss("softmax", num_class=4), **SK).fit(X, three)
+    with pytest.raises(ValueError, match="not a classification loss"):
+        gx.XGBClassifier(loss="tweedie", **SK).fit(X, three % 2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        gx.XGBClassifier(**SK).fit(X, np.zeros(60))
+    with pytest.raises(ValueError, match="one class label per row"):
+        gx.XGBClassifier(**SK).fit(X, np.zeros((60, 2)))
+
+
+@pytest.mark.parametrize("cls", [gx.XGBRegressor, gx.XGBClassifier, gx.XGBRanker])
+def test_missing_labels_and_zero_weights_are_named(cls, rng):
+    X = features(rng, 40)
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        cls(**SK).fit(X, None)
+    with pytest.raises(ValueError, match="sample_weight is zero for every row"):
+        cls(**SK).fit(X, np.arange(40) % 2, sample_weight=np.zeros(40))
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's estimator checks: no more failures than XGBoost's own
+# ---------------------------------------------------------------------------
+
+
+def _failed_checks(estimator) -> set[str]:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None, on_skip=None)
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (gx.XGBRegressor, xgb.XGBRegressor),
+        (gx.XGBClassifier, xgb.XGBClassifier),
+        (gx.XGBRanker, xgb.XGBRanker),
+    ],
+    ids=["regressor", "classifier", "ranker"],
+)
+def test_check_estimator_fails_no_more_than_xgboost(ours, theirs):
+    settings = {"n_estimators": 5, "max_depth": 3, "n_jobs": 1}
+    own, reference = _failed_checks(ours(**settings)), _failed_checks(theirs(**settings))
+    assert len(own) <= len(reference), f"fails {sorted(own - reference)} which XGBoost's own passes"
+
+
+# ---------------------------------------------------------------------------
+# One-time warning on paths that cannot refit leaves
+# ---------------------------------------------------------------------------
+
+
+def test_no_refit_warning_once_per_loss_kind(monkeypatch):
+    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    path = "XGBRegressor(objective=gx.objective(loss))"
+    with pytest.warns(LeafRefitWarning, match="quantile needs every leaf refit"):
+        assert warn_no_refit(get_loss("quantile", alpha=0.9), path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not warn_no_refit(get_loss("quantile", alpha=0.1), path)  # same kind: silent
+        assert not warn_no_refit("tweedie", path)  # needs no refit
+    with pytest.warns(LeafRefitWarning, match="absolute_error"):
+        assert warn_no_refit("absolute_error", path)
+    with pytest.raises(ValueError, match="path must be"):
+        warn_no_refit("quantile", "")
+
+
+def test_estimators_refit_without_warning(monkeypatch, rng):
+    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    X = features(rng, 200)
+    y = costs(X, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeafRefitWarning)
+        gx.XGBRegressor(loss="quantile(alpha=0.9)", **SK).fit(X, y)
+        gx.XGBRegressor(loss="absolute_error", refit_leaves=False, **SK).fit(X, y)
