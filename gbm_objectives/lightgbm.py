@@ -854,7 +854,9 @@ def train(
         Start margin (one raw score, ``num_class`` values for multiclass).
         Default: ``loss.init_score(labels, weights)``, the best constant. It
         is folded into the first iteration's leaves, so the model predicts
-        it; 0 starts from LightGBM's default 0.
+        it; 0 starts from LightGBM's default 0. Not with ``init_model``
+        (a continued model starts from that model's predictions, which hold
+        its start already).
     refit_leaves : bool, default True
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
@@ -903,6 +905,14 @@ def train(
     has_offsets = _own_init_score(train_set) is not None
     if init_score is not None and has_offsets:
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
+    if init_score is not None and init_model is not None:
+        # LightGBM starts a continued model from init_model's own predictions,
+        # which already hold its start margin; folding another start into the
+        # first iteration's leaves would shift the whole model.
+        raise ValueError(
+            "init_score= cannot be combined with init_model=: training continues from init_model's "
+            "predictions, which already include its start margin; drop init_score="
+        )
     if init_score is not None:
         start = _nonzero(_check_start(loss, init_score))
     elif has_offsets or init_model is not None:
