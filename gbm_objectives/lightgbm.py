@@ -60,6 +60,7 @@ from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
 
 __all__ = [
     "DaskLGBMRegressor",
+    "NoUsableFeaturesError",
     "LGBMClassifier",
     "LGBMRegressor",
     "LightGBMMetric",
@@ -146,6 +147,57 @@ def _cached_data(cache: DataCache, loss: Loss, ds: "lgb.Dataset", what: str) -> 
 
 def _check_margin(loss: Loss, preds: Any, n_rows: int) -> np.ndarray:
     return check_margin(loss, preds, n_rows, _BOOSTER, flat_class_major=True)
+
+
+class NoUsableFeaturesError(ValueError):
+    """The training data has no feature LightGBM can split on.
+
+    LightGBM's built-in objectives then train a constant model (their start
+    score), but it aborts on custom gradients. :func:`train` and the
+    estimators catch this error and return the constant start-margin model.
+    """
+
+    def __init__(self, message: str, booster: "lgb.Booster | None" = None) -> None:
+        super().__init__(message)
+        self.booster = booster
+
+
+_NO_FEATURES = (
+    "no feature of the training data can be split on (every feature is constant, or there are too few rows "
+    "for min_data_in_leaf / min_data_in_bin)"
+)
+
+
+def _has_usable_feature(ds: "lgb.Dataset") -> bool:
+    """Whether LightGBM kept at least one feature of the constructed Dataset
+    (it reports 0 bins for a feature it dropped)."""
+    return any(ds.feature_num_bin(i) > 0 for i in range(ds.num_feature()))
+
+
+def _check_usable_features(ds: "lgb.Dataset", booster: "lgb.Booster | None" = None) -> None:
+    if not _has_usable_feature(ds):
+        raise NoUsableFeaturesError(
+            f"training data: {_NO_FEATURES}; LightGBM cannot train a custom objective without one "
+            "(gbm_objectives.lightgbm.train and its estimators return the constant start-margin model)",
+            booster,
+        )
+
+
+class _FeatureCheck:
+    """Callback that stops training before the first tree when LightGBM could
+    grow none from custom gradients: its first ``update`` under a custom
+    objective aborts with an internal check failure."""
+
+    before_iteration = True
+    order = -(10**9) - 1
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self, env: Any) -> None:
+        if not self.done:
+            self.done = True
+            _check_usable_features(env.model.train_set, env.model)
 
 
 # ---------------------------------------------------------------------------
@@ -738,6 +790,44 @@ def _fold_start(booster: "lgb.Booster", start: np.ndarray) -> None:
             booster.set_leaf_output(tree, leaf, booster.get_leaf_output(tree, leaf) + float(start[tree]))
 
 
+def _constant_booster(
+    feature_names: Sequence[str], start: np.ndarray, params: Mapping[str, Any], pandas_categorical: Any = None
+) -> "lgb.Booster":
+    """A model of one iteration whose trees (one per output) are single leaves
+    holding ``start``: what LightGBM's built-in objectives train when no
+    feature can be split on."""
+    k = start.shape[0]
+    rows = max(k, 2)
+    probe = {"objective": "regression", "verbose": -1, "num_threads": 1, "min_data_in_leaf": 1,
+             "min_data_in_bin": 1, "boost_from_average": False}
+    if k > 1:
+        probe.update(objective="multiclass", num_class=k)
+    # All-zero features: LightGBM keeps none and stores a constant tree per output.
+    ds = lgb.Dataset(np.zeros((rows, len(feature_names))), label=np.arange(rows) % k, feature_name=list(feature_names))
+    booster = lgb.train(probe, ds, 1)
+    if booster.num_trees() != k:
+        raise RuntimeError(f"a constant LightGBM model needs {k} trees, got {booster.num_trees()}")
+    for tree in range(k):
+        booster.set_leaf_output(tree, 0, float(start[tree]))
+    booster.free_dataset()
+    booster.pandas_categorical = pandas_categorical
+    booster.params = {key: value for key, value in params.items() if key != "objective"}
+    return booster
+
+
+def _constant_from(exc: NoUsableFeaturesError, ds: "lgb.Dataset", loss: Loss, start: np.ndarray | None,
+                   params: Mapping[str, Any]) -> "lgb.Booster":
+    import warnings
+
+    warnings.warn(
+        f"{_NO_FEATURES}: the model is the constant start margin, as with LightGBM's built-in objectives",
+        UserWarning,
+        stacklevel=3,
+    )
+    full = np.zeros(loss.n_outputs) if start is None else start
+    return _constant_booster(ds.get_feature_name(), full, params, getattr(ds, "pandas_categorical", None))
+
+
 def _encode_loss(loss: Loss) -> str:
     # The model's parameter section forbids ':' ']' and quotes, hence base64.
     token = base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
@@ -789,8 +879,26 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
             "refit_leaves=False"
         )
     boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
+    if boosting in _RF_NAMES:
+        return  # _check_boosting refuses it with its own message
     if boosting not in ("gbdt", "gbrt"):
         raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
+
+
+_RF_NAMES = ("rf", "random_forest")
+
+
+def _check_boosting(params: Mapping[str, Any]) -> None:
+    boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
+    if boosting in _RF_NAMES:
+        # LightGBM's random forest refuses any init_score (the start margin)
+        # and fits every tree to gradients at its own start, which it
+        # computes only for built-in objectives.
+        raise ValueError(
+            f"boosting={boosting!r} is not supported with a library loss: LightGBM's random forest takes no "
+            "start margin and computes its gradients only for built-in objectives; use boosting='gbdt' "
+            "(with bagging_fraction / feature_fraction for a forest-like model)"
+        )
 
 
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
@@ -810,6 +918,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
         raise ValueError(f"{loss!r} is single-output; params num_class={k} must be removed")
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
+    _check_boosting(out)
     if refit:
         _check_refit_params(loss, out)
     if not _has_param(out, _METRIC_ALIASES):
@@ -920,7 +1029,7 @@ def train(
     else:
         start = _loss_start(loss, data)
 
-    cbs = list(callbacks or [])
+    cbs = [*(callbacks or []), _FeatureCheck()]
     refit_cb = None
     if refit:
         refit_cb = _LeafRefit(
@@ -937,6 +1046,7 @@ def train(
     booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)
 
     patched: list[lgb.Dataset] = []
+    constant = None
     try:
         if start is not None:
             for ds in [train_set, *others]:
@@ -953,6 +1063,10 @@ def train(
             callbacks=cbs,
             **kwargs,
         )
+    except NoUsableFeaturesError as exc:
+        if init_model is not None:
+            raise
+        booster = constant = _constant_from(exc, train_set, loss, start, booster_params)
     finally:
         if refit_cb is not None:
             refit_cb.uninstall()
@@ -960,7 +1074,7 @@ def train(
             ds.init_score = None
             if _constructed(ds):
                 ds.set_field("init_score", None)
-    if start is not None:
+    if start is not None and constant is None:
         _fold_start(booster, start)
     _record_loss(booster, loss, in_model=not kwargs.get("keep_training_booster", False))
     return booster
@@ -1157,6 +1271,7 @@ class _LossModelMixin:
         data = Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), w32, None, "y")
         params = self.get_params()  # type: ignore[attr-defined]
         refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
+        _check_boosting(params)
         if refit:
             _check_refit_params(loss, params)
         start = None
@@ -1176,14 +1291,31 @@ class _LossModelMixin:
             others = [ex for ex, ey in pairs if not (ex is X and ey is y)]
             refit_cb = _LeafRefit(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
             fit_kw["callbacks"].append(refit_cb)
+        fit_kw["callbacks"].append(_FeatureCheck())
         self.loss_ = loss
         self._refit_now = refit
         try:
             parent_fit(X, y_fit, **fit_kw, **_eval_kwargs(pairs))
+        except NoUsableFeaturesError as exc:
+            if exc.booster is None or fit_kw["init_model"] is not None:
+                raise
+            self._fit_constant(exc, loss, start)
+            start = None  # already in the constant model
         finally:
             if refit_cb is not None:
                 refit_cb.uninstall()
         return self._finish_fit(loss, start)
+
+    def _fit_constant(self, exc: NoUsableFeaturesError, loss: Loss, start: np.ndarray | None) -> None:
+        """What LightGBM's ``fit`` sets after training, for the constant start-margin model."""
+        ds = exc.booster.train_set  # type: ignore[union-attr]
+        self._Booster = _constant_from(exc, ds, loss, start, exc.booster.params or {})  # type: ignore[union-attr]
+        self._n_features = self._Booster.num_feature()
+        self._fitted_with_feature_names = getattr(ds, "_has_non_default_feature_names", False)
+        self._evals_result: dict = {}
+        self._best_iteration = self._Booster.best_iteration
+        self._best_score = self._Booster.best_score
+        self.fitted_ = True
 
     def _finish_fit(self, loss: Loss, start: np.ndarray | None) -> Any:
         """Fold the start margin into the fitted model and record the loss."""

@@ -51,3 +51,75 @@ def test_init_score_with_init_model_is_refused(counts):
     first = glgb.train(loss, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 5)
     with pytest.raises(ValueError, match="init_score= cannot be combined with init_model="):
         glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5, init_model=first, init_score=loss.init_score(y))
+
+
+# ---------------------------------------------------------------------------
+# Tiny or constant data: the start margin is the model
+# ---------------------------------------------------------------------------
+
+
+def _tiny(n=30, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)), rng.poisson(3.0, size=n).astype(float)
+
+
+@pytest.mark.parametrize("constant_features", [False, True])
+def test_train_without_usable_features_gives_the_builtin_constant(constant_features, tmp_path):
+    X, y = _tiny(200 if constant_features else 30)
+    if constant_features:
+        X = np.ones_like(X)
+    builtin = lgb.train(dict(PARAMS, objective="poisson"), lgb.Dataset(X, y), 5)
+    with pytest.warns(UserWarning, match="constant start margin"):
+        ours = glgb.train("poisson", PARAMS, lgb.Dataset(X, y), 5)
+    expected = get_loss("poisson").init_score(y)
+    np.testing.assert_allclose(glgb.predict(ours, X, output="margin"), expected, rtol=1e-12)
+    np.testing.assert_allclose(glgb.predict(ours, X), builtin.predict(X), rtol=1e-6)
+    path = tmp_path / "m.txt"
+    ours.save_model(str(path))
+    np.testing.assert_allclose(glgb.predict(lgb.Booster(model_file=str(path)), X), np.mean(y), rtol=1e-6)
+
+
+def test_multiclass_and_dataset_offsets_without_usable_features():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(25, 2))
+    y = np.arange(25) % 3
+    loss = get_loss("softmax", num_class=3)
+    with pytest.warns(UserWarning):
+        booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y.astype(float)), 5)
+    np.testing.assert_allclose(glgb.predict(booster, X[:4], output="margin"), np.tile(loss.init_score(y), (4, 1)),
+                               rtol=1e-12)
+    # Per-row offsets of the Dataset: no start margin is added, the model is 0 (as LightGBM's).
+    Xp, yp = _tiny()
+    with pytest.warns(UserWarning):
+        booster = glgb.train("poisson", PARAMS, lgb.Dataset(Xp, yp, init_score=np.full(30, 0.5)), 5)
+    np.testing.assert_array_equal(glgb.predict(booster, Xp, output="margin"), 0.0)
+
+
+def test_estimators_without_usable_features():
+    X, y = _tiny()
+    with pytest.warns(UserWarning):
+        reg = glgb.LGBMRegressor(loss="poisson", verbose=-1, n_jobs=1).fit(X, y, eval_set=[(X, y)])
+    np.testing.assert_allclose(reg.predict(X), np.mean(y), rtol=1e-6)
+    assert reg.n_features_in_ == 3 and reg.booster_.num_trees() == 1
+    yb = (y > 3).astype(int)
+    with pytest.warns(UserWarning):
+        clf = glgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X, yb)
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], np.mean(yb), rtol=1e-6)
+
+
+def test_ablation_with_small_folds_runs():
+    from gbm_objectives.ablation import ablate_losses
+
+    X, y = _tiny(60)
+    with pytest.warns(UserWarning):
+        table = ablate_losses(X, y, ["poisson", "squared_error"], backend="lightgbm", cv=2, num_boost_round=5)
+    assert len(table) >= 2
+
+
+def test_random_forest_is_refused_clearly():
+    X, y = _tiny(300)
+    params = dict(PARAMS, boosting="rf", bagging_fraction=0.5, bagging_freq=1)
+    with pytest.raises(ValueError, match="boosting='rf' is not supported"):
+        glgb.train("poisson", params, lgb.Dataset(X, y), 5)
+    with pytest.raises(ValueError, match="not supported"):
+        glgb.LGBMRegressor(loss="poisson", boosting_type="rf", subsample=0.5, subsample_freq=1, verbose=-1).fit(X, y)
