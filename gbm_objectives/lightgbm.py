@@ -295,6 +295,11 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     :func:`train` for the loss's start margin and leaf refit. Multiclass losses
     need ``params["num_class"]``.
 
+    LightGBM stores a NaN label as 0 when it builds a Dataset and keeps no
+    copy of the original, so this objective (which only sees built Datasets)
+    cannot tell; :func:`train` and the estimators check the labels before
+    LightGBM converts them.
+
     Examples
     --------
     >>> params = {"objective": objective("tweedie"), "verbose": -1}  # doctest: +SKIP
@@ -1203,6 +1208,17 @@ def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]
     return list(zip(eval_X, eval_y)) if isinstance(eval_X, tuple) else [(eval_X, eval_y)]
 
 
+def _check_eval_labels(loss: Loss, pairs: list[tuple[Any, Any]], weights: Any) -> None:
+    """Validate the evaluation sets' labels and weights as given: LightGBM stores
+    a NaN label as 0 when it builds a Dataset, so the metric never sees it."""
+    if weights is not None and not isinstance(weights, (list, tuple)):
+        weights = [weights]
+    for i, (_, ey) in enumerate(pairs):
+        ew = None if weights is None or i >= len(weights) else weights[i]
+        w32 = None if ew is None else np.asarray(ew, dtype=np.float32).reshape(-1)
+        Data(loss, np.asarray(ey, dtype=np.float32).reshape(-1), w32, None, f"eval_set[{i}]")
+
+
 def _is_distributed(params: Mapping[str, Any]) -> bool:
     return int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1
 
@@ -1269,6 +1285,7 @@ class _LossModelMixin:
         # As LightGBM stores them: float32 labels and weights.
         w32 = None if start_weight is None else np.asarray(start_weight, dtype=np.float32).reshape(-1)
         data = Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), w32, None, "y")
+        _check_eval_labels(loss, pairs, fit_kw.get("eval_sample_weight"))
         params = self.get_params()  # type: ignore[attr-defined]
         refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
         _check_boosting(params)
@@ -1435,9 +1452,14 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         )[0]
 
 
-def _encode_labels(classes: np.ndarray, labels: Any) -> np.ndarray:
+def _encode_labels(classes: np.ndarray, labels: Any, what: str) -> np.ndarray:
     """Class indices of ``labels`` in the sorted ``classes``."""
     values = np.asarray(labels).reshape(-1)
+    if values.dtype.kind in "fc":
+        try:
+            as_float_array(values, "y")
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
     k = classes.shape[0]
     pos = np.searchsorted(classes, values)
     if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != values):
@@ -1519,7 +1541,10 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
             cw = compute_sample_weight(self.class_weight, y_arr)
             start_weight = cw if sample_weight is None else cw * np.asarray(sample_weight, dtype=np.float64)
         # LightGBM 4 passes eval_X/eval_y labels through unencoded; encode them as fit() encodes y.
-        pairs = [(ex, _encode_labels(classes, ey)) for ex, ey in _eval_pairs(eval_set, eval_X, eval_y)]
+        pairs = [
+            (ex, _encode_labels(classes, ey, f"eval_set[{i}]"))
+            for i, (ex, ey) in enumerate(_eval_pairs(eval_set, eval_X, eval_y))
+        ]
         fit_kw = dict(
             kwargs, sample_weight=sample_weight, init_score=init_score, eval_names=eval_names,
             eval_sample_weight=eval_sample_weight, eval_class_weight=eval_class_weight,

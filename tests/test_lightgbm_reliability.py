@@ -123,3 +123,43 @@ def test_random_forest_is_refused_clearly():
         glgb.train("poisson", params, lgb.Dataset(X, y), 5)
     with pytest.raises(ValueError, match="not supported"):
         glgb.LGBMRegressor(loss="poisson", boosting_type="rf", subsample=0.5, subsample_freq=1, verbose=-1).fit(X, y)
+
+
+# ---------------------------------------------------------------------------
+# NaN labels: checked before LightGBM turns them into 0
+# ---------------------------------------------------------------------------
+
+NAN_MESSAGE = "y contains 1 NaN or infinite value"
+
+
+def test_lightgbm_stores_nan_labels_as_zero(counts):
+    # Why the check must come before the Dataset is built.
+    X, y = counts
+    y_nan = y.copy()
+    y_nan[4] = np.nan
+    ds = lgb.Dataset(X, y_nan).construct()
+    assert ds.get_label()[4] == 0.0 and ds.label[4] == 0.0
+
+
+def test_nan_labels_in_every_data_set_are_refused(counts):
+    X, y = counts
+    y_nan = y.copy()
+    y_nan[4] = np.nan
+    with pytest.raises(ValueError, match=r"train_set: " + NAN_MESSAGE):
+        glgb.train("poisson", PARAMS, lgb.Dataset(X, y_nan), 3)
+    dtrain = lgb.Dataset(X, y)
+    with pytest.raises(ValueError, match=r"valid_sets\[0\]: " + NAN_MESSAGE):
+        glgb.train("poisson", PARAMS, dtrain, 3, valid_sets=[lgb.Dataset(X, y_nan, reference=dtrain)])
+    with pytest.raises(ValueError, match=r"y: " + NAN_MESSAGE):
+        glgb.LGBMRegressor(loss="poisson", verbose=-1).fit(X, y_nan)
+    with pytest.raises(ValueError, match=r"eval_set\[1\]: " + NAN_MESSAGE):
+        glgb.LGBMRegressor(loss="poisson", verbose=-1).fit(X, y, eval_set=[(X, y), (X, y_nan)])
+    with pytest.raises(ValueError, match=r"eval_set\[0\]: sample_weight"):
+        glgb.LGBMRegressor(loss="poisson", verbose=-1).fit(
+            X, y, eval_set=[(X, y)], eval_sample_weight=[np.full(len(y), np.nan)]
+        )
+    yb = (y > 2).astype(float)
+    yb_nan = yb.copy()
+    yb_nan[0] = np.nan
+    with pytest.raises(ValueError, match=r"eval_set\[0\]: " + NAN_MESSAGE):
+        glgb.LGBMClassifier(verbose=-1).fit(X, yb, eval_set=[(X, yb_nan)])
