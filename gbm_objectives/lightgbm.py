@@ -23,9 +23,19 @@ otherwise gets wrong in LightGBM:
   :meth:`lightgbm.Booster.set_leaf_output`, with LightGBM's own (weighted)
   percentile definition, and keeps the training and validation scores that
   objectives, metrics and callbacks see in step with the refit trees.
-* **Loss record.** The loss name and parameters are written into the saved
-  model (the ``objective`` entry of its parameters), so :func:`predict` of a
-  reloaded model returns the response scale without being told the loss.
+* **A real objective and the loss record.** The model names the LightGBM
+  objective whose output transform is the loss's inverse link (the loss
+  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``,
+  ``gamma``, ``regression``, ``regression_l1``, ``quantile``, ``huber``,
+  ``binary``, ``multiclass``; otherwise ``regression``, ``poisson``,
+  ``cross_entropy`` or ``multiclass`` by link), so ``booster.predict``, a
+  file reloaded by plain LightGBM and ``dump_model()`` speak the response
+  scale (``raw_score=True`` or ``predict(..., output="margin")`` give the
+  margin), and ``booster.params``, ``refit`` and ``init_model`` work as with
+  a built-in. The loss itself is recorded as a ``[gbm_objectives_loss: ...]``
+  line of the model's parameters, which LightGBM keeps through loading and
+  saving (it logs "Ignoring unrecognized parameter" when it reads it), so
+  :func:`predict` and :func:`booster_loss` of a reloaded model know it.
 
 :class:`LGBMRegressor` and :class:`LGBMClassifier` bring the same to the
 scikit-learn interface (sample weights reach the gradients; ``predict`` and
@@ -833,35 +843,195 @@ def _constant_from(exc: NoUsableFeaturesError, ds: "lgb.Dataset", loss: Loss, st
     return _constant_booster(ds.get_feature_name(), full, params, getattr(ds, "pandas_categorical", None))
 
 
+#: The loss record's line in the model's parameter section, which LightGBM
+#: keeps verbatim through loading and saving (it logs "Ignoring unrecognized
+#: parameter" when it reads the parameters of a loaded model).
+_RECORD_KEY = "gbm_objectives_loss"
+#: Where a booster kept for training holds the record (its model text cannot).
+_KEPT_RECORD = "_gbm_objectives_loss"
+#: LightGBM's own objectives whose output transform is each link's inverse.
+_LINK_OBJECTIVES = {"identity": "regression", "log": "poisson", "logit": "cross_entropy", "softmax": "multiclass"}
+
+
+def _host_objective(loss: Loss) -> dict[str, Any]:
+    """LightGBM parameters of a built-in objective whose output transform is the
+    loss's inverse link: the loss itself where LightGBM has it, otherwise the
+    plain objective of that link."""
+    name = loss.name
+    if name == "tweedie":
+        power = float(loss.power)  # type: ignore[attr-defined]
+        # LightGBM's tweedie_variance_power must be < 2; power 2 is the gamma deviance.
+        return {"objective": "gamma"} if power >= 2.0 else {"objective": "tweedie", "tweedie_variance_power": power}
+    if name in ("poisson", "gamma"):
+        return {"objective": name}
+    if loss.is_multiclass:
+        return {"objective": "multiclass", "num_class": loss.n_outputs}
+    if name == "squared_error":
+        return {"objective": "regression"}
+    if name == "absolute_error":
+        return {"objective": "regression_l1"}
+    if name == "quantile":
+        return {"objective": "quantile", "alpha": float(loss.alpha)}  # type: ignore[attr-defined]
+    if name == "huber":
+        return {"objective": "huber", "alpha": float(loss.delta)}  # type: ignore[attr-defined]
+    if name == "logistic" and not loss.params:
+        return {"objective": "binary"}
+    link = loss.link.name
+    if link not in _LINK_OBJECTIVES:
+        raise ValueError(f"{loss!r} has a {link} link, which no LightGBM objective inverts")
+    return {"objective": _LINK_OBJECTIVES[link]}
+
+
+def _objective_line(host: Mapping[str, Any]) -> str:
+    """The model header's ``objective=`` value, as LightGBM writes it."""
+    name = host["objective"]
+    if name == "binary":
+        return "binary sigmoid:1"
+    if name == "multiclass":
+        return f"multiclass num_class:{host['num_class']}"
+    return str(name)
+
+
 def _encode_loss(loss: Loss) -> str:
-    # The model's parameter section forbids ':' ']' and quotes, hence base64.
-    token = base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
-    return f"{LOSS_PREFIX}{loss.name}.{token}"
+    # Parameter values may not hold ':' ']' or quotes, hence base64.
+    return base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
 
 
-def _decode_loss(value: Any) -> Loss | None:
-    if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
-        return None
-    token = value.rsplit(".", 1)[-1]
+def _decode_loss(token: str) -> Loss:
     return loss_from_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
 
 
+def _legacy_loss(value: Any) -> Loss | None:
+    """The loss recorded as ``objective`` by earlier versions (``gbm_objectives.<name>.<base64>``)."""
+    if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
+        return None
+    return _decode_loss(value.rsplit(".", 1)[-1])
+
+
+def _format_param(value: Any) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _model_text_with_loss(text: str, loss: Loss) -> str:
+    """The model text with the host objective in its header and parameters and the loss record."""
+    host = _host_objective(loss)
+    header_end = text.find("\nTree=")
+    if header_end < 0:
+        header_end = text.find("\ntree_sizes=")
+    head, rest = text[:header_end], text[header_end:]
+    line = f"objective={_objective_line(host)}"
+    head, n = re.subn(r"^objective=.*$", line, head, count=1, flags=re.MULTILINE)
+    if n == 0:
+        head, n = re.subn(r"^(max_feature_idx=.*)$", r"\1\n" + line, head, count=1, flags=re.MULTILINE)
+        if n == 0:
+            raise RuntimeError("unexpected LightGBM model text: no max_feature_idx line")
+    start = rest.find("\nparameters:\n")
+    stop = rest.find("\nend of parameters", start)
+    if start < 0 or stop < 0:
+        # A model without a parameter section (loaded from an old file): give it one.
+        params_text = ""
+        tail_at = rest.find("\npandas_categorical:")
+        tail_at = len(rest) if tail_at < 0 else tail_at
+        before, after = rest[:tail_at], rest[tail_at:]
+        stop_marker = ""
+    else:
+        before, params_text, after = rest[: start], rest[start + len("\nparameters:\n") : stop], rest[stop:]
+        stop_marker = None
+    lines = [ln for ln in params_text.split("\n") if ln and not ln.startswith(f"[{_RECORD_KEY}:")]
+    values = {key: _format_param(value) for key, value in host.items()}
+    for i, ln in enumerate(lines):
+        key = ln[1:].split(":", 1)[0]
+        if key in values:
+            lines[i] = f"[{key}: {values.pop(key)}]"
+    lines[0:0] = [f"[{key}: {value}]" for key, value in values.items()]
+    lines.append(f"[{_RECORD_KEY}: {_encode_loss(loss)}]")
+    body = "\nparameters:\n" + "\n".join(lines)
+    if stop_marker is not None:
+        body += "\nend of parameters\n"
+    return head + before + body + after
+
+
 def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
-    """Record the loss in ``booster.params`` and, when ``in_model``, in the model text
-    (so ``save_model``, ``model_to_string``, pickling and copies keep it)."""
-    code = _encode_loss(loss)
+    """Give the booster the host objective of ``loss`` (so LightGBM predicts the
+    response scale) and record the loss.
+
+    ``in_model``: rewrite the model text (header objective, parameters, record
+    line), so files, strings, pickles and copies carry both. Otherwise (a
+    booster kept for training) switch the live booster's objective to the
+    link's plain objective, which LightGBM writes into saved models; the loss
+    itself is then recoverable from it where LightGBM has the loss.
+    """
+    host = _host_objective(loss)
     if in_model:
-        text = booster.model_to_string(num_iteration=-1)
-        new_text, n = re.subn(r"^\[objective: [^\]\n]*\]$", f"[objective: {code}]", text, count=1, flags=re.MULTILINE)
-        if n == 1:
-            booster.model_from_string(new_text)
-    booster.params = dict(booster.params or {})
-    booster.params["objective"] = code
+        booster.model_from_string(_model_text_with_loss(booster.model_to_string(num_iteration=-1), loss))
+        booster.__dict__.pop(_KEPT_RECORD, None)
+    else:
+        # LightGBM takes custom gradients only without an objective: a later
+        # update(fobj=...) sets it back to none (raw scores, as LightGBM's
+        # own custom-objective boosters give).
+        booster.reset_parameter(dict(host))
+        # A plain string, so a pickled booster loads without this library.
+        booster.__dict__[_KEPT_RECORD] = _encode_loss(loss)
+    # A real objective now: LightGBM's refit() may use it.
+    booster.__dict__["_Booster__set_objective_to_none"] = False
+    params = {key: value for key, value in dict(booster.params or {}).items() if key not in _OBJECTIVE_ALIASES}
+    params.update(host)
+    booster.params = params
+
+
+def _model_head(booster: "lgb.Booster") -> str:
+    """The model text without trees: header and parameters (cheap for large models)."""
+    return booster.model_to_string(start_iteration=booster.current_iteration(), num_iteration=1)
+
+
+def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None:
+    """The library loss equal to a LightGBM objective, where there is one."""
+    name = objective.split(" ")[0]
+    if name == "tweedie":
+        return get_loss("tweedie", power=float(params.get("tweedie_variance_power", 1.5)))
+    if name in ("poisson", "gamma"):
+        return get_loss(name)
+    if name == "regression" and "sqrt" not in objective:
+        return get_loss("squared_error")
+    if name == "regression_l1":
+        return get_loss("absolute_error")
+    if name == "quantile":
+        return get_loss("quantile", alpha=float(params.get("alpha", 0.9)))
+    if name == "huber":
+        return get_loss("huber", delta=float(params.get("alpha", 0.9)))
+    if name == "binary" and re.search(r"sigmoid:1(\.0*)?(\s|$)", objective):
+        return get_loss("logistic")
+    if name == "multiclass":
+        k = re.search(r"num_class:(\d+)", objective)
+        return get_loss("softmax", num_class=int(k.group(1))) if k else None
+    return None
 
 
 def booster_loss(booster: "lgb.Booster") -> Loss | None:
-    """The loss recorded in a booster trained by :func:`train` (None if there is none)."""
-    return _decode_loss((getattr(booster, "params", None) or {}).get("objective"))
+    """The loss a booster was trained on by this library (None if unknown).
+
+    Read from the record in the model (so reloaded files and copies know it);
+    a model without one, e.g. continued by plain LightGBM, gives the loss
+    equal to its LightGBM objective where the library has one.
+    """
+    legacy = _legacy_loss((getattr(booster, "params", None) or {}).get("objective"))
+    if legacy is not None:
+        return legacy
+    text = _model_head(booster)
+    found = re.search(rf"^\[{_RECORD_KEY}: ([A-Za-z0-9_-]+)\]$", text, flags=re.MULTILINE)
+    if found:
+        return _decode_loss(found.group(1))
+    kept = booster.__dict__.get(_KEPT_RECORD)
+    if isinstance(kept, str):
+        return _decode_loss(kept)
+    found = re.search(r"^\[objective: (gbm_objectives\.[^\]\n]*)\]$", text, flags=re.MULTILINE)
+    if found:
+        return _legacy_loss(found.group(1))
+    header = re.search(r"^objective=(.*)$", text, flags=re.MULTILINE)
+    if header is None:
+        return None
+    params = dict(re.findall(r"^\[(\w+): ([^\]\n]*)\]$", text, flags=re.MULTILINE))
+    return _loss_of_objective(header.group(1), params)
 
 
 # ---------------------------------------------------------------------------
@@ -991,8 +1161,11 @@ def train(
     Returns
     -------
     lightgbm.Booster
-        ``booster.predict(X)`` returns raw scores that include the start
-        margin; :func:`predict` gives the response scale.
+        ``booster.predict(X)`` returns the response scale (through the host
+        objective's output transform) and ``raw_score=True`` the raw scores,
+        which include the start margin. With ``keep_training_booster=True``
+        the booster's objective is the host objective too; training it on
+        with ``update(fobj=...)`` sets LightGBM's objective back to none.
     """
     loss = as_loss(loss)
     if not isinstance(train_set, lgb.Dataset):

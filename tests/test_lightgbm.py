@@ -383,7 +383,10 @@ def test_start_margin_is_in_the_model(data, tmp_path):
         # No loss= needed: it is recorded in the model.
         np.testing.assert_allclose(glgb.predict(other, X_te), expected, rtol=1e-12)
     assert glgb.booster_loss(copies[0]) == loss
-    np.testing.assert_allclose(booster.predict(X_te), np.log(expected), rtol=1e-12)
+    # The model names LightGBM's tweedie objective: plain predict gives the response scale.
+    for other in [booster, *copies]:
+        np.testing.assert_allclose(other.predict(X_te), expected, rtol=1e-12)
+        np.testing.assert_allclose(other.predict(X_te, raw_score=True), np.log(expected), rtol=1e-12)
 
 
 def test_multiclass_start_in_every_class_tree(data):
@@ -438,6 +441,10 @@ def test_predict_options(data):
     np.testing.assert_allclose(glgb.predict(booster, X_te), 1 / (1 + np.exp(-margin)), rtol=1e-12)
     np.testing.assert_allclose(glgb.predict(booster, X_te, loss="focal"), 1 / (1 + np.exp(-margin)), rtol=1e-12)
     plain = lgb.train({**PARAMS, "objective": "binary"}, lgb.Dataset(X, y), 3)
+    # A plain model whose objective is a library loss: that loss.
+    assert glgb.booster_loss(plain) == get_loss("logistic")
+    np.testing.assert_allclose(glgb.predict(plain, X_te), plain.predict(X_te), rtol=1e-12)
+    plain = lgb.train({**PARAMS, "objective": "fair"}, lgb.Dataset(X, y), 3)
     with pytest.raises(ValueError, match="loss="):
         glgb.predict(plain, X_te)
     with pytest.raises(ValueError, match="output"):
@@ -600,3 +607,82 @@ def test_dask_regressor_matches_single_machine(data):
     assert dev_dask < 0.8 * dev_const
     assert dev_dask == pytest.approx(dev_local, rel=0.05)
     np.testing.assert_allclose(model.to_local().predict(X[:50]), pred[:50], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Models speak the response scale in plain LightGBM
+# ---------------------------------------------------------------------------
+
+HOST_CASES = [
+    ("tweedie", {"power": 1.3}, "tweedie", "tweedie"),
+    ("poisson", {}, "count", "poisson"),
+    ("squared_error", {}, "reg", "regression"),
+    ("quantile", {"alpha": 0.3}, "reg", "quantile"),
+    ("logistic", {}, "bin", "binary sigmoid:1"),
+    ("focal", {"gamma": 2.0}, "bin", "cross_entropy"),
+    ("softmax", {"num_class": 4}, "multi", "multiclass num_class:4"),
+]
+
+
+@pytest.mark.parametrize("name, loss_params, key, objective", HOST_CASES)
+def test_model_carries_a_real_objective(data, tmp_path, name, loss_params, key, objective):
+    import subprocess
+    import sys
+
+    X, y, _, X_te, _ = _split(data, key, False)
+    loss = get_loss(name, **loss_params)
+    booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 8)
+    expected = glgb.predict(booster, X_te)
+    np.testing.assert_allclose(booster.predict(X_te), expected, rtol=1e-10)
+    assert booster.dump_model()["objective"] == objective
+    np.testing.assert_allclose(glgb.predict(booster, X_te, output="margin"), booster.predict(X_te, raw_score=True))
+    # A fresh process with plain LightGBM (no gbm_objectives on the path) predicts the response scale.
+    path = tmp_path / "model.txt"
+    booster.save_model(str(path))
+    np.save(tmp_path / "X.npy", X_te)
+    code = (
+        "import sys, numpy as np, lightgbm as lgb; assert 'gbm_objectives' not in sys.modules; "
+        f"b = lgb.Booster(model_file={str(path)!r}); np.save({str(tmp_path / 'p.npy')!r}, b.predict(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path), capture_output=True)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-10)
+    # The record survives a load/save round trip by LightGBM itself.
+    again = lgb.Booster(model_file=str(path))
+    again.save_model(str(tmp_path / "again.txt"))
+    assert glgb.booster_loss(lgb.Booster(model_file=str(tmp_path / "again.txt"))) == loss
+    # booster.params name that objective: reusing them trains, continuing from the model.
+    assert booster.params["objective"] == objective.split(" ")[0]
+    reuse = {k: v for k, v in booster.params.items() if k != "num_iterations"}
+    more = lgb.train(reuse, lgb.Dataset(X, y), 2, init_model=booster)
+    assert more.current_iteration() == 10
+    np.testing.assert_allclose(more.predict(X_te, num_iteration=8), expected, rtol=1e-10)
+    # LightGBM's refit has an objective to work with.
+    refit = booster.refit(X, y, decay_rate=1.0)
+    np.testing.assert_allclose(refit.predict(X_te), expected, rtol=1e-10)
+
+
+def test_kept_training_booster_carries_objective_and_record(data, tmp_path):
+    X, y, _, X_te, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.3)
+    booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 5, keep_training_booster=True)
+    expected = glgb.predict(booster, X_te)
+    np.testing.assert_allclose(booster.predict(X_te), expected, rtol=1e-10)
+    path = tmp_path / "kept.txt"
+    booster.save_model(str(path))
+    loaded = lgb.Booster(model_file=str(path))
+    assert glgb.booster_loss(loaded) == loss and loaded.dump_model()["objective"] == "tweedie"
+    np.testing.assert_allclose(loaded.predict(X_te), expected, rtol=1e-10)
+    assert glgb.booster_loss(pickle.loads(pickle.dumps(booster))) == loss
+    # Training on with the library's objective still works (LightGBM then drops the objective again).
+    booster.update(fobj=glgb.objective(loss))
+    assert booster.current_iteration() == 6
+
+
+def test_continuation_with_init_model_of_a_library_model(data):
+    X, y, _, X_te, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    first = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5)
+    cont = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5, init_model=first)
+    plain = lgb.train({**PARAMS, "objective": "tweedie", "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 10)
+    assert cont.current_iteration() == 10
+    assert_parity(cont.predict(X_te), plain.predict(X_te))
