@@ -247,36 +247,65 @@ class LightGBMObjective(ObjectiveBase):
         return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
 
 
-class _MetricBase:
-    """The loss's weighted mean (per group for grouped losses) at LightGBM's raw scores.
+#: Prefix of the library's metric names: LightGBM's own metrics never start
+#: with it, so the two never share an entry of the evaluation record.
+METRIC_PREFIX = "gbm_"
 
-    Copies and pickles carry the loss and the name; the caches are rebuilt.
+
+def metric_name(loss: Loss | str) -> str:
+    """The name the library's metric of ``loss`` reports under (``"gbm_" + loss.name``)."""
+    return METRIC_PREFIX + as_loss(loss).name
+
+
+def _response_to_margin(loss: Loss, pred: Any) -> np.ndarray:
+    """Margins from predictions on the response scale (clipped inside the link's domain)."""
+    p = np.asarray(pred, dtype=np.float64)
+    link = loss.link.name
+    if link == "logit":
+        p = np.clip(p, 1e-15, 1.0 - 1e-15)
+    elif link in ("log", "softmax"):
+        p = np.maximum(p, 1e-300)
+    return np.ascontiguousarray(loss.link.link(p))
+
+
+class _MetricBase:
+    """The loss's weighted mean (per group for grouped losses) at LightGBM's scores.
+
+    ``response``: the scores are predictions on the response scale (a booster
+    with a built-in objective), mapped back through the link first. Copies
+    and pickles carry the loss, the name and ``response``; the caches are
+    rebuilt.
     """
 
-    def __init__(self, loss: Loss | str, name: str | None = None) -> None:
+    def __init__(self, loss: Loss | str, name: str | None = None, response: bool = False) -> None:
         self.loss = as_loss(loss)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        self.name = self.loss.name if name is None else name
+        if not isinstance(response, (bool, np.bool_)):
+            raise ValueError(f"response must be True or False, got {response!r}")
+        self.name = metric_name(self.loss) if name is None else name
+        self.response = bool(response)
         self._reset()
 
     def _reset(self) -> None:
         self._data = DataCache()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, name={self.name!r}, response={self.response})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "name": self.name}
+        return {"loss": self.loss, "name": self.name, "response": self.response}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], state["name"])  # type: ignore[misc]
+        self.__init__(state["loss"], state["name"], state.get("response", False))  # type: ignore[misc]
 
     def __deepcopy__(self, memo: dict) -> "_MetricBase":
-        return type(self)(self.loss, self.name)
+        return type(self)(self.loss, self.name, self.response)
 
     def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:
         m = _check_margin(self.loss, preds, data.y.shape[0])
+        if self.response:
+            m = _response_to_margin(self.loss, m)
         return self.name, data.loss_sum(self.loss, m) / data.denom, False
 
 
@@ -284,14 +313,19 @@ class LightGBMMetric(_MetricBase):
     """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
 
     The value is the loss's weighted mean (per group for grouped losses) at
-    the raw scores LightGBM passes; lower is better. Labels, weights and
-    groups are read once per Dataset.
+    the scores LightGBM passes; lower is better. Labels, weights and groups
+    are read once per Dataset.
 
     Parameters
     ----------
     loss : Loss or str
     name : str, optional
-        Name shown in the evaluation log; default the loss's name.
+        Name shown in the evaluation log; default ``"gbm_" + loss.name``
+        (never the name of a LightGBM metric).
+    response : bool, default False
+        False when the booster trains with a custom objective (LightGBM then
+        passes raw scores); True with a built-in objective (it passes
+        predictions on the response scale, mapped back through the link).
     """
 
     def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
@@ -318,9 +352,21 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     return LightGBMObjective(loss)
 
 
-def metric(loss: Loss | str, *, name: str | None = None) -> LightGBMMetric:
-    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`."""
-    return LightGBMMetric(loss, name)
+def metric(loss: Loss | str, *, name: str | None = None, response: bool = False) -> LightGBMMetric:
+    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    name : str, optional
+        Default ``"gbm_" + loss.name``, e.g. ``"gbm_tweedie"``, apart from
+        LightGBM's own ``"tweedie"`` metric.
+    response : bool, default False
+        True for a booster with a built-in objective, whose evaluation
+        functions receive response-scale predictions (see
+        :class:`LightGBMMetric`).
+    """
+    return LightGBMMetric(loss, name, response)
 
 
 # ---------------------------------------------------------------------------
@@ -1045,6 +1091,31 @@ def _set_num_class(params: dict[str, Any], loss: Loss) -> None:
     params["num_class"] = loss.n_outputs
 
 
+def _builtin_metrics(value: Any) -> list[str]:
+    """LightGBM metric names in a ``metric`` parameter (none-like entries dropped)."""
+    if value is None:
+        return []
+    values = value.split(",") if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in values if not (isinstance(v, str) and v.strip().lower() in _NONE_METRICS)]
+
+
+def _check_builtin_metrics(loss: Loss, names: Sequence[str]) -> None:
+    """Refuse LightGBM metrics that would see margins instead of predictions.
+
+    Under a custom objective LightGBM applies no output transform before its
+    metrics, so beside a loss with a log, logit or softmax link they would
+    score margins (an ``l1`` of log-means) without a word.
+    """
+    if names and loss.link.name != "identity":
+        raise ValueError(
+            f"LightGBM's metric(s) {', '.join(map(repr, names))} would be computed on the raw margins of "
+            f"{loss.name} ({loss.link.name} link): under a custom objective LightGBM applies no output "
+            "transform to its metrics. Remove them (the loss's own metric is reported as "
+            f"{metric_name(loss)!r}); for another measure pass a feval= function that applies the "
+            "loss's inverse link (loss.predict) to the scores first"
+        )
+
+
 def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
     """Reject the settings the leaf refit cannot honour."""
     if _has_param(params, _METRIC_ALIASES) and not _metric_is_none(_param(params, _METRIC_ALIASES)):
@@ -1094,6 +1165,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
     _check_boosting(out)
+    _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)
     if not _has_param(out, _METRIC_ALIASES):
@@ -1124,8 +1196,10 @@ def train(
         LightGBM parameters without ``objective`` (it comes from the loss).
         ``num_class`` is filled in for multiclass losses and must match if
         given. ``metric`` defaults to ``"None"``: the loss's own metric is
-        reported on every validation set (LightGBM's built-in metrics would
-        see raw scores, not the loss's response scale).
+        reported on every validation set as ``"gbm_" + loss.name``. LightGBM's
+        built-in metrics see raw scores under a custom objective, so they are
+        accepted only beside identity-link losses (whose scores are the
+        response) and refused otherwise.
     train_set : lightgbm.Dataset
         Labels, optional weights, and query groups for grouped losses. If it
         already has an ``init_score`` (per-row offsets), training starts from
@@ -1462,6 +1536,11 @@ class _LossModelMixin:
         params = self.get_params()  # type: ignore[attr-defined]
         refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
         _check_boosting(params)
+        user_eval = fit_kw["eval_metric"]
+        user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
+        _check_builtin_metrics(
+            loss, _builtin_metrics(_param(params, _METRIC_ALIASES)) + [m for m in user_eval if isinstance(m, str)]
+        )
         if refit:
             _check_refit_params(loss, params)
         start = None

@@ -160,11 +160,11 @@ def test_refit_keeps_scores_in_step(data):
     f32 = np.float32  # LightGBM stores labels and weights in float32
     for name, (Xs, ys, ws) in {"train": (X, y, w.astype(f32).astype(float)), "valid": (X_te, y_te, None)}.items():
         expected = loss.loss(ys.astype(f32), glgb.predict(booster, Xs, output="margin"), ws)
-        assert record[name]["quantile"][-1] == pytest.approx(expected, rel=1e-12)
+        assert record[name]["gbm_quantile"][-1] == pytest.approx(expected, rel=1e-12)
     # Each round's recorded value is the loss of the model truncated there.
     k = 10
     expected = loss.loss(y_te.astype(f32), glgb.predict(booster, X_te, output="margin", num_iteration=k))
-    assert record["valid"]["quantile"][k - 1] == pytest.approx(expected, rel=1e-12)
+    assert record["valid"]["gbm_quantile"][k - 1] == pytest.approx(expected, rel=1e-12)
 
 
 def test_refit_with_early_stopping(data):
@@ -176,7 +176,7 @@ def test_refit_with_early_stopping(data):
         callbacks=[lgb.early_stopping(5, verbose=False)],
     )
     assert 0 < booster.best_iteration < 200
-    best = booster.best_score["valid_0"]["absolute_error"]
+    best = booster.best_score["valid_0"]["gbm_absolute_error"]
     expected = get_loss("absolute_error").loss(y_te.astype(np.float32), glgb.predict(booster, X_te))
     assert best == pytest.approx(expected, rel=1e-12)
 
@@ -325,12 +325,48 @@ def test_metric_value(data):
     ds = lgb.Dataset(X, y, weight=w).construct()
     margin = np.full(N_TRAIN, 0.2)
     name, value, higher_better = glgb.metric(loss)(margin, ds)
-    assert name == "tweedie" and higher_better is False
+    assert name == "gbm_tweedie" and higher_better is False
     expected = loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float))
     assert value == pytest.approx(expected, rel=1e-12)
     assert glgb.metric(loss, name="deviance")(margin, ds) == ("deviance", value, False)
     with pytest.raises(ValueError, match="name"):
         glgb.metric(loss, name="")
+    # response=True: predictions of a built-in objective, mapped back through the link.
+    assert glgb.metric(loss, response=True)(np.exp(margin), ds)[1] == pytest.approx(value, rel=1e-12)
+    with pytest.raises(ValueError, match="response"):
+        glgb.metric(loss, response="yes")
+
+
+def test_library_and_builtin_metrics_never_share_a_name(data):
+    X, y, _, _, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    record: dict = {}
+    ds = lgb.Dataset(X, y)
+    params = {**PARAMS, "objective": "tweedie", "tweedie_variance_power": 1.5, "metric": "tweedie"}
+    booster = lgb.train(params, ds, 5, valid_sets=[ds], valid_names=["train"], feval=glgb.metric(loss, response=True),
+                        callbacks=[lgb.record_evaluation(record)])
+    assert sorted(record["train"]) == ["gbm_tweedie", "tweedie"]
+    assert all(len(v) == 5 for v in record["train"].values())
+    # The library's metric of the built-in's predictions equals the loss at the built-in's margins.
+    margin = booster.predict(X, raw_score=True)
+    assert record["train"]["gbm_tweedie"][-1] == pytest.approx(loss.loss(y.astype(np.float32), margin), rel=1e-6)
+
+
+def test_builtin_metrics_on_margins_are_refused(data):
+    X, y, _, _, _ = _split(data, "tweedie", False)
+    with pytest.raises(ValueError, match="raw margins of tweedie"):
+        glgb.train("tweedie", {**PARAMS, "metric": "l1"}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="raw margins of poisson"):
+        glgb.LGBMRegressor(loss="poisson", verbose=-1).fit(X, y, eval_set=[(X, y)], eval_metric="l1")
+    with pytest.raises(ValueError, match="raw margins of logistic"):
+        glgb.LGBMClassifier(verbose=-1, metric="auc").fit(X, (y > 1).astype(int))
+    # Identity link: margins are the response, LightGBM's metric is right.
+    record: dict = {}
+    ds = lgb.Dataset(X, y)
+    booster = glgb.train("squared_error", {**PARAMS, "metric": "l1"}, ds, 3, valid_sets=[ds],
+                         callbacks=[lgb.record_evaluation(record)])
+    mae = np.mean(np.abs(y - booster.predict(X)))
+    assert record["training"]["l1"][-1] == pytest.approx(mae, rel=1e-6)
 
 
 def test_infonce_with_query_groups():
@@ -348,7 +384,7 @@ def test_infonce_with_query_groups():
     booster = glgb.train(
         loss, {**PARAMS, "min_data_in_leaf": 5}, ds, 20, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
     )
-    values = record["training"]["infonce"]
+    values = record["training"]["gbm_infonce"]
     assert values[-1] < 0.8 * values[0]
     p = glgb.predict(booster, X, group=sizes)
     np.testing.assert_allclose(np.add.reduceat(p, starts), 1.0)
@@ -407,7 +443,7 @@ def test_validation_sets_start_from_the_same_margin(data):
     record: dict = {}
     booster = glgb.train(loss, PARAMS, dtrain, 5, valid_sets=[dvalid], callbacks=[lgb.record_evaluation(record)])
     expected = loss.loss(y_te.astype(np.float32), glgb.predict(booster, X_te, output="margin"))
-    assert record["valid_0"]["tweedie"][-1] == pytest.approx(expected, rel=1e-12)
+    assert record["valid_0"]["gbm_tweedie"][-1] == pytest.approx(expected, rel=1e-12)
     assert dvalid.get_init_score() is None
 
 
@@ -427,9 +463,9 @@ def test_dataset_init_score_is_kept_and_feval_follows_the_loss_metric(data):
     flat = glgb.train(loss, params, ds, 2, valid_sets=[ds], feval=extra, callbacks=[lgb.record_evaluation(record)])
     # Training starts from the Dataset's per-row offsets: no start margin is added to the model.
     np.testing.assert_allclose(flat.predict(X, raw_score=True), 0.0, atol=1e-12)
-    assert list(record["training"]) == ["tweedie", "extra"] and len(calls) == 2
+    assert list(record["training"]) == ["gbm_tweedie", "extra"] and len(calls) == 2
     expected = loss.loss(y.astype(np.float32), offsets)
-    assert record["training"]["tweedie"][-1] == pytest.approx(expected, rel=1e-9)
+    assert record["training"]["gbm_tweedie"][-1] == pytest.approx(expected, rel=1e-9)
     with pytest.raises(ValueError, match="not both"):
         glgb.train(loss, PARAMS, lgb.Dataset(X, y, init_score=offsets), 2, init_score=0.5)
 
@@ -522,7 +558,7 @@ def test_regressor_refit_and_eval_metric(data):
     X, y, _, X_te, y_te = _split(data, "skew", False)
     model = glgb.LGBMRegressor(loss="quantile", loss_params={"alpha": 0.9}, **SK)
     model.fit(X, y, eval_X=(X_te,), eval_y=(y_te,))
-    recorded = model.evals_result_["valid_0"]["quantile"][-1]
+    recorded = model.evals_result_["valid_0"]["gbm_quantile"][-1]
     expected = get_loss("quantile", alpha=0.9).loss(y_te.astype(np.float32), model.predict(X_te))
     assert recorded == pytest.approx(expected, rel=1e-12)
     ref = lgb.LGBMRegressor(objective="quantile", alpha=0.9, **SK).fit(X, y)

@@ -38,7 +38,7 @@ def test_continued_model_loss_equals_last_logged_loss(counts):
     )
     assert cont.current_iteration() == 25
     margin = glgb.predict(cont, X, output="margin")
-    assert loss.loss(y, margin) == pytest.approx(log["train"][loss.name][-1], rel=1e-6)
+    assert loss.loss(y, margin) == pytest.approx(log["train"]["gbm_" + loss.name][-1], rel=1e-6)
     # The first iteration of the continued model is the first model's, start included.
     np.testing.assert_allclose(
         glgb.predict(cont, X, output="margin", num_iteration=15), glgb.predict(first, X, output="margin"), rtol=1e-12
