@@ -7,6 +7,7 @@ suite all read losses from :func:`get_loss` / :func:`available_losses`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable, ClassVar
 
@@ -87,7 +88,6 @@ def get_loss(name: str, **params: Any) -> "Loss":
 
 def _check_param_names(name: str, cls: type["Loss"], params: dict[str, Any]) -> None:
     """A ValueError (not Python's TypeError) for unknown or missing parameters."""
-    import inspect
 
     signature = inspect.signature(cls.__init__)
     accepted = [p for p in signature.parameters.values() if p.name != "self"]
@@ -172,8 +172,102 @@ class Loss:
     # -- description -------------------------------------------------------
     @property
     def params(self) -> dict[str, Any]:
-        """The constructor parameters, as given to :func:`get_loss`."""
+        """The constructor parameters, as given to :func:`get_loss`.
+
+        This is the record saved with models; :meth:`get_params` gives every
+        constructor argument, defaults included.
+        """
         return dict(self._params)
+
+    # -- scikit-learn parameter protocol ---------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's parameter names, in signature order.
+
+        Every loss stores each constructor argument, validated, in an attribute
+        of the same name, so the signature alone tells which attributes are
+        parameters (the scikit-learn convention).
+        """
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for p in signature.parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must list its parameters explicitly, not *{p.name}")
+            names.append(p.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every constructor argument of this loss, defaults included.
+
+        ``type(loss)(**loss.get_params())`` builds an equal loss, which is what
+        :func:`sklearn.base.clone` and grid searches over ``loss__<name>`` rely on.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn compatibility; losses hold no nested
+            estimators, so it changes nothing.
+
+        Returns
+        -------
+        dict
+            Parameter name to value.
+        """
+        out = {}
+        for name in self._get_param_names():
+            try:
+                out[name] = getattr(self, name)
+            except AttributeError:
+                raise TypeError(
+                    f"{type(self).__name__} does not store its constructor argument {name!r} "
+                    f"as an attribute of that name"
+                ) from None
+        return out
+
+    def set_params(self, **params: Any) -> "Loss":
+        """Change constructor parameters in place and return the loss.
+
+        The new parameters are validated by building a fresh loss, so an invalid
+        value raises the constructor's ValueError and leaves this loss unchanged.
+
+        Parameters
+        ----------
+        **params
+            Constructor arguments to change, e.g. ``power=1.3``.
+
+        Returns
+        -------
+        Loss
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a constructor parameter (the message lists the
+            valid ones) or a value the constructor rejects.
+        """
+        if not params:
+            return self
+        valid = self._get_param_names()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            allowed = ", ".join(valid) or "none"
+            raise ValueError(
+                f"invalid parameter(s) {', '.join(map(repr, unknown))} for {type(self).__name__}; "
+                f"valid parameters: {allowed}"
+            )
+        fresh = type(self)(**{**self.get_params(), **params})
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    def __sklearn_clone__(self) -> "Loss":
+        # A fresh instance from the constructor arguments: scikit-learn's default
+        # clone would also demand that the constructor store each argument
+        # object unchanged, which validated (converted) parameters are not.
+        return type(self)(**self.get_params())
 
     @property
     def exact_hessian(self) -> bool:
