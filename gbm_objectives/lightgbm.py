@@ -1493,6 +1493,47 @@ class _LossModelMixin:
                 params.pop(name, None)
         return params
 
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters (scikit-learn API), including nested loss parameters.
+
+        ``loss__<name>`` changes a parameter of a :class:`Loss` object given as
+        ``loss`` (what ``GridSearchCV(est, {"loss__power": [...]})`` sets);
+        ``loss_params__<name>`` one entry of ``loss_params`` for a loss given by
+        name. Both are validated at once: an unknown name raises ValueError.
+        """
+        plain: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {"loss": {}, "loss_params": {}}
+        for key, value in params.items():
+            head, sep, sub = key.partition("__")
+            if not sep:
+                plain[key] = value
+            elif head in nested and sub:
+                nested[head][sub] = value
+            else:
+                raise ValueError(
+                    f"invalid parameter {key!r} for {type(self).__name__}: only loss__<name> and "
+                    "loss_params__<name> are nested parameters"
+                )
+        if plain:
+            super().set_params(**plain)  # type: ignore[misc]
+        if nested["loss"]:
+            loss = getattr(self, "loss", None)
+            if not isinstance(loss, Loss):
+                names = ", ".join(f"loss__{k}" for k in nested["loss"])
+                raise ValueError(
+                    f"{names} need a Loss object as loss (e.g. loss=get_loss({loss!r})); "
+                    f"loss={loss!r} is a name, whose parameters are set with loss_params__<name>"
+                )
+            loss.set_params(**nested["loss"])
+        if nested["loss_params"]:
+            new = {**dict(getattr(self, "loss_params", None) or {}), **nested["loss_params"]}
+            name = getattr(self, "loss", None)
+            if name is not None:  # a classifier without a loss picks it at fit()
+                # Validates names and values now (a multiclass loss gets its class count at fit()).
+                _build_loss(name, new, num_class=2)
+            super().set_params(loss_params=new)  # type: ignore[misc]
+        return self
+
     def _process_params(self, stage: str) -> dict[str, Any]:
         loss = getattr(self, "loss_", None)
         if loss is None:

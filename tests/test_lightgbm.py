@@ -722,3 +722,48 @@ def test_continuation_with_init_model_of_a_library_model(data):
     plain = lgb.train({**PARAMS, "objective": "tweedie", "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 10)
     assert cont.current_iteration() == 10
     assert_parity(cont.predict(X_te), plain.predict(X_te))
+
+
+# ---------------------------------------------------------------------------
+# Losses as scikit-learn parameters
+# ---------------------------------------------------------------------------
+
+
+def test_grid_search_over_loss_parameters(data):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = data["X"][:600], data["tweedie"][:600]
+    kw = dict(verbose=-1, n_estimators=15, n_jobs=1)
+    est = glgb.LGBMRegressor(loss=get_loss("tweedie", power=1.5), **kw)
+    assert est.get_params(deep=True)["loss__power"] == 1.5
+    copy_ = clone(est)
+    assert copy_.loss == est.loss and copy_.loss is not est.loss
+    copy_.set_params(loss__power=1.2)
+    assert copy_.loss.power == 1.2 and est.loss.power == 1.5
+    grid = GridSearchCV(est, {"loss__power": [1.1, 1.9]}, cv=2).fit(X, y)
+    scores = grid.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1]
+    assert grid.best_estimator_.loss_ == get_loss("tweedie", power=grid.best_params_["loss__power"])
+    # The same grid through loss_params: the same results.
+    named = glgb.LGBMRegressor(loss="tweedie", loss_params={"power": 1.5}, **kw)
+    grid2 = GridSearchCV(named, {"loss_params__power": [1.1, 1.9]}, cv=2).fit(X, y)
+    np.testing.assert_allclose(grid2.cv_results_["mean_test_score"], scores)
+    assert grid2.best_estimator_.loss_ == grid.best_estimator_.loss_
+
+
+def test_nested_loss_parameters_are_validated():
+    est = glgb.LGBMRegressor(loss=get_loss("tweedie", power=1.5))
+    with pytest.raises(ValueError, match="nope"):
+        est.set_params(loss__nope=1)
+    with pytest.raises(ValueError):
+        est.set_params(loss__power=7.0)
+    assert est.loss.power == 1.5
+    with pytest.raises(ValueError, match="only loss__<name> and loss_params__<name>"):
+        est.set_params(booster__depth=3)
+    with pytest.raises(ValueError, match="need a Loss object"):
+        glgb.LGBMRegressor(loss="tweedie").set_params(loss__power=1.2)
+    with pytest.raises(ValueError, match="nope"):
+        glgb.LGBMRegressor(loss="tweedie").set_params(loss_params__nope=1.2)
+    clf = glgb.LGBMClassifier(loss="softmax").set_params(loss_params__label_smoothing=0.1)
+    assert clf.loss_params == {"label_smoothing": 0.1}
