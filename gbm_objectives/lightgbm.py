@@ -76,8 +76,10 @@ __all__ = [
     "LightGBMMetric",
     "LightGBMObjective",
     "booster_loss",
+    "cv",
     "leaf_percentiles",
     "metric",
+    "metric_name",
     "objective",
     "predict",
     "train",
@@ -1330,6 +1332,154 @@ def train(
         _fold_start(booster, start)
     _record_loss(booster, loss, in_model=not kwargs.get("keep_training_booster", False))
     return booster
+
+
+def cv(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    train_set: "lgb.Dataset",
+    num_boost_round: int = 100,
+    *,
+    nfold: int = 5,
+    folds: Any = None,
+    stratified: bool | None = None,
+    init_score: float | Sequence[float] | None = None,
+    feval: Callable | Sequence[Callable] | None = None,
+    fpreproc: Callable | None = None,
+    callbacks: Sequence[Callable] | None = None,
+    return_cvbooster: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Cross-validate a LightGBM booster on ``loss``: :func:`lightgbm.cv` with the loss wired in.
+
+    Every fold trains as :func:`train` would on its training part: from the
+    loss's best constant on that part (its validation part starts from the
+    same margin), with the loss's objective and its metric, reported as
+    ``"gbm_" + loss.name``. Arguments are in :func:`train`'s order; the
+    result is what :func:`lightgbm.cv` returns (``"valid gbm_tweedie-mean"``,
+    ``"valid gbm_tweedie-stdv"``, ... and ``"cvbooster"`` on request, whose
+    boosters hold their fold's start margin, the host objective and the loss
+    record, as models from :func:`train` do).
+
+    Parameters
+    ----------
+    loss : Loss or str
+    params : dict
+        LightGBM parameters without ``objective``, as for :func:`train`.
+    train_set : lightgbm.Dataset
+    num_boost_round : int, default 100
+    nfold : int, default 5
+    folds : optional
+        As :func:`lightgbm.cv`. Grouped losses default to folds that keep
+        every query group whole.
+    stratified : bool, optional
+        Default True for logit and softmax losses (classification), else False.
+    init_score : float or sequence of float, optional
+        One start margin for every fold instead of each fold's best constant.
+    feval : callable or list of callables, optional
+        Extra evaluation functions, after the loss's own metric.
+    fpreproc : callable, optional
+        As :func:`lightgbm.cv`; runs before each fold's start margin is set.
+    callbacks : list of callables, optional
+    return_cvbooster : bool, default False
+    **kwargs
+        Passed to :func:`lightgbm.cv` (``shuffle``, ``seed``,
+        ``eval_train_metric``, ``init_model``).
+
+    Notes
+    -----
+    Absolute error and quantile losses train without the leaf refit here
+    (folds are Dataset subsets; the refit needs each fold's raw features):
+    a warning says so.
+    """
+    import warnings
+
+    loss = as_loss(loss)
+    if not isinstance(train_set, lgb.Dataset):
+        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
+    if "fobj" in kwargs:
+        raise ValueError("the objective comes from the loss; cv() does not accept fobj=")
+    if not isinstance(return_cvbooster, bool):
+        raise ValueError(f"return_cvbooster must be True or False, got {return_cvbooster!r}")
+    booster_params = _prepare_params(loss, params, refit=False)
+    if isinstance(loss, Quantile):
+        warnings.warn(
+            f"gbm_objectives.lightgbm.cv trains {loss.name} without LightGBM's leaf refit (train() refits); "
+            "fold scores can be worse than the final model's",
+            UserWarning,
+            stacklevel=2,
+        )
+    data = _python_side_data(loss, train_set, "train_set")
+    if init_score is not None and _own_init_score(train_set) is not None:
+        raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
+    if init_score is not None and kwargs.get("init_model") is not None:
+        raise ValueError("init_score= cannot be combined with init_model=: the folds start from init_model")
+    fixed = None if init_score is None else _check_start(loss, init_score)
+    per_fold = init_score is None and _own_init_score(train_set) is None and kwargs.get("init_model") is None
+    if stratified is None:
+        stratified = loss.link.name in ("logit", "softmax")
+    if folds is None and loss.needs_group:
+        folds = _group_folds(train_set, nfold, bool(kwargs.get("shuffle", True)), int(kwargs.get("seed", 0)))
+    starts: list[np.ndarray | None] = []
+
+    def preprocess(dtrain: "lgb.Dataset", dvalid: "lgb.Dataset", tparams: dict) -> tuple:
+        if fpreproc is not None:
+            dtrain, dvalid, tparams = fpreproc(dtrain, dvalid, tparams)
+        dtrain.construct()
+        dvalid.construct()
+        _check_usable_features(dtrain)
+        if per_fold:
+            start = _loss_start(loss, _dataset_data(loss, dtrain, "fold training data"))
+        else:
+            start = None if fixed is None else _nonzero(fixed)
+        if start is not None:
+            for ds in (dtrain, dvalid):
+                ds.set_init_score(_full_init_score(start, ds.num_data()))
+        starts.append(start)
+        return dtrain, dvalid, tparams
+
+    fevals = [LightGBMMetric(loss)]
+    if feval is not None:
+        fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
+    booster_params["objective"] = LightGBMObjective(loss)
+    result = lgb.cv(
+        booster_params,
+        train_set,
+        num_boost_round,
+        folds=folds,
+        nfold=nfold,
+        stratified=stratified,
+        feval=fevals,
+        fpreproc=preprocess,
+        callbacks=list(callbacks or []),
+        return_cvbooster=return_cvbooster,
+        **kwargs,
+    )
+    if return_cvbooster:
+        for booster, start in zip(result["cvbooster"].boosters, starts):
+            if start is not None:
+                _fold_start(booster, start)
+            _record_loss(booster, loss, in_model=True)
+    return result
+
+
+def _group_folds(ds: "lgb.Dataset", nfold: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds of whole query groups (rows of a group stay in one fold)."""
+    sizes = ds.get_group() if _constructed(ds) else ds.group
+    if sizes is None:
+        raise ValueError(f"{_GROUP_HINT} for cv of a grouped loss")
+    sizes = np.asarray(sizes, dtype=np.int64).reshape(-1)
+    if nfold < 2 or nfold > sizes.shape[0]:
+        raise ValueError(f"nfold must be between 2 and the number of query groups ({sizes.shape[0]}), got {nfold}")
+    order = np.random.RandomState(seed).permutation(sizes.shape[0]) if shuffle else np.arange(sizes.shape[0])
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    out = []
+    for part in np.array_split(order, nfold):
+        test = np.zeros(bounds[-1], dtype=bool)
+        for g in part:
+            test[bounds[g] : bounds[g + 1]] = True
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
 
 
 def predict(

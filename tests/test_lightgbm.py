@@ -767,3 +767,62 @@ def test_nested_loss_parameters_are_validated():
         glgb.LGBMRegressor(loss="tweedie").set_params(loss_params__nope=1.2)
     clf = glgb.LGBMClassifier(loss="softmax").set_params(loss_params__label_smoothing=0.1)
     assert clf.loss_params == {"label_smoothing": 0.1}
+
+
+# ---------------------------------------------------------------------------
+# Cross-validation
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, loss_params, key", [("tweedie", {"power": 1.5}, "tweedie"), ("huber", {"delta": 1.0}, "reg")])
+def test_cv_matches_train_on_every_fold(data, name, loss_params, key):
+    X, y, w = data["X"][:900], data[key][:900], data["w"][:900]
+    loss = get_loss(name, **loss_params)
+    full = lgb.Dataset(X, y, weight=w, free_raw_data=False)
+    result = glgb.cv(loss, PARAMS, full, 8, nfold=3, return_cvbooster=True, seed=4)
+    metric = glgb.metric_name(loss)
+    assert sorted(result) == ["cvbooster", f"valid {metric}-mean", f"valid {metric}-stdv"]
+    assert len(result[f"valid {metric}-mean"]) == 8
+    # lgb.cv's folds (no stratification for regression losses), trained one by one.
+    order = np.random.RandomState(4).permutation(X.shape[0])
+    tests = np.array_split(order, 3)
+    ref = lgb.Dataset(X, y, weight=w, free_raw_data=False).construct()
+    values = []
+    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters)):
+        train_idx = np.sort(np.concatenate([tests[j] for j in range(3) if j != k]))
+        test = np.sort(test)
+        record: dict = {}
+        manual = glgb.train(
+            loss, PARAMS, ref.subset(train_idx), 8, valid_sets=[ref.subset(test)], valid_names=["valid"],
+            refit_leaves=False, callbacks=[lgb.record_evaluation(record)],
+        )
+        values.append(record["valid"][metric][-1])
+        np.testing.assert_allclose(booster.predict(X[test]), manual.predict(X[test]), rtol=1e-9)
+        assert glgb.booster_loss(booster) == loss
+    assert result[f"valid {metric}-mean"][-1] == pytest.approx(np.mean(values), rel=1e-9)
+    assert result[f"valid {metric}-stdv"][-1] == pytest.approx(np.std(values), rel=1e-6)
+
+
+def test_cv_fold_starts_differ_from_a_global_start(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    loss = get_loss("tweedie", power=1.5)
+    flat = {**PARAMS, "min_gain_to_split": 1e30}
+    result = glgb.cv(loss, flat, lgb.Dataset(X, y), 1, nfold=3, return_cvbooster=True, seed=1)
+    order = np.random.RandomState(1).permutation(300)
+    tests = np.array_split(order, 3)
+    for k, booster in enumerate(result["cvbooster"].boosters):
+        train_idx = np.concatenate([tests[j] for j in range(3) if j != k])
+        start = loss.init_score(y[train_idx].astype(np.float32))
+        np.testing.assert_allclose(booster.predict(X[:3], raw_score=True), start, rtol=1e-12)
+
+
+def test_cv_validates_like_train(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    y_nan = y.copy()
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="train_set: y contains"):
+        glgb.cv("tweedie", PARAMS, lgb.Dataset(X, y_nan), 2, nfold=2)
+    with pytest.raises(ValueError, match="objective"):
+        glgb.cv("tweedie", {**PARAMS, "objective": "l2"}, lgb.Dataset(X, y), 2, nfold=2)
+    with pytest.warns(UserWarning, match="leaf refit"):
+        glgb.cv("quantile", PARAMS, lgb.Dataset(X, y), 2, nfold=2)
