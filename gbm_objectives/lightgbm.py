@@ -1689,21 +1689,25 @@ class _LossModelMixin:
         if loss is None:
             raise ValueError("fit() resolves the loss first")
         user_metric = _has_param(self.get_params(), _METRIC_ALIASES)  # type: ignore[attr-defined]
-        self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
-        self._hide_loss_params = True
+        if stage == "fit":
+            # Only fit() builds the objective: predict() must leave the fitted estimator as it is.
+            self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
+        self.__dict__["_hide_loss_params"] = True
         try:
             params = super()._process_params(stage)  # type: ignore[misc]
         finally:
-            self._hide_loss_params = False
+            self.__dict__.pop("_hide_loss_params", None)
         if loss.is_multiclass:
             _set_num_class(params, loss)
         if not user_metric:
             params["metric"] = "None"
         return params
 
-    def _check_constructor(self) -> None:
+    def _check_constructor(self, y: Any) -> None:
         if getattr(self, "objective", None) is not None:
             raise ValueError("set the loss with loss=, not objective=")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
 
     def _fit_with_loss(
         self,
@@ -1865,7 +1869,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         Without ``init_score`` training starts from the loss's best constant
         (the same for every evaluation set), which the fitted model includes.
         """
-        self._check_constructor()
+        self._check_constructor(y)
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
@@ -1967,7 +1971,7 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMClassifier.fit`."""
         from sklearn.utils.class_weight import compute_sample_weight
 
-        self._check_constructor()
+        self._check_constructor(y)
         y_arr = np.asarray(y).reshape(-1)
         classes, codes = np.unique(y_arr, return_inverse=True)
         k = classes.shape[0]
@@ -2098,7 +2102,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         **kwargs: Any,
     ) -> "DaskLGBMRegressor":
         """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
-        self._check_constructor()
+        self._check_constructor(y)
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass or loss.needs_group:
             raise ValueError(f"{loss!r} is not a single-output regression loss")

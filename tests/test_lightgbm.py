@@ -826,3 +826,37 @@ def test_cv_validates_like_train(data):
         glgb.cv("tweedie", {**PARAMS, "objective": "l2"}, lgb.Dataset(X, y), 2, nfold=2)
     with pytest.warns(UserWarning, match="leaf refit"):
         glgb.cv("quantile", PARAMS, lgb.Dataset(X, y), 2, nfold=2)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's estimator checks
+# ---------------------------------------------------------------------------
+
+
+def _failed_checks(estimator) -> set[str]:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+@pytest.mark.parametrize("ours, theirs", [(glgb.LGBMRegressor, lgb.LGBMRegressor), (glgb.LGBMClassifier, lgb.LGBMClassifier)])
+def test_check_estimator_fails_no_more_than_lightgbm(ours, theirs):
+    mine = _failed_checks(ours(verbose=-1, n_jobs=1))
+    builtin = _failed_checks(theirs(verbose=-1, n_jobs=1))
+    assert len(mine) <= len(builtin), f"only ours fail: {sorted(mine - builtin)}"
+    assert mine <= builtin
+
+
+def test_predict_leaves_the_estimator_unchanged_and_missing_y_is_named(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    est = glgb.LGBMRegressor(loss="tweedie", verbose=-1, n_estimators=5).fit(X, y)
+    before = dict(est.__dict__)
+    est.predict(X)
+    assert est.__dict__.keys() == before.keys() and est._objective is before["_objective"]
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        glgb.LGBMRegressor(verbose=-1).fit(X, None)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        glgb.LGBMClassifier(verbose=-1).fit(X, None)
