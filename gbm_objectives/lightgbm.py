@@ -82,6 +82,7 @@ __all__ = [
     "metric_name",
     "objective",
     "predict",
+    "refit",
     "train",
 ]
 
@@ -1479,6 +1480,98 @@ def _group_folds(ds: "lgb.Dataset", nfold: int, shuffle: bool, seed: int) -> lis
         for g in part:
             test[bounds[g] : bounds[g + 1]] = True
         out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
+
+
+def refit(
+    booster: "lgb.Booster",
+    data: Any,
+    label: Any,
+    *,
+    loss: Loss | str | None = None,
+    weight: Any = None,
+    decay_rate: float = 0.9,
+) -> "lgb.Booster":
+    """:meth:`lightgbm.Booster.refit` with the loss's own gradients.
+
+    LightGBM's refit takes its gradients from the model's objective, which
+    for a library model is the host objective (the loss itself only where
+    LightGBM has it). This does LightGBM's refit with the loss: every tree
+    keeps its structure; iteration by iteration, from raw score 0 as in
+    LightGBM, each leaf becomes ``decay_rate * old + (1 - decay_rate) *
+    shrinkage * newton`` with ``newton = -T_l1(sum g) / (sum h + lambda_l2)``
+    (clipped to ``max_delta_step``) over the rows of ``data`` in that leaf.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+    data : array-like
+        Features of the rows to refit on.
+    label : array-like
+    loss : Loss or str, optional
+        Default: the loss recorded in the model.
+    weight : array-like, optional
+    decay_rate : float in [0, 1], default 0.9
+
+    Returns
+    -------
+    lightgbm.Booster
+        A new booster (the given one is unchanged) with the loss record.
+    """
+    if not isinstance(booster, lgb.Booster):
+        raise ValueError(f"booster must be a lightgbm.Booster, got {type(booster).__name__}")
+    if loss is None:
+        loss = booster_loss(booster)
+        if loss is None:
+            raise ValueError("this booster has no recorded gbm_objectives loss; pass loss=")
+    else:
+        loss = as_loss(loss)
+    if loss.needs_group:
+        raise ValueError(f"refit of {loss.name} is not supported (it needs query groups)")
+    if isinstance(decay_rate, bool) or not isinstance(decay_rate, (int, float)) or not 0.0 <= decay_rate <= 1.0:
+        raise ValueError(f"decay_rate must be a number in [0, 1], got {decay_rate!r}")
+    # As LightGBM stores them: float32 labels and weights.
+    w32 = None if weight is None else np.asarray(weight, dtype=np.float32).reshape(-1)
+    rows = Data(loss, np.asarray(label, dtype=np.float32).reshape(-1), w32, None, "label")
+    leaf = np.asarray(booster.predict(data, pred_leaf=True), dtype=np.int64)
+    n = rows.y.shape[0]
+    if leaf.ndim == 1:
+        leaf = leaf.reshape(-1, 1)
+    if leaf.shape[0] != n:
+        raise ValueError(f"data has {leaf.shape[0]} rows but label has {n}")
+    k = loss.n_outputs
+    trees = booster.dump_model()["tree_info"]
+    if len(trees) % k:
+        raise ValueError(f"the booster's {len(trees)} trees do not match the {k} outputs of {loss!r}")
+    params = booster.params or {}
+    l1 = float(_param(params, ("lambda_l1", "reg_alpha", "l1_regularization"), 0.0))
+    l2 = float(_param(params, ("lambda_l2", "reg_lambda", "lambda", "l2_regularization"), 0.0))
+    max_step = float(_param(params, ("max_delta_step", "max_tree_output", "max_leaf_output"), 0.0))
+    out = lgb.Booster(model_str=booster.model_to_string(num_iteration=-1))
+    margin = np.zeros((n, k) if loss.is_multiclass else n)
+    objective_ = LightGBMObjective(loss)
+    for it in range(len(trees) // k):
+        grad, hess = objective_._grad_hess(margin, rows)
+        grad = np.asarray(grad, dtype=np.float64).reshape(n, k)
+        hess = np.asarray(hess, dtype=np.float64).reshape(n, k)
+        for c in range(k):
+            t = it * k + c
+            n_leaves = int(trees[t]["num_leaves"])
+            lf = leaf[:, t]
+            g = np.bincount(lf, weights=grad[:, c], minlength=n_leaves)
+            h = np.bincount(lf, weights=hess[:, c], minlength=n_leaves) + 1e-15
+            step = -np.sign(g) * np.maximum(np.abs(g) - l1, 0.0) / (h + l2)
+            if max_step > 0.0:
+                step = np.clip(step, -max_step, max_step)
+            old = np.array([out.get_leaf_output(t, j) for j in range(n_leaves)])
+            new = decay_rate * old + (1.0 - decay_rate) * step * float(trees[t].get("shrinkage", 1.0))
+            for j in range(n_leaves):
+                out.set_leaf_output(t, j, float(new[j]))
+            if loss.is_multiclass:
+                margin[:, c] += new[lf]
+            else:
+                margin += new[lf]
+    _record_loss(out, loss, in_model=True)
     return out
 
 

@@ -860,3 +860,22 @@ def test_predict_leaves_the_estimator_unchanged_and_missing_y_is_named(data):
         glgb.LGBMRegressor(verbose=-1).fit(X, None)
     with pytest.raises(ValueError, match="requires y to be passed"):
         glgb.LGBMClassifier(verbose=-1).fit(X, None)
+
+
+@pytest.mark.parametrize(
+    "name, loss_params, key",
+    [("tweedie", {"power": 1.3}, "tweedie"), ("softmax", {"num_class": 4, "hessian_scale": "lightgbm"}, "multi")],
+)
+@pytest.mark.parametrize("decay_rate", [0.0, 0.6])
+def test_refit_helper_is_lightgbm_refit_with_the_loss_gradients(data, name, loss_params, key, decay_rate):
+    X, y = data["X"], data[key]
+    loss = get_loss(name, **loss_params)
+    booster = glgb.train(loss, {**PARAMS, "lambda_l2": 1.0}, lgb.Dataset(X[:1000], y[:1000]), 6)
+    # Where LightGBM has the loss, its refit (from the host objective) is the reference.
+    theirs = booster.refit(X[1000:], y[1000:], decay_rate=decay_rate)
+    ours = glgb.refit(booster, X[1000:], y[1000:], decay_rate=decay_rate)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True), theirs.predict(X, raw_score=True), rtol=1e-6, atol=1e-9)
+    assert glgb.booster_loss(ours) == loss
+    assert not np.allclose(ours.predict(X, raw_score=True), booster.predict(X, raw_score=True))
+    with pytest.raises(ValueError, match="decay_rate"):
+        glgb.refit(booster, X[1000:], y[1000:], decay_rate=1.5)
