@@ -964,9 +964,8 @@ def _format_param(value: Any) -> str:
 def _model_text_with_loss(text: str, loss: Loss) -> str:
     """The model text with the host objective in its header and parameters and the loss record."""
     host = _host_objective(loss)
-    header_end = text.find("\nTree=")
-    if header_end < 0:
-        header_end = text.find("\ntree_sizes=")
+    ends = [at for at in (text.find(mark) for mark in ("\ntree_sizes=", "\nTree=", "\nend of trees")) if at >= 0]
+    header_end = min(ends) if ends else len(text)
     head, rest = text[:header_end], text[header_end:]
     line = f"objective={_objective_line(host)}"
     head, n = re.subn(r"^objective=.*$", line, head, count=1, flags=re.MULTILINE)
@@ -976,16 +975,14 @@ def _model_text_with_loss(text: str, loss: Loss) -> str:
             raise RuntimeError("unexpected LightGBM model text: no max_feature_idx line")
     start = rest.find("\nparameters:\n")
     stop = rest.find("\nend of parameters", start)
-    if start < 0 or stop < 0:
-        # A model without a parameter section (loaded from an old file): give it one.
-        params_text = ""
-        tail_at = rest.find("\npandas_categorical:")
-        tail_at = len(rest) if tail_at < 0 else tail_at
-        before, after = rest[:tail_at], rest[tail_at:]
-        stop_marker = ""
+    if start >= 0 and stop >= 0:
+        before, params_text, after = rest[:start], rest[start + len("\nparameters:\n") : stop], rest[stop:]
     else:
-        before, params_text, after = rest[: start], rest[start + len("\nparameters:\n") : stop], rest[stop:]
-        stop_marker = None
+        # No parameter section (a model text written without one): add it
+        # where LightGBM writes it, before the pandas line.
+        at = rest.find("\npandas_categorical:")
+        at = len(rest) if at < 0 else at
+        before, params_text, after = rest[:at], "", "\nend of parameters\n" + rest[at:]
     lines = [ln for ln in params_text.split("\n") if ln and not ln.startswith(f"[{_RECORD_KEY}:")]
     values = {key: _format_param(value) for key, value in host.items()}
     for i, ln in enumerate(lines):
@@ -994,10 +991,7 @@ def _model_text_with_loss(text: str, loss: Loss) -> str:
             lines[i] = f"[{key}: {values.pop(key)}]"
     lines[0:0] = [f"[{key}: {value}]" for key, value in values.items()]
     lines.append(f"[{_RECORD_KEY}: {_encode_loss(loss)}]")
-    body = "\nparameters:\n" + "\n".join(lines)
-    if stop_marker is not None:
-        body += "\nend of parameters\n"
-    return head + before + body + after
+    return head + before + "\nparameters:\n" + "\n".join(lines) + after
 
 
 def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
