@@ -678,7 +678,8 @@ def test_model_carries_a_real_objective(data, tmp_path, name, loss_params, key, 
     np.save(tmp_path / "X.npy", X_te)
     code = (
         "import sys, numpy as np, lightgbm as lgb; assert 'gbm_objectives' not in sys.modules; "
-        f"b = lgb.Booster(model_file={str(path)!r}); np.save({str(tmp_path / 'p.npy')!r}, b.predict(np.load({str(tmp_path / 'X.npy')!r})))"
+        f"b = lgb.Booster(model_file={str(path)!r}); "
+        f"np.save({str(tmp_path / 'p.npy')!r}, b.predict(np.load({str(tmp_path / 'X.npy')!r})))"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path), capture_output=True)
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-10)
@@ -774,7 +775,9 @@ def test_nested_loss_parameters_are_validated():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, loss_params, key", [("tweedie", {"power": 1.5}, "tweedie"), ("huber", {"delta": 1.0}, "reg")])
+@pytest.mark.parametrize(
+    "name, loss_params, key", [("tweedie", {"power": 1.5}, "tweedie"), ("huber", {"delta": 1.0}, "reg")]
+)
 def test_cv_matches_train_on_every_fold(data, name, loss_params, key):
     X, y, w = data["X"][:900], data[key][:900], data["w"][:900]
     loss = get_loss(name, **loss_params)
@@ -842,7 +845,9 @@ def _failed_checks(estimator) -> set[str]:
     return {r["check_name"] for r in results if r["status"] == "failed"}
 
 
-@pytest.mark.parametrize("ours, theirs", [(glgb.LGBMRegressor, lgb.LGBMRegressor), (glgb.LGBMClassifier, lgb.LGBMClassifier)])
+@pytest.mark.parametrize(
+    "ours, theirs", [(glgb.LGBMRegressor, lgb.LGBMRegressor), (glgb.LGBMClassifier, lgb.LGBMClassifier)]
+)
 def test_check_estimator_fails_no_more_than_lightgbm(ours, theirs):
     mine = _failed_checks(ours(verbose=-1, n_jobs=1))
     builtin = _failed_checks(theirs(verbose=-1, n_jobs=1))
