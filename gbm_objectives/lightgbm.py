@@ -23,9 +23,19 @@ otherwise gets wrong in LightGBM:
   :meth:`lightgbm.Booster.set_leaf_output`, with LightGBM's own (weighted)
   percentile definition, and keeps the training and validation scores that
   objectives, metrics and callbacks see in step with the refit trees.
-* **Loss record.** The loss name and parameters are written into the saved
-  model (the ``objective`` entry of its parameters), so :func:`predict` of a
-  reloaded model returns the response scale without being told the loss.
+* **A real objective and the loss record.** The model names the LightGBM
+  objective whose output transform is the loss's inverse link (the loss
+  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``,
+  ``gamma``, ``regression``, ``regression_l1``, ``quantile``, ``huber``,
+  ``binary``, ``multiclass``; otherwise ``regression``, ``poisson``,
+  ``cross_entropy`` or ``multiclass`` by link), so ``booster.predict``, a
+  file reloaded by plain LightGBM and ``dump_model()`` speak the response
+  scale (``raw_score=True`` or ``predict(..., output="margin")`` give the
+  margin), and ``booster.params``, ``refit`` and ``init_model`` work as with
+  a built-in. The loss itself is recorded as a ``[gbm_objectives_loss: ...]``
+  line of the model's parameters, which LightGBM keeps through loading and
+  saving (it logs "Ignoring unrecognized parameter" when it reads it), so
+  :func:`predict` and :func:`booster_loss` of a reloaded model know it.
 
 :class:`LGBMRegressor` and :class:`LGBMClassifier` bring the same to the
 scikit-learn interface (sample weights reach the gradients; ``predict`` and
@@ -60,15 +70,19 @@ from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
 
 __all__ = [
     "DaskLGBMRegressor",
+    "NoUsableFeaturesError",
     "LGBMClassifier",
     "LGBMRegressor",
     "LightGBMMetric",
     "LightGBMObjective",
     "booster_loss",
+    "cv",
     "leaf_percentiles",
     "metric",
+    "metric_name",
     "objective",
     "predict",
+    "refit",
     "train",
 ]
 
@@ -148,6 +162,57 @@ def _check_margin(loss: Loss, preds: Any, n_rows: int) -> np.ndarray:
     return check_margin(loss, preds, n_rows, _BOOSTER, flat_class_major=True)
 
 
+class NoUsableFeaturesError(ValueError):
+    """The training data has no feature LightGBM can split on.
+
+    LightGBM's built-in objectives then train a constant model (their start
+    score), but it aborts on custom gradients. :func:`train` and the
+    estimators catch this error and return the constant start-margin model.
+    """
+
+    def __init__(self, message: str, booster: "lgb.Booster | None" = None) -> None:
+        super().__init__(message)
+        self.booster = booster
+
+
+_NO_FEATURES = (
+    "no feature of the training data can be split on (every feature is constant, or there are too few rows "
+    "for min_data_in_leaf / min_data_in_bin)"
+)
+
+
+def _has_usable_feature(ds: "lgb.Dataset") -> bool:
+    """Whether LightGBM kept at least one feature of the constructed Dataset
+    (it reports 0 bins for a feature it dropped)."""
+    return any(ds.feature_num_bin(i) > 0 for i in range(ds.num_feature()))
+
+
+def _check_usable_features(ds: "lgb.Dataset", booster: "lgb.Booster | None" = None) -> None:
+    if not _has_usable_feature(ds):
+        raise NoUsableFeaturesError(
+            f"training data: {_NO_FEATURES}; LightGBM cannot train a custom objective without one "
+            "(gbm_objectives.lightgbm.train and its estimators return the constant start-margin model)",
+            booster,
+        )
+
+
+class _FeatureCheck:
+    """Callback that stops training before the first tree when LightGBM could
+    grow none from custom gradients: its first ``update`` under a custom
+    objective aborts with an internal check failure."""
+
+    before_iteration = True
+    order = -(10**9) - 1
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self, env: Any) -> None:
+        if not self.done:
+            self.done = True
+            _check_usable_features(env.model.train_set, env.model)
+
+
 # ---------------------------------------------------------------------------
 # Objective and metric callables
 # ---------------------------------------------------------------------------
@@ -185,36 +250,65 @@ class LightGBMObjective(ObjectiveBase):
         return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
 
 
-class _MetricBase:
-    """The loss's weighted mean (per group for grouped losses) at LightGBM's raw scores.
+#: Prefix of the library's metric names: LightGBM's own metrics never start
+#: with it, so the two never share an entry of the evaluation record.
+METRIC_PREFIX = "gbm_"
 
-    Copies and pickles carry the loss and the name; the caches are rebuilt.
+
+def metric_name(loss: Loss | str) -> str:
+    """The name the library's metric of ``loss`` reports under (``"gbm_" + loss.name``)."""
+    return METRIC_PREFIX + as_loss(loss).name
+
+
+def _response_to_margin(loss: Loss, pred: Any) -> np.ndarray:
+    """Margins from predictions on the response scale (clipped inside the link's domain)."""
+    p = np.asarray(pred, dtype=np.float64)
+    link = loss.link.name
+    if link == "logit":
+        p = np.clip(p, 1e-15, 1.0 - 1e-15)
+    elif link in ("log", "softmax"):
+        p = np.maximum(p, 1e-300)
+    return np.ascontiguousarray(loss.link.link(p))
+
+
+class _MetricBase:
+    """The loss's weighted mean (per group for grouped losses) at LightGBM's scores.
+
+    ``response``: the scores are predictions on the response scale (a booster
+    with a built-in objective), mapped back through the link first. Copies
+    and pickles carry the loss, the name and ``response``; the caches are
+    rebuilt.
     """
 
-    def __init__(self, loss: Loss | str, name: str | None = None) -> None:
+    def __init__(self, loss: Loss | str, name: str | None = None, response: bool = False) -> None:
         self.loss = as_loss(loss)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
-        self.name = self.loss.name if name is None else name
+        if not isinstance(response, (bool, np.bool_)):
+            raise ValueError(f"response must be True or False, got {response!r}")
+        self.name = metric_name(self.loss) if name is None else name
+        self.response = bool(response)
         self._reset()
 
     def _reset(self) -> None:
         self._data = DataCache()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, name={self.name!r}, response={self.response})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "name": self.name}
+        return {"loss": self.loss, "name": self.name, "response": self.response}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], state["name"])  # type: ignore[misc]
+        self.__init__(state["loss"], state["name"], state.get("response", False))  # type: ignore[misc]
 
     def __deepcopy__(self, memo: dict) -> "_MetricBase":
-        return type(self)(self.loss, self.name)
+        return type(self)(self.loss, self.name, self.response)
 
     def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:
         m = _check_margin(self.loss, preds, data.y.shape[0])
+        if self.response:
+            m = _response_to_margin(self.loss, m)
         return self.name, data.loss_sum(self.loss, m) / data.denom, False
 
 
@@ -222,14 +316,19 @@ class LightGBMMetric(_MetricBase):
     """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
 
     The value is the loss's weighted mean (per group for grouped losses) at
-    the raw scores LightGBM passes; lower is better. Labels, weights and
-    groups are read once per Dataset.
+    the scores LightGBM passes; lower is better. Labels, weights and groups
+    are read once per Dataset.
 
     Parameters
     ----------
     loss : Loss or str
     name : str, optional
-        Name shown in the evaluation log; default the loss's name.
+        Name shown in the evaluation log; default ``"gbm_" + loss.name``
+        (never the name of a LightGBM metric).
+    response : bool, default False
+        False when the booster trains with a custom objective (LightGBM then
+        passes raw scores); True with a built-in objective (it passes
+        predictions on the response scale, mapped back through the link).
     """
 
     def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
@@ -243,6 +342,11 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     :func:`train` for the loss's start margin and leaf refit. Multiclass losses
     need ``params["num_class"]``.
 
+    LightGBM stores a NaN label as 0 when it builds a Dataset and keeps no
+    copy of the original, so this objective (which only sees built Datasets)
+    cannot tell; :func:`train` and the estimators check the labels before
+    LightGBM converts them.
+
     Examples
     --------
     >>> params = {"objective": objective("tweedie"), "verbose": -1}  # doctest: +SKIP
@@ -251,9 +355,21 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     return LightGBMObjective(loss)
 
 
-def metric(loss: Loss | str, *, name: str | None = None) -> LightGBMMetric:
-    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`."""
-    return LightGBMMetric(loss, name)
+def metric(loss: Loss | str, *, name: str | None = None, response: bool = False) -> LightGBMMetric:
+    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    name : str, optional
+        Default ``"gbm_" + loss.name``, e.g. ``"gbm_tweedie"``, apart from
+        LightGBM's own ``"tweedie"`` metric.
+    response : bool, default False
+        True for a booster with a built-in objective, whose evaluation
+        functions receive response-scale predictions (see
+        :class:`LightGBMMetric`).
+    """
+    return LightGBMMetric(loss, name, response)
 
 
 # ---------------------------------------------------------------------------
@@ -738,35 +854,227 @@ def _fold_start(booster: "lgb.Booster", start: np.ndarray) -> None:
             booster.set_leaf_output(tree, leaf, booster.get_leaf_output(tree, leaf) + float(start[tree]))
 
 
+def _constant_booster(
+    feature_names: Sequence[str], start: np.ndarray, params: Mapping[str, Any], pandas_categorical: Any = None
+) -> "lgb.Booster":
+    """A model of one iteration whose trees (one per output) are single leaves
+    holding ``start``: what LightGBM's built-in objectives train when no
+    feature can be split on."""
+    k = start.shape[0]
+    rows = max(k, 2)
+    probe = {"objective": "regression", "verbose": -1, "num_threads": 1, "min_data_in_leaf": 1,
+             "min_data_in_bin": 1, "boost_from_average": False}
+    if k > 1:
+        probe.update(objective="multiclass", num_class=k)
+    # All-zero features: LightGBM keeps none and stores a constant tree per output.
+    ds = lgb.Dataset(np.zeros((rows, len(feature_names))), label=np.arange(rows) % k, feature_name=list(feature_names))
+    booster = lgb.train(probe, ds, 1)
+    if booster.num_trees() != k:
+        raise RuntimeError(f"a constant LightGBM model needs {k} trees, got {booster.num_trees()}")
+    for tree in range(k):
+        booster.set_leaf_output(tree, 0, float(start[tree]))
+    booster.free_dataset()
+    booster.pandas_categorical = pandas_categorical
+    booster.params = {key: value for key, value in params.items() if key != "objective"}
+    return booster
+
+
+def _constant_from(exc: NoUsableFeaturesError, ds: "lgb.Dataset", loss: Loss, start: np.ndarray | None,
+                   params: Mapping[str, Any]) -> "lgb.Booster":
+    import warnings
+
+    warnings.warn(
+        f"{_NO_FEATURES}: the model is the constant start margin, as with LightGBM's built-in objectives",
+        UserWarning,
+        stacklevel=3,
+    )
+    full = np.zeros(loss.n_outputs) if start is None else start
+    return _constant_booster(ds.get_feature_name(), full, params, getattr(ds, "pandas_categorical", None))
+
+
+#: The loss record's line in the model's parameter section, which LightGBM
+#: keeps verbatim through loading and saving (it logs "Ignoring unrecognized
+#: parameter" when it reads the parameters of a loaded model).
+_RECORD_KEY = "gbm_objectives_loss"
+#: Where a booster kept for training holds the record (its model text cannot).
+_KEPT_RECORD = "_gbm_objectives_loss"
+#: LightGBM's own objectives whose output transform is each link's inverse.
+_LINK_OBJECTIVES = {"identity": "regression", "log": "poisson", "logit": "cross_entropy", "softmax": "multiclass"}
+
+
+def _host_objective(loss: Loss) -> dict[str, Any]:
+    """LightGBM parameters of a built-in objective whose output transform is the
+    loss's inverse link: the loss itself where LightGBM has it, otherwise the
+    plain objective of that link."""
+    name = loss.name
+    if name == "tweedie":
+        power = float(loss.power)  # type: ignore[attr-defined]
+        # LightGBM's tweedie_variance_power must be < 2; power 2 is the gamma deviance.
+        return {"objective": "gamma"} if power >= 2.0 else {"objective": "tweedie", "tweedie_variance_power": power}
+    if name in ("poisson", "gamma"):
+        return {"objective": name}
+    if loss.is_multiclass:
+        return {"objective": "multiclass", "num_class": loss.n_outputs}
+    if name == "squared_error":
+        return {"objective": "regression"}
+    if name == "absolute_error":
+        return {"objective": "regression_l1"}
+    if name == "quantile":
+        return {"objective": "quantile", "alpha": float(loss.alpha)}  # type: ignore[attr-defined]
+    if name == "huber":
+        return {"objective": "huber", "alpha": float(loss.delta)}  # type: ignore[attr-defined]
+    if name == "logistic" and not loss.params:
+        return {"objective": "binary"}
+    link = loss.link.name
+    if link not in _LINK_OBJECTIVES:
+        raise ValueError(f"{loss!r} has a {link} link, which no LightGBM objective inverts")
+    return {"objective": _LINK_OBJECTIVES[link]}
+
+
+def _objective_line(host: Mapping[str, Any]) -> str:
+    """The model header's ``objective=`` value, as LightGBM writes it."""
+    name = host["objective"]
+    if name == "binary":
+        return "binary sigmoid:1"
+    if name == "multiclass":
+        return f"multiclass num_class:{host['num_class']}"
+    return str(name)
+
+
 def _encode_loss(loss: Loss) -> str:
-    # The model's parameter section forbids ':' ']' and quotes, hence base64.
-    token = base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
-    return f"{LOSS_PREFIX}{loss.name}.{token}"
+    # Parameter values may not hold ':' ']' or quotes, hence base64.
+    return base64.urlsafe_b64encode(loss_to_json(loss).encode()).decode().rstrip("=")
 
 
-def _decode_loss(value: Any) -> Loss | None:
-    if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
-        return None
-    token = value.rsplit(".", 1)[-1]
+def _decode_loss(token: str) -> Loss:
     return loss_from_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
 
 
+def _legacy_loss(value: Any) -> Loss | None:
+    """The loss recorded as ``objective`` by earlier versions (``gbm_objectives.<name>.<base64>``)."""
+    if not isinstance(value, str) or not value.startswith(LOSS_PREFIX):
+        return None
+    return _decode_loss(value.rsplit(".", 1)[-1])
+
+
+def _format_param(value: Any) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _model_text_with_loss(text: str, loss: Loss) -> str:
+    """The model text with the host objective in its header and parameters and the loss record."""
+    host = _host_objective(loss)
+    ends = [at for at in (text.find(mark) for mark in ("\ntree_sizes=", "\nTree=", "\nend of trees")) if at >= 0]
+    header_end = min(ends) if ends else len(text)
+    head, rest = text[:header_end], text[header_end:]
+    line = f"objective={_objective_line(host)}"
+    head, n = re.subn(r"^objective=.*$", line, head, count=1, flags=re.MULTILINE)
+    if n == 0:
+        head, n = re.subn(r"^(max_feature_idx=.*)$", r"\1\n" + line, head, count=1, flags=re.MULTILINE)
+        if n == 0:
+            raise RuntimeError("unexpected LightGBM model text: no max_feature_idx line")
+    start = rest.find("\nparameters:\n")
+    stop = rest.find("\nend of parameters", start)
+    if start >= 0 and stop >= 0:
+        before, params_text, after = rest[:start], rest[start + len("\nparameters:\n") : stop], rest[stop:]
+    else:
+        # No parameter section (a model text written without one): add it
+        # where LightGBM writes it, before the pandas line.
+        at = rest.find("\npandas_categorical:")
+        at = len(rest) if at < 0 else at
+        before, params_text, after = rest[:at], "", "\nend of parameters\n" + rest[at:]
+    lines = [ln for ln in params_text.split("\n") if ln and not ln.startswith(f"[{_RECORD_KEY}:")]
+    values = {key: _format_param(value) for key, value in host.items()}
+    for i, ln in enumerate(lines):
+        key = ln[1:].split(":", 1)[0]
+        if key in values:
+            lines[i] = f"[{key}: {values.pop(key)}]"
+    lines[0:0] = [f"[{key}: {value}]" for key, value in values.items()]
+    lines.append(f"[{_RECORD_KEY}: {_encode_loss(loss)}]")
+    return head + before + "\nparameters:\n" + "\n".join(lines) + after
+
+
 def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
-    """Record the loss in ``booster.params`` and, when ``in_model``, in the model text
-    (so ``save_model``, ``model_to_string``, pickling and copies keep it)."""
-    code = _encode_loss(loss)
+    """Give the booster the host objective of ``loss`` (so LightGBM predicts the
+    response scale) and record the loss.
+
+    ``in_model``: rewrite the model text (header objective, parameters, record
+    line), so files, strings, pickles and copies carry both. Otherwise (a
+    booster kept for training) switch the live booster's objective to the
+    link's plain objective, which LightGBM writes into saved models; the loss
+    itself is then recoverable from it where LightGBM has the loss.
+    """
+    host = _host_objective(loss)
     if in_model:
-        text = booster.model_to_string(num_iteration=-1)
-        new_text, n = re.subn(r"^\[objective: [^\]\n]*\]$", f"[objective: {code}]", text, count=1, flags=re.MULTILINE)
-        if n == 1:
-            booster.model_from_string(new_text)
-    booster.params = dict(booster.params or {})
-    booster.params["objective"] = code
+        booster.model_from_string(_model_text_with_loss(booster.model_to_string(num_iteration=-1), loss))
+        booster.__dict__.pop(_KEPT_RECORD, None)
+    else:
+        # LightGBM takes custom gradients only without an objective: a later
+        # update(fobj=...) sets it back to none (raw scores, as LightGBM's
+        # own custom-objective boosters give).
+        booster.reset_parameter(dict(host))
+        # A plain string, so a pickled booster loads without this library.
+        booster.__dict__[_KEPT_RECORD] = _encode_loss(loss)
+    # A real objective now: LightGBM's refit() may use it.
+    booster.__dict__["_Booster__set_objective_to_none"] = False
+    params = {key: value for key, value in dict(booster.params or {}).items() if key not in _OBJECTIVE_ALIASES}
+    params.update(host)
+    booster.params = params
+
+
+def _model_head(booster: "lgb.Booster") -> str:
+    """The model text without trees: header and parameters (cheap for large models)."""
+    return booster.model_to_string(start_iteration=booster.current_iteration(), num_iteration=1)
+
+
+def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None:
+    """The library loss equal to a LightGBM objective, where there is one."""
+    name = objective.split(" ")[0]
+    if name == "tweedie":
+        return get_loss("tweedie", power=float(params.get("tweedie_variance_power", 1.5)))
+    if name in ("poisson", "gamma"):
+        return get_loss(name)
+    if name == "regression" and "sqrt" not in objective:
+        return get_loss("squared_error")
+    if name == "regression_l1":
+        return get_loss("absolute_error")
+    if name == "quantile":
+        return get_loss("quantile", alpha=float(params.get("alpha", 0.9)))
+    if name == "huber":
+        return get_loss("huber", delta=float(params.get("alpha", 0.9)))
+    if name == "binary" and re.search(r"sigmoid:1(\.0*)?(\s|$)", objective):
+        return get_loss("logistic")
+    if name == "multiclass":
+        k = re.search(r"num_class:(\d+)", objective)
+        return get_loss("softmax", num_class=int(k.group(1))) if k else None
+    return None
 
 
 def booster_loss(booster: "lgb.Booster") -> Loss | None:
-    """The loss recorded in a booster trained by :func:`train` (None if there is none)."""
-    return _decode_loss((getattr(booster, "params", None) or {}).get("objective"))
+    """The loss a booster was trained on by this library (None if unknown).
+
+    Read from the record in the model (so reloaded files and copies know it);
+    a model without one, e.g. continued by plain LightGBM, gives the loss
+    equal to its LightGBM objective where the library has one.
+    """
+    legacy = _legacy_loss((getattr(booster, "params", None) or {}).get("objective"))
+    if legacy is not None:
+        return legacy
+    text = _model_head(booster)
+    found = re.search(rf"^\[{_RECORD_KEY}: ([A-Za-z0-9_-]+)\]$", text, flags=re.MULTILINE)
+    if found:
+        return _decode_loss(found.group(1))
+    kept = booster.__dict__.get(_KEPT_RECORD)
+    if isinstance(kept, str):
+        return _decode_loss(kept)
+    found = re.search(r"^\[objective: (gbm_objectives\.[^\]\n]*)\]$", text, flags=re.MULTILINE)
+    if found:
+        return _legacy_loss(found.group(1))
+    header = re.search(r"^objective=(.*)$", text, flags=re.MULTILINE)
+    if header is None:
+        return None
+    params = dict(re.findall(r"^\[(\w+): ([^\]\n]*)\]$", text, flags=re.MULTILINE))
+    return _loss_of_objective(header.group(1), params)
 
 
 # ---------------------------------------------------------------------------
@@ -780,6 +1088,31 @@ def _set_num_class(params: dict[str, Any], loss: Loss) -> None:
     params["num_class"] = loss.n_outputs
 
 
+def _builtin_metrics(value: Any) -> list[str]:
+    """LightGBM metric names in a ``metric`` parameter (none-like entries dropped)."""
+    if value is None:
+        return []
+    values = value.split(",") if isinstance(value, str) else list(value)
+    return [str(v).strip() for v in values if not (isinstance(v, str) and v.strip().lower() in _NONE_METRICS)]
+
+
+def _check_builtin_metrics(loss: Loss, names: Sequence[str]) -> None:
+    """Refuse LightGBM metrics that would see margins instead of predictions.
+
+    Under a custom objective LightGBM applies no output transform before its
+    metrics, so beside a loss with a log, logit or softmax link they would
+    score margins (an ``l1`` of log-means) without a word.
+    """
+    if names and loss.link.name != "identity":
+        raise ValueError(
+            f"LightGBM's metric(s) {', '.join(map(repr, names))} would be computed on the raw margins of "
+            f"{loss.name} ({loss.link.name} link): under a custom objective LightGBM applies no output "
+            "transform to its metrics. Remove them (the loss's own metric is reported as "
+            f"{metric_name(loss)!r}); for another measure pass a feval= function that applies the "
+            "loss's inverse link (loss.predict) to the scores first"
+        )
+
+
 def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
     """Reject the settings the leaf refit cannot honour."""
     if _has_param(params, _METRIC_ALIASES) and not _metric_is_none(_param(params, _METRIC_ALIASES)):
@@ -789,8 +1122,26 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
             "refit_leaves=False"
         )
     boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
+    if boosting in _RF_NAMES:
+        return  # _check_boosting refuses it with its own message
     if boosting not in ("gbdt", "gbrt"):
         raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
+
+
+_RF_NAMES = ("rf", "random_forest")
+
+
+def _check_boosting(params: Mapping[str, Any]) -> None:
+    boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
+    if boosting in _RF_NAMES:
+        # LightGBM's random forest refuses any init_score (the start margin)
+        # and fits every tree to gradients at its own start, which it
+        # computes only for built-in objectives.
+        raise ValueError(
+            f"boosting={boosting!r} is not supported with a library loss: LightGBM's random forest takes no "
+            "start margin and computes its gradients only for built-in objectives; use boosting='gbdt' "
+            "(with bagging_fraction / feature_fraction for a forest-like model)"
+        )
 
 
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
@@ -810,6 +1161,8 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
         raise ValueError(f"{loss!r} is single-output; params num_class={k} must be removed")
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
+    _check_boosting(out)
+    _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)
     if not _has_param(out, _METRIC_ALIASES):
@@ -840,8 +1193,10 @@ def train(
         LightGBM parameters without ``objective`` (it comes from the loss).
         ``num_class`` is filled in for multiclass losses and must match if
         given. ``metric`` defaults to ``"None"``: the loss's own metric is
-        reported on every validation set (LightGBM's built-in metrics would
-        see raw scores, not the loss's response scale).
+        reported on every validation set as ``"gbm_" + loss.name``. LightGBM's
+        built-in metrics see raw scores under a custom objective, so they are
+        accepted only beside identity-link losses (whose scores are the
+        response) and refused otherwise.
     train_set : lightgbm.Dataset
         Labels, optional weights, and query groups for grouped losses. If it
         already has an ``init_score`` (per-row offsets), training starts from
@@ -854,7 +1209,9 @@ def train(
         Start margin (one raw score, ``num_class`` values for multiclass).
         Default: ``loss.init_score(labels, weights)``, the best constant. It
         is folded into the first iteration's leaves, so the model predicts
-        it; 0 starts from LightGBM's default 0.
+        it; 0 starts from LightGBM's default 0. Not with ``init_model``
+        (a continued model starts from that model's predictions, which hold
+        its start already).
     refit_leaves : bool, default True
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
@@ -875,8 +1232,11 @@ def train(
     Returns
     -------
     lightgbm.Booster
-        ``booster.predict(X)`` returns raw scores that include the start
-        margin; :func:`predict` gives the response scale.
+        ``booster.predict(X)`` returns the response scale (through the host
+        objective's output transform) and ``raw_score=True`` the raw scores,
+        which include the start margin. With ``keep_training_booster=True``
+        the booster's objective is the host objective too; training it on
+        with ``update(fobj=...)`` sets LightGBM's objective back to none.
     """
     loss = as_loss(loss)
     if not isinstance(train_set, lgb.Dataset):
@@ -903,6 +1263,14 @@ def train(
     has_offsets = _own_init_score(train_set) is not None
     if init_score is not None and has_offsets:
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
+    if init_score is not None and init_model is not None:
+        # LightGBM starts a continued model from init_model's own predictions,
+        # which already hold its start margin; folding another start into the
+        # first iteration's leaves would shift the whole model.
+        raise ValueError(
+            "init_score= cannot be combined with init_model=: training continues from init_model's "
+            "predictions, which already include its start margin; drop init_score="
+        )
     if init_score is not None:
         start = _nonzero(_check_start(loss, init_score))
     elif has_offsets or init_model is not None:
@@ -910,7 +1278,7 @@ def train(
     else:
         start = _loss_start(loss, data)
 
-    cbs = list(callbacks or [])
+    cbs = [*(callbacks or []), _FeatureCheck()]
     refit_cb = None
     if refit:
         refit_cb = _LeafRefit(
@@ -927,6 +1295,7 @@ def train(
     booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)
 
     patched: list[lgb.Dataset] = []
+    constant = None
     try:
         if start is not None:
             for ds in [train_set, *others]:
@@ -943,6 +1312,10 @@ def train(
             callbacks=cbs,
             **kwargs,
         )
+    except NoUsableFeaturesError as exc:
+        if init_model is not None:
+            raise
+        booster = constant = _constant_from(exc, train_set, loss, start, booster_params)
     finally:
         if refit_cb is not None:
             refit_cb.uninstall()
@@ -950,10 +1323,250 @@ def train(
             ds.init_score = None
             if _constructed(ds):
                 ds.set_field("init_score", None)
-    if start is not None:
+    if start is not None and constant is None:
         _fold_start(booster, start)
     _record_loss(booster, loss, in_model=not kwargs.get("keep_training_booster", False))
     return booster
+
+
+def cv(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    train_set: "lgb.Dataset",
+    num_boost_round: int = 100,
+    *,
+    nfold: int = 5,
+    folds: Any = None,
+    stratified: bool | None = None,
+    init_score: float | Sequence[float] | None = None,
+    feval: Callable | Sequence[Callable] | None = None,
+    fpreproc: Callable | None = None,
+    callbacks: Sequence[Callable] | None = None,
+    return_cvbooster: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Cross-validate a LightGBM booster on ``loss``: :func:`lightgbm.cv` with the loss wired in.
+
+    Every fold trains as :func:`train` would on its training part: from the
+    loss's best constant on that part (its validation part starts from the
+    same margin), with the loss's objective and its metric, reported as
+    ``"gbm_" + loss.name``. Arguments are in :func:`train`'s order; the
+    result is what :func:`lightgbm.cv` returns (``"valid gbm_tweedie-mean"``,
+    ``"valid gbm_tweedie-stdv"``, ... and ``"cvbooster"`` on request, whose
+    boosters hold their fold's start margin, the host objective and the loss
+    record, as models from :func:`train` do).
+
+    Parameters
+    ----------
+    loss : Loss or str
+    params : dict
+        LightGBM parameters without ``objective``, as for :func:`train`.
+    train_set : lightgbm.Dataset
+    num_boost_round : int, default 100
+    nfold : int, default 5
+    folds : optional
+        As :func:`lightgbm.cv`. Grouped losses default to folds that keep
+        every query group whole.
+    stratified : bool, optional
+        Default True for logit and softmax losses (classification), else False.
+    init_score : float or sequence of float, optional
+        One start margin for every fold instead of each fold's best constant.
+    feval : callable or list of callables, optional
+        Extra evaluation functions, after the loss's own metric.
+    fpreproc : callable, optional
+        As :func:`lightgbm.cv`; runs before each fold's start margin is set.
+    callbacks : list of callables, optional
+    return_cvbooster : bool, default False
+    **kwargs
+        Passed to :func:`lightgbm.cv` (``shuffle``, ``seed``,
+        ``eval_train_metric``, ``init_model``).
+
+    Notes
+    -----
+    Absolute error and quantile losses train without the leaf refit here
+    (folds are Dataset subsets; the refit needs each fold's raw features):
+    a warning says so.
+    """
+    import warnings
+
+    loss = as_loss(loss)
+    if not isinstance(train_set, lgb.Dataset):
+        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
+    if "fobj" in kwargs:
+        raise ValueError("the objective comes from the loss; cv() does not accept fobj=")
+    if not isinstance(return_cvbooster, bool):
+        raise ValueError(f"return_cvbooster must be True or False, got {return_cvbooster!r}")
+    booster_params = _prepare_params(loss, params, refit=False)
+    if isinstance(loss, Quantile):
+        warnings.warn(
+            f"gbm_objectives.lightgbm.cv trains {loss.name} without LightGBM's leaf refit (train() refits); "
+            "fold scores can be worse than the final model's",
+            UserWarning,
+            stacklevel=2,
+        )
+    data = _python_side_data(loss, train_set, "train_set")
+    if init_score is not None and _own_init_score(train_set) is not None:
+        raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
+    if init_score is not None and kwargs.get("init_model") is not None:
+        raise ValueError("init_score= cannot be combined with init_model=: the folds start from init_model")
+    fixed = None if init_score is None else _check_start(loss, init_score)
+    per_fold = init_score is None and _own_init_score(train_set) is None and kwargs.get("init_model") is None
+    if stratified is None:
+        stratified = loss.link.name in ("logit", "softmax")
+    if folds is None and loss.needs_group:
+        folds = _group_folds(train_set, nfold, bool(kwargs.get("shuffle", True)), int(kwargs.get("seed", 0)))
+    starts: list[np.ndarray | None] = []
+
+    def preprocess(dtrain: "lgb.Dataset", dvalid: "lgb.Dataset", tparams: dict) -> tuple:
+        if fpreproc is not None:
+            dtrain, dvalid, tparams = fpreproc(dtrain, dvalid, tparams)
+        dtrain.construct()
+        dvalid.construct()
+        _check_usable_features(dtrain)
+        if per_fold:
+            start = _loss_start(loss, _dataset_data(loss, dtrain, "fold training data"))
+        else:
+            start = None if fixed is None else _nonzero(fixed)
+        if start is not None:
+            for ds in (dtrain, dvalid):
+                ds.set_init_score(_full_init_score(start, ds.num_data()))
+        starts.append(start)
+        return dtrain, dvalid, tparams
+
+    fevals = [LightGBMMetric(loss)]
+    if feval is not None:
+        fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
+    booster_params["objective"] = LightGBMObjective(loss)
+    result = lgb.cv(
+        booster_params,
+        train_set,
+        num_boost_round,
+        folds=folds,
+        nfold=nfold,
+        stratified=stratified,
+        feval=fevals,
+        fpreproc=preprocess,
+        callbacks=list(callbacks or []),
+        return_cvbooster=return_cvbooster,
+        **kwargs,
+    )
+    if return_cvbooster:
+        for booster, start in zip(result["cvbooster"].boosters, starts):
+            if start is not None:
+                _fold_start(booster, start)
+            _record_loss(booster, loss, in_model=True)
+    return result
+
+
+def _group_folds(ds: "lgb.Dataset", nfold: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds of whole query groups (rows of a group stay in one fold)."""
+    sizes = ds.get_group() if _constructed(ds) else ds.group
+    if sizes is None:
+        raise ValueError(f"{_GROUP_HINT} for cv of a grouped loss")
+    sizes = np.asarray(sizes, dtype=np.int64).reshape(-1)
+    if nfold < 2 or nfold > sizes.shape[0]:
+        raise ValueError(f"nfold must be between 2 and the number of query groups ({sizes.shape[0]}), got {nfold}")
+    order = np.random.RandomState(seed).permutation(sizes.shape[0]) if shuffle else np.arange(sizes.shape[0])
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    out = []
+    for part in np.array_split(order, nfold):
+        test = np.zeros(bounds[-1], dtype=bool)
+        for g in part:
+            test[bounds[g] : bounds[g + 1]] = True
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
+
+
+def refit(
+    booster: "lgb.Booster",
+    data: Any,
+    label: Any,
+    *,
+    loss: Loss | str | None = None,
+    weight: Any = None,
+    decay_rate: float = 0.9,
+) -> "lgb.Booster":
+    """:meth:`lightgbm.Booster.refit` with the loss's own gradients.
+
+    LightGBM's refit takes its gradients from the model's objective, which
+    for a library model is the host objective (the loss itself only where
+    LightGBM has it). This does LightGBM's refit with the loss: every tree
+    keeps its structure; iteration by iteration, from raw score 0 as in
+    LightGBM, each leaf becomes ``decay_rate * old + (1 - decay_rate) *
+    shrinkage * newton`` with ``newton = -T_l1(sum g) / (sum h + lambda_l2)``
+    (clipped to ``max_delta_step``) over the rows of ``data`` in that leaf.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+    data : array-like
+        Features of the rows to refit on.
+    label : array-like
+    loss : Loss or str, optional
+        Default: the loss recorded in the model.
+    weight : array-like, optional
+    decay_rate : float in [0, 1], default 0.9
+
+    Returns
+    -------
+    lightgbm.Booster
+        A new booster (the given one is unchanged) with the loss record.
+    """
+    if not isinstance(booster, lgb.Booster):
+        raise ValueError(f"booster must be a lightgbm.Booster, got {type(booster).__name__}")
+    if loss is None:
+        loss = booster_loss(booster)
+        if loss is None:
+            raise ValueError("this booster has no recorded gbm_objectives loss; pass loss=")
+    else:
+        loss = as_loss(loss)
+    if loss.needs_group:
+        raise ValueError(f"refit of {loss.name} is not supported (it needs query groups)")
+    if isinstance(decay_rate, bool) or not isinstance(decay_rate, (int, float)) or not 0.0 <= decay_rate <= 1.0:
+        raise ValueError(f"decay_rate must be a number in [0, 1], got {decay_rate!r}")
+    # As LightGBM stores them: float32 labels and weights.
+    w32 = None if weight is None else np.asarray(weight, dtype=np.float32).reshape(-1)
+    rows = Data(loss, np.asarray(label, dtype=np.float32).reshape(-1), w32, None, "label")
+    leaf = np.asarray(booster.predict(data, pred_leaf=True), dtype=np.int64)
+    n = rows.y.shape[0]
+    if leaf.ndim == 1:
+        leaf = leaf.reshape(-1, 1)
+    if leaf.shape[0] != n:
+        raise ValueError(f"data has {leaf.shape[0]} rows but label has {n}")
+    k = loss.n_outputs
+    trees = booster.dump_model()["tree_info"]
+    if len(trees) % k:
+        raise ValueError(f"the booster's {len(trees)} trees do not match the {k} outputs of {loss!r}")
+    params = booster.params or {}
+    l1 = float(_param(params, ("lambda_l1", "reg_alpha", "l1_regularization"), 0.0))
+    l2 = float(_param(params, ("lambda_l2", "reg_lambda", "lambda", "l2_regularization"), 0.0))
+    max_step = float(_param(params, ("max_delta_step", "max_tree_output", "max_leaf_output"), 0.0))
+    out = lgb.Booster(model_str=booster.model_to_string(num_iteration=-1))
+    margin = np.zeros((n, k) if loss.is_multiclass else n)
+    objective_ = LightGBMObjective(loss)
+    for it in range(len(trees) // k):
+        grad, hess = objective_._grad_hess(margin, rows)
+        grad = np.asarray(grad, dtype=np.float64).reshape(n, k)
+        hess = np.asarray(hess, dtype=np.float64).reshape(n, k)
+        for c in range(k):
+            t = it * k + c
+            n_leaves = int(trees[t]["num_leaves"])
+            lf = leaf[:, t]
+            g = np.bincount(lf, weights=grad[:, c], minlength=n_leaves)
+            h = np.bincount(lf, weights=hess[:, c], minlength=n_leaves) + 1e-15
+            step = -np.sign(g) * np.maximum(np.abs(g) - l1, 0.0) / (h + l2)
+            if max_step > 0.0:
+                step = np.clip(step, -max_step, max_step)
+            old = np.array([out.get_leaf_output(t, j) for j in range(n_leaves)])
+            new = decay_rate * old + (1.0 - decay_rate) * step * float(trees[t].get("shrinkage", 1.0))
+            for j in range(n_leaves):
+                out.set_leaf_output(t, j, float(new[j]))
+            if loss.is_multiclass:
+                margin[:, c] += new[lf]
+            else:
+                margin += new[lf]
+    _record_loss(out, loss, in_model=True)
+    return out
 
 
 def predict(
@@ -1079,6 +1692,17 @@ def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]
     return list(zip(eval_X, eval_y)) if isinstance(eval_X, tuple) else [(eval_X, eval_y)]
 
 
+def _check_eval_labels(loss: Loss, pairs: list[tuple[Any, Any]], weights: Any) -> None:
+    """Validate the evaluation sets' labels and weights as given: LightGBM stores
+    a NaN label as 0 when it builds a Dataset, so the metric never sees it."""
+    if weights is not None and not isinstance(weights, (list, tuple)):
+        weights = [weights]
+    for i, (_, ey) in enumerate(pairs):
+        ew = None if weights is None or i >= len(weights) else weights[i]
+        w32 = None if ew is None else np.asarray(ew, dtype=np.float32).reshape(-1)
+        Data(loss, np.asarray(ey, dtype=np.float32).reshape(-1), w32, None, f"eval_set[{i}]")
+
+
 def _is_distributed(params: Mapping[str, Any]) -> bool:
     return int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1
 
@@ -1106,26 +1730,71 @@ class _LossModelMixin:
                 params.pop(name, None)
         return params
 
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters (scikit-learn API), including nested loss parameters.
+
+        ``loss__<name>`` changes a parameter of a :class:`Loss` object given as
+        ``loss`` (what ``GridSearchCV(est, {"loss__power": [...]})`` sets);
+        ``loss_params__<name>`` one entry of ``loss_params`` for a loss given by
+        name. Both are validated at once: an unknown name raises ValueError.
+        """
+        plain: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {"loss": {}, "loss_params": {}}
+        for key, value in params.items():
+            head, sep, sub = key.partition("__")
+            if not sep:
+                plain[key] = value
+            elif head in nested and sub:
+                nested[head][sub] = value
+            else:
+                raise ValueError(
+                    f"invalid parameter {key!r} for {type(self).__name__}: only loss__<name> and "
+                    "loss_params__<name> are nested parameters"
+                )
+        if plain:
+            super().set_params(**plain)  # type: ignore[misc]
+        if nested["loss"]:
+            loss = getattr(self, "loss", None)
+            if not isinstance(loss, Loss):
+                names = ", ".join(f"loss__{k}" for k in nested["loss"])
+                raise ValueError(
+                    f"{names} need a Loss object as loss (e.g. loss=get_loss({loss!r})); "
+                    f"loss={loss!r} is a name, whose parameters are set with loss_params__<name>"
+                )
+            loss.set_params(**nested["loss"])
+        if nested["loss_params"]:
+            new = {**dict(getattr(self, "loss_params", None) or {}), **nested["loss_params"]}
+            name = getattr(self, "loss", None)
+            if name is not None:  # a classifier without a loss picks it at fit()
+                # Validates names and values now (a multiclass loss gets its class count at fit()).
+                _build_loss(name, new, num_class=2)
+            super().set_params(loss_params=new)  # type: ignore[misc]
+        return self
+
     def _process_params(self, stage: str) -> dict[str, Any]:
         loss = getattr(self, "loss_", None)
         if loss is None:
             raise ValueError("fit() resolves the loss first")
         user_metric = _has_param(self.get_params(), _METRIC_ALIASES)  # type: ignore[attr-defined]
-        self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
-        self._hide_loss_params = True
+        if stage == "fit":
+            # Only fit() builds the objective: predict() must leave the fitted estimator as it is.
+            self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
+        self.__dict__["_hide_loss_params"] = True
         try:
             params = super()._process_params(stage)  # type: ignore[misc]
         finally:
-            self._hide_loss_params = False
+            self.__dict__.pop("_hide_loss_params", None)
         if loss.is_multiclass:
             _set_num_class(params, loss)
         if not user_metric:
             params["metric"] = "None"
         return params
 
-    def _check_constructor(self) -> None:
+    def _check_constructor(self, y: Any) -> None:
         if getattr(self, "objective", None) is not None:
             raise ValueError("set the loss with loss=, not objective=")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
 
     def _fit_with_loss(
         self,
@@ -1145,8 +1814,15 @@ class _LossModelMixin:
         # As LightGBM stores them: float32 labels and weights.
         w32 = None if start_weight is None else np.asarray(start_weight, dtype=np.float32).reshape(-1)
         data = Data(loss, np.asarray(y, dtype=np.float32).reshape(-1), w32, None, "y")
+        _check_eval_labels(loss, pairs, fit_kw.get("eval_sample_weight"))
         params = self.get_params()  # type: ignore[attr-defined]
         refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
+        _check_boosting(params)
+        user_eval = fit_kw["eval_metric"]
+        user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
+        _check_builtin_metrics(
+            loss, _builtin_metrics(_param(params, _METRIC_ALIASES)) + [m for m in user_eval if isinstance(m, str)]
+        )
         if refit:
             _check_refit_params(loss, params)
         start = None
@@ -1166,14 +1842,31 @@ class _LossModelMixin:
             others = [ex for ex, ey in pairs if not (ex is X and ey is y)]
             refit_cb = _LeafRefit(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
             fit_kw["callbacks"].append(refit_cb)
+        fit_kw["callbacks"].append(_FeatureCheck())
         self.loss_ = loss
         self._refit_now = refit
         try:
             parent_fit(X, y_fit, **fit_kw, **_eval_kwargs(pairs))
+        except NoUsableFeaturesError as exc:
+            if exc.booster is None or fit_kw["init_model"] is not None:
+                raise
+            self._fit_constant(exc, loss, start)
+            start = None  # already in the constant model
         finally:
             if refit_cb is not None:
                 refit_cb.uninstall()
         return self._finish_fit(loss, start)
+
+    def _fit_constant(self, exc: NoUsableFeaturesError, loss: Loss, start: np.ndarray | None) -> None:
+        """What LightGBM's ``fit`` sets after training, for the constant start-margin model."""
+        ds = exc.booster.train_set  # type: ignore[union-attr]
+        self._Booster = _constant_from(exc, ds, loss, start, exc.booster.params or {})  # type: ignore[union-attr]
+        self._n_features = self._Booster.num_feature()
+        self._fitted_with_feature_names = getattr(ds, "_has_non_default_feature_names", False)
+        self._evals_result: dict = {}
+        self._best_iteration = self._Booster.best_iteration
+        self._best_score = self._Booster.best_score
+        self.fitted_ = True
 
     def _finish_fit(self, loss: Loss, start: np.ndarray | None) -> Any:
         """Fold the start margin into the fitted model and record the loss."""
@@ -1263,7 +1956,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         Without ``init_score`` training starts from the loss's best constant
         (the same for every evaluation set), which the fitted model includes.
         """
-        self._check_constructor()
+        self._check_constructor(y)
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
@@ -1293,9 +1986,14 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         )[0]
 
 
-def _encode_labels(classes: np.ndarray, labels: Any) -> np.ndarray:
+def _encode_labels(classes: np.ndarray, labels: Any, what: str) -> np.ndarray:
     """Class indices of ``labels`` in the sorted ``classes``."""
     values = np.asarray(labels).reshape(-1)
+    if values.dtype.kind in "fc":
+        try:
+            as_float_array(values, "y")
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
     k = classes.shape[0]
     pos = np.searchsorted(classes, values)
     if np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != values):
@@ -1360,7 +2058,7 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMClassifier.fit`."""
         from sklearn.utils.class_weight import compute_sample_weight
 
-        self._check_constructor()
+        self._check_constructor(y)
         y_arr = np.asarray(y).reshape(-1)
         classes, codes = np.unique(y_arr, return_inverse=True)
         k = classes.shape[0]
@@ -1377,7 +2075,10 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
             cw = compute_sample_weight(self.class_weight, y_arr)
             start_weight = cw if sample_weight is None else cw * np.asarray(sample_weight, dtype=np.float64)
         # LightGBM 4 passes eval_X/eval_y labels through unencoded; encode them as fit() encodes y.
-        pairs = [(ex, _encode_labels(classes, ey)) for ex, ey in _eval_pairs(eval_set, eval_X, eval_y)]
+        pairs = [
+            (ex, _encode_labels(classes, ey, f"eval_set[{i}]"))
+            for i, (ex, ey) in enumerate(_eval_pairs(eval_set, eval_X, eval_y))
+        ]
         fit_kw = dict(
             kwargs, sample_weight=sample_weight, init_score=init_score, eval_names=eval_names,
             eval_sample_weight=eval_sample_weight, eval_class_weight=eval_class_weight,
@@ -1488,7 +2189,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         **kwargs: Any,
     ) -> "DaskLGBMRegressor":
         """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
-        self._check_constructor()
+        self._check_constructor(y)
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass or loss.needs_group:
             raise ValueError(f"{loss!r} is not a single-output regression loss")

@@ -160,11 +160,11 @@ def test_refit_keeps_scores_in_step(data):
     f32 = np.float32  # LightGBM stores labels and weights in float32
     for name, (Xs, ys, ws) in {"train": (X, y, w.astype(f32).astype(float)), "valid": (X_te, y_te, None)}.items():
         expected = loss.loss(ys.astype(f32), glgb.predict(booster, Xs, output="margin"), ws)
-        assert record[name]["quantile"][-1] == pytest.approx(expected, rel=1e-12)
+        assert record[name]["gbm_quantile"][-1] == pytest.approx(expected, rel=1e-12)
     # Each round's recorded value is the loss of the model truncated there.
     k = 10
     expected = loss.loss(y_te.astype(f32), glgb.predict(booster, X_te, output="margin", num_iteration=k))
-    assert record["valid"]["quantile"][k - 1] == pytest.approx(expected, rel=1e-12)
+    assert record["valid"]["gbm_quantile"][k - 1] == pytest.approx(expected, rel=1e-12)
 
 
 def test_refit_with_early_stopping(data):
@@ -176,7 +176,7 @@ def test_refit_with_early_stopping(data):
         callbacks=[lgb.early_stopping(5, verbose=False)],
     )
     assert 0 < booster.best_iteration < 200
-    best = booster.best_score["valid_0"]["absolute_error"]
+    best = booster.best_score["valid_0"]["gbm_absolute_error"]
     expected = get_loss("absolute_error").loss(y_te.astype(np.float32), glgb.predict(booster, X_te))
     assert best == pytest.approx(expected, rel=1e-12)
 
@@ -325,12 +325,48 @@ def test_metric_value(data):
     ds = lgb.Dataset(X, y, weight=w).construct()
     margin = np.full(N_TRAIN, 0.2)
     name, value, higher_better = glgb.metric(loss)(margin, ds)
-    assert name == "tweedie" and higher_better is False
+    assert name == "gbm_tweedie" and higher_better is False
     expected = loss.loss(y.astype(np.float32), margin, w.astype(np.float32).astype(float))
     assert value == pytest.approx(expected, rel=1e-12)
     assert glgb.metric(loss, name="deviance")(margin, ds) == ("deviance", value, False)
     with pytest.raises(ValueError, match="name"):
         glgb.metric(loss, name="")
+    # response=True: predictions of a built-in objective, mapped back through the link.
+    assert glgb.metric(loss, response=True)(np.exp(margin), ds)[1] == pytest.approx(value, rel=1e-12)
+    with pytest.raises(ValueError, match="response"):
+        glgb.metric(loss, response="yes")
+
+
+def test_library_and_builtin_metrics_never_share_a_name(data):
+    X, y, _, _, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    record: dict = {}
+    ds = lgb.Dataset(X, y)
+    params = {**PARAMS, "objective": "tweedie", "tweedie_variance_power": 1.5, "metric": "tweedie"}
+    booster = lgb.train(params, ds, 5, valid_sets=[ds], valid_names=["train"], feval=glgb.metric(loss, response=True),
+                        callbacks=[lgb.record_evaluation(record)])
+    assert sorted(record["train"]) == ["gbm_tweedie", "tweedie"]
+    assert all(len(v) == 5 for v in record["train"].values())
+    # The library's metric of the built-in's predictions equals the loss at the built-in's margins.
+    margin = booster.predict(X, raw_score=True)
+    assert record["train"]["gbm_tweedie"][-1] == pytest.approx(loss.loss(y.astype(np.float32), margin), rel=1e-6)
+
+
+def test_builtin_metrics_on_margins_are_refused(data):
+    X, y, _, _, _ = _split(data, "tweedie", False)
+    with pytest.raises(ValueError, match="raw margins of tweedie"):
+        glgb.train("tweedie", {**PARAMS, "metric": "l1"}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match="raw margins of poisson"):
+        glgb.LGBMRegressor(loss="poisson", verbose=-1).fit(X, y, eval_set=[(X, y)], eval_metric="l1")
+    with pytest.raises(ValueError, match="raw margins of logistic"):
+        glgb.LGBMClassifier(verbose=-1, metric="auc").fit(X, (y > 1).astype(int))
+    # Identity link: margins are the response, LightGBM's metric is right.
+    record: dict = {}
+    ds = lgb.Dataset(X, y)
+    booster = glgb.train("squared_error", {**PARAMS, "metric": "l1"}, ds, 3, valid_sets=[ds],
+                         callbacks=[lgb.record_evaluation(record)])
+    mae = np.mean(np.abs(y - booster.predict(X)))
+    assert record["training"]["l1"][-1] == pytest.approx(mae, rel=1e-6)
 
 
 def test_infonce_with_query_groups():
@@ -348,7 +384,7 @@ def test_infonce_with_query_groups():
     booster = glgb.train(
         loss, {**PARAMS, "min_data_in_leaf": 5}, ds, 20, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
     )
-    values = record["training"]["infonce"]
+    values = record["training"]["gbm_infonce"]
     assert values[-1] < 0.8 * values[0]
     p = glgb.predict(booster, X, group=sizes)
     np.testing.assert_allclose(np.add.reduceat(p, starts), 1.0)
@@ -383,7 +419,10 @@ def test_start_margin_is_in_the_model(data, tmp_path):
         # No loss= needed: it is recorded in the model.
         np.testing.assert_allclose(glgb.predict(other, X_te), expected, rtol=1e-12)
     assert glgb.booster_loss(copies[0]) == loss
-    np.testing.assert_allclose(booster.predict(X_te), np.log(expected), rtol=1e-12)
+    # The model names LightGBM's tweedie objective: plain predict gives the response scale.
+    for other in [booster, *copies]:
+        np.testing.assert_allclose(other.predict(X_te), expected, rtol=1e-12)
+        np.testing.assert_allclose(other.predict(X_te, raw_score=True), np.log(expected), rtol=1e-12)
 
 
 def test_multiclass_start_in_every_class_tree(data):
@@ -404,7 +443,7 @@ def test_validation_sets_start_from_the_same_margin(data):
     record: dict = {}
     booster = glgb.train(loss, PARAMS, dtrain, 5, valid_sets=[dvalid], callbacks=[lgb.record_evaluation(record)])
     expected = loss.loss(y_te.astype(np.float32), glgb.predict(booster, X_te, output="margin"))
-    assert record["valid_0"]["tweedie"][-1] == pytest.approx(expected, rel=1e-12)
+    assert record["valid_0"]["gbm_tweedie"][-1] == pytest.approx(expected, rel=1e-12)
     assert dvalid.get_init_score() is None
 
 
@@ -424,9 +463,9 @@ def test_dataset_init_score_is_kept_and_feval_follows_the_loss_metric(data):
     flat = glgb.train(loss, params, ds, 2, valid_sets=[ds], feval=extra, callbacks=[lgb.record_evaluation(record)])
     # Training starts from the Dataset's per-row offsets: no start margin is added to the model.
     np.testing.assert_allclose(flat.predict(X, raw_score=True), 0.0, atol=1e-12)
-    assert list(record["training"]) == ["tweedie", "extra"] and len(calls) == 2
+    assert list(record["training"]) == ["gbm_tweedie", "extra"] and len(calls) == 2
     expected = loss.loss(y.astype(np.float32), offsets)
-    assert record["training"]["tweedie"][-1] == pytest.approx(expected, rel=1e-9)
+    assert record["training"]["gbm_tweedie"][-1] == pytest.approx(expected, rel=1e-9)
     with pytest.raises(ValueError, match="not both"):
         glgb.train(loss, PARAMS, lgb.Dataset(X, y, init_score=offsets), 2, init_score=0.5)
 
@@ -438,6 +477,10 @@ def test_predict_options(data):
     np.testing.assert_allclose(glgb.predict(booster, X_te), 1 / (1 + np.exp(-margin)), rtol=1e-12)
     np.testing.assert_allclose(glgb.predict(booster, X_te, loss="focal"), 1 / (1 + np.exp(-margin)), rtol=1e-12)
     plain = lgb.train({**PARAMS, "objective": "binary"}, lgb.Dataset(X, y), 3)
+    # A plain model whose objective is a library loss: that loss.
+    assert glgb.booster_loss(plain) == get_loss("logistic")
+    np.testing.assert_allclose(glgb.predict(plain, X_te), plain.predict(X_te), rtol=1e-12)
+    plain = lgb.train({**PARAMS, "objective": "fair"}, lgb.Dataset(X, y), 3)
     with pytest.raises(ValueError, match="loss="):
         glgb.predict(plain, X_te)
     with pytest.raises(ValueError, match="output"):
@@ -515,7 +558,7 @@ def test_regressor_refit_and_eval_metric(data):
     X, y, _, X_te, y_te = _split(data, "skew", False)
     model = glgb.LGBMRegressor(loss="quantile", loss_params={"alpha": 0.9}, **SK)
     model.fit(X, y, eval_X=(X_te,), eval_y=(y_te,))
-    recorded = model.evals_result_["valid_0"]["quantile"][-1]
+    recorded = model.evals_result_["valid_0"]["gbm_quantile"][-1]
     expected = get_loss("quantile", alpha=0.9).loss(y_te.astype(np.float32), model.predict(X_te))
     assert recorded == pytest.approx(expected, rel=1e-12)
     ref = lgb.LGBMRegressor(objective="quantile", alpha=0.9, **SK).fit(X, y)
@@ -600,3 +643,244 @@ def test_dask_regressor_matches_single_machine(data):
     assert dev_dask < 0.8 * dev_const
     assert dev_dask == pytest.approx(dev_local, rel=0.05)
     np.testing.assert_allclose(model.to_local().predict(X[:50]), pred[:50], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Models speak the response scale in plain LightGBM
+# ---------------------------------------------------------------------------
+
+HOST_CASES = [
+    ("tweedie", {"power": 1.3}, "tweedie", "tweedie"),
+    ("poisson", {}, "count", "poisson"),
+    ("squared_error", {}, "reg", "regression"),
+    ("quantile", {"alpha": 0.3}, "reg", "quantile"),
+    ("logistic", {}, "bin", "binary sigmoid:1"),
+    ("focal", {"gamma": 2.0}, "bin", "cross_entropy"),
+    ("softmax", {"num_class": 4}, "multi", "multiclass num_class:4"),
+]
+
+
+@pytest.mark.parametrize("name, loss_params, key, objective", HOST_CASES)
+def test_model_carries_a_real_objective(data, tmp_path, name, loss_params, key, objective):
+    import subprocess
+    import sys
+
+    X, y, _, X_te, _ = _split(data, key, False)
+    loss = get_loss(name, **loss_params)
+    booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 8)
+    expected = glgb.predict(booster, X_te)
+    np.testing.assert_allclose(booster.predict(X_te), expected, rtol=1e-10)
+    assert booster.dump_model()["objective"] == objective
+    np.testing.assert_allclose(glgb.predict(booster, X_te, output="margin"), booster.predict(X_te, raw_score=True))
+    # A fresh process with plain LightGBM (no gbm_objectives on the path) predicts the response scale.
+    path = tmp_path / "model.txt"
+    booster.save_model(str(path))
+    np.save(tmp_path / "X.npy", X_te)
+    code = (
+        "import sys, numpy as np, lightgbm as lgb; assert 'gbm_objectives' not in sys.modules; "
+        f"b = lgb.Booster(model_file={str(path)!r}); "
+        f"np.save({str(tmp_path / 'p.npy')!r}, b.predict(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path), capture_output=True)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-10)
+    # The record survives a load/save round trip by LightGBM itself.
+    again = lgb.Booster(model_file=str(path))
+    again.save_model(str(tmp_path / "again.txt"))
+    assert glgb.booster_loss(lgb.Booster(model_file=str(tmp_path / "again.txt"))) == loss
+    # booster.params name that objective: reusing them trains, continuing from the model.
+    assert booster.params["objective"] == objective.split(" ")[0]
+    reuse = {k: v for k, v in booster.params.items() if k != "num_iterations"}
+    more = lgb.train(reuse, lgb.Dataset(X, y), 2, init_model=booster)
+    assert more.current_iteration() == 10
+    np.testing.assert_allclose(more.predict(X_te, num_iteration=8), expected, rtol=1e-10)
+    # LightGBM's refit has an objective to work with.
+    refit = booster.refit(X, y, decay_rate=1.0)
+    np.testing.assert_allclose(refit.predict(X_te), expected, rtol=1e-10)
+
+
+def test_kept_training_booster_carries_objective_and_record(data, tmp_path):
+    X, y, _, X_te, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.3)
+    booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 5, keep_training_booster=True)
+    expected = glgb.predict(booster, X_te)
+    np.testing.assert_allclose(booster.predict(X_te), expected, rtol=1e-10)
+    path = tmp_path / "kept.txt"
+    booster.save_model(str(path))
+    loaded = lgb.Booster(model_file=str(path))
+    assert glgb.booster_loss(loaded) == loss and loaded.dump_model()["objective"] == "tweedie"
+    np.testing.assert_allclose(loaded.predict(X_te), expected, rtol=1e-10)
+    assert glgb.booster_loss(pickle.loads(pickle.dumps(booster))) == loss
+    # Training on with the library's objective still works (LightGBM then drops the objective again).
+    booster.update(fobj=glgb.objective(loss))
+    assert booster.current_iteration() == 6
+
+
+def test_continuation_with_init_model_of_a_library_model(data):
+    X, y, _, X_te, _ = _split(data, "tweedie", False)
+    loss = get_loss("tweedie", power=1.5)
+    first = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5)
+    cont = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5, init_model=first)
+    plain = lgb.train({**PARAMS, "objective": "tweedie", "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 10)
+    assert cont.current_iteration() == 10
+    assert_parity(cont.predict(X_te), plain.predict(X_te))
+
+
+# ---------------------------------------------------------------------------
+# Losses as scikit-learn parameters
+# ---------------------------------------------------------------------------
+
+
+def test_grid_search_over_loss_parameters(data):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = data["X"][:600], data["tweedie"][:600]
+    kw = dict(verbose=-1, n_estimators=15, n_jobs=1)
+    est = glgb.LGBMRegressor(loss=get_loss("tweedie", power=1.5), **kw)
+    assert est.get_params(deep=True)["loss__power"] == 1.5
+    copy_ = clone(est)
+    assert copy_.loss == est.loss and copy_.loss is not est.loss
+    copy_.set_params(loss__power=1.2)
+    assert copy_.loss.power == 1.2 and est.loss.power == 1.5
+    grid = GridSearchCV(est, {"loss__power": [1.1, 1.9]}, cv=2).fit(X, y)
+    scores = grid.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1]
+    assert grid.best_estimator_.loss_ == get_loss("tweedie", power=grid.best_params_["loss__power"])
+    # The same grid through loss_params: the same results.
+    named = glgb.LGBMRegressor(loss="tweedie", loss_params={"power": 1.5}, **kw)
+    grid2 = GridSearchCV(named, {"loss_params__power": [1.1, 1.9]}, cv=2).fit(X, y)
+    np.testing.assert_allclose(grid2.cv_results_["mean_test_score"], scores)
+    assert grid2.best_estimator_.loss_ == grid.best_estimator_.loss_
+
+
+def test_nested_loss_parameters_are_validated():
+    est = glgb.LGBMRegressor(loss=get_loss("tweedie", power=1.5))
+    with pytest.raises(ValueError, match="nope"):
+        est.set_params(loss__nope=1)
+    with pytest.raises(ValueError):
+        est.set_params(loss__power=7.0)
+    assert est.loss.power == 1.5
+    with pytest.raises(ValueError, match="only loss__<name> and loss_params__<name>"):
+        est.set_params(booster__depth=3)
+    with pytest.raises(ValueError, match="need a Loss object"):
+        glgb.LGBMRegressor(loss="tweedie").set_params(loss__power=1.2)
+    with pytest.raises(ValueError, match="nope"):
+        glgb.LGBMRegressor(loss="tweedie").set_params(loss_params__nope=1.2)
+    clf = glgb.LGBMClassifier(loss="softmax").set_params(loss_params__label_smoothing=0.1)
+    assert clf.loss_params == {"label_smoothing": 0.1}
+
+
+# ---------------------------------------------------------------------------
+# Cross-validation
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, loss_params, key", [("tweedie", {"power": 1.5}, "tweedie"), ("huber", {"delta": 1.0}, "reg")]
+)
+def test_cv_matches_train_on_every_fold(data, name, loss_params, key):
+    X, y, w = data["X"][:900], data[key][:900], data["w"][:900]
+    loss = get_loss(name, **loss_params)
+    full = lgb.Dataset(X, y, weight=w, free_raw_data=False)
+    result = glgb.cv(loss, PARAMS, full, 8, nfold=3, return_cvbooster=True, seed=4)
+    metric = glgb.metric_name(loss)
+    assert sorted(result) == ["cvbooster", f"valid {metric}-mean", f"valid {metric}-stdv"]
+    assert len(result[f"valid {metric}-mean"]) == 8
+    # lgb.cv's folds (no stratification for regression losses), trained one by one.
+    order = np.random.RandomState(4).permutation(X.shape[0])
+    tests = np.array_split(order, 3)
+    ref = lgb.Dataset(X, y, weight=w, free_raw_data=False).construct()
+    values = []
+    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters)):
+        train_idx = np.sort(np.concatenate([tests[j] for j in range(3) if j != k]))
+        test = np.sort(test)
+        record: dict = {}
+        manual = glgb.train(
+            loss, PARAMS, ref.subset(train_idx), 8, valid_sets=[ref.subset(test)], valid_names=["valid"],
+            refit_leaves=False, callbacks=[lgb.record_evaluation(record)],
+        )
+        values.append(record["valid"][metric][-1])
+        np.testing.assert_allclose(booster.predict(X[test]), manual.predict(X[test]), rtol=1e-9)
+        assert glgb.booster_loss(booster) == loss
+    assert result[f"valid {metric}-mean"][-1] == pytest.approx(np.mean(values), rel=1e-9)
+    assert result[f"valid {metric}-stdv"][-1] == pytest.approx(np.std(values), rel=1e-6)
+
+
+def test_cv_fold_starts_differ_from_a_global_start(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    loss = get_loss("tweedie", power=1.5)
+    flat = {**PARAMS, "min_gain_to_split": 1e30}
+    result = glgb.cv(loss, flat, lgb.Dataset(X, y), 1, nfold=3, return_cvbooster=True, seed=1)
+    order = np.random.RandomState(1).permutation(300)
+    tests = np.array_split(order, 3)
+    for k, booster in enumerate(result["cvbooster"].boosters):
+        train_idx = np.concatenate([tests[j] for j in range(3) if j != k])
+        start = loss.init_score(y[train_idx].astype(np.float32))
+        np.testing.assert_allclose(booster.predict(X[:3], raw_score=True), start, rtol=1e-12)
+
+
+def test_cv_validates_like_train(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    y_nan = y.copy()
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="train_set: y contains"):
+        glgb.cv("tweedie", PARAMS, lgb.Dataset(X, y_nan), 2, nfold=2)
+    with pytest.raises(ValueError, match="objective"):
+        glgb.cv("tweedie", {**PARAMS, "objective": "l2"}, lgb.Dataset(X, y), 2, nfold=2)
+    with pytest.warns(UserWarning, match="leaf refit"):
+        glgb.cv("quantile", PARAMS, lgb.Dataset(X, y), 2, nfold=2)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's estimator checks
+# ---------------------------------------------------------------------------
+
+
+def _failed_checks(estimator) -> set[str]:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+@pytest.mark.parametrize(
+    "ours, theirs", [(glgb.LGBMRegressor, lgb.LGBMRegressor), (glgb.LGBMClassifier, lgb.LGBMClassifier)]
+)
+def test_check_estimator_fails_no_more_than_lightgbm(ours, theirs):
+    mine = _failed_checks(ours(verbose=-1, n_jobs=1))
+    builtin = _failed_checks(theirs(verbose=-1, n_jobs=1))
+    assert len(mine) <= len(builtin), f"only ours fail: {sorted(mine - builtin)}"
+    assert mine <= builtin
+
+
+def test_predict_leaves_the_estimator_unchanged_and_missing_y_is_named(data):
+    X, y = data["X"][:300], data["tweedie"][:300]
+    est = glgb.LGBMRegressor(loss="tweedie", verbose=-1, n_estimators=5).fit(X, y)
+    before = dict(est.__dict__)
+    est.predict(X)
+    assert est.__dict__.keys() == before.keys() and est._objective is before["_objective"]
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        glgb.LGBMRegressor(verbose=-1).fit(X, None)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        glgb.LGBMClassifier(verbose=-1).fit(X, None)
+
+
+@pytest.mark.parametrize(
+    "name, loss_params, key",
+    [("tweedie", {"power": 1.3}, "tweedie"), ("softmax", {"num_class": 4, "hessian_scale": "lightgbm"}, "multi")],
+)
+@pytest.mark.parametrize("decay_rate", [0.0, 0.6])
+def test_refit_helper_is_lightgbm_refit_with_the_loss_gradients(data, name, loss_params, key, decay_rate):
+    X, y = data["X"], data[key]
+    loss = get_loss(name, **loss_params)
+    booster = glgb.train(loss, {**PARAMS, "lambda_l2": 1.0}, lgb.Dataset(X[:1000], y[:1000]), 6)
+    # Where LightGBM has the loss, its refit (from the host objective) is the reference.
+    theirs = booster.refit(X[1000:], y[1000:], decay_rate=decay_rate)
+    ours = glgb.refit(booster, X[1000:], y[1000:], decay_rate=decay_rate)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True), theirs.predict(X, raw_score=True), rtol=1e-6, atol=1e-9)
+    assert glgb.booster_loss(ours) == loss
+    assert not np.allclose(ours.predict(X, raw_score=True), booster.predict(X, raw_score=True))
+    with pytest.raises(ValueError, match="decay_rate"):
+        glgb.refit(booster, X[1000:], y[1000:], decay_rate=1.5)
