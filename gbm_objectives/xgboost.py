@@ -17,13 +17,25 @@ booster facts a custom objective otherwise gets wrong:
   ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
   this library all return predictions on the response scale, and its
   ``base_score`` space, which :func:`base_score` converts to.
-* **Leaf refit.** Absolute error and quantile losses run under
-  ``reg:absoluteerror`` / ``reg:quantileerror``. XGBoost applies that
-  objective's leaf update after every tree even when the gradients are
-  custom, so each leaf is refit to the weighted ``alpha``-quantile of its
-  residuals times ``eta`` by XGBoost's own code, as in the built-ins (XGBoost
-  has no public API to set leaf values; this route needs none and keeps the
-  training predictions in step).
+* **Absolute error and quantile.** These losses run under
+  ``reg:absoluteerror`` / ``reg:quantileerror``, and follow what that
+  objective does in the installed XGBoost (decided once, at import, from
+  ``xgboost.__version__``; see ``BUILTIN_LEAF_REFIT``):
+
+  - XGBoost < 3.4 applies that objective's leaf update after every tree
+    even when the gradients are custom, so each leaf is refit to the
+    weighted ``alpha``-quantile of its residuals times ``eta`` by XGBoost's
+    own code, as in the built-ins (XGBoost has no public API to set leaf
+    values; this route needs none and keeps the training predictions in
+    step).
+  - XGBoost >= 3.4 removed that leaf update (PRs #12373, #12386, #12391):
+    the built-ins became smooth MM objectives on the normal gradient path.
+    The loss's ``curvature="mm"`` variant computes the same gradients, so
+    the trees are those of the built-in (in distributed training the
+    residual scale is all-reduced over the workers, as XGBoost does).
+
+  Either way the model names the built-in, so plain ``xgboost.train``
+  continuing it trains the same loss.
 * **Weights, groups, shapes.** DMatrix weights multiply the gradients, query
   groups (``group=`` / ``qid=``) reach grouped losses, multiclass margins are
   ``(n, k)``, and labels are checked against the loss before the first tree.
@@ -52,6 +64,7 @@ Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -69,9 +82,10 @@ from ._adapters import (
     predict_response,
     refits,
 )
-from .losses import AbsoluteError, Loss, as_loss
+from .losses import AbsoluteError, Loss, Quantile, as_loss
 
 __all__ = [
+    "BUILTIN_LEAF_REFIT",
     "LOSS_ATTR",
     "XGBMetric",
     "XGBObjective",
@@ -109,6 +123,21 @@ _BASE_SCORE_SPACE = {
 }
 #: XGBoost needs a logistic base_score strictly inside (0, 1) in float32.
 _LOGIT_BASE_LIMIT = 15.0
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        raise ImportError(f"cannot read the XGBoost version {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+#: Whether the installed XGBoost refits the leaves of ``reg:absoluteerror`` /
+#: ``reg:quantileerror`` to residual quantiles after each tree (< 3.4). On
+#: 3.4 and later those objectives are smooth MM objectives instead, and
+#: :func:`train` hands XGBoost the ``curvature="mm"`` gradients of the loss.
+BUILTIN_LEAF_REFIT: bool = _version_tuple(xgb.__version__) < (3, 4)
+
 
 
 # ---------------------------------------------------------------------------
@@ -179,6 +208,7 @@ class XGBObjective(ObjectiveBase):
         super()._reset()
         self._cache = DataCache()
         self._sklearn: Data | None = None
+        self._mm = isinstance(self.loss, Quantile) and self.loss.curvature == "mm"
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(b, xgb.DMatrix):
@@ -191,7 +221,17 @@ class XGBObjective(ObjectiveBase):
         data = self._cache.get(
             dtrain, n, lambda: _read_dmatrix(self.loss, dtrain, "training data"), refresh=_is_constant(m)
         )
+        if self._mm and collective.get_world_size() > 1:
+            return self._mm_distributed(m, data)
         return self._grad_hess(m, data)
+
+    def _mm_distributed(self, margin: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
+        """The MM surrogate with its residual scale summed over all workers, as XGBoost's built-in."""
+        loss: Quantile = self.loss  # type: ignore[assignment]
+        sums = collective.allreduce(np.array(loss._mm_sums(data.y, margin, data.weight)), collective.Op.SUM)
+        grad, hess = self._buffers.get(margin.shape)
+        loss._mm_grad_hess_into(data.y, margin, data.weight, grad, hess, (float(sums[0]), float(sums[1])))
+        return grad, hess
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
         if self.loss.needs_group:
@@ -324,8 +364,10 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
 
     Its gradients are replaced by the loss's; what it contributes is the
     output transform (the loss's inverse link), the space of ``base_score``
-    and, for absolute error and quantile losses, the refit of every leaf to
-    a residual quantile (unless ``refit_leaves`` is False).
+    and, for absolute error and quantile losses (unless ``refit_leaves`` is
+    False), the refit of every leaf to a residual quantile on XGBoost < 3.4;
+    on 3.4 and later that objective is the smooth MM objective whose
+    gradients :func:`train` hands over (see ``BUILTIN_LEAF_REFIT``).
 
     Returns
     -------
@@ -460,7 +502,23 @@ def _booster_args(
         raise ValueError(f"obj is set from the loss; {caller}() does not accept obj=")
     booster_params = _prepare_params(loss, params, refit_leaves)
     kwargs.setdefault("custom_metric", metric(loss))
-    return booster_params, XGBObjective(loss, row_curvature=refits(loss, refit_leaves))
+    return booster_params, _training_objective(loss, refit_leaves)
+
+
+def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
+    """The gradients :func:`train` hands XGBoost for ``loss``.
+
+    Absolute error and quantile losses follow the installed XGBoost's
+    built-in (``BUILTIN_LEAF_REFIT``): one unit of curvature per row under
+    its leaf refit (< 3.4), or its smooth MM surrogate (>= 3.4), where
+    nothing refits the leaves and they are Newton steps on those gradients.
+    """
+    if not refits(loss, refit_leaves):
+        return XGBObjective(loss)
+    if BUILTIN_LEAF_REFIT:
+        return XGBObjective(loss, row_curvature=True)
+    mm = AbsoluteError(curvature="mm") if isinstance(loss, AbsoluteError) else Quantile(loss.alpha, curvature="mm")
+    return XGBObjective(mm)
 
 
 # ---------------------------------------------------------------------------
@@ -498,14 +556,17 @@ def train(
         ``loss.init_score(labels, weights)``, the best constant; when
         training continues from ``xgb_model``, that model's start is kept.
     refit_leaves : bool, default True
-        Absolute error and quantile losses: refit every leaf to the weighted
-        ``alpha``-quantile of its residuals times ``eta`` after each tree, as
-        XGBoost's ``reg:absoluteerror`` / ``reg:quantileerror`` do (XGBoost's
-        own leaf update, run by configuring the booster with that
-        objective). The Hessian then only shapes the splits, and XGBoost gets
-        one unit per row (times its weight), as in those built-ins, so
-        ``min_child_weight`` counts rows whatever the scale of the target.
-        False keeps plain Newton leaves with the loss's own curvature.
+        Absolute error and quantile losses: train as the installed XGBoost's
+        ``reg:absoluteerror`` / ``reg:quantileerror`` do. On XGBoost < 3.4
+        every leaf is refit to the weighted ``alpha``-quantile of its
+        residuals times ``eta`` after each tree (XGBoost's own leaf update,
+        run by configuring the booster with that objective); the Hessian
+        then only shapes the splits, and XGBoost gets one unit per row
+        (times its weight), as in those built-ins, so ``min_child_weight``
+        counts rows whatever the scale of the target. On XGBoost >= 3.4,
+        which dropped that update, the gradients are the loss's
+        ``curvature="mm"`` surrogate, the built-ins' own. False keeps plain
+        Newton leaves with the loss's own curvature.
     **kwargs
         Passed to :func:`xgboost.train` (``early_stopping_rounds``,
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
