@@ -9,6 +9,7 @@ prediction. Imports no booster.
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from typing import Any, Callable
 
@@ -147,6 +148,13 @@ class ObjectiveBase:
     are rebuilt), so a booster copying its parameters is harmless.
     Subclasses add caches in :meth:`_reset` and set ``_order``, the memory
     order of (n, k) outputs.
+
+    Boosters call the objective from the thread that trains, so one object
+    may serve several training runs at once (two ``xgboost.train`` threads,
+    two estimator fits). The buffers are therefore per thread (``_local``),
+    never shared: a run's gradients cannot be overwritten by another's
+    before its booster has copied them. Subclasses keep per-run state in
+    ``_local`` too.
     """
 
     _order = "C"
@@ -157,7 +165,15 @@ class ObjectiveBase:
         self._reset()
 
     def _reset(self) -> None:
-        self._buffers = Buffers(self._order)
+        self._local = threading.local()
+
+    def _thread_buffers(self) -> Buffers:
+        """This thread's output buffers (one attribute look-up once they exist)."""
+        try:
+            return self._local.buffers
+        except AttributeError:
+            buffers = self._local.buffers = Buffers(self._order)
+            return buffers
 
     def __repr__(self) -> str:
         extra = ", row_curvature=True" if self.row_curvature else ""
@@ -174,7 +190,7 @@ class ObjectiveBase:
 
     def _grad_hess(self, margin: np.ndarray, data: Data, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated."""
-        grad, hess = self._buffers.get(margin.shape)
+        grad, hess = self._thread_buffers().get(margin.shape)
         self.loss._grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets)
         if self.row_curvature:
             # Leaves are refit to residual quantiles, so the Hessian only

@@ -229,7 +229,7 @@ class XGBObjective(ObjectiveBase):
         """The MM surrogate with its residual scale summed over all workers, as XGBoost's built-in."""
         loss: Quantile = self.loss  # type: ignore[assignment]
         sums = collective.allreduce(np.array(loss._mm_sums(data.y, margin, data.weight)), collective.Op.SUM)
-        grad, hess = self._buffers.get(margin.shape)
+        grad, hess = self._thread_buffers().get(margin.shape)
         loss._mm_grad_hess_into(data.y, margin, data.weight, grad, hess, (float(sums[0]), float(sums[1])))
         return grad, hess
 
