@@ -63,8 +63,11 @@ Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 
 from __future__ import annotations
 
+import ctypes
+import json
 import math
 import re
+import weakref
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -73,7 +76,6 @@ from xgboost import collective
 
 from ._adapters import (
     Data,
-    DataCache,
     ObjectiveBase,
     check_margin,
     check_output,
@@ -81,6 +83,7 @@ from ._adapters import (
     loss_to_json,
     predict_response,
     refits,
+    same_values,
 )
 from .losses import AbsoluteError, Loss, Quantile, as_loss
 
@@ -139,7 +142,6 @@ def _version_tuple(version: str) -> tuple[int, int]:
 BUILTIN_LEAF_REFIT: bool = _version_tuple(xgb.__version__) < (3, 4)
 
 
-
 # ---------------------------------------------------------------------------
 # Reading a DMatrix
 # ---------------------------------------------------------------------------
@@ -154,22 +156,64 @@ def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
     return Data(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what, _GROUP_HINT)
 
 
-def _is_constant(margin: np.ndarray) -> bool:
-    """True at the start of a training run: every row holds the same margin.
+try:  # a view of a DMatrix field without the copy ``get_label`` makes
+    from xgboost._data_utils import from_array_interface as _from_array_interface
+    from xgboost.core import _LIB, _check_call, c_str
 
-    Two reductions without temporaries; adapters re-read and re-check the
-    labels then, so a reused objective never trains on stale labels.
+    # A float32 vector, the layout of labels and weights: read without
+    # json.loads and NumPy's array-interface machinery (20 us a field, the
+    # whole adapter overhead at 1e5 rows); anything else takes that path.
+    _VECTOR_INFO = re.compile(rb'^\{"data":\[(\d+),(?:true|false)\],"shape":\[(\d+)\],"strides":\[4\],"typestr":"<f4"')
+
+    def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
+        ref = ctypes.c_char_p()
+        _check_call(_LIB.XGDMatrixGetInfoRef(dmat.handle, c_str(field), ctypes.byref(ref)))
+        match = _VECTOR_INFO.match(ref.value or b"")
+        if match is None:
+            return _from_array_interface(json.loads(ref.value), zero_copy=True)  # type: ignore[arg-type]
+        address, n = int(match.group(1)), int(match.group(2))
+        if n == 0:
+            return np.empty(0, np.float32)
+        return np.frombuffer((ctypes.c_float * n).from_address(address), dtype=np.float32)
+
+    _info_view.__doc__ = "A read-only view of a DMatrix float field (valid until the field is set again)."
+except (ImportError, AttributeError):  # pragma: no cover - other XGBoost layouts
+
+    def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
+        """A copy of a DMatrix float field."""
+        return dmat.get_float_info(field)
+
+
+class _DMatrixCache:
+    """Validated :class:`Data` per DMatrix, read again when its labels or weights change.
+
+    XGBoost keeps no version of a DMatrix's labels (``set_label`` copies the
+    new values into the same buffer), so every call compares the DMatrix's
+    labels and weights, read in place, with the copies the entry was
+    validated from (:func:`same_values`: one SIMD pass, a fraction of any
+    gradient kernel). DMatrix objects are held weakly.
     """
-    if margin.shape[0] == 0:
-        return True
-    # Every round after the first has rows that differ, nearly always the
-    # first and last already: answer those without a pass over the data (the
-    # full check costs as much as the kernel itself, for (n, k) margins 4x more).
-    if not np.array_equal(margin[0], margin[-1]):
-        return False
-    if margin.ndim == 1:
-        return bool(margin.min() == margin.max())
-    return bool(np.array_equal(margin.min(axis=0), margin.max(axis=0)))
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray, Any, Data]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
+        label, weight = _info_view(dmat, "label"), _info_view(dmat, "weight")
+        group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
+        entry = self._entries.get(dmat)
+        if (
+            entry is not None
+            and same_values(label, entry[0])
+            and same_values(weight, entry[1])
+            and (group_ptr is None or np.array_equal(group_ptr, entry[2]))
+        ):
+            return entry[3]
+        label, weight = np.array(label), np.array(weight)
+        data = Data(loss, label, weight, group_ptr, what, _GROUP_HINT)
+        self._entries[dmat] = (label, weight, group_ptr, data)
+        return data
 
 
 # ---------------------------------------------------------------------------
@@ -189,11 +233,15 @@ class XGBObjective(ObjectiveBase):
       scikit-learn estimators (``XGBRegressor(objective=obj)``), which pass
       ``sample_weight`` because the signature names it.
 
-    Labels are validated once per DMatrix (and again whenever all margins are
-    equal, i.e. at the start of every training run), then every round calls
-    the loss's unvalidated kernel into float32 buffers reused across rounds.
-    The returned arrays are those buffers: copy them to keep one round's
-    values. Picklable and deep-copyable (the caches are dropped).
+    Labels and weights are validated once per data set and read again
+    whenever they change (``DMatrix.set_label`` / ``set_weight``, a refit
+    with new labels or ``sample_weight``: each round compares them with the
+    validated copy in one cheap pass); every round calls the loss's
+    unvalidated kernel into float32 buffers reused across rounds. The
+    returned arrays are those buffers: copy them to keep one round's values.
+    Each thread has its own buffers and scikit-learn data, so one object can
+    serve concurrent training runs. Picklable and deep-copyable (the caches
+    are dropped).
 
     Parameters
     ----------
@@ -206,8 +254,7 @@ class XGBObjective(ObjectiveBase):
 
     def _reset(self) -> None:
         super()._reset()
-        self._cache = DataCache()
-        self._sklearn: Data | None = None
+        self._cache = _DMatrixCache()
         self._mm = isinstance(self.loss, Quantile) and self.loss.curvature == "mm"
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -216,11 +263,8 @@ class XGBObjective(ObjectiveBase):
         return self._sklearn_call(a, b, sample_weight)
 
     def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
-        n = dtrain.num_row()
-        m = check_margin(self.loss, predt, n, _BOOSTER)
-        data = self._cache.get(
-            dtrain, n, lambda: _read_dmatrix(self.loss, dtrain, "training data"), refresh=_is_constant(m)
-        )
+        m = check_margin(self.loss, predt, dtrain.num_row(), _BOOSTER)
+        data = self._cache.get(self.loss, dtrain, "training data")
         if self._mm and collective.get_world_size() > 1:
             return self._mm_distributed(m, data)
         return self._grad_hess(m, data)
@@ -238,17 +282,15 @@ class XGBObjective(ObjectiveBase):
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
         y = np.asarray(y_true)
         m = check_margin(self.loss, y_pred, y.shape[0], _BOOSTER)
-        data = self._sklearn
-        weighted = sample_weight is not None and np.size(sample_weight) > 0
-        if (
-            data is None
-            or data.y.shape[0] != y.shape[0]
-            or (data.weight.shape[0] > 0) != weighted
-            or _is_constant(m)
-        ):
-            data = self._sklearn = Data(self.loss, y, sample_weight, None, "training labels")
-        # XGBoost hands over a fresh label copy every round; it is the
-        # validated one unless the data changed, which restarts the margins.
+        w = np.asarray([] if sample_weight is None else sample_weight)
+        # XGBoost hands fresh copies of the labels and weights every round, so
+        # identity says nothing: the values are compared with those validated
+        # (another fit, a CV fold, new sample_weight all change them).
+        kept = getattr(self._local, "sklearn", None)
+        if kept is None or not (same_values(y, kept[0]) and same_values(w, kept[1])):
+            y_copy, w_copy = np.array(y), np.array(w)
+            kept = self._local.sklearn = (y_copy, w_copy, Data(self.loss, y_copy, w_copy, None, "training labels"))
+        data = kept[2]
         labels = y if y.dtype in (np.float32, np.float64) and y.flags.c_contiguous else data.y
         return self._grad_hess(m, data, labels)
 
@@ -264,7 +306,8 @@ class XGBMetric:
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
     reports the global value. The name is the loss's registry name. Labels
-    and weights are read once per DMatrix.
+    and weights are validated once per DMatrix and read again when they
+    change (``set_label`` / ``set_weight``).
     """
 
     def __init__(self, loss: Loss | str, *, response: bool = False) -> None:
@@ -273,7 +316,7 @@ class XGBMetric:
             raise ValueError(f"response must be True or False, got {response!r}")
         self.response = response
         self.__name__ = self.loss.name
-        self._cache = DataCache()
+        self._cache = _DMatrixCache()
 
     def __repr__(self) -> str:
         return f"XGBMetric({self.loss!r}, response={self.response})"
@@ -288,7 +331,7 @@ class XGBMetric:
         if not isinstance(b, xgb.DMatrix):
             return self._sklearn_call(a, b, sample_weight)
         n = b.num_row()
-        data = self._cache.get(b, n, lambda: _read_dmatrix(self.loss, b, "evaluation data"))
+        data = self._cache.get(self.loss, b, "evaluation data")
         total, denom = data.loss_sum(self.loss, self._margin(a, n)), data.denom
         if collective.get_world_size() > 1:
             total, denom = collective.allreduce(np.array([total, denom]), collective.Op.SUM)
