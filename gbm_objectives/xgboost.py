@@ -9,9 +9,15 @@ booster facts a custom objective otherwise gets wrong:
   :func:`train` sets ``base_score`` to the loss's best constant
   (:meth:`Loss.init_score`), so it is saved in the model and applies to every
   evaluation set and prediction, with no ``base_margin`` to carry around.
-* **Link.** The booster is configured with the built-in objective whose
-  output transform is the loss's inverse link (``reg:squarederror`` for the
-  identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
+* **Link.** The booster is configured with a built-in objective whose
+  output transform is the loss's inverse link: where XGBoost has a built-in
+  with the loss's own gradients, that one with its parameters (Poisson:
+  ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``; Tweedie
+  with power p: ``reg:tweedie`` with ``tweedie_variance_power`` p;
+  pseudo-Huber: ``reg:pseudohubererror`` with ``huber_slope``), so a saved
+  model names its loss and plain ``xgboost.train(xgb_model=...)`` continues
+  it on the same loss; otherwise one for the link (``reg:squarederror`` for
+  the identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
   ``multi:softprob`` for softmax). The custom gradients replace that
   objective's gradients; what is kept is its transform, so
   ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
@@ -111,6 +117,31 @@ _LINK_OBJECTIVE = {
     "logit": "binary:logistic",
     "softmax": "multi:softprob",
 }
+#: Parameters fixed by the loss, named by the built-in objective that reads them.
+_LOSS_PARAMS = ("quantile_alpha", "tweedie_variance_power", "huber_slope")
+
+
+def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
+    """XGBoost's built-in objective with the loss's own gradients, and its parameters.
+
+    A model configured with it names the loss it was trained on, so plain
+    ``xgboost.train(xgb_model=...)`` continues it on the same loss.
+    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and its
+    default ``max_delta_step`` 0.7; at 0 it is the library's Poisson (and
+    the leaf steps are not capped, as under any other objective).
+    """
+    name = loss.name
+    if name == "poisson":
+        return {"objective": "count:poisson", "max_delta_step": 0.0}
+    if name == "gamma":
+        return {"objective": "reg:gamma"}
+    if name == "tweedie":
+        return {"objective": "reg:tweedie", "tweedie_variance_power": float(loss.power)}  # type: ignore[attr-defined]
+    if name == "pseudo_huber" and loss.curvature == "exact":  # type: ignore[attr-defined]
+        return {"objective": "reg:pseudohubererror", "huber_slope": float(loss.delta)}  # type: ignore[attr-defined]
+    return None
+
+
 #: Built-in objectives and the space their ``base_score`` is given in.
 _BASE_SCORE_SPACE = {
     "reg:squarederror": "margin",
@@ -405,7 +436,14 @@ def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
 def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
-    Its gradients are replaced by the loss's; what it contributes is the
+    Where XGBoost has a built-in with the loss's gradients (Poisson:
+    ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``;
+    Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
+    pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
+    ``huber_slope``), that one, so the model names its loss and plain
+    XGBoost continues it on the same loss. Otherwise a built-in whose output
+    transform is the loss's inverse link. Its gradients are replaced by the
+    loss's; what it contributes is the
     output transform (the loss's inverse link), the space of ``base_score``
     and, for absolute error and quantile losses (unless ``refit_leaves`` is
     False), the refit of every leaf to a residual quantile on XGBoost < 3.4;
@@ -415,14 +453,18 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     Returns
     -------
     dict
-        XGBoost parameters: ``objective`` and, where needed, ``num_class`` or
-        ``quantile_alpha``.
+        XGBoost parameters: ``objective`` and, where needed, ``num_class``,
+        ``quantile_alpha``, ``tweedie_variance_power``, ``huber_slope`` or
+        ``max_delta_step``.
     """
     loss = as_loss(loss)
     if refits(loss, refit_leaves):
         if isinstance(loss, AbsoluteError):
             return {"objective": "reg:absoluteerror"}
         return {"objective": "reg:quantileerror", "quantile_alpha": float(loss.alpha)}
+    builtin = _same_loss_builtin(loss)
+    if builtin is not None:
+        return builtin
     params: dict[str, Any] = {"objective": _LINK_OBJECTIVE[loss.link.name]}
     if loss.is_multiclass:
         params["num_class"] = loss.n_outputs
@@ -514,9 +556,16 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         raise ValueError(
             f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output"
         )
-    if "quantile_alpha" in out and out["quantile_alpha"] != carrier.get("quantile_alpha"):
-        raise ValueError("params['quantile_alpha'] is set by the quantile loss's alpha; remove it")
-    out.update(carrier)
+    for key in _LOSS_PARAMS:
+        if key in out and out[key] != carrier.get(key):
+            raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")
+    # A user's max_delta_step caps the leaf steps; count:poisson also adds it
+    # to its Hessian, which then is no longer the loss's (documented).
+    for key, value in carrier.items():
+        if key == "max_delta_step":
+            out.setdefault(key, value)
+        else:
+            out[key] = value
     if "eval_metric" not in out:
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True

@@ -587,6 +587,18 @@ def test_train_rejects_conflicting_params(params, match, rng):
         gx.train(loss, {"nthread": 1, **params}, d, 2)
 
 
+def test_loss_parameters_of_the_named_builtin(rng):
+    loss = get_loss("tweedie", power=1.3)
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    with pytest.raises(ValueError, match="tweedie_variance_power"):
+        gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.5}, d, 2)
+    # the same value is accepted; a user's max_delta_step is kept
+    gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.3}, d, 1)
+    b = gx.train("poisson", {"nthread": 1, "max_delta_step": 0.7}, d, 1)
+    assert float(json.loads(b.save_config())["learner"]["objective"]["poisson_regression_param"]
+                 ["max_delta_step"]) == pytest.approx(0.7)
+
+
 def test_single_output_loss_with_num_class(rng):
     X, y, _, _, d = dmatrix_for(get_loss("squared_error"), rng)
     with pytest.raises(ValueError, match="one output"):
@@ -640,7 +652,11 @@ def test_obj_argument_and_bad_inputs(rng):
 
 
 def test_booster_objective_and_base_score_spaces(rng):
-    assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie"}
+    assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie", "tweedie_variance_power": 1.5}
+    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": 0.0}
+    assert gx.booster_objective("gamma") == {"objective": "reg:gamma"}
+    # no built-in has log-cosh's gradients: the host with the identity transform
+    assert gx.booster_objective("log_cosh") == {"objective": "reg:squarederror"}
     assert gx.booster_objective("quantile") == {"objective": "reg:quantileerror", "quantile_alpha": 0.5}
     assert gx.booster_objective("quantile", refit_leaves=False) == {"objective": "reg:squarederror"}
     assert gx.booster_objective(get_loss("softmax", num_class=4)) == {"objective": "multi:softprob", "num_class": 4}
@@ -653,6 +669,32 @@ def test_booster_objective_and_base_score_spaces(rng):
     start = gx.base_score(get_loss("softmax", num_class=3), yc)
     assert_allclose(start, np.log(np.bincount(yc) / 100))
     assert as_loss("logistic") == get_loss("logistic")
+
+
+@pytest.mark.parametrize(("loss", "builtin"), [
+    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": 0.0}),
+    (get_loss("gamma"), {"objective": "reg:gamma"}),
+    (get_loss("tweedie", power=1.2), {"objective": "reg:tweedie", "tweedie_variance_power": 1.2}),
+    (get_loss("pseudo_huber", delta=2.0), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
+], ids=str)
+def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, tmp_path):
+    """A model from train, reloaded by plain XGBoost and trained on with plain
+    xgboost.train, continues the same loss (not Tweedie 1.5)."""
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    ours = gx.train(loss, BASE, d, 5)
+    path = tmp_path / "model.json"
+    ours.save_model(path)
+    config = json.loads(ours.save_config())["learner"]["objective"]
+    assert config["name"] == builtin["objective"]
+    plain = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path)))
+    continued = gx.train(loss, BASE, d, 10, xgb_model=ours)
+    assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
+    # the built-in itself from the same start grows the same model
+    start = gx.base_score(loss, y)
+    assert_parity(xgb.train({**BASE, **builtin, "base_score": start}, d, 15).predict(xgb.DMatrix(X)),
+                  continued.predict(xgb.DMatrix(X)))
 
 
 def test_continued_training_keeps_the_model_start(rng):
