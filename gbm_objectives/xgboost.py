@@ -593,8 +593,34 @@ def _booster_args(
     if "obj" in kwargs:
         raise ValueError(f"obj is set from the loss; {caller}() does not accept obj=")
     booster_params = _prepare_params(loss, params, refit_leaves)
-    kwargs.setdefault("custom_metric", metric(loss))
+    user_metrics = _metric_names(booster_params.get("eval_metric"))
+    if "custom_metric" not in kwargs:
+        kwargs["custom_metric"] = metric(loss)
+        if user_metrics and kwargs.get("early_stopping_rounds"):
+            _stop_on_user_metric(kwargs, user_metrics[-1])
     return booster_params, _training_objective(loss, refit_leaves)
+
+
+def _metric_names(eval_metric: Any) -> list[str]:
+    if eval_metric is None:
+        return []
+    names = [eval_metric] if isinstance(eval_metric, str) else list(eval_metric)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"params['eval_metric'] must be a metric name or a list of names, got {eval_metric!r}")
+    return names
+
+
+def _stop_on_user_metric(kwargs: dict[str, Any], name: str) -> None:
+    """Early stopping on the user's last ``eval_metric``, as XGBoost would without the library's metric.
+
+    XGBoost stops on the last metric of the last evaluation set, and logs a
+    ``custom_metric`` after the built-in ones: the loss's metric, added by
+    default, would take the user's place. The same rule is kept with an
+    explicit :class:`xgboost.callback.EarlyStopping` on the user's metric.
+    """
+    rounds = kwargs.pop("early_stopping_rounds")
+    stop = xgb.callback.EarlyStopping(rounds=rounds, metric_name=name, maximize=kwargs.pop("maximize", None))
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or ()), stop]
 
 
 def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
@@ -664,6 +690,11 @@ def train(
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
         ``custom_metric`` defaults to :func:`metric` of the loss; pass your
         own, or ``custom_metric=None`` for none. ``obj`` is not allowed.
+        With ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops
+        on the last of those metrics (on the last evaluation set), as
+        XGBoost does, not on the loss's metric logged beside them. Built-in
+        metrics see the response scale (the booster's objective applies the
+        loss's inverse link before them).
 
     Returns
     -------

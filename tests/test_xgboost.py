@@ -293,6 +293,40 @@ def test_custom_metric_choices(rng):
     assert isinstance(b, xgb.Booster)
 
 
+@pytest.mark.parametrize("name", ["tweedie", "gamma", "quantile"])
+def test_early_stopping_follows_the_users_eval_metric(name, rng):
+    """XGBoost stops on the last metric of the last evaluation set; the loss's
+    metric, logged beside the user's, must not take its place."""
+    loss = get_loss(name)
+    X = features(rng, 1600)
+    y = labels_for(loss, X, rng) * (1.0 + 3.0 * (rng.random(1600) < 0.05))
+    d, dv = xgb.DMatrix(X[:1000], label=y[:1000]), xgb.DMatrix(X[1000:], label=y[1000:])
+    params = {**BASE, "eta": 0.5, "max_depth": 6, "eval_metric": ["rmse", "mae"]}
+    history: dict = {}
+    b = gx.train(loss, params, d, 300, evals=[(d, "train"), (dv, "valid")], evals_result=history,
+                 early_stopping_rounds=10, verbose_eval=False)
+    mae = history["valid"]["mae"]
+    assert set(history["valid"]) == {"rmse", "mae", loss.name}
+    assert b.best_iteration == int(np.argmin(mae))
+    assert len(mae) == b.best_iteration + 11
+    # built-in metrics see the response scale
+    pred = gx.predict(b, X[1000:], iteration_range=(0, len(mae)))
+    assert mae[-1] == pytest.approx(np.mean(np.abs(y[1000:] - pred)), rel=1e-5)
+
+
+def test_early_stopping_without_eval_metric_uses_the_loss(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 800)
+    y = labels_for(loss, X, rng)
+    d, dv = xgb.DMatrix(X[:500], label=y[:500]), xgb.DMatrix(X[500:], label=y[500:])
+    history: dict = {}
+    b = gx.train(loss, {**BASE, "eta": 0.5, "max_depth": 6}, d, 300, evals=[(dv, "valid")],
+                 evals_result=history, early_stopping_rounds=5, verbose_eval=False)
+    assert b.best_iteration == int(np.argmin(history["valid"]["tweedie"]))
+    with pytest.raises(ValueError, match="eval_metric"):
+        gx.train(loss, {**BASE, "eval_metric": ["mae", 3]}, d, 2)
+
+
 # ---------------------------------------------------------------------------
 # Parity with XGBoost's built-in objectives
 # ---------------------------------------------------------------------------
