@@ -11,20 +11,25 @@ library loss, against the bare kernel writing into preallocated buffers:
 * ``metric``: ``metric(predt, dtrain)``.
 
 The overhead columns are the medians of the per-repetition ratios to the
-kernel. Run it on two versions of the library (``PYTHONPATH`` pointing at
-each) to compare them; the numbers of both are in RESULTS.md.
+kernel. ``--baseline DIR`` also times the objective of another version of
+the library (``DIR`` is its ``gbm_objectives`` package folder, e.g. from
+``git archive <commit> gbm_objectives | tar -x -C /tmp/before``), side by
+side in the same repetitions, and adds the ratios this version ÷ that one.
 
 Usage::
 
     python benchmarks/bench_objective_call.py
     python benchmarks/bench_objective_call.py --sizes 100000 --losses tweedie --repeats 3
+    python benchmarks/bench_objective_call.py --baseline /tmp/before/gbm_objectives
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -46,7 +51,20 @@ def _data(loss: go.Loss, n: int, rng: np.random.Generator) -> tuple[np.ndarray, 
     return y, rng.uniform(0.5, 2.0, n), margin
 
 
-def measure(name: str, n: int, repeats: int, min_time: float) -> list[str]:
+def load_baseline(folder: str) -> ModuleType:
+    """The XGBoost adapter of the ``gbm_objectives`` package in ``folder``, under another name."""
+    init = Path(folder) / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--baseline: {folder} is not a package folder (no __init__.py)")
+    name = "_baseline_gbm_objectives"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module(f"{name}.xgboost")
+
+
+def measure(name: str, n: int, repeats: int, min_time: float, baseline: ModuleType | None = None) -> list[str]:
     import xgboost as xgb
 
     import gbm_objectives.xgboost as gx
@@ -67,11 +85,19 @@ def measure(name: str, n: int, repeats: int, min_time: float) -> list[str]:
         "sklearn": lambda: obj(y32.copy(), margin, sample_weight=w32.copy()),
         "metric": lambda: met(margin, dtrain),
     }
+    if baseline is not None:
+        old_obj = baseline.objective(name)
+        contenders["native before"] = lambda: old_obj(margin, dtrain)
+        contenders["sklearn before"] = lambda: old_obj(y32.copy(), margin, sample_weight=w32.copy())
     times = interleaved(contenders, repeats, min_time)
     per_row = {k: Stats.of(v).scaled(1e9 / n) for k, v in times.items()}
     row = [name, f"{n:,}", per_row["kernel"].cell()]
     for key in ("native", "sklearn", "metric"):
         row += [per_row[key].cell(), paired_ratio(times[key], times["kernel"]).cell()]
+    if baseline is not None:
+        for key in ("native", "sklearn"):
+            before = f"{key} before"
+            row += [per_row[before].cell(), paired_ratio(times[key], times[before]).cell()]
     return row
 
 
@@ -81,18 +107,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--losses", nargs="+", default=["tweedie", "squared_error", "logistic"])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--min-time", type=float, default=0.2)
+    parser.add_argument("--baseline", help="gbm_objectives package folder of a version to compare with")
     args = parser.parse_args(argv)
+    baseline = None if args.baseline is None else load_baseline(args.baseline)
     import xgboost as xgb
 
     print(machine_line([f"XGBoost {xgb.__version__}"]))
     print()
     header = ["loss", "rows", "kernel ns/row", "xgb.train obj ns/row", "÷ kernel", "sklearn obj ns/row",
               "÷ kernel", "metric ns/row", "÷ kernel"]
+    if baseline is not None:
+        header += ["baseline xgb.train obj ns/row", "xgb.train obj ÷ baseline", "baseline sklearn obj ns/row",
+                   "sklearn obj ÷ baseline"]
     rows = []
     for n in args.sizes:
         for name in args.losses:
             print(f"{name} n={n}", file=sys.stderr)
-            rows.append(measure(name, n, args.repeats, args.min_time))
+            rows.append(measure(name, n, args.repeats, args.min_time, baseline))
     print(markdown_table(header, rows))
     return 0
 
