@@ -64,6 +64,9 @@ logit and softmax losses: ``predict_proba`` is then the response scale of
 estimators run no leaf refit; use :func:`train` for absolute error and
 quantile losses.
 
+Cross-validation: :func:`cv` is :func:`xgboost.cv` with each fold trained as
+:func:`train` (its own start margin, the loss's metric).
+
 Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 """
 
@@ -100,6 +103,7 @@ __all__ = [
     "XGBObjective",
     "base_score",
     "booster_objective",
+    "cv",
     "dask_train",
     "metric",
     "objective",
@@ -587,13 +591,24 @@ def _booster_loss(booster: "xgb.Booster") -> Loss:
 
 
 def _booster_args(
-    loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool, kwargs: dict[str, Any], caller: str
+    loss: Loss,
+    params: Mapping[str, Any] | None,
+    refit_leaves: bool,
+    kwargs: dict[str, Any],
+    caller: str,
+    cv_metrics: Any = None,
 ) -> tuple[dict[str, Any], XGBObjective]:
-    """Booster parameters and objective of a training call; sets the default metric in ``kwargs``."""
+    """Booster parameters and objective of a training call; sets the default metric in ``kwargs``.
+
+    ``cv_metrics``: :func:`xgboost.cv`'s ``metrics``, which replace
+    ``params["eval_metric"]`` there.
+    """
     if "obj" in kwargs:
         raise ValueError(f"obj is set from the loss; {caller}() does not accept obj=")
     booster_params = _prepare_params(loss, params, refit_leaves)
     user_metrics = _metric_names(booster_params.get("eval_metric"))
+    if cv_metrics is not None and (isinstance(cv_metrics, str) or len(cv_metrics) > 0):
+        user_metrics = _metric_names(cv_metrics)
     if "custom_metric" not in kwargs:
         kwargs["custom_metric"] = metric(loss)
         if user_metrics and kwargs.get("early_stopping_rounds"):
@@ -719,6 +734,73 @@ def train(
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
     _record_loss(booster, loss)
     return booster
+
+
+def cv(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    dtrain: "xgb.DMatrix",
+    num_boost_round: int = 10,
+    *,
+    nfold: int = 3,
+    init_score: float | Sequence[float] | None = None,
+    refit_leaves: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Cross-validate ``loss``: :func:`xgboost.cv` with the loss wired in, each fold as :func:`train`.
+
+    Every fold starts from the loss's best constant of its own training part
+    (its labels and weights), set as that fold's ``base_score``; the
+    objective, the host objective (link, leaf refit or MM gradients) and the
+    loss's metric are those of :func:`train`. Early stopping follows
+    XGBoost's rule over the user's metrics as in :func:`train`.
+
+    Parameters
+    ----------
+    loss, params, num_boost_round, init_score, refit_leaves
+        As in :func:`train`; ``init_score``, when given, starts every fold.
+    dtrain : xgboost.DMatrix
+        All the data; the folds are slices of it.
+    nfold : int, default 3
+    **kwargs
+        Passed to :func:`xgboost.cv` (``folds``, ``stratified``, ``metrics``,
+        ``early_stopping_rounds``, ``as_pandas``, ``seed``, ``shuffle``,
+        ``callbacks``, ``fpreproc``, ``verbose_eval``...). ``custom_metric``
+        defaults to :func:`metric` of the loss. A ``fpreproc`` of yours runs
+        first; the fold's start is read from what it returns. ``obj`` is not
+        allowed.
+
+    Returns
+    -------
+    pandas.DataFrame or dict
+        What :func:`xgboost.cv` returns: ``train-<metric>-mean``,
+        ``train-<metric>-std``, ``test-<metric>-mean``, ``test-<metric>-std``
+        per round.
+    """
+    loss = as_loss(loss)
+    if not isinstance(dtrain, xgb.DMatrix):
+        raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
+    if isinstance(nfold, bool) or not isinstance(nfold, (int, np.integer)) or nfold < 2:
+        raise ValueError(f"nfold must be an integer >= 2, got {nfold!r}")
+    booster_params, obj = _booster_args(loss, params, refit_leaves, kwargs, "cv", kwargs.get("metrics"))
+    _read_dmatrix(loss, dtrain, "dtrain")
+    objective_name = booster_params["objective"]
+    fixed = None if init_score is None else _margin_to_base_score(loss, init_score, objective_name)
+    user_fpreproc = kwargs.pop("fpreproc", None)
+
+    def start_each_fold(fold_train: Any, fold_test: Any, fold_params: Any) -> tuple[Any, Any, Any]:
+        if user_fpreproc is not None:
+            fold_train, fold_test, fold_params = user_fpreproc(fold_train, fold_test, fold_params)
+        start = fixed
+        if start is None:
+            # Grouped losses compare rows within a group: a common start changes nothing.
+            margin = 0.0 if loss.needs_group else _read_dmatrix(loss, fold_train, "training fold").best_constant(loss)
+            start = _margin_to_base_score(loss, margin, objective_name)
+        fold_params = dict(fold_params)
+        fold_params["base_score"] = start
+        return fold_train, fold_test, fold_params
+
+    return xgb.cv(booster_params, dtrain, num_boost_round, nfold=nfold, obj=obj, fpreproc=start_each_fold, **kwargs)
 
 
 def predict(

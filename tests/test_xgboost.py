@@ -327,6 +327,61 @@ def test_early_stopping_without_eval_metric_uses_the_loss(rng):
         gx.train(loss, {**BASE, "eval_metric": ["mae", 3]}, d, 2)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", ["tweedie", "quantile", "logistic"])
+def test_cv_equals_train_on_each_fold(name, weighted, rng):
+    """gx.cv is xgboost.cv with each fold trained as gx.train on its part:
+    the start is the best constant of the fold's training rows."""
+    loss = get_loss(name, alpha=0.8) if name == "quantile" else get_loss(name)
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, 600) if weighted else None
+    d = xgb.DMatrix(X, label=y, weight=w)
+    order = rng.permutation(600)
+    folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
+    params = {**BASE, "eval_metric": "rmse"}
+    result = gx.cv(loss, params, d, 8, folds=folds, as_pandas=False)
+    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", loss.name)
+                           for k in ("mean", "std")}
+    per_fold = []
+    for train_idx, test_idx in folds:
+        history: dict = {}
+        dtr, dte = d.slice(train_idx), d.slice(test_idx)
+        gx.train(loss, params, dtr, 8, evals=[(dtr, "train"), (dte, "test")], evals_result=history,
+                 verbose_eval=False)
+        per_fold.append(history)
+    for split in ("train", "test"):
+        for m in ("rmse", loss.name):
+            curves = np.array([h[split][m] for h in per_fold])
+            assert_allclose(result[f"{split}-{m}-mean"], curves.mean(axis=0), rtol=1e-5)
+            assert_allclose(result[f"{split}-{m}-std"], curves.std(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def test_cv_arguments_and_early_stopping(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    params = {**BASE, "eta": 0.3, "max_depth": 6}
+    frame = gx.cv(loss, params, d, 300, nfold=3, metrics=["rmse", "mae"], early_stopping_rounds=5, seed=1)
+    assert list(frame.columns)[:2] == ["train-rmse-mean", "train-rmse-std"]
+    # stopped on the user's last metric (mae), as xgboost.cv does: 5 rounds
+    # without a new best test MAE
+    full = gx.cv(loss, params, d, len(frame) + 5, nfold=3, metrics=["rmse", "mae"], seed=1)
+    mae = full["test-mae-mean"].to_numpy()
+    best = int(np.argmin(mae))
+    assert best == len(frame) - 1 and len(mae) == best + 6
+    seen = []
+    gx.cv(loss, BASE, d, 2, nfold=2, fpreproc=lambda a, b, p: seen.append(p) or (a, b, p))
+    assert len(seen) == 2 and "base_score" not in seen[0]
+    with pytest.raises(ValueError, match="nfold"):
+        gx.cv(loss, BASE, d, 2, nfold=1)
+    with pytest.raises(ValueError, match="obj"):
+        gx.cv(loss, BASE, d, 2, obj=gx.objective(loss))
+    with pytest.raises(ValueError, match="DMatrix"):
+        gx.cv(loss, BASE, X, 2)
+
+
 # ---------------------------------------------------------------------------
 # Parity with XGBoost's built-in objectives
 # ---------------------------------------------------------------------------
