@@ -201,6 +201,7 @@ try:  # a view of a DMatrix field without the copy ``get_label`` makes
     _VECTOR_INFO = re.compile(rb'^\{"data":\[(\d+),(?:true|false)\],"shape":\[(\d+)\],"strides":\[4\],"typestr":"<f4"')
 
     def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
+        """A read-only view of a DMatrix float field (valid until the field is set again)."""
         ref = ctypes.c_char_p()
         _check_call(_LIB.XGDMatrixGetInfoRef(dmat.handle, c_str(field), ctypes.byref(ref)))
         match = _VECTOR_INFO.match(ref.value or b"")
@@ -210,8 +211,6 @@ try:  # a view of a DMatrix field without the copy ``get_label`` makes
         if n == 0:
             return np.empty(0, np.float32)
         return np.frombuffer((ctypes.c_float * n).from_address(address), dtype=np.float32)
-
-    _info_view.__doc__ = "A read-only view of a DMatrix float field (valid until the field is set again)."
 except (ImportError, AttributeError):  # pragma: no cover - other XGBoost layouts
 
     def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
@@ -445,10 +444,10 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
     pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
     ``huber_slope``), that one, so the model names its loss and plain
-    XGBoost continues it on the same loss. Otherwise a built-in whose output
-    transform is the loss's inverse link. Its gradients are replaced by the
-    loss's; what it contributes is the
-    output transform (the loss's inverse link), the space of ``base_score``
+    XGBoost continues it on the same loss; otherwise one whose output
+    transform is the loss's inverse link. Under :func:`train` its gradients
+    are replaced by the loss's; what it contributes is the output transform
+    (the loss's inverse link), the space of ``base_score``
     and, for absolute error and quantile losses (unless ``refit_leaves`` is
     False), the refit of every leaf to a residual quantile on XGBoost < 3.4;
     on 3.4 and later that objective is the smooth MM objective whose
