@@ -339,27 +339,31 @@ class XGBMetric:
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
-    reports the global value. The name is the loss's registry name. Labels
-    and weights are validated once per DMatrix and read again when they
-    change (``set_label`` / ``set_weight``).
+    reports the global value. The name is the loss's registry name unless
+    ``name`` is given. Labels and weights are validated once per DMatrix and
+    read again when they change (``set_label`` / ``set_weight``).
     """
 
-    def __init__(self, loss: Loss | str, *, response: bool = False) -> None:
+    def __init__(self, loss: Loss | str, *, response: bool = False, name: str | None = None) -> None:
         self.loss = as_loss(loss)
         if not isinstance(response, bool):
             raise ValueError(f"response must be True or False, got {response!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.response = response
-        self.__name__ = self.loss.name
+        self.name = self.loss.name if name is None else name
+        self.__name__ = self.name
         self._cache = _DMatrixCache()
 
     def __repr__(self) -> str:
-        return f"XGBMetric({self.loss!r}, response={self.response})"
+        extra = "" if self.name == self.loss.name else f", name={self.name!r}"
+        return f"XGBMetric({self.loss!r}, response={self.response}{extra})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "response": self.response}
+        return {"loss": self.loss, "response": self.response, "name": self.name}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], response=state["response"])
+        self.__init__(state["loss"], response=state["response"], name=state.get("name"))
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[str, float] | float:
         if not isinstance(b, xgb.DMatrix):
@@ -369,7 +373,7 @@ class XGBMetric:
         total, denom = data.loss_sum(self.loss, self._margin(a, n)), data.denom
         if collective.get_world_size() > 1:
             total, denom = collective.allreduce(np.array([total, denom]), collective.Op.SUM)
-        return self.loss.name, float(total / denom)
+        return self.name, float(total / denom)
 
     def _margin(self, pred: Any, n_rows: int) -> np.ndarray:
         m = check_margin(self.loss, pred, n_rows, _BOOSTER)
@@ -417,7 +421,7 @@ def objective(loss: Loss | str) -> XGBObjective:
     return XGBObjective(loss)
 
 
-def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
+def metric(loss: Loss | str, *, response: bool = False, name: str | None = None) -> XGBMetric:
     """The loss as an XGBoost ``custom_metric``: its weighted mean on the evaluation data.
 
     Parameters
@@ -427,8 +431,10 @@ def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
         False when the booster trains with a custom objective (XGBoost then
         passes raw margins); True for a built-in objective (it passes
         predictions on the response scale, mapped back through the link).
+    name : str, optional
+        The name in the evaluation log; default: the loss's registry name.
     """
-    return XGBMetric(loss, response=response)
+    return XGBMetric(loss, response=response, name=name)
 
 
 # ---------------------------------------------------------------------------
@@ -609,7 +615,10 @@ def _booster_args(
     if cv_metrics is not None and (isinstance(cv_metrics, str) or len(cv_metrics) > 0):
         user_metrics = _metric_names(cv_metrics)
     if "custom_metric" not in kwargs:
-        kwargs["custom_metric"] = metric(loss)
+        # A built-in metric of the same name (XGBoost's "quantile") would
+        # share one list in the evaluation log, values interleaved.
+        name = loss.name if loss.name not in user_metrics else f"{loss.name}_loss"
+        kwargs["custom_metric"] = metric(loss, name=name)
         if user_metrics and kwargs.get("early_stopping_rounds"):
             _stop_on_user_metric(kwargs, user_metrics[-1])
     return booster_params, _training_objective(loss, refit_leaves)
@@ -702,9 +711,10 @@ def train(
     **kwargs
         Passed to :func:`xgboost.train` (``early_stopping_rounds``,
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
-        ``custom_metric`` defaults to :func:`metric` of the loss; pass your
-        own, or ``custom_metric=None`` for none. ``obj`` is not allowed.
-        With ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops
+        ``custom_metric`` defaults to :func:`metric` of the loss (named
+        ``"<loss>_loss"`` when ``params["eval_metric"]`` holds a built-in
+        metric of the loss's name, e.g. ``"quantile"``); pass your own, or
+        ``custom_metric=None`` for none. ``obj`` is not allowed. With ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops
         on the last of those metrics (on the last evaluation set), as
         XGBoost does, not on the loss's metric logged beside them. Built-in
         metrics see the response scale (the booster's objective applies the

@@ -314,6 +314,23 @@ def test_early_stopping_follows_the_users_eval_metric(name, rng):
     assert mae[-1] == pytest.approx(np.mean(np.abs(y[1000:] - pred)), rel=1e-5)
 
 
+def test_library_metric_never_shares_a_builtin_metrics_name(rng):
+    loss = get_loss("quantile", alpha=0.3)
+    X = features(rng, 300)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    history: dict = {}
+    gx.train(loss, {**BASE, "eval_metric": "quantile"}, d, 4, evals=[(d, "t")], evals_result=history,
+             verbose_eval=False)
+    assert list(history["t"]) == ["quantile", "quantile_loss"]
+    assert len(history["t"]["quantile"]) == 4
+    assert_allclose(history["t"]["quantile"], history["t"]["quantile_loss"], rtol=1e-5)
+    met = gx.metric(loss, name="pinball")
+    assert pickle.loads(pickle.dumps(met)).name == "pinball" and met.__name__ == "pinball"
+    with pytest.raises(ValueError, match="name"):
+        gx.metric(loss, name="")
+
+
 def test_early_stopping_without_eval_metric_uses_the_loss(rng):
     loss = get_loss("tweedie")
     X = features(rng, 800)
