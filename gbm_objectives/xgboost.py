@@ -714,8 +714,9 @@ def train(
         ``custom_metric`` defaults to :func:`metric` of the loss (named
         ``"<loss>_loss"`` when ``params["eval_metric"]`` holds a built-in
         metric of the loss's name, e.g. ``"quantile"``); pass your own, or
-        ``custom_metric=None`` for none. ``obj`` is not allowed. With ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops
-        on the last of those metrics (on the last evaluation set), as
+        ``custom_metric=None`` for none. ``obj`` is not allowed. With
+        ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops on
+        the last of those metrics (on the last evaluation set), as
         XGBoost does, not on the loss's metric logged beside them. Built-in
         metrics see the response scale (the booster's objective applies the
         loss's inverse link before them).
