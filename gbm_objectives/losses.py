@@ -466,6 +466,15 @@ class Quantile(_CurvatureMixin, Loss):
     in the target's units and shrink as the fit improves (a constant 1 would
     make a leaf step at most one unit, whatever the scale of ``y``).
     ``curvature="unit"`` uses the constant 0.5 of the boosters' built-ins.
+    ``curvature="mm"`` is XGBoost 3.4's smooth MM objective (PR #12386),
+    which replaces the gradient as well: with ``S = (sum w sqrt|r| / sum w)^2``
+    over the call and ``x = r / (c S)``, ``c = 0.04``, gradient
+    ``w S / 2 (tanh x + 1 - 2 alpha)`` (the score of a logistic smoothing of
+    the pinball loss, times ``S``) and curvature
+    ``w / (2c) max(tanh(x) / x, 3e-4)`` (the secant majoriser of the
+    smoothing); a surrogate recomputed each round rather than the derivative
+    of one loss, which lets plain Newton leaves reach built-in quality on
+    XGBoost >= 3.4, where the built-ins no longer refit leaves.
     Tree boosters reach built-in quality only when leaves are refit to residual
     quantiles, which the adapters' ``train`` functions do (handing the booster
     one unit of curvature per row there, as the built-ins do, since the refit
@@ -476,7 +485,7 @@ class Quantile(_CurvatureMixin, Loss):
     Parameters
     ----------
     alpha : float in (0, 1), default 0.5
-    curvature : {"scaled", "unit"}, default "scaled"
+    curvature : {"scaled", "unit", "mm"}, default "scaled"
     """
 
     name = "quantile"
@@ -486,7 +495,7 @@ class Quantile(_CurvatureMixin, Loss):
     def __init__(self, alpha: float = 0.5, curvature: str = "scaled") -> None:
         super().__init__()
         self.alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-        check_choice(curvature, "curvature", ("scaled", "unit"))
+        check_choice(curvature, "curvature", ("scaled", "unit", "mm"))
         self._curvature_code = regression.CURVATURE_UNIT if curvature == "unit" else regression.CURVATURE_IRLS
         self._params = {"alpha": self.alpha, "curvature": curvature}
         if curvature == "scaled":
@@ -498,7 +507,23 @@ class Quantile(_CurvatureMixin, Loss):
         return False
 
     def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        if self.curvature == "mm":
+            self._mm_grad_hess_into(y, margin, weight, grad, hess, self._mm_sums(y, margin, weight))
+            return
         regression.pinball_grad_hess(y, margin, weight, self.alpha, self._scale, self._curvature_code, grad, hess)
+
+    def _mm_sums(self, y, margin, weight) -> tuple[float, float]:
+        """``(sum w sqrt|r|, sum w)`` of the MM residual scale; distributed
+        training adds them over workers before :meth:`_mm_grad_hess_into`."""
+        return regression.mm_root_residual_sums(y, margin, weight)
+
+    def _mm_grad_hess_into(self, y, margin, weight, grad, hess, sums) -> None:
+        root_sum, weight_sum = sums
+        scale = (root_sum / weight_sum) ** 2 if weight_sum != 0.0 else 0.0
+        self._mm_kernel(y, margin, weight, scale, grad, hess)
+
+    def _mm_kernel(self, y, margin, weight, scale, grad, hess) -> None:
+        regression.pinball_mm_grad_hess(y, margin, weight, self.alpha, scale, grad, hess)
 
     def _loss_sum(self, y, margin, weight, offsets=None):
         return regression.pinball_loss_sum(y, margin, weight, self.alpha, self._scale)
@@ -513,10 +538,16 @@ class AbsoluteError(Quantile):
 
     Equals twice the pinball loss at ``alpha = 0.5``: gradient ``sign(f - y)``,
     curvature ``1 / (|f - y| + s)`` (see :class:`Quantile` for why).
+    ``curvature="mm"`` is XGBoost 3.4's smooth MM absolute error (PR
+    #12373), a pseudo-Huber surrogate rather than the quantile one: with
+    ``delta = (sum w sqrt|r| / sum w)^2`` over the call and
+    ``q = sqrt(1 + (r / delta)^2)``, gradient ``w r / q`` and curvature
+    ``w / q`` (the IRLS majoriser of pseudo-Huber, not its exact ``1 / q^3``),
+    so the gradient tends to ``delta sign(r)`` as ``|r|`` grows.
 
     Parameters
     ----------
-    curvature : {"scaled", "unit"}, default "scaled"
+    curvature : {"scaled", "unit", "mm"}, default "scaled"
     """
 
     name = "absolute_error"
@@ -525,6 +556,9 @@ class AbsoluteError(Quantile):
     def __init__(self, curvature: str = "scaled") -> None:
         super().__init__(alpha=0.5, curvature=curvature)
         self._params.pop("alpha")
+
+    def _mm_kernel(self, y, margin, weight, scale, grad, hess) -> None:
+        regression.absolute_mm_grad_hess(y, margin, weight, scale, grad, hess)
 
 
 @register_loss

@@ -9,21 +9,39 @@ booster facts a custom objective otherwise gets wrong:
   :func:`train` sets ``base_score`` to the loss's best constant
   (:meth:`Loss.init_score`), so it is saved in the model and applies to every
   evaluation set and prediction, with no ``base_margin`` to carry around.
-* **Link.** The booster is configured with the built-in objective whose
-  output transform is the loss's inverse link (``reg:squarederror`` for the
-  identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
+* **Link.** The booster is configured with a built-in objective whose
+  output transform is the loss's inverse link: where XGBoost has a built-in
+  with the loss's own gradients, that one with its parameters (Poisson:
+  ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``; Tweedie
+  with power p: ``reg:tweedie`` with ``tweedie_variance_power`` p;
+  pseudo-Huber: ``reg:pseudohubererror`` with ``huber_slope``), so a saved
+  model names its loss and plain ``xgboost.train(xgb_model=...)`` continues
+  it on the same loss; otherwise one for the link (``reg:squarederror`` for
+  the identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
   ``multi:softprob`` for softmax). The custom gradients replace that
   objective's gradients; what is kept is its transform, so
   ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
   this library all return predictions on the response scale, and its
   ``base_score`` space, which :func:`base_score` converts to.
-* **Leaf refit.** Absolute error and quantile losses run under
-  ``reg:absoluteerror`` / ``reg:quantileerror``. XGBoost applies that
-  objective's leaf update after every tree even when the gradients are
-  custom, so each leaf is refit to the weighted ``alpha``-quantile of its
-  residuals times ``eta`` by XGBoost's own code, as in the built-ins (XGBoost
-  has no public API to set leaf values; this route needs none and keeps the
-  training predictions in step).
+* **Absolute error and quantile.** These losses run under
+  ``reg:absoluteerror`` / ``reg:quantileerror``, and follow what that
+  objective does in the installed XGBoost (decided once, at import, from
+  ``xgboost.__version__``; see ``BUILTIN_LEAF_REFIT``):
+
+  - XGBoost < 3.4 applies that objective's leaf update after every tree
+    even when the gradients are custom, so each leaf is refit to the
+    weighted ``alpha``-quantile of its residuals times ``eta`` by XGBoost's
+    own code, as in the built-ins (XGBoost has no public API to set leaf
+    values; this route needs none and keeps the training predictions in
+    step).
+  - XGBoost >= 3.4 removed that leaf update (PRs #12373, #12386, #12391):
+    the built-ins became smooth MM objectives on the normal gradient path.
+    The loss's ``curvature="mm"`` variant computes the same gradients, so
+    the trees are those of the built-in (in distributed training the
+    residual scale is all-reduced over the workers, as XGBoost does).
+
+  Either way the model names the built-in, so plain ``xgboost.train``
+  continuing it trains the same loss.
 * **Weights, groups, shapes.** DMatrix weights multiply the gradients, query
   groups (``group=`` / ``qid=``) reach grouped losses, multiclass margins are
   ``(n, k)``, and labels are checked against the loss before the first tree.
@@ -46,12 +64,19 @@ logit and softmax losses: ``predict_proba`` is then the response scale of
 estimators run no leaf refit; use :func:`train` for absolute error and
 quantile losses.
 
+Cross-validation: :func:`cv` is :func:`xgboost.cv` with each fold trained as
+:func:`train` (its own start margin, the loss's metric).
+
 Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import math
+import re
+import weakref
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -60,7 +85,6 @@ from xgboost import collective
 
 from ._adapters import (
     Data,
-    DataCache,
     ObjectiveBase,
     check_margin,
     check_output,
@@ -68,15 +92,18 @@ from ._adapters import (
     loss_to_json,
     predict_response,
     refits,
+    same_values,
 )
-from .losses import AbsoluteError, Loss, as_loss
+from .losses import AbsoluteError, Loss, Quantile, as_loss
 
 __all__ = [
+    "BUILTIN_LEAF_REFIT",
     "LOSS_ATTR",
     "XGBMetric",
     "XGBObjective",
     "base_score",
     "booster_objective",
+    "cv",
     "dask_train",
     "metric",
     "objective",
@@ -94,6 +121,31 @@ _LINK_OBJECTIVE = {
     "logit": "binary:logistic",
     "softmax": "multi:softprob",
 }
+#: Parameters fixed by the loss, named by the built-in objective that reads them.
+_LOSS_PARAMS = ("quantile_alpha", "tweedie_variance_power", "huber_slope")
+
+
+def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
+    """XGBoost's built-in objective with the loss's own gradients, and its parameters.
+
+    A model configured with it names the loss it was trained on, so plain
+    ``xgboost.train(xgb_model=...)`` continues it on the same loss.
+    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and its
+    default ``max_delta_step`` 0.7; at 0 it is the library's Poisson (and
+    the leaf steps are not capped, as under any other objective).
+    """
+    name = loss.name
+    if name == "poisson":
+        return {"objective": "count:poisson", "max_delta_step": 0.0}
+    if name == "gamma":
+        return {"objective": "reg:gamma"}
+    if name == "tweedie":
+        return {"objective": "reg:tweedie", "tweedie_variance_power": float(loss.power)}  # type: ignore[attr-defined]
+    if name == "pseudo_huber" and loss.curvature == "exact":  # type: ignore[attr-defined]
+        return {"objective": "reg:pseudohubererror", "huber_slope": float(loss.delta)}  # type: ignore[attr-defined]
+    return None
+
+
 #: Built-in objectives and the space their ``base_score`` is given in.
 _BASE_SCORE_SPACE = {
     "reg:squarederror": "margin",
@@ -111,6 +163,20 @@ _BASE_SCORE_SPACE = {
 _LOGIT_BASE_LIMIT = 15.0
 
 
+def _version_tuple(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        raise ImportError(f"cannot read the XGBoost version {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+#: Whether the installed XGBoost refits the leaves of ``reg:absoluteerror`` /
+#: ``reg:quantileerror`` to residual quantiles after each tree (< 3.4). On
+#: 3.4 and later those objectives are smooth MM objectives instead, and
+#: :func:`train` hands XGBoost the ``curvature="mm"`` gradients of the loss.
+BUILTIN_LEAF_REFIT: bool = _version_tuple(xgb.__version__) < (3, 4)
+
+
 # ---------------------------------------------------------------------------
 # Reading a DMatrix
 # ---------------------------------------------------------------------------
@@ -125,22 +191,63 @@ def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
     return Data(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what, _GROUP_HINT)
 
 
-def _is_constant(margin: np.ndarray) -> bool:
-    """True at the start of a training run: every row holds the same margin.
+try:  # a view of a DMatrix field without the copy ``get_label`` makes
+    from xgboost._data_utils import from_array_interface as _from_array_interface
+    from xgboost.core import _LIB, _check_call, c_str
 
-    Two reductions without temporaries; adapters re-read and re-check the
-    labels then, so a reused objective never trains on stale labels.
+    # A float32 vector, the layout of labels and weights: read without
+    # json.loads and NumPy's array-interface machinery (20 us a field, the
+    # whole adapter overhead at 1e5 rows); anything else takes that path.
+    _VECTOR_INFO = re.compile(rb'^\{"data":\[(\d+),(?:true|false)\],"shape":\[(\d+)\],"strides":\[4\],"typestr":"<f4"')
+
+    def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
+        """A read-only view of a DMatrix float field (valid until the field is set again)."""
+        ref = ctypes.c_char_p()
+        _check_call(_LIB.XGDMatrixGetInfoRef(dmat.handle, c_str(field), ctypes.byref(ref)))
+        match = _VECTOR_INFO.match(ref.value or b"")
+        if match is None:
+            return _from_array_interface(json.loads(ref.value), zero_copy=True)  # type: ignore[arg-type]
+        address, n = int(match.group(1)), int(match.group(2))
+        if n == 0:
+            return np.empty(0, np.float32)
+        return np.frombuffer((ctypes.c_float * n).from_address(address), dtype=np.float32)
+except (ImportError, AttributeError):  # pragma: no cover - other XGBoost layouts
+
+    def _info_view(dmat: "xgb.DMatrix", field: str) -> np.ndarray:
+        """A copy of a DMatrix float field."""
+        return dmat.get_float_info(field)
+
+
+class _DMatrixCache:
+    """Validated :class:`Data` per DMatrix, read again when its labels or weights change.
+
+    XGBoost keeps no version of a DMatrix's labels (``set_label`` copies the
+    new values into the same buffer), so every call compares the DMatrix's
+    labels and weights, read in place, with the copies the entry was
+    validated from (:func:`same_values`: one SIMD pass, a fraction of any
+    gradient kernel). DMatrix objects are held weakly.
     """
-    if margin.shape[0] == 0:
-        return True
-    # Every round after the first has rows that differ, nearly always the
-    # first and last already: answer those without a pass over the data (the
-    # full check costs as much as the kernel itself, for (n, k) margins 4x more).
-    if not np.array_equal(margin[0], margin[-1]):
-        return False
-    if margin.ndim == 1:
-        return bool(margin.min() == margin.max())
-    return bool(np.array_equal(margin.min(axis=0), margin.max(axis=0)))
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray, Any, Data]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
+        label, weight = _info_view(dmat, "label"), _info_view(dmat, "weight")
+        group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
+        entry = self._entries.get(dmat)
+        if (
+            entry is not None
+            and same_values(label, entry[0])
+            and same_values(weight, entry[1])
+            and (group_ptr is None or np.array_equal(group_ptr, entry[2]))
+        ):
+            return entry[3]
+        label, weight = np.array(label), np.array(weight)
+        data = Data(loss, label, weight, group_ptr, what, _GROUP_HINT)
+        self._entries[dmat] = (label, weight, group_ptr, data)
+        return data
 
 
 # ---------------------------------------------------------------------------
@@ -160,11 +267,15 @@ class XGBObjective(ObjectiveBase):
       scikit-learn estimators (``XGBRegressor(objective=obj)``), which pass
       ``sample_weight`` because the signature names it.
 
-    Labels are validated once per DMatrix (and again whenever all margins are
-    equal, i.e. at the start of every training run), then every round calls
-    the loss's unvalidated kernel into float32 buffers reused across rounds.
-    The returned arrays are those buffers: copy them to keep one round's
-    values. Picklable and deep-copyable (the caches are dropped).
+    Labels and weights are validated once per data set and read again
+    whenever they change (``DMatrix.set_label`` / ``set_weight``, a refit
+    with new labels or ``sample_weight``: each round compares them with the
+    validated copy in one cheap pass); every round calls the loss's
+    unvalidated kernel into float32 buffers reused across rounds. The
+    returned arrays are those buffers: copy them to keep one round's values.
+    Each thread has its own buffers and scikit-learn data, so one object can
+    serve concurrent training runs. Picklable and deep-copyable (the caches
+    are dropped).
 
     Parameters
     ----------
@@ -177,8 +288,8 @@ class XGBObjective(ObjectiveBase):
 
     def _reset(self) -> None:
         super()._reset()
-        self._cache = DataCache()
-        self._sklearn: Data | None = None
+        self._cache = _DMatrixCache()
+        self._mm = isinstance(self.loss, Quantile) and self.loss.curvature == "mm"
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(b, xgb.DMatrix):
@@ -186,29 +297,34 @@ class XGBObjective(ObjectiveBase):
         return self._sklearn_call(a, b, sample_weight)
 
     def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
-        n = dtrain.num_row()
-        m = check_margin(self.loss, predt, n, _BOOSTER)
-        data = self._cache.get(
-            dtrain, n, lambda: _read_dmatrix(self.loss, dtrain, "training data"), refresh=_is_constant(m)
-        )
+        m = check_margin(self.loss, predt, dtrain.num_row(), _BOOSTER)
+        data = self._cache.get(self.loss, dtrain, "training data")
+        if self._mm and collective.get_world_size() > 1:
+            return self._mm_distributed(m, data)
         return self._grad_hess(m, data)
+
+    def _mm_distributed(self, margin: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
+        """The MM surrogate with its residual scale summed over all workers, as XGBoost's built-in."""
+        loss: Quantile = self.loss  # type: ignore[assignment]
+        sums = collective.allreduce(np.array(loss._mm_sums(data.y, margin, data.weight)), collective.Op.SUM)
+        grad, hess = self._thread_buffers().get(margin.shape)
+        loss._mm_grad_hess_into(data.y, margin, data.weight, grad, hess, (float(sums[0]), float(sums[1])))
+        return grad, hess
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
         if self.loss.needs_group:
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
         y = np.asarray(y_true)
         m = check_margin(self.loss, y_pred, y.shape[0], _BOOSTER)
-        data = self._sklearn
-        weighted = sample_weight is not None and np.size(sample_weight) > 0
-        if (
-            data is None
-            or data.y.shape[0] != y.shape[0]
-            or (data.weight.shape[0] > 0) != weighted
-            or _is_constant(m)
-        ):
-            data = self._sklearn = Data(self.loss, y, sample_weight, None, "training labels")
-        # XGBoost hands over a fresh label copy every round; it is the
-        # validated one unless the data changed, which restarts the margins.
+        w = np.asarray([] if sample_weight is None else sample_weight)
+        # XGBoost hands fresh copies of the labels and weights every round, so
+        # identity says nothing: the values are compared with those validated
+        # (another fit, a CV fold, new sample_weight all change them).
+        kept = getattr(self._local, "sklearn", None)
+        if kept is None or not (same_values(y, kept[0]) and same_values(w, kept[1])):
+            y_copy, w_copy = np.array(y), np.array(w)
+            kept = self._local.sklearn = (y_copy, w_copy, Data(self.loss, y_copy, w_copy, None, "training labels"))
+        data = kept[2]
         labels = y if y.dtype in (np.float32, np.float64) and y.flags.c_contiguous else data.y
         return self._grad_hess(m, data, labels)
 
@@ -223,36 +339,41 @@ class XGBMetric:
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
-    reports the global value. The name is the loss's registry name. Labels
-    and weights are read once per DMatrix.
+    reports the global value. The name is the loss's registry name unless
+    ``name`` is given. Labels and weights are validated once per DMatrix and
+    read again when they change (``set_label`` / ``set_weight``).
     """
 
-    def __init__(self, loss: Loss | str, *, response: bool = False) -> None:
+    def __init__(self, loss: Loss | str, *, response: bool = False, name: str | None = None) -> None:
         self.loss = as_loss(loss)
         if not isinstance(response, bool):
             raise ValueError(f"response must be True or False, got {response!r}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.response = response
-        self.__name__ = self.loss.name
-        self._cache = DataCache()
+        self.name = self.loss.name if name is None else name
+        self.__name__ = self.name
+        self._cache = _DMatrixCache()
 
     def __repr__(self) -> str:
-        return f"XGBMetric({self.loss!r}, response={self.response})"
+        extra = "" if self.name == self.loss.name else f", name={self.name!r}"
+        return f"XGBMetric({self.loss!r}, response={self.response}{extra})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "response": self.response}
+        return {"loss": self.loss, "response": self.response, "name": self.name}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], response=state["response"])
+        self.__init__(state["loss"], response=state["response"], name=state.get("name"))
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[str, float] | float:
         if not isinstance(b, xgb.DMatrix):
             return self._sklearn_call(a, b, sample_weight)
         n = b.num_row()
-        data = self._cache.get(b, n, lambda: _read_dmatrix(self.loss, b, "evaluation data"))
+        data = self._cache.get(self.loss, b, "evaluation data")
         total, denom = data.loss_sum(self.loss, self._margin(a, n)), data.denom
         if collective.get_world_size() > 1:
             total, denom = collective.allreduce(np.array([total, denom]), collective.Op.SUM)
-        return self.loss.name, float(total / denom)
+        return self.name, float(total / denom)
 
     def _margin(self, pred: Any, n_rows: int) -> np.ndarray:
         m = check_margin(self.loss, pred, n_rows, _BOOSTER)
@@ -300,7 +421,7 @@ def objective(loss: Loss | str) -> XGBObjective:
     return XGBObjective(loss)
 
 
-def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
+def metric(loss: Loss | str, *, response: bool = False, name: str | None = None) -> XGBMetric:
     """The loss as an XGBoost ``custom_metric``: its weighted mean on the evaluation data.
 
     Parameters
@@ -310,8 +431,10 @@ def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
         False when the booster trains with a custom objective (XGBoost then
         passes raw margins); True for a built-in objective (it passes
         predictions on the response scale, mapped back through the link).
+    name : str, optional
+        The name in the evaluation log; default: the loss's registry name.
     """
-    return XGBMetric(loss, response=response)
+    return XGBMetric(loss, response=response, name=name)
 
 
 # ---------------------------------------------------------------------------
@@ -322,22 +445,35 @@ def metric(loss: Loss | str, *, response: bool = False) -> XGBMetric:
 def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
-    Its gradients are replaced by the loss's; what it contributes is the
-    output transform (the loss's inverse link), the space of ``base_score``
-    and, for absolute error and quantile losses, the refit of every leaf to
-    a residual quantile (unless ``refit_leaves`` is False).
+    Where XGBoost has a built-in with the loss's gradients (Poisson:
+    ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``;
+    Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
+    pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
+    ``huber_slope``), that one, so the model names its loss and plain
+    XGBoost continues it on the same loss; otherwise one whose output
+    transform is the loss's inverse link. Under :func:`train` its gradients
+    are replaced by the loss's; what it contributes is the output transform
+    (the loss's inverse link), the space of ``base_score``
+    and, for absolute error and quantile losses (unless ``refit_leaves`` is
+    False), the refit of every leaf to a residual quantile on XGBoost < 3.4;
+    on 3.4 and later that objective is the smooth MM objective whose
+    gradients :func:`train` hands over (see ``BUILTIN_LEAF_REFIT``).
 
     Returns
     -------
     dict
-        XGBoost parameters: ``objective`` and, where needed, ``num_class`` or
-        ``quantile_alpha``.
+        XGBoost parameters: ``objective`` and, where needed, ``num_class``,
+        ``quantile_alpha``, ``tweedie_variance_power``, ``huber_slope`` or
+        ``max_delta_step``.
     """
     loss = as_loss(loss)
     if refits(loss, refit_leaves):
         if isinstance(loss, AbsoluteError):
             return {"objective": "reg:absoluteerror"}
         return {"objective": "reg:quantileerror", "quantile_alpha": float(loss.alpha)}
+    builtin = _same_loss_builtin(loss)
+    if builtin is not None:
+        return builtin
     params: dict[str, Any] = {"objective": _LINK_OBJECTIVE[loss.link.name]}
     if loss.is_multiclass:
         params["num_class"] = loss.n_outputs
@@ -429,9 +565,16 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         raise ValueError(
             f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output"
         )
-    if "quantile_alpha" in out and out["quantile_alpha"] != carrier.get("quantile_alpha"):
-        raise ValueError("params['quantile_alpha'] is set by the quantile loss's alpha; remove it")
-    out.update(carrier)
+    for key in _LOSS_PARAMS:
+        if key in out and out[key] != carrier.get(key):
+            raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")
+    # A user's max_delta_step caps the leaf steps; count:poisson also adds it
+    # to its Hessian, which then is no longer the loss's (documented).
+    for key, value in carrier.items():
+        if key == "max_delta_step":
+            out.setdefault(key, value)
+        else:
+            out[key] = value
     if "eval_metric" not in out:
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True
@@ -453,14 +596,70 @@ def _booster_loss(booster: "xgb.Booster") -> Loss:
 
 
 def _booster_args(
-    loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool, kwargs: dict[str, Any], caller: str
+    loss: Loss,
+    params: Mapping[str, Any] | None,
+    refit_leaves: bool,
+    kwargs: dict[str, Any],
+    caller: str,
+    cv_metrics: Any = None,
 ) -> tuple[dict[str, Any], XGBObjective]:
-    """Booster parameters and objective of a training call; sets the default metric in ``kwargs``."""
+    """Booster parameters and objective of a training call; sets the default metric in ``kwargs``.
+
+    ``cv_metrics``: :func:`xgboost.cv`'s ``metrics``, which replace
+    ``params["eval_metric"]`` there.
+    """
     if "obj" in kwargs:
         raise ValueError(f"obj is set from the loss; {caller}() does not accept obj=")
     booster_params = _prepare_params(loss, params, refit_leaves)
-    kwargs.setdefault("custom_metric", metric(loss))
-    return booster_params, XGBObjective(loss, row_curvature=refits(loss, refit_leaves))
+    user_metrics = _metric_names(booster_params.get("eval_metric"))
+    if cv_metrics is not None and (isinstance(cv_metrics, str) or len(cv_metrics) > 0):
+        user_metrics = _metric_names(cv_metrics)
+    if "custom_metric" not in kwargs:
+        # A built-in metric of the same name (XGBoost's "quantile") would
+        # share one list in the evaluation log, values interleaved.
+        name = loss.name if loss.name not in user_metrics else f"{loss.name}_loss"
+        kwargs["custom_metric"] = metric(loss, name=name)
+        if user_metrics and kwargs.get("early_stopping_rounds"):
+            _stop_on_user_metric(kwargs, user_metrics[-1])
+    return booster_params, _training_objective(loss, refit_leaves)
+
+
+def _metric_names(eval_metric: Any) -> list[str]:
+    if eval_metric is None:
+        return []
+    names = [eval_metric] if isinstance(eval_metric, str) else list(eval_metric)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"params['eval_metric'] must be a metric name or a list of names, got {eval_metric!r}")
+    return names
+
+
+def _stop_on_user_metric(kwargs: dict[str, Any], name: str) -> None:
+    """Early stopping on the user's last ``eval_metric``, as XGBoost would without the library's metric.
+
+    XGBoost stops on the last metric of the last evaluation set, and logs a
+    ``custom_metric`` after the built-in ones: the loss's metric, added by
+    default, would take the user's place. The same rule is kept with an
+    explicit :class:`xgboost.callback.EarlyStopping` on the user's metric.
+    """
+    rounds = kwargs.pop("early_stopping_rounds")
+    stop = xgb.callback.EarlyStopping(rounds=rounds, metric_name=name, maximize=kwargs.pop("maximize", None))
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or ()), stop]
+
+
+def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
+    """The gradients :func:`train` hands XGBoost for ``loss``.
+
+    Absolute error and quantile losses follow the installed XGBoost's
+    built-in (``BUILTIN_LEAF_REFIT``): one unit of curvature per row under
+    its leaf refit (< 3.4), or its smooth MM surrogate (>= 3.4), where
+    nothing refits the leaves and they are Newton steps on those gradients.
+    """
+    if not refits(loss, refit_leaves):
+        return XGBObjective(loss)
+    if BUILTIN_LEAF_REFIT:
+        return XGBObjective(loss, row_curvature=True)
+    mm = AbsoluteError(curvature="mm") if isinstance(loss, AbsoluteError) else Quantile(loss.alpha, curvature="mm")
+    return XGBObjective(mm)
 
 
 # ---------------------------------------------------------------------------
@@ -498,19 +697,29 @@ def train(
         ``loss.init_score(labels, weights)``, the best constant; when
         training continues from ``xgb_model``, that model's start is kept.
     refit_leaves : bool, default True
-        Absolute error and quantile losses: refit every leaf to the weighted
-        ``alpha``-quantile of its residuals times ``eta`` after each tree, as
-        XGBoost's ``reg:absoluteerror`` / ``reg:quantileerror`` do (XGBoost's
-        own leaf update, run by configuring the booster with that
-        objective). The Hessian then only shapes the splits, and XGBoost gets
-        one unit per row (times its weight), as in those built-ins, so
-        ``min_child_weight`` counts rows whatever the scale of the target.
-        False keeps plain Newton leaves with the loss's own curvature.
+        Absolute error and quantile losses: train as the installed XGBoost's
+        ``reg:absoluteerror`` / ``reg:quantileerror`` do. On XGBoost < 3.4
+        every leaf is refit to the weighted ``alpha``-quantile of its
+        residuals times ``eta`` after each tree (XGBoost's own leaf update,
+        run by configuring the booster with that objective); the Hessian
+        then only shapes the splits, and XGBoost gets one unit per row
+        (times its weight), as in those built-ins, so ``min_child_weight``
+        counts rows whatever the scale of the target. On XGBoost >= 3.4,
+        which dropped that update, the gradients are the loss's
+        ``curvature="mm"`` surrogate, the built-ins' own. False keeps plain
+        Newton leaves with the loss's own curvature.
     **kwargs
         Passed to :func:`xgboost.train` (``early_stopping_rounds``,
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
-        ``custom_metric`` defaults to :func:`metric` of the loss; pass your
-        own, or ``custom_metric=None`` for none. ``obj`` is not allowed.
+        ``custom_metric`` defaults to :func:`metric` of the loss (named
+        ``"<loss>_loss"`` when ``params["eval_metric"]`` holds a built-in
+        metric of the loss's name, e.g. ``"quantile"``); pass your own, or
+        ``custom_metric=None`` for none. ``obj`` is not allowed. With
+        ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops on
+        the last of those metrics (on the last evaluation set), as
+        XGBoost does, not on the loss's metric logged beside them. Built-in
+        metrics see the response scale (the booster's objective applies the
+        loss's inverse link before them).
 
     Returns
     -------
@@ -535,6 +744,73 @@ def train(
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
     _record_loss(booster, loss)
     return booster
+
+
+def cv(
+    loss: Loss | str,
+    params: Mapping[str, Any] | None,
+    dtrain: "xgb.DMatrix",
+    num_boost_round: int = 10,
+    *,
+    nfold: int = 3,
+    init_score: float | Sequence[float] | None = None,
+    refit_leaves: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Cross-validate ``loss``: :func:`xgboost.cv` with the loss wired in, each fold as :func:`train`.
+
+    Every fold starts from the loss's best constant of its own training part
+    (its labels and weights), set as that fold's ``base_score``; the
+    objective, the host objective (link, leaf refit or MM gradients) and the
+    loss's metric are those of :func:`train`. Early stopping follows
+    XGBoost's rule over the user's metrics as in :func:`train`.
+
+    Parameters
+    ----------
+    loss, params, num_boost_round, init_score, refit_leaves
+        As in :func:`train`; ``init_score``, when given, starts every fold.
+    dtrain : xgboost.DMatrix
+        All the data; the folds are slices of it.
+    nfold : int, default 3
+    **kwargs
+        Passed to :func:`xgboost.cv` (``folds``, ``stratified``, ``metrics``,
+        ``early_stopping_rounds``, ``as_pandas``, ``seed``, ``shuffle``,
+        ``callbacks``, ``fpreproc``, ``verbose_eval``...). ``custom_metric``
+        defaults to :func:`metric` of the loss. A ``fpreproc`` of yours runs
+        first; the fold's start is read from what it returns. ``obj`` is not
+        allowed.
+
+    Returns
+    -------
+    pandas.DataFrame or dict
+        What :func:`xgboost.cv` returns: ``train-<metric>-mean``,
+        ``train-<metric>-std``, ``test-<metric>-mean``, ``test-<metric>-std``
+        per round.
+    """
+    loss = as_loss(loss)
+    if not isinstance(dtrain, xgb.DMatrix):
+        raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
+    if isinstance(nfold, bool) or not isinstance(nfold, (int, np.integer)) or nfold < 2:
+        raise ValueError(f"nfold must be an integer >= 2, got {nfold!r}")
+    booster_params, obj = _booster_args(loss, params, refit_leaves, kwargs, "cv", kwargs.get("metrics"))
+    _read_dmatrix(loss, dtrain, "dtrain")
+    objective_name = booster_params["objective"]
+    fixed = None if init_score is None else _margin_to_base_score(loss, init_score, objective_name)
+    user_fpreproc = kwargs.pop("fpreproc", None)
+
+    def start_each_fold(fold_train: Any, fold_test: Any, fold_params: Any) -> tuple[Any, Any, Any]:
+        if user_fpreproc is not None:
+            fold_train, fold_test, fold_params = user_fpreproc(fold_train, fold_test, fold_params)
+        start = fixed
+        if start is None:
+            # Grouped losses compare rows within a group: a common start changes nothing.
+            margin = 0.0 if loss.needs_group else _read_dmatrix(loss, fold_train, "training fold").best_constant(loss)
+            start = _margin_to_base_score(loss, margin, objective_name)
+        fold_params = dict(fold_params)
+        fold_params["base_score"] = start
+        return fold_train, fold_test, fold_params
+
+    return xgb.cv(booster_params, dtrain, num_boost_round, nfold=nfold, obj=obj, fpreproc=start_each_fold, **kwargs)
 
 
 def predict(

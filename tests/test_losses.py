@@ -492,6 +492,58 @@ def test_median_quantile_is_half_absolute_error(curvature, rng):
     assert q.init_score(y, w) == a.init_score(y, w)
 
 
+def xgboost_mm_reference(name, alpha, y, margin, w):
+    """XGBoost 3.4's smooth MM gradients, written from its source
+    (src/objective/quantile_obj.cc, regression_obj.cu), in float64."""
+    r = margin - y
+    wt = np.ones_like(r) if w is None else w
+    scale = (np.sum(wt * np.sqrt(np.abs(r))) / np.sum(wt)) ** 2
+    if name == "absolute_error":
+        norm = np.hypot(scale, r)
+        c = np.where(norm > 0, scale / np.where(norm > 0, norm, 1.0), 1.0)
+        return wt * r * c, wt * c
+    x = r / (0.04 * scale)
+    ratio = np.where(x == 0, 1.0, np.tanh(x) / np.where(x == 0, 1.0, x))
+    g = wt * scale / 2 * (np.tanh(x) + 1 - 2 * alpha)
+    h = wt / (2 * 0.04) * np.maximum(ratio, 3e-4)
+    return g, h
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(("name", "alpha"), [("quantile", 0.1), ("quantile", 0.5), ("quantile", 0.9),
+                                             ("absolute_error", 0.5)])
+def test_mm_curvature_is_xgboosts_smooth_objective(name, alpha, weighted, rng):
+    loss = get_loss(name, curvature="mm") if name == "absolute_error" else get_loss(name, alpha=alpha, curvature="mm")
+    y = rng.normal(0.0, 300.0, 200)
+    margin = y + rng.normal(0.0, 50.0, 200) * rng.choice([0.0, 1e-4, 1.0, 20.0], 200)
+    w = rng.uniform(0.0, 3.0, 200) if weighted else None
+    grad, hess = loss.grad_hess(y, margin, w)
+    want_g, want_h = xgboost_mm_reference(name, alpha, y, margin, w)
+    assert_allclose(grad, want_g, rtol=2e-6, atol=1e-6)
+    assert_allclose(hess, np.maximum(want_h, HESS_FLOOR), rtol=2e-6)
+    assert loss.params["curvature"] == "mm" and get_loss(loss.name, **loss.params) == loss
+    # the loss value and the start are those of the loss, not of the surrogate
+    plain = get_loss(name) if name == "absolute_error" else get_loss(name, alpha=alpha)
+    assert loss.loss(y, margin, w) == plain.loss(y, margin, w)
+    assert loss.init_score(y, w) == plain.init_score(y, w)
+
+
+def test_mm_quantile_gradient_scale_follows_the_residuals(rng):
+    """g / S tends to the pinball gradient far from the label, in any units;
+    a fitted model (all residuals 0) gets no gradient, as in XGBoost."""
+    loss = get_loss("quantile", alpha=0.8, curvature="mm")
+    y = rng.normal(0.0, 1.0, 100)
+    margin = y + rng.choice([-1.0, 1.0], 100) * rng.uniform(5.0, 10.0, 100)
+    g1, h1 = loss.grad_hess(y, margin)
+    g2, h2 = loss.grad_hess(1000.0 * y, 1000.0 * margin)
+    assert_allclose(g2, 1000.0 * g1, rtol=1e-6)
+    assert_allclose(h2, h1, rtol=1e-6)
+    scale = np.mean(np.sqrt(np.abs(margin - y))) ** 2
+    assert_allclose(g1 / scale, np.where(margin > y, 0.2, -0.8), atol=1e-6)
+    g0, h0 = loss.grad_hess(y, y.copy())
+    assert np.all(g0 == 0.0) and np.all(h0 > 0.0)
+
+
 def _two_class_margin(f):
     return np.column_stack([np.zeros_like(f), f])
 

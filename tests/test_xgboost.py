@@ -293,6 +293,112 @@ def test_custom_metric_choices(rng):
     assert isinstance(b, xgb.Booster)
 
 
+@pytest.mark.parametrize("name", ["tweedie", "gamma", "quantile"])
+def test_early_stopping_follows_the_users_eval_metric(name, rng):
+    """XGBoost stops on the last metric of the last evaluation set; the loss's
+    metric, logged beside the user's, must not take its place."""
+    loss = get_loss(name)
+    X = features(rng, 1600)
+    y = labels_for(loss, X, rng) * (1.0 + 3.0 * (rng.random(1600) < 0.05))
+    d, dv = xgb.DMatrix(X[:1000], label=y[:1000]), xgb.DMatrix(X[1000:], label=y[1000:])
+    params = {**BASE, "eta": 0.5, "max_depth": 6, "eval_metric": ["rmse", "mae"]}
+    history: dict = {}
+    b = gx.train(loss, params, d, 300, evals=[(d, "train"), (dv, "valid")], evals_result=history,
+                 early_stopping_rounds=10, verbose_eval=False)
+    mae = history["valid"]["mae"]
+    assert set(history["valid"]) == {"rmse", "mae", loss.name}
+    assert b.best_iteration == int(np.argmin(mae))
+    assert len(mae) == b.best_iteration + 11
+    # built-in metrics see the response scale
+    pred = gx.predict(b, X[1000:], iteration_range=(0, len(mae)))
+    assert mae[-1] == pytest.approx(np.mean(np.abs(y[1000:] - pred)), rel=1e-5)
+
+
+def test_library_metric_never_shares_a_builtin_metrics_name(rng):
+    loss = get_loss("quantile", alpha=0.3)
+    X = features(rng, 300)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    history: dict = {}
+    gx.train(loss, {**BASE, "eval_metric": "quantile"}, d, 4, evals=[(d, "t")], evals_result=history,
+             verbose_eval=False)
+    assert list(history["t"]) == ["quantile", "quantile_loss"]
+    assert len(history["t"]["quantile"]) == 4
+    assert_allclose(history["t"]["quantile"], history["t"]["quantile_loss"], rtol=1e-5)
+    met = gx.metric(loss, name="pinball")
+    assert pickle.loads(pickle.dumps(met)).name == "pinball" and met.__name__ == "pinball"
+    with pytest.raises(ValueError, match="name"):
+        gx.metric(loss, name="")
+
+
+def test_early_stopping_without_eval_metric_uses_the_loss(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 800)
+    y = labels_for(loss, X, rng)
+    d, dv = xgb.DMatrix(X[:500], label=y[:500]), xgb.DMatrix(X[500:], label=y[500:])
+    history: dict = {}
+    b = gx.train(loss, {**BASE, "eta": 0.5, "max_depth": 6}, d, 300, evals=[(dv, "valid")],
+                 evals_result=history, early_stopping_rounds=5, verbose_eval=False)
+    assert b.best_iteration == int(np.argmin(history["valid"]["tweedie"]))
+    with pytest.raises(ValueError, match="eval_metric"):
+        gx.train(loss, {**BASE, "eval_metric": ["mae", 3]}, d, 2)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("name", ["tweedie", "quantile", "logistic"])
+def test_cv_equals_train_on_each_fold(name, weighted, rng):
+    """gx.cv is xgboost.cv with each fold trained as gx.train on its part:
+    the start is the best constant of the fold's training rows."""
+    loss = get_loss(name, alpha=0.8) if name == "quantile" else get_loss(name)
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    w = rng.uniform(0.2, 3.0, 600) if weighted else None
+    d = xgb.DMatrix(X, label=y, weight=w)
+    order = rng.permutation(600)
+    folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
+    params = {**BASE, "eval_metric": "rmse"}
+    result = gx.cv(loss, params, d, 8, folds=folds, as_pandas=False)
+    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", loss.name)
+                           for k in ("mean", "std")}
+    per_fold = []
+    for train_idx, test_idx in folds:
+        history: dict = {}
+        dtr, dte = d.slice(train_idx), d.slice(test_idx)
+        gx.train(loss, params, dtr, 8, evals=[(dtr, "train"), (dte, "test")], evals_result=history,
+                 verbose_eval=False)
+        per_fold.append(history)
+    for split in ("train", "test"):
+        for m in ("rmse", loss.name):
+            curves = np.array([h[split][m] for h in per_fold])
+            assert_allclose(result[f"{split}-{m}-mean"], curves.mean(axis=0), rtol=1e-5)
+            assert_allclose(result[f"{split}-{m}-std"], curves.std(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def test_cv_arguments_and_early_stopping(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    params = {**BASE, "eta": 0.3, "max_depth": 6}
+    frame = gx.cv(loss, params, d, 300, nfold=3, metrics=["rmse", "mae"], early_stopping_rounds=5, seed=1)
+    assert list(frame.columns)[:2] == ["train-rmse-mean", "train-rmse-std"]
+    # stopped on the user's last metric (mae), as xgboost.cv does: 5 rounds
+    # without a new best test MAE
+    full = gx.cv(loss, params, d, len(frame) + 5, nfold=3, metrics=["rmse", "mae"], seed=1)
+    mae = full["test-mae-mean"].to_numpy()
+    best = int(np.argmin(mae))
+    assert best == len(frame) - 1 and len(mae) == best + 6
+    seen = []
+    gx.cv(loss, BASE, d, 2, nfold=2, fpreproc=lambda a, b, p: seen.append(p) or (a, b, p))
+    assert len(seen) == 2 and "base_score" not in seen[0]
+    with pytest.raises(ValueError, match="nfold"):
+        gx.cv(loss, BASE, d, 2, nfold=1)
+    with pytest.raises(ValueError, match="obj"):
+        gx.cv(loss, BASE, d, 2, obj=gx.objective(loss))
+    with pytest.raises(ValueError, match="DMatrix"):
+        gx.cv(loss, BASE, X, 2)
+
+
 # ---------------------------------------------------------------------------
 # Parity with XGBoost's built-in objectives
 # ---------------------------------------------------------------------------
@@ -383,6 +489,17 @@ def skewed_costs(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
+def builtin_params(loss, params: dict, start) -> dict:
+    """XGBoost's built-in objective for an absolute error or quantile loss."""
+    out = {**params, "base_score": start}
+    if loss.name == "absolute_error":
+        out["objective"] = "reg:absoluteerror"
+    else:
+        out.update(objective="reg:quantileerror", quantile_alpha=loss.alpha)
+    return out
+
+
+@pytest.mark.skipif(not gx.BUILTIN_LEAF_REFIT, reason="XGBoost >= 3.4 refits no leaves (see the MM test)")
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss", [get_loss("absolute_error"), get_loss("quantile", alpha=0.8)], ids=str)
 def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
@@ -409,27 +526,41 @@ def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
             assert value == pytest.approx(eta * q, rel=1e-5, abs=1e-3)
 
 
+@pytest.mark.skipif(gx.BUILTIN_LEAF_REFIT, reason="XGBoost < 3.4 refits leaves (see the refit test)")
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss", [get_loss("absolute_error"), get_loss("quantile", alpha=0.8),
+                                  get_loss("quantile", alpha=0.1)], ids=str)
+def test_mm_gradients_grow_the_builtins_trees(loss, weighted, rng):
+    """XGBoost >= 3.4: the built-ins are smooth MM objectives; train hands
+    XGBoost the same gradients, so the trees are the built-in's."""
+    X, y = skewed_costs(rng, 800)
+    w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
+    d = xgb.DMatrix(X, label=y, weight=w)
+    ours = gx.train(loss, BASE, d, 10)
+    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w)), d, 10)
+    assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin_params(loss, {}, 0)["objective"]
+    assert_parity(theirs.predict(d), gx.predict(ours, d))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss", [get_loss("absolute_error"), get_loss("quantile", alpha=0.9)], ids=str)
-def test_refit_matches_builtin_pinball_on_skewed_costs(loss, rng):
+def test_refit_matches_builtin_pinball_on_skewed_costs(loss, weighted, rng):
     X, y = skewed_costs(rng, 6000)
+    w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
     train, hold = slice(0, 4000), slice(4000, None)
-    d = xgb.DMatrix(X[train], label=y[train])
+    w_train = None if w is None else w[train]
+    d = xgb.DMatrix(X[train], label=y[train], weight=w_train)
     params = {**BASE, "max_depth": 5, "eta": 0.1}
     rounds = 150
     ours = gx.train(loss, params, d, rounds)
-    builtin = {**params, "base_score": gx.base_score(loss, y[train])}
-    if loss.name == "absolute_error":
-        builtin["objective"] = "reg:absoluteerror"
-    else:
-        builtin.update(objective="reg:quantileerror", quantile_alpha=loss.alpha)
-    theirs = xgb.train(builtin, d, rounds)
+    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train)), d, rounds)
 
     def pinball(pred):
         r = y[hold] - pred
-        return np.mean(np.maximum(loss.alpha * r, (loss.alpha - 1.0) * r))
+        return np.average(np.maximum(loss.alpha * r, (loss.alpha - 1.0) * r), weights=None if w is None else w[hold])
 
     ratio = pinball(gx.predict(ours, X[hold])) / pinball(theirs.predict(xgb.DMatrix(X[hold])))
-    assert ratio <= 1.01
+    assert 0.99 <= ratio <= 1.01
     # without the refit, plain Newton leaves fall well short on this target
     plain = gx.train(loss, params, d, rounds, refit_leaves=False)
     assert pinball(gx.predict(plain, X[hold])) > 1.01 * pinball(gx.predict(ours, X[hold]))
@@ -501,6 +632,10 @@ def test_dask_training_matches_single_machine():
     d = xgb.DMatrix(X, label=y, weight=w)
     local = gx.train("tweedie", params, d, 20, evals=[(d, "train")], evals_result=local_history,
                      verbose_eval=False)
+    tweedie = {**params, "objective": "reg:tweedie", "tweedie_variance_power": 1.5,
+               "base_score": gx.base_score("tweedie", y, w)}
+    median = get_loss("absolute_error")
+    y_cost = np.exp(1.0 + X[:, 0] + rng.normal(size=n))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         dX = da.from_array(X, chunks=(500, 4))
@@ -508,12 +643,30 @@ def test_dask_training_matches_single_machine():
         assert len(dd.worker_map) == 2
         out = gx.dask_train(client, "tweedie", params, dd, 20, evals=[(dd, "train")], verbose_eval=False)
         distributed_pred = dxgb.predict(client, out["booster"], dX).compute()
+        builtin = dxgb.train(client, tweedie, dd, 20)["booster"]
+        # absolute error: the leaf refit (< 3.4) or the MM scale all-reduced
+        # over the workers (>= 3.4), as in the built-in
+        dc = dxgb.DaskDMatrix(client, dX, da.from_array(y_cost, chunks=500), weight=da.from_array(w, chunks=500))
+        ours_median = gx.dask_train(client, median, params, dc, 10)["booster"]
+        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w)),
+                                    dc, 10)["booster"]
     booster = out["booster"]
     assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
-    assert_allclose(distributed_pred, gx.predict(local, X), rtol=1e-4)
-    assert_allclose(gx.predict(booster, X), gx.predict(local, X), rtol=1e-4)
+    assert json.loads(ours_median.attr(gx.LOSS_ATTR))["name"] == "absolute_error"
+    assert_allclose(distributed_pred, gx.predict(booster, X), rtol=1e-6)
+    # XGBoost >= 3.4 sketches histograms differently on a cluster than on one
+    # machine, so the distributed model is compared with the built-in trained
+    # on the same cluster, and the local one with the local built-in
+    local_builtin = xgb.train(tweedie, d, 20)
+    assert_allclose(gx.predict(local, X), local_builtin.predict(xgb.DMatrix(X)), rtol=1e-4)
+    assert_allclose(gx.predict(booster, X), builtin.predict(xgb.DMatrix(X)), rtol=1e-4)
+    assert_parity(builtin_median.predict(xgb.DMatrix(X)), gx.predict(ours_median, X))
     # the metric is all-reduced: every worker reports the global loss
-    assert_allclose(out["history"]["train"]["tweedie"], local_history["train"]["tweedie"], rtol=1e-5)
+    history = out["history"]["train"]["tweedie"]
+    assert history[-1] == pytest.approx(get_loss("tweedie").loss(y, gx.predict(booster, X, output="margin"), w),
+                                        rel=1e-5)
+    if gx.BUILTIN_LEAF_REFIT:  # one sketch for both
+        assert_allclose(history, local_history["train"]["tweedie"], rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -538,6 +691,18 @@ def test_train_rejects_conflicting_params(params, match, rng):
     X, y, _, _, d = dmatrix_for(loss, rng)
     with pytest.raises(ValueError, match=match):
         gx.train(loss, {"nthread": 1, **params}, d, 2)
+
+
+def test_loss_parameters_of_the_named_builtin(rng):
+    loss = get_loss("tweedie", power=1.3)
+    X, y, _, _, d = dmatrix_for(loss, rng)
+    with pytest.raises(ValueError, match="tweedie_variance_power"):
+        gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.5}, d, 2)
+    # the same value is accepted; a user's max_delta_step is kept
+    gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.3}, d, 1)
+    b = gx.train("poisson", {"nthread": 1, "max_delta_step": 0.7}, d, 1)
+    assert float(json.loads(b.save_config())["learner"]["objective"]["poisson_regression_param"]
+                 ["max_delta_step"]) == pytest.approx(0.7)
 
 
 def test_single_output_loss_with_num_class(rng):
@@ -593,7 +758,11 @@ def test_obj_argument_and_bad_inputs(rng):
 
 
 def test_booster_objective_and_base_score_spaces(rng):
-    assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie"}
+    assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie", "tweedie_variance_power": 1.5}
+    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": 0.0}
+    assert gx.booster_objective("gamma") == {"objective": "reg:gamma"}
+    # no built-in has log-cosh's gradients: the host with the identity transform
+    assert gx.booster_objective("log_cosh") == {"objective": "reg:squarederror"}
     assert gx.booster_objective("quantile") == {"objective": "reg:quantileerror", "quantile_alpha": 0.5}
     assert gx.booster_objective("quantile", refit_leaves=False) == {"objective": "reg:squarederror"}
     assert gx.booster_objective(get_loss("softmax", num_class=4)) == {"objective": "multi:softprob", "num_class": 4}
@@ -606,6 +775,32 @@ def test_booster_objective_and_base_score_spaces(rng):
     start = gx.base_score(get_loss("softmax", num_class=3), yc)
     assert_allclose(start, np.log(np.bincount(yc) / 100))
     assert as_loss("logistic") == get_loss("logistic")
+
+
+@pytest.mark.parametrize(("loss", "builtin"), [
+    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": 0.0}),
+    (get_loss("gamma"), {"objective": "reg:gamma"}),
+    (get_loss("tweedie", power=1.2), {"objective": "reg:tweedie", "tweedie_variance_power": 1.2}),
+    (get_loss("pseudo_huber", delta=2.0), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
+], ids=str)
+def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, tmp_path):
+    """A model from train, reloaded by plain XGBoost and trained on with plain
+    xgboost.train, continues the same loss (not Tweedie 1.5)."""
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    ours = gx.train(loss, BASE, d, 5)
+    path = tmp_path / "model.json"
+    ours.save_model(path)
+    config = json.loads(ours.save_config())["learner"]["objective"]
+    assert config["name"] == builtin["objective"]
+    plain = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path)))
+    continued = gx.train(loss, BASE, d, 10, xgb_model=ours)
+    assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
+    # the built-in itself from the same start grows the same model
+    start = gx.base_score(loss, y)
+    assert_parity(xgb.train({**BASE, **builtin, "base_score": start}, d, 15).predict(xgb.DMatrix(X)),
+                  continued.predict(xgb.DMatrix(X)))
 
 
 def test_continued_training_keeps_the_model_start(rng):

@@ -83,6 +83,76 @@ def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, grad, hess):
         hess[i] = clamp_hess(w * scale * h)
 
 
+#: XGBoost >= 3.4's smoothing constant c and relative curvature floor of the
+#: MM quantile objective (src/objective/quantile_obj.cc, PR #12386).
+MM_SMOOTHING = 0.04
+MM_MIN_RATIO = 3.0e-4
+
+
+@njit(**JIT)
+def mm_root_residual_sums(y, margin, weight):
+    """``(sum w sqrt|f - y|, sum w)``: XGBoost 3.4's residual scale is their ratio squared.
+
+    Returned as sums so that distributed training can add them over workers
+    before taking the ratio, as XGBoost does.
+    """
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        total += w * math.sqrt(abs(f64(margin[i]) - f64(y[i])))
+    if weighted:
+        w_total = 0.0
+        for i in range(weight.shape[0]):
+            w_total += weight[i]
+    else:
+        w_total = float(margin.shape[0])
+    return total, w_total
+
+
+@njit(**JIT)
+def pinball_mm_grad_hess(y, margin, weight, alpha, scale, grad, hess):
+    """XGBoost 3.4's smooth MM quantile surrogate at residual scale ``scale`` (S).
+
+    ``x = r / (c S)``, gradient ``w S / 2 (tanh x + 1 - 2 alpha)``, curvature
+    ``w / (2c) max(tanh(x) / x, 3e-4)`` (1 at ``x = 0``); both 0 (floored)
+    where ``S`` or the weight is 0, as in XGBoost.
+    """
+    weighted = weight.shape[0] > 0
+    inv = 1.0 / (MM_SMOOTHING * scale) if scale > 0.0 else 0.0
+    half_c = 0.5 / MM_SMOOTHING
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        if not scale > 0.0 or w == 0.0:
+            grad[i] = 0.0
+            hess[i] = clamp_hess(0.0)
+            continue
+        x = (f64(margin[i]) - f64(y[i])) * inv
+        t = math.tanh(x)
+        ratio = 1.0 if x == 0.0 else t / x
+        ratio = max(ratio, MM_MIN_RATIO)
+        grad[i] = clamp_grad(w * 0.5 * scale * (t + 1.0 - 2.0 * alpha))
+        hess[i] = clamp_hess(w * half_c * ratio)
+
+
+@njit(**JIT)
+def absolute_mm_grad_hess(y, margin, weight, scale, grad, hess):
+    """XGBoost 3.4's smooth MM absolute error at residual scale ``scale`` (delta).
+
+    ``q = hypot(delta, r) / delta``: gradient ``w r / q`` (pseudo-Huber's),
+    curvature ``w / q`` (its IRLS majoriser, not the exact ``w / q^3``);
+    ``q`` is taken as 1 where ``hypot(delta, r)`` is 0, as in XGBoost.
+    """
+    weighted = weight.shape[0] > 0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = f64(margin[i]) - f64(y[i])
+        norm = math.hypot(scale, r)
+        c = scale / norm if norm > 0.0 else 1.0
+        grad[i] = clamp_grad(w * r * c)
+        hess[i] = clamp_hess(w * c)
+
+
 @njit(**JIT)
 def pinball_loss_sum(y, margin, weight, alpha, scale):
     weighted = weight.shape[0] > 0
