@@ -40,15 +40,12 @@ def _group_max(margin, start, stop):
 
 
 @njit(**INLINE)
-def _label_scale(y, start, stop):
-    """``(scale, 1 / sum(scale * y))`` for a group with a positive label sum.
+def _label_scale(y, start, stop, pos):
+    """``(scale, 1 / sum(scale * y))`` for a group whose label sum ``pos`` is positive.
 
     ``scale`` is 1 unless the sum overflows, or is so small that its
     reciprocal would; then it is a power of two that brings the sum back.
     """
-    pos = 0.0
-    for j in range(start, stop):
-        pos += f64(y[j])
     scale = 1.0
     if pos > _FLOAT64_MAX:
         scale = _LABEL_RESCALE
@@ -82,9 +79,11 @@ def infonce_grad_hess(y, margin, weight, offsets, temperature, grad, hess):
             grad[j] = hi
             hess[j] = e - f64(hi)
         total = 0.0
+        pos = 0.0
         for j in range(start, stop):
             total += f64(grad[j]) + f64(hess[j])
-        scale, inv_pos = _label_scale(y, start, stop)
+            pos += f64(y[j])
+        scale, inv_pos = _label_scale(y, start, stop, pos)
         inv_total = 1.0 / total
         # The weight multiplies last: w / t alone can overflow, and then meet a
         # zero (p - target or p (1 - p)) as inf * 0.
@@ -106,10 +105,12 @@ def infonce_loss_sum(y, margin, weight, offsets, temperature):
         w = weight[start] if weighted else 1.0
         top = _group_max(margin, start, stop)
         acc = 0.0
+        pos = 0.0
         for j in range(start, stop):
             acc += fast_exp((f64(margin[j]) - top) * inv_t)
+            pos += f64(y[j])
         log_total = fast_log(acc)
-        scale, inv_pos = _label_scale(y, start, stop)
+        scale, inv_pos = _label_scale(y, start, stop, pos)
         value = 0.0
         for j in range(start, stop):
             t = (f64(y[j]) * scale) * inv_pos
