@@ -150,6 +150,10 @@ def parse_loss(spec: Any) -> Loss:
     for kw in node.keywords:
         if kw.arg is None:
             raise ValueError(f"cannot parse loss spec {spec!r}: ** is not allowed")
+        if kw.arg in params:
+            # Python's parser accepts a repeated keyword (only compiling rejects
+            # it), and a dict would silently keep the last value.
+            raise ValueError(f"loss spec {spec!r} gives {kw.arg!r} more than once")
         try:
             params[kw.arg] = ast.literal_eval(kw.value)
         except ValueError as exc:

@@ -11,23 +11,38 @@ Examples
     gbm-objectives recommend claims.csv --target amount
 
 Problems with the input (a missing file or column, a non-numeric or missing
-target, labels a loss cannot take, fewer rows than folds) end the command
-with one ``gbm-objectives: error: ...`` line and exit status 2.
+target, labels a loss cannot take, fewer rows than folds, an ``--out`` that
+cannot be written) and errors the booster reports (a bad ``--params`` value)
+end the command with one ``gbm-objectives: error: ...`` line and exit status 2.
+``--out`` is checked before any model is fitted. Report files are written
+to temporary files and moved into place together, so an interrupted or
+failed run leaves an earlier report as it was; replacing one is announced in
+one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
+import secrets
+import signal
 import sys
-from typing import Any, Sequence
+import tempfile
+import threading
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 PROG = "gbm-objectives"
 _MAX_LEVELS = 50
+#: The files a report writes into ``--out``: ``<name>.<suffix>``.
+_REPORT_SUFFIXES = ("csv", "md", "png")
+#: Booster packages whose exceptions are reported as one-line errors.
+_BOOSTERS = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}
 
 
 class _UsageError(Exception):
@@ -203,6 +218,107 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------
+# Output directory: checked before any fit, written atomically
+# ---------------------------------------------------------------------------
+
+
+def _report_paths(out: str, name: str) -> dict[str, str]:
+    return {suffix: os.path.join(out, f"{name}.{suffix}") for suffix in _REPORT_SUFFIXES}
+
+
+def _check_out(out: str | None, name: str) -> None:
+    """Fail now, before any model is fitted, if the report cannot be written to ``out``.
+
+    ``out`` must be a directory, or a path whose nearest existing ancestor is a
+    directory in which a file can be created; no report file name may be taken
+    by a directory. Nothing is created here.
+    """
+    if out is None:
+        return
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise _UsageError(f"--out {out} is a file, not a directory")
+    for path in _report_paths(out, name).values():
+        if os.path.isdir(path):
+            raise _UsageError(f"cannot write the report: {path} is a directory")
+    probe_dir = os.path.abspath(out)
+    while not os.path.exists(probe_dir):
+        probe_dir = os.path.dirname(probe_dir)
+    if not os.path.isdir(probe_dir):
+        raise _UsageError(f"cannot create output directory {out}: {probe_dir} is not a directory")
+    # Permission bits do not say it all (root, read-only mounts, ACLs): try it.
+    try:
+        fd, probe = tempfile.mkstemp(dir=probe_dir, prefix=f".{PROG}-", suffix=".probe")
+    except OSError as exc:
+        raise _UsageError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    os.remove(probe)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C while the report files are moved into place, so that an
+    interrupt cannot leave files from two runs side by side."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGINT) is None:  # pragma: no cover - a handler set outside Python
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _write_report(out: str, name: str, writers: dict[str, Callable[[str], None]]) -> list[str]:
+    """Write the report files atomically; return their paths.
+
+    Each file is written to a temporary name in ``out`` first; only when all
+    are complete are they moved over the old ones (``os.replace``), with
+    interrupts held back. A report file of ``name`` that this run does not
+    write (a PNG from an earlier run with matplotlib) is removed with them.
+    One line on stderr names the files of an earlier report that were replaced.
+    """
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise _UsageError(f"cannot create output directory {out}: {exc.strerror or exc}") from exc
+    paths = _report_paths(out, name)
+    temps: dict[str, str] = {}
+    final = out
+    try:
+        for suffix, write in writers.items():
+            final = paths[suffix]
+            temps[final] = os.path.join(out, f".{name}.{suffix}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+            write(temps[final])
+        stale = [p for s, p in paths.items() if s not in writers and os.path.lexists(p)]
+        replaced = [p for p in temps if os.path.lexists(p)]
+        with _interrupts_deferred():
+            for final, temp in temps.items():
+                os.replace(temp, final)
+            for final in stale:
+                os.remove(final)
+    except OSError as exc:
+        raise _UsageError(f"cannot write {final}: {exc.strerror or exc}") from exc
+    finally:
+        for temp in temps.values():
+            with contextlib.suppress(OSError):
+                os.remove(temp)
+    if replaced or stale:
+        def names(items: list[str]) -> str:
+            return ", ".join(os.path.basename(p) for p in items)
+
+        said = [f"replaced {names(replaced)}"] if replaced else []
+        said += [f"removed {names(stale)} (not written this time)"] if stale else []
+        print(f"{PROG}: note: earlier report in {out}: {'; '.join(said)}", file=sys.stderr)
+    return list(temps)
+
+
 def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str | None, plot: str) -> None:
     from .ablation import panel_table, seed_table, to_markdown
 
@@ -217,19 +333,18 @@ def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str |
     print(panel.to_string(index=False))
     if out is None:
         return
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as exc:
-        raise _UsageError(f"cannot create output directory {out}: {exc}") from exc
-    csv_path = os.path.join(out, f"{name}.csv")
-    md_path = os.path.join(out, f"{name}.md")
-    png_path = os.path.join(out, f"{name}.png")
-    result.to_csv(csv_path, index=False)
     notes = ("Deviances floor predictions at 1e-3 x the training mean (count in *Floored*); calibration is "
              "mean prediction / mean label; *Wins* counts folds beating the reference row.")
-    with open(md_path, "w", encoding="utf-8") as fh:
-        fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(seed)}\n## All yardsticks\n\n{to_markdown(panel)}\n{notes}\n")
-    written = [csv_path, md_path]
+
+    def write_md(path: str) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(seed)}\n## All yardsticks\n\n"
+                     f"{to_markdown(panel)}\n{notes}\n")
+
+    writers: dict[str, Callable[[str], None]] = {
+        "csv": lambda path: result.to_csv(path, index=False),
+        "md": write_md,
+    }
     try:
         from . import plotting
 
@@ -237,16 +352,84 @@ def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str |
     except ImportError as exc:
         print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
     else:
-        ax = plotting.plot_power_sweep(result) if plot == "sweep" else plotting.plot_ablation(result)
-        ax.figure.savefig(png_path, dpi=120)
-        plt.close(ax.figure)
-        written.append(png_path)
+        def write_png(path: str) -> None:
+            ax = plotting.plot_power_sweep(result) if plot == "sweep" else plotting.plot_ablation(result)
+            try:
+                ax.figure.savefig(path, dpi=120, format="png")
+            finally:
+                plt.close(ax.figure)
+
+        writers["png"] = write_png
+    written = _write_report(out, name, writers)
     print("\nWrote " + ", ".join(written))
+
+
+# ---------------------------------------------------------------------------
+# Booster errors
+# ---------------------------------------------------------------------------
+
+
+def _booster_of(exc: BaseException) -> str | None:
+    """``"LightGBM"`` / ``"XGBoost"`` when ``exc`` was raised by that package."""
+    module = (type(exc).__module__ or "").split(".")[0]
+    return _BOOSTERS.get(module)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc)
+    # XGBoost appends a native stack trace to its messages.
+    text = text.split("Stack trace:")[0]
+    return " ".join(text.split()) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _native_fatal_held_back() -> Iterator[None]:
+    """Keep a booster's native copy of a fatal error off the terminal.
+
+    LightGBM prints ``[LightGBM] [Fatal] <message>`` straight to the process's
+    stderr (C level, also from worker processes) before raising the same
+    message as an exception, which this command reports in one line. While
+    fits run, file descriptor 2 points at a temporary file (Python's own
+    stderr, with the progress bar and warnings, keeps the terminal); afterwards
+    every other captured line is passed on.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - no stderr at all
+        yield
+        return
+    python_stderr = sys.stderr
+    try:
+        uses_fd2 = python_stderr.fileno() == 2
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        uses_fd2 = False
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        if uses_fd2:
+            sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding,
+                              errors=python_stderr.errors)
+        try:
+            yield
+        finally:
+            if uses_fd2:
+                sys.stderr.close()
+                sys.stderr = python_stderr
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode("utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if line.strip() and not line.startswith("[LightGBM] [Fatal]")]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
 
 
 def _cmd_ablate(args: argparse.Namespace) -> None:
     from .ablation import ablate_losses, recommend_losses
 
+    _check_out(args.out, "ablation")
     X, y, w, g, source = _load(args)
     if args.losses:
         losses = _split_specs(args.losses)
@@ -259,13 +442,16 @@ def _cmd_ablate(args: argparse.Namespace) -> None:
         for a in advice:
             print(f"  {a.spec}: {a.reason}")
         print()
-    result = ablate_losses(X, y, losses, groups=g, sample_weight=w, metric=args.metric, **_common_kwargs(args))
+    with _native_fatal_held_back():
+        result = ablate_losses(X, y, losses, groups=g, sample_weight=w, metric=args.metric,
+                               **_common_kwargs(args))
     _report(result, "ablation", "Loss ablation", source, args.out, "bars")
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from .ablation import DEFAULT_POWERS, sweep_tweedie_power
 
+    _check_out(args.out, "tweedie_sweep")
     X, y, w, g, source = _load(args)
     powers: Sequence[float] = DEFAULT_POWERS
     if args.powers:
@@ -273,8 +459,9 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
             powers = [float(p) for p in _split_specs([args.powers])]
         except ValueError as exc:
             raise _UsageError(f"--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; got {args.powers!r}") from exc
-    result = sweep_tweedie_power(X, y, powers, groups=g, sample_weight=w, metric=args.metric or "mae",
-                                 refine=args.refine, **_common_kwargs(args))
+    with _native_fatal_held_back():
+        result = sweep_tweedie_power(X, y, powers, groups=g, sample_weight=w, metric=args.metric or "mae",
+                                     refine=args.refine, **_common_kwargs(args))
     _report(result, "tweedie_sweep", "Tweedie power sweep", source, args.out, "sweep")
 
 
@@ -342,7 +529,7 @@ def _build_parser() -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0, or 2 on an input error)."""
+    """Run the command line; returns the exit status (0; 2 on an input or booster error; 130 on Ctrl-C)."""
     try:
         parser = _build_parser()
         args = parser.parse_args(argv)
@@ -350,13 +537,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         args.func(args)
-    except (_UsageError, ValueError, FileNotFoundError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+    except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        booster = _booster_of(exc)
+        if booster is None and not isinstance(exc, (_UsageError, ValueError, FileNotFoundError)):
+            raise
+        prefix = f"{booster}: " if booster is not None else ""
+        print(f"{PROG}: error: {prefix}{_one_line(exc)}", file=sys.stderr)
+        return 2
     return 0
 
 

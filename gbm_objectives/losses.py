@@ -112,6 +112,52 @@ def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
     raise ValueError(f"expected a Loss or a registered loss name, got {type(loss).__name__}")
 
 
+#: Weights with their largest entry outside [2**-100, 2**100] are rescaled
+#: (exactly, by a power of two) before they are summed.
+_WEIGHT_RANGE = (2.0**-100, 2.0**100)
+
+
+def _pow2_exponent(top: float) -> int:
+    """``e`` such that ``top * 2**-e`` is in [0.5, 1), for a positive, finite ``top``."""
+    return math.frexp(top)[1]
+
+
+def _tame_weight(weight: np.ndarray) -> np.ndarray:
+    """``weight`` rescaled by a power of two when its largest entry is huge or tiny.
+
+    Weighted means, quantiles and minimisers do not change when every weight
+    is multiplied by the same factor, and a power of two changes no rounding;
+    but sums of weights near 1e308 overflow (a mean of 0 or NaN) and products
+    of tiny weights underflow. Weights in the ordinary range are returned as
+    they are, so results there are unchanged to the last bit.
+    """
+    if weight.shape[0] == 0:
+        return weight
+    top = float(weight.max())
+    if top <= 0.0 or _WEIGHT_RANGE[0] <= top <= _WEIGHT_RANGE[1]:
+        return weight
+    return np.ldexp(np.asarray(weight, np.float64), -_pow2_exponent(top))
+
+
+def _drop_zero_weight(
+    y: np.ndarray, margin: np.ndarray, weight: np.ndarray, offsets: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The rows (or groups) of positive weight.
+
+    A row of weight 0 adds nothing to a weighted sum, except where its own
+    loss overflows: then ``0 * inf`` is NaN. Dropping the row first changes no
+    other partial sum.
+    """
+    if offsets is None:
+        keep = weight > 0.0
+        return y[keep], margin[keep], weight[keep], None
+    sizes = np.diff(offsets)
+    keep_group = weight[offsets[:-1]] > 0.0
+    keep = np.repeat(keep_group, sizes)
+    new_offsets = np.concatenate(([0], np.cumsum(sizes[keep_group]))).astype(offsets.dtype)
+    return y[keep], margin[keep], weight[keep], new_offsets
+
+
 def _weighted_quantile(y: np.ndarray, weight: np.ndarray, alpha: float) -> float:
     """Smallest label at which the weighted share of labels at or below reaches ``alpha``.
 
@@ -119,16 +165,39 @@ def _weighted_quantile(y: np.ndarray, weight: np.ndarray, alpha: float) -> float
     """
     order = np.argsort(y, kind="stable")
     ys = np.asarray(y, dtype=np.float64)[order]
-    w = np.ones_like(ys) if weight.shape[0] == 0 else np.asarray(weight, np.float64)[order]
+    w = np.ones_like(ys) if weight.shape[0] == 0 else np.asarray(_tame_weight(weight), np.float64)[order]
     cum = np.cumsum(w)
     idx = int(np.searchsorted(cum, alpha * cum[-1], side="left"))
     return float(ys[min(idx, ys.shape[0] - 1)])
 
 
 def _weighted_mean(y: np.ndarray, weight: np.ndarray) -> float:
-    if weight.shape[0] == 0:
-        return float(np.mean(y, dtype=np.float64))
-    return float(np.average(np.asarray(y, np.float64), weights=weight))
+    """Weighted mean of ``y``; finite for any finite labels and weights.
+
+    Labels near the float64 maximum overflow the plain sum; they are then
+    averaged after an exact power-of-two rescaling. The mean is kept inside
+    [min(y), max(y)], where it belongs, against the last rounding.
+    """
+    y64 = np.asarray(y, np.float64)
+    w = _tame_weight(weight)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        mean = float(np.mean(y64)) if w.shape[0] == 0 else float(np.average(y64, weights=w))
+        if not math.isfinite(mean):
+            exponent = _pow2_exponent(float(np.abs(y64).max()))
+            scaled = np.ldexp(y64, -exponent)
+            mean = float(np.mean(scaled)) if w.shape[0] == 0 else float(np.average(scaled, weights=w))
+            mean = math.ldexp(mean, exponent)
+    # Rounding (or products of subnormal labels and weights) can step outside.
+    return min(max(mean, float(y64.min())), float(y64.max()))
+
+
+def _objective_weight(weight: np.ndarray, n_rows: int) -> np.ndarray:
+    """Weights for a summed objective that must not overflow: rescaled by a
+    power of two so that they sum to at most 1, which makes the sum no larger
+    than the largest row's loss and leaves every minimiser (and every
+    comparison of objective values) exactly as it was."""
+    w = np.ones(n_rows) if weight.shape[0] == 0 else np.asarray(weight, np.float64)
+    return np.ldexp(w, -_pow2_exponent(float(w.max())) - max(0, math.ceil(math.log2(n_rows))))
 
 
 def _minimize_1d(fun: Callable[[float], float], low: float, high: float) -> float:
@@ -138,15 +207,25 @@ def _minimize_1d(fun: Callable[[float], float], low: float, high: float) -> floa
 
     if high <= low:
         return float(low)
-    grid = np.linspace(low, high, 61)
-    values = np.array([fun(float(c)) for c in grid])
+    width = high - low
+    if math.isfinite(width):
+        grid = np.linspace(low, high, 61)
+    else:
+        # Labels spanning more than the float64 range: interpolate without
+        # forming high - low.
+        t = np.linspace(0.0, 1.0, 61)
+        grid = low * (1.0 - t) + high * t
+        grid[0], grid[-1] = low, high
+        width = 0.5 * abs(high) + 0.5 * abs(low)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.array([fun(float(c)) for c in grid])
     best = int(np.argmin(values))
     lo = grid[max(best - 1, 0)]
     hi = grid[min(best + 1, grid.shape[0] - 1)]
     # Brent's arithmetic can overflow harmlessly when labels are near 1e300.
     with np.errstate(over="ignore", invalid="ignore"):
         res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
-                              options={"xatol": 1e-12 * max(1.0, abs(high - low))})
+                              options={"xatol": 1e-12 * max(1.0, width)})
     return float(res.x) if res.fun <= values[best] else float(grid[best])
 
 
@@ -366,6 +445,10 @@ class Loss:
     def loss(self, y: Any, margin: Any, sample_weight: Any = None, *, group: Any = None) -> float:
         """Weighted mean loss (per row, or per group for grouped losses), in float64."""
         y_arr, m, w, offsets = self._validate(y, margin, sample_weight, group)
+        if w.shape[0] and float(w.min()) == 0.0:
+            y_arr, m, w, offsets = _drop_zero_weight(y_arr, m, w, offsets)
+        # Weights near 1e308 would overflow their own sum (a mean of 0).
+        w = _tame_weight(w)
         total = self._loss_sum(y_arr, m, w, offsets)
         if offsets is not None:
             starts = offsets[:-1]
@@ -376,7 +459,10 @@ class Loss:
             # The sum overflowed though the mean need not: sum the rows with
             # weights normalised to a total of 1 instead.
             w_norm = (np.ones(y_arr.shape[0]) if w.shape[0] == 0 else w) / denom
-            return float(self._loss_sum(y_arr, m, w_norm, offsets))
+            mean = float(self._loss_sum(y_arr, m, w_norm, offsets))
+            # NaN here is a row whose own loss is beyond float64 meeting a
+            # normalised weight that underflowed to 0: the mean is out of range.
+            return math.inf if math.isnan(mean) else mean
         return float(total / denom)
 
     def init_score(self, y: Any, sample_weight: Any = None, *, group: Any = None) -> float | np.ndarray:
@@ -413,8 +499,12 @@ class Loss:
         raise NotImplementedError
 
     def _minimize_constant(self, y: np.ndarray, weight: np.ndarray, low: float, high: float) -> float:
+        if weight.shape[0] and float(weight.min()) == 0.0:
+            y, _, weight, _ = _drop_zero_weight(y, y, weight, None)
+        w = _objective_weight(weight, y.shape[0])
+
         def fun(c: float) -> float:
-            return self._loss_sum(y, np.full(y.shape[0], c), weight)
+            return self._loss_sum(y, np.full(y.shape[0], c), w)
 
         return _minimize_1d(fun, low, high)
 
@@ -912,7 +1002,7 @@ class _Multiclass(Loss):
             raise ValueError(f"{self.name} needs integer class labels; found non-integer values")
 
     def _class_shares(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        w = None if weight.shape[0] == 0 else weight
+        w = None if weight.shape[0] == 0 else _tame_weight(weight)
         counts = np.bincount(y.astype(np.int64), weights=w, minlength=self.num_class)
         return counts / counts.sum()
 
@@ -1014,6 +1104,7 @@ class SoftmaxFocal(_Multiclass):
         from scipy.optimize import minimize
 
         k = self.num_class
+        weight = _tame_weight(weight)
         start = np.log(np.maximum(self._class_shares(y, weight), 1e-12))
         start -= start.mean()
         g = np.empty((y.shape[0], k), np.float32)

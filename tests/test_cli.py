@@ -134,3 +134,180 @@ def test_console_entry_exit_status(tmp_path):
                            "--target", "y"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"gbm-objectives: error: file not found: {tmp_path / 'no.csv'}"
+
+
+# ---------------------------------------------------------------------------
+# Booster errors, --out checked before any fit, atomic and announced reports
+# ---------------------------------------------------------------------------
+
+
+def _run_cli(*args, cwd=None):
+    """The command in a fresh process, as a user runs it (native stderr included)."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.run([sys.executable, "-m", "gbm_objectives.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=cwd)
+
+
+def _assert_one_line(proc, expect):
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("gbm-objectives: error: ") and expect in lines[0]
+
+
+@pytest.mark.parametrize("backend, params, expect", [
+    ("lightgbm", '{"num_leaves": "x"}', "LightGBM: Parameter num_leaves"),
+    ("xgboost", '{"max_depth": "x"}', "XGBoost: Invalid Parameter format for max_depth"),
+])
+def test_booster_parameter_errors_are_one_line(table, backend, params, expect):
+    _, path, _ = table
+    proc = _run_cli("ablate", path, "--target", "cost", "--backend", backend, "--params", params,
+                    "--losses", "squared_error", *FAST)
+    _assert_one_line(proc, expect)
+    assert "[Fatal]" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Fails the test if the command starts fitting models."""
+    import gbm_objectives.ablation as ablation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a fit started before --out was checked")
+
+    monkeypatch.setattr(ablation, "ablate_losses", refuse)
+    monkeypatch.setattr(ablation, "sweep_tweedie_power", refuse)
+
+
+@pytest.mark.parametrize("command", ["ablate", "sweep-tweedie"])
+def test_out_is_checked_before_any_fit(table, tmp_path, capsys, no_fit, command):
+    _, path, _ = table
+    name = "ablation" if command == "ablate" else "tweedie_sweep"
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    taken = tmp_path / "taken"
+    (taken / f"{name}.md").mkdir(parents=True)
+    cases = [
+        (a_file / "report", "not a directory"),
+        (a_file, "is a file, not a directory"),
+        (taken, f"{name}.md is a directory"),
+    ]
+    for out, expect in cases:
+        rc = main([command, str(path), "--target", "cost", "--out", str(out), *FAST])
+        assert expect in _one_line_error(capsys, rc)
+    assert not (taken / f"{name}.csv").exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="permission bits do not stop root")
+def test_out_under_a_read_only_directory(table, tmp_path, capsys, no_fit):
+    _, path, _ = table
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        rc = main(["ablate", str(path), "--target", "cost", "--out", str(locked / "report"), *FAST])
+        assert "cannot write to" in _one_line_error(capsys, rc)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_out_where_files_cannot_be_created(table, tmp_path, capsys, no_fit, monkeypatch):
+    """What a read-only directory does for a user who is not root (root writes anyway)."""
+    import os
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, os.strerror(13))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    _, path, _ = table
+    rc = main(["sweep-tweedie", str(path), "--target", "cost", "--out", str(tmp_path / "report"), *FAST])
+    assert "cannot write to" in _one_line_error(capsys, rc)
+    assert not (tmp_path / "report").exists()
+
+
+def test_any_booster_error_is_one_line(table, tmp_path, capsys, monkeypatch):
+    """Whatever a booster raises (here LightGBM's tiny-data failure) ends in one line, exit 2."""
+    import lightgbm
+    import gbm_objectives.ablation as ablation
+
+    def fail(*args, **kwargs):
+        raise lightgbm.basic.LightGBMError("Check failed: (train_data->num_features()) > (0) at gbdt.cpp, line 1 .\n")
+
+    monkeypatch.setattr(ablation, "ablate_losses", fail)
+    _, path, _ = table
+    rc = main(["ablate", str(path), "--target", "cost", "--backend", "lightgbm", "--losses", "poisson", *FAST])
+    assert "LightGBM: Check failed" in _one_line_error(capsys, rc)
+
+
+def test_constant_features_never_print_a_traceback(table, tmp_path):
+    df, _, _ = table
+    path = tmp_path / "constant.csv"
+    pd.DataFrame({"cost": df["cost"], "a": 1.0, "b": 0.0}).to_csv(path, index=False)
+    proc = _run_cli("ablate", path, "--target", "cost", "--backend", "lightgbm", "--losses", "tweedie(power=1.5)",
+                    *FAST)
+    assert "Traceback" not in proc.stderr and "[Fatal]" not in proc.stderr
+    if proc.returncode != 0:
+        _assert_one_line(proc, "")
+
+
+def test_replacing_a_report_is_announced_and_leaves_no_temporary_files(table, tmp_path, capsys):
+    _, path, _ = table
+    out = tmp_path / "report"
+    args = ["ablate", str(path), "--target", "cost", "--losses", "squared_error", "--out", str(out), *FAST]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "replaced" not in first.err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["ablation.csv", "ablation.md", "ablation.png"]
+    # Written like any other new file (the umask decides), not with a temporary file's 0600.
+    reference = tmp_path / "reference"
+    reference.write_text("x")
+    assert (out / "ablation.csv").stat().st_mode == reference.stat().st_mode
+
+    assert main(args) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0] == f"gbm-objectives: note: earlier report in {out}: replaced ablation.csv, ablation.md, ablation.png"
+    assert sorted(p.name for p in out.iterdir()) == names
+
+
+def test_interrupted_report_leaves_the_earlier_one_whole(table, tmp_path, capsys, monkeypatch):
+    _, path, _ = table
+    out = tmp_path / "report"
+    args = ["ablate", str(path), "--target", "cost", "--losses", "squared_error", "--out", str(out), *FAST]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+
+    import gbm_objectives.ablation as ablation
+
+    def interrupted(table):
+        raise KeyboardInterrupt
+
+    # The CSV is written first; Ctrl-C arrives while the Markdown is written.
+    monkeypatch.setattr(ablation, "to_markdown", interrupted)
+    assert main([*args[:-len(FAST)], "--rounds", "4", "--cv", "2", "--quiet"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_stale_png_of_an_earlier_report_is_removed(table, tmp_path, capsys, monkeypatch):
+    _, path, _ = table
+    out = tmp_path / "report"
+    args = ["ablate", str(path), "--target", "cost", "--losses", "squared_error", "--out", str(out), *FAST]
+    assert main(args) == 0
+    capsys.readouterr()
+    import gbm_objectives.plotting as plotting
+
+    def no_matplotlib():
+        raise ImportError("plotting needs matplotlib")
+
+    monkeypatch.setattr(plotting, "_pyplot", no_matplotlib)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "replaced ablation.csv, ablation.md; removed ablation.png (not written this time)" in err
+    assert sorted(p.name for p in out.iterdir()) == ["ablation.csv", "ablation.md"]

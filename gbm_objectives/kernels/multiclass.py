@@ -25,7 +25,14 @@ def _pow(u, gamma):
 
 @njit(**INLINE)
 def _row_softmax(margin, i, prob):
-    """Fill ``prob`` with softmax(margin[i]); return log-sum-exp of the row."""
+    """Fill ``prob`` with softmax(margin[i]); return ``(top, log_total)``.
+
+    ``top`` is the row's largest margin and ``log_total = log(sum_j exp(f_j - top))``,
+    so the log-sum-exp is ``top + log_total``. Callers form log-probabilities
+    as ``(f_j - top) - log_total`` instead: ``top + log_total`` would absorb
+    ``log_total`` once ``|top|`` passes ~1e15 (and all of it at 1e300), turning
+    a loss of log k into 0.
+    """
     k = margin.shape[1]
     top = f64(margin[i, 0])
     for j in range(1, k):
@@ -39,7 +46,7 @@ def _row_softmax(margin, i, prob):
     inv = 1.0 / total
     for j in range(k):
         prob[j] *= inv
-    return top + fast_log(total)
+    return top, fast_log(total)
 
 
 #: Margin entries per block of the layout-specific softmax kernels (sets their scratch size).
@@ -97,7 +104,7 @@ def _softmax_c(y, margin, weight, smoothing, hess_scale, grad, hess):
             for t in range(size):
                 p = ex[t] * aux[t]
                 flat_g[base + t] = clamp_grad(spread_w[t] * (p - off))
-                flat_h[base + t] = clamp_hess(spread_w[t] * hess_scale * (p * (1.0 - p)))
+                flat_h[base + t] = clamp_hess(spread_w[t] * (hess_scale * (p * (1.0 - p))))
         else:
             for t in range(size):
                 p = ex[t] * aux[t]
@@ -152,7 +159,7 @@ def _softmax_f(y, margin, weight, smoothing, hess_scale, grad, hess):
                     w = weight[base + r]
                     p = ex[j, r] * inv[r]
                     grad[base + r, j] = clamp_grad(w * (p - off))
-                    hess[base + r, j] = clamp_hess(w * hess_scale * (p * (1.0 - p)))
+                    hess[base + r, j] = clamp_hess(w * (hess_scale * (p * (1.0 - p))))
             else:
                 for r in range(nb):
                     p = ex[j, r] * inv[r]
@@ -174,19 +181,20 @@ def _softmax_rows(y, margin, weight, smoothing, hess_scale, grad, hess):
         w = weight[i] if weighted else 1.0
         _row_softmax(margin, i, prob)
         c = int(y[i])
-        wh = w * hess_scale
         for j in range(k):
             target = off + (1.0 - smoothing if j == c else 0.0)
             p = prob[j]
             grad[i, j] = clamp_grad(w * (p - target))
-            hess[i, j] = clamp_hess(wh * (p * (1.0 - p)))
+            hess[i, j] = clamp_hess(w * (hess_scale * (p * (1.0 - p))))
 
 
 def softmax_grad_hess(y, margin, weight, smoothing, hess_scale, grad, hess):
     """Softmax cross-entropy gradient and Hessian diagonal of (n, k) margins.
 
     ``hess_scale`` multiplies the exact diagonal ``p (1 - p)`` (XGBoost uses 2,
-    LightGBM ``k / (k - 1)``). Dispatches on the memory layout shared by
+    LightGBM ``k / (k - 1)``); it does so before the weight does, so that a
+    weight near the float64 maximum times a vanishing ``p (1 - p)`` cannot
+    become ``inf * 0``. Dispatches on the memory layout shared by
     ``margin``, ``grad`` and ``hess``: row-major (XGBoost) and class-major
     (LightGBM) each have a SIMD kernel; other layouts go row by row.
     """
@@ -207,12 +215,13 @@ def softmax_loss_sum(y, margin, weight, smoothing):
     total = 0.0
     for i in range(n):
         w = weight[i] if weighted else 1.0
-        lse = _row_softmax(margin, i, prob)
+        top, log_total = _row_softmax(margin, i, prob)
         c = int(y[i])
-        value = lse - (1.0 - smoothing) * f64(margin[i, c])
+        # sum_j target_j (log_total - (f_j - top)): every term >= 0, no cancellation.
+        value = log_total - (1.0 - smoothing) * (f64(margin[i, c]) - top)
         if smoothing > 0.0:
             for j in range(k):
-                value -= off * f64(margin[i, j])
+                value -= off * (f64(margin[i, j]) - top)
         total += w * value
     return total
 
@@ -231,34 +240,39 @@ def softmax_focal_grad_hess(y, margin, weight, gamma, alpha, grad, hess):
     prob = np.empty(k)
     for i in range(n):
         w = weight[i] if weighted else 1.0
-        lse = _row_softmax(margin, i, prob)
+        top, log_total = _row_softmax(margin, i, prob)
         c = int(y[i])
         a_c = alpha[c]
-        log_pc = f64(margin[i, c]) - lse
+        log_pc = (f64(margin[i, c]) - top) - log_total
         pc = prob[c]
         u = 0.0
         for j in range(k):
             if j != c:
                 u += prob[j]
-        # ratio = log(p_c) / u, which tends to -1 as u -> 0.
+        # p_c log(p_c) and p_c * ratio, with ratio = log(p_c) / u (which tends to
+        # -1 as u -> 0), are formed first: both vanish with p_c, while log(p_c)
+        # alone can be as large as the margins (or -inf when a row spans more
+        # than the float64 range), and a product with it would give inf or NaN.
+        plp = pc * log_pc if pc > 0.0 else 0.0
         if u > 0.5:
-            ratio = log_pc / u
+            pr = plp / u
         elif u > 0.0:
-            ratio = fast_log1p(-u) / u
+            pr = pc * (fast_log1p(-u) / u)
         else:
-            ratio = -1.0
+            pr = -pc
         ug = _pow(u, gamma)
-        big_a = a_c * ug * (gamma * pc * ratio - 1.0)
-        big_b = a_c * gamma * ug * (log_pc + 2.0 - (gamma - 1.0) * pc * ratio)
+        big_a = a_c * ug * (gamma * pr - 1.0)
+        # big_b * p_c, where big_b = alpha_c gamma u^gamma (log p_c + 2 - (gamma - 1) p_c ratio).
+        bpc = a_c * gamma * ug * (plp + 2.0 * pc - (gamma - 1.0) * pc * pr)
         for j in range(k):
             pj = prob[j]
             if j == c:
                 g = big_a * (1.0 - pj)
-                h = big_b * pc * u - big_a * pc * u
+                h = bpc * u - big_a * pc * u
             else:
                 g = -big_a * pj
                 sq = pj * (pj / u) if u > 0.0 else 0.0
-                h = big_b * pc * sq - big_a * pj * (1.0 - pj)
+                h = bpc * sq - big_a * pj * (1.0 - pj)
             floor = a_c * ug * pj * (1.0 - pj)
             grad[i, j] = clamp_grad(w * g)
             hess[i, j] = clamp_hess(w * max(h, floor))
@@ -272,11 +286,11 @@ def softmax_focal_loss_sum(y, margin, weight, gamma, alpha):
     total = 0.0
     for i in range(n):
         w = weight[i] if weighted else 1.0
-        lse = _row_softmax(margin, i, prob)
+        top, log_total = _row_softmax(margin, i, prob)
         c = int(y[i])
         u = 0.0
         for j in range(k):
             if j != c:
                 u += prob[j]
-        total += w * alpha[c] * _pow(u, gamma) * (lse - f64(margin[i, c]))
+        total += w * alpha[c] * _pow(u, gamma) * (log_total - (f64(margin[i, c]) - top))
     return total
