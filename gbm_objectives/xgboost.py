@@ -60,9 +60,11 @@ objective=...)`` with the objective they run: ``"reg:squarederror"`` for
 ``XGBClassifier``, whose sigmoid and softmax are the inverse links of the
 logit and softmax losses: ``predict_proba`` is then the response scale of
 ``logistic`` (with label smoothing, the smoothed-target probability, as
-:meth:`Loss.predict`), ``focal``, ``softmax`` and ``softmax_focal``. The
-estimators run no leaf refit; use :func:`train` for absolute error and
-quantile losses.
+:meth:`Loss.predict`), ``focal``, ``softmax`` and ``softmax_focal``.
+XGBoost's estimators run no leaf refit with a callable objective: for
+absolute error and quantile losses use :func:`train` or this module's
+estimators (``XGBRegressor(loss=...)``); a custom objective of those losses
+in plain XGBoost warns once per process (:class:`LeafRefitWarning`).
 
 Cross-validation: :func:`cv` is :func:`xgboost.cv` with each fold trained as
 :func:`train` (its own start margin, the loss's metric).
@@ -85,6 +87,7 @@ from xgboost import collective
 
 from ._adapters import (
     Data,
+    LeafRefitWarning,
     ObjectiveBase,
     check_margin,
     check_output,
@@ -93,12 +96,14 @@ from ._adapters import (
     predict_response,
     refits,
     same_values,
+    warn_no_refit,
 )
 from .losses import AbsoluteError, Loss, Quantile, as_loss
 
 __all__ = [
     "BUILTIN_LEAF_REFIT",
     "LOSS_ATTR",
+    "LeafRefitWarning",
     "XGBMetric",
     "XGBObjective",
     "base_score",
@@ -109,6 +114,7 @@ __all__ = [
     "objective",
     "predict",
     "train",
+    "warn_no_refit",
 ]
 
 #: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
@@ -277,6 +283,13 @@ class XGBObjective(ObjectiveBase):
     serve concurrent training runs. Picklable and deep-copyable (the caches
     are dropped).
 
+    Absolute error and quantile losses (except their ``curvature="mm"``
+    surrogate) need every leaf refit to a residual quantile, which a custom
+    objective in plain ``xgboost.train`` or ``XGBRegressor`` cannot do: the
+    first call then issues a :class:`LeafRefitWarning`, once per process and
+    loss (see :func:`warn_no_refit`). :func:`train`, :func:`cv`,
+    :func:`dask_train` and the library's estimators refit and never warn.
+
     Parameters
     ----------
     loss : Loss or str
@@ -297,6 +310,8 @@ class XGBObjective(ObjectiveBase):
         return self._sklearn_call(a, b, sample_weight)
 
     def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("xgboost.train(obj=gbm_objectives.xgboost.objective(...))")
         m = check_margin(self.loss, predt, dtrain.num_row(), _BOOSTER)
         data = self._cache.get(self.loss, dtrain, "training data")
         if self._mm and collective.get_world_size() > 1:
@@ -312,6 +327,8 @@ class XGBObjective(ObjectiveBase):
         return grad, hess
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("xgboost.XGBRegressor(objective=gbm_objectives.xgboost.objective(...))")
         if self.loss.needs_group:
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
         y = np.asarray(y_true)
@@ -416,7 +433,9 @@ def objective(loss: Loss | str) -> XGBObjective:
     With plain ``xgboost.train`` the model still starts from ``base_score``
     0.5 and, for a multiclass loss, needs ``params["num_class"]``; use
     :func:`train`, or set ``base_score=base_score(loss, y, w)`` and
-    ``objective=booster_objective(loss)`` in the params yourself.
+    ``objective=booster_objective(loss)`` in the params yourself. Absolute
+    error and quantile losses get no leaf refit there (a one-time
+    :class:`LeafRefitWarning` says so); :func:`train` refits.
     """
     return XGBObjective(loss)
 
@@ -654,12 +673,14 @@ def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
     its leaf refit (< 3.4), or its smooth MM surrogate (>= 3.4), where
     nothing refits the leaves and they are Newton steps on those gradients.
     """
+    # Built here, the refit is chosen (refit_leaves=False is the user's
+    # choice): no warning of a path without refit.
     if not refits(loss, refit_leaves):
-        return XGBObjective(loss)
+        return XGBObjective(loss)._managed()  # type: ignore[return-value]
     if BUILTIN_LEAF_REFIT:
-        return XGBObjective(loss, row_curvature=True)
+        return XGBObjective(loss, row_curvature=True)._managed()  # type: ignore[return-value]
     mm = AbsoluteError(curvature="mm") if isinstance(loss, AbsoluteError) else Quantile(loss.alpha, curvature="mm")
-    return XGBObjective(mm)
+    return XGBObjective(mm)._managed()  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
+import gbm_objectives._adapters as adapters
 import gbm_objectives._xgb_estimators as est_mod
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
-from gbm_objectives._xgb_estimators import LeafRefitWarning, warn_no_refit
+from gbm_objectives.xgboost import LeafRefitWarning, warn_no_refit
 
 SK = {"n_estimators": 15, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
 #: The same booster settings as ``SK`` for gbm_objectives.xgboost.train.
@@ -380,7 +381,7 @@ def test_check_estimator_fails_no_more_than_xgboost(ours, theirs):
 
 
 def test_no_refit_warning_once_per_loss_kind(monkeypatch):
-    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
     path = "XGBRegressor(objective=gx.objective(loss))"
     with pytest.warns(LeafRefitWarning, match="quantile needs every leaf refit"):
         assert warn_no_refit(get_loss("quantile", alpha=0.9), path)
@@ -388,14 +389,17 @@ def test_no_refit_warning_once_per_loss_kind(monkeypatch):
         warnings.simplefilter("error")
         assert not warn_no_refit(get_loss("quantile", alpha=0.1), path)  # same kind: silent
         assert not warn_no_refit("tweedie", path)  # needs no refit
+        assert not warn_no_refit(get_loss("absolute_error", curvature="mm"), path)  # XGBoost 3.4's own surrogate
     with pytest.warns(LeafRefitWarning, match="absolute_error"):
         assert warn_no_refit("absolute_error", path)
     with pytest.raises(ValueError, match="path must be"):
         warn_no_refit("quantile", "")
+    with pytest.raises(ValueError, match="stacklevel must be"):
+        warn_no_refit("quantile", path, stacklevel=0)
 
 
 def test_estimators_refit_without_warning(monkeypatch, rng):
-    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
     X = features(rng, 200)
     y = costs(X, rng)
     with warnings.catch_warnings():
