@@ -16,10 +16,10 @@ Loss objects are scikit-learn parameters: ``loss__<name>`` reaches the
 loss's own parameters in ``get_params``, ``set_params`` and grid searches.
 
 Reading a fitted model's booster directly: ``booster.best_iteration`` holds
-the best iteration after early stopping; pass
-``iteration_range=(0, booster.best_iteration + 1)`` to
-:func:`gbm_objectives.xgboost.predict` or :meth:`xgboost.Booster.predict`
-to predict as the estimator does (both use every tree by default).
+the best iteration after early stopping, which
+:func:`gbm_objectives.xgboost.predict` uses by default, as the estimator's
+``predict`` does; :meth:`xgboost.Booster.predict` uses every tree unless
+given ``iteration_range=(0, booster.best_iteration + 1)``.
 """
 
 from __future__ import annotations
@@ -328,9 +328,9 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
     Notes
     -----
     ``model.get_booster()`` holds every tree, also those after the best
-    iteration of early stopping; to predict from it as ``predict`` does, pass
-    ``iteration_range=(0, booster.best_iteration + 1)`` to
-    :func:`gbm_objectives.xgboost.predict`.
+    iteration of early stopping; :func:`gbm_objectives.xgboost.predict`
+    predicts from it as ``predict`` does (up to ``best_iteration``), while
+    :meth:`xgboost.Booster.predict` uses every tree by default.
     """
 
     def __init__(

@@ -746,7 +746,12 @@ def train(
     -------
     xgboost.Booster
         Its ``predict`` returns the response scale; the loss is stored in
-        the ``"gbm_objectives_loss"`` attribute for :func:`predict`.
+        the ``"gbm_objectives_loss"`` attribute for :func:`predict`. It
+        holds every tree trained, also after early stopping, which records
+        ``best_iteration``: :func:`predict` then uses the trees up to it by
+        default, ``booster.predict`` all of them (XGBoost's default). A
+        continued model (``xgb_model=``) keeps a ``best_iteration`` only if
+        this run stopped early.
     """
     loss = as_loss(loss)
     if not isinstance(dtrain, xgb.DMatrix):
@@ -763,8 +768,26 @@ def train(
         start = data.best_constant(loss) if init_score is None else init_score
         booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
+    _drop_inherited_best(booster, kwargs)
     _record_loss(booster, loss)
     return booster
+
+
+def _drop_inherited_best(booster: "xgb.Booster", kwargs: Mapping[str, Any]) -> None:
+    """Forget the best iteration a continued model inherited from ``xgb_model``.
+
+    XGBoost keeps the ``best_iteration`` / ``best_score`` attributes of the
+    model it continues when the new run does not stop early, so predictions
+    from the best iteration (:func:`predict`, the scikit-learn estimators)
+    would drop every tree just trained. Only a run's own early stopping sets
+    them here.
+    """
+    if kwargs.get("xgb_model") is None or booster.attr("best_iteration") is None:
+        return
+    callbacks = kwargs.get("callbacks") or ()
+    if kwargs.get("early_stopping_rounds") or any(isinstance(cb, xgb.callback.EarlyStopping) for cb in callbacks):
+        return
+    booster.set_attr(best_iteration=None, best_score=None)
 
 
 def cv(
@@ -841,7 +864,7 @@ def predict(
     output: str = "response",
     loss: Loss | str | None = None,
     group: Any = None,
-    iteration_range: tuple[int, int] = (0, 0),
+    iteration_range: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Predictions of a booster trained on a library loss, as float64.
 
@@ -857,14 +880,28 @@ def predict(
     group : array, optional
         Grouped losses on the response scale: group sizes or query ids (read
         from a DMatrix's query groups when not given).
-    iteration_range : (int, int), default (0, 0)
-        Trees to use, as in :meth:`xgboost.Booster.predict` ((0, 0): all).
+    iteration_range : (int, int), optional
+        Trees to use, as in :meth:`xgboost.Booster.predict`. Default (None):
+        the best iteration when early stopping recorded one on the booster
+        (its ``best_iteration`` attribute, set by :func:`train` /
+        ``xgboost.train`` with ``early_stopping_rounds`` and by the
+        scikit-learn estimators' ``fit``), i.e. ``(0, best_iteration + 1)``,
+        as the scikit-learn estimators' ``predict`` does; otherwise every
+        tree. ``(0, 0)`` always uses every tree.
+
+    Notes
+    -----
+    :meth:`xgboost.Booster.predict` and ``inplace_predict`` use every tree
+    by default, also after early stopping (checked on XGBoost 3.2 and 3.4):
+    ``booster.predict(X)`` of an early-stopped booster then differs from
+    this function's default; pass ``iteration_range=(0, 0)`` here for the
+    same trees.
     """
     if not isinstance(booster, xgb.Booster):
         raise ValueError(f"booster must be an xgboost.Booster, got {type(booster).__name__}")
     check_output(output)
     loss = _booster_loss(booster) if loss is None else as_loss(loss)
-    iteration_range = tuple(iteration_range)  # type: ignore[assignment]
+    iteration_range = _iteration_range(booster, iteration_range)
     if isinstance(data, xgb.DMatrix):
         raw = booster.predict(data, output_margin=True, iteration_range=iteration_range)
         if group is None and loss.needs_group:
@@ -878,6 +915,24 @@ def predict(
     if output == "margin":
         return margin
     return predict_response(loss, margin, group)
+
+
+def _iteration_range(booster: "xgb.Booster", iteration_range: Any) -> tuple[int, int]:
+    """``iteration_range`` checked; None: up to the recorded best iteration, else every tree."""
+    if iteration_range is None:
+        best = booster.attr("best_iteration")
+        return (0, 0) if best is None else (0, int(best) + 1)
+    try:
+        start, end = iteration_range
+    except (TypeError, ValueError):
+        raise ValueError(f"iteration_range must be a pair (start, end) of integers, got {iteration_range!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end)):
+        raise ValueError(f"iteration_range must be a pair (start, end) of integers, got {iteration_range!r}")
+    if start < 0 or end < 0 or (end != 0 and end <= start):
+        raise ValueError(
+            f"iteration_range must hold 0 <= start < end, or end 0 for every tree from start; got {iteration_range!r}"
+        )
+    return int(start), int(end)
 
 
 # ---------------------------------------------------------------------------
@@ -956,6 +1011,7 @@ def dask_train(
     if init_score is not None:
         booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
     out = dxgb.train(client, booster_params, dtrain, num_boost_round, evals=list(evals), obj=obj, **kwargs)
+    _drop_inherited_best(out["booster"], kwargs)
     _record_loss(out["booster"], loss)
     return out
 

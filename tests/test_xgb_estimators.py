@@ -185,10 +185,33 @@ def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     assert booster.num_boosted_rounds() > best + 1
     best_pred = gx.predict(booster, Xv, iteration_range=(0, best + 1))
     assert_allclose(model.predict(Xv), best_pred, rtol=1e-6, atol=1e-6)
-    assert not np.allclose(model.predict(Xv), gx.predict(booster, Xv))
+    # gx.predict of the booster predicts as the estimator, by default...
+    assert_allclose(gx.predict(booster, Xv), best_pred, rtol=1e-12)
+    # ... where Booster.predict and an explicit (0, 0) use every tree.
+    every_tree = gx.predict(booster, Xv, iteration_range=(0, 0))
+    assert not np.allclose(model.predict(Xv), every_tree)
+    assert_allclose(booster.predict(xgb.DMatrix(Xv)), every_tree, rtol=1e-6, atol=1e-6)
     # The metric history is the loss's, computed on margins as train() does.
     history = model.evals_result_["validation_0"]["squared_error"]
     assert int(np.argmin(history)) == best
+
+
+def test_gx_predict_of_xgboost_estimator_uses_its_best_iteration(rng):
+    """The README's route: XGBoost's own estimator with the library's objective."""
+    loss = get_loss("tweedie")
+    X = features(rng, 500)
+    y = labels_for(loss, X, rng)
+    Xv = features(rng, 200)
+    yv = labels_for(loss, Xv, rng)[rng.permutation(200)]  # shuffled: the validation loss soon rises
+    model = xgb.XGBRegressor(objective=gx.objective(loss), eval_metric=gx.metric(loss), n_estimators=200,
+                             learning_rate=0.5, early_stopping_rounds=5, nthread=1,
+                             base_score=gx.base_score(loss, y, objective="reg:squarederror"))
+    model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    booster = model.get_booster()
+    assert booster.num_boosted_rounds() == model.best_iteration + 6
+    margin = gx.predict(booster, Xv, loss=loss, output="margin")
+    assert_allclose(margin, model.predict(Xv), rtol=1e-6)  # the estimator predicts margins here
+    assert not np.allclose(margin, gx.predict(booster, Xv, loss=loss, output="margin", iteration_range=(0, 0)))
 
 
 def test_saved_model_loads_with_its_loss(rng, tmp_path):

@@ -818,6 +818,37 @@ def test_continued_training_keeps_the_model_start(rng):
     assert not np.allclose(two, gx.predict(first, X, output="margin"))
 
 
+def test_predict_defaults_to_the_best_iteration_after_early_stopping(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    Xv = features(rng, 200)
+    yv = labels_for(loss, Xv, rng)[rng.permutation(200)]  # shuffled: the validation loss soon rises
+    d, dv = xgb.DMatrix(X, label=y), xgb.DMatrix(Xv, label=yv)
+    b = gx.train(loss, {**BASE, "eta": 0.5}, d, 200, evals=[(dv, "valid")], early_stopping_rounds=5,
+                 verbose_eval=False)
+    best = b.best_iteration
+    assert b.num_boosted_rounds() == best + 6
+    default = gx.predict(b, Xv)
+    assert_allclose(default, gx.predict(b, Xv, iteration_range=(0, best + 1)), rtol=1e-12)
+    assert_allclose(gx.predict(b, dv), default, rtol=1e-12)
+    every_tree = gx.predict(b, Xv, iteration_range=(0, 0))
+    assert not np.allclose(default, every_tree)
+    # Booster.predict uses every tree after early stopping (XGBoost 3.2 and 3.4 alike).
+    assert_allclose(b.predict(dv), every_tree, rtol=1e-6)
+    # Continued without early stopping: the continued model's trees all count.
+    more = gx.train(loss, BASE, d, 3, xgb_model=b)
+    assert more.attr("best_iteration") is None and more.num_boosted_rounds() == best + 9
+    assert_allclose(gx.predict(more, Xv), more.predict(dv), rtol=1e-6)
+    assert b.best_iteration == best  # the model continued from is unchanged
+    # Without early stopping there is no best iteration: every tree.
+    plain = gx.train(loss, BASE, d, 4)
+    assert_allclose(gx.predict(plain, Xv), plain.predict(dv), rtol=1e-6)
+    for bad in ((0,), (2, 1), (-1, 0), (0.0, 2), "all"):
+        with pytest.raises(ValueError, match="iteration_range"):
+            gx.predict(b, Xv, iteration_range=bad)
+
+
 def test_metric_as_sklearn_eval_metric(rng):
     loss = get_loss("tweedie", power=1.3)
     X = features(rng, 400)
