@@ -42,9 +42,11 @@ booster facts a custom objective otherwise gets wrong:
 
   Either way the model names the built-in, so plain ``xgboost.train``
   continuing it trains the same loss.
-* **Weights, groups, shapes.** DMatrix weights multiply the gradients, query
-  groups (``group=`` / ``qid=``) reach grouped losses, multiclass margins are
-  ``(n, k)``, and labels are checked against the loss before the first tree.
+* **Weights, groups, shapes.** DMatrix weights multiply the gradients (with
+  query groups XGBoost takes one weight per group, which applies to every
+  row of the group), query groups (``group=`` / ``qid=``) reach grouped
+  losses, multiclass margins are ``(n, k)``, and labels are checked against
+  the loss before the first tree.
 * **Loss record.** The loss name and parameters are stored as the booster
   attribute ``"gbm_objectives_loss"`` (kept by ``save_model``), which
   :func:`predict` reads.
@@ -193,8 +195,36 @@ _GROUP_HINT = "build the DMatrix with group= or qid="
 
 def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
     """Labels, weights and query groups of ``dmat``, checked against ``loss``."""
-    group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
-    return Data(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what, _GROUP_HINT)
+    label, weight = dmat.get_label(), dmat.get_weight()
+    group_ptr = _group_ptr(loss, dmat, label.shape[0], weight.shape[0])
+    return Data(loss, label, _row_weights(weight, group_ptr), _loss_groups(loss, group_ptr), what, _GROUP_HINT)
+
+
+def _group_ptr(loss: Loss, dmat: "xgb.DMatrix", n_rows: int, n_weights: int) -> np.ndarray | None:
+    """The DMatrix's group boundaries where they matter: a grouped loss, or weights that are not one per row."""
+    if loss.needs_group or (n_weights and n_weights != n_rows):
+        return dmat.get_uint_info("group_ptr")
+    return None
+
+
+def _loss_groups(loss: Loss, group_ptr: np.ndarray | None) -> np.ndarray | None:
+    return group_ptr if loss.needs_group else None
+
+
+def _row_weights(weight: np.ndarray, group_ptr: np.ndarray | None) -> np.ndarray:
+    """One weight per row: a DMatrix with query groups holds one weight per group.
+
+    That is XGBoost's rule once groups are set (``XGBRanker.fit``'s
+    ``sample_weight``, ``DMatrix(group=..., weight=...)``): each group's
+    weight applies to every row of the group, so it is repeated over them.
+    Weights of any other length are left for :class:`Data` to refuse.
+    """
+    if group_ptr is None or group_ptr.shape[0] < 2 or weight.shape[0] != group_ptr.shape[0] - 1:
+        return weight
+    sizes = np.diff(group_ptr.astype(np.int64))
+    if np.any(sizes <= 0):
+        return weight
+    return np.repeat(weight, sizes)
 
 
 try:  # a view of a DMatrix field without the copy ``get_label`` makes
@@ -241,7 +271,7 @@ class _DMatrixCache:
 
     def get(self, loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
         label, weight = _info_view(dmat, "label"), _info_view(dmat, "weight")
-        group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
+        group_ptr = _group_ptr(loss, dmat, label.shape[0], weight.shape[0])
         entry = self._entries.get(dmat)
         if (
             entry is not None
@@ -251,7 +281,7 @@ class _DMatrixCache:
         ):
             return entry[3]
         label, weight = np.array(label), np.array(weight)
-        data = Data(loss, label, weight, group_ptr, what, _GROUP_HINT)
+        data = Data(loss, label, _row_weights(weight, group_ptr), _loss_groups(loss, group_ptr), what, _GROUP_HINT)
         self._entries[dmat] = (label, weight, group_ptr, data)
         return data
 

@@ -173,6 +173,27 @@ def test_ranker_is_train_on_the_same_data(rng):
 # ---------------------------------------------------------------------------
 
 
+def test_ranker_with_per_group_weights_is_train_on_the_same_dmatrix(rng):
+    """XGBoost takes one sample weight per query group once groups are set."""
+    n = 400
+    X = features(rng, n)
+    qid = np.repeat(np.arange(n // 10), 10)
+    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
+    y[::10] = 1.0
+    w = rng.uniform(0.2, 3.0, n // 10)
+    loss = get_loss("infonce", temperature=0.5)
+    model = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid, sample_weight=w, eval_set=[(X, y)], eval_qid=[qid],
+                                              sample_weight_eval_set=[w])
+    native = gx.train(loss, NATIVE, xgb.DMatrix(X, label=y, qid=qid, weight=w), SK["n_estimators"])
+    margin = model.predict(X, output_margin=True)
+    assert_allclose(margin, gx.predict(native, X, output="margin"), rtol=1e-6, atol=1e-8)
+    # The weights count: each group's weight applies to all its rows.
+    unweighted = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid).predict(X, output_margin=True)
+    assert not np.allclose(margin, unweighted)
+    logged = model.evals_result_["validation_0"]["infonce"][-1]
+    assert logged == pytest.approx(loss.loss(y, margin, np.repeat(w, 10), group=qid), rel=1e-5)
+
+
 def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     X = features(rng, 500)
     y = labels_for(get_loss("squared_error"), X, rng)

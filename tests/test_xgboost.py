@@ -818,6 +818,34 @@ def test_continued_training_keeps_the_model_start(rng):
     assert not np.allclose(two, gx.predict(first, X, output="margin"))
 
 
+@pytest.mark.parametrize("name", ["infonce", "squared_error"])
+def test_dmatrix_with_groups_takes_one_weight_per_group(name, rng):
+    """With query groups XGBoost holds one weight per group, for every row of the group."""
+    loss = get_loss(name)
+    sizes = np.array([3, 7, 1, 5, 4])
+    n = int(sizes.sum())
+    qid = np.repeat(np.arange(sizes.shape[0]), sizes)
+    y = np.zeros(n)
+    y[np.cumsum(sizes) - 1] = 1.0
+    w = rng.uniform(0.2, 3.0, sizes.shape[0])
+    d = xgb.DMatrix(features(rng, n), label=y, qid=qid, weight=w)
+    margin = rng.normal(size=n).astype(np.float32)
+    rows = np.repeat(w, sizes)
+    group = qid if loss.needs_group else None
+    expected = loss.grad_hess(y, margin.astype(np.float64), rows, group=group)
+    obj = gx.objective(loss)
+    got = obj(margin, d)
+    assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-7)
+    assert_allclose(got[1], expected[1], rtol=1e-6, atol=1e-7)
+    value = gx.metric(loss)(margin, d)[1]
+    assert value == pytest.approx(loss.loss(y, margin.astype(np.float64), rows, group=group), rel=1e-6)
+    # Training reads the same weights.
+    gx.train(loss, BASE, d, 2)
+    # New group weights are noticed by the same objective.
+    d.set_weight(2.0 * w)
+    assert_allclose(obj(margin, d)[0], 2.0 * expected[0], rtol=1e-6, atol=1e-7)
+
+
 def test_predict_defaults_to_the_best_iteration_after_early_stopping(rng):
     loss = get_loss("tweedie")
     X = features(rng, 600)
