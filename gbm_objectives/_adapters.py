@@ -2,14 +2,17 @@
 
 Validated labels, weights and groups of a booster's data set (checked once,
 then reused every round), reused float32 gradient buffers, the booster's
-scores in the loss's shape, the loss record and the response-scale
-prediction. Imports no booster.
+scores in the loss's shape, the one-time warning of a training path without
+leaf refit, the loss record and the response-scale prediction. Imports no
+booster.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import warnings
 import weakref
 from typing import Any, Callable
 
@@ -120,6 +123,105 @@ class DataCache:
 
 
 # ---------------------------------------------------------------------------
+# The one-time warning of a path that cannot refit leaves
+# ---------------------------------------------------------------------------
+
+
+class LeafRefitWarning(UserWarning):
+    """A loss that needs leaf refit (absolute error, quantile) trains without it."""
+
+
+#: Loss names already warned about in this process.
+_WARNED_NO_REFIT: set[str] = set()
+_WARNED_LOCK = threading.Lock()
+#: Modules whose frames a warning skips to point at the user's call.
+_INTERNAL_MODULES = ("gbm_objectives", "xgboost", "lightgbm", "sklearn", "dask", "distributed")
+
+
+def needs_leaf_refit(loss: Loss) -> bool:
+    """Whether ``loss`` falls short of its built-in objective without a leaf refit.
+
+    Absolute error and quantile losses have a (nearly) constant curvature,
+    so plain Newton leaves do not reach the built-ins' accuracy: those refit
+    every leaf to a residual quantile. The ``curvature="mm"`` surrogate is
+    the exception: it is XGBoost >= 3.4's own built-in, which trains
+    without a refit.
+    """
+    return isinstance(loss, Quantile) and loss.curvature != "mm"
+
+
+def _user_stacklevel() -> int:
+    """The :func:`warnings.warn` stacklevel of the first frame outside the library and the boosters.
+
+    Objectives are called from deep inside the boosters' training loops,
+    whose depth differs between versions; counting frames by module keeps
+    the warning on the user's own line.
+    """
+    frame = sys._getframe(2)  # the caller of warn_no_refit
+    level = 2
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".", 1)[0] not in _INTERNAL_MODULES:
+            return level
+        frame = frame.f_back
+        level += 1
+    return 2
+
+
+def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int | None = None) -> bool:
+    """Warn, once per process and loss kind, that ``loss`` trains on ``path`` without leaf refit.
+
+    Absolute error and quantile losses have a constant curvature, so Newton
+    leaves alone do not reach the built-in objectives' accuracy: those refit
+    every leaf to a residual quantile. Paths that cannot (an objective
+    callable handed to plain ``xgboost.train``, ``lightgbm.train`` or a
+    booster's scikit-learn estimator; :func:`gbm_objectives.lightgbm.cv`;
+    ``DaskLGBMRegressor``) call this; losses that need no refit
+    (:func:`needs_leaf_refit`) are ignored. The warning is a
+    :class:`LeafRefitWarning`, shown once per process for each loss name
+    (``"absolute_error"``, ``"quantile"``), whatever the filters, so a
+    training loop never floods the log.
+
+    Parameters
+    ----------
+    loss : Loss or str
+    path : str
+        How the user trains, named in the message (e.g.
+        ``"XGBRegressor(objective=gx.objective(loss))"``).
+    stacklevel : int, optional
+        As in :func:`warnings.warn`, counted from the caller of this
+        function. Default: the first frame outside ``gbm_objectives`` and
+        the booster libraries, i.e. the user's own call.
+
+    Returns
+    -------
+    bool
+        Whether the warning was issued now.
+    """
+    loss = as_loss(loss)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"path must be a non-empty string naming the training path, got {path!r}")
+    if stacklevel is not None and (isinstance(stacklevel, bool) or not isinstance(stacklevel, int) or stacklevel < 1):
+        raise ValueError(f"stacklevel must be a positive integer, got {stacklevel!r}")
+    if not needs_leaf_refit(loss):
+        return False
+    with _WARNED_LOCK:
+        if loss.name in _WARNED_NO_REFIT:
+            return False
+        _WARNED_NO_REFIT.add(loss.name)
+    level = _user_stacklevel() if stacklevel is None else stacklevel + 1
+    warnings.warn(
+        f"{loss.name} needs every leaf refit to a residual quantile, which {path} cannot do: the model "
+        "keeps plain Newton leaves and falls short of the built-in objective. Train with "
+        "gbm_objectives.xgboost.train, gbm_objectives.lightgbm.train or the library's estimators "
+        "(loss=...) to refit. This warning is shown once per loss per process.",
+        LeafRefitWarning,
+        stacklevel=level,
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------
 # Scores and gradients
 # ---------------------------------------------------------------------------
 
@@ -173,8 +275,9 @@ class Buffers:
 class ObjectiveBase:
     """A loss's gradient and Hessian written into reused buffers.
 
-    Copies and pickles carry only the loss and ``row_curvature`` (the caches
-    are rebuilt), so a booster copying its parameters is harmless.
+    Copies and pickles carry only the loss, ``row_curvature`` and whether the
+    library's own training built the object (the caches are rebuilt), so a
+    booster copying its parameters is harmless.
     Subclasses add caches in :meth:`_reset` and set ``_order``, the memory
     order of (n, k) outputs.
 
@@ -184,6 +287,13 @@ class ObjectiveBase:
     never shared: a run's gradients cannot be overwritten by another's
     before its booster has copied them. Subclasses keep per-run state in
     ``_local`` too.
+
+    An object built by the user for a plain booster call cannot refit
+    leaves: its first call with a loss that needs the refit
+    (:func:`needs_leaf_refit`) and without ``row_curvature`` issues the
+    one-time :class:`LeafRefitWarning` (:meth:`_check_refit`). The library's
+    training functions, which choose the refit themselves, build theirs
+    with :meth:`_managed`.
     """
 
     _order = "C"
@@ -191,10 +301,24 @@ class ObjectiveBase:
     def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
         self.loss = as_loss(loss)
         self.row_curvature = bool(row_curvature)
+        self._is_managed = False
         self._reset()
 
     def _reset(self) -> None:
         self._local = threading.local()
+        # One attribute test per call; cleared after the first warning check.
+        self._refit_unchecked = not self._is_managed and not self.row_curvature and needs_leaf_refit(self.loss)
+
+    def _managed(self) -> "ObjectiveBase":
+        """Mark this object as built by the library's training code (no refit warning); returns it."""
+        self._is_managed = True
+        self._refit_unchecked = False
+        return self
+
+    def _check_refit(self, path: str) -> None:
+        """The one-time warning that ``path`` trains a loss needing leaf refit without it."""
+        self._refit_unchecked = False
+        warn_no_refit(self.loss, path)
 
     def _thread_buffers(self) -> Buffers:
         """This thread's output buffers (one attribute look-up once they exist)."""
@@ -209,13 +333,16 @@ class ObjectiveBase:
         return f"{type(self).__name__}({self.loss!r}{extra})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "row_curvature": self.row_curvature}
+        return {"loss": self.loss, "row_curvature": self.row_curvature, "managed": self._is_managed}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["loss"], row_curvature=state.get("row_curvature", False))  # type: ignore[misc]
+        if state.get("managed", False):
+            self._managed()
 
     def __deepcopy__(self, memo: dict) -> "ObjectiveBase":
-        return type(self)(self.loss, row_curvature=self.row_curvature)
+        copy = type(self)(self.loss, row_curvature=self.row_curvature)
+        return copy._managed() if self._is_managed else copy
 
     def _grad_hess(self, margin: np.ndarray, data: Data, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated."""

@@ -16,80 +16,26 @@ Loss objects are scikit-learn parameters: ``loss__<name>`` reaches the
 loss's own parameters in ``get_params``, ``set_params`` and grid searches.
 
 Reading a fitted model's booster directly: ``booster.best_iteration`` holds
-the best iteration after early stopping; pass
-``iteration_range=(0, booster.best_iteration + 1)`` to
-:func:`gbm_objectives.xgboost.predict` or :meth:`xgboost.Booster.predict`
-to predict as the estimator does (both use every tree by default).
+the best iteration after early stopping, which
+:func:`gbm_objectives.xgboost.predict` uses by default, as the estimator's
+``predict`` does; :meth:`xgboost.Booster.predict` uses every tree unless
+given ``iteration_range=(0, booster.best_iteration + 1)``.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-import warnings
 from typing import Any, Mapping
 
 import numpy as np
 import xgboost as xgb
 from xgboost.sklearn import XGBModel, _get_qid, _wrap_evaluation_matrices, get_model_categories
 
-from ._adapters import loss_from_json, refits
+from ._adapters import LeafRefitWarning, loss_from_json, warn_no_refit
 from .losses import _REGISTRY, Loss, as_loss, get_loss
 
 __all__ = ["LeafRefitWarning", "XGBClassifier", "XGBRanker", "XGBRegressor", "warn_no_refit"]
-
-
-# ---------------------------------------------------------------------------
-# The one-time warning of a path that cannot refit leaves
-# ---------------------------------------------------------------------------
-
-
-class LeafRefitWarning(UserWarning):
-    """A loss that needs leaf refit (absolute error, quantile) trains without it."""
-
-
-#: Loss names already warned about in this process.
-_WARNED_NO_REFIT: set[str] = set()
-
-
-def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int = 2) -> bool:
-    """Warn, once per process and loss kind, that ``loss`` trains on ``path`` without leaf refit.
-
-    Absolute error and quantile losses have a constant curvature, so Newton
-    leaves alone do not reach the built-in objectives' accuracy: those refit
-    every leaf to a residual quantile. Paths that cannot (a custom objective
-    handed to a scikit-learn estimator or to a plain ``train`` call) call
-    this; losses that need no refit are ignored.
-
-    Parameters
-    ----------
-    loss : Loss or str
-    path : str
-        How the user trains, named in the message (e.g.
-        ``"XGBRegressor(objective=gx.objective(loss))"``).
-    stacklevel : int, default 2
-        As in :func:`warnings.warn`, counted from the caller of this function.
-
-    Returns
-    -------
-    bool
-        Whether the warning was issued now.
-    """
-    loss = as_loss(loss)
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"path must be a non-empty string naming the training path, got {path!r}")
-    if not refits(loss, True) or loss.name in _WARNED_NO_REFIT:
-        return False
-    _WARNED_NO_REFIT.add(loss.name)
-    warnings.warn(
-        f"{loss.name} needs every leaf refit to a residual quantile, which {path} cannot do: the model "
-        "keeps plain Newton leaves and falls short of the built-in objective. Train with "
-        "gbm_objectives.xgboost.train, gbm_objectives.lightgbm.train or the library's estimators "
-        "(loss=...) to refit. This warning is shown once per loss per process.",
-        LeafRefitWarning,
-        stacklevel=stacklevel + 1,
-    )
-    return True
 
 
 # ---------------------------------------------------------------------------
@@ -382,9 +328,9 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
     Notes
     -----
     ``model.get_booster()`` holds every tree, also those after the best
-    iteration of early stopping; to predict from it as ``predict`` does, pass
-    ``iteration_range=(0, booster.best_iteration + 1)`` to
-    :func:`gbm_objectives.xgboost.predict`.
+    iteration of early stopping; :func:`gbm_objectives.xgboost.predict`
+    predicts from it as ``predict`` does (up to ``best_iteration``), while
+    :meth:`xgboost.Booster.predict` uses every tree by default.
     """
 
     def __init__(

@@ -56,6 +56,7 @@ from numba import njit
 from ._adapters import (
     Data,
     DataCache,
+    LeafRefitWarning,
     ObjectiveBase,
     check_margin,
     check_output,
@@ -63,6 +64,7 @@ from ._adapters import (
     loss_to_json,
     predict_response,
     refits,
+    warn_no_refit,
 )
 from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
 from .kernels._common import JIT
@@ -70,6 +72,7 @@ from .losses import AbsoluteError, Loss, Quantile, as_loss, get_loss
 
 __all__ = [
     "DaskLGBMRegressor",
+    "LeafRefitWarning",
     "NoUsableFeaturesError",
     "LGBMClassifier",
     "LGBMRegressor",
@@ -84,6 +87,7 @@ __all__ = [
     "predict",
     "refit",
     "train",
+    "warn_no_refit",
 ]
 
 #: Prefix of the ``objective`` parameter recorded in models trained here.
@@ -237,6 +241,15 @@ class LightGBMObjective(ObjectiveBase):
         of the loss's curvature, as LightGBM's ``l1`` / ``quantile`` do. Used
         with the leaf refit, where the Hessian only shapes the splits, so
         ``min_sum_hessian_in_leaf`` counts rows whatever the scale of ``y``.
+
+    Notes
+    -----
+    Absolute error and quantile losses (except ``curvature="mm"``) need
+    every leaf refit to a residual percentile, which plain
+    ``lightgbm.train`` / ``lightgbm.cv`` with this objective cannot do: the
+    first call then issues a :class:`LeafRefitWarning`, once per process
+    and loss (:func:`warn_no_refit`). :func:`train` and the estimators
+    refit and never warn.
     """
 
     _order = "F"
@@ -246,6 +259,8 @@ class LightGBMObjective(ObjectiveBase):
         self._data = DataCache()
 
     def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("lightgbm.train with params['objective'] = gbm_objectives.lightgbm.objective(...)")
         data = _cached_data(self._data, self.loss, train_data, "training data")
         return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
 
@@ -339,8 +354,9 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     """Custom objective of ``loss`` for ``params["objective"]`` of :func:`lightgbm.train`.
 
     It starts from LightGBM's default score 0 and does not refit leaves; use
-    :func:`train` for the loss's start margin and leaf refit. Multiclass losses
-    need ``params["num_class"]``.
+    :func:`train` for the loss's start margin and leaf refit (absolute error
+    and quantile losses warn once per process without it,
+    :class:`LeafRefitWarning`). Multiclass losses need ``params["num_class"]``.
 
     LightGBM stores a NaN label as 0 when it builds a Dataset and keeps no
     copy of the original, so this objective (which only sees built Datasets)
@@ -1292,7 +1308,8 @@ def train(
     fevals = [LightGBMMetric(loss)]
     if feval is not None:
         fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
-    booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)
+    # The refit is chosen here (refit_leaves=False is the user's choice): no warning.
+    booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)._managed()
 
     patched: list[lgb.Dataset] = []
     constant = None
@@ -1384,11 +1401,10 @@ def cv(
     Notes
     -----
     Absolute error and quantile losses train without the leaf refit here
-    (folds are Dataset subsets; the refit needs each fold's raw features):
-    a warning says so.
+    (folds are Dataset subsets; the refit needs each fold's raw features), so
+    fold scores can be worse than :func:`train`'s model: a
+    :class:`LeafRefitWarning` says so, once per process and loss.
     """
-    import warnings
-
     loss = as_loss(loss)
     if not isinstance(train_set, lgb.Dataset):
         raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
@@ -1397,13 +1413,7 @@ def cv(
     if not isinstance(return_cvbooster, bool):
         raise ValueError(f"return_cvbooster must be True or False, got {return_cvbooster!r}")
     booster_params = _prepare_params(loss, params, refit=False)
-    if isinstance(loss, Quantile):
-        warnings.warn(
-            f"gbm_objectives.lightgbm.cv trains {loss.name} without LightGBM's leaf refit (train() refits); "
-            "fold scores can be worse than the final model's",
-            UserWarning,
-            stacklevel=2,
-        )
+    warn_no_refit(loss, "gbm_objectives.lightgbm.cv (its folds are Dataset subsets without raw features)")
     data = _python_side_data(loss, train_set, "train_set")
     if init_score is not None and _own_init_score(train_set) is not None:
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
@@ -1436,7 +1446,7 @@ def cv(
     fevals = [LightGBMMetric(loss)]
     if feval is not None:
         fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
-    booster_params["objective"] = LightGBMObjective(loss)
+    booster_params["objective"] = LightGBMObjective(loss)._managed()
     result = lgb.cv(
         booster_params,
         train_set,
@@ -1704,7 +1714,16 @@ def _check_eval_labels(loss: Loss, pairs: list[tuple[Any, Any]], weights: Any) -
 
 
 def _is_distributed(params: Mapping[str, Any]) -> bool:
-    return int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1
+    """Whether LightGBM trains over a network of machines.
+
+    ``lightgbm.dask`` always sets ``machines``, also when every partition
+    sits on one worker (``num_machines`` 1): Dask training counts as
+    distributed either way, so whether it refits leaves never depends on
+    where the partitions landed.
+    """
+    if int(_param(params, ("num_machines", "num_machine"), 1) or 1) > 1:
+        return True
+    return bool(_param(params, ("machines", "workers", "nodes"), ""))
 
 
 def _eval_kwargs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
@@ -1817,6 +1836,8 @@ class _LossModelMixin:
         _check_eval_labels(loss, pairs, fit_kw.get("eval_sample_weight"))
         params = self.get_params()  # type: ignore[attr-defined]
         refit = refits(loss, getattr(self, "refit_leaves", True)) and not _is_distributed(params)
+        if not refit and refits(loss, getattr(self, "refit_leaves", True)):
+            warn_no_refit(loss, f"{type(self).__name__} in distributed training (the refit needs every row)")
         _check_boosting(params)
         user_eval = fit_kw["eval_metric"]
         user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
@@ -2144,8 +2165,10 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
     loss's objective; the start margin is the loss's best constant over all
     of ``y`` (computed on the client, so ``y`` and the weights are gathered
     once), and ``predict`` returns the response scale. Leaf refit needs
-    every row's residual on one machine, so it is not available here
-    (absolute error and quantile losses train plain Newton leaves).
+    every row's residual on one machine, so it is not available here, even
+    when all partitions sit on one worker: absolute error and quantile
+    losses train plain Newton leaves, and a :class:`LeafRefitWarning` says
+    so once per process and loss.
 
     Parameters
     ----------
@@ -2193,6 +2216,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         loss = _build_loss(self.loss, self.loss_params)
         if loss.is_multiclass or loss.needs_group:
             raise ValueError(f"{loss!r} is not a single-output regression loss")
+        warn_no_refit(loss, "DaskLGBMRegressor (the refit needs every row's residual on one machine)")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
         start = None
         if init_score is None and kwargs.get("init_model") is None:

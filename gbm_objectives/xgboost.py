@@ -42,9 +42,11 @@ booster facts a custom objective otherwise gets wrong:
 
   Either way the model names the built-in, so plain ``xgboost.train``
   continuing it trains the same loss.
-* **Weights, groups, shapes.** DMatrix weights multiply the gradients, query
-  groups (``group=`` / ``qid=``) reach grouped losses, multiclass margins are
-  ``(n, k)``, and labels are checked against the loss before the first tree.
+* **Weights, groups, shapes.** DMatrix weights multiply the gradients (with
+  query groups XGBoost takes one weight per group, which applies to every
+  row of the group), query groups (``group=`` / ``qid=``) reach grouped
+  losses, multiclass margins are ``(n, k)``, and labels are checked against
+  the loss before the first tree.
 * **Loss record.** The loss name and parameters are stored as the booster
   attribute ``"gbm_objectives_loss"`` (kept by ``save_model``), which
   :func:`predict` reads.
@@ -60,9 +62,11 @@ objective=...)`` with the objective they run: ``"reg:squarederror"`` for
 ``XGBClassifier``, whose sigmoid and softmax are the inverse links of the
 logit and softmax losses: ``predict_proba`` is then the response scale of
 ``logistic`` (with label smoothing, the smoothed-target probability, as
-:meth:`Loss.predict`), ``focal``, ``softmax`` and ``softmax_focal``. The
-estimators run no leaf refit; use :func:`train` for absolute error and
-quantile losses.
+:meth:`Loss.predict`), ``focal``, ``softmax`` and ``softmax_focal``.
+XGBoost's estimators run no leaf refit with a callable objective: for
+absolute error and quantile losses use :func:`train` or this module's
+estimators (``XGBRegressor(loss=...)``); a custom objective of those losses
+in plain XGBoost warns once per process (:class:`LeafRefitWarning`).
 
 Cross-validation: :func:`cv` is :func:`xgboost.cv` with each fold trained as
 :func:`train` (its own start margin, the loss's metric).
@@ -85,6 +89,7 @@ from xgboost import collective
 
 from ._adapters import (
     Data,
+    LeafRefitWarning,
     ObjectiveBase,
     check_margin,
     check_output,
@@ -93,12 +98,14 @@ from ._adapters import (
     predict_response,
     refits,
     same_values,
+    warn_no_refit,
 )
 from .losses import AbsoluteError, Loss, Quantile, as_loss
 
 __all__ = [
     "BUILTIN_LEAF_REFIT",
     "LOSS_ATTR",
+    "LeafRefitWarning",
     "XGBMetric",
     "XGBObjective",
     "base_score",
@@ -109,6 +116,7 @@ __all__ = [
     "objective",
     "predict",
     "train",
+    "warn_no_refit",
 ]
 
 #: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
@@ -187,8 +195,36 @@ _GROUP_HINT = "build the DMatrix with group= or qid="
 
 def _read_dmatrix(loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
     """Labels, weights and query groups of ``dmat``, checked against ``loss``."""
-    group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
-    return Data(loss, dmat.get_label(), dmat.get_weight(), group_ptr, what, _GROUP_HINT)
+    label, weight = dmat.get_label(), dmat.get_weight()
+    group_ptr = _group_ptr(loss, dmat, label.shape[0], weight.shape[0])
+    return Data(loss, label, _row_weights(weight, group_ptr), _loss_groups(loss, group_ptr), what, _GROUP_HINT)
+
+
+def _group_ptr(loss: Loss, dmat: "xgb.DMatrix", n_rows: int, n_weights: int) -> np.ndarray | None:
+    """The DMatrix's group boundaries where they matter: a grouped loss, or weights that are not one per row."""
+    if loss.needs_group or (n_weights and n_weights != n_rows):
+        return dmat.get_uint_info("group_ptr")
+    return None
+
+
+def _loss_groups(loss: Loss, group_ptr: np.ndarray | None) -> np.ndarray | None:
+    return group_ptr if loss.needs_group else None
+
+
+def _row_weights(weight: np.ndarray, group_ptr: np.ndarray | None) -> np.ndarray:
+    """One weight per row: a DMatrix with query groups holds one weight per group.
+
+    That is XGBoost's rule once groups are set (``XGBRanker.fit``'s
+    ``sample_weight``, ``DMatrix(group=..., weight=...)``): each group's
+    weight applies to every row of the group, so it is repeated over them.
+    Weights of any other length are left for :class:`Data` to refuse.
+    """
+    if group_ptr is None or group_ptr.shape[0] < 2 or weight.shape[0] != group_ptr.shape[0] - 1:
+        return weight
+    sizes = np.diff(group_ptr.astype(np.int64))
+    if np.any(sizes <= 0):
+        return weight
+    return np.repeat(weight, sizes)
 
 
 try:  # a view of a DMatrix field without the copy ``get_label`` makes
@@ -235,7 +271,7 @@ class _DMatrixCache:
 
     def get(self, loss: Loss, dmat: "xgb.DMatrix", what: str) -> Data:
         label, weight = _info_view(dmat, "label"), _info_view(dmat, "weight")
-        group_ptr = dmat.get_uint_info("group_ptr") if loss.needs_group else None
+        group_ptr = _group_ptr(loss, dmat, label.shape[0], weight.shape[0])
         entry = self._entries.get(dmat)
         if (
             entry is not None
@@ -245,7 +281,7 @@ class _DMatrixCache:
         ):
             return entry[3]
         label, weight = np.array(label), np.array(weight)
-        data = Data(loss, label, weight, group_ptr, what, _GROUP_HINT)
+        data = Data(loss, label, _row_weights(weight, group_ptr), _loss_groups(loss, group_ptr), what, _GROUP_HINT)
         self._entries[dmat] = (label, weight, group_ptr, data)
         return data
 
@@ -277,6 +313,13 @@ class XGBObjective(ObjectiveBase):
     serve concurrent training runs. Picklable and deep-copyable (the caches
     are dropped).
 
+    Absolute error and quantile losses (except their ``curvature="mm"``
+    surrogate) need every leaf refit to a residual quantile, which a custom
+    objective in plain ``xgboost.train`` or ``XGBRegressor`` cannot do: the
+    first call then issues a :class:`LeafRefitWarning`, once per process and
+    loss (see :func:`warn_no_refit`). :func:`train`, :func:`cv`,
+    :func:`dask_train` and the library's estimators refit and never warn.
+
     Parameters
     ----------
     loss : Loss or str
@@ -297,6 +340,8 @@ class XGBObjective(ObjectiveBase):
         return self._sklearn_call(a, b, sample_weight)
 
     def _native(self, predt: Any, dtrain: "xgb.DMatrix") -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("xgboost.train(obj=gbm_objectives.xgboost.objective(...))")
         m = check_margin(self.loss, predt, dtrain.num_row(), _BOOSTER)
         data = self._cache.get(self.loss, dtrain, "training data")
         if self._mm and collective.get_world_size() > 1:
@@ -312,6 +357,8 @@ class XGBObjective(ObjectiveBase):
         return grad, hess
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("xgboost.XGBRegressor(objective=gbm_objectives.xgboost.objective(...))")
         if self.loss.needs_group:
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn objective signature lacks")
         y = np.asarray(y_true)
@@ -416,7 +463,9 @@ def objective(loss: Loss | str) -> XGBObjective:
     With plain ``xgboost.train`` the model still starts from ``base_score``
     0.5 and, for a multiclass loss, needs ``params["num_class"]``; use
     :func:`train`, or set ``base_score=base_score(loss, y, w)`` and
-    ``objective=booster_objective(loss)`` in the params yourself.
+    ``objective=booster_objective(loss)`` in the params yourself. Absolute
+    error and quantile losses get no leaf refit there (a one-time
+    :class:`LeafRefitWarning` says so); :func:`train` refits.
     """
     return XGBObjective(loss)
 
@@ -654,12 +703,14 @@ def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
     its leaf refit (< 3.4), or its smooth MM surrogate (>= 3.4), where
     nothing refits the leaves and they are Newton steps on those gradients.
     """
+    # Built here, the refit is chosen (refit_leaves=False is the user's
+    # choice): no warning of a path without refit.
     if not refits(loss, refit_leaves):
-        return XGBObjective(loss)
+        return XGBObjective(loss)._managed()  # type: ignore[return-value]
     if BUILTIN_LEAF_REFIT:
-        return XGBObjective(loss, row_curvature=True)
+        return XGBObjective(loss, row_curvature=True)._managed()  # type: ignore[return-value]
     mm = AbsoluteError(curvature="mm") if isinstance(loss, AbsoluteError) else Quantile(loss.alpha, curvature="mm")
-    return XGBObjective(mm)
+    return XGBObjective(mm)._managed()  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------
@@ -725,7 +776,12 @@ def train(
     -------
     xgboost.Booster
         Its ``predict`` returns the response scale; the loss is stored in
-        the ``"gbm_objectives_loss"`` attribute for :func:`predict`.
+        the ``"gbm_objectives_loss"`` attribute for :func:`predict`. It
+        holds every tree trained, also after early stopping, which records
+        ``best_iteration``: :func:`predict` then uses the trees up to it by
+        default, ``booster.predict`` all of them (XGBoost's default). A
+        continued model (``xgb_model=``) keeps a ``best_iteration`` only if
+        this run stopped early.
     """
     loss = as_loss(loss)
     if not isinstance(dtrain, xgb.DMatrix):
@@ -742,8 +798,26 @@ def train(
         start = data.best_constant(loss) if init_score is None else init_score
         booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
+    _drop_inherited_best(booster, kwargs)
     _record_loss(booster, loss)
     return booster
+
+
+def _drop_inherited_best(booster: "xgb.Booster", kwargs: Mapping[str, Any]) -> None:
+    """Forget the best iteration a continued model inherited from ``xgb_model``.
+
+    XGBoost keeps the ``best_iteration`` / ``best_score`` attributes of the
+    model it continues when the new run does not stop early, so predictions
+    from the best iteration (:func:`predict`, the scikit-learn estimators)
+    would drop every tree just trained. Only a run's own early stopping sets
+    them here.
+    """
+    if kwargs.get("xgb_model") is None or booster.attr("best_iteration") is None:
+        return
+    callbacks = kwargs.get("callbacks") or ()
+    if kwargs.get("early_stopping_rounds") or any(isinstance(cb, xgb.callback.EarlyStopping) for cb in callbacks):
+        return
+    booster.set_attr(best_iteration=None, best_score=None)
 
 
 def cv(
@@ -820,7 +894,7 @@ def predict(
     output: str = "response",
     loss: Loss | str | None = None,
     group: Any = None,
-    iteration_range: tuple[int, int] = (0, 0),
+    iteration_range: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Predictions of a booster trained on a library loss, as float64.
 
@@ -836,14 +910,28 @@ def predict(
     group : array, optional
         Grouped losses on the response scale: group sizes or query ids (read
         from a DMatrix's query groups when not given).
-    iteration_range : (int, int), default (0, 0)
-        Trees to use, as in :meth:`xgboost.Booster.predict` ((0, 0): all).
+    iteration_range : (int, int), optional
+        Trees to use, as in :meth:`xgboost.Booster.predict`. Default (None):
+        the best iteration when early stopping recorded one on the booster
+        (its ``best_iteration`` attribute, set by :func:`train` /
+        ``xgboost.train`` with ``early_stopping_rounds`` and by the
+        scikit-learn estimators' ``fit``), i.e. ``(0, best_iteration + 1)``,
+        as the scikit-learn estimators' ``predict`` does; otherwise every
+        tree. ``(0, 0)`` always uses every tree.
+
+    Notes
+    -----
+    :meth:`xgboost.Booster.predict` and ``inplace_predict`` use every tree
+    by default, also after early stopping (checked on XGBoost 3.2 and 3.4):
+    ``booster.predict(X)`` of an early-stopped booster then differs from
+    this function's default; pass ``iteration_range=(0, 0)`` here for the
+    same trees.
     """
     if not isinstance(booster, xgb.Booster):
         raise ValueError(f"booster must be an xgboost.Booster, got {type(booster).__name__}")
     check_output(output)
     loss = _booster_loss(booster) if loss is None else as_loss(loss)
-    iteration_range = tuple(iteration_range)  # type: ignore[assignment]
+    iteration_range = _iteration_range(booster, iteration_range)
     if isinstance(data, xgb.DMatrix):
         raw = booster.predict(data, output_margin=True, iteration_range=iteration_range)
         if group is None and loss.needs_group:
@@ -857,6 +945,24 @@ def predict(
     if output == "margin":
         return margin
     return predict_response(loss, margin, group)
+
+
+def _iteration_range(booster: "xgb.Booster", iteration_range: Any) -> tuple[int, int]:
+    """``iteration_range`` checked; None: up to the recorded best iteration, else every tree."""
+    if iteration_range is None:
+        best = booster.attr("best_iteration")
+        return (0, 0) if best is None else (0, int(best) + 1)
+    try:
+        start, end = iteration_range
+    except (TypeError, ValueError):
+        raise ValueError(f"iteration_range must be a pair (start, end) of integers, got {iteration_range!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end)):
+        raise ValueError(f"iteration_range must be a pair (start, end) of integers, got {iteration_range!r}")
+    if start < 0 or end < 0 or (end != 0 and end <= start):
+        raise ValueError(
+            f"iteration_range must hold 0 <= start < end, or end 0 for every tree from start; got {iteration_range!r}"
+        )
+    return int(start), int(end)
 
 
 # ---------------------------------------------------------------------------
@@ -935,6 +1041,7 @@ def dask_train(
     if init_score is not None:
         booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
     out = dxgb.train(client, booster_params, dtrain, num_boost_round, evals=list(evals), obj=obj, **kwargs)
+    _drop_inherited_best(out["booster"], kwargs)
     _record_loss(out["booster"], loss)
     return out
 

@@ -123,6 +123,28 @@ def test_startup_benchmark_runs_in_fresh_processes(capsys):
     assert all(_median(cell) > 0 for cell in calls[0][1:7])
 
 
+def test_objective_call_benchmark_times_every_path_against_the_kernel(capsys):
+    bench = _script("bench_objective_call")
+    package = BENCH.parent / "gbm_objectives"
+    argv = ["--sizes", "300", "500", "--losses", "tweedie", "logistic", "--repeats", "1", "--min-time", "0",
+            "--baseline", str(package)]
+    assert bench.main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert [(row[0], row[1]) for row in table] == [
+        (loss, rows) for rows in ("300", "500") for loss in ("tweedie", "logistic")
+    ]
+    for row in table:
+        assert len(row) == 13
+        kernel = _median(row[2])
+        assert kernel > 0
+        # Each path's time per row and its ratio to the kernel's, from the same repetition.
+        for time_cell, ratio_cell in ((row[3], row[4]), (row[5], row[6]), (row[7], row[8])):
+            assert _median(ratio_cell) == pytest.approx(_median(time_cell) / kernel, rel=0.06, abs=0.01), row
+        # The baseline (here this very package, loaded under another name) is timed beside it.
+        for time_cell, ratio_cell, ours in ((row[9], row[10], row[3]), (row[11], row[12], row[5])):
+            assert _median(ratio_cell) == pytest.approx(_median(ours) / _median(time_cell), rel=0.06, abs=0.01), row
+
+
 def test_scripts_reject_bad_arguments():
     for name, argv in (
         ("bench_kernels", ["--losses", "no_such_loss"]),
@@ -136,3 +158,5 @@ def test_scripts_reject_bad_arguments():
         assert exc.value.code == 2, (name, argv)
     with pytest.raises(ValueError, match="n must be"):
         _script("_reference").make_problem("tweedie", 0)
+    with pytest.raises(SystemExit, match="not a package folder"):
+        _script("bench_objective_call").main(["--baseline", str(BENCH)])

@@ -819,7 +819,8 @@ def test_cv_fold_starts_differ_from_a_global_start(data):
         np.testing.assert_allclose(booster.predict(X[:3], raw_score=True), start, rtol=1e-12)
 
 
-def test_cv_validates_like_train(data):
+def test_cv_validates_like_train(data, monkeypatch):
+    monkeypatch.setattr("gbm_objectives._adapters._WARNED_NO_REFIT", set())  # the warning is once per process
     X, y = data["X"][:300], data["tweedie"][:300]
     y_nan = y.copy()
     y_nan[0] = np.nan
@@ -827,7 +828,7 @@ def test_cv_validates_like_train(data):
         glgb.cv("tweedie", PARAMS, lgb.Dataset(X, y_nan), 2, nfold=2)
     with pytest.raises(ValueError, match="objective"):
         glgb.cv("tweedie", {**PARAMS, "objective": "l2"}, lgb.Dataset(X, y), 2, nfold=2)
-    with pytest.warns(UserWarning, match="leaf refit"):
+    with pytest.warns(glgb.LeafRefitWarning, match="leaf refit"):
         glgb.cv("quantile", PARAMS, lgb.Dataset(X, y), 2, nfold=2)
 
 

@@ -1,16 +1,22 @@
 """LightGBM adapter under reuse patterns and awkward data: continued training,
-tiny or constant data, NaN labels in every data set the callables see."""
+tiny or constant data, NaN labels in every data set the callables see, and the
+one-time warning of paths that train absolute error / quantile without leaf
+refit."""
 
 from __future__ import annotations
+
+import warnings
 
 import lightgbm as lgb
 import numpy as np
 import pytest
 
+import gbm_objectives._adapters as adapters
 from gbm_objectives import get_loss
 from gbm_objectives import lightgbm as glgb
 
 PARAMS = dict(verbose=-1, num_threads=1, deterministic=True, force_col_wise=True, num_leaves=7)
+ESTIMATOR = dict(verbose=-1, n_jobs=1, deterministic=True, force_col_wise=True, num_leaves=7)
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +169,87 @@ def test_nan_labels_in_every_data_set_are_refused(counts):
     yb_nan[0] = np.nan
     with pytest.raises(ValueError, match=r"eval_set\[0\]: " + NAN_MESSAGE):
         glgb.LGBMClassifier(verbose=-1).fit(X, yb, eval_set=[(X, yb_nan)])
+
+
+# ---------------------------------------------------------------------------
+# One-time warning where absolute error / quantile train without leaf refit
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_refit_warnings(monkeypatch):
+    """An empty once-per-process registry of :class:`LeafRefitWarning`."""
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
+
+
+def refit_warnings(record) -> list[str]:
+    """The messages of the LeafRefitWarnings recorded, each pointing at this file."""
+    found = [w for w in record if issubclass(w.category, glgb.LeafRefitWarning)]
+    assert all(w.filename == __file__ for w in found), [(w.filename, w.lineno) for w in found]
+    return [str(w.message) for w in found]
+
+
+def test_plain_lightgbm_train_with_quantile_objective_warns_once_per_loss(counts, fresh_refit_warnings):
+    X, y = counts
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            lgb.train({**PARAMS, "objective": glgb.objective("quantile")}, lgb.Dataset(X, y), 3)
+        lgb.cv({**PARAMS, "objective": glgb.objective("quantile")}, lgb.Dataset(X, y), 2, nfold=2)
+        lgb.train({**PARAMS, "objective": glgb.objective("absolute_error")}, lgb.Dataset(X, y), 3)
+    messages = refit_warnings(record)
+    assert len(messages) == 2
+    assert messages[0].startswith("quantile needs every leaf refit") and "lightgbm.train with" in messages[0]
+    assert messages[1].startswith("absolute_error needs every leaf refit")
+
+
+def test_library_cv_warns_once(counts, fresh_refit_warnings):
+    X, y = counts
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for alpha in (0.5, 0.9):
+            glgb.cv(get_loss("quantile", alpha=alpha), PARAMS, lgb.Dataset(X, y), 2, nfold=2)
+        glgb.cv("poisson", PARAMS, lgb.Dataset(X, y), 2, nfold=2)
+    (message,) = refit_warnings(record)
+    assert "gbm_objectives.lightgbm.cv" in message
+
+
+def test_refitting_paths_never_warn(counts, fresh_refit_warnings):
+    X, y = counts
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for name in ("quantile", "absolute_error"):
+            glgb.train(name, PARAMS, lgb.Dataset(X, y, free_raw_data=False), 3)
+            glgb.train(name, PARAMS, lgb.Dataset(X, y), 3, refit_leaves=False)  # the user's explicit choice
+            glgb.LGBMRegressor(loss=name, n_estimators=3, **ESTIMATOR).fit(X, y)
+            glgb.LGBMRegressor(loss=name, refit_leaves=False, n_estimators=3, **ESTIMATOR).fit(X, y)
+        lgb.train({**PARAMS, "objective": glgb.objective("huber")}, lgb.Dataset(X, y), 2)  # needs no refit
+    assert refit_warnings(record) == []
+    # Nothing above used up the once-per-process warning.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        lgb.train({**PARAMS, "objective": glgb.objective("quantile")}, lgb.Dataset(X, y), 2)
+    assert len(refit_warnings(record)) == 1
+
+
+@pytest.mark.dask
+def test_dask_regressor_warns_once_and_never_refits(counts, fresh_refit_warnings):
+    pytest.importorskip("distributed")
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    X, y = counts
+    kw = dict(n_estimators=5, **ESTIMATOR)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                dX, dy = da.from_array(X, chunks=(300, X.shape[1])), da.from_array(y, chunks=300)
+                models = [glgb.DaskLGBMRegressor(loss="absolute_error", client=client, **kw).fit(dX, dy)]
+                models.append(glgb.DaskLGBMRegressor(loss="absolute_error", client=client, **kw).fit(dX, dy))
+                pred = models[0].predict(dX).compute()
+    (message,) = refit_warnings(record)
+    assert "DaskLGBMRegressor" in message
+    # All partitions on one worker: still Newton leaves (no refit), as on several workers.
+    local = glgb.LGBMRegressor(loss="absolute_error", refit_leaves=False, **kw).fit(X, y)
+    np.testing.assert_allclose(pred, local.predict(X), rtol=1e-6)

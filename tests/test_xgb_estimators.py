@@ -19,10 +19,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
+import gbm_objectives._adapters as adapters
 import gbm_objectives._xgb_estimators as est_mod
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
-from gbm_objectives._xgb_estimators import LeafRefitWarning, warn_no_refit
+from gbm_objectives.xgboost import LeafRefitWarning, warn_no_refit
 
 SK = {"n_estimators": 15, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
 #: The same booster settings as ``SK`` for gbm_objectives.xgboost.train.
@@ -172,6 +173,27 @@ def test_ranker_is_train_on_the_same_data(rng):
 # ---------------------------------------------------------------------------
 
 
+def test_ranker_with_per_group_weights_is_train_on_the_same_dmatrix(rng):
+    """XGBoost takes one sample weight per query group once groups are set."""
+    n = 400
+    X = features(rng, n)
+    qid = np.repeat(np.arange(n // 10), 10)
+    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
+    y[::10] = 1.0
+    w = rng.uniform(0.2, 3.0, n // 10)
+    loss = get_loss("infonce", temperature=0.5)
+    model = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid, sample_weight=w, eval_set=[(X, y)], eval_qid=[qid],
+                                              sample_weight_eval_set=[w])
+    native = gx.train(loss, NATIVE, xgb.DMatrix(X, label=y, qid=qid, weight=w), SK["n_estimators"])
+    margin = model.predict(X, output_margin=True)
+    assert_allclose(margin, gx.predict(native, X, output="margin"), rtol=1e-6, atol=1e-8)
+    # The weights count: each group's weight applies to all its rows.
+    unweighted = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid).predict(X, output_margin=True)
+    assert not np.allclose(margin, unweighted)
+    logged = model.evals_result_["validation_0"]["infonce"][-1]
+    assert logged == pytest.approx(loss.loss(y, margin, np.repeat(w, 10), group=qid), rel=1e-5)
+
+
 def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     X = features(rng, 500)
     y = labels_for(get_loss("squared_error"), X, rng)
@@ -184,10 +206,33 @@ def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     assert booster.num_boosted_rounds() > best + 1
     best_pred = gx.predict(booster, Xv, iteration_range=(0, best + 1))
     assert_allclose(model.predict(Xv), best_pred, rtol=1e-6, atol=1e-6)
-    assert not np.allclose(model.predict(Xv), gx.predict(booster, Xv))
+    # gx.predict of the booster predicts as the estimator, by default...
+    assert_allclose(gx.predict(booster, Xv), best_pred, rtol=1e-12)
+    # ... where Booster.predict and an explicit (0, 0) use every tree.
+    every_tree = gx.predict(booster, Xv, iteration_range=(0, 0))
+    assert not np.allclose(model.predict(Xv), every_tree)
+    assert_allclose(booster.predict(xgb.DMatrix(Xv)), every_tree, rtol=1e-6, atol=1e-6)
     # The metric history is the loss's, computed on margins as train() does.
     history = model.evals_result_["validation_0"]["squared_error"]
     assert int(np.argmin(history)) == best
+
+
+def test_gx_predict_of_xgboost_estimator_uses_its_best_iteration(rng):
+    """The README's route: XGBoost's own estimator with the library's objective."""
+    loss = get_loss("tweedie")
+    X = features(rng, 500)
+    y = labels_for(loss, X, rng)
+    Xv = features(rng, 200)
+    yv = labels_for(loss, Xv, rng)[rng.permutation(200)]  # shuffled: the validation loss soon rises
+    model = xgb.XGBRegressor(objective=gx.objective(loss), eval_metric=gx.metric(loss), n_estimators=200,
+                             learning_rate=0.5, early_stopping_rounds=5, nthread=1,
+                             base_score=gx.base_score(loss, y, objective="reg:squarederror"))
+    model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    booster = model.get_booster()
+    assert booster.num_boosted_rounds() == model.best_iteration + 6
+    margin = gx.predict(booster, Xv, loss=loss, output="margin")
+    assert_allclose(margin, model.predict(Xv), rtol=1e-6)  # the estimator predicts margins here
+    assert not np.allclose(margin, gx.predict(booster, Xv, loss=loss, output="margin", iteration_range=(0, 0)))
 
 
 def test_saved_model_loads_with_its_loss(rng, tmp_path):
@@ -380,7 +425,7 @@ def test_check_estimator_fails_no_more_than_xgboost(ours, theirs):
 
 
 def test_no_refit_warning_once_per_loss_kind(monkeypatch):
-    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
     path = "XGBRegressor(objective=gx.objective(loss))"
     with pytest.warns(LeafRefitWarning, match="quantile needs every leaf refit"):
         assert warn_no_refit(get_loss("quantile", alpha=0.9), path)
@@ -388,14 +433,17 @@ def test_no_refit_warning_once_per_loss_kind(monkeypatch):
         warnings.simplefilter("error")
         assert not warn_no_refit(get_loss("quantile", alpha=0.1), path)  # same kind: silent
         assert not warn_no_refit("tweedie", path)  # needs no refit
+        assert not warn_no_refit(get_loss("absolute_error", curvature="mm"), path)  # XGBoost 3.4's own surrogate
     with pytest.warns(LeafRefitWarning, match="absolute_error"):
         assert warn_no_refit("absolute_error", path)
     with pytest.raises(ValueError, match="path must be"):
         warn_no_refit("quantile", "")
+    with pytest.raises(ValueError, match="stacklevel must be"):
+        warn_no_refit("quantile", path, stacklevel=0)
 
 
 def test_estimators_refit_without_warning(monkeypatch, rng):
-    monkeypatch.setattr(est_mod, "_WARNED_NO_REFIT", set())
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
     X = features(rng, 200)
     y = costs(X, rng)
     with warnings.catch_warnings():

@@ -818,6 +818,65 @@ def test_continued_training_keeps_the_model_start(rng):
     assert not np.allclose(two, gx.predict(first, X, output="margin"))
 
 
+@pytest.mark.parametrize("name", ["infonce", "squared_error"])
+def test_dmatrix_with_groups_takes_one_weight_per_group(name, rng):
+    """With query groups XGBoost holds one weight per group, for every row of the group."""
+    loss = get_loss(name)
+    sizes = np.array([3, 7, 1, 5, 4])
+    n = int(sizes.sum())
+    qid = np.repeat(np.arange(sizes.shape[0]), sizes)
+    y = np.zeros(n)
+    y[np.cumsum(sizes) - 1] = 1.0
+    w = rng.uniform(0.2, 3.0, sizes.shape[0])
+    d = xgb.DMatrix(features(rng, n), label=y, qid=qid, weight=w)
+    margin = rng.normal(size=n).astype(np.float32)
+    rows = np.repeat(w, sizes)
+    group = qid if loss.needs_group else None
+    expected = loss.grad_hess(y, margin.astype(np.float64), rows, group=group)
+    obj = gx.objective(loss)
+    got = obj(margin, d)
+    assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-7)
+    assert_allclose(got[1], expected[1], rtol=1e-6, atol=1e-7)
+    value = gx.metric(loss)(margin, d)[1]
+    assert value == pytest.approx(loss.loss(y, margin.astype(np.float64), rows, group=group), rel=1e-6)
+    # Training reads the same weights.
+    gx.train(loss, BASE, d, 2)
+    # New group weights are noticed by the same objective.
+    d.set_weight(2.0 * w)
+    assert_allclose(obj(margin, d)[0], 2.0 * expected[0], rtol=1e-6, atol=1e-7)
+
+
+def test_predict_defaults_to_the_best_iteration_after_early_stopping(rng):
+    loss = get_loss("tweedie")
+    X = features(rng, 600)
+    y = labels_for(loss, X, rng)
+    Xv = features(rng, 200)
+    yv = labels_for(loss, Xv, rng)[rng.permutation(200)]  # shuffled: the validation loss soon rises
+    d, dv = xgb.DMatrix(X, label=y), xgb.DMatrix(Xv, label=yv)
+    b = gx.train(loss, {**BASE, "eta": 0.5}, d, 200, evals=[(dv, "valid")], early_stopping_rounds=5,
+                 verbose_eval=False)
+    best = b.best_iteration
+    assert b.num_boosted_rounds() == best + 6
+    default = gx.predict(b, Xv)
+    assert_allclose(default, gx.predict(b, Xv, iteration_range=(0, best + 1)), rtol=1e-12)
+    assert_allclose(gx.predict(b, dv), default, rtol=1e-12)
+    every_tree = gx.predict(b, Xv, iteration_range=(0, 0))
+    assert not np.allclose(default, every_tree)
+    # Booster.predict uses every tree after early stopping (XGBoost 3.2 and 3.4 alike).
+    assert_allclose(b.predict(dv), every_tree, rtol=1e-6)
+    # Continued without early stopping: the continued model's trees all count.
+    more = gx.train(loss, BASE, d, 3, xgb_model=b)
+    assert more.attr("best_iteration") is None and more.num_boosted_rounds() == best + 9
+    assert_allclose(gx.predict(more, Xv), more.predict(dv), rtol=1e-6)
+    assert b.best_iteration == best  # the model continued from is unchanged
+    # Without early stopping there is no best iteration: every tree.
+    plain = gx.train(loss, BASE, d, 4)
+    assert_allclose(gx.predict(plain, Xv), plain.predict(dv), rtol=1e-6)
+    for bad in ((0,), (2, 1), (-1, 0), (0.0, 2), "all"):
+        with pytest.raises(ValueError, match="iteration_range"):
+            gx.predict(b, Xv, iteration_range=bad)
+
+
 def test_metric_as_sklearn_eval_metric(rng):
     loss = get_loss("tweedie", power=1.3)
     X = features(rng, 400)

@@ -1,5 +1,6 @@
 """XGBoost adapter under reuse: one objective shared by concurrent training
-runs, refits with new weights, and data sets relabelled in place.
+runs, refits with new weights, data sets relabelled in place, and the one-time
+warning of paths that train absolute error / quantile without leaf refit.
 
 Each test reproduces the pattern through the boosters' own APIs
 (``xgboost.train``, ``XGBRegressor``, ``DMatrix.set_label``) and compares
@@ -8,13 +9,17 @@ with a fresh objective, which has no state to carry over.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import threading
+import warnings
 
 import numpy as np
 import pytest
 import xgboost as xgb
 from numpy.testing import assert_allclose, assert_array_equal
 
+import gbm_objectives._adapters as adapters
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
 
@@ -188,3 +193,75 @@ def test_set_label_outside_the_domain_is_caught_mid_run(rng):
     d.set_label(y - 100.0)
     with pytest.raises(ValueError, match="y >= 0"):
         obj(rng.normal(size=100).astype(np.float32), d)
+
+
+# ---------------------------------------------------------------------------
+# One-time warning where absolute error / quantile train without leaf refit
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_refit_warnings(monkeypatch):
+    """An empty once-per-process registry of :class:`LeafRefitWarning`."""
+    monkeypatch.setattr(adapters, "_WARNED_NO_REFIT", set())
+
+
+def refit_warnings(record) -> list[str]:
+    """The messages of the LeafRefitWarnings recorded, each pointing at this file."""
+    found = [w for w in record if issubclass(w.category, gx.LeafRefitWarning)]
+    assert all(w.filename == __file__ for w in found), [(w.filename, w.lineno) for w in found]
+    return [str(w.message) for w in found]
+
+
+def median_data(rng: np.random.Generator, n: int = 300):
+    X = rng.normal(size=(n, 4))
+    return X, 2.0 * X[:, 0] + rng.standard_t(3, size=n)
+
+
+def test_plain_xgboost_train_with_quantile_objective_warns_once_per_loss(rng, fresh_refit_warnings):
+    X, y = median_data(rng)
+    dtrain = xgb.DMatrix(X, label=y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        xgb.train(BASE, dtrain, 3, obj=gx.objective("quantile"))
+        xgb.train(BASE, dtrain, 3, obj=gx.objective(get_loss("quantile", alpha=0.9)))  # same kind
+        xgb.cv(BASE, dtrain, 2, nfold=2, obj=gx.objective("quantile"))
+        xgb.train(BASE, dtrain, 3, obj=gx.objective("absolute_error"))
+    messages = refit_warnings(record)
+    assert len(messages) == 2
+    assert messages[0].startswith("quantile needs every leaf refit") and "xgboost.train(obj=" in messages[0]
+    assert messages[1].startswith("absolute_error needs every leaf refit")
+
+
+def test_xgbregressor_with_quantile_objective_warns_once(rng, fresh_refit_warnings):
+    X, y = median_data(rng)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            xgb.XGBRegressor(n_estimators=3, nthread=1, objective=gx.objective("absolute_error")).fit(X, y)
+    (message,) = refit_warnings(record)
+    assert "xgboost.XGBRegressor(objective=" in message
+
+
+def test_refitting_paths_never_warn(rng, fresh_refit_warnings):
+    X, y = median_data(rng)
+    dtrain = xgb.DMatrix(X, label=y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for name in ("quantile", "absolute_error"):
+            gx.train(name, BASE, dtrain, 3)
+            gx.train(name, BASE, dtrain, 3, refit_leaves=False)  # the user's explicit choice
+            gx.cv(name, BASE, dtrain, 2, nfold=2)
+            gx.XGBRegressor(loss=name, n_estimators=3, nthread=1).fit(X, y)
+            # The objective train() builds, as Dask workers receive it.
+            obj = pickle.loads(pickle.dumps(gx._training_objective(get_loss(name), False)))
+            xgb.train(BASE, dtrain, 2, obj=copy.deepcopy(obj))
+        # XGBoost 3.4's own surrogate trains without refit; other losses need none.
+        xgb.train(BASE, dtrain, 2, obj=gx.objective(get_loss("quantile", curvature="mm")))
+        xgb.XGBRegressor(n_estimators=2, nthread=1, objective=gx.objective("huber")).fit(X, y)
+    assert refit_warnings(record) == []
+    # Nothing above used up the once-per-process warning.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        xgb.train(BASE, dtrain, 2, obj=pickle.loads(pickle.dumps(gx.objective("quantile"))))
+    assert len(refit_warnings(record)) == 1
