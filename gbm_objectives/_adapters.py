@@ -9,18 +9,20 @@ booster.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import sys
 import threading
 import warnings
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from numba import njit
 
 from ._validation import EMPTY_WEIGHT, check_sample_weight
-from .losses import Loss, Quantile, as_loss, get_loss
+from .losses import _REGISTRY, Loss, Quantile, as_loss, get_loss
 
 # ---------------------------------------------------------------------------
 # Validated data
@@ -401,3 +403,55 @@ def predict_response(loss: Loss, margin: np.ndarray, group: Any) -> np.ndarray:
     if loss.needs_group and group is None:
         raise ValueError(f"{loss.name} predictions need group= (group sizes or query ids)")
     return loss.predict(margin, group=group)
+
+
+# ---------------------------------------------------------------------------
+# The estimators' loss parameter
+# ---------------------------------------------------------------------------
+
+_NUM_CLASS = re.compile(r"\bnum_class\s*=")
+
+
+def estimator_loss(spec: Any, loss_params: Any, num_class: int | None = None) -> Loss:
+    """A fresh loss from ``loss=`` and ``loss_params=``.
+
+    ``spec`` is a Loss (copied, so tuning the estimator's parameter later does
+    not change a fitted model), a registry name or a ``"name(key=value)"``
+    spec. ``num_class`` fills in a multiclass loss given by name or spec.
+    """
+    if loss_params is not None and not isinstance(loss_params, Mapping):
+        raise ValueError(f"loss_params must be a dict of loss parameters, got {type(loss_params).__name__}")
+    extra = dict(loss_params or {})
+    if isinstance(spec, Loss):
+        if extra:
+            raise ValueError("loss_params can only be given with a loss name or spec, not a Loss object")
+        return copy.deepcopy(spec)
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(
+            "loss must be a Loss, a registered loss name or a spec like 'tweedie(power=1.5)'; "
+            f"got {spec!r}"
+        )
+    from .ablation import parse_loss
+
+    text = spec.strip()
+    name = text.split("(", 1)[0].strip()
+    cls = _REGISTRY.get(name)
+    if (
+        cls is not None
+        and cls.is_multiclass
+        and num_class is not None
+        and "num_class" not in extra
+        and not _NUM_CLASS.search(text)
+    ):
+        # The classes come from the data, as with a multiclass loss given by name.
+        if "(" in text and text.endswith(")"):
+            inner = text[text.index("(") + 1 : -1].strip()
+            text = f"{name}({inner + ', ' if inner else ''}num_class={int(num_class)})"
+        else:
+            extra["num_class"] = int(num_class)
+    if "(" not in text:
+        return get_loss(text, **extra)
+    loss = parse_loss(text)
+    if extra:
+        loss = get_loss(loss.name, **{**loss.params, **extra})
+    return loss

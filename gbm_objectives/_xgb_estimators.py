@@ -25,15 +25,14 @@ given ``iteration_range=(0, booster.best_iteration + 1)``.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any, Mapping
 
 import numpy as np
 import xgboost as xgb
 from xgboost.sklearn import XGBModel, _get_qid, _wrap_evaluation_matrices, get_model_categories
 
-from ._adapters import LeafRefitWarning, loss_from_json, warn_no_refit
-from .losses import _REGISTRY, Loss, as_loss, get_loss
+from ._adapters import LeafRefitWarning, estimator_loss, loss_from_json, warn_no_refit
+from .losses import Loss
 
 __all__ = ["LeafRefitWarning", "XGBClassifier", "XGBRanker", "XGBRegressor", "warn_no_refit"]
 
@@ -44,52 +43,6 @@ __all__ = ["LeafRefitWarning", "XGBClassifier", "XGBRanker", "XGBRegressor", "wa
 
 #: Estimator parameters that describe the loss; they never reach the booster.
 _LOSS_PARAMS = ("loss", "loss_params", "refit_leaves")
-_NUM_CLASS = re.compile(r"\bnum_class\s*=")
-
-
-def _build_loss(spec: Any, loss_params: Any, num_class: int | None = None) -> Loss:
-    """A fresh loss from ``loss=`` and ``loss_params=``.
-
-    ``spec`` is a Loss (copied, so tuning the estimator's parameter later does
-    not change a fitted model), a registry name or a ``"name(key=value)"``
-    spec. ``num_class`` fills in a multiclass loss given by name or spec.
-    """
-    if loss_params is not None and not isinstance(loss_params, Mapping):
-        raise ValueError(f"loss_params must be a dict of loss parameters, got {type(loss_params).__name__}")
-    extra = dict(loss_params or {})
-    if isinstance(spec, Loss):
-        if extra:
-            raise ValueError("loss_params can only be given with a loss name or spec, not a Loss object")
-        return copy.deepcopy(spec)
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(
-            "loss must be a Loss, a registered loss name or a spec like 'tweedie(power=1.5)'; "
-            f"got {spec!r}"
-        )
-    from .ablation import parse_loss
-
-    text = spec.strip()
-    name = text.split("(", 1)[0].strip()
-    cls = _REGISTRY.get(name)
-    if (
-        cls is not None
-        and cls.is_multiclass
-        and num_class is not None
-        and "num_class" not in extra
-        and not _NUM_CLASS.search(text)
-    ):
-        # The classes come from the data, as with a multiclass loss given by name.
-        if "(" in text and text.endswith(")"):
-            inner = text[text.index("(") + 1 : -1].strip()
-            text = f"{name}({inner + ', ' if inner else ''}num_class={int(num_class)})"
-        else:
-            extra["num_class"] = int(num_class)
-    if "(" not in text:
-        return get_loss(text, **extra)
-    loss = parse_loss(text)
-    if extra:
-        loss = get_loss(loss.name, **{**loss.params, **extra})
-    return loss
 
 
 def _recorded_loss(booster: xgb.Booster) -> Loss:
@@ -372,7 +325,7 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
         ``base_margin`` replaces the start of its rows.
         """
         self._check_fit_args(y, sample_weight)
-        loss = _build_loss(self.loss, self.loss_params)
+        loss = estimator_loss(self.loss, self.loss_params)
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use XGBClassifier")
         if loss.needs_group:
@@ -479,7 +432,7 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         if k < 2:
             raise ValueError(f"y holds {k} class; a classifier needs at least 2 classes")
         spec = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
-        loss = _build_loss(spec, self.loss_params, num_class=k)
+        loss = estimator_loss(spec, self.loss_params, num_class=k)
         if loss.link.name not in ("logit", "softmax") or loss.needs_group:
             raise ValueError(f"{loss!r} is not a classification loss; use XGBRegressor")
         if loss.is_multiclass and loss.n_outputs != k:
@@ -585,7 +538,7 @@ class XGBRanker(_LossEstimatorMixin, xgb.XGBRanker):
     ) -> "XGBRanker":
         """Fit on ``loss``; arguments as :meth:`xgboost.XGBRanker.fit`."""
         self._check_fit_args(y, sample_weight)
-        loss = _build_loss(self.loss, self.loss_params)
+        loss = estimator_loss(self.loss, self.loss_params)
         if not loss.needs_group:
             raise ValueError(f"{loss!r} does not use query groups; use XGBRegressor or XGBClassifier")
         return self._fit_loss(

@@ -60,6 +60,7 @@ from ._adapters import (
     ObjectiveBase,
     check_margin,
     check_output,
+    estimator_loss,
     loss_from_json,
     loss_to_json,
     predict_response,
@@ -1414,7 +1415,7 @@ def cv(
         raise ValueError(f"return_cvbooster must be True or False, got {return_cvbooster!r}")
     booster_params = _prepare_params(loss, params, refit=False)
     warn_no_refit(loss, "gbm_objectives.lightgbm.cv (its folds are Dataset subsets without raw features)")
-    data = _python_side_data(loss, train_set, "train_set")
+    _python_side_data(loss, train_set, "train_set")
     if init_score is not None and _own_init_score(train_set) is not None:
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
     if init_score is not None and kwargs.get("init_model") is not None:
@@ -1670,22 +1671,6 @@ class _SklearnMetric(_MetricBase):
         return self._result(y_pred, entry[2])
 
 
-def _build_loss(loss: Any, loss_params: Mapping[str, Any] | None, num_class: int | None = None) -> Loss:
-    from .losses import _REGISTRY
-
-    params = dict(loss_params or {})
-    if isinstance(loss, Loss):
-        if params:
-            raise ValueError("loss_params can only be given with a loss name, not a Loss object")
-        return loss
-    if not isinstance(loss, str):
-        raise ValueError(f"loss must be a Loss or a registered loss name, got {type(loss).__name__}")
-    cls = _REGISTRY.get(loss)
-    if cls is not None and cls.is_multiclass and num_class is not None:
-        params.setdefault("num_class", num_class)
-    return get_loss(loss, **params)
-
-
 def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]]:
     if eval_set is not None:
         if eval_X is not None or eval_y is not None:
@@ -1786,7 +1771,7 @@ class _LossModelMixin:
             name = getattr(self, "loss", None)
             if name is not None:  # a classifier without a loss picks it at fit()
                 # Validates names and values now (a multiclass loss gets its class count at fit()).
-                _build_loss(name, new, num_class=2)
+                estimator_loss(name, new, num_class=2)
             super().set_params(loss_params=new)  # type: ignore[misc]
         return self
 
@@ -1978,7 +1963,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         (the same for every evaluation set), which the fitted model includes.
         """
         self._check_constructor(y)
-        loss = _build_loss(self.loss, self.loss_params)
+        loss = estimator_loss(self.loss, self.loss_params)
         if loss.is_multiclass:
             raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
@@ -2086,7 +2071,7 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         if k < 2:
             raise ValueError(f"y holds {k} class; a classifier needs at least 2")
         name = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
-        loss = _build_loss(name, self.loss_params, num_class=k)
+        loss = estimator_loss(name, self.loss_params, num_class=k)
         if loss.is_multiclass and loss.n_outputs != k:
             raise ValueError(f"{loss!r} does not match the {k} classes in y")
         if not loss.is_multiclass and k != 2:
@@ -2213,7 +2198,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
     ) -> "DaskLGBMRegressor":
         """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
         self._check_constructor(y)
-        loss = _build_loss(self.loss, self.loss_params)
+        loss = estimator_loss(self.loss, self.loss_params)
         if loss.is_multiclass or loss.needs_group:
             raise ValueError(f"{loss!r} is not a single-output regression loss")
         warn_no_refit(loss, "DaskLGBMRegressor (the refit needs every row's residual on one machine)")

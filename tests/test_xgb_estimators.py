@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 import gbm_objectives._adapters as adapters
-import gbm_objectives._xgb_estimators as est_mod
+from gbm_objectives._adapters import estimator_loss
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
 from gbm_objectives.xgboost import LeafRefitWarning, warn_no_refit
@@ -65,7 +65,7 @@ REGRESSION = ["squared_error", "tweedie(power=1.3)", "poisson", "gamma", "huber"
 @pytest.mark.parametrize("spec", REGRESSION)
 def test_regressor_is_train_on_the_same_data(spec, weighted, rng):
     model = gx.XGBRegressor(loss=spec, **SK)
-    loss = est_mod._build_loss(spec, None)
+    loss = estimator_loss(spec, None)
     X = features(rng, 400)
     y = labels_for(loss, X, rng)
     w = rng.uniform(0.2, 3.0, 400) if weighted else None
@@ -114,7 +114,7 @@ def test_classifier_is_train_on_the_same_data(spec, weighted, rng):
     y = names[codes.astype(int)]
     w = rng.uniform(0.2, 3.0, 450) if weighted else None
     model = gx.XGBClassifier(loss=spec, **SK).fit(X, y, sample_weight=w)
-    loss = est_mod._build_loss(spec, None, num_class=names.shape[0])
+    loss = estimator_loss(spec, None, num_class=names.shape[0])
     native = gx.train(loss, NATIVE, xgb.DMatrix(X, label=codes, weight=w), SK["n_estimators"])
     holdout = features(rng, 50)
     response = gx.predict(native, holdout)
@@ -342,7 +342,7 @@ def test_fitted_loss_is_a_copy(rng):
     ],
 )
 def test_loss_specs(spec, loss_params, num_class, expected):
-    assert est_mod._build_loss(spec, loss_params, num_class=num_class) == expected
+    assert estimator_loss(spec, loss_params, num_class=num_class) == expected
 
 
 @pytest.mark.parametrize(
