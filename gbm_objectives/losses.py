@@ -609,7 +609,10 @@ class Quantile(_CurvatureMixin, Loss):
 
     def _mm_grad_hess_into(self, y, margin, weight, grad, hess, sums) -> None:
         root_sum, weight_sum = sums
-        scale = (root_sum / weight_sum) ** 2 if weight_sum != 0.0 else 0.0
+        # A product, not ** 2: Python's float power raises OverflowError where
+        # the kernels take an infinite scale in their stride.
+        ratio = root_sum / weight_sum if weight_sum != 0.0 else 0.0
+        scale = ratio * ratio
         self._mm_kernel(y, margin, weight, scale, grad, hess)
 
     def _mm_kernel(self, y, margin, weight, scale, grad, hess) -> None:

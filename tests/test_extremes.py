@@ -422,3 +422,12 @@ def test_reported_regression_kernel_faults():
     for name, kwargs in [("absolute_error", {}), ("quantile", {"alpha": 0.3})]:
         value = get_loss(name, **kwargs).loss(_Y_OVER[:2], _M_OVER[:2], np.array([5e-324, 1.0]))
         assert math.isfinite(value) and value > 0.0
+
+
+@pytest.mark.parametrize("name", ["absolute_error", "quantile"])
+def test_mm_curvature_at_the_largest_margins_gives_finite_gradients(name):
+    loss = get_loss(name, curvature="mm")
+    fmax = np.finfo(np.float64).max
+    grad, hess = loss.grad_hess(np.zeros(3), np.full(3, fmax), np.array([0.1, 0.7, 0.3]))
+    assert np.all(np.isfinite(grad)) and np.all(hess > 0) and np.all(np.isfinite(hess))
+    assert np.all(grad > 0)  # every margin lies above its label
