@@ -81,3 +81,9 @@ def test_main_job_example_runs_on_tiny_data(tmp_path):
         assert f"=== {backend}:" in out
     assert "squared_error" in out and "constant median" in out and "Calibration" in out
     assert (tmp_path / "tracker_ablation.png").stat().st_size > 10_000
+
+
+def test_python_dash_m_runs_the_command_line():
+    out = subprocess.run([sys.executable, "-m", "gbm_objectives", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "ablate" in out.stdout

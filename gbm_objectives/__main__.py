@@ -1,0 +1,5 @@
+"""``python -m gbm_objectives``: the ``gbm-objectives`` command line."""
+
+from .cli import main
+
+raise SystemExit(main())
