@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from typing import Any, Callable, Mapping, Sequence
 
 import lightgbm as lgb
@@ -65,6 +66,7 @@ from ._adapters import (
     loss_to_json,
     predict_response,
     refits,
+    same_values,
     warn_no_refit,
 )
 from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
@@ -224,15 +226,34 @@ class _FeatureCheck:
 
 
 class LightGBMObjective(ObjectiveBase):
-    """Custom objective for ``params["objective"]``: ``(preds, train_data) -> (grad, hess)``.
+    """Custom objective of a loss for LightGBM; build it with :func:`objective`.
 
-    Reads labels, weights and query groups from the Dataset (validated once
-    per Dataset), multiplies gradient and Hessian by the weights, and returns
+    Callable in both LightGBM signatures:
+
+    * ``obj(preds, train_data) -> (grad, hess)`` for ``params["objective"]``
+      of :func:`lightgbm.train`: labels, weights and query groups come from
+      the Dataset (validated once per Dataset, read again when LightGBM
+      bumps its version);
+    * ``obj(y_true, y_pred, weight=None, group=None) -> (grad, hess)`` for
+      LightGBM's scikit-learn estimators
+      (``lightgbm.LGBMRegressor(objective=obj)``), which pass the sample
+      weights and query groups because the signature has four parameters.
+      Labels, weights and groups are compared every round with the
+      validated copy (one cheap pass), so a refit with new labels or
+      ``sample_weight`` always uses them.
+
+    Gradient and Hessian are multiplied by the weights and returned as
     float32 arrays shaped like ``preds`` (``(n, k)`` for multiclass, in
     class-major memory order, so LightGBM flattens them without a copy) from
-    buffers reused every round (copy them to keep one round's values). Copies
-    and pickles carry only the loss, so :func:`lightgbm.train` copying its
-    parameters is harmless.
+    buffers reused every round (copy them to keep one round's values). Each
+    thread has its own buffers and data. Copies and pickles carry only the
+    loss, so :func:`lightgbm.train` copying its parameters is harmless.
+
+    LightGBM (both signatures) starts every row at 0 under a custom
+    objective and does not save the start in the model: pass the loss's
+    best constant ``loss.init_score(y, w)`` as ``init_score=`` (a full
+    column) to start there, or train with :func:`train` or the library's
+    estimators, which do it and fold the start into the model.
 
     Parameters
     ----------
@@ -247,10 +268,11 @@ class LightGBMObjective(ObjectiveBase):
     -----
     Absolute error and quantile losses (except ``curvature="mm"``) need
     every leaf refit to a residual percentile, which plain
-    ``lightgbm.train`` / ``lightgbm.cv`` with this objective cannot do: the
-    first call then issues a :class:`LeafRefitWarning`, once per process
-    and loss (:func:`warn_no_refit`). :func:`train` and the estimators
-    refit and never warn.
+    ``lightgbm.train`` / ``lightgbm.cv`` / LightGBM's estimators with this
+    objective cannot do: the first call then issues a
+    :class:`LeafRefitWarning`, once per process and loss
+    (:func:`warn_no_refit`). :func:`train` and the estimators refit and
+    never warn.
     """
 
     _order = "F"
@@ -259,11 +281,54 @@ class LightGBMObjective(ObjectiveBase):
         super()._reset()
         self._data = DataCache()
 
-    def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, a: Any, b: Any, weight: Any = None, group: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(b, lgb.Dataset):
+            return self._native(a, b)
+        return self._sklearn_call(a, b, weight, group)
+
+    def _native(self, preds: Any, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
         if self._refit_unchecked:
             self._check_refit("lightgbm.train with params['objective'] = gbm_objectives.lightgbm.objective(...)")
         data = _cached_data(self._data, self.loss, train_data, "training data")
         return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
+
+    def _sklearn_call(self, y_true: Any, y_pred: Any, weight: Any, group: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("lightgbm.LGBMRegressor(objective=gbm_objectives.lightgbm.objective(...))")
+        kept = getattr(self._local, "sklearn", None)
+        if kept is None or not kept.matches(y_true, weight, group):
+            kept = self._local.sklearn = _SklearnData(self.loss, y_true, weight, group, "training data")
+        data = kept.data
+        return self._grad_hess(_check_margin(self.loss, y_pred, data.y.shape[0]), data)
+
+
+class _SklearnData:
+    """Validated labels, weights and groups handed by LightGBM's scikit-learn
+    wrapper, with copies to compare the next call's arrays with.
+
+    The wrapper reads them from the Dataset every round; a refit (new
+    ``sample_weight``, a CV fold) hands other values, possibly in arrays of
+    the same identity, so values are compared, not identities.
+    """
+
+    __slots__ = ("y", "weight", "group", "data")
+
+    def __init__(self, loss: Loss, y_true: Any, weight: Any, group: Any, what: str) -> None:
+        self.y = np.array(y_true)
+        self.weight = np.array([] if weight is None else weight)
+        self.group = np.array([] if group is None else group)
+        offsets = None
+        if self.group.size:
+            sizes = self.group.reshape(-1).astype(np.int64)
+            offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.data = Data(loss, self.y, self.weight, offsets, what, "pass group= to fit()")
+
+    def matches(self, y_true: Any, weight: Any, group: Any) -> bool:
+        return (
+            same_values(np.asarray(y_true), self.y)
+            and same_values(np.asarray([] if weight is None else weight), self.weight)
+            and same_values(np.asarray([] if group is None else group), self.group)
+        )
 
 
 #: Prefix of the library's metric names: LightGBM's own metrics never start
@@ -329,11 +394,20 @@ class _MetricBase:
 
 
 class LightGBMMetric(_MetricBase):
-    """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
+    """Evaluation function of a loss for LightGBM; build it with :func:`metric`.
+
+    Callable in both LightGBM signatures:
+
+    * ``metric(preds, eval_data) -> (name, value, False)`` for ``feval=`` of
+      :func:`lightgbm.train` (labels, weights and groups read once per
+      Dataset);
+    * ``metric(y_true, y_pred, weight=None, group=None) -> (name, value,
+      False)`` as ``eval_metric=`` of LightGBM's scikit-learn estimators,
+      which pass the evaluation set's weights and groups because the
+      signature has four parameters.
 
     The value is the loss's weighted mean (per group for grouped losses) at
-    the scores LightGBM passes; lower is better. Labels, weights and groups
-    are read once per Dataset.
+    the scores LightGBM passes; lower is better.
 
     Parameters
     ----------
@@ -347,8 +421,29 @@ class LightGBMMetric(_MetricBase):
         predictions on the response scale, mapped back through the link).
     """
 
-    def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
-        return self._result(preds, _cached_data(self._data, self.loss, eval_data, "evaluation data"))
+    #: How many scikit-learn evaluation sets are kept validated (oldest dropped).
+    _KEEP = 16
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._local = threading.local()
+
+    def __call__(self, a: Any, b: Any, weight: Any = None, group: Any = None) -> tuple[str, float, bool]:
+        if isinstance(b, lgb.Dataset):
+            return self._result(a, _cached_data(self._data, self.loss, b, "evaluation data"))
+        # The wrapper evaluates several sets in turn each round: keep each
+        # validated, found again by value.
+        kept: list[_SklearnData] | None = getattr(self._local, "sklearn", None)
+        if kept is None:
+            kept = self._local.sklearn = []
+        for entry in kept:
+            if entry.matches(a, weight, group):
+                break
+        else:
+            entry = _SklearnData(self.loss, a, weight, group, "evaluation data")
+            kept.append(entry)
+            del kept[: -self._KEEP]
+        return self._result(b, entry.data)
 
 
 def objective(loss: Loss | str) -> LightGBMObjective:
@@ -1634,43 +1729,6 @@ def predict(
 # ---------------------------------------------------------------------------
 
 
-class _SklearnObjective(ObjectiveBase):
-    """``(y_true, y_pred, weight) -> (grad, hess)``: the three-argument form makes
-    LightGBM's scikit-learn wrapper pass the sample weights."""
-
-    _order = "F"
-
-    def _reset(self) -> None:
-        super()._reset()
-        self._key: tuple[Any, Any] = (None, None)
-        self._data: Data | None = None
-
-    def __call__(
-        self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # LightGBM hands the same label and weight arrays every round.
-        if self._data is None or self._key[0] is not y_true or self._key[1] is not weight:
-            self._data = Data(self.loss, y_true, weight, None, "training data")
-            self._key = (y_true, weight)
-        return self._grad_hess(_check_margin(self.loss, y_pred, self._data.y.shape[0]), self._data)
-
-
-class _SklearnMetric(_MetricBase):
-    """``(y_true, y_pred, weight) -> (name, value, False)`` for ``eval_metric``."""
-
-    def _reset(self) -> None:
-        # Keyed by the label array, which LightGBM hands again every round
-        # (held here, so its id is not reused).
-        self._entries: dict[int, tuple[Any, Any, Data]] = {}
-
-    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
-        entry = self._entries.get(id(y_true))
-        if entry is None or entry[0] is not y_true or entry[1] is not weight:
-            data = Data(self.loss, y_true, weight, None, "evaluation data")
-            entry = self._entries[id(y_true)] = (y_true, weight, data)
-        return self._result(y_pred, entry[2])
-
-
 def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]]:
     if eval_set is not None:
         if eval_X is not None or eval_y is not None:
@@ -1782,7 +1840,7 @@ class _LossModelMixin:
         user_metric = _has_param(self.get_params(), _METRIC_ALIASES)  # type: ignore[attr-defined]
         if stage == "fit":
             # Only fit() builds the objective: predict() must leave the fitted estimator as it is.
-            self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
+            self._objective = LightGBMObjective(loss, row_curvature=getattr(self, "_refit_now", False))._managed()
         self.__dict__["_hide_loss_params"] = True
         try:
             params = super()._process_params(stage)  # type: ignore[misc]
@@ -1839,7 +1897,7 @@ class _LossModelMixin:
             if pairs and fit_kw["eval_init_score"] is None:
                 fit_kw["eval_init_score"] = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
         eval_metric = fit_kw["eval_metric"]
-        fit_kw["eval_metric"] = [_SklearnMetric(loss)]
+        fit_kw["eval_metric"] = [LightGBMMetric(loss)]
         if eval_metric is not None:
             fit_kw["eval_metric"] += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
         fit_kw["callbacks"] = list(fit_kw["callbacks"] or [])
