@@ -1243,6 +1243,39 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
 _RF_NAMES = ("rf", "random_forest")
 
 
+_UNBALANCE_ALIASES = ("is_unbalance", "unbalance", "unbalanced_sets")
+
+
+def _is_true(value: Any) -> bool:
+    """A LightGBM boolean parameter as LightGBM reads it (bools, 0/1, "true"/"false")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "+")
+    return bool(value)
+
+
+def _check_class_balance(params: Mapping[str, Any]) -> None:
+    """Refuse ``is_unbalance`` and ``scale_pos_weight``.
+
+    LightGBM applies them only inside its built-in binary objectives, so
+    beside a library loss they would be ignored without a word; row weights
+    say the same to every loss.
+    """
+    unbalance = _param(params, _UNBALANCE_ALIASES)
+    spw = params.get("scale_pos_weight")
+    if unbalance is not None and _is_true(unbalance):
+        raise ValueError(
+            "is_unbalance is applied only by LightGBM's built-in binary objective and would be ignored with a "
+            "library loss; weight the classes instead: class_weight='balanced' (LGBMClassifier) or "
+            "sample_weight / the Dataset's weight"
+        )
+    if spw is not None and float(spw) != 1.0:
+        raise ValueError(
+            f"scale_pos_weight={spw!r} is applied only by LightGBM's built-in binary objective and would be "
+            f"ignored with a library loss; weight the positive rows instead: class_weight={{0: 1, 1: {float(spw)!r}}} "
+            "(LGBMClassifier, for classes 0 and 1) or sample_weight / the Dataset's weight"
+        )
+
+
 def _check_boosting(params: Mapping[str, Any]) -> None:
     boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
     if boosting in _RF_NAMES:
@@ -1274,6 +1307,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
     _check_boosting(out)
+    _check_class_balance(out)
     _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)
@@ -1308,7 +1342,10 @@ def train(
         reported on every validation set as ``"gbm_" + loss.name``. LightGBM's
         built-in metrics see raw scores under a custom objective, so they are
         accepted only beside identity-link losses (whose scores are the
-        response) and refused otherwise.
+        response) and refused otherwise. ``is_unbalance`` and
+        ``scale_pos_weight`` act only in LightGBM's built-in binary objective
+        and raise ValueError: give the rows weights (the Dataset's
+        ``weight``) instead.
     train_set : lightgbm.Dataset
         Labels, optional weights, and query groups for grouped losses. If it
         already has an ``init_score`` (per-row offsets), training starts from
@@ -1882,6 +1919,7 @@ class _LossModelMixin:
         if not refit and refits(loss, getattr(self, "refit_leaves", True)):
             warn_no_refit(loss, f"{type(self).__name__} in distributed training (the refit needs every row)")
         _check_boosting(params)
+        _check_class_balance(params)
         user_eval = fit_kw["eval_metric"]
         user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
         _check_builtin_metrics(
@@ -2073,6 +2111,11 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
     the most probable class. Sample weights and ``class_weight`` reach the
     gradients; training starts from the loss's best constant, folded into
     the model.
+
+    LightGBM's ``is_unbalance`` and ``scale_pos_weight`` act only inside
+    its built-in binary objective, so they raise ValueError here: weight the
+    classes with ``class_weight`` (``"balanced"`` or ``{neg: 1, pos: s}``)
+    or ``sample_weight``, which reach every loss and its start margin.
 
     Parameters
     ----------

@@ -253,3 +253,44 @@ def test_dask_regressor_warns_once_and_never_refits(counts, fresh_refit_warnings
     # All partitions on one worker: still Newton leaves (no refit), as on several workers.
     local = glgb.LGBMRegressor(loss="absolute_error", refit_leaves=False, **kw).fit(X, y)
     np.testing.assert_allclose(pred, local.predict(X), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Parameters LightGBM applies only in its built-in objectives
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rare_positives():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4))
+    y = (rng.uniform(size=1000) < 1 / (1 + np.exp(-(X[:, 0] - 2.5)))).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "setting, needle",
+    [({"is_unbalance": True}, "is_unbalance"), ({"unbalance": "true"}, "is_unbalance"),
+     ({"scale_pos_weight": 5.0}, "scale_pos_weight")],
+)
+def test_class_balance_parameters_are_refused_not_ignored(rare_positives, setting, needle):
+    """LightGBM applies is_unbalance / scale_pos_weight only in its built-in
+    binary objective; beside a library loss they used to be dropped silently
+    (the mean probability stayed at the base rate)."""
+    X, y = rare_positives
+    with pytest.raises(ValueError, match=f"{needle}.*class_weight"):
+        glgb.LGBMClassifier(loss="logistic", n_estimators=5, **setting, **ESTIMATOR).fit(X, y)
+    with pytest.raises(ValueError, match=needle):
+        glgb.train("logistic", {**PARAMS, **setting}, lgb.Dataset(X, y), 5)
+    with pytest.raises(ValueError, match=needle):
+        glgb.cv("logistic", {**PARAMS, **setting}, lgb.Dataset(X, y), 5, nfold=2)
+
+
+def test_class_weight_is_the_way_to_balance(rare_positives):
+    X, y = rare_positives
+    plain = glgb.LGBMClassifier(loss="logistic", n_estimators=20, scale_pos_weight=1.0, is_unbalance=False, **ESTIMATOR)
+    balanced = glgb.LGBMClassifier(loss="logistic", n_estimators=20, class_weight="balanced", **ESTIMATOR)
+    p_plain = plain.fit(X, y).predict_proba(X)[:, 1].mean()
+    p_balanced = balanced.fit(X, y).predict_proba(X)[:, 1].mean()
+    assert abs(p_plain - y.mean()) < 0.02
+    assert p_balanced > 2 * p_plain
