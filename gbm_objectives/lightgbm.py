@@ -1289,6 +1289,61 @@ def _check_boosting(params: Mapping[str, Any]) -> None:
         )
 
 
+#: LightGBM parameters that define the loss of its built-in objectives (none
+#: has an alias): LightGBM's default, and what sets it with a library loss.
+_LOSS_DEFINING: dict[str, tuple[Any, str]] = {
+    "alpha": (0.9, "the loss's alpha (quantile) or delta (huber), e.g. loss='quantile(alpha=0.1)'"),
+    "tweedie_variance_power": (1.5, "the loss's power, e.g. get_loss('tweedie', power=1.9) or loss='tweedie(power=1.9)'"),
+    "poisson_max_delta_step": (0.7, "the loss's max_delta_step (poisson)"),
+    "fair_c": (1.0, "a library loss with that shape (LightGBM's fair loss has none)"),
+    "sigmoid": (1.0, "a library loss with that link (LightGBM's binary sigmoid scale has none)"),
+    "reg_sqrt": (False, "a library loss fitted to sqrt(y) (LightGBM's reg_sqrt has none)"),
+}
+
+
+def _same_setting(value: Any, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        return _is_true(value) == expected
+    try:
+        return bool(np.isclose(float(value), float(expected), rtol=1e-12, atol=0.0))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_loss_params(loss: Loss, params: Mapping[str, Any]) -> None:
+    """Refuse LightGBM parameters that would change the loss, had LightGBM's
+    built-in objective been used: the library's loss defines the gradients, so
+    they would be ignored (or silently replaced by the loss's own value in the
+    model's host objective).
+
+    A parameter the loss's host objective carries must equal the loss's
+    value; any other must keep LightGBM's default, which changes nothing.
+    """
+    host = _host_objective(loss)
+    for key, (default, instead) in _LOSS_DEFINING.items():
+        value = params.get(key)
+        if value is None:
+            continue
+        if key in host:
+            if not _same_setting(value, host[key]):
+                raise ValueError(
+                    f"{key}={value!r} conflicts with {loss!r}, which sets LightGBM's {key} to {host[key]!r}; "
+                    f"the loss defines it: set {instead} instead of {key}"
+                )
+        elif not _same_setting(value, default):
+            raise ValueError(
+                f"{key}={value!r} changes only LightGBM's built-in objectives and would be ignored with "
+                f"{loss!r}; remove it, or set {instead}"
+            )
+
+
+def _boost_from_average(params: Mapping[str, Any]) -> bool:
+    """LightGBM's ``boost_from_average`` (default True): False starts at 0, as
+    LightGBM's built-in objectives do, instead of the loss's best constant."""
+    value = params.get("boost_from_average")
+    return True if value is None else _is_true(value)
+
+
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
     if params is None:
         params = {}
@@ -1308,6 +1363,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
     _check_boosting(out)
     _check_class_balance(out)
+    _check_loss_params(loss, out)
     _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)
@@ -1342,7 +1398,12 @@ def train(
         reported on every validation set as ``"gbm_" + loss.name``. LightGBM's
         built-in metrics see raw scores under a custom objective, so they are
         accepted only beside identity-link losses (whose scores are the
-        response) and refused otherwise. ``is_unbalance`` and
+        response) and refused otherwise. Parameters that define the loss of
+        LightGBM's built-in objectives (``alpha``, ``tweedie_variance_power``,
+        ``poisson_max_delta_step``, ``fair_c``, ``sigmoid``, ``reg_sqrt``)
+        must agree with the loss (or keep LightGBM's default where the loss
+        has no such setting) and raise ValueError otherwise: set the loss's
+        own parameter instead. ``is_unbalance`` and
         ``scale_pos_weight`` act only in LightGBM's built-in binary objective
         and raise ValueError: give the rows weights (the Dataset's
         ``weight``) instead.
@@ -1358,7 +1419,8 @@ def train(
         Start margin (one raw score, ``num_class`` values for multiclass).
         Default: ``loss.init_score(labels, weights)``, the best constant. It
         is folded into the first iteration's leaves, so the model predicts
-        it; 0 starts from LightGBM's default 0. Not with ``init_model``
+        it; 0 (or ``params["boost_from_average"] = False``, as with
+        LightGBM's built-ins) starts from LightGBM's default 0. Not with ``init_model``
         (a continued model starts from that model's predictions, which hold
         its start already).
     refit_leaves : bool, default True
@@ -1422,7 +1484,7 @@ def train(
         )
     if init_score is not None:
         start = _nonzero(_check_start(loss, init_score))
-    elif has_offsets or init_model is not None:
+    elif has_offsets or init_model is not None or not _boost_from_average(booster_params):
         start = None
     else:
         start = _loss_start(loss, data)
@@ -1553,7 +1615,12 @@ def cv(
     if init_score is not None and kwargs.get("init_model") is not None:
         raise ValueError("init_score= cannot be combined with init_model=: the folds start from init_model")
     fixed = None if init_score is None else _check_start(loss, init_score)
-    per_fold = init_score is None and _own_init_score(train_set) is None and kwargs.get("init_model") is None
+    per_fold = (
+        init_score is None
+        and _own_init_score(train_set) is None
+        and kwargs.get("init_model") is None
+        and _boost_from_average(booster_params)
+    )
     if stratified is None:
         stratified = loss.link.name in ("logit", "softmax")
     if folds is None and loss.needs_group:
@@ -1920,6 +1987,7 @@ class _LossModelMixin:
             warn_no_refit(loss, f"{type(self).__name__} in distributed training (the refit needs every row)")
         _check_boosting(params)
         _check_class_balance(params)
+        _check_loss_params(loss, params)
         user_eval = fit_kw["eval_metric"]
         user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
         _check_builtin_metrics(
@@ -1928,7 +1996,7 @@ class _LossModelMixin:
         if refit:
             _check_refit_params(loss, params)
         start = None
-        if fit_kw["init_score"] is None and fit_kw["init_model"] is None:
+        if fit_kw["init_score"] is None and fit_kw["init_model"] is None and _boost_from_average(params):
             start = _loss_start(loss, data)
         if start is not None:
             fit_kw["init_score"] = _full_init_score(start, data.y.shape[0])
@@ -2056,7 +2124,12 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMRegressor.fit`.
 
         Without ``init_score`` training starts from the loss's best constant
-        (the same for every evaluation set), which the fitted model includes.
+        (the same for every evaluation set), which the fitted model includes;
+        with ``boost_from_average=False`` it starts from 0, as LightGBM's
+        built-in objectives do. LightGBM parameters that define a built-in
+        objective's loss (``alpha``, ``tweedie_variance_power``,
+        ``poisson_max_delta_step``, ...) must agree with ``loss`` and raise
+        ValueError otherwise: set the loss's own parameter instead.
         """
         self._check_constructor(y)
         loss = estimator_loss(self.loss, self.loss_params)
@@ -2305,7 +2378,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         warn_no_refit(loss, "DaskLGBMRegressor (the refit needs every row's residual on one machine)")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
         start = None
-        if init_score is None and kwargs.get("init_model") is None:
+        if init_score is None and kwargs.get("init_model") is None and _boost_from_average(self.get_params()):
             # As LightGBM stores them: float32 labels and weights.
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
             w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).ravel()

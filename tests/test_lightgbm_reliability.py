@@ -294,3 +294,59 @@ def test_class_weight_is_the_way_to_balance(rare_positives):
     p_balanced = balanced.fit(X, y).predict_proba(X)[:, 1].mean()
     assert abs(p_plain - y.mean()) < 0.02
     assert p_balanced > 2 * p_plain
+
+
+@pytest.mark.parametrize(
+    "loss, setting, needle",
+    [
+        (get_loss("quantile", alpha=0.9), {"alpha": 0.1}, "alpha.*quantile"),
+        (get_loss("huber", delta=1.0), {"alpha": 2.0}, "alpha.*delta"),
+        (get_loss("tweedie", power=1.5), {"tweedie_variance_power": 1.9}, "tweedie_variance_power.*power"),
+        (get_loss("poisson"), {"alpha": 0.1}, "alpha.*ignored"),
+        (get_loss("logistic"), {"sigmoid": 2.0}, "sigmoid"),
+        (get_loss("squared_error"), {"reg_sqrt": True}, "reg_sqrt"),
+        (get_loss("squared_error"), {"fair_c": 3.0}, "fair_c"),
+    ],
+)
+def test_conflicting_loss_parameters_are_refused(counts, loss, setting, needle):
+    """The loss defines the gradients: a LightGBM parameter that would change
+    the built-in objective's loss used to be ignored (quantile(alpha=0.9) with
+    alpha=0.1 still covered 90% of the rows; tweedie(1.5) with
+    tweedie_variance_power=1.9 recorded 1.5)."""
+    X, y = counts
+    y = (y > np.median(y)).astype(float) if loss.name == "logistic" else y
+    with pytest.raises(ValueError, match=needle):
+        glgb.train(loss, {**PARAMS, **setting}, lgb.Dataset(X, y), 3)
+    with pytest.raises(ValueError, match=needle):
+        glgb.cv(loss, {**PARAMS, **setting}, lgb.Dataset(X, y), 3, nfold=2)
+    est = glgb.LGBMClassifier if loss.name == "logistic" else glgb.LGBMRegressor
+    with pytest.raises(ValueError, match=needle):
+        est(loss=loss, n_estimators=3, **setting, **ESTIMATOR).fit(X, y)
+
+
+def test_agreeing_and_default_loss_parameters_are_accepted(counts):
+    X, y = counts
+    booster = glgb.train(get_loss("tweedie", power=1.5), {**PARAMS, "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 3)
+    assert float(booster.params["tweedie_variance_power"]) == 1.5
+    est = glgb.LGBMRegressor(loss="quantile(alpha=0.2)", alpha=0.2, n_estimators=3, **ESTIMATOR).fit(X, y)
+    assert est.booster_.params["alpha"] == pytest.approx(0.2)
+    # LightGBM's defaults change nothing beside a loss without such a setting.
+    glgb.train("squared_error", {**PARAMS, "alpha": 0.9, "fair_c": 1.0, "reg_sqrt": False}, lgb.Dataset(X, y), 3)
+
+
+def test_boost_from_average_false_starts_at_zero(counts):
+    """LightGBM's built-ins start at 0 with boost_from_average=False; it used
+    to be ignored (the model still started at the loss's best constant)."""
+    X, y = counts
+    loss = get_loss("poisson")
+    no_average = glgb.train(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5)
+    zero_start = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5, init_score=0.0)
+    np.testing.assert_allclose(no_average.predict(X, raw_score=True), zero_start.predict(X, raw_score=True))
+    average = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5)
+    assert np.abs(average.predict(X, raw_score=True) - no_average.predict(X, raw_score=True)).max() > 0.1
+    est = glgb.LGBMRegressor(loss=loss, boost_from_average=False, n_estimators=5, **ESTIMATOR).fit(X, y)
+    assert est.start_margin_ is None
+    np.testing.assert_allclose(est.predict(X, raw_score=True), zero_start.predict(X, raw_score=True), rtol=1e-6)
+    folds = glgb.cv(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5, nfold=2, seed=1)
+    zero_folds = glgb.cv(loss, PARAMS, lgb.Dataset(X, y), 5, nfold=2, seed=1, init_score=0.0)
+    np.testing.assert_allclose(folds["valid gbm_poisson-mean"], zero_folds["valid gbm_poisson-mean"])
