@@ -25,17 +25,40 @@ otherwise gets wrong in LightGBM:
   objectives, metrics and callbacks see in step with the refit trees.
 * **A real objective and the loss record.** The model names the LightGBM
   objective whose output transform is the loss's inverse link (the loss
-  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``,
-  ``gamma``, ``regression``, ``regression_l1``, ``quantile``, ``huber``,
-  ``binary``, ``multiclass``; otherwise ``regression``, ``poisson``,
-  ``cross_entropy`` or ``multiclass`` by link), so ``booster.predict``, a
-  file reloaded by plain LightGBM and ``dump_model()`` speak the response
-  scale (``raw_score=True`` or ``predict(..., output="margin")`` give the
-  margin), and ``booster.params``, ``refit`` and ``init_model`` work as with
-  a built-in. The loss itself is recorded as a ``[gbm_objectives_loss: ...]``
-  line of the model's parameters, which LightGBM keeps through loading and
-  saving (it logs "Ignoring unrecognized parameter" when it reads it), so
+  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``
+  with the loss's ``poisson_max_delta_step``, ``gamma``, ``regression``,
+  ``regression_l1``, ``quantile``, ``huber``, ``binary``, ``multiclass``;
+  otherwise ``regression``, ``poisson``, ``cross_entropy`` or
+  ``multiclass`` by link), so ``booster.predict``, a file reloaded by plain
+  LightGBM and ``dump_model()`` speak the response scale
+  (``raw_score=True`` or ``predict(..., output="margin")`` give the
+  margin), and ``booster.params`` and ``refit`` work as with a built-in.
+  The loss itself is recorded as a ``[gbm_objectives_loss: ...]`` line of
+  the model's parameters, which LightGBM keeps through loading and saving
+  (it logs "Ignoring unrecognized parameter" when it reads it), so
   :func:`predict` and :func:`booster_loss` of a reloaded model know it.
+* **Continuing a model.** :func:`train` (and the estimators) with
+  ``init_model=`` continue on the same loss, whatever it is. Plain
+  ``lightgbm.train(params, ..., init_model=booster)``, with ``params`` the
+  model's ``booster.params`` less ``num_iterations``, trains on with
+  the recorded LightGBM objective, which is the same loss only where
+  LightGBM has it: ``squared_error``, ``absolute_error`` and ``quantile``
+  (LightGBM refits their leaves itself), ``huber``, ``poisson`` (with its
+  ``max_delta_step``), ``gamma``, ``tweedie`` with power < 2 (power 2 is
+  ``gamma``), plain ``logistic`` and ``softmax(hessian_scale="lightgbm")``
+  without label smoothing.
+  Every other loss (``focal``, ``log_cosh``, ``pseudo_huber``, ``softmax``
+  with the exact Hessian, ``softmax_focal``, ...) would continue under its
+  link's plain objective (``regression``, ``poisson``, ``cross_entropy``,
+  ``multiclass``), another loss: continue those with :func:`train`.
+* **Parameters of built-in objectives.** ``alpha``,
+  ``tweedie_variance_power``, ``poisson_max_delta_step``, ``fair_c``,
+  ``sigmoid`` and ``reg_sqrt`` change only LightGBM's own objectives: they
+  must agree with the loss and raise ValueError otherwise (set the loss's
+  own parameter). ``is_unbalance`` and ``scale_pos_weight`` act only in
+  LightGBM's binary objective and raise ValueError (weight the rows, or
+  ``class_weight=``). ``boost_from_average=False`` starts at 0, as with
+  LightGBM's built-ins.
 
 :class:`LGBMRegressor` and :class:`LGBMClassifier` bring the same to the
 scikit-learn interface (sample weights reach the gradients; ``predict`` and
@@ -449,8 +472,14 @@ class LightGBMMetric(_MetricBase):
 def objective(loss: Loss | str) -> LightGBMObjective:
     """Custom objective of ``loss`` for ``params["objective"]`` of :func:`lightgbm.train`.
 
-    It starts from LightGBM's default score 0 and does not refit leaves; use
-    :func:`train` for the loss's start margin and leaf refit (absolute error
+    The object takes both of LightGBM's signatures (see
+    :class:`LightGBMObjective`), so it also serves as ``objective=`` of
+    LightGBM's own scikit-learn estimators, which pass ``sample_weight`` and
+    ``group`` to it. It starts from LightGBM's default score 0 (give
+    ``init_score=`` a column of ``loss.init_score(y, w)`` for the loss's best
+    constant; LightGBM does not store it in the model) and does not refit
+    leaves; use :func:`train` or the library's estimators for the loss's
+    start margin folded into the model and the leaf refit (absolute error
     and quantile losses warn once per process without it,
     :class:`LeafRefitWarning`). Multiclass losses need ``params["num_class"]``.
 
@@ -468,7 +497,9 @@ def objective(loss: Loss | str) -> LightGBMObjective:
 
 
 def metric(loss: Loss | str, *, name: str | None = None, response: bool = False) -> LightGBMMetric:
-    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`.
+    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`
+    or ``eval_metric=`` of LightGBM's scikit-learn estimators (which pass the
+    evaluation sets' weights and groups to it).
 
     Parameters
     ----------
@@ -1014,6 +1045,20 @@ _KEPT_RECORD = "_gbm_objectives_loss"
 _LINK_OBJECTIVES = {"identity": "regression", "log": "poisson", "logit": "cross_entropy", "softmax": "multiclass"}
 
 
+#: The smallest ``poisson_max_delta_step`` recorded: LightGBM requires it to
+#: be > 0, and the smallest normal double changes no Hessian
+#: ``exp(f + step)`` (``f + step == f`` in double precision for every
+#: ``|f| >= 1e-292``), so it stands for a loss without the safeguard.
+_MIN_POISSON_STEP = float(np.finfo(np.float64).tiny)
+
+
+def _poisson_step(loss: Loss) -> float:
+    """LightGBM's ``poisson_max_delta_step`` of a Poisson loss: its
+    ``max_delta_step`` (Hessian ``w exp(f + max_delta_step)``, as LightGBM's),
+    0 where it has none, raised to the smallest value LightGBM accepts."""
+    return max(float(getattr(loss, "max_delta_step", 0.0)), _MIN_POISSON_STEP)
+
+
 def _host_objective(loss: Loss) -> dict[str, Any]:
     """LightGBM parameters of a built-in objective whose output transform is the
     loss's inverse link: the loss itself where LightGBM has it, otherwise the
@@ -1023,7 +1068,9 @@ def _host_objective(loss: Loss) -> dict[str, Any]:
         power = float(loss.power)  # type: ignore[attr-defined]
         # LightGBM's tweedie_variance_power must be < 2; power 2 is the gamma deviance.
         return {"objective": "gamma"} if power >= 2.0 else {"objective": "tweedie", "tweedie_variance_power": power}
-    if name in ("poisson", "gamma"):
+    if name == "poisson":
+        return {"objective": "poisson", "poisson_max_delta_step": _poisson_step(loss)}
+    if name == "gamma":
         return {"objective": name}
     if loss.is_multiclass:
         return {"objective": "multiclass", "num_class": loss.n_outputs}
@@ -1144,7 +1191,9 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
     name = objective.split(" ")[0]
     if name == "tweedie":
         return get_loss("tweedie", power=float(params.get("tweedie_variance_power", 1.5)))
-    if name in ("poisson", "gamma"):
+    if name == "poisson":
+        return _poisson_of_step(float(params.get("poisson_max_delta_step", 0.7)))
+    if name == "gamma":
         return get_loss(name)
     if name == "regression" and "sqrt" not in objective:
         return get_loss("squared_error")
@@ -1160,6 +1209,15 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
         k = re.search(r"num_class:(\d+)", objective)
         return get_loss("softmax", num_class=int(k.group(1))) if k else None
     return None
+
+
+def _poisson_of_step(step: float) -> Loss:
+    """The library's Poisson loss with LightGBM's ``poisson_max_delta_step``
+    (the plain Poisson loss, same link and deviance, where the library's has
+    no such setting)."""
+    if step > _MIN_POISSON_STEP and hasattr(get_loss("poisson"), "max_delta_step"):
+        return get_loss("poisson", max_delta_step=step)
+    return get_loss("poisson")
 
 
 def booster_loss(booster: "lgb.Booster") -> Loss | None:
@@ -1305,7 +1363,8 @@ def _same_setting(value: Any, expected: Any) -> bool:
     if isinstance(expected, bool):
         return _is_true(value) == expected
     try:
-        return bool(np.isclose(float(value), float(expected), rtol=1e-12, atol=0.0))
+        # atol: a poisson_max_delta_step of 0 is the smallest step recorded for it.
+        return bool(np.isclose(float(value), float(expected), rtol=1e-12, atol=_MIN_POISSON_STEP))
     except (TypeError, ValueError):
         return False
 
@@ -1364,6 +1423,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     _check_boosting(out)
     _check_class_balance(out)
     _check_loss_params(loss, out)
+    out.update({key: value for key, value in _host_objective(loss).items() if key in out and key in _LOSS_DEFINING})
     _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)

@@ -350,3 +350,54 @@ def test_boost_from_average_false_starts_at_zero(counts):
     folds = glgb.cv(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5, nfold=2, seed=1)
     zero_folds = glgb.cv(loss, PARAMS, lgb.Dataset(X, y), 5, nfold=2, seed=1, init_score=0.0)
     np.testing.assert_allclose(folds["valid gbm_poisson-mean"], zero_folds["valid gbm_poisson-mean"])
+
+
+# ---------------------------------------------------------------------------
+# Poisson's max_delta_step in the model
+# ---------------------------------------------------------------------------
+
+
+def test_poisson_model_records_its_max_delta_step_and_plain_continuation_matches(counts):
+    """The model names LightGBM's poisson objective; without the loss's
+    poisson_max_delta_step it stood for LightGBM's default 0.7, so continuing
+    it in plain LightGBM with the model's parameters trained another loss."""
+    X, y = counts
+    loss = get_loss("poisson")
+    first = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 8)
+    recorded = float(first.params["poisson_max_delta_step"])
+    step = float(getattr(loss, "max_delta_step", 0.0))
+    # LightGBM requires a step > 0: a loss at 0 records the smallest normal double.
+    assert recorded == max(step, float(np.finfo(np.float64).tiny))
+    reloaded = lgb.Booster(model_str=first.model_to_string())
+    assert f"[poisson_max_delta_step: {recorded!r}]" in reloaded.model_to_string()
+    params = {key: value for key, value in first.params.items() if key != "num_iterations"}
+    plain = lgb.train(params, lgb.Dataset(X, y), 8, init_model=first)
+    ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 8, init_model=first)
+    np.testing.assert_allclose(plain.predict(X, raw_score=True), ours.predict(X, raw_score=True), atol=1e-6)
+    assert glgb.booster_loss(plain).name == "poisson"
+
+
+def test_conflicting_poisson_max_delta_step_is_refused(counts):
+    X, y = counts
+    loss = get_loss("poisson")
+    other = float(getattr(loss, "max_delta_step", 0.0)) + 0.5
+    with pytest.raises(ValueError, match="poisson_max_delta_step.*max_delta_step"):
+        glgb.train(loss, {**PARAMS, "poisson_max_delta_step": other}, lgb.Dataset(X, y), 3)
+    with pytest.raises(ValueError, match="poisson_max_delta_step"):
+        glgb.LGBMRegressor(loss=loss, poisson_max_delta_step=other, n_estimators=3, **ESTIMATOR).fit(X, y)
+    # The loss's own value (0 where it has none) is accepted.
+    same = float(getattr(loss, "max_delta_step", 0.0))
+    glgb.train(loss, {**PARAMS, "poisson_max_delta_step": same}, lgb.Dataset(X, y), 3)
+
+
+@pytest.mark.skipif(
+    not hasattr(get_loss("poisson"), "max_delta_step"), reason="the Poisson loss has no max_delta_step setting yet"
+)
+def test_poisson_parity_with_builtin_at_lightgbms_default(counts):
+    """LightGBM's poisson at its default poisson_max_delta_step 0.7: Hessian w exp(f + 0.7)."""
+    X, y = counts
+    loss = get_loss("poisson", max_delta_step=0.7)
+    ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 20)
+    ref = lgb.train({**PARAMS, "objective": "poisson"}, lgb.Dataset(X, y), 20)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True), ref.predict(X, raw_score=True), rtol=1e-4, atol=1e-5)
+    assert float(ours.params["poisson_max_delta_step"]) == 0.7
