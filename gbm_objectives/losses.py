@@ -835,18 +835,39 @@ class Tweedie(Loss):
 class Poisson(Tweedie):
     """Half Poisson deviance ``y log(y/mu) - y + mu``, ``mu = exp(f)``; y >= 0.
 
-    Gradient ``mu - y``, Hessian ``mu``; equals Tweedie at power 1 and
-    LightGBM's ``poisson``. XGBoost's ``count:poisson`` uses the Hessian
-    ``exp(f + max_delta_step)``: its default ``max_delta_step = 0.7`` both caps
-    leaf steps and doubles the curvature, so this loss reproduces it at
-    ``max_delta_step = 0``.
+    Gradient ``mu - y``. The curvature is ``mu exp(max_delta_step)``, the
+    safeguard of both boosters' built-in Poisson objectives (XGBoost's
+    ``count:poisson`` ``max_delta_step``, LightGBM's ``poisson_max_delta_step``,
+    both 0.7 by default): a leaf whose margin is far below its labels has a
+    tiny exact Hessian ``mu`` and would take a log step of ``log(y / mu)``,
+    which on heavy-tailed targets sends predictions to millions. The inflated
+    curvature shortens such steps (a majoriser; the gradient and the loss are
+    unchanged, so the fixed point is the same). ``max_delta_step = 0`` gives
+    the exact Hessian ``mu``, as Tweedie at power 1 and scikit-learn's
+    ``HalfPoissonLoss``.
+
+    Parameters
+    ----------
+    max_delta_step : float >= 0, default 0.7
+        The Hessian is multiplied by ``exp(max_delta_step)``.
     """
 
     name = "poisson"
 
-    def __init__(self) -> None:
+    def __init__(self, max_delta_step: float = 0.7) -> None:
         super().__init__(power=1.0)
-        self._params = {}
+        self.max_delta_step = check_scalar(max_delta_step, "max_delta_step", low=0.0)
+        self._hess_factor = math.exp(self.max_delta_step) if self.max_delta_step < 700.0 else math.inf
+        # Recorded when not the default, as the other losses record their
+        # non-default curvature, so saved models keep it.
+        self._params = {} if self.max_delta_step == 0.7 else {"max_delta_step": self.max_delta_step}
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.max_delta_step == 0.0
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        tweedie.poisson_grad_hess(y, margin, weight, self._hess_factor, grad, hess)
 
 
 @register_loss
