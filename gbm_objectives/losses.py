@@ -186,7 +186,9 @@ def _weighted_mean(y: np.ndarray, weight: np.ndarray) -> float:
             exponent = _pow2_exponent(float(np.abs(y64).max()))
             scaled = np.ldexp(y64, -exponent)
             mean = float(np.mean(scaled)) if w.shape[0] == 0 else float(np.average(scaled, weights=w))
-            mean = math.ldexp(mean, exponent)
+            # np.ldexp (inf on overflow, clamped below), not math.ldexp, which
+            # raises when the rescaled mean rounds just past the float64 maximum.
+            mean = float(np.ldexp(mean, exponent))
     # Rounding (or products of subnormal labels and weights) can step outside.
     return min(max(mean, float(y64.min())), float(y64.max()))
 

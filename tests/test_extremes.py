@@ -121,6 +121,14 @@ def test_init_score_of_labels_near_the_float64_maximum(name):
     assert start == pytest.approx(expected, rel=1e-12)
 
 
+def test_weighted_mean_start_of_labels_at_the_float64_maximum():
+    """The rescaled weighted mean of labels at -max rounds just past -max."""
+    y = np.array([-FMAX, -FMAX])
+    w = np.array([1e300, FMAX])
+    assert get_loss("squared_error").init_score(y, w) == -FMAX
+    assert get_loss("squared_error").init_score(-y, w) == FMAX
+
+
 def _needs(name):
     return {"num_class": 3} if name.startswith("softmax") else {}
 
