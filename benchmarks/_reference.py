@@ -201,12 +201,14 @@ def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
             return t, h
     elif name in ("poisson", "gamma", "tweedie"):
         rho = loss.power
+        # Poisson's safeguard: the Hessian times exp(max_delta_step).
+        factor = float(np.exp(getattr(loss, "max_delta_step", 0.0)))
 
         def run():
             fc = np.clip(f, -MAX_EXP_ARG, MAX_EXP_ARG)
             a = y * np.exp((1.0 - rho) * fc)
             b = np.exp((2.0 - rho) * fc)
-            return b - a, np.maximum((rho - 1.0) * a + (2.0 - rho) * b, HESS_FLOOR)
+            return b - a, np.maximum(factor * ((rho - 1.0) * a + (2.0 - rho) * b), HESS_FLOOR)
     elif name == "logistic":
         def run():
             prob = _np_sigmoid(f)
