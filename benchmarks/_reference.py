@@ -187,11 +187,13 @@ def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     elif name == "pseudo_huber":
         delta = loss.delta
 
+        exact = loss.curvature == "exact"
+
         def run():
             r = f - y
             z2 = (r / delta) ** 2
             root = np.sqrt(1.0 + z2)
-            return r / root, 1.0 / (root * (1.0 + z2))
+            return r / root, 1.0 / (root * (1.0 + z2)) if exact else 1.0 / root
     elif name == "log_cosh":
         def run():
             r = f - y

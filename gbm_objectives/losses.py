@@ -703,27 +703,35 @@ class Huber(_CurvatureMixin, Loss):
 class PseudoHuber(_CurvatureMixin, Loss):
     """Pseudo-Huber loss ``delta^2 (sqrt(1 + (r/delta)^2) - 1)``, ``r = f - y``; link: identity.
 
-    Smooth everywhere; equals XGBoost's ``reg:pseudohubererror`` with
-    ``huber_slope = delta``. ``curvature="exact"`` (default) is the true Hessian
-    ``(1 + (r/delta)^2)^(-3/2)``; it decays like ``|r|^-3``, so far-off labels
-    get large Newton steps. ``curvature="irls"`` uses ``(1 + (r/delta)^2)^(-1/2)``
-    (gradient over residual), whose step reaches a single label exactly.
+    Smooth everywhere; the loss of XGBoost's ``reg:pseudohubererror`` with
+    ``huber_slope = delta``. The default ``curvature="irls"`` uses
+    ``(1 + (r/delta)^2)^(-1/2)`` (gradient over residual): a majoriser, never
+    below the true Hessian, whose Newton step reaches a single label exactly,
+    so a leaf's step is a weighted mean of its residuals and stays inside the
+    labels' range. ``curvature="exact"`` is the true Hessian
+    ``(1 + (r/delta)^2)^(-3/2)`` that ``reg:pseudohubererror`` uses; it decays
+    like ``|r|^-3``, so on targets many ``delta`` wide (costs in the
+    thousands) a leaf far from its labels gets almost no curvature and, without
+    L2 regularisation (LightGBM's default ``lambda_l2 = 0``), Newton steps tens
+    of thousands of units long.
 
     Parameters
     ----------
     delta : float > 0, default 1.0
-    curvature : {"exact", "irls"}, default "exact"
+    curvature : {"irls", "exact"}, default "irls"
+        ``"exact"`` reproduces XGBoost's ``reg:pseudohubererror``.
     """
 
     name = "pseudo_huber"
     link = IdentityLink()
 
-    def __init__(self, delta: float = 1.0, curvature: str = "exact") -> None:
+    def __init__(self, delta: float = 1.0, curvature: str = "irls") -> None:
         super().__init__()
         self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
-        self.curvature = self._set_curvature(curvature, ("exact", "irls"))
+        self.curvature = self._set_curvature(curvature, ("irls", "exact"))
+        # Recorded when not the default, so models saved with it keep it.
         self._params = {"delta": self.delta}
-        if curvature != "exact":
+        if curvature != "irls":
             self._params["curvature"] = curvature
 
     @property

@@ -194,7 +194,7 @@ _VARIANTS = [(name, _needs(name)) for name in available_losses()] + [
     ("tweedie", {"power": 1.2}),
     ("tweedie", {"power": 2.0}),
     ("huber", {"curvature": "irls"}),
-    ("pseudo_huber", {"curvature": "irls"}),
+    ("pseudo_huber", {"curvature": "exact"}),
     ("log_cosh", {"curvature": "exact"}),
     ("quantile", {"alpha": 0.9, "curvature": "unit"}),
     ("logistic", {"label_smoothing": 0.1}),
@@ -207,7 +207,7 @@ _VARIANTS = [(name, _needs(name)) for name in available_losses()] + [
     ("huber", {"delta": 0.5}),
     ("huber", {"delta": 0.5, "curvature": "irls"}),
     ("pseudo_huber", {"delta": 1e-3}),
-    ("pseudo_huber", {"delta": 1e-3, "curvature": "irls"}),
+    ("pseudo_huber", {"delta": 1e-3, "curvature": "exact"}),
 ]
 _IDS = [f"{n}{kw}" for n, kw in _VARIANTS]
 _IDENTITY = [(n, kw) for n, kw in _VARIANTS

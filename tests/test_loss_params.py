@@ -22,7 +22,7 @@ _NON_DEFAULT = {
     "quantile": {"alpha": 0.9, "curvature": "unit"},
     "absolute_error": {"curvature": "unit"},
     "huber": {"delta": 2.5, "curvature": "irls"},
-    "pseudo_huber": {"delta": 0.5, "curvature": "irls"},
+    "pseudo_huber": {"delta": 0.5, "curvature": "exact"},
     "log_cosh": {"curvature": "exact"},
     "tweedie": {"power": 1.2},
     "poisson": {"max_delta_step": 0.0},

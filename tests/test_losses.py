@@ -554,6 +554,32 @@ def test_poisson_matches_lightgbm_poisson(rng):
     assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
 
 
+def test_pseudo_huber_default_is_the_irls_majoriser_and_records_exact(rng):
+    default = get_loss("pseudo_huber")
+    assert default.curvature == "irls" and not default.exact_hessian
+    assert default.params == {"delta": 1.0} and repr(default) == "PseudoHuber(delta=1.0)"
+    exact = get_loss("pseudo_huber", curvature="exact")
+    assert exact.exact_hessian and exact.params == {"delta": 1.0, "curvature": "exact"}
+    assert type(exact)(**exact.params) == exact != default
+
+
+def test_pseudo_huber_default_steps_stay_inside_the_labels():
+    """One unregularised Newton round (LightGBM's lambda_l2 = 0, learning rate
+    1) on cost-scale labels: each leaf's step is a weighted mean of its
+    residuals, so no prediction leaves the labels' range. The exact Hessian,
+    ~|r|^-3 far from the labels, steps hundreds of thousands of units."""
+    lgb = pytest.importorskip("lightgbm")
+    X, y = gbm_objectives.make_tracker_costs(600, random_state=3)
+    y = np.asarray(y, dtype=np.float64)
+    loss = get_loss("pseudo_huber")
+    start = loss.init_score(y)
+    params = {"num_threads": 1, "verbose": -1, "learning_rate": 1.0, "lambda_l2": 0.0, "seed": 0,
+              "objective": lambda p, d: loss.grad_hess(d.get_label(), p)}
+    booster = lgb.train(params, lgb.Dataset(X, y, init_score=np.full(len(y), start)), 1)
+    pred = start + booster.predict(X, raw_score=True)
+    assert y.min() - 1e-6 <= pred.min() and pred.max() <= y.max() + 1e-6
+
+
 @pytest.mark.parametrize("power", [1.0, 2.0])
 def test_tweedie_is_continuous_at_its_endpoints(power, rng):
     """The general formula at power 1 +- 1e-6 meets the exact Poisson / Gamma deviance."""
