@@ -7,6 +7,7 @@ suite all read losses from :func:`get_loss` / :func:`available_losses`.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 from typing import Any, Callable, ClassVar
@@ -41,6 +42,7 @@ __all__ = [
     "InfoNCE",
     "get_loss",
     "as_loss",
+    "parse_loss",
     "available_losses",
     "register_loss",
 ]
@@ -74,11 +76,25 @@ def available_losses() -> list[str]:
 def get_loss(name: str, **params: Any) -> "Loss":
     """Build the registered loss ``name`` with ``params``.
 
+    ``name`` may also be a call-style spec such as ``"quantile(alpha=0.9)"``
+    (see :func:`parse_loss`); its parameters are then given in the spec only.
+
     Examples
     --------
     >>> get_loss("tweedie", power=1.5)
     Tweedie(power=1.5)
+    >>> get_loss("quantile(alpha=0.9)")
+    Quantile(alpha=0.9)
     """
+    if not isinstance(name, str):
+        raise ValueError(f"a loss name must be a string, got {type(name).__name__}")
+    if "(" in name:
+        if params:
+            raise ValueError(
+                f"loss spec {name!r} already gives its parameters; pass {', '.join(map(repr, sorted(params)))} "
+                "inside the spec or use the plain name"
+            )
+        return parse_loss(name)
     if name not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; available: {', '.join(available_losses())}")
     cls = _REGISTRY[name]
@@ -102,14 +118,67 @@ def _check_param_names(name: str, cls: type["Loss"], params: dict[str, Any]) -> 
 
 
 def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
-    """Return ``loss`` itself if it is a :class:`Loss`, else ``get_loss(loss, **params)``."""
+    """Return ``loss`` itself if it is a :class:`Loss`, else ``get_loss(loss, **params)``.
+
+    A string may be a registered name or a call-style spec such as
+    ``"tweedie(power=1.2)"``.
+    """
     if isinstance(loss, Loss):
         if params:
             raise ValueError("parameters can only be given with a loss name, not a loss object")
         return loss
     if isinstance(loss, str):
         return get_loss(loss, **params)
-    raise ValueError(f"expected a Loss or a registered loss name, got {type(loss).__name__}")
+    raise ValueError(
+        f"expected a Loss, a registered loss name or a spec such as 'tweedie(power=1.2)', got {type(loss).__name__}"
+    )
+
+
+def parse_loss(spec: Any) -> "Loss":
+    """A :class:`Loss` from a spec: a Loss, a name, ``"name(key=value, ...)"`` or ``(name, params)``.
+
+    Values in a call-style spec are Python literals (numbers, strings, tuples,
+    None). The ablation tables label their rows in this form
+    (:func:`gbm_objectives.ablation.loss_label`), so a label reads back to an
+    equal loss.
+
+    Examples
+    --------
+    >>> parse_loss("tweedie(power=1.2)")
+    Tweedie(power=1.2)
+    >>> parse_loss(("huber", {"delta": 2.0}))
+    Huber(delta=2.0)
+    """
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, tuple):
+        if len(spec) != 2 or not isinstance(spec[0], str) or not isinstance(spec[1], dict):
+            raise ValueError(f"a loss given as a tuple must be (name, params dict), got {spec!r}")
+        return get_loss(spec[0], **spec[1])
+    if not isinstance(spec, str):
+        raise ValueError(f"a loss spec must be a Loss, a name, 'name(key=value)' or (name, params); got {spec!r}")
+    text = spec.strip()
+    if "(" not in text:
+        return get_loss(text)
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...)") from exc
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args:
+        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...) with keyword arguments")
+    params = {}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise ValueError(f"cannot parse loss spec {spec!r}: ** is not allowed")
+        if kw.arg in params:
+            # Python's parser accepts a repeated keyword (only compiling rejects
+            # it), and a dict would silently keep the last value.
+            raise ValueError(f"loss spec {spec!r} gives {kw.arg!r} more than once")
+        try:
+            params[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError as exc:
+            raise ValueError(f"loss spec {spec!r}: the value of {kw.arg!r} must be a literal number, string or None") from exc
+    return get_loss(node.func.id, **params)
 
 
 #: Weights with their largest entry outside [2**-100, 2**100] are rescaled

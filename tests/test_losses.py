@@ -1138,6 +1138,46 @@ def test_as_loss():
         as_loss(3)
 
 
+@pytest.mark.parametrize("spec, name, params", [
+    ("quantile(alpha=0.9)", "quantile", {"alpha": 0.9}),
+    ("tweedie(power=1.2)", "tweedie", {"power": 1.2}),
+    (" huber( delta = 2, curvature='irls' ) ", "huber", {"delta": 2.0, "curvature": "irls"}),
+    ("poisson(max_delta_step=0)", "poisson", {"max_delta_step": 0.0}),
+    ("softmax(num_class=3, hessian_scale='xgboost')", "softmax", {"num_class": 3, "hessian_scale": "xgboost"}),
+    ("focal(gamma=1, alpha=None)", "focal", {"gamma": 1.0, "alpha": None}),
+    ("log_cosh()", "log_cosh", {}),
+])
+def test_spec_strings_are_accepted_wherever_a_loss_name_is(spec, name, params):
+    expected = get_loss(name, **params)
+    assert get_loss(spec) == expected
+    assert as_loss(spec) == expected
+    assert gbm_objectives.parse_loss(spec) == expected
+
+
+def test_parse_loss_lives_with_the_registry_and_stays_importable_from_ablation():
+    from gbm_objectives import ablation, losses
+
+    assert gbm_objectives.parse_loss is losses.parse_loss is ablation.parse_loss
+    assert "parse_loss" in gbm_objectives.__all__ and "parse_loss" in losses.__all__
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: get_loss("quantile(alpha=0.9)", alpha=0.5), "already gives its parameters"),
+    (lambda: as_loss("tweedie(power=1.2)", power=1.5), "already gives its parameters"),
+    (lambda: get_loss("tweedie(power=1.5, power=1.6)"), "more than once"),
+    (lambda: as_loss("huber(delta=1.0, delta=2.0)"), "more than once"),
+    (lambda: as_loss("quantile(0.9)"), "keyword"),
+    (lambda: as_loss("quantile(alpha=x)"), "literal"),
+    (lambda: as_loss("quantile(alpha=1.5)"), "alpha"),
+    (lambda: as_loss("nope(alpha=0.5)"), "unknown loss 'nope'"),
+    (lambda: as_loss("quantile(alpha=0.9"), "cannot parse"),
+    (lambda: get_loss(3), "must be a string"),
+])
+def test_spec_string_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
 _NAN = float("nan")
 _INF = float("inf")
 
