@@ -1215,8 +1215,9 @@ def _poisson_of_step(step: float) -> Loss:
     """The library's Poisson loss with LightGBM's ``poisson_max_delta_step``
     (the plain Poisson loss, same link and deviance, where the library's has
     no such setting)."""
-    if step > _MIN_POISSON_STEP and hasattr(get_loss("poisson"), "max_delta_step"):
-        return get_loss("poisson", max_delta_step=step)
+    if hasattr(get_loss("poisson"), "max_delta_step"):
+        # The smallest step LightGBM accepts stands for a loss without the safeguard.
+        return get_loss("poisson", max_delta_step=step if step > _MIN_POISSON_STEP else 0.0)
     return get_loss("poisson")
 
 
