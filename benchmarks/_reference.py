@@ -187,11 +187,13 @@ def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     elif name == "pseudo_huber":
         delta = loss.delta
 
+        exact = loss.curvature == "exact"
+
         def run():
             r = f - y
             z2 = (r / delta) ** 2
             root = np.sqrt(1.0 + z2)
-            return r / root, 1.0 / (root * (1.0 + z2))
+            return r / root, 1.0 / (root * (1.0 + z2)) if exact else 1.0 / root
     elif name == "log_cosh":
         def run():
             r = f - y
@@ -201,12 +203,14 @@ def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
             return t, h
     elif name in ("poisson", "gamma", "tweedie"):
         rho = loss.power
+        # Poisson's safeguard: the Hessian times exp(max_delta_step).
+        factor = float(np.exp(getattr(loss, "max_delta_step", 0.0)))
 
         def run():
             fc = np.clip(f, -MAX_EXP_ARG, MAX_EXP_ARG)
             a = y * np.exp((1.0 - rho) * fc)
             b = np.exp((2.0 - rho) * fc)
-            return b - a, np.maximum((rho - 1.0) * a + (2.0 - rho) * b, HESS_FLOOR)
+            return b - a, np.maximum(factor * ((rho - 1.0) * a + (2.0 - rho) * b), HESS_FLOOR)
     elif name == "logistic":
         def run():
             prob = _np_sigmoid(f)

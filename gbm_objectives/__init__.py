@@ -31,6 +31,7 @@ from .losses import (
     as_loss,
     available_losses,
     get_loss,
+    parse_loss,
     register_loss,
 )
 
@@ -85,5 +86,6 @@ __all__ = [
     "as_loss",
     "available_losses",
     "get_loss",
+    "parse_loss",
     "register_loss",
 ]

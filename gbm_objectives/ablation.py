@@ -30,7 +30,6 @@ score and calibration instead.
 
 from __future__ import annotations
 
-import ast
 import inspect
 import math
 import os
@@ -43,7 +42,9 @@ import pandas as pd
 from scipy.special import xlogy
 
 from ._validation import as_float_array, check_sample_weight, check_scalar
-from .losses import Loss, as_loss, get_loss
+# parse_loss lives next to the registry (get_loss and as_loss read specs too);
+# it stays importable from here.
+from .losses import Loss, as_loss, get_loss, parse_loss
 
 __all__ = [
     "DEFAULT_POWERS",
@@ -117,48 +118,6 @@ def loss_label(loss: Loss | str) -> str:
                 continue
             parts.append(f"{key}={_format_value(value)}")
     return f"{loss.name}({', '.join(parts)})" if parts else loss.name
-
-
-def parse_loss(spec: Any) -> Loss:
-    """A :class:`Loss` from a spec: a Loss, a name, ``"name(key=value, ...)"`` or ``(name, params)``.
-
-    Examples
-    --------
-    >>> parse_loss("tweedie(power=1.2)")
-    Tweedie(power=1.2)
-    >>> parse_loss(("huber", {"delta": 2.0}))
-    Huber(delta=2.0)
-    """
-    if isinstance(spec, Loss):
-        return spec
-    if isinstance(spec, tuple):
-        if len(spec) != 2 or not isinstance(spec[0], str) or not isinstance(spec[1], dict):
-            raise ValueError(f"a loss given as a tuple must be (name, params dict), got {spec!r}")
-        return get_loss(spec[0], **spec[1])
-    if not isinstance(spec, str):
-        raise ValueError(f"a loss spec must be a Loss, a name, 'name(key=value)' or (name, params); got {spec!r}")
-    text = spec.strip()
-    if "(" not in text:
-        return get_loss(text)
-    try:
-        node = ast.parse(text, mode="eval").body
-    except SyntaxError as exc:
-        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...)") from exc
-    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args:
-        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...) with keyword arguments")
-    params = {}
-    for kw in node.keywords:
-        if kw.arg is None:
-            raise ValueError(f"cannot parse loss spec {spec!r}: ** is not allowed")
-        if kw.arg in params:
-            # Python's parser accepts a repeated keyword (only compiling rejects
-            # it), and a dict would silently keep the last value.
-            raise ValueError(f"loss spec {spec!r} gives {kw.arg!r} more than once")
-        try:
-            params[kw.arg] = ast.literal_eval(kw.value)
-        except ValueError as exc:
-            raise ValueError(f"loss spec {spec!r}: the value of {kw.arg!r} must be a literal number, string or None") from exc
-    return get_loss(node.func.id, **params)
 
 
 def _task_of(loss: Loss) -> str:

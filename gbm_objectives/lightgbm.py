@@ -25,17 +25,40 @@ otherwise gets wrong in LightGBM:
   objectives, metrics and callbacks see in step with the refit trees.
 * **A real objective and the loss record.** The model names the LightGBM
   objective whose output transform is the loss's inverse link (the loss
-  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``,
-  ``gamma``, ``regression``, ``regression_l1``, ``quantile``, ``huber``,
-  ``binary``, ``multiclass``; otherwise ``regression``, ``poisson``,
-  ``cross_entropy`` or ``multiclass`` by link), so ``booster.predict``, a
-  file reloaded by plain LightGBM and ``dump_model()`` speak the response
-  scale (``raw_score=True`` or ``predict(..., output="margin")`` give the
-  margin), and ``booster.params``, ``refit`` and ``init_model`` work as with
-  a built-in. The loss itself is recorded as a ``[gbm_objectives_loss: ...]``
-  line of the model's parameters, which LightGBM keeps through loading and
-  saving (it logs "Ignoring unrecognized parameter" when it reads it), so
+  itself where LightGBM has it: ``tweedie`` with its power, ``poisson``
+  with the loss's ``poisson_max_delta_step``, ``gamma``, ``regression``,
+  ``regression_l1``, ``quantile``, ``huber``, ``binary``, ``multiclass``;
+  otherwise ``regression``, ``poisson``, ``cross_entropy`` or
+  ``multiclass`` by link), so ``booster.predict``, a file reloaded by plain
+  LightGBM and ``dump_model()`` speak the response scale
+  (``raw_score=True`` or ``predict(..., output="margin")`` give the
+  margin), and ``booster.params`` and ``refit`` work as with a built-in.
+  The loss itself is recorded as a ``[gbm_objectives_loss: ...]`` line of
+  the model's parameters, which LightGBM keeps through loading and saving
+  (it logs "Ignoring unrecognized parameter" when it reads it), so
   :func:`predict` and :func:`booster_loss` of a reloaded model know it.
+* **Continuing a model.** :func:`train` (and the estimators) with
+  ``init_model=`` continue on the same loss, whatever it is. Plain
+  ``lightgbm.train(params, ..., init_model=booster)``, with ``params`` the
+  model's ``booster.params`` less ``num_iterations``, trains on with
+  the recorded LightGBM objective, which is the same loss only where
+  LightGBM has it: ``squared_error``, ``absolute_error`` and ``quantile``
+  (LightGBM refits their leaves itself), ``huber``, ``poisson`` (with its
+  ``max_delta_step``), ``gamma``, ``tweedie`` with power < 2 (power 2 is
+  ``gamma``), plain ``logistic`` and ``softmax(hessian_scale="lightgbm")``
+  without label smoothing.
+  Every other loss (``focal``, ``log_cosh``, ``pseudo_huber``, ``softmax``
+  with the exact Hessian, ``softmax_focal``, ...) would continue under its
+  link's plain objective (``regression``, ``poisson``, ``cross_entropy``,
+  ``multiclass``), another loss: continue those with :func:`train`.
+* **Parameters of built-in objectives.** ``alpha``,
+  ``tweedie_variance_power``, ``poisson_max_delta_step``, ``fair_c``,
+  ``sigmoid`` and ``reg_sqrt`` change only LightGBM's own objectives: they
+  must agree with the loss and raise ValueError otherwise (set the loss's
+  own parameter). ``is_unbalance`` and ``scale_pos_weight`` act only in
+  LightGBM's binary objective and raise ValueError (weight the rows, or
+  ``class_weight=``). ``boost_from_average=False`` starts at 0, as with
+  LightGBM's built-ins.
 
 :class:`LGBMRegressor` and :class:`LGBMClassifier` bring the same to the
 scikit-learn interface (sample weights reach the gradients; ``predict`` and
@@ -47,6 +70,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from typing import Any, Callable, Mapping, Sequence
 
 import lightgbm as lgb
@@ -65,6 +89,7 @@ from ._adapters import (
     loss_to_json,
     predict_response,
     refits,
+    same_values,
     warn_no_refit,
 )
 from ._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight, group_offsets
@@ -224,15 +249,34 @@ class _FeatureCheck:
 
 
 class LightGBMObjective(ObjectiveBase):
-    """Custom objective for ``params["objective"]``: ``(preds, train_data) -> (grad, hess)``.
+    """Custom objective of a loss for LightGBM; build it with :func:`objective`.
 
-    Reads labels, weights and query groups from the Dataset (validated once
-    per Dataset), multiplies gradient and Hessian by the weights, and returns
+    Callable in both LightGBM signatures:
+
+    * ``obj(preds, train_data) -> (grad, hess)`` for ``params["objective"]``
+      of :func:`lightgbm.train`: labels, weights and query groups come from
+      the Dataset (validated once per Dataset, read again when LightGBM
+      bumps its version);
+    * ``obj(y_true, y_pred, weight=None, group=None) -> (grad, hess)`` for
+      LightGBM's scikit-learn estimators
+      (``lightgbm.LGBMRegressor(objective=obj)``), which pass the sample
+      weights and query groups because the signature has four parameters.
+      Labels, weights and groups are compared every round with the
+      validated copy (one cheap pass), so a refit with new labels or
+      ``sample_weight`` always uses them.
+
+    Gradient and Hessian are multiplied by the weights and returned as
     float32 arrays shaped like ``preds`` (``(n, k)`` for multiclass, in
     class-major memory order, so LightGBM flattens them without a copy) from
-    buffers reused every round (copy them to keep one round's values). Copies
-    and pickles carry only the loss, so :func:`lightgbm.train` copying its
-    parameters is harmless.
+    buffers reused every round (copy them to keep one round's values). Each
+    thread has its own buffers and data. Copies and pickles carry only the
+    loss, so :func:`lightgbm.train` copying its parameters is harmless.
+
+    LightGBM (both signatures) starts every row at 0 under a custom
+    objective and does not save the start in the model: pass the loss's
+    best constant ``loss.init_score(y, w)`` as ``init_score=`` (a full
+    column) to start there, or train with :func:`train` or the library's
+    estimators, which do it and fold the start into the model.
 
     Parameters
     ----------
@@ -247,10 +291,11 @@ class LightGBMObjective(ObjectiveBase):
     -----
     Absolute error and quantile losses (except ``curvature="mm"``) need
     every leaf refit to a residual percentile, which plain
-    ``lightgbm.train`` / ``lightgbm.cv`` with this objective cannot do: the
-    first call then issues a :class:`LeafRefitWarning`, once per process
-    and loss (:func:`warn_no_refit`). :func:`train` and the estimators
-    refit and never warn.
+    ``lightgbm.train`` / ``lightgbm.cv`` / LightGBM's estimators with this
+    objective cannot do: the first call then issues a
+    :class:`LeafRefitWarning`, once per process and loss
+    (:func:`warn_no_refit`). :func:`train` and the estimators refit and
+    never warn.
     """
 
     _order = "F"
@@ -259,11 +304,54 @@ class LightGBMObjective(ObjectiveBase):
         super()._reset()
         self._data = DataCache()
 
-    def __call__(self, preds: np.ndarray, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, a: Any, b: Any, weight: Any = None, group: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(b, lgb.Dataset):
+            return self._native(a, b)
+        return self._sklearn_call(a, b, weight, group)
+
+    def _native(self, preds: Any, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
         if self._refit_unchecked:
             self._check_refit("lightgbm.train with params['objective'] = gbm_objectives.lightgbm.objective(...)")
         data = _cached_data(self._data, self.loss, train_data, "training data")
         return self._grad_hess(_check_margin(self.loss, preds, data.y.shape[0]), data)
+
+    def _sklearn_call(self, y_true: Any, y_pred: Any, weight: Any, group: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self._refit_unchecked:
+            self._check_refit("lightgbm.LGBMRegressor(objective=gbm_objectives.lightgbm.objective(...))")
+        kept = getattr(self._local, "sklearn", None)
+        if kept is None or not kept.matches(y_true, weight, group):
+            kept = self._local.sklearn = _SklearnData(self.loss, y_true, weight, group, "training data")
+        data = kept.data
+        return self._grad_hess(_check_margin(self.loss, y_pred, data.y.shape[0]), data)
+
+
+class _SklearnData:
+    """Validated labels, weights and groups handed by LightGBM's scikit-learn
+    wrapper, with copies to compare the next call's arrays with.
+
+    The wrapper reads them from the Dataset every round; a refit (new
+    ``sample_weight``, a CV fold) hands other values, possibly in arrays of
+    the same identity, so values are compared, not identities.
+    """
+
+    __slots__ = ("y", "weight", "group", "data")
+
+    def __init__(self, loss: Loss, y_true: Any, weight: Any, group: Any, what: str) -> None:
+        self.y = np.array(y_true)
+        self.weight = np.array([] if weight is None else weight)
+        self.group = np.array([] if group is None else group)
+        offsets = None
+        if self.group.size:
+            sizes = self.group.reshape(-1).astype(np.int64)
+            offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.data = Data(loss, self.y, self.weight, offsets, what, "pass group= to fit()")
+
+    def matches(self, y_true: Any, weight: Any, group: Any) -> bool:
+        return (
+            same_values(np.asarray(y_true), self.y)
+            and same_values(np.asarray([] if weight is None else weight), self.weight)
+            and same_values(np.asarray([] if group is None else group), self.group)
+        )
 
 
 #: Prefix of the library's metric names: LightGBM's own metrics never start
@@ -329,11 +417,20 @@ class _MetricBase:
 
 
 class LightGBMMetric(_MetricBase):
-    """Evaluation function for ``feval=``: ``(preds, eval_data) -> (name, value, False)``.
+    """Evaluation function of a loss for LightGBM; build it with :func:`metric`.
+
+    Callable in both LightGBM signatures:
+
+    * ``metric(preds, eval_data) -> (name, value, False)`` for ``feval=`` of
+      :func:`lightgbm.train` (labels, weights and groups read once per
+      Dataset);
+    * ``metric(y_true, y_pred, weight=None, group=None) -> (name, value,
+      False)`` as ``eval_metric=`` of LightGBM's scikit-learn estimators,
+      which pass the evaluation set's weights and groups because the
+      signature has four parameters.
 
     The value is the loss's weighted mean (per group for grouped losses) at
-    the scores LightGBM passes; lower is better. Labels, weights and groups
-    are read once per Dataset.
+    the scores LightGBM passes; lower is better.
 
     Parameters
     ----------
@@ -347,15 +444,42 @@ class LightGBMMetric(_MetricBase):
         predictions on the response scale, mapped back through the link).
     """
 
-    def __call__(self, preds: np.ndarray, eval_data: "lgb.Dataset") -> tuple[str, float, bool]:
-        return self._result(preds, _cached_data(self._data, self.loss, eval_data, "evaluation data"))
+    #: How many scikit-learn evaluation sets are kept validated (oldest dropped).
+    _KEEP = 16
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._local = threading.local()
+
+    def __call__(self, a: Any, b: Any, weight: Any = None, group: Any = None) -> tuple[str, float, bool]:
+        if isinstance(b, lgb.Dataset):
+            return self._result(a, _cached_data(self._data, self.loss, b, "evaluation data"))
+        # The wrapper evaluates several sets in turn each round: keep each
+        # validated, found again by value.
+        kept: list[_SklearnData] | None = getattr(self._local, "sklearn", None)
+        if kept is None:
+            kept = self._local.sklearn = []
+        for entry in kept:
+            if entry.matches(a, weight, group):
+                break
+        else:
+            entry = _SklearnData(self.loss, a, weight, group, "evaluation data")
+            kept.append(entry)
+            del kept[: -self._KEEP]
+        return self._result(b, entry.data)
 
 
 def objective(loss: Loss | str) -> LightGBMObjective:
     """Custom objective of ``loss`` for ``params["objective"]`` of :func:`lightgbm.train`.
 
-    It starts from LightGBM's default score 0 and does not refit leaves; use
-    :func:`train` for the loss's start margin and leaf refit (absolute error
+    The object takes both of LightGBM's signatures (see
+    :class:`LightGBMObjective`), so it also serves as ``objective=`` of
+    LightGBM's own scikit-learn estimators, which pass ``sample_weight`` and
+    ``group`` to it. It starts from LightGBM's default score 0 (give
+    ``init_score=`` a column of ``loss.init_score(y, w)`` for the loss's best
+    constant; LightGBM does not store it in the model) and does not refit
+    leaves; use :func:`train` or the library's estimators for the loss's
+    start margin folded into the model and the leaf refit (absolute error
     and quantile losses warn once per process without it,
     :class:`LeafRefitWarning`). Multiclass losses need ``params["num_class"]``.
 
@@ -373,7 +497,9 @@ def objective(loss: Loss | str) -> LightGBMObjective:
 
 
 def metric(loss: Loss | str, *, name: str | None = None, response: bool = False) -> LightGBMMetric:
-    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`.
+    """Evaluation function of ``loss`` for ``feval=`` of :func:`lightgbm.train`
+    or ``eval_metric=`` of LightGBM's scikit-learn estimators (which pass the
+    evaluation sets' weights and groups to it).
 
     Parameters
     ----------
@@ -919,6 +1045,20 @@ _KEPT_RECORD = "_gbm_objectives_loss"
 _LINK_OBJECTIVES = {"identity": "regression", "log": "poisson", "logit": "cross_entropy", "softmax": "multiclass"}
 
 
+#: The smallest ``poisson_max_delta_step`` recorded: LightGBM requires it to
+#: be > 0, and the smallest normal double changes no Hessian
+#: ``exp(f + step)`` (``f + step == f`` in double precision for every
+#: ``|f| >= 1e-292``), so it stands for a loss without the safeguard.
+_MIN_POISSON_STEP = float(np.finfo(np.float64).tiny)
+
+
+def _poisson_step(loss: Loss) -> float:
+    """LightGBM's ``poisson_max_delta_step`` of a Poisson loss: its
+    ``max_delta_step`` (Hessian ``w exp(f + max_delta_step)``, as LightGBM's),
+    0 where it has none, raised to the smallest value LightGBM accepts."""
+    return max(float(getattr(loss, "max_delta_step", 0.0)), _MIN_POISSON_STEP)
+
+
 def _host_objective(loss: Loss) -> dict[str, Any]:
     """LightGBM parameters of a built-in objective whose output transform is the
     loss's inverse link: the loss itself where LightGBM has it, otherwise the
@@ -928,7 +1068,9 @@ def _host_objective(loss: Loss) -> dict[str, Any]:
         power = float(loss.power)  # type: ignore[attr-defined]
         # LightGBM's tweedie_variance_power must be < 2; power 2 is the gamma deviance.
         return {"objective": "gamma"} if power >= 2.0 else {"objective": "tweedie", "tweedie_variance_power": power}
-    if name in ("poisson", "gamma"):
+    if name == "poisson":
+        return {"objective": "poisson", "poisson_max_delta_step": _poisson_step(loss)}
+    if name == "gamma":
         return {"objective": name}
     if loss.is_multiclass:
         return {"objective": "multiclass", "num_class": loss.n_outputs}
@@ -1049,7 +1191,9 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
     name = objective.split(" ")[0]
     if name == "tweedie":
         return get_loss("tweedie", power=float(params.get("tweedie_variance_power", 1.5)))
-    if name in ("poisson", "gamma"):
+    if name == "poisson":
+        return _poisson_of_step(float(params.get("poisson_max_delta_step", 0.7)))
+    if name == "gamma":
         return get_loss(name)
     if name == "regression" and "sqrt" not in objective:
         return get_loss("squared_error")
@@ -1065,6 +1209,16 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
         k = re.search(r"num_class:(\d+)", objective)
         return get_loss("softmax", num_class=int(k.group(1))) if k else None
     return None
+
+
+def _poisson_of_step(step: float) -> Loss:
+    """The library's Poisson loss with LightGBM's ``poisson_max_delta_step``
+    (the plain Poisson loss, same link and deviance, where the library's has
+    no such setting)."""
+    if hasattr(get_loss("poisson"), "max_delta_step"):
+        # The smallest step LightGBM accepts stands for a loss without the safeguard.
+        return get_loss("poisson", max_delta_step=step if step > _MIN_POISSON_STEP else 0.0)
+    return get_loss("poisson")
 
 
 def booster_loss(booster: "lgb.Booster") -> Loss | None:
@@ -1148,6 +1302,39 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
 _RF_NAMES = ("rf", "random_forest")
 
 
+_UNBALANCE_ALIASES = ("is_unbalance", "unbalance", "unbalanced_sets")
+
+
+def _is_true(value: Any) -> bool:
+    """A LightGBM boolean parameter as LightGBM reads it (bools, 0/1, "true"/"false")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "+")
+    return bool(value)
+
+
+def _check_class_balance(params: Mapping[str, Any]) -> None:
+    """Refuse ``is_unbalance`` and ``scale_pos_weight``.
+
+    LightGBM applies them only inside its built-in binary objectives, so
+    beside a library loss they would be ignored without a word; row weights
+    say the same to every loss.
+    """
+    unbalance = _param(params, _UNBALANCE_ALIASES)
+    spw = params.get("scale_pos_weight")
+    if unbalance is not None and _is_true(unbalance):
+        raise ValueError(
+            "is_unbalance is applied only by LightGBM's built-in binary objective and would be ignored with a "
+            "library loss; weight the classes instead: class_weight='balanced' (LGBMClassifier) or "
+            "sample_weight / the Dataset's weight"
+        )
+    if spw is not None and float(spw) != 1.0:
+        raise ValueError(
+            f"scale_pos_weight={spw!r} is applied only by LightGBM's built-in binary objective and would be "
+            f"ignored with a library loss; weight the positive rows instead: class_weight={{0: 1, 1: {float(spw)!r}}} "
+            "(LGBMClassifier, for classes 0 and 1) or sample_weight / the Dataset's weight"
+        )
+
+
 def _check_boosting(params: Mapping[str, Any]) -> None:
     boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
     if boosting in _RF_NAMES:
@@ -1159,6 +1346,62 @@ def _check_boosting(params: Mapping[str, Any]) -> None:
             "start margin and computes its gradients only for built-in objectives; use boosting='gbdt' "
             "(with bagging_fraction / feature_fraction for a forest-like model)"
         )
+
+
+#: LightGBM parameters that define the loss of its built-in objectives (none
+#: has an alias): LightGBM's default, and what sets it with a library loss.
+_LOSS_DEFINING: dict[str, tuple[Any, str]] = {
+    "alpha": (0.9, "the loss's alpha (quantile) or delta (huber), e.g. loss='quantile(alpha=0.1)'"),
+    "tweedie_variance_power": (1.5, "the loss's power, e.g. get_loss('tweedie', power=1.9) or loss='tweedie(power=1.9)'"),
+    "poisson_max_delta_step": (0.7, "the loss's max_delta_step (poisson)"),
+    "fair_c": (1.0, "a library loss with that shape (LightGBM's fair loss has none)"),
+    "sigmoid": (1.0, "a library loss with that link (LightGBM's binary sigmoid scale has none)"),
+    "reg_sqrt": (False, "a library loss fitted to sqrt(y) (LightGBM's reg_sqrt has none)"),
+}
+
+
+def _same_setting(value: Any, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        return _is_true(value) == expected
+    try:
+        # atol: a poisson_max_delta_step of 0 is the smallest step recorded for it.
+        return bool(np.isclose(float(value), float(expected), rtol=1e-12, atol=_MIN_POISSON_STEP))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_loss_params(loss: Loss, params: Mapping[str, Any]) -> None:
+    """Refuse LightGBM parameters that would change the loss, had LightGBM's
+    built-in objective been used: the library's loss defines the gradients, so
+    they would be ignored (or silently replaced by the loss's own value in the
+    model's host objective).
+
+    A parameter the loss's host objective carries must equal the loss's
+    value; any other must keep LightGBM's default, which changes nothing.
+    """
+    host = _host_objective(loss)
+    for key, (default, instead) in _LOSS_DEFINING.items():
+        value = params.get(key)
+        if value is None:
+            continue
+        if key in host:
+            if not _same_setting(value, host[key]):
+                raise ValueError(
+                    f"{key}={value!r} conflicts with {loss!r}, which sets LightGBM's {key} to {host[key]!r}; "
+                    f"the loss defines it: set {instead} instead of {key}"
+                )
+        elif not _same_setting(value, default):
+            raise ValueError(
+                f"{key}={value!r} changes only LightGBM's built-in objectives and would be ignored with "
+                f"{loss!r}; remove it, or set {instead}"
+            )
+
+
+def _boost_from_average(params: Mapping[str, Any]) -> bool:
+    """LightGBM's ``boost_from_average`` (default True): False starts at 0, as
+    LightGBM's built-in objectives do, instead of the loss's best constant."""
+    value = params.get("boost_from_average")
+    return True if value is None else _is_true(value)
 
 
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -> dict[str, Any]:
@@ -1179,6 +1422,9 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
         raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
     _check_boosting(out)
+    _check_class_balance(out)
+    _check_loss_params(loss, out)
+    out.update({key: value for key, value in _host_objective(loss).items() if key in out and key in _LOSS_DEFINING})
     _check_builtin_metrics(loss, _builtin_metrics(_param(out, _METRIC_ALIASES)))
     if refit:
         _check_refit_params(loss, out)
@@ -1213,7 +1459,15 @@ def train(
         reported on every validation set as ``"gbm_" + loss.name``. LightGBM's
         built-in metrics see raw scores under a custom objective, so they are
         accepted only beside identity-link losses (whose scores are the
-        response) and refused otherwise.
+        response) and refused otherwise. Parameters that define the loss of
+        LightGBM's built-in objectives (``alpha``, ``tweedie_variance_power``,
+        ``poisson_max_delta_step``, ``fair_c``, ``sigmoid``, ``reg_sqrt``)
+        must agree with the loss (or keep LightGBM's default where the loss
+        has no such setting) and raise ValueError otherwise: set the loss's
+        own parameter instead. ``is_unbalance`` and
+        ``scale_pos_weight`` act only in LightGBM's built-in binary objective
+        and raise ValueError: give the rows weights (the Dataset's
+        ``weight``) instead.
     train_set : lightgbm.Dataset
         Labels, optional weights, and query groups for grouped losses. If it
         already has an ``init_score`` (per-row offsets), training starts from
@@ -1226,7 +1480,8 @@ def train(
         Start margin (one raw score, ``num_class`` values for multiclass).
         Default: ``loss.init_score(labels, weights)``, the best constant. It
         is folded into the first iteration's leaves, so the model predicts
-        it; 0 starts from LightGBM's default 0. Not with ``init_model``
+        it; 0 (or ``params["boost_from_average"] = False``, as with
+        LightGBM's built-ins) starts from LightGBM's default 0. Not with ``init_model``
         (a continued model starts from that model's predictions, which hold
         its start already).
     refit_leaves : bool, default True
@@ -1290,7 +1545,7 @@ def train(
         )
     if init_score is not None:
         start = _nonzero(_check_start(loss, init_score))
-    elif has_offsets or init_model is not None:
+    elif has_offsets or init_model is not None or not _boost_from_average(booster_params):
         start = None
     else:
         start = _loss_start(loss, data)
@@ -1421,7 +1676,12 @@ def cv(
     if init_score is not None and kwargs.get("init_model") is not None:
         raise ValueError("init_score= cannot be combined with init_model=: the folds start from init_model")
     fixed = None if init_score is None else _check_start(loss, init_score)
-    per_fold = init_score is None and _own_init_score(train_set) is None and kwargs.get("init_model") is None
+    per_fold = (
+        init_score is None
+        and _own_init_score(train_set) is None
+        and kwargs.get("init_model") is None
+        and _boost_from_average(booster_params)
+    )
     if stratified is None:
         stratified = loss.link.name in ("logit", "softmax")
     if folds is None and loss.needs_group:
@@ -1634,43 +1894,6 @@ def predict(
 # ---------------------------------------------------------------------------
 
 
-class _SklearnObjective(ObjectiveBase):
-    """``(y_true, y_pred, weight) -> (grad, hess)``: the three-argument form makes
-    LightGBM's scikit-learn wrapper pass the sample weights."""
-
-    _order = "F"
-
-    def _reset(self) -> None:
-        super()._reset()
-        self._key: tuple[Any, Any] = (None, None)
-        self._data: Data | None = None
-
-    def __call__(
-        self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # LightGBM hands the same label and weight arrays every round.
-        if self._data is None or self._key[0] is not y_true or self._key[1] is not weight:
-            self._data = Data(self.loss, y_true, weight, None, "training data")
-            self._key = (y_true, weight)
-        return self._grad_hess(_check_margin(self.loss, y_pred, self._data.y.shape[0]), self._data)
-
-
-class _SklearnMetric(_MetricBase):
-    """``(y_true, y_pred, weight) -> (name, value, False)`` for ``eval_metric``."""
-
-    def _reset(self) -> None:
-        # Keyed by the label array, which LightGBM hands again every round
-        # (held here, so its id is not reused).
-        self._entries: dict[int, tuple[Any, Any, Data]] = {}
-
-    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
-        entry = self._entries.get(id(y_true))
-        if entry is None or entry[0] is not y_true or entry[1] is not weight:
-            data = Data(self.loss, y_true, weight, None, "evaluation data")
-            entry = self._entries[id(y_true)] = (y_true, weight, data)
-        return self._result(y_pred, entry[2])
-
-
 def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]]:
     if eval_set is not None:
         if eval_X is not None or eval_y is not None:
@@ -1782,7 +2005,7 @@ class _LossModelMixin:
         user_metric = _has_param(self.get_params(), _METRIC_ALIASES)  # type: ignore[attr-defined]
         if stage == "fit":
             # Only fit() builds the objective: predict() must leave the fitted estimator as it is.
-            self._objective = _SklearnObjective(loss, row_curvature=getattr(self, "_refit_now", False))
+            self._objective = LightGBMObjective(loss, row_curvature=getattr(self, "_refit_now", False))._managed()
         self.__dict__["_hide_loss_params"] = True
         try:
             params = super()._process_params(stage)  # type: ignore[misc]
@@ -1824,6 +2047,8 @@ class _LossModelMixin:
         if not refit and refits(loss, getattr(self, "refit_leaves", True)):
             warn_no_refit(loss, f"{type(self).__name__} in distributed training (the refit needs every row)")
         _check_boosting(params)
+        _check_class_balance(params)
+        _check_loss_params(loss, params)
         user_eval = fit_kw["eval_metric"]
         user_eval = list(user_eval) if isinstance(user_eval, (list, tuple)) else [user_eval]
         _check_builtin_metrics(
@@ -1832,14 +2057,14 @@ class _LossModelMixin:
         if refit:
             _check_refit_params(loss, params)
         start = None
-        if fit_kw["init_score"] is None and fit_kw["init_model"] is None:
+        if fit_kw["init_score"] is None and fit_kw["init_model"] is None and _boost_from_average(params):
             start = _loss_start(loss, data)
         if start is not None:
             fit_kw["init_score"] = _full_init_score(start, data.y.shape[0])
             if pairs and fit_kw["eval_init_score"] is None:
                 fit_kw["eval_init_score"] = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
         eval_metric = fit_kw["eval_metric"]
-        fit_kw["eval_metric"] = [_SklearnMetric(loss)]
+        fit_kw["eval_metric"] = [LightGBMMetric(loss)]
         if eval_metric is not None:
             fit_kw["eval_metric"] += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
         fit_kw["callbacks"] = list(fit_kw["callbacks"] or [])
@@ -1960,7 +2185,12 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMRegressor.fit`.
 
         Without ``init_score`` training starts from the loss's best constant
-        (the same for every evaluation set), which the fitted model includes.
+        (the same for every evaluation set), which the fitted model includes;
+        with ``boost_from_average=False`` it starts from 0, as LightGBM's
+        built-in objectives do. LightGBM parameters that define a built-in
+        objective's loss (``alpha``, ``tweedie_variance_power``,
+        ``poisson_max_delta_step``, ...) must agree with ``loss`` and raise
+        ValueError otherwise: set the loss's own parameter instead.
         """
         self._check_constructor(y)
         loss = estimator_loss(self.loss, self.loss_params)
@@ -2015,6 +2245,11 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
     the most probable class. Sample weights and ``class_weight`` reach the
     gradients; training starts from the loss's best constant, folded into
     the model.
+
+    LightGBM's ``is_unbalance`` and ``scale_pos_weight`` act only inside
+    its built-in binary objective, so they raise ValueError here: weight the
+    classes with ``class_weight`` (``"balanced"`` or ``{neg: 1, pos: s}``)
+    or ``sample_weight``, which reach every loss and its start margin.
 
     Parameters
     ----------
@@ -2204,7 +2439,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         warn_no_refit(loss, "DaskLGBMRegressor (the refit needs every row's residual on one machine)")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
         start = None
-        if init_score is None and kwargs.get("init_model") is None:
+        if init_score is None and kwargs.get("init_model") is None and _boost_from_average(self.get_params()):
             # As LightGBM stores them: float32 labels and weights.
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
             w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).ravel()

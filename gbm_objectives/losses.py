@@ -7,6 +7,7 @@ suite all read losses from :func:`get_loss` / :func:`available_losses`.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 from typing import Any, Callable, ClassVar
@@ -41,6 +42,7 @@ __all__ = [
     "InfoNCE",
     "get_loss",
     "as_loss",
+    "parse_loss",
     "available_losses",
     "register_loss",
 ]
@@ -74,11 +76,25 @@ def available_losses() -> list[str]:
 def get_loss(name: str, **params: Any) -> "Loss":
     """Build the registered loss ``name`` with ``params``.
 
+    ``name`` may also be a call-style spec such as ``"quantile(alpha=0.9)"``
+    (see :func:`parse_loss`); its parameters are then given in the spec only.
+
     Examples
     --------
     >>> get_loss("tweedie", power=1.5)
     Tweedie(power=1.5)
+    >>> get_loss("quantile(alpha=0.9)")
+    Quantile(alpha=0.9)
     """
+    if not isinstance(name, str):
+        raise ValueError(f"a loss name must be a string, got {type(name).__name__}")
+    if "(" in name:
+        if params:
+            raise ValueError(
+                f"loss spec {name!r} already gives its parameters; pass {', '.join(map(repr, sorted(params)))} "
+                "inside the spec or use the plain name"
+            )
+        return parse_loss(name)
     if name not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; available: {', '.join(available_losses())}")
     cls = _REGISTRY[name]
@@ -102,14 +118,67 @@ def _check_param_names(name: str, cls: type["Loss"], params: dict[str, Any]) -> 
 
 
 def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
-    """Return ``loss`` itself if it is a :class:`Loss`, else ``get_loss(loss, **params)``."""
+    """Return ``loss`` itself if it is a :class:`Loss`, else ``get_loss(loss, **params)``.
+
+    A string may be a registered name or a call-style spec such as
+    ``"tweedie(power=1.2)"``.
+    """
     if isinstance(loss, Loss):
         if params:
             raise ValueError("parameters can only be given with a loss name, not a loss object")
         return loss
     if isinstance(loss, str):
         return get_loss(loss, **params)
-    raise ValueError(f"expected a Loss or a registered loss name, got {type(loss).__name__}")
+    raise ValueError(
+        f"expected a Loss, a registered loss name or a spec such as 'tweedie(power=1.2)', got {type(loss).__name__}"
+    )
+
+
+def parse_loss(spec: Any) -> "Loss":
+    """A :class:`Loss` from a spec: a Loss, a name, ``"name(key=value, ...)"`` or ``(name, params)``.
+
+    Values in a call-style spec are Python literals (numbers, strings, tuples,
+    None). The ablation tables label their rows in this form
+    (:func:`gbm_objectives.ablation.loss_label`), so a label reads back to an
+    equal loss.
+
+    Examples
+    --------
+    >>> parse_loss("tweedie(power=1.2)")
+    Tweedie(power=1.2)
+    >>> parse_loss(("huber", {"delta": 2.0}))
+    Huber(delta=2.0)
+    """
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, tuple):
+        if len(spec) != 2 or not isinstance(spec[0], str) or not isinstance(spec[1], dict):
+            raise ValueError(f"a loss given as a tuple must be (name, params dict), got {spec!r}")
+        return get_loss(spec[0], **spec[1])
+    if not isinstance(spec, str):
+        raise ValueError(f"a loss spec must be a Loss, a name, 'name(key=value)' or (name, params); got {spec!r}")
+    text = spec.strip()
+    if "(" not in text:
+        return get_loss(text)
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...)") from exc
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args:
+        raise ValueError(f"cannot parse loss spec {spec!r}: write it as name(key=value, ...) with keyword arguments")
+    params = {}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise ValueError(f"cannot parse loss spec {spec!r}: ** is not allowed")
+        if kw.arg in params:
+            # Python's parser accepts a repeated keyword (only compiling rejects
+            # it), and a dict would silently keep the last value.
+            raise ValueError(f"loss spec {spec!r} gives {kw.arg!r} more than once")
+        try:
+            params[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError as exc:
+            raise ValueError(f"loss spec {spec!r}: the value of {kw.arg!r} must be a literal number, string or None") from exc
+    return get_loss(node.func.id, **params)
 
 
 #: Weights with their largest entry outside [2**-100, 2**100] are rescaled
@@ -186,7 +255,9 @@ def _weighted_mean(y: np.ndarray, weight: np.ndarray) -> float:
             exponent = _pow2_exponent(float(np.abs(y64).max()))
             scaled = np.ldexp(y64, -exponent)
             mean = float(np.mean(scaled)) if w.shape[0] == 0 else float(np.average(scaled, weights=w))
-            mean = math.ldexp(mean, exponent)
+            # np.ldexp (inf on overflow, clamped below), not math.ldexp, which
+            # raises when the rescaled mean rounds just past the float64 maximum.
+            mean = float(np.ldexp(mean, exponent))
     # Rounding (or products of subnormal labels and weights) can step outside.
     return min(max(mean, float(y64.min())), float(y64.max()))
 
@@ -701,27 +772,35 @@ class Huber(_CurvatureMixin, Loss):
 class PseudoHuber(_CurvatureMixin, Loss):
     """Pseudo-Huber loss ``delta^2 (sqrt(1 + (r/delta)^2) - 1)``, ``r = f - y``; link: identity.
 
-    Smooth everywhere; equals XGBoost's ``reg:pseudohubererror`` with
-    ``huber_slope = delta``. ``curvature="exact"`` (default) is the true Hessian
-    ``(1 + (r/delta)^2)^(-3/2)``; it decays like ``|r|^-3``, so far-off labels
-    get large Newton steps. ``curvature="irls"`` uses ``(1 + (r/delta)^2)^(-1/2)``
-    (gradient over residual), whose step reaches a single label exactly.
+    Smooth everywhere; the loss of XGBoost's ``reg:pseudohubererror`` with
+    ``huber_slope = delta``. The default ``curvature="irls"`` uses
+    ``(1 + (r/delta)^2)^(-1/2)`` (gradient over residual): a majoriser, never
+    below the true Hessian, whose Newton step reaches a single label exactly,
+    so a leaf's step is a weighted mean of its residuals and stays inside the
+    labels' range. ``curvature="exact"`` is the true Hessian
+    ``(1 + (r/delta)^2)^(-3/2)`` that ``reg:pseudohubererror`` uses; it decays
+    like ``|r|^-3``, so on targets many ``delta`` wide (costs in the
+    thousands) a leaf far from its labels gets almost no curvature and, without
+    L2 regularisation (LightGBM's default ``lambda_l2 = 0``), Newton steps tens
+    of thousands of units long.
 
     Parameters
     ----------
     delta : float > 0, default 1.0
-    curvature : {"exact", "irls"}, default "exact"
+    curvature : {"irls", "exact"}, default "irls"
+        ``"exact"`` reproduces XGBoost's ``reg:pseudohubererror``.
     """
 
     name = "pseudo_huber"
     link = IdentityLink()
 
-    def __init__(self, delta: float = 1.0, curvature: str = "exact") -> None:
+    def __init__(self, delta: float = 1.0, curvature: str = "irls") -> None:
         super().__init__()
         self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
-        self.curvature = self._set_curvature(curvature, ("exact", "irls"))
+        self.curvature = self._set_curvature(curvature, ("irls", "exact"))
+        # Recorded when not the default, so models saved with it keep it.
         self._params = {"delta": self.delta}
-        if curvature != "exact":
+        if curvature != "irls":
             self._params["curvature"] = curvature
 
     @property
@@ -835,18 +914,39 @@ class Tweedie(Loss):
 class Poisson(Tweedie):
     """Half Poisson deviance ``y log(y/mu) - y + mu``, ``mu = exp(f)``; y >= 0.
 
-    Gradient ``mu - y``, Hessian ``mu``; equals Tweedie at power 1 and
-    LightGBM's ``poisson``. XGBoost's ``count:poisson`` uses the Hessian
-    ``exp(f + max_delta_step)``: its default ``max_delta_step = 0.7`` both caps
-    leaf steps and doubles the curvature, so this loss reproduces it at
-    ``max_delta_step = 0``.
+    Gradient ``mu - y``. The curvature is ``mu exp(max_delta_step)``, the
+    safeguard of both boosters' built-in Poisson objectives (XGBoost's
+    ``count:poisson`` ``max_delta_step``, LightGBM's ``poisson_max_delta_step``,
+    both 0.7 by default): a leaf whose margin is far below its labels has a
+    tiny exact Hessian ``mu`` and would take a log step of ``log(y / mu)``,
+    which on heavy-tailed targets sends predictions to millions. The inflated
+    curvature shortens such steps (a majoriser; the gradient and the loss are
+    unchanged, so the fixed point is the same). ``max_delta_step = 0`` gives
+    the exact Hessian ``mu``, as Tweedie at power 1 and scikit-learn's
+    ``HalfPoissonLoss``.
+
+    Parameters
+    ----------
+    max_delta_step : float >= 0, default 0.7
+        The Hessian is multiplied by ``exp(max_delta_step)``.
     """
 
     name = "poisson"
 
-    def __init__(self) -> None:
+    def __init__(self, max_delta_step: float = 0.7) -> None:
         super().__init__(power=1.0)
-        self._params = {}
+        self.max_delta_step = check_scalar(max_delta_step, "max_delta_step", low=0.0)
+        self._hess_factor = math.exp(self.max_delta_step) if self.max_delta_step < 700.0 else math.inf
+        # Recorded when not the default, as the other losses record their
+        # non-default curvature, so saved models keep it.
+        self._params = {} if self.max_delta_step == 0.7 else {"max_delta_step": self.max_delta_step}
+
+    @property
+    def exact_hessian(self) -> bool:
+        return self.max_delta_step == 0.0
+
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+        tweedie.poisson_grad_hess(y, margin, weight, self._hess_factor, grad, hess)
 
 
 @register_loss

@@ -121,6 +121,14 @@ def test_init_score_of_labels_near_the_float64_maximum(name):
     assert start == pytest.approx(expected, rel=1e-12)
 
 
+def test_weighted_mean_start_of_labels_at_the_float64_maximum():
+    """The rescaled weighted mean of labels at -max rounds just past -max."""
+    y = np.array([-FMAX, -FMAX])
+    w = np.array([1e300, FMAX])
+    assert get_loss("squared_error").init_score(y, w) == -FMAX
+    assert get_loss("squared_error").init_score(-y, w) == FMAX
+
+
 def _needs(name):
     return {"num_class": 3} if name.startswith("softmax") else {}
 
@@ -186,7 +194,7 @@ _VARIANTS = [(name, _needs(name)) for name in available_losses()] + [
     ("tweedie", {"power": 1.2}),
     ("tweedie", {"power": 2.0}),
     ("huber", {"curvature": "irls"}),
-    ("pseudo_huber", {"curvature": "irls"}),
+    ("pseudo_huber", {"curvature": "exact"}),
     ("log_cosh", {"curvature": "exact"}),
     ("quantile", {"alpha": 0.9, "curvature": "unit"}),
     ("logistic", {"label_smoothing": 0.1}),
@@ -199,7 +207,7 @@ _VARIANTS = [(name, _needs(name)) for name in available_losses()] + [
     ("huber", {"delta": 0.5}),
     ("huber", {"delta": 0.5, "curvature": "irls"}),
     ("pseudo_huber", {"delta": 1e-3}),
-    ("pseudo_huber", {"delta": 1e-3, "curvature": "irls"}),
+    ("pseudo_huber", {"delta": 1e-3, "curvature": "exact"}),
 ]
 _IDS = [f"{n}{kw}" for n, kw in _VARIANTS]
 _IDENTITY = [(n, kw) for n, kw in _VARIANTS

@@ -72,7 +72,9 @@ PARITY_CASES = [
     ("tweedie", {"power": 1.5}, "tweedie", {"objective": "tweedie", "tweedie_variance_power": 1.5}),
     ("tweedie", {"power": 1.8}, "tweedie", {"objective": "tweedie", "tweedie_variance_power": 1.8}),
     # LightGBM's Poisson Hessian is exp(f + poisson_max_delta_step), which must be > 0.
-    ("poisson", {}, "count", {"objective": "poisson", "poisson_max_delta_step": 1e-12}),
+    ("poisson", {"max_delta_step": 0.0}, "count", {"objective": "poisson", "poisson_max_delta_step": 1e-12}),
+    # At LightGBM's default poisson_max_delta_step 0.7, the loss's default.
+    ("poisson", {}, "count", {"objective": "poisson"}),
     ("logistic", {}, "bin", {"objective": "binary"}),
     ("softmax", {"num_class": 4, "hessian_scale": "lightgbm"}, "multi", {"objective": "multiclass", "num_class": 4}),
 ]
@@ -885,3 +887,80 @@ def test_refit_helper_is_lightgbm_refit_with_the_loss_gradients(data, name, loss
     assert not np.allclose(ours.predict(X, raw_score=True), booster.predict(X, raw_score=True))
     with pytest.raises(ValueError, match="decay_rate"):
         glgb.refit(booster, X[1000:], y[1000:], decay_rate=1.5)
+
+
+# ---------------------------------------------------------------------------
+# The callables in LightGBM's own scikit-learn estimators
+# ---------------------------------------------------------------------------
+
+SKLEARN_PARAMS = dict(
+    n_estimators=25, num_leaves=15, learning_rate=0.1, min_child_samples=20, verbose=-1, n_jobs=1,
+    deterministic=True, force_col_wise=True,
+)
+
+
+@pytest.mark.parametrize("name, loss_params, key", [("poisson", {}, "count"), ("tweedie", {"power": 1.5}, "tweedie")])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_plain_lightgbm_estimator_takes_the_objective(data, name, loss_params, key, weighted):
+    """LightGBM's wrapper calls objective(y_true, y_pred, weight, group): the
+    weights reach the gradients. It starts at 0 under a custom objective, so
+    the loss's start is given as init_score= to match the library's estimator."""
+    X, y, w, _, _ = _split(data, key, weighted)
+    loss = get_loss(name, **loss_params)
+    start = float(loss.init_score(y, w))
+    plain = lgb.LGBMRegressor(objective=glgb.objective(loss), **SKLEARN_PARAMS)
+    plain.fit(X, y, sample_weight=w, init_score=np.full(y.shape[0], start))
+    ours = glgb.LGBMRegressor(loss=loss, **SKLEARN_PARAMS).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(plain.predict(X, raw_score=True) + start, ours.predict(X, raw_score=True), atol=1e-6)
+
+
+def test_plain_lightgbm_estimator_refit_uses_new_weights_and_checks_labels(data):
+    X, y, w, _, _ = _split(data, "count", True)
+    obj = glgb.objective("poisson")
+    est = lgb.LGBMRegressor(objective=obj, **SKLEARN_PARAMS)
+    unweighted = est.fit(X, y).predict(X, raw_score=True)
+    weighted = est.fit(X, y, sample_weight=w).predict(X, raw_score=True)
+    fresh = lgb.LGBMRegressor(objective=glgb.objective("poisson"), **SKLEARN_PARAMS).fit(X, y, sample_weight=w)
+    assert np.abs(weighted - unweighted).max() > 1e-3
+    np.testing.assert_allclose(weighted, fresh.predict(X, raw_score=True))
+    with pytest.raises(ValueError, match="training data"):
+        est.fit(X, -y - 1.0)
+
+
+def test_plain_lightgbm_ranker_passes_groups_to_a_grouped_loss():
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(5, 15, size=40)
+    n = int(sizes.sum())
+    X = rng.normal(size=(n, 4))
+    y = np.zeros(n)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    for s, m in zip(starts, sizes):
+        y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
+    loss = get_loss("infonce", temperature=0.5)
+    params = {**SKLEARN_PARAMS, "min_child_samples": 5}
+    ranker = lgb.LGBMRanker(objective=glgb.objective(loss), **params).fit(
+        X, y, group=sizes, eval_X=(X,), eval_y=(y,), eval_group=[sizes], eval_metric=glgb.metric(loss)
+    )
+    native = lgb.train(
+        {"objective": glgb.objective(loss), "verbose": -1, "num_threads": 1, "deterministic": True,
+         "force_col_wise": True, "num_leaves": 15, "learning_rate": 0.1, "min_data_in_leaf": 5, "metric": "None"},
+        lgb.Dataset(X, y, group=sizes), 25,
+    )
+    np.testing.assert_allclose(ranker.predict(X, raw_score=True), native.predict(X, raw_score=True))
+    values = ranker.evals_result_["training"]["gbm_infonce"]
+    assert values[-1] < 0.8 * values[0]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_plain_lightgbm_estimator_takes_the_metric(data, weighted):
+    X, y, w, Xv, yv = _split(data, "count", weighted)
+    wv = data["w"][N_TRAIN:] if weighted else None
+    est = lgb.LGBMRegressor(objective="poisson", **SKLEARN_PARAMS).fit(
+        X, y, sample_weight=w, eval_X=(X, Xv), eval_y=(y, yv), eval_sample_weight=None if w is None else [w, wv],
+        eval_metric=glgb.metric("poisson", response=True),
+    )
+    loss = get_loss("poisson")
+    for label, (Xe, ye, we) in zip(("training", "valid_1"), ((X, y, w), (Xv, yv, wv))):
+        margin = est.predict(Xe, raw_score=True)
+        expected = loss.loss(ye, margin, we)
+        assert est.evals_result_[label]["gbm_poisson"][-1] == pytest.approx(expected, rel=1e-5)

@@ -253,3 +253,154 @@ def test_dask_regressor_warns_once_and_never_refits(counts, fresh_refit_warnings
     # All partitions on one worker: still Newton leaves (no refit), as on several workers.
     local = glgb.LGBMRegressor(loss="absolute_error", refit_leaves=False, **kw).fit(X, y)
     np.testing.assert_allclose(pred, local.predict(X), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Parameters LightGBM applies only in its built-in objectives
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rare_positives():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4))
+    y = (rng.uniform(size=1000) < 1 / (1 + np.exp(-(X[:, 0] - 2.5)))).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "setting, needle",
+    [({"is_unbalance": True}, "is_unbalance"), ({"unbalance": "true"}, "is_unbalance"),
+     ({"scale_pos_weight": 5.0}, "scale_pos_weight")],
+)
+def test_class_balance_parameters_are_refused_not_ignored(rare_positives, setting, needle):
+    """LightGBM applies is_unbalance / scale_pos_weight only in its built-in
+    binary objective; beside a library loss they used to be dropped silently
+    (the mean probability stayed at the base rate)."""
+    X, y = rare_positives
+    with pytest.raises(ValueError, match=f"{needle}.*class_weight"):
+        glgb.LGBMClassifier(loss="logistic", n_estimators=5, **setting, **ESTIMATOR).fit(X, y)
+    with pytest.raises(ValueError, match=needle):
+        glgb.train("logistic", {**PARAMS, **setting}, lgb.Dataset(X, y), 5)
+    with pytest.raises(ValueError, match=needle):
+        glgb.cv("logistic", {**PARAMS, **setting}, lgb.Dataset(X, y), 5, nfold=2)
+
+
+def test_class_weight_is_the_way_to_balance(rare_positives):
+    X, y = rare_positives
+    plain = glgb.LGBMClassifier(loss="logistic", n_estimators=20, scale_pos_weight=1.0, is_unbalance=False, **ESTIMATOR)
+    balanced = glgb.LGBMClassifier(loss="logistic", n_estimators=20, class_weight="balanced", **ESTIMATOR)
+    p_plain = plain.fit(X, y).predict_proba(X)[:, 1].mean()
+    p_balanced = balanced.fit(X, y).predict_proba(X)[:, 1].mean()
+    assert abs(p_plain - y.mean()) < 0.02
+    assert p_balanced > 2 * p_plain
+
+
+@pytest.mark.parametrize(
+    "loss, setting, needle",
+    [
+        (get_loss("quantile", alpha=0.9), {"alpha": 0.1}, "alpha.*quantile"),
+        (get_loss("huber", delta=1.0), {"alpha": 2.0}, "alpha.*delta"),
+        (get_loss("tweedie", power=1.5), {"tweedie_variance_power": 1.9}, "tweedie_variance_power.*power"),
+        (get_loss("poisson"), {"alpha": 0.1}, "alpha.*ignored"),
+        (get_loss("logistic"), {"sigmoid": 2.0}, "sigmoid"),
+        (get_loss("squared_error"), {"reg_sqrt": True}, "reg_sqrt"),
+        (get_loss("squared_error"), {"fair_c": 3.0}, "fair_c"),
+    ],
+)
+def test_conflicting_loss_parameters_are_refused(counts, loss, setting, needle):
+    """The loss defines the gradients: a LightGBM parameter that would change
+    the built-in objective's loss used to be ignored (quantile(alpha=0.9) with
+    alpha=0.1 still covered 90% of the rows; tweedie(1.5) with
+    tweedie_variance_power=1.9 recorded 1.5)."""
+    X, y = counts
+    y = (y > np.median(y)).astype(float) if loss.name == "logistic" else y
+    with pytest.raises(ValueError, match=needle):
+        glgb.train(loss, {**PARAMS, **setting}, lgb.Dataset(X, y), 3)
+    with pytest.raises(ValueError, match=needle):
+        glgb.cv(loss, {**PARAMS, **setting}, lgb.Dataset(X, y), 3, nfold=2)
+    est = glgb.LGBMClassifier if loss.name == "logistic" else glgb.LGBMRegressor
+    with pytest.raises(ValueError, match=needle):
+        est(loss=loss, n_estimators=3, **setting, **ESTIMATOR).fit(X, y)
+
+
+def test_agreeing_and_default_loss_parameters_are_accepted(counts):
+    X, y = counts
+    booster = glgb.train(get_loss("tweedie", power=1.5), {**PARAMS, "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 3)
+    assert float(booster.params["tweedie_variance_power"]) == 1.5
+    est = glgb.LGBMRegressor(loss="quantile(alpha=0.2)", alpha=0.2, n_estimators=3, **ESTIMATOR).fit(X, y)
+    assert est.booster_.params["alpha"] == pytest.approx(0.2)
+    # LightGBM's defaults change nothing beside a loss without such a setting.
+    glgb.train("squared_error", {**PARAMS, "alpha": 0.9, "fair_c": 1.0, "reg_sqrt": False}, lgb.Dataset(X, y), 3)
+
+
+def test_boost_from_average_false_starts_at_zero(counts):
+    """LightGBM's built-ins start at 0 with boost_from_average=False; it used
+    to be ignored (the model still started at the loss's best constant)."""
+    X, y = counts
+    loss = get_loss("poisson")
+    no_average = glgb.train(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5)
+    zero_start = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5, init_score=0.0)
+    np.testing.assert_allclose(no_average.predict(X, raw_score=True), zero_start.predict(X, raw_score=True))
+    average = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5)
+    assert np.abs(average.predict(X, raw_score=True) - no_average.predict(X, raw_score=True)).max() > 0.1
+    est = glgb.LGBMRegressor(loss=loss, boost_from_average=False, n_estimators=5, **ESTIMATOR).fit(X, y)
+    assert est.start_margin_ is None
+    np.testing.assert_allclose(est.predict(X, raw_score=True), zero_start.predict(X, raw_score=True), rtol=1e-6)
+    folds = glgb.cv(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5, nfold=2, seed=1)
+    zero_folds = glgb.cv(loss, PARAMS, lgb.Dataset(X, y), 5, nfold=2, seed=1, init_score=0.0)
+    np.testing.assert_allclose(folds["valid gbm_poisson-mean"], zero_folds["valid gbm_poisson-mean"])
+
+
+# ---------------------------------------------------------------------------
+# Poisson's max_delta_step in the model
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [None, 0.0, 0.3])
+def test_poisson_model_records_its_max_delta_step_and_plain_continuation_matches(counts, step):
+    """The model names LightGBM's poisson objective; without the loss's
+    poisson_max_delta_step it stood for LightGBM's default 0.7, so continuing
+    it in plain LightGBM with the model's parameters trained another loss."""
+    X, y = counts
+    if step is not None and not hasattr(get_loss("poisson"), "max_delta_step"):
+        pytest.skip("the Poisson loss has no max_delta_step setting yet")
+    loss = get_loss("poisson") if step is None else get_loss("poisson", max_delta_step=step)
+    first = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 8)
+    recorded = float(first.params["poisson_max_delta_step"])
+    step = float(getattr(loss, "max_delta_step", 0.0))
+    # LightGBM requires a step > 0: a loss at 0 records the smallest normal double.
+    assert recorded == max(step, float(np.finfo(np.float64).tiny))
+    reloaded = lgb.Booster(model_str=first.model_to_string())
+    assert f"[poisson_max_delta_step: {recorded!r}]" in reloaded.model_to_string()
+    params = {key: value for key, value in first.params.items() if key != "num_iterations"}
+    plain = lgb.train(params, lgb.Dataset(X, y), 8, init_model=first)
+    ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 8, init_model=first)
+    np.testing.assert_allclose(plain.predict(X, raw_score=True), ours.predict(X, raw_score=True), atol=1e-6)
+    assert glgb.booster_loss(plain) == loss
+
+
+def test_conflicting_poisson_max_delta_step_is_refused(counts):
+    X, y = counts
+    loss = get_loss("poisson")
+    other = float(getattr(loss, "max_delta_step", 0.0)) + 0.5
+    with pytest.raises(ValueError, match="poisson_max_delta_step.*max_delta_step"):
+        glgb.train(loss, {**PARAMS, "poisson_max_delta_step": other}, lgb.Dataset(X, y), 3)
+    with pytest.raises(ValueError, match="poisson_max_delta_step"):
+        glgb.LGBMRegressor(loss=loss, poisson_max_delta_step=other, n_estimators=3, **ESTIMATOR).fit(X, y)
+    # The loss's own value (0 where it has none) is accepted.
+    same = float(getattr(loss, "max_delta_step", 0.0))
+    glgb.train(loss, {**PARAMS, "poisson_max_delta_step": same}, lgb.Dataset(X, y), 3)
+
+
+@pytest.mark.skipif(
+    not hasattr(get_loss("poisson"), "max_delta_step"), reason="the Poisson loss has no max_delta_step setting yet"
+)
+def test_poisson_parity_with_builtin_at_lightgbms_default(counts):
+    """LightGBM's poisson at its default poisson_max_delta_step 0.7: Hessian w exp(f + 0.7)."""
+    X, y = counts
+    loss = get_loss("poisson", max_delta_step=0.7)
+    ours = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 20)
+    ref = lgb.train({**PARAMS, "objective": "poisson"}, lgb.Dataset(X, y), 20)
+    np.testing.assert_allclose(ours.predict(X, raw_score=True), ref.predict(X, raw_score=True), rtol=1e-4, atol=1e-5)
+    assert float(ours.params["poisson_max_delta_step"]) == 0.7

@@ -22,9 +22,10 @@ _NON_DEFAULT = {
     "quantile": {"alpha": 0.9, "curvature": "unit"},
     "absolute_error": {"curvature": "unit"},
     "huber": {"delta": 2.5, "curvature": "irls"},
-    "pseudo_huber": {"delta": 0.5, "curvature": "irls"},
+    "pseudo_huber": {"delta": 0.5, "curvature": "exact"},
     "log_cosh": {"curvature": "exact"},
     "tweedie": {"power": 1.2},
+    "poisson": {"max_delta_step": 0.0},
     "logistic": {"label_smoothing": 0.1},
     "focal": {"gamma": 0.5, "alpha": 0.25},
     "softmax": {"num_class": 4, "label_smoothing": 0.2, "hessian_scale": "lightgbm"},
@@ -106,8 +107,10 @@ def test_set_params_unknown_name_raises_and_lists_valid_names():
     with pytest.raises(ValueError, match=r"'power'.*valid parameters: delta, curvature"):
         loss.set_params(power=1.5)
     assert loss == get_loss("huber", delta=2.0)
-    with pytest.raises(ValueError, match="valid parameters: none"):
+    with pytest.raises(ValueError, match="valid parameters: max_delta_step"):
         get_loss("poisson").set_params(power=1.5)
+    with pytest.raises(ValueError, match="valid parameters: none"):
+        get_loss("gamma").set_params(power=1.5)
 
 
 @pytest.mark.parametrize("name,bad", [

@@ -78,6 +78,8 @@ def _build_cases() -> list[Case]:
     for curvature in ("irls", "exact"):
         cases.append(_case("log_cosh", "real", curvature=curvature))
     cases.append(_case("poisson", "nonneg"))
+    for mds in (0.0, 2.0):
+        cases.append(_case("poisson", "nonneg", max_delta_step=mds))
     cases.append(_case("gamma", "positive"))
     for power in (1.0, 1.01, 1.2, 1.5, 1.8, 1.99, 2.0):
         cases.append(_case("tweedie", "positive" if power == 2.0 else "nonneg", power=power))
@@ -290,6 +292,9 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
         k = loss.num_class
         factor = {"exact": 1.0, "xgboost": 2.0, "lightgbm": k / (k - 1)}.get(loss.hessian_scale, loss.hessian_scale)
         return factor * fd_hess
+    if name == "poisson":
+        # The boosters' safeguard: the Hessian times exp(max_delta_step).
+        return np.exp(loss.max_delta_step) * fd_hess
     r = margin - y
     if name == "huber":
         tail = 1.0 if loss.curvature == "unit" else loss.delta / np.abs(r)
@@ -456,12 +461,123 @@ def test_zero_label_smoothing_is_plain_loss(name, labels, extra, rng):
 
 @pytest.mark.parametrize("power,name,labels", [(1.0, "poisson", "nonneg"), (2.0, "gamma", "positive")])
 def test_tweedie_endpoints_are_poisson_and_gamma(power, name, labels, rng):
-    tw, other = get_loss("tweedie", power=power), get_loss(name)
+    tw = get_loss("tweedie", power=power)
+    other = get_loss(name, **({"max_delta_step": 0.0} if name == "poisson" else {}))
     y, _ = make_labels(labels, tw, rng, 40)
     margin = fd_margin(tw, y, rng)
     w = rng.uniform(0.1, 2, 40)
     _assert_same(tw, other, y, margin, rtol=0, atol=0)
     _assert_same(tw, other, y, margin, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_poisson_max_delta_step_scales_only_the_hessian(weighted, rng):
+    """The boosters' safeguard: Hessian ``w exp(f + max_delta_step)``, the
+    gradient and the loss those of the exact Poisson deviance."""
+    y, _ = make_labels("nonneg", None, rng, 50)
+    margin = np.log(np.where(y > 0, y, 1.0)) + rng.uniform(-3.0, 3.0, 50)
+    w = rng.uniform(0.1, 3.0, 50) if weighted else None
+    exact = get_loss("poisson", max_delta_step=0.0)
+    g0, h0 = exact.grad_hess(y, margin, w)
+    for loss, mds in ((get_loss("poisson"), 0.7), (get_loss("poisson", max_delta_step=1.5), 1.5)):
+        g, h = loss.grad_hess(y, margin, w)
+        assert_array_equal(g, g0)
+        ww = 1.0 if w is None else w
+        assert_allclose(h, ww * np.exp(margin + mds), rtol=1e-6)  # float32 output
+        assert loss.loss(y, margin, w) == exact.loss(y, margin, w)
+        assert loss.init_score(y, w) == exact.init_score(y, w)
+        assert not loss.exact_hessian
+    assert exact.exact_hessian
+    assert_allclose(h0, (1.0 if w is None else w) * np.exp(margin), rtol=1e-6)
+
+
+def test_poisson_max_delta_step_default_record_and_validation():
+    default = get_loss("poisson")
+    assert default.max_delta_step == 0.7 and default.params == {} and repr(default) == "Poisson()"
+    zero = get_loss("poisson", max_delta_step=0)
+    assert zero.params == {"max_delta_step": 0.0}
+    assert type(zero)(**zero.params) == zero and zero != default
+    assert pickle.loads(pickle.dumps(zero)) == zero
+    for bad in (-0.1, float("inf"), float("nan"), "0.7", None, True):
+        with pytest.raises(ValueError, match="max_delta_step"):
+            get_loss("poisson", max_delta_step=bad)
+
+
+def test_poisson_huge_max_delta_step_stays_finite():
+    y = np.array([0.0, 5.0, 1e300])
+    margin = np.array([700.0, 0.0, -700.0])
+    for w in (None, np.array([0.0, 1.0, 1e300])):
+        g, h = get_loss("poisson", max_delta_step=1e6).grad_hess(y, margin, w)
+        assert np.all(np.isfinite(g)) and np.all(np.isfinite(h)) and np.all(h > 0)
+        assert h.max() <= FLOAT32_MAX
+
+
+def _poisson_data(rng, n):
+    X = rng.normal(size=(n, 4))
+    # Heavy-tailed counts: a few labels thousands of times the mean.
+    y = rng.poisson(np.exp(0.5 * X[:, 0])) * np.where(rng.random(n) < 0.03, 5000.0, 1.0)
+    return X, y.astype(float)
+
+
+def test_poisson_matches_xgboost_count_poisson(rng):
+    """Same trees as ``count:poisson`` (whose learner also caps leaf steps at
+    max_delta_step, so the custom run passes that tree parameter too)."""
+    xgb = pytest.importorskip("xgboost")
+    X, y = _poisson_data(rng, 400)
+    loss = get_loss("poisson")
+    base = float(np.log(y.mean()))
+
+    def run(params, obj=None):
+        d = xgb.DMatrix(X, y, base_margin=np.full(len(y), base))
+        b = xgb.train({"nthread": 1, "tree_method": "hist", "max_depth": 3, **params}, d, 10, obj=obj)
+        return b.predict(d, output_margin=True)
+
+    ours = run({"max_delta_step": loss.max_delta_step}, lambda p, d: loss.grad_hess(d.get_label(), p))
+    ref = run({"objective": "count:poisson"})
+    assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_poisson_matches_lightgbm_poisson(rng):
+    lgb = pytest.importorskip("lightgbm")
+    X, y = _poisson_data(rng, 400)
+    loss = get_loss("poisson")
+    base = float(np.log(y.mean()))
+    params = {"num_threads": 1, "verbose": -1, "num_leaves": 8, "min_data_in_leaf": 5, "seed": 0}
+
+    def run(objective):
+        d = lgb.Dataset(X, y, init_score=np.full(len(y), base), free_raw_data=False)
+        b = lgb.train({**params, "objective": objective}, d, 10)
+        return b.predict(X, raw_score=True)
+
+    ours = run(lambda p, d: loss.grad_hess(d.get_label(), p))
+    ref = run("poisson")
+    assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_pseudo_huber_default_is_the_irls_majoriser_and_records_exact(rng):
+    default = get_loss("pseudo_huber")
+    assert default.curvature == "irls" and not default.exact_hessian
+    assert default.params == {"delta": 1.0} and repr(default) == "PseudoHuber(delta=1.0)"
+    exact = get_loss("pseudo_huber", curvature="exact")
+    assert exact.exact_hessian and exact.params == {"delta": 1.0, "curvature": "exact"}
+    assert type(exact)(**exact.params) == exact != default
+
+
+def test_pseudo_huber_default_steps_stay_inside_the_labels():
+    """One unregularised Newton round (LightGBM's lambda_l2 = 0, learning rate
+    1) on cost-scale labels: each leaf's step is a weighted mean of its
+    residuals, so no prediction leaves the labels' range. The exact Hessian,
+    ~|r|^-3 far from the labels, steps hundreds of thousands of units."""
+    lgb = pytest.importorskip("lightgbm")
+    X, y = gbm_objectives.make_tracker_costs(600, random_state=3)
+    y = np.asarray(y, dtype=np.float64)
+    loss = get_loss("pseudo_huber")
+    start = loss.init_score(y)
+    params = {"num_threads": 1, "verbose": -1, "learning_rate": 1.0, "lambda_l2": 0.0, "seed": 0,
+              "objective": lambda p, d: loss.grad_hess(d.get_label(), p)}
+    booster = lgb.train(params, lgb.Dataset(X, y, init_score=np.full(len(y), start)), 1)
+    pred = start + booster.predict(X, raw_score=True)
+    assert y.min() - 1e-6 <= pred.min() and pred.max() <= y.max() + 1e-6
 
 
 @pytest.mark.parametrize("power", [1.0, 2.0])
@@ -607,7 +723,7 @@ def _sklearn_pairs():
         ("quantile", {"alpha": 0.9}, lambda: skl.PinballLoss(quantile=0.9), "real", False),
         ("huber", {"delta": 0.5}, lambda: skl.HuberLoss(delta=0.5), "real", "quadratic"),
         ("huber", {"delta": 5.0}, lambda: skl.HuberLoss(delta=5.0), "real", "quadratic"),
-        ("poisson", {}, lambda: skl.HalfPoissonLoss(), "nonneg", True),
+        ("poisson", {"max_delta_step": 0.0}, lambda: skl.HalfPoissonLoss(), "nonneg", True),
         ("gamma", {}, lambda: skl.HalfGammaLoss(), "positive", True),
         ("tweedie", {"power": 1.0}, lambda: skl.HalfTweedieLoss(power=1.0), "nonneg", True),
         ("tweedie", {"power": 1.01}, lambda: skl.HalfTweedieLoss(power=1.01), "nonneg", True),
@@ -1020,6 +1136,46 @@ def test_as_loss():
         as_loss(loss, delta=1.0)
     with pytest.raises(ValueError, match="expected a Loss"):
         as_loss(3)
+
+
+@pytest.mark.parametrize("spec, name, params", [
+    ("quantile(alpha=0.9)", "quantile", {"alpha": 0.9}),
+    ("tweedie(power=1.2)", "tweedie", {"power": 1.2}),
+    (" huber( delta = 2, curvature='irls' ) ", "huber", {"delta": 2.0, "curvature": "irls"}),
+    ("poisson(max_delta_step=0)", "poisson", {"max_delta_step": 0.0}),
+    ("softmax(num_class=3, hessian_scale='xgboost')", "softmax", {"num_class": 3, "hessian_scale": "xgboost"}),
+    ("focal(gamma=1, alpha=None)", "focal", {"gamma": 1.0, "alpha": None}),
+    ("log_cosh()", "log_cosh", {}),
+])
+def test_spec_strings_are_accepted_wherever_a_loss_name_is(spec, name, params):
+    expected = get_loss(name, **params)
+    assert get_loss(spec) == expected
+    assert as_loss(spec) == expected
+    assert gbm_objectives.parse_loss(spec) == expected
+
+
+def test_parse_loss_lives_with_the_registry_and_stays_importable_from_ablation():
+    from gbm_objectives import ablation, losses
+
+    assert gbm_objectives.parse_loss is losses.parse_loss is ablation.parse_loss
+    assert "parse_loss" in gbm_objectives.__all__ and "parse_loss" in losses.__all__
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: get_loss("quantile(alpha=0.9)", alpha=0.5), "already gives its parameters"),
+    (lambda: as_loss("tweedie(power=1.2)", power=1.5), "already gives its parameters"),
+    (lambda: get_loss("tweedie(power=1.5, power=1.6)"), "more than once"),
+    (lambda: as_loss("huber(delta=1.0, delta=2.0)"), "more than once"),
+    (lambda: as_loss("quantile(0.9)"), "keyword"),
+    (lambda: as_loss("quantile(alpha=x)"), "literal"),
+    (lambda: as_loss("quantile(alpha=1.5)"), "alpha"),
+    (lambda: as_loss("nope(alpha=0.5)"), "unknown loss 'nope'"),
+    (lambda: as_loss("quantile(alpha=0.9"), "cannot parse"),
+    (lambda: get_loss(3), "must be a string"),
+])
+def test_spec_string_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 _NAN = float("nan")

@@ -79,6 +79,36 @@ def tweedie_grad_hess(y, margin, weight, power, grad, hess):
             hess[i] = clamp_hess(h)
 
 
+@njit(**INLINE)
+def _poisson_safeguarded_point(yi, fi, hess_factor):
+    mu = fast_exp(min(max(fi, -MAX_EXP_ARG), MAX_EXP_ARG))
+    # mu * exp(max_delta_step) is capped like the Tweedie terms, so that a zero
+    # weight never meets an infinite curvature (0 * inf is NaN).
+    return mu - yi, min(mu * hess_factor, MAX_TERM)
+
+
+@njit(**JIT)
+def poisson_grad_hess(y, margin, weight, hess_factor, grad, hess):
+    """Poisson gradient ``w (mu - y)`` and curvature ``w mu hess_factor``.
+
+    ``hess_factor = exp(max_delta_step)``: the boosters' Poisson safeguard
+    (XGBoost's ``count:poisson`` ``max_delta_step``, LightGBM's
+    ``poisson_max_delta_step``), which inflates the Hessian so that a leaf far
+    below its labels (``mu`` tiny, ``y`` large) cannot take a huge log step.
+    """
+    n = margin.shape[0]
+    if weight.shape[0] > 0:
+        for i in range(n):
+            g, h = _poisson_safeguarded_point(f64(y[i]), f64(margin[i]), hess_factor)
+            grad[i] = clamp_grad(weight[i] * g)
+            hess[i] = clamp_hess(weight[i] * h)
+    else:
+        for i in range(n):
+            g, h = _poisson_safeguarded_point(f64(y[i]), f64(margin[i]), hess_factor)
+            grad[i] = clamp_grad(g)
+            hess[i] = clamp_hess(h)
+
+
 @njit(**JIT)
 def tweedie_loss_sum(y, margin, weight, power):
     weighted = weight.shape[0] > 0
