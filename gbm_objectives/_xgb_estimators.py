@@ -377,7 +377,10 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         Parameters for a loss given by name or spec.
     **kwargs
         Every :class:`xgboost.XGBClassifier` parameter except ``objective``
-        and ``base_score``.
+        and ``base_score``. ``scale_pos_weight`` other than 1 raises
+        ValueError at ``fit`` (XGBoost applies it only in its built-in
+        binary objectives): pass ``sample_weight=np.where(y == positive, s,
+        1.0)`` instead, which also moves the start margin.
     """
 
     def __init__(

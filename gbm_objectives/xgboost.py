@@ -605,6 +605,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         )
     if "base_score" in out:
         raise ValueError("params['base_score'] is set from the loss's start margin; pass init_score= instead")
+    _check_scale_pos_weight(loss, out.get("scale_pos_weight"))
     carrier = booster_objective(loss, refit_leaves=refit_leaves)
     if loss.is_multiclass:
         k = out.get("num_class", loss.n_outputs)
@@ -628,6 +629,32 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True
     return out
+
+
+def _check_scale_pos_weight(loss: Loss, value: Any) -> None:
+    """Refuse a ``scale_pos_weight`` the custom gradients would silently ignore.
+
+    XGBoost applies it inside its built-in binary objectives only; the
+    library's gradients replace those, so any value but 1 would train an
+    unweighted model. Row weights do the same job explicitly.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"scale_pos_weight must be a number, got {value!r}")
+    if float(value) == 1.0:
+        return
+    if loss.is_multiclass or loss.link.name != "logit":
+        raise ValueError(
+            f"scale_pos_weight = {value!r} is for binary classification; {loss!r} is not a binary loss. "
+            "Remove it (weight rows with sample_weight / DMatrix weights instead)"
+        )
+    raise ValueError(
+        f"scale_pos_weight = {value!r} is not applied to the library's gradients (XGBoost uses it only "
+        "inside its built-in binary objectives). Weight the positive rows instead: "
+        f"sample_weight = np.where(y == 1, {value!r}, 1.0) (times any weights you have), or "
+        "DMatrix(..., weight=...)"
+    )
 
 
 def _record_loss(booster: "xgb.Booster", loss: Loss) -> None:
@@ -737,7 +764,10 @@ def train(
     params : dict
         XGBoost parameters, without ``objective`` and ``base_score`` (both
         come from the loss). ``num_class`` is filled in for multiclass losses
-        and must match if given.
+        and must match if given. ``scale_pos_weight`` other than 1 raises
+        ValueError: XGBoost applies it only inside its built-in binary
+        objectives, never to custom gradients; weight the positive rows
+        (``DMatrix(weight=...)``) instead.
     dtrain : xgboost.DMatrix
         Labels, optional weights, and query groups for grouped losses.
     num_boost_round : int, default 100

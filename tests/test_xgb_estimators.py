@@ -450,3 +450,27 @@ def test_estimators_refit_without_warning(monkeypatch, rng):
         warnings.simplefilter("error", LeafRefitWarning)
         gx.XGBRegressor(loss="quantile(alpha=0.9)", **SK).fit(X, y)
         gx.XGBRegressor(loss="absolute_error", refit_leaves=False, **SK).fit(X, y)
+
+
+# ---------------------------------------------------------------------------
+# scale_pos_weight: refused (the library's gradients would ignore it)
+# ---------------------------------------------------------------------------
+
+
+def test_scale_pos_weight_is_refused_with_the_sample_weight_route(rng):
+    X = features(rng, 600)
+    y = (rng.random(600) < 0.1 + 0.05 * (X[:, 0] > 0)).astype(float)
+    with pytest.raises(ValueError, match=r"scale_pos_weight = 5 is not applied.*sample_weight"):
+        gx.XGBClassifier(loss="logistic", scale_pos_weight=5, **SK).fit(X, y)
+    # The route the message gives does what XGBoost's built-in does with the setting.
+    ours = gx.XGBClassifier(loss="logistic", **SK).fit(X, y, sample_weight=np.where(y == 1, 5.0, 1.0))
+    theirs = xgb.XGBClassifier(scale_pos_weight=5, **SK).fit(X, y)
+    plain = gx.XGBClassifier(loss="logistic", **SK).fit(X, y)
+    p_ours, p_theirs = ours.predict_proba(X)[:, 1].mean(), theirs.predict_proba(X)[:, 1].mean()
+    assert p_ours == pytest.approx(p_theirs, abs=0.03)
+    assert p_ours > plain.predict_proba(X)[:, 1].mean() + 0.1
+    # 1 (and unset) changes nothing.
+    same = gx.XGBClassifier(loss="logistic", scale_pos_weight=1, **SK).fit(X, y)
+    assert_allclose(same.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="not a binary loss"):
+        gx.XGBRegressor(loss="tweedie", scale_pos_weight=2, **SK).fit(X, costs(X, rng))

@@ -890,3 +890,21 @@ def test_metric_as_sklearn_eval_metric(rng):
     margin = model.predict(X[300:])
     assert curve[-1] == pytest.approx(loss.loss(y[300:], margin, w[300:]), rel=1e-5)
     assert curve[-1] < curve[0]
+
+
+@pytest.mark.parametrize("entry", ["train", "cv"])
+def test_scale_pos_weight_is_refused_not_ignored(entry, rng):
+    X = features(rng, 300)
+    y = (rng.random(300) < 0.15).astype(float)
+    d = xgb.DMatrix(X, label=y)
+    run = gx.train if entry == "train" else gx.cv
+    with pytest.raises(ValueError, match=r"scale_pos_weight = 4.0 is not applied.*weight"):
+        run("logistic", {**BASE, "scale_pos_weight": 4.0}, d, 2)
+    with pytest.raises(ValueError, match="not a binary loss"):
+        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, xgb.DMatrix(X, label=np.arange(300) % 3), 2)
+    with pytest.raises(ValueError, match="not a binary loss"):
+        run("squared_error", {**BASE, "scale_pos_weight": 2}, d, 2)
+    with pytest.raises(ValueError, match="must be a number"):
+        run("logistic", {**BASE, "scale_pos_weight": "5"}, d, 2)
+    # 1 is XGBoost's default and changes nothing.
+    run("logistic", {**BASE, "scale_pos_weight": 1}, d, 2)
