@@ -55,7 +55,8 @@ scikit-learn: ``XGBRegressor(objective=objective(loss))`` and
 ``XGBClassifier(objective=objective(loss))`` accept the same callable and
 honour ``sample_weight``. The estimators pick the booster objective
 themselves, so pass the start as ``base_score=base_score(loss, y, w,
-objective=...)`` with the objective they run: ``"reg:squarederror"`` for
+objective=...)`` with the objective they run (required: ``base_score`` is
+read in that objective's space): ``"reg:squarederror"`` for
 ``XGBRegressor`` (its ``predict`` then returns margins: use
 ``predict(model.get_booster(), X, loss=loss)`` for the response scale), and
 ``"binary:logistic"`` (two classes) or ``"multi:softprob"`` for
@@ -462,8 +463,9 @@ def objective(loss: Loss | str) -> XGBObjective:
     -----
     With plain ``xgboost.train`` the model still starts from ``base_score``
     0.5 and, for a multiclass loss, needs ``params["num_class"]``; use
-    :func:`train`, or set ``base_score=base_score(loss, y, w)`` and
-    ``objective=booster_objective(loss)`` in the params yourself. Absolute
+    :func:`train`, or set ``objective=booster_objective(loss)`` and
+    ``base_score=base_score(loss, y, w, objective=...)`` with that
+    objective's name in the params yourself. Absolute
     error and quantile losses get no leaf refit there (a one-time
     :class:`LeafRefitWarning` says so); :func:`train` refits.
     """
@@ -565,20 +567,26 @@ def base_score(
 ) -> float | list[float]:
     """XGBoost's ``base_score`` that starts a booster at the loss's best constant margin.
 
-    :func:`train` sets it itself; this is for the scikit-learn estimators and
-    hand-built ``xgboost.train`` calls.
+    :func:`train`, :func:`cv`, :func:`dask_train` and this module's
+    estimators set it themselves; this is for XGBoost's own scikit-learn
+    estimators and hand-built ``xgboost.train`` calls. XGBoost reads
+    ``base_score`` in the space of the booster's built-in objective (the
+    mean for log-link objectives, a probability for ``binary:logistic``, the
+    margin otherwise), so the objective the booster runs must be named.
 
     Parameters
     ----------
     loss : Loss or str
     y, sample_weight : arrays of shape (n,)
         Training labels and optional weights.
-    objective : str, optional
-        The built-in objective the booster runs, which fixes the space
-        ``base_score`` is read in. Default: :func:`booster_objective`'s.
-        ``XGBRegressor(objective=callable)`` runs ``"reg:squarederror"``;
-        ``XGBClassifier(objective=callable)`` runs ``"binary:logistic"``
-        (two classes) or ``"multi:softprob"``.
+    objective : str
+        Required: the built-in objective the booster runs.
+        ``xgboost.XGBRegressor(objective=callable)`` runs
+        ``"reg:squarederror"`` (its ``base_score`` is the margin itself);
+        ``xgboost.XGBClassifier(objective=callable)`` runs
+        ``"binary:logistic"`` (two classes) or ``"multi:softprob"``; a
+        hand-built ``xgboost.train`` runs its ``params["objective"]``, e.g.
+        ``booster_objective(loss)["objective"]``.
     group : array, optional
         Grouped losses: group sizes or query ids.
 
@@ -586,10 +594,24 @@ def base_score(
     -------
     float or list of float
         A list of ``num_class`` margins for multiclass losses.
+
+    Raises
+    ------
+    ValueError
+        When ``objective`` is missing, unknown, or does not fit the loss's link.
     """
     loss = as_loss(loss)
-    name = booster_objective(loss)["objective"] if objective is None else objective
-    return _margin_to_base_score(loss, loss.init_score(y, sample_weight, group=group), name)
+    if objective is None:
+        raise ValueError(
+            "base_score needs objective=, the built-in objective the booster runs (it fixes the space "
+            "base_score is read in): 'reg:squarederror' for xgboost.XGBRegressor(objective=callable), "
+            "'binary:logistic' or 'multi:softprob' for xgboost.XGBClassifier(objective=callable), "
+            f"booster_objective(loss)['objective'] for xgboost.train (here "
+            f"{booster_objective(loss)['objective']!r}); one of {', '.join(sorted(_BASE_SCORE_SPACE))}"
+        )
+    if not isinstance(objective, str):
+        raise ValueError(f"objective must be a built-in objective name, got {objective!r}")
+    return _margin_to_base_score(loss, loss.init_score(y, sample_weight, group=group), objective)
 
 
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool) -> dict[str, Any]:

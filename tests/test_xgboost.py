@@ -513,7 +513,7 @@ def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
     leaf_ids = booster.predict(d, pred_leaf=True).astype(int)
     for tree in range(3):
         if tree == 0:
-            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w)), np.float32)
+            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), np.float32)
         else:
             before = booster.predict(d, output_margin=True, iteration_range=(0, tree))
         leaf_of_row = leaf_ids[:, tree]
@@ -537,7 +537,7 @@ def test_mm_gradients_grow_the_builtins_trees(loss, weighted, rng):
     w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
     d = xgb.DMatrix(X, label=y, weight=w)
     ours = gx.train(loss, BASE, d, 10)
-    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w)), d, 10)
+    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), d, 10)
     assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin_params(loss, {}, 0)["objective"]
     assert_parity(theirs.predict(d), gx.predict(ours, d))
 
@@ -553,7 +553,8 @@ def test_refit_matches_builtin_pinball_on_skewed_costs(loss, weighted, rng):
     params = {**BASE, "max_depth": 5, "eta": 0.1}
     rounds = 150
     ours = gx.train(loss, params, d, rounds)
-    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train)), d, rounds)
+    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train,
+                                                        objective=builtin_params(loss, {}, 0)["objective"])), d, rounds)
 
     def pinball(pred):
         r = y[hold] - pred
@@ -633,7 +634,7 @@ def test_dask_training_matches_single_machine():
     local = gx.train("tweedie", params, d, 20, evals=[(d, "train")], evals_result=local_history,
                      verbose_eval=False)
     tweedie = {**params, "objective": "reg:tweedie", "tweedie_variance_power": 1.5,
-               "base_score": gx.base_score("tweedie", y, w)}
+               "base_score": gx.base_score("tweedie", y, w, objective="reg:tweedie")}
     median = get_loss("absolute_error")
     y_cost = np.exp(1.0 + X[:, 0] + rng.normal(size=n))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -648,7 +649,8 @@ def test_dask_training_matches_single_machine():
         # over the workers (>= 3.4), as in the built-in
         dc = dxgb.DaskDMatrix(client, dX, da.from_array(y_cost, chunks=500), weight=da.from_array(w, chunks=500))
         ours_median = gx.dask_train(client, median, params, dc, 10)["booster"]
-        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w)),
+        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w,
+                                                                                       objective=builtin_params(median, {}, 0)["objective"])),
                                     dc, 10)["booster"]
     booster = out["booster"]
     assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
@@ -767,12 +769,12 @@ def test_booster_objective_and_base_score_spaces(rng):
     assert gx.booster_objective("quantile", refit_leaves=False) == {"objective": "reg:squarederror"}
     assert gx.booster_objective(get_loss("softmax", num_class=4)) == {"objective": "multi:softprob", "num_class": 4}
     y = rng.gamma(2.0, 3.0, 100)
-    assert gx.base_score("gamma", y) == pytest.approx(np.mean(y))
+    assert gx.base_score("gamma", y, objective="reg:gamma") == pytest.approx(np.mean(y))
     assert gx.base_score("gamma", y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
     yb = (rng.random(100) < 0.3).astype(float)
-    assert gx.base_score("logistic", yb) == pytest.approx(np.mean(yb))
+    assert gx.base_score("logistic", yb, objective="binary:logistic") == pytest.approx(np.mean(yb))
     yc = rng.integers(0, 3, 100)
-    start = gx.base_score(get_loss("softmax", num_class=3), yc)
+    start = gx.base_score(get_loss("softmax", num_class=3), yc, objective="multi:softprob")
     assert_allclose(start, np.log(np.bincount(yc) / 100))
     assert as_loss("logistic") == get_loss("logistic")
 
@@ -798,7 +800,7 @@ def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, t
     continued = gx.train(loss, BASE, d, 10, xgb_model=ours)
     assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
     # the built-in itself from the same start grows the same model
-    start = gx.base_score(loss, y)
+    start = gx.base_score(loss, y, objective=builtin["objective"])
     assert_parity(xgb.train({**BASE, **builtin, "base_score": start}, d, 15).predict(xgb.DMatrix(X)),
                   continued.predict(xgb.DMatrix(X)))
 
@@ -908,3 +910,21 @@ def test_scale_pos_weight_is_refused_not_ignored(entry, rng):
         run("logistic", {**BASE, "scale_pos_weight": "5"}, d, 2)
     # 1 is XGBoost's default and changes nothing.
     run("logistic", {**BASE, "scale_pos_weight": 1}, d, 2)
+
+
+def test_base_score_needs_the_objective_the_booster_runs(rng):
+    """Without objective= the value's space is a guess: the exp-space Tweedie
+    start (the mean) given to XGBRegressor(objective=callable), which reads a
+    margin, starts every row at exp(mean) and trains a useless model."""
+    X, y = skewed_costs(rng, 600)
+    loss = get_loss("tweedie")
+    with pytest.raises(ValueError, match=r"needs objective=.*'reg:squarederror' for xgboost.XGBRegressor.*"
+                                         r"'binary:logistic' or 'multi:softprob' for xgboost.XGBClassifier.*"
+                                         r"here 'reg:tweedie'"):
+        gx.base_score(loss, y)
+    with pytest.raises(ValueError, match="objective must be one of"):
+        gx.base_score(loss, y, objective="reg:nonsense")
+    with pytest.raises(ValueError, match="objective must be a built-in objective name"):
+        gx.base_score(loss, y, objective=gx.objective(loss))
+    assert gx.base_score(loss, y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
+    assert gx.base_score(loss, y, objective="reg:tweedie") == pytest.approx(np.mean(y))

@@ -164,7 +164,7 @@ def test_continued_training_after_set_label_or_set_weight(change, rng):
     d = xgb.DMatrix(X, label=y, weight=w)
     obj, met = gx.objective(loss), gx.metric(loss)
     params = {**BASE, "objective": "count:poisson", "max_delta_step": 0.0,
-              "base_score": gx.base_score(loss, y, w), "disable_default_eval_metric": True}
+              "base_score": gx.base_score(loss, y, w, objective="count:poisson"), "disable_default_eval_metric": True}
     first = xgb.train(params, d, 5, obj=obj, custom_metric=met, evals=[(d, "d")], verbose_eval=False)
     if change == "label":
         y2 = rng.poisson(20.0, 400).astype(float)
