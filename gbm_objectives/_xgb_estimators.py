@@ -7,7 +7,9 @@ goes through :func:`gbm_objectives.xgboost.train`, so the booster is the one
 whose output transform is the loss's inverse link (:func:`booster_objective`),
 ``base_score`` at the loss's best constant of the fit data, sample weights
 applied to the gradients, the leaf refit of absolute error and quantile
-losses, the loss as the evaluation metric and the loss record in the model.
+losses, the loss as the evaluation metric (``evals_result_`` key
+``"gbm_" + loss.name``, e.g. ``"gbm_tweedie"``) and the loss record in the
+model.
 ``predict`` returns the response scale (``output_margin=True``: raw margins)
 from the best iteration after early stopping, so ``score``,
 ``cross_val_score`` and ``GridSearchCV`` score what the model predicts.

@@ -114,6 +114,7 @@ __all__ = [
     "cv",
     "dask_train",
     "metric",
+    "metric_name",
     "objective",
     "predict",
     "train",
@@ -122,6 +123,11 @@ __all__ = [
 
 #: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
 LOSS_ATTR = "gbm_objectives_loss"
+
+#: Prefix of the library's metric names: XGBoost's own metrics never start
+#: with it, so the two never share an entry of the evaluation log (the same
+#: rule as the LightGBM adapter's).
+METRIC_PREFIX = "gbm_"
 
 #: The built-in objective whose output transform is each link's inverse.
 _LINK_OBJECTIVE = {
@@ -387,7 +393,8 @@ class XGBMetric:
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
-    reports the global value. The name is the loss's registry name unless
+    reports the global value. The name is ``"gbm_" + loss.name`` (e.g.
+    ``"gbm_tweedie"``, never one of XGBoost's built-in metric names) unless
     ``name`` is given. Labels and weights are validated once per DMatrix and
     read again when they change (``set_label`` / ``set_weight``).
     """
@@ -399,12 +406,12 @@ class XGBMetric:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.response = response
-        self.name = self.loss.name if name is None else name
+        self.name = metric_name(self.loss) if name is None else name
         self.__name__ = self.name
         self._cache = _DMatrixCache()
 
     def __repr__(self) -> str:
-        extra = "" if self.name == self.loss.name else f", name={self.name!r}"
+        extra = "" if self.name == metric_name(self.loss) else f", name={self.name!r}"
         return f"XGBMetric({self.loss!r}, response={self.response}{extra})"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -442,6 +449,17 @@ def _response_to_margin(loss: Loss, pred: np.ndarray) -> np.ndarray:
     elif name in ("log", "softmax"):
         p = np.maximum(p, 1e-300)
     return np.ascontiguousarray(loss.link.link(p))
+
+
+def metric_name(loss: Loss | str) -> str:
+    """The name the library's metric of ``loss`` reports under (``"gbm_" + loss.name``).
+
+    The key of the loss's curve in ``evals_result`` (``history[set][name]``),
+    the estimators' ``evals_result_`` and :func:`cv`'s columns
+    (``"test-gbm_tweedie-mean"``), and the ``metric_name`` to give
+    :class:`xgboost.callback.EarlyStopping`.
+    """
+    return METRIC_PREFIX + as_loss(loss).name
 
 
 def objective(loss: Loss | str) -> XGBObjective:
@@ -483,7 +501,8 @@ def metric(loss: Loss | str, *, response: bool = False, name: str | None = None)
         passes raw margins); True for a built-in objective (it passes
         predictions on the response scale, mapped back through the link).
     name : str, optional
-        The name in the evaluation log; default: the loss's registry name.
+        The name in the evaluation log; default :func:`metric_name`,
+        ``"gbm_" + loss.name`` (e.g. ``"gbm_tweedie"``).
     """
     return XGBMetric(loss, response=response, name=name)
 
@@ -713,10 +732,7 @@ def _booster_args(
     if cv_metrics is not None and (isinstance(cv_metrics, str) or len(cv_metrics) > 0):
         user_metrics = _metric_names(cv_metrics)
     if "custom_metric" not in kwargs:
-        # A built-in metric of the same name (XGBoost's "quantile") would
-        # share one list in the evaluation log, values interleaved.
-        name = loss.name if loss.name not in user_metrics else f"{loss.name}_loss"
-        kwargs["custom_metric"] = metric(loss, name=name)
+        kwargs["custom_metric"] = metric(loss)
         if user_metrics and kwargs.get("early_stopping_rounds"):
             _stop_on_user_metric(kwargs, user_metrics[-1])
     return booster_params, _training_objective(loss, refit_leaves)
@@ -814,10 +830,10 @@ def train(
     **kwargs
         Passed to :func:`xgboost.train` (``early_stopping_rounds``,
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
-        ``custom_metric`` defaults to :func:`metric` of the loss (named
-        ``"<loss>_loss"`` when ``params["eval_metric"]`` holds a built-in
-        metric of the loss's name, e.g. ``"quantile"``); pass your own, or
-        ``custom_metric=None`` for none. ``obj`` is not allowed. With
+        ``custom_metric`` defaults to :func:`metric` of the loss, logged as
+        ``"gbm_" + loss.name`` (:func:`metric_name`, e.g. ``"gbm_tweedie"``
+        in ``evals_result["valid"]``), a name no built-in metric has; pass
+        your own, or ``custom_metric=None`` for none. ``obj`` is not allowed. With
         ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops on
         the last of those metrics (on the last evaluation set), as
         XGBoost does, not on the loss's metric logged beside them. Built-in
@@ -902,7 +918,8 @@ def cv(
         Passed to :func:`xgboost.cv` (``folds``, ``stratified``, ``metrics``,
         ``early_stopping_rounds``, ``as_pandas``, ``seed``, ``shuffle``,
         ``callbacks``, ``fpreproc``, ``verbose_eval``...). ``custom_metric``
-        defaults to :func:`metric` of the loss. A ``fpreproc`` of yours runs
+        defaults to :func:`metric` of the loss, named ``"gbm_" + loss.name``
+        (columns ``"test-gbm_tweedie-mean"``...). A ``fpreproc`` of yours runs
         first; the fold's start is read from what it returns. ``obj`` is not
         allowed.
 

@@ -135,10 +135,10 @@ def test_classifier_eval_set_labels_are_encoded(rng):
     yv = np.where(labels_for(get_loss("logistic"), Xv, rng) > 0, "yes", "no")
     model = gx.XGBClassifier(**SK).fit(X, y, eval_set=[(X, y), (Xv, yv)], verbose=False)
     # Only the loss's metric: the booster objective's default metric is off.
-    assert list(model.evals_result_["validation_1"]) == ["logistic"]
+    assert list(model.evals_result_["validation_1"]) == ["gbm_logistic"]
     margin = model.predict(Xv, output_margin=True)
     codes = (yv == "yes").astype(float)
-    assert model.evals_result_["validation_1"]["logistic"][-1] == pytest.approx(
+    assert model.evals_result_["validation_1"]["gbm_logistic"][-1] == pytest.approx(
         get_loss("logistic").loss(codes, margin), rel=1e-5)
     with pytest.raises(ValueError, match="not in y"):
         gx.XGBClassifier(**SK).fit(X, y, eval_set=[(Xv, np.where(yv == "yes", "yes", "maybe"))])
@@ -190,7 +190,7 @@ def test_ranker_with_per_group_weights_is_train_on_the_same_dmatrix(rng):
     # The weights count: each group's weight applies to all its rows.
     unweighted = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid).predict(X, output_margin=True)
     assert not np.allclose(margin, unweighted)
-    logged = model.evals_result_["validation_0"]["infonce"][-1]
+    logged = model.evals_result_["validation_0"]["gbm_infonce"][-1]
     assert logged == pytest.approx(loss.loss(y, margin, np.repeat(w, 10), group=qid), rel=1e-5)
 
 
@@ -213,7 +213,7 @@ def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     assert not np.allclose(model.predict(Xv), every_tree)
     assert_allclose(booster.predict(xgb.DMatrix(Xv)), every_tree, rtol=1e-6, atol=1e-6)
     # The metric history is the loss's, computed on margins as train() does.
-    history = model.evals_result_["validation_0"]["squared_error"]
+    history = model.evals_result_["validation_0"]["gbm_squared_error"]
     assert int(np.argmin(history)) == best
 
 

@@ -180,7 +180,7 @@ def test_objective_and_metric_pickle_and_deepcopy(name, rng):
 def test_metric_is_weighted_mean_loss(name, weighted, rng):
     loss, y, w, group, d, margin = callable_case(name, weighted, rng)
     metric_name, value = gx.metric(loss)(margin, d)
-    assert metric_name == loss.name
+    assert metric_name == "gbm_" + loss.name
     assert value == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-6)
     if not loss.needs_group:
         # with a built-in objective XGBoost passes response-scale predictions
@@ -217,7 +217,7 @@ def test_evaluation_sets_start_from_the_same_margin(rng):
     history = {}
     booster = gx.train(loss, BASE, d, 1, evals=[(dv, "valid")], evals_result=history, verbose_eval=False)
     margin = booster.predict(dv, output_margin=True)
-    assert history["valid"]["tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
+    assert history["valid"]["gbm_tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
     # the evaluation set starts from the training start margin, log(mean y):
     # one round moves its margins far less than XGBoost's 0.5 start would need
     assert np.all(np.abs(margin - np.log(np.mean(y))) < 1.0)
@@ -267,7 +267,7 @@ def test_infonce_training_with_query_groups(rng):
     d = xgb.DMatrix(X, label=y, group=group)
     history = {}
     booster = gx.train(loss, BASE, d, 15, evals=[(d, "train")], evals_result=history, verbose_eval=False)
-    curve = history["train"]["infonce"]
+    curve = history["train"]["gbm_infonce"]
     assert curve[-1] < 0.8 * curve[0]
     response = gx.predict(booster, d)
     sums = np.add.reduceat(response, np.concatenate(([0], np.cumsum(group)[:-1])))
@@ -287,9 +287,9 @@ def test_custom_metric_choices(rng):
     history = {}
     b = gx.train(loss, {**BASE, "eval_metric": "logloss"}, d, 3, evals=[(d, "t")], evals_result=history,
                  verbose_eval=False)
-    assert set(history["t"]) == {"logloss", "logistic"}
+    assert set(history["t"]) == {"logloss", "gbm_logistic"}
     # built-in logloss sees probabilities; ours sees margins: the same number
-    assert history["t"]["logloss"][-1] == pytest.approx(history["t"]["logistic"][-1], rel=1e-4)
+    assert history["t"]["logloss"][-1] == pytest.approx(history["t"]["gbm_logistic"][-1], rel=1e-4)
     assert isinstance(b, xgb.Booster)
 
 
@@ -306,7 +306,7 @@ def test_early_stopping_follows_the_users_eval_metric(name, rng):
     b = gx.train(loss, params, d, 300, evals=[(d, "train"), (dv, "valid")], evals_result=history,
                  early_stopping_rounds=10, verbose_eval=False)
     mae = history["valid"]["mae"]
-    assert set(history["valid"]) == {"rmse", "mae", loss.name}
+    assert set(history["valid"]) == {"rmse", "mae", gx.metric_name(loss)}
     assert b.best_iteration == int(np.argmin(mae))
     assert len(mae) == b.best_iteration + 11
     # built-in metrics see the response scale
@@ -322,9 +322,9 @@ def test_library_metric_never_shares_a_builtin_metrics_name(rng):
     history: dict = {}
     gx.train(loss, {**BASE, "eval_metric": "quantile"}, d, 4, evals=[(d, "t")], evals_result=history,
              verbose_eval=False)
-    assert list(history["t"]) == ["quantile", "quantile_loss"]
+    assert list(history["t"]) == ["quantile", "gbm_quantile"]
     assert len(history["t"]["quantile"]) == 4
-    assert_allclose(history["t"]["quantile"], history["t"]["quantile_loss"], rtol=1e-5)
+    assert_allclose(history["t"]["quantile"], history["t"]["gbm_quantile"], rtol=1e-5)
     met = gx.metric(loss, name="pinball")
     assert pickle.loads(pickle.dumps(met)).name == "pinball" and met.__name__ == "pinball"
     with pytest.raises(ValueError, match="name"):
@@ -339,7 +339,7 @@ def test_early_stopping_without_eval_metric_uses_the_loss(rng):
     history: dict = {}
     b = gx.train(loss, {**BASE, "eta": 0.5, "max_depth": 6}, d, 300, evals=[(dv, "valid")],
                  evals_result=history, early_stopping_rounds=5, verbose_eval=False)
-    assert b.best_iteration == int(np.argmin(history["valid"]["tweedie"]))
+    assert b.best_iteration == int(np.argmin(history["valid"]["gbm_tweedie"]))
     with pytest.raises(ValueError, match="eval_metric"):
         gx.train(loss, {**BASE, "eval_metric": ["mae", 3]}, d, 2)
 
@@ -358,7 +358,7 @@ def test_cv_equals_train_on_each_fold(name, weighted, rng):
     folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
     params = {**BASE, "eval_metric": "rmse"}
     result = gx.cv(loss, params, d, 8, folds=folds, as_pandas=False)
-    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", loss.name)
+    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", gx.metric_name(loss))
                            for k in ("mean", "std")}
     per_fold = []
     for train_idx, test_idx in folds:
@@ -368,7 +368,7 @@ def test_cv_equals_train_on_each_fold(name, weighted, rng):
                  verbose_eval=False)
         per_fold.append(history)
     for split in ("train", "test"):
-        for m in ("rmse", loss.name):
+        for m in ("rmse", gx.metric_name(loss)):
             curves = np.array([h[split][m] for h in per_fold])
             assert_allclose(result[f"{split}-{m}-mean"], curves.mean(axis=0), rtol=1e-5)
             assert_allclose(result[f"{split}-{m}-std"], curves.std(axis=0), rtol=1e-4, atol=1e-7)
@@ -664,11 +664,11 @@ def test_dask_training_matches_single_machine():
     assert_allclose(gx.predict(booster, X), builtin.predict(xgb.DMatrix(X)), rtol=1e-4)
     assert_parity(builtin_median.predict(xgb.DMatrix(X)), gx.predict(ours_median, X))
     # the metric is all-reduced: every worker reports the global loss
-    history = out["history"]["train"]["tweedie"]
+    history = out["history"]["train"]["gbm_tweedie"]
     assert history[-1] == pytest.approx(get_loss("tweedie").loss(y, gx.predict(booster, X, output="margin"), w),
                                         rel=1e-5)
     if gx.BUILTIN_LEAF_REFIT:  # one sketch for both
-        assert_allclose(history, local_history["train"]["tweedie"], rtol=1e-5)
+        assert_allclose(history, local_history["train"]["gbm_tweedie"], rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -888,7 +888,7 @@ def test_metric_as_sklearn_eval_metric(rng):
                              base_score=gx.base_score(loss, y, w, objective="reg:squarederror"), **SK)
     model.fit(X[:300], y[:300], sample_weight=w[:300], eval_set=[(X[300:], y[300:])],
               sample_weight_eval_set=[w[300:]], verbose=False)
-    curve = model.evals_result()["validation_0"]["tweedie"]
+    curve = model.evals_result()["validation_0"]["gbm_tweedie"]
     margin = model.predict(X[300:])
     assert curve[-1] == pytest.approx(loss.loss(y[300:], margin, w[300:]), rel=1e-5)
     assert curve[-1] < curve[0]
@@ -928,3 +928,24 @@ def test_base_score_needs_the_objective_the_booster_runs(rng):
         gx.base_score(loss, y, objective=gx.objective(loss))
     assert gx.base_score(loss, y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
     assert gx.base_score(loss, y, objective="reg:tweedie") == pytest.approx(np.mean(y))
+
+
+def test_library_metric_is_named_gbm_loss_everywhere(rng):
+    """The loss's curve is "gbm_<loss>" in train, cv and an explicit early
+    stopping callback: never a built-in metric's name, as on LightGBM's side."""
+    loss = get_loss("tweedie")
+    X = features(rng, 400)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    assert gx.metric_name(loss) == gx.metric_name("tweedie") == "gbm_tweedie"
+    assert gx.metric(loss).name == gx.metric(loss).__name__ == "gbm_tweedie"
+    assert repr(gx.metric(loss)) == "XGBMetric(" + repr(loss) + ", response=False)"
+    history: dict = {}
+    stop = xgb.callback.EarlyStopping(rounds=3, metric_name=gx.metric_name(loss), data_name="d")
+    b = gx.train(loss, {**BASE, "eval_metric": "tweedie-nloglik@1.5"}, d, 6, evals=[(d, "d")],
+                 evals_result=history, verbose_eval=False, callbacks=[stop])
+    assert list(history["d"]) == ["tweedie-nloglik@1.5", "gbm_tweedie"]
+    assert float(b.best_score) == pytest.approx(min(history["d"]["gbm_tweedie"]))
+    frame = gx.cv(loss, BASE, d, 2, nfold=2, seed=0)
+    assert list(frame.columns) == ["train-gbm_tweedie-mean", "train-gbm_tweedie-std",
+                                   "test-gbm_tweedie-mean", "test-gbm_tweedie-std"]

@@ -180,7 +180,7 @@ def test_continued_training_after_set_label_or_set_weight(change, rng):
     # those sketched with the first weights, so a new DMatrix would differ)
     fresh = xgb.train(params, d, 5, obj=gx.objective(loss), xgb_model=first)
     assert_allclose(more.predict(d, output_margin=True), fresh.predict(d, output_margin=True), rtol=1e-6)
-    assert history["d"]["poisson"][-1] == pytest.approx(loss.loss(y2, more.predict(d, output_margin=True), w2),
+    assert history["d"]["gbm_poisson"][-1] == pytest.approx(loss.loss(y2, more.predict(d, output_margin=True), w2),
                                                         rel=1e-5)
 
 
