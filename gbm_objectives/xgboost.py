@@ -12,7 +12,8 @@ booster facts a custom objective otherwise gets wrong:
 * **Link.** The booster is configured with a built-in objective whose
   output transform is the loss's inverse link: where XGBoost has a built-in
   with the loss's own gradients, that one with its parameters (Poisson:
-  ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``; Tweedie
+  ``count:poisson`` with the loss's ``max_delta_step``, 0.7 by default as in
+  XGBoost; Gamma: ``reg:gamma``; Tweedie
   with power p: ``reg:tweedie`` with ``tweedie_variance_power`` p;
   pseudo-Huber: ``reg:pseudohubererror`` with ``huber_slope``), so a saved
   model names its loss and plain ``xgboost.train(xgb_model=...)`` continues
@@ -145,13 +146,16 @@ def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
 
     A model configured with it names the loss it was trained on, so plain
     ``xgboost.train(xgb_model=...)`` continues it on the same loss.
-    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and its
-    default ``max_delta_step`` 0.7; at 0 it is the library's Poisson (and
-    the leaf steps are not capped, as under any other objective).
+    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and XGBoost
+    also caps every leaf step at ``max_delta_step`` (default 0.7 for that
+    objective); the carrier takes the loss's own safeguard
+    (``Poisson(max_delta_step=...)``, whose Hessian is the same), so the
+    saved model continues identically in plain XGBoost. A loss without the
+    attribute has the exact Hessian ``exp(f)``: 0, no cap.
     """
     name = loss.name
     if name == "poisson":
-        return {"objective": "count:poisson", "max_delta_step": 0.0}
+        return {"objective": "count:poisson", "max_delta_step": _poisson_max_delta_step(loss)}
     if name == "gamma":
         return {"objective": "reg:gamma"}
     if name == "tweedie":
@@ -159,6 +163,10 @@ def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
     if name == "pseudo_huber" and loss.curvature == "exact":  # type: ignore[attr-defined]
         return {"objective": "reg:pseudohubererror", "huber_slope": float(loss.delta)}  # type: ignore[attr-defined]
     return None
+
+
+def _poisson_max_delta_step(loss: Loss) -> float:
+    return float(getattr(loss, "max_delta_step", 0.0))
 
 
 #: Built-in objectives and the space their ``base_score`` is given in.
@@ -516,7 +524,8 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
     Where XGBoost has a built-in with the loss's gradients (Poisson:
-    ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``;
+    ``count:poisson`` with the loss's ``max_delta_step``, which XGBoost
+    reads both in that Hessian and as the leaf-step cap; Gamma: ``reg:gamma``;
     Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
     pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
     ``huber_slope``), that one, so the model names its loss and plain
@@ -659,13 +668,20 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
     for key in _LOSS_PARAMS:
         if key in out and out[key] != carrier.get(key):
             raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")
-    # A user's max_delta_step caps the leaf steps; count:poisson also adds it
-    # to its Hessian, which then is no longer the loss's (documented).
-    for key, value in carrier.items():
-        if key == "max_delta_step":
-            out.setdefault(key, value)
-        else:
-            out[key] = value
+    # count:poisson adds max_delta_step to its Hessian as well as capping the
+    # leaf steps: only the loss's own value keeps the two Hessians, and a
+    # plain-XGBoost continuation, the same. Elsewhere a user's value only caps.
+    if "max_delta_step" in carrier and "max_delta_step" in out:
+        given = out["max_delta_step"]
+        same = isinstance(given, (int, float, np.integer, np.floating)) and not isinstance(given, bool)
+        if not (same and float(given) == carrier["max_delta_step"]):
+            raise ValueError(
+                f"params['max_delta_step'] = {given!r} conflicts with {loss!r}, whose Hessian uses "
+                f"max_delta_step = {carrier['max_delta_step']:g} (count:poisson reads it for both the "
+                "Hessian and the leaf-step cap); set it on the loss instead: "
+                "get_loss('poisson', max_delta_step=...), and remove it from params"
+            )
+    out.update(carrier)
     if "eval_metric" not in out:
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True
@@ -802,7 +818,9 @@ def train(
     params : dict
         XGBoost parameters, without ``objective`` and ``base_score`` (both
         come from the loss). ``num_class`` is filled in for multiclass losses
-        and must match if given. ``scale_pos_weight`` other than 1 raises
+        and must match if given. For Poisson, ``max_delta_step`` comes from
+        the loss (``get_loss("poisson", max_delta_step=...)``); a different
+        value here raises ValueError. ``scale_pos_weight`` other than 1 raises
         ValueError: XGBoost applies it only inside its built-in binary
         objectives, never to custom gradients; weight the positive rows
         (``DMatrix(weight=...)``) instead.

@@ -403,11 +403,18 @@ def test_cv_arguments_and_early_stopping(rng):
 # Parity with XGBoost's built-in objectives
 # ---------------------------------------------------------------------------
 
+#: losses.Poisson carries XGBoost's max_delta_step safeguard (Hessian exp(f + mds)).
+POISSON_HAS_MDS = hasattr(get_loss("poisson"), "max_delta_step")
+#: The max_delta_step the count:poisson carrier must get for the default Poisson loss.
+POISSON_MDS = float(getattr(get_loss("poisson"), "max_delta_step", 0.0))
+needs_poisson_mds = pytest.mark.skipif(not POISSON_HAS_MDS, reason="losses.Poisson has no max_delta_step")
+
 PARITY = [
     ("squared_error", {}, "reg:squarederror", {}),
-    # count:poisson's Hessian is exp(f + max_delta_step): equal to the
-    # library's exp(f) only at max_delta_step 0 (its default is 0.7)
-    ("poisson", {}, "count:poisson", {"max_delta_step": 0.0}),
+    # count:poisson's Hessian is exp(f + max_delta_step), and XGBoost caps
+    # the leaf steps at it: the built-in at its default (0.7), and exact.
+    ("poisson", {}, "count:poisson", {}),
+    ("poisson", {"max_delta_step": 0.0}, "count:poisson", {"max_delta_step": 0.0}),
     ("gamma", {}, "reg:gamma", {}),
     ("tweedie", {"power": 1.2}, "reg:tweedie", {"tweedie_variance_power": 1.2}),
     ("tweedie", {"power": 1.5}, "reg:tweedie", {"tweedie_variance_power": 1.5}),
@@ -425,8 +432,11 @@ def assert_parity(p_builtin: np.ndarray, p_ours: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(("name", "params", "builtin", "builtin_params"), PARITY,
-                         ids=[f"{c[0]}{c[1].get('power', '')}" for c in PARITY])
+@pytest.mark.parametrize(
+    ("name", "params", "builtin", "builtin_params"),
+    [pytest.param(*c, marks=needs_poisson_mds if c[0] == "poisson" else ()) for c in PARITY],
+    ids=[f"{c[0]}{c[1].get('power', '')}{c[1].get('max_delta_step', '')}" for c in PARITY],
+)
 def test_parity_with_builtin_objective(name, params, builtin, builtin_params, weighted, rng):
     loss = get_loss(name, **params)
     n = 1200
@@ -436,8 +446,7 @@ def test_parity_with_builtin_objective(name, params, builtin, builtin_params, we
     train, hold = slice(0, 900), slice(900, n)
     w_train = None if w is None else w[train]
     d = xgb.DMatrix(X[train], label=y[train], weight=w_train)
-    shared = {k: v for k, v in builtin_params.items() if k == "max_delta_step"}
-    ours = gx.train(loss, {**BASE, **shared}, d, 40)
+    ours = gx.train(loss, BASE, d, 40)
     start = gx.base_score(loss, y[train], w_train, objective=builtin)
     theirs = xgb.train({**BASE, "objective": builtin, "base_score": start, **builtin_params}, d, 40)
     assert_parity(theirs.predict(xgb.DMatrix(X[hold])), gx.predict(ours, X[hold]))
@@ -700,11 +709,12 @@ def test_loss_parameters_of_the_named_builtin(rng):
     X, y, _, _, d = dmatrix_for(loss, rng)
     with pytest.raises(ValueError, match="tweedie_variance_power"):
         gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.5}, d, 2)
-    # the same value is accepted; a user's max_delta_step is kept
+    # the same value is accepted; under other objectives a user's
+    # max_delta_step only caps the leaf steps, and is kept
     gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.3}, d, 1)
-    b = gx.train("poisson", {"nthread": 1, "max_delta_step": 0.7}, d, 1)
-    assert float(json.loads(b.save_config())["learner"]["objective"]["poisson_regression_param"]
-                 ["max_delta_step"]) == pytest.approx(0.7)
+    b = gx.train(loss, {"nthread": 1, "max_delta_step": 0.4}, d, 1)
+    assert float(json.loads(b.save_config())["learner"]["gradient_booster"]["tree_train_param"]
+                 ["max_delta_step"]) == pytest.approx(0.4)
 
 
 def test_single_output_loss_with_num_class(rng):
@@ -761,7 +771,7 @@ def test_obj_argument_and_bad_inputs(rng):
 
 def test_booster_objective_and_base_score_spaces(rng):
     assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie", "tweedie_variance_power": 1.5}
-    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": 0.0}
+    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": POISSON_MDS}
     assert gx.booster_objective("gamma") == {"objective": "reg:gamma"}
     # no built-in has log-cosh's gradients: the host with the identity transform
     assert gx.booster_objective("log_cosh") == {"objective": "reg:squarederror"}
@@ -780,7 +790,7 @@ def test_booster_objective_and_base_score_spaces(rng):
 
 
 @pytest.mark.parametrize(("loss", "builtin"), [
-    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": 0.0}),
+    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": POISSON_MDS}),
     (get_loss("gamma"), {"objective": "reg:gamma"}),
     (get_loss("tweedie", power=1.2), {"objective": "reg:tweedie", "tweedie_variance_power": 1.2}),
     (get_loss("pseudo_huber", delta=2.0), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
@@ -798,11 +808,21 @@ def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, t
     assert config["name"] == builtin["objective"]
     plain = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path)))
     continued = gx.train(loss, BASE, d, 10, xgb_model=ours)
-    assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
     # the built-in itself from the same start grows the same model
     start = gx.base_score(loss, y, objective=builtin["objective"])
-    assert_parity(xgb.train({**BASE, **builtin, "base_score": start}, d, 15).predict(xgb.DMatrix(X)),
+    theirs = xgb.train({**BASE, **builtin, "base_score": start}, d, 5)
+    assert_parity(xgb.train({**BASE, **builtin}, d, 10, xgb_model=theirs).predict(xgb.DMatrix(X)),
                   continued.predict(xgb.DMatrix(X)))
+    # ... and reloaded, plain XGBoost continues it as it continues ours
+    theirs_path = tmp_path / "builtin.json"
+    theirs.save_model(theirs_path)
+    plain_theirs = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(theirs_path)))
+    assert_parity(plain_theirs.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
+    if builtin.get("max_delta_step", 0.0) == 0.0:
+        # A model file keeps the objective's parameters but no tree
+        # parameter: a reloaded count:poisson model continues without the
+        # max_delta_step leaf cap (XGBoost's rule, for its own models too).
+        assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
 
 
 def test_continued_training_keeps_the_model_start(rng):
@@ -949,3 +969,52 @@ def test_library_metric_is_named_gbm_loss_everywhere(rng):
     frame = gx.cv(loss, BASE, d, 2, nfold=2, seed=0)
     assert list(frame.columns) == ["train-gbm_tweedie-mean", "train-gbm_tweedie-std",
                                    "test-gbm_tweedie-mean", "test-gbm_tweedie-std"]
+
+
+def _poisson_carrier(booster) -> tuple[float, float]:
+    """count:poisson's max_delta_step (Hessian) and the trees' (leaf-step cap) in a trained booster."""
+    learner = json.loads(booster.save_config())["learner"]
+    # XGBoost keeps the parameter as float32.
+    return (round(float(learner["objective"]["poisson_regression_param"]["max_delta_step"]), 6),
+            round(float(learner["gradient_booster"]["tree_train_param"]["max_delta_step"]), 6))
+
+
+def test_poisson_carrier_takes_the_loss_max_delta_step(rng):
+    """The count:poisson carrier's max_delta_step is the loss's; a different
+    value in params is refused (it would change the Hessian XGBoost continues with)."""
+    X, y = skewed_costs(rng, 400)
+    d = xgb.DMatrix(X, label=np.round(y))
+    loss = get_loss("poisson")
+    assert _poisson_carrier(gx.train(loss, BASE, d, 1)) == (POISSON_MDS, POISSON_MDS)
+    # the loss's own value is accepted in params
+    assert _poisson_carrier(gx.train(loss, {**BASE, "max_delta_step": POISSON_MDS}, d, 1)) == (POISSON_MDS,) * 2
+    other = 0.3 if POISSON_MDS != 0.3 else 0.2
+    for run in (gx.train, gx.cv):
+        with pytest.raises(ValueError, match=r"max_delta_step.*conflicts.*get_loss\('poisson', max_delta_step="):
+            run(loss, {**BASE, "max_delta_step": other}, d, 1)
+    with pytest.raises(ValueError, match="conflicts"):
+        gx.XGBRegressor(loss="poisson", max_delta_step=other, **{"n_estimators": 1, "n_jobs": 1}).fit(X, np.round(y))
+
+
+@needs_poisson_mds
+@pytest.mark.parametrize("mds", [0.0, 0.3, 0.7])
+def test_poisson_model_is_the_builtins_for_plain_xgboost(mds, rng, tmp_path):
+    """gx.train on Poisson(max_delta_step=m) grows count:poisson's model at
+    max_delta_step m (0.7: its default), and a saved model, continued by plain
+    xgboost.train, trains on as XGBoost's own saved count:poisson model does."""
+    loss = get_loss("poisson", max_delta_step=mds)
+    X, y = skewed_costs(rng, 600)
+    y = np.round(y)
+    d = xgb.DMatrix(X, label=y)
+    setting = {} if mds == 0.7 else {"max_delta_step": mds}
+    start = gx.base_score(loss, y, objective="count:poisson")
+    theirs = xgb.train({**BASE, "objective": "count:poisson", "base_score": start, **setting}, d, 5)
+    ours = gx.train(loss, BASE, d, 5)
+    assert _poisson_carrier(ours) == _poisson_carrier(theirs) == (mds, mds)
+    assert_parity(theirs.predict(d), ours.predict(d))
+    continued = []
+    for name, model in (("ours", ours), ("theirs", theirs)):
+        path = tmp_path / f"{name}.json"
+        model.save_model(path)
+        continued.append(xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path))).predict(d))
+    assert_parity(continued[1], continued[0])
