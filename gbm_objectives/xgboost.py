@@ -16,10 +16,18 @@ booster facts a custom objective otherwise gets wrong:
   XGBoost; Gamma: ``reg:gamma``; Tweedie
   with power p: ``reg:tweedie`` with ``tweedie_variance_power`` p;
   pseudo-Huber: ``reg:pseudohubererror`` with ``huber_slope``), so a saved
-  model names its loss and plain ``xgboost.train(xgb_model=...)`` continues
-  it on the same loss; otherwise one for the link (``reg:squarederror`` for
+  model names its loss; otherwise one for the link (``reg:squarederror`` for
   the identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
-  ``multi:softprob`` for softmax). The custom gradients replace that
+  ``multi:softprob`` for softmax). Plain ``xgboost.train(xgb_model=...)``
+  continues a saved model under the objective it names, which is the loss
+  itself only for ``squared_error``, ``logistic`` (no label smoothing),
+  ``poisson``, ``gamma``, ``tweedie``, ``pseudo_huber`` (exact curvature),
+  ``softmax`` with ``hessian_scale="xgboost"``, and ``absolute_error`` /
+  ``quantile`` (see below). Any other loss (``huber``, ``log_cosh``,
+  ``focal``, ``softmax_focal``, ``infonce``, label smoothing, ...) continues
+  there under the host objective (squared error, log loss, softmax), not
+  under the loss: continue those with :func:`train` (``xgb_model=``). The
+  custom gradients replace that
   objective's gradients; what is kept is its transform, so
   ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
   this library all return predictions on the response scale, and its
@@ -41,8 +49,8 @@ booster facts a custom objective otherwise gets wrong:
     the trees are those of the built-in (in distributed training the
     residual scale is all-reduced over the workers, as XGBoost does).
 
-  Either way the model names the built-in, so plain ``xgboost.train``
-  continuing it trains the same loss.
+  Either way (with ``refit_leaves=True``) the model names the built-in, so
+  plain ``xgboost.train`` continuing it trains the same loss.
 * **Weights, groups, shapes.** DMatrix weights multiply the gradients (with
   query groups XGBoost takes one weight per group, which applies to every
   row of the group), query groups (``group=`` / ``qid=``) reach grouped
@@ -145,7 +153,8 @@ def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
     """XGBoost's built-in objective with the loss's own gradients, and its parameters.
 
     A model configured with it names the loss it was trained on, so plain
-    ``xgboost.train(xgb_model=...)`` continues it on the same loss.
+    ``xgboost.train(xgb_model=...)`` continues it on the same loss (losses
+    without one continue there under their host objective).
     ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and XGBoost
     also caps every leaf step at ``max_delta_step`` (default 0.7 for that
     objective); the carrier takes the loss's own safeguard
@@ -530,7 +539,11 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
     ``huber_slope``), that one, so the model names its loss and plain
     XGBoost continues it on the same loss; otherwise one whose output
-    transform is the loss's inverse link. Under :func:`train` its gradients
+    transform is the loss's inverse link, and plain
+    ``xgboost.train(xgb_model=...)`` continues such a model under that host
+    objective, not the loss (exactly only where the host's gradients are
+    the loss's: ``squared_error``, ``logistic`` without label smoothing,
+    ``softmax`` with ``hessian_scale="xgboost"``). Under :func:`train` its gradients
     are replaced by the loss's; what it contributes is the output transform
     (the loss's inverse link), the space of ``base_score``
     and, for absolute error and quantile losses (unless ``refit_leaves`` is

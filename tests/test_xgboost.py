@@ -1018,3 +1018,27 @@ def test_poisson_model_is_the_builtins_for_plain_xgboost(mds, rng, tmp_path):
         model.save_model(path)
         continued.append(xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path))).predict(d))
     assert_parity(continued[1], continued[0])
+
+
+@pytest.mark.parametrize(("loss", "exact"), [
+    (get_loss("squared_error"), True),
+    (get_loss("logistic"), True),
+    (get_loss("softmax", num_class=3, hessian_scale="xgboost"), True),
+    (get_loss("huber"), False),
+    (get_loss("log_cosh"), False),
+    (get_loss("focal"), False),
+    (get_loss("logistic", label_smoothing=0.1), False),
+], ids=str)
+def test_plain_continuation_is_the_loss_only_where_the_host_is(loss, exact, rng, tmp_path):
+    """Plain xgboost.train continues a reloaded model under the objective it
+    names: the loss only where that host's gradients are the loss's."""
+    X = features(rng, 500)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    ours = gx.train(loss, BASE, d, 4)
+    path = tmp_path / "model.json"
+    ours.save_model(path)
+    plain = xgb.train(BASE, d, 6, xgb_model=xgb.Booster(model_file=str(path))).predict(d, output_margin=True)
+    continued = gx.train(loss, BASE, d, 6, xgb_model=ours).predict(d, output_margin=True)
+    same = np.allclose(plain, continued, rtol=1e-4, atol=1e-4)
+    assert same == exact
