@@ -7,7 +7,9 @@ goes through :func:`gbm_objectives.xgboost.train`, so the booster is the one
 whose output transform is the loss's inverse link (:func:`booster_objective`),
 ``base_score`` at the loss's best constant of the fit data, sample weights
 applied to the gradients, the leaf refit of absolute error and quantile
-losses, the loss as the evaluation metric and the loss record in the model.
+losses, the loss as the evaluation metric (``evals_result_`` key
+``"gbm_" + loss.name``, e.g. ``"gbm_tweedie"``) and the loss record in the
+model.
 ``predict`` returns the response scale (``output_margin=True``: raw margins)
 from the best iteration after early stopping, so ``score``,
 ``cross_val_score`` and ``GridSearchCV`` score what the model predicts.
@@ -32,6 +34,7 @@ import xgboost as xgb
 from xgboost.sklearn import XGBModel, _get_qid, _wrap_evaluation_matrices, get_model_categories
 
 from ._adapters import LeafRefitWarning, estimator_loss, loss_from_json, warn_no_refit
+from ._validation import as_float_array, check_sample_weight
 from .losses import Loss
 
 __all__ = ["LeafRefitWarning", "XGBClassifier", "XGBRanker", "XGBRegressor", "warn_no_refit"]
@@ -55,6 +58,71 @@ def _recorded_loss(booster: xgb.Booster) -> Loss:
             "load it with xgboost's own estimator"
         )
     return loss_from_json(raw)
+
+
+def _n_rows(X: Any) -> int | None:
+    """Rows of a feature matrix (array, DataFrame, sparse), or None when it has no length."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1:
+        return int(shape[0])
+    try:
+        return len(X)
+    except TypeError:
+        return None
+
+
+def _n_groups(group: Any, qid: Any) -> int | None:
+    """Query groups given as sizes or ids (XGBoost takes one weight per group), or None if unknown."""
+    if group is not None:
+        return int(np.asarray(group).reshape(-1).shape[0])
+    if qid is not None:
+        ids = np.asarray(qid).reshape(-1)
+        # XGBoost needs each query's rows together: one group per run of equal ids.
+        return int(np.count_nonzero(ids[1:] != ids[:-1]) + 1) if ids.size else 0
+    return None
+
+
+def _check_set(
+    loss: Loss, X: Any, y: Any, sample_weight: Any, what: str, n_weights: int | None = None, ranking: bool = False
+) -> None:
+    """Labels, weights and lengths of one training or evaluation set, before XGBoost sees them.
+
+    XGBoost's own checks stop in C++ with messages that name no argument
+    ("Weights must be positive values" for a NaN weight); these are the
+    library's (:meth:`Loss.check_labels`, ``check_sample_weight``).
+    """
+    prefix = "" if what == "fit" else f"{what}: "
+    try:
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        n = loss.check_labels(labels).shape[0]
+        rows = _n_rows(X)
+        if rows is not None and rows != n:
+            raise ValueError(f"X has {rows} rows but y has {n} labels")
+        if sample_weight is not None and ranking:
+            # One weight per query group, whose count only group=/qid= tell.
+            count = np.shape(sample_weight)[0] if np.ndim(sample_weight) else 0
+            if n_weights is not None and count != n_weights:
+                raise ValueError(
+                    f"sample_weight has {count} entries but there are {n_weights} query groups "
+                    "(XGBRanker takes one weight per group)"
+                )
+            check_sample_weight(sample_weight, count)
+        elif sample_weight is not None:
+            check_sample_weight(sample_weight, n)
+    except ValueError as exc:
+        raise ValueError(f"{prefix}{exc}") from None
+
+
+def _check_finite_classes(y: Any, what: str) -> None:
+    """Class labels as numbers must be finite: NaN would otherwise become a class of its own."""
+    arr = np.asarray(y)
+    if arr.dtype.kind == "f":
+        try:
+            as_float_array(arr.reshape(-1), "y")
+        except ValueError as exc:
+            raise ValueError(f"{what}{exc}") from None
 
 
 def _encode_labels(classes: np.ndarray, labels: Any) -> np.ndarray:
@@ -163,6 +231,26 @@ class _LossEstimatorMixin:
     ) -> Any:
         """XGBoost's scikit-learn fit with :func:`gbm_objectives.xgboost.train` as the trainer."""
         from . import xgboost as gx
+
+        ranking = loss.needs_group
+        _check_set(loss, X, y, sample_weight, "fit", _n_groups(group, qid), ranking)
+        if eval_set is not None:
+            eval_set = list(eval_set)
+            weights = list(sample_weight_eval_set) if sample_weight_eval_set is not None else []
+            if sample_weight_eval_set is not None and len(weights) != len(eval_set):
+                raise ValueError(
+                    f"sample_weight_eval_set has {len(weights)} entries but eval_set has {len(eval_set)}"
+                )
+            for i, pair in enumerate(eval_set):
+                if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                    raise ValueError(f"eval_set[{i}] must be a pair (X, y)")
+                n_groups = None
+                if ranking:
+                    eg = eval_group[i] if eval_group is not None else None
+                    eq = eval_qid[i] if eval_qid is not None else None
+                    n_groups = _n_groups(eg, eq)
+                _check_set(loss, pair[0], pair[1], weights[i] if weights else None, f"eval_set[{i}]", n_groups,
+                           ranking)
 
         with xgb.config_context(verbosity=self.verbosity):  # type: ignore[attr-defined]
             # Unset parameters are None, which the booster skips anyway; dropped,
@@ -377,7 +465,10 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         Parameters for a loss given by name or spec.
     **kwargs
         Every :class:`xgboost.XGBClassifier` parameter except ``objective``
-        and ``base_score``.
+        and ``base_score``. ``scale_pos_weight`` other than 1 raises
+        ValueError at ``fit`` (XGBoost applies it only in its built-in
+        binary objectives): pass ``sample_weight=np.where(y == positive, s,
+        1.0)`` instead, which also moves the start margin.
     """
 
     def __init__(
@@ -427,6 +518,7 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
             y_arr = y_arr[:, 0]
         if y_arr.ndim != 1:
             raise ValueError(f"y must hold one class label per row, got shape {y_arr.shape}")
+        _check_finite_classes(y_arr, "")
         classes, codes = np.unique(y_arr, return_inverse=True)
         k = classes.shape[0]
         if k < 2:
@@ -442,6 +534,9 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         codes = codes.astype(np.float64)
         if eval_set is not None:
             # Evaluation labels are encoded as y is; the training pair stays the same object.
+            eval_set = list(eval_set)
+            for i, (_, ey) in enumerate(eval_set):
+                _check_finite_classes(ey, f"eval_set[{i}]: ")
             eval_set = [(ex, codes if ey is y else _encode_labels(classes, ey)) for ex, ey in eval_set]
         self._fit_loss(
             loss, X, codes, sample_weight=sample_weight, base_margin=base_margin, eval_set=eval_set,

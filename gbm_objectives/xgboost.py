@@ -12,13 +12,22 @@ booster facts a custom objective otherwise gets wrong:
 * **Link.** The booster is configured with a built-in objective whose
   output transform is the loss's inverse link: where XGBoost has a built-in
   with the loss's own gradients, that one with its parameters (Poisson:
-  ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``; Tweedie
+  ``count:poisson`` with the loss's ``max_delta_step``, 0.7 by default as in
+  XGBoost; Gamma: ``reg:gamma``; Tweedie
   with power p: ``reg:tweedie`` with ``tweedie_variance_power`` p;
   pseudo-Huber: ``reg:pseudohubererror`` with ``huber_slope``), so a saved
-  model names its loss and plain ``xgboost.train(xgb_model=...)`` continues
-  it on the same loss; otherwise one for the link (``reg:squarederror`` for
+  model names its loss; otherwise one for the link (``reg:squarederror`` for
   the identity, ``reg:tweedie`` for log, ``binary:logistic`` for logit,
-  ``multi:softprob`` for softmax). The custom gradients replace that
+  ``multi:softprob`` for softmax). Plain ``xgboost.train(xgb_model=...)``
+  continues a saved model under the objective it names, which is the loss
+  itself only for ``squared_error``, ``logistic`` (no label smoothing),
+  ``poisson``, ``gamma``, ``tweedie``, ``pseudo_huber`` (exact curvature),
+  ``softmax`` with ``hessian_scale="xgboost"``, and ``absolute_error`` /
+  ``quantile`` (see below). Any other loss (``huber``, ``log_cosh``,
+  ``focal``, ``softmax_focal``, ``infonce``, label smoothing, ...) continues
+  there under the host objective (squared error, log loss, softmax), not
+  under the loss: continue those with :func:`train` (``xgb_model=``). The
+  custom gradients replace that
   objective's gradients; what is kept is its transform, so
   ``booster.predict``, ``xgboost.dask.predict`` and a model reloaded without
   this library all return predictions on the response scale, and its
@@ -40,8 +49,8 @@ booster facts a custom objective otherwise gets wrong:
     the trees are those of the built-in (in distributed training the
     residual scale is all-reduced over the workers, as XGBoost does).
 
-  Either way the model names the built-in, so plain ``xgboost.train``
-  continuing it trains the same loss.
+  Either way (with ``refit_leaves=True``) the model names the built-in, so
+  plain ``xgboost.train`` continuing it trains the same loss.
 * **Weights, groups, shapes.** DMatrix weights multiply the gradients (with
   query groups XGBoost takes one weight per group, which applies to every
   row of the group), query groups (``group=`` / ``qid=``) reach grouped
@@ -55,7 +64,8 @@ scikit-learn: ``XGBRegressor(objective=objective(loss))`` and
 ``XGBClassifier(objective=objective(loss))`` accept the same callable and
 honour ``sample_weight``. The estimators pick the booster objective
 themselves, so pass the start as ``base_score=base_score(loss, y, w,
-objective=...)`` with the objective they run: ``"reg:squarederror"`` for
+objective=...)`` with the objective they run (required: ``base_score`` is
+read in that objective's space): ``"reg:squarederror"`` for
 ``XGBRegressor`` (its ``predict`` then returns margins: use
 ``predict(model.get_booster(), X, loss=loss)`` for the response scale), and
 ``"binary:logistic"`` (two classes) or ``"multi:softprob"`` for
@@ -113,6 +123,7 @@ __all__ = [
     "cv",
     "dask_train",
     "metric",
+    "metric_name",
     "objective",
     "predict",
     "train",
@@ -121,6 +132,11 @@ __all__ = [
 
 #: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
 LOSS_ATTR = "gbm_objectives_loss"
+
+#: Prefix of the library's metric names: XGBoost's own metrics never start
+#: with it, so the two never share an entry of the evaluation log (the same
+#: rule as the LightGBM adapter's).
+METRIC_PREFIX = "gbm_"
 
 #: The built-in objective whose output transform is each link's inverse.
 _LINK_OBJECTIVE = {
@@ -137,14 +153,18 @@ def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
     """XGBoost's built-in objective with the loss's own gradients, and its parameters.
 
     A model configured with it names the loss it was trained on, so plain
-    ``xgboost.train(xgb_model=...)`` continues it on the same loss.
-    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and its
-    default ``max_delta_step`` 0.7; at 0 it is the library's Poisson (and
-    the leaf steps are not capped, as under any other objective).
+    ``xgboost.train(xgb_model=...)`` continues it on the same loss (losses
+    without one continue there under their host objective).
+    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and XGBoost
+    also caps every leaf step at ``max_delta_step`` (default 0.7 for that
+    objective); the carrier takes the loss's own safeguard
+    (``Poisson(max_delta_step=...)``, whose Hessian is the same), so the
+    saved model continues identically in plain XGBoost. A loss without the
+    attribute has the exact Hessian ``exp(f)``: 0, no cap.
     """
     name = loss.name
     if name == "poisson":
-        return {"objective": "count:poisson", "max_delta_step": 0.0}
+        return {"objective": "count:poisson", "max_delta_step": _poisson_max_delta_step(loss)}
     if name == "gamma":
         return {"objective": "reg:gamma"}
     if name == "tweedie":
@@ -152,6 +172,10 @@ def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
     if name == "pseudo_huber" and loss.curvature == "exact":  # type: ignore[attr-defined]
         return {"objective": "reg:pseudohubererror", "huber_slope": float(loss.delta)}  # type: ignore[attr-defined]
     return None
+
+
+def _poisson_max_delta_step(loss: Loss) -> float:
+    return float(getattr(loss, "max_delta_step", 0.0))
 
 
 #: Built-in objectives and the space their ``base_score`` is given in.
@@ -386,7 +410,8 @@ class XGBMetric:
     objective it hands transformed predictions, so build the metric with
     ``response=True`` there. In distributed training (Dask) the loss sums
     and weight totals are all-reduced over the workers, so every worker
-    reports the global value. The name is the loss's registry name unless
+    reports the global value. The name is ``"gbm_" + loss.name`` (e.g.
+    ``"gbm_tweedie"``, never one of XGBoost's built-in metric names) unless
     ``name`` is given. Labels and weights are validated once per DMatrix and
     read again when they change (``set_label`` / ``set_weight``).
     """
@@ -398,12 +423,12 @@ class XGBMetric:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.response = response
-        self.name = self.loss.name if name is None else name
+        self.name = metric_name(self.loss) if name is None else name
         self.__name__ = self.name
         self._cache = _DMatrixCache()
 
     def __repr__(self) -> str:
-        extra = "" if self.name == self.loss.name else f", name={self.name!r}"
+        extra = "" if self.name == metric_name(self.loss) else f", name={self.name!r}"
         return f"XGBMetric({self.loss!r}, response={self.response}{extra})"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -443,6 +468,17 @@ def _response_to_margin(loss: Loss, pred: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(loss.link.link(p))
 
 
+def metric_name(loss: Loss | str) -> str:
+    """The name the library's metric of ``loss`` reports under (``"gbm_" + loss.name``).
+
+    The key of the loss's curve in ``evals_result`` (``history[set][name]``),
+    the estimators' ``evals_result_`` and :func:`cv`'s columns
+    (``"test-gbm_tweedie-mean"``), and the ``metric_name`` to give
+    :class:`xgboost.callback.EarlyStopping`.
+    """
+    return METRIC_PREFIX + as_loss(loss).name
+
+
 def objective(loss: Loss | str) -> XGBObjective:
     """The loss as an XGBoost custom objective.
 
@@ -462,8 +498,9 @@ def objective(loss: Loss | str) -> XGBObjective:
     -----
     With plain ``xgboost.train`` the model still starts from ``base_score``
     0.5 and, for a multiclass loss, needs ``params["num_class"]``; use
-    :func:`train`, or set ``base_score=base_score(loss, y, w)`` and
-    ``objective=booster_objective(loss)`` in the params yourself. Absolute
+    :func:`train`, or set ``objective=booster_objective(loss)`` and
+    ``base_score=base_score(loss, y, w, objective=...)`` with that
+    objective's name in the params yourself. Absolute
     error and quantile losses get no leaf refit there (a one-time
     :class:`LeafRefitWarning` says so); :func:`train` refits.
     """
@@ -481,7 +518,8 @@ def metric(loss: Loss | str, *, response: bool = False, name: str | None = None)
         passes raw margins); True for a built-in objective (it passes
         predictions on the response scale, mapped back through the link).
     name : str, optional
-        The name in the evaluation log; default: the loss's registry name.
+        The name in the evaluation log; default :func:`metric_name`,
+        ``"gbm_" + loss.name`` (e.g. ``"gbm_tweedie"``).
     """
     return XGBMetric(loss, response=response, name=name)
 
@@ -495,12 +533,17 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
     Where XGBoost has a built-in with the loss's gradients (Poisson:
-    ``count:poisson`` with ``max_delta_step`` 0; Gamma: ``reg:gamma``;
+    ``count:poisson`` with the loss's ``max_delta_step``, which XGBoost
+    reads both in that Hessian and as the leaf-step cap; Gamma: ``reg:gamma``;
     Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
     pseudo-Huber with its exact curvature: ``reg:pseudohubererror`` with
     ``huber_slope``), that one, so the model names its loss and plain
     XGBoost continues it on the same loss; otherwise one whose output
-    transform is the loss's inverse link. Under :func:`train` its gradients
+    transform is the loss's inverse link, and plain
+    ``xgboost.train(xgb_model=...)`` continues such a model under that host
+    objective, not the loss (exactly only where the host's gradients are
+    the loss's: ``squared_error``, ``logistic`` without label smoothing,
+    ``softmax`` with ``hessian_scale="xgboost"``). Under :func:`train` its gradients
     are replaced by the loss's; what it contributes is the output transform
     (the loss's inverse link), the space of ``base_score``
     and, for absolute error and quantile losses (unless ``refit_leaves`` is
@@ -565,20 +608,26 @@ def base_score(
 ) -> float | list[float]:
     """XGBoost's ``base_score`` that starts a booster at the loss's best constant margin.
 
-    :func:`train` sets it itself; this is for the scikit-learn estimators and
-    hand-built ``xgboost.train`` calls.
+    :func:`train`, :func:`cv`, :func:`dask_train` and this module's
+    estimators set it themselves; this is for XGBoost's own scikit-learn
+    estimators and hand-built ``xgboost.train`` calls. XGBoost reads
+    ``base_score`` in the space of the booster's built-in objective (the
+    mean for log-link objectives, a probability for ``binary:logistic``, the
+    margin otherwise), so the objective the booster runs must be named.
 
     Parameters
     ----------
     loss : Loss or str
     y, sample_weight : arrays of shape (n,)
         Training labels and optional weights.
-    objective : str, optional
-        The built-in objective the booster runs, which fixes the space
-        ``base_score`` is read in. Default: :func:`booster_objective`'s.
-        ``XGBRegressor(objective=callable)`` runs ``"reg:squarederror"``;
-        ``XGBClassifier(objective=callable)`` runs ``"binary:logistic"``
-        (two classes) or ``"multi:softprob"``.
+    objective : str
+        Required: the built-in objective the booster runs.
+        ``xgboost.XGBRegressor(objective=callable)`` runs
+        ``"reg:squarederror"`` (its ``base_score`` is the margin itself);
+        ``xgboost.XGBClassifier(objective=callable)`` runs
+        ``"binary:logistic"`` (two classes) or ``"multi:softprob"``; a
+        hand-built ``xgboost.train`` runs its ``params["objective"]``, e.g.
+        ``booster_objective(loss)["objective"]``.
     group : array, optional
         Grouped losses: group sizes or query ids.
 
@@ -586,10 +635,24 @@ def base_score(
     -------
     float or list of float
         A list of ``num_class`` margins for multiclass losses.
+
+    Raises
+    ------
+    ValueError
+        When ``objective`` is missing, unknown, or does not fit the loss's link.
     """
     loss = as_loss(loss)
-    name = booster_objective(loss)["objective"] if objective is None else objective
-    return _margin_to_base_score(loss, loss.init_score(y, sample_weight, group=group), name)
+    if objective is None:
+        raise ValueError(
+            "base_score needs objective=, the built-in objective the booster runs (it fixes the space "
+            "base_score is read in): 'reg:squarederror' for xgboost.XGBRegressor(objective=callable), "
+            "'binary:logistic' or 'multi:softprob' for xgboost.XGBClassifier(objective=callable), "
+            f"booster_objective(loss)['objective'] for xgboost.train (here "
+            f"{booster_objective(loss)['objective']!r}); one of {', '.join(sorted(_BASE_SCORE_SPACE))}"
+        )
+    if not isinstance(objective, str):
+        raise ValueError(f"objective must be a built-in objective name, got {objective!r}")
+    return _margin_to_base_score(loss, loss.init_score(y, sample_weight, group=group), objective)
 
 
 def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: bool) -> dict[str, Any]:
@@ -605,6 +668,7 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         )
     if "base_score" in out:
         raise ValueError("params['base_score'] is set from the loss's start margin; pass init_score= instead")
+    _check_scale_pos_weight(loss, out.get("scale_pos_weight"))
     carrier = booster_objective(loss, refit_leaves=refit_leaves)
     if loss.is_multiclass:
         k = out.get("num_class", loss.n_outputs)
@@ -617,17 +681,50 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
     for key in _LOSS_PARAMS:
         if key in out and out[key] != carrier.get(key):
             raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")
-    # A user's max_delta_step caps the leaf steps; count:poisson also adds it
-    # to its Hessian, which then is no longer the loss's (documented).
-    for key, value in carrier.items():
-        if key == "max_delta_step":
-            out.setdefault(key, value)
-        else:
-            out[key] = value
+    # count:poisson adds max_delta_step to its Hessian as well as capping the
+    # leaf steps: only the loss's own value keeps the two Hessians, and a
+    # plain-XGBoost continuation, the same. Elsewhere a user's value only caps.
+    if "max_delta_step" in carrier and "max_delta_step" in out:
+        given = out["max_delta_step"]
+        same = isinstance(given, (int, float, np.integer, np.floating)) and not isinstance(given, bool)
+        if not (same and float(given) == carrier["max_delta_step"]):
+            raise ValueError(
+                f"params['max_delta_step'] = {given!r} conflicts with {loss!r}, whose Hessian uses "
+                f"max_delta_step = {carrier['max_delta_step']:g} (count:poisson reads it for both the "
+                "Hessian and the leaf-step cap); set it on the loss instead: "
+                "get_loss('poisson', max_delta_step=...), and remove it from params"
+            )
+    out.update(carrier)
     if "eval_metric" not in out:
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True
     return out
+
+
+def _check_scale_pos_weight(loss: Loss, value: Any) -> None:
+    """Refuse a ``scale_pos_weight`` the custom gradients would silently ignore.
+
+    XGBoost applies it inside its built-in binary objectives only; the
+    library's gradients replace those, so any value but 1 would train an
+    unweighted model. Row weights do the same job explicitly.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"scale_pos_weight must be a number, got {value!r}")
+    if float(value) == 1.0:
+        return
+    if loss.is_multiclass or loss.link.name != "logit":
+        raise ValueError(
+            f"scale_pos_weight = {value!r} is for binary classification; {loss!r} is not a binary loss. "
+            "Remove it (weight rows with sample_weight / DMatrix weights instead)"
+        )
+    raise ValueError(
+        f"scale_pos_weight = {value!r} is not applied to the library's gradients (XGBoost uses it only "
+        "inside its built-in binary objectives). Weight the positive rows instead: "
+        f"sample_weight = np.where(y == 1, {value!r}, 1.0) (times any weights you have), or "
+        "DMatrix(..., weight=...)"
+    )
 
 
 def _record_loss(booster: "xgb.Booster", loss: Loss) -> None:
@@ -664,10 +761,7 @@ def _booster_args(
     if cv_metrics is not None and (isinstance(cv_metrics, str) or len(cv_metrics) > 0):
         user_metrics = _metric_names(cv_metrics)
     if "custom_metric" not in kwargs:
-        # A built-in metric of the same name (XGBoost's "quantile") would
-        # share one list in the evaluation log, values interleaved.
-        name = loss.name if loss.name not in user_metrics else f"{loss.name}_loss"
-        kwargs["custom_metric"] = metric(loss, name=name)
+        kwargs["custom_metric"] = metric(loss)
         if user_metrics and kwargs.get("early_stopping_rounds"):
             _stop_on_user_metric(kwargs, user_metrics[-1])
     return booster_params, _training_objective(loss, refit_leaves)
@@ -737,7 +831,12 @@ def train(
     params : dict
         XGBoost parameters, without ``objective`` and ``base_score`` (both
         come from the loss). ``num_class`` is filled in for multiclass losses
-        and must match if given.
+        and must match if given. For Poisson, ``max_delta_step`` comes from
+        the loss (``get_loss("poisson", max_delta_step=...)``); a different
+        value here raises ValueError. ``scale_pos_weight`` other than 1 raises
+        ValueError: XGBoost applies it only inside its built-in binary
+        objectives, never to custom gradients; weight the positive rows
+        (``DMatrix(weight=...)``) instead.
     dtrain : xgboost.DMatrix
         Labels, optional weights, and query groups for grouped losses.
     num_boost_round : int, default 100
@@ -762,10 +861,10 @@ def train(
     **kwargs
         Passed to :func:`xgboost.train` (``early_stopping_rounds``,
         ``evals_result``, ``verbose_eval``, ``callbacks``, ``xgb_model``...).
-        ``custom_metric`` defaults to :func:`metric` of the loss (named
-        ``"<loss>_loss"`` when ``params["eval_metric"]`` holds a built-in
-        metric of the loss's name, e.g. ``"quantile"``); pass your own, or
-        ``custom_metric=None`` for none. ``obj`` is not allowed. With
+        ``custom_metric`` defaults to :func:`metric` of the loss, logged as
+        ``"gbm_" + loss.name`` (:func:`metric_name`, e.g. ``"gbm_tweedie"``
+        in ``evals_result["valid"]``), a name no built-in metric has; pass
+        your own, or ``custom_metric=None`` for none. ``obj`` is not allowed. With
         ``params["eval_metric"]`` set, ``early_stopping_rounds`` stops on
         the last of those metrics (on the last evaluation set), as
         XGBoost does, not on the loss's metric logged beside them. Built-in
@@ -850,7 +949,8 @@ def cv(
         Passed to :func:`xgboost.cv` (``folds``, ``stratified``, ``metrics``,
         ``early_stopping_rounds``, ``as_pandas``, ``seed``, ``shuffle``,
         ``callbacks``, ``fpreproc``, ``verbose_eval``...). ``custom_metric``
-        defaults to :func:`metric` of the loss. A ``fpreproc`` of yours runs
+        defaults to :func:`metric` of the loss, named ``"gbm_" + loss.name``
+        (columns ``"test-gbm_tweedie-mean"``...). A ``fpreproc`` of yours runs
         first; the fold's start is read from what it returns. ``obj`` is not
         allowed.
 

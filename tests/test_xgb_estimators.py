@@ -135,10 +135,10 @@ def test_classifier_eval_set_labels_are_encoded(rng):
     yv = np.where(labels_for(get_loss("logistic"), Xv, rng) > 0, "yes", "no")
     model = gx.XGBClassifier(**SK).fit(X, y, eval_set=[(X, y), (Xv, yv)], verbose=False)
     # Only the loss's metric: the booster objective's default metric is off.
-    assert list(model.evals_result_["validation_1"]) == ["logistic"]
+    assert list(model.evals_result_["validation_1"]) == ["gbm_logistic"]
     margin = model.predict(Xv, output_margin=True)
     codes = (yv == "yes").astype(float)
-    assert model.evals_result_["validation_1"]["logistic"][-1] == pytest.approx(
+    assert model.evals_result_["validation_1"]["gbm_logistic"][-1] == pytest.approx(
         get_loss("logistic").loss(codes, margin), rel=1e-5)
     with pytest.raises(ValueError, match="not in y"):
         gx.XGBClassifier(**SK).fit(X, y, eval_set=[(Xv, np.where(yv == "yes", "yes", "maybe"))])
@@ -190,7 +190,7 @@ def test_ranker_with_per_group_weights_is_train_on_the_same_dmatrix(rng):
     # The weights count: each group's weight applies to all its rows.
     unweighted = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid).predict(X, output_margin=True)
     assert not np.allclose(margin, unweighted)
-    logged = model.evals_result_["validation_0"]["infonce"][-1]
+    logged = model.evals_result_["validation_0"]["gbm_infonce"][-1]
     assert logged == pytest.approx(loss.loss(y, margin, np.repeat(w, 10), group=qid), rel=1e-5)
 
 
@@ -213,7 +213,7 @@ def test_predict_uses_the_best_iteration_after_early_stopping(rng):
     assert not np.allclose(model.predict(Xv), every_tree)
     assert_allclose(booster.predict(xgb.DMatrix(Xv)), every_tree, rtol=1e-6, atol=1e-6)
     # The metric history is the loss's, computed on margins as train() does.
-    history = model.evals_result_["validation_0"]["squared_error"]
+    history = model.evals_result_["validation_0"]["gbm_squared_error"]
     assert int(np.argmin(history)) == best
 
 
@@ -450,3 +450,95 @@ def test_estimators_refit_without_warning(monkeypatch, rng):
         warnings.simplefilter("error", LeafRefitWarning)
         gx.XGBRegressor(loss="quantile(alpha=0.9)", **SK).fit(X, y)
         gx.XGBRegressor(loss="absolute_error", refit_leaves=False, **SK).fit(X, y)
+
+
+# ---------------------------------------------------------------------------
+# scale_pos_weight: refused (the library's gradients would ignore it)
+# ---------------------------------------------------------------------------
+
+
+def test_scale_pos_weight_is_refused_with_the_sample_weight_route(rng):
+    X = features(rng, 600)
+    y = (rng.random(600) < 0.1 + 0.05 * (X[:, 0] > 0)).astype(float)
+    with pytest.raises(ValueError, match=r"scale_pos_weight = 5 is not applied.*sample_weight"):
+        gx.XGBClassifier(loss="logistic", scale_pos_weight=5, **SK).fit(X, y)
+    # The route the message gives does what XGBoost's built-in does with the setting.
+    ours = gx.XGBClassifier(loss="logistic", **SK).fit(X, y, sample_weight=np.where(y == 1, 5.0, 1.0))
+    theirs = xgb.XGBClassifier(scale_pos_weight=5, **SK).fit(X, y)
+    plain = gx.XGBClassifier(loss="logistic", **SK).fit(X, y)
+    p_ours, p_theirs = ours.predict_proba(X)[:, 1].mean(), theirs.predict_proba(X)[:, 1].mean()
+    assert p_ours == pytest.approx(p_theirs, abs=0.03)
+    assert p_ours > plain.predict_proba(X)[:, 1].mean() + 0.1
+    # 1 (and unset) changes nothing.
+    same = gx.XGBClassifier(loss="logistic", scale_pos_weight=1, **SK).fit(X, y)
+    assert_allclose(same.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="not a binary loss"):
+        gx.XGBRegressor(loss="tweedie", scale_pos_weight=2, **SK).fit(X, costs(X, rng))
+
+
+# ---------------------------------------------------------------------------
+# Bad inputs: the library's messages, before XGBoost builds its DMatrix
+# ---------------------------------------------------------------------------
+
+
+def _with(values: np.ndarray, index: int, value: float) -> np.ndarray:
+    out = np.array(values, dtype=np.float64)
+    out[index] = value
+    return out
+
+
+BAD_FIT_INPUTS = [
+    ("nan_label", lambda y, n: ((_with(y, 3, np.nan),), {}), r"^y contains 1 NaN or infinite value\(s\)"),
+    ("inf_label", lambda y, n: ((_with(y, 3, np.inf),), {}), r"^y contains 1 NaN or infinite value\(s\)"),
+    ("nan_weight", lambda y, n: ((y,), {"sample_weight": _with(np.ones(n), 0, np.nan)}),
+     r"^sample_weight contains 1 NaN or infinite value\(s\)"),
+    ("negative_weight", lambda y, n: ((y,), {"sample_weight": _with(np.ones(n), 0, -1.0)}),
+     "^sample_weight must be non-negative"),
+    ("short_weight", lambda y, n: ((y,), {"sample_weight": np.ones(n - 1)}), "^sample_weight has"),
+    ("short_y", lambda y, n: ((y[:-1],), {}), r"^X has \d+ rows but y has \d+ labels"),
+    ("nan_eval_label", lambda y, n: ((y,), {"eval_set": [(None, _with(y, 1, np.nan))]}),
+     r"^eval_set\[0\]: y contains 1 NaN or infinite value\(s\)"),
+    ("nan_eval_weight", lambda y, n: ((y,), {"eval_set": [(None, y)],
+                                             "sample_weight_eval_set": [_with(np.ones(n), 2, np.nan)]}),
+     r"^eval_set\[0\]: sample_weight contains 1 NaN or infinite value\(s\)"),
+]
+
+
+@pytest.mark.parametrize(("case", "build", "match"), BAD_FIT_INPUTS, ids=[c[0] for c in BAD_FIT_INPUTS])
+@pytest.mark.parametrize("cls", [gx.XGBRegressor, gx.XGBClassifier, gx.XGBRanker])
+def test_bad_fit_inputs_raise_the_library_messages(cls, case, build, match, rng):
+    X = features(rng, 40)
+    y = (np.arange(40) % 2).astype(float)
+    fit_kwargs: dict = {}
+    if cls is gx.XGBRanker:
+        fit_kwargs["qid"] = np.repeat(np.arange(10), 4)
+        n_weights = 10  # one weight per query group
+    else:
+        n_weights = 40
+    args, extra = build(y, n_weights)
+    if "eval_set" in extra:
+        extra["eval_set"] = [(X, ey) for _, ey in extra["eval_set"]]
+        if cls is gx.XGBRanker:
+            extra["eval_qid"] = [fit_kwargs["qid"]]
+        if "sample_weight_eval_set" in extra and cls is gx.XGBRanker:
+            extra["sample_weight_eval_set"] = [_with(np.ones(10), 2, np.nan)]
+    with pytest.raises(ValueError, match=match):
+        cls(**SK).fit(X, *args, **fit_kwargs, **extra)
+
+
+def test_ranker_weights_are_counted_per_query_group(rng):
+    X = features(rng, 40)
+    with pytest.raises(ValueError, match="sample_weight has 40 entries but there are 10 query groups"):
+        gx.XGBRanker(**SK).fit(X, np.arange(40) % 2, qid=np.repeat(np.arange(10), 4), sample_weight=np.ones(40))
+    with pytest.raises(ValueError, match="sample_weight has 3 entries but there are 2 query groups"):
+        gx.XGBRanker(**SK).fit(X, np.arange(40) % 2, group=[20, 20], sample_weight=np.ones(3))
+
+
+def test_classifier_nan_label_is_not_a_class(rng):
+    """np.unique made NaN a third class: a binary problem trained as softmax."""
+    X = features(rng, 40)
+    y = _with(np.arange(40) % 2, 5, np.nan)
+    with pytest.raises(ValueError, match=r"^y contains 1 NaN"):
+        gx.XGBClassifier(**SK).fit(X, y)
+    with pytest.raises(ValueError, match=r"^eval_set\[0\]: y contains 1 NaN"):
+        gx.XGBClassifier(**SK).fit(X, np.arange(40) % 2, eval_set=[(X, y)])

@@ -180,7 +180,7 @@ def test_objective_and_metric_pickle_and_deepcopy(name, rng):
 def test_metric_is_weighted_mean_loss(name, weighted, rng):
     loss, y, w, group, d, margin = callable_case(name, weighted, rng)
     metric_name, value = gx.metric(loss)(margin, d)
-    assert metric_name == loss.name
+    assert metric_name == "gbm_" + loss.name
     assert value == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-6)
     if not loss.needs_group:
         # with a built-in objective XGBoost passes response-scale predictions
@@ -217,7 +217,7 @@ def test_evaluation_sets_start_from_the_same_margin(rng):
     history = {}
     booster = gx.train(loss, BASE, d, 1, evals=[(dv, "valid")], evals_result=history, verbose_eval=False)
     margin = booster.predict(dv, output_margin=True)
-    assert history["valid"]["tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
+    assert history["valid"]["gbm_tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
     # the evaluation set starts from the training start margin, log(mean y):
     # one round moves its margins far less than XGBoost's 0.5 start would need
     assert np.all(np.abs(margin - np.log(np.mean(y))) < 1.0)
@@ -267,7 +267,7 @@ def test_infonce_training_with_query_groups(rng):
     d = xgb.DMatrix(X, label=y, group=group)
     history = {}
     booster = gx.train(loss, BASE, d, 15, evals=[(d, "train")], evals_result=history, verbose_eval=False)
-    curve = history["train"]["infonce"]
+    curve = history["train"]["gbm_infonce"]
     assert curve[-1] < 0.8 * curve[0]
     response = gx.predict(booster, d)
     sums = np.add.reduceat(response, np.concatenate(([0], np.cumsum(group)[:-1])))
@@ -287,9 +287,9 @@ def test_custom_metric_choices(rng):
     history = {}
     b = gx.train(loss, {**BASE, "eval_metric": "logloss"}, d, 3, evals=[(d, "t")], evals_result=history,
                  verbose_eval=False)
-    assert set(history["t"]) == {"logloss", "logistic"}
+    assert set(history["t"]) == {"logloss", "gbm_logistic"}
     # built-in logloss sees probabilities; ours sees margins: the same number
-    assert history["t"]["logloss"][-1] == pytest.approx(history["t"]["logistic"][-1], rel=1e-4)
+    assert history["t"]["logloss"][-1] == pytest.approx(history["t"]["gbm_logistic"][-1], rel=1e-4)
     assert isinstance(b, xgb.Booster)
 
 
@@ -306,7 +306,7 @@ def test_early_stopping_follows_the_users_eval_metric(name, rng):
     b = gx.train(loss, params, d, 300, evals=[(d, "train"), (dv, "valid")], evals_result=history,
                  early_stopping_rounds=10, verbose_eval=False)
     mae = history["valid"]["mae"]
-    assert set(history["valid"]) == {"rmse", "mae", loss.name}
+    assert set(history["valid"]) == {"rmse", "mae", gx.metric_name(loss)}
     assert b.best_iteration == int(np.argmin(mae))
     assert len(mae) == b.best_iteration + 11
     # built-in metrics see the response scale
@@ -322,9 +322,9 @@ def test_library_metric_never_shares_a_builtin_metrics_name(rng):
     history: dict = {}
     gx.train(loss, {**BASE, "eval_metric": "quantile"}, d, 4, evals=[(d, "t")], evals_result=history,
              verbose_eval=False)
-    assert list(history["t"]) == ["quantile", "quantile_loss"]
+    assert list(history["t"]) == ["quantile", "gbm_quantile"]
     assert len(history["t"]["quantile"]) == 4
-    assert_allclose(history["t"]["quantile"], history["t"]["quantile_loss"], rtol=1e-5)
+    assert_allclose(history["t"]["quantile"], history["t"]["gbm_quantile"], rtol=1e-5)
     met = gx.metric(loss, name="pinball")
     assert pickle.loads(pickle.dumps(met)).name == "pinball" and met.__name__ == "pinball"
     with pytest.raises(ValueError, match="name"):
@@ -339,7 +339,7 @@ def test_early_stopping_without_eval_metric_uses_the_loss(rng):
     history: dict = {}
     b = gx.train(loss, {**BASE, "eta": 0.5, "max_depth": 6}, d, 300, evals=[(dv, "valid")],
                  evals_result=history, early_stopping_rounds=5, verbose_eval=False)
-    assert b.best_iteration == int(np.argmin(history["valid"]["tweedie"]))
+    assert b.best_iteration == int(np.argmin(history["valid"]["gbm_tweedie"]))
     with pytest.raises(ValueError, match="eval_metric"):
         gx.train(loss, {**BASE, "eval_metric": ["mae", 3]}, d, 2)
 
@@ -358,7 +358,7 @@ def test_cv_equals_train_on_each_fold(name, weighted, rng):
     folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
     params = {**BASE, "eval_metric": "rmse"}
     result = gx.cv(loss, params, d, 8, folds=folds, as_pandas=False)
-    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", loss.name)
+    assert set(result) == {f"{s}-{m}-{k}" for s in ("train", "test") for m in ("rmse", gx.metric_name(loss))
                            for k in ("mean", "std")}
     per_fold = []
     for train_idx, test_idx in folds:
@@ -368,7 +368,7 @@ def test_cv_equals_train_on_each_fold(name, weighted, rng):
                  verbose_eval=False)
         per_fold.append(history)
     for split in ("train", "test"):
-        for m in ("rmse", loss.name):
+        for m in ("rmse", gx.metric_name(loss)):
             curves = np.array([h[split][m] for h in per_fold])
             assert_allclose(result[f"{split}-{m}-mean"], curves.mean(axis=0), rtol=1e-5)
             assert_allclose(result[f"{split}-{m}-std"], curves.std(axis=0), rtol=1e-4, atol=1e-7)
@@ -403,11 +403,18 @@ def test_cv_arguments_and_early_stopping(rng):
 # Parity with XGBoost's built-in objectives
 # ---------------------------------------------------------------------------
 
+#: losses.Poisson carries XGBoost's max_delta_step safeguard (Hessian exp(f + mds)).
+POISSON_HAS_MDS = hasattr(get_loss("poisson"), "max_delta_step")
+#: The max_delta_step the count:poisson carrier must get for the default Poisson loss.
+POISSON_MDS = float(getattr(get_loss("poisson"), "max_delta_step", 0.0))
+needs_poisson_mds = pytest.mark.skipif(not POISSON_HAS_MDS, reason="losses.Poisson has no max_delta_step")
+
 PARITY = [
     ("squared_error", {}, "reg:squarederror", {}),
-    # count:poisson's Hessian is exp(f + max_delta_step): equal to the
-    # library's exp(f) only at max_delta_step 0 (its default is 0.7)
-    ("poisson", {}, "count:poisson", {"max_delta_step": 0.0}),
+    # count:poisson's Hessian is exp(f + max_delta_step), and XGBoost caps
+    # the leaf steps at it: the built-in at its default (0.7), and exact.
+    ("poisson", {}, "count:poisson", {}),
+    ("poisson", {"max_delta_step": 0.0}, "count:poisson", {"max_delta_step": 0.0}),
     ("gamma", {}, "reg:gamma", {}),
     ("tweedie", {"power": 1.2}, "reg:tweedie", {"tweedie_variance_power": 1.2}),
     ("tweedie", {"power": 1.5}, "reg:tweedie", {"tweedie_variance_power": 1.5}),
@@ -425,8 +432,11 @@ def assert_parity(p_builtin: np.ndarray, p_ours: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(("name", "params", "builtin", "builtin_params"), PARITY,
-                         ids=[f"{c[0]}{c[1].get('power', '')}" for c in PARITY])
+@pytest.mark.parametrize(
+    ("name", "params", "builtin", "builtin_params"),
+    [pytest.param(*c, marks=needs_poisson_mds if c[0] == "poisson" else ()) for c in PARITY],
+    ids=[f"{c[0]}{c[1].get('power', '')}{c[1].get('max_delta_step', '')}" for c in PARITY],
+)
 def test_parity_with_builtin_objective(name, params, builtin, builtin_params, weighted, rng):
     loss = get_loss(name, **params)
     n = 1200
@@ -436,8 +446,7 @@ def test_parity_with_builtin_objective(name, params, builtin, builtin_params, we
     train, hold = slice(0, 900), slice(900, n)
     w_train = None if w is None else w[train]
     d = xgb.DMatrix(X[train], label=y[train], weight=w_train)
-    shared = {k: v for k, v in builtin_params.items() if k == "max_delta_step"}
-    ours = gx.train(loss, {**BASE, **shared}, d, 40)
+    ours = gx.train(loss, BASE, d, 40)
     start = gx.base_score(loss, y[train], w_train, objective=builtin)
     theirs = xgb.train({**BASE, "objective": builtin, "base_score": start, **builtin_params}, d, 40)
     assert_parity(theirs.predict(xgb.DMatrix(X[hold])), gx.predict(ours, X[hold]))
@@ -513,7 +522,7 @@ def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
     leaf_ids = booster.predict(d, pred_leaf=True).astype(int)
     for tree in range(3):
         if tree == 0:
-            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w)), np.float32)
+            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), np.float32)
         else:
             before = booster.predict(d, output_margin=True, iteration_range=(0, tree))
         leaf_of_row = leaf_ids[:, tree]
@@ -537,7 +546,7 @@ def test_mm_gradients_grow_the_builtins_trees(loss, weighted, rng):
     w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
     d = xgb.DMatrix(X, label=y, weight=w)
     ours = gx.train(loss, BASE, d, 10)
-    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w)), d, 10)
+    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), d, 10)
     assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin_params(loss, {}, 0)["objective"]
     assert_parity(theirs.predict(d), gx.predict(ours, d))
 
@@ -553,7 +562,8 @@ def test_refit_matches_builtin_pinball_on_skewed_costs(loss, weighted, rng):
     params = {**BASE, "max_depth": 5, "eta": 0.1}
     rounds = 150
     ours = gx.train(loss, params, d, rounds)
-    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train)), d, rounds)
+    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train,
+                                                        objective=builtin_params(loss, {}, 0)["objective"])), d, rounds)
 
     def pinball(pred):
         r = y[hold] - pred
@@ -633,7 +643,7 @@ def test_dask_training_matches_single_machine():
     local = gx.train("tweedie", params, d, 20, evals=[(d, "train")], evals_result=local_history,
                      verbose_eval=False)
     tweedie = {**params, "objective": "reg:tweedie", "tweedie_variance_power": 1.5,
-               "base_score": gx.base_score("tweedie", y, w)}
+               "base_score": gx.base_score("tweedie", y, w, objective="reg:tweedie")}
     median = get_loss("absolute_error")
     y_cost = np.exp(1.0 + X[:, 0] + rng.normal(size=n))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -648,7 +658,8 @@ def test_dask_training_matches_single_machine():
         # over the workers (>= 3.4), as in the built-in
         dc = dxgb.DaskDMatrix(client, dX, da.from_array(y_cost, chunks=500), weight=da.from_array(w, chunks=500))
         ours_median = gx.dask_train(client, median, params, dc, 10)["booster"]
-        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w)),
+        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w,
+                                                                                       objective=builtin_params(median, {}, 0)["objective"])),
                                     dc, 10)["booster"]
     booster = out["booster"]
     assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
@@ -662,11 +673,11 @@ def test_dask_training_matches_single_machine():
     assert_allclose(gx.predict(booster, X), builtin.predict(xgb.DMatrix(X)), rtol=1e-4)
     assert_parity(builtin_median.predict(xgb.DMatrix(X)), gx.predict(ours_median, X))
     # the metric is all-reduced: every worker reports the global loss
-    history = out["history"]["train"]["tweedie"]
+    history = out["history"]["train"]["gbm_tweedie"]
     assert history[-1] == pytest.approx(get_loss("tweedie").loss(y, gx.predict(booster, X, output="margin"), w),
                                         rel=1e-5)
     if gx.BUILTIN_LEAF_REFIT:  # one sketch for both
-        assert_allclose(history, local_history["train"]["tweedie"], rtol=1e-5)
+        assert_allclose(history, local_history["train"]["gbm_tweedie"], rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -698,11 +709,12 @@ def test_loss_parameters_of_the_named_builtin(rng):
     X, y, _, _, d = dmatrix_for(loss, rng)
     with pytest.raises(ValueError, match="tweedie_variance_power"):
         gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.5}, d, 2)
-    # the same value is accepted; a user's max_delta_step is kept
+    # the same value is accepted; under other objectives a user's
+    # max_delta_step only caps the leaf steps, and is kept
     gx.train(loss, {"nthread": 1, "tweedie_variance_power": 1.3}, d, 1)
-    b = gx.train("poisson", {"nthread": 1, "max_delta_step": 0.7}, d, 1)
-    assert float(json.loads(b.save_config())["learner"]["objective"]["poisson_regression_param"]
-                 ["max_delta_step"]) == pytest.approx(0.7)
+    b = gx.train(loss, {"nthread": 1, "max_delta_step": 0.4}, d, 1)
+    assert float(json.loads(b.save_config())["learner"]["gradient_booster"]["tree_train_param"]
+                 ["max_delta_step"]) == pytest.approx(0.4)
 
 
 def test_single_output_loss_with_num_class(rng):
@@ -759,7 +771,7 @@ def test_obj_argument_and_bad_inputs(rng):
 
 def test_booster_objective_and_base_score_spaces(rng):
     assert gx.booster_objective("tweedie") == {"objective": "reg:tweedie", "tweedie_variance_power": 1.5}
-    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": 0.0}
+    assert gx.booster_objective("poisson") == {"objective": "count:poisson", "max_delta_step": POISSON_MDS}
     assert gx.booster_objective("gamma") == {"objective": "reg:gamma"}
     # no built-in has log-cosh's gradients: the host with the identity transform
     assert gx.booster_objective("log_cosh") == {"objective": "reg:squarederror"}
@@ -767,18 +779,18 @@ def test_booster_objective_and_base_score_spaces(rng):
     assert gx.booster_objective("quantile", refit_leaves=False) == {"objective": "reg:squarederror"}
     assert gx.booster_objective(get_loss("softmax", num_class=4)) == {"objective": "multi:softprob", "num_class": 4}
     y = rng.gamma(2.0, 3.0, 100)
-    assert gx.base_score("gamma", y) == pytest.approx(np.mean(y))
+    assert gx.base_score("gamma", y, objective="reg:gamma") == pytest.approx(np.mean(y))
     assert gx.base_score("gamma", y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
     yb = (rng.random(100) < 0.3).astype(float)
-    assert gx.base_score("logistic", yb) == pytest.approx(np.mean(yb))
+    assert gx.base_score("logistic", yb, objective="binary:logistic") == pytest.approx(np.mean(yb))
     yc = rng.integers(0, 3, 100)
-    start = gx.base_score(get_loss("softmax", num_class=3), yc)
+    start = gx.base_score(get_loss("softmax", num_class=3), yc, objective="multi:softprob")
     assert_allclose(start, np.log(np.bincount(yc) / 100))
     assert as_loss("logistic") == get_loss("logistic")
 
 
 @pytest.mark.parametrize(("loss", "builtin"), [
-    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": 0.0}),
+    (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": POISSON_MDS}),
     (get_loss("gamma"), {"objective": "reg:gamma"}),
     (get_loss("tweedie", power=1.2), {"objective": "reg:tweedie", "tweedie_variance_power": 1.2}),
     (get_loss("pseudo_huber", delta=2.0), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
@@ -796,11 +808,21 @@ def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, t
     assert config["name"] == builtin["objective"]
     plain = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path)))
     continued = gx.train(loss, BASE, d, 10, xgb_model=ours)
-    assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
     # the built-in itself from the same start grows the same model
-    start = gx.base_score(loss, y)
-    assert_parity(xgb.train({**BASE, **builtin, "base_score": start}, d, 15).predict(xgb.DMatrix(X)),
+    start = gx.base_score(loss, y, objective=builtin["objective"])
+    theirs = xgb.train({**BASE, **builtin, "base_score": start}, d, 5)
+    assert_parity(xgb.train({**BASE, **builtin}, d, 10, xgb_model=theirs).predict(xgb.DMatrix(X)),
                   continued.predict(xgb.DMatrix(X)))
+    # ... and reloaded, plain XGBoost continues it as it continues ours
+    theirs_path = tmp_path / "builtin.json"
+    theirs.save_model(theirs_path)
+    plain_theirs = xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(theirs_path)))
+    assert_parity(plain_theirs.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
+    if builtin.get("max_delta_step", 0.0) == 0.0:
+        # A model file keeps the objective's parameters but no tree
+        # parameter: a reloaded count:poisson model continues without the
+        # max_delta_step leaf cap (XGBoost's rule, for its own models too).
+        assert_parity(continued.predict(xgb.DMatrix(X)), plain.predict(xgb.DMatrix(X)))
 
 
 def test_continued_training_keeps_the_model_start(rng):
@@ -886,7 +908,137 @@ def test_metric_as_sklearn_eval_metric(rng):
                              base_score=gx.base_score(loss, y, w, objective="reg:squarederror"), **SK)
     model.fit(X[:300], y[:300], sample_weight=w[:300], eval_set=[(X[300:], y[300:])],
               sample_weight_eval_set=[w[300:]], verbose=False)
-    curve = model.evals_result()["validation_0"]["tweedie"]
+    curve = model.evals_result()["validation_0"]["gbm_tweedie"]
     margin = model.predict(X[300:])
     assert curve[-1] == pytest.approx(loss.loss(y[300:], margin, w[300:]), rel=1e-5)
     assert curve[-1] < curve[0]
+
+
+@pytest.mark.parametrize("entry", ["train", "cv"])
+def test_scale_pos_weight_is_refused_not_ignored(entry, rng):
+    X = features(rng, 300)
+    y = (rng.random(300) < 0.15).astype(float)
+    d = xgb.DMatrix(X, label=y)
+    run = gx.train if entry == "train" else gx.cv
+    with pytest.raises(ValueError, match=r"scale_pos_weight = 4.0 is not applied.*weight"):
+        run("logistic", {**BASE, "scale_pos_weight": 4.0}, d, 2)
+    with pytest.raises(ValueError, match="not a binary loss"):
+        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, xgb.DMatrix(X, label=np.arange(300) % 3), 2)
+    with pytest.raises(ValueError, match="not a binary loss"):
+        run("squared_error", {**BASE, "scale_pos_weight": 2}, d, 2)
+    with pytest.raises(ValueError, match="must be a number"):
+        run("logistic", {**BASE, "scale_pos_weight": "5"}, d, 2)
+    # 1 is XGBoost's default and changes nothing.
+    run("logistic", {**BASE, "scale_pos_weight": 1}, d, 2)
+
+
+def test_base_score_needs_the_objective_the_booster_runs(rng):
+    """Without objective= the value's space is a guess: the exp-space Tweedie
+    start (the mean) given to XGBRegressor(objective=callable), which reads a
+    margin, starts every row at exp(mean) and trains a useless model."""
+    X, y = skewed_costs(rng, 600)
+    loss = get_loss("tweedie")
+    with pytest.raises(ValueError, match=r"needs objective=.*'reg:squarederror' for xgboost.XGBRegressor.*"
+                                         r"'binary:logistic' or 'multi:softprob' for xgboost.XGBClassifier.*"
+                                         r"here 'reg:tweedie'"):
+        gx.base_score(loss, y)
+    with pytest.raises(ValueError, match="objective must be one of"):
+        gx.base_score(loss, y, objective="reg:nonsense")
+    with pytest.raises(ValueError, match="objective must be a built-in objective name"):
+        gx.base_score(loss, y, objective=gx.objective(loss))
+    assert gx.base_score(loss, y, objective="reg:squarederror") == pytest.approx(np.log(np.mean(y)))
+    assert gx.base_score(loss, y, objective="reg:tweedie") == pytest.approx(np.mean(y))
+
+
+def test_library_metric_is_named_gbm_loss_everywhere(rng):
+    """The loss's curve is "gbm_<loss>" in train, cv and an explicit early
+    stopping callback: never a built-in metric's name, as on LightGBM's side."""
+    loss = get_loss("tweedie")
+    X = features(rng, 400)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    assert gx.metric_name(loss) == gx.metric_name("tweedie") == "gbm_tweedie"
+    assert gx.metric(loss).name == gx.metric(loss).__name__ == "gbm_tweedie"
+    assert repr(gx.metric(loss)) == "XGBMetric(" + repr(loss) + ", response=False)"
+    history: dict = {}
+    stop = xgb.callback.EarlyStopping(rounds=3, metric_name=gx.metric_name(loss), data_name="d")
+    b = gx.train(loss, {**BASE, "eval_metric": "tweedie-nloglik@1.5"}, d, 6, evals=[(d, "d")],
+                 evals_result=history, verbose_eval=False, callbacks=[stop])
+    assert list(history["d"]) == ["tweedie-nloglik@1.5", "gbm_tweedie"]
+    assert float(b.best_score) == pytest.approx(min(history["d"]["gbm_tweedie"]))
+    frame = gx.cv(loss, BASE, d, 2, nfold=2, seed=0)
+    assert list(frame.columns) == ["train-gbm_tweedie-mean", "train-gbm_tweedie-std",
+                                   "test-gbm_tweedie-mean", "test-gbm_tweedie-std"]
+
+
+def _poisson_carrier(booster) -> tuple[float, float]:
+    """count:poisson's max_delta_step (Hessian) and the trees' (leaf-step cap) in a trained booster."""
+    learner = json.loads(booster.save_config())["learner"]
+    # XGBoost keeps the parameter as float32.
+    return (round(float(learner["objective"]["poisson_regression_param"]["max_delta_step"]), 6),
+            round(float(learner["gradient_booster"]["tree_train_param"]["max_delta_step"]), 6))
+
+
+def test_poisson_carrier_takes_the_loss_max_delta_step(rng):
+    """The count:poisson carrier's max_delta_step is the loss's; a different
+    value in params is refused (it would change the Hessian XGBoost continues with)."""
+    X, y = skewed_costs(rng, 400)
+    d = xgb.DMatrix(X, label=np.round(y))
+    loss = get_loss("poisson")
+    assert _poisson_carrier(gx.train(loss, BASE, d, 1)) == (POISSON_MDS, POISSON_MDS)
+    # the loss's own value is accepted in params
+    assert _poisson_carrier(gx.train(loss, {**BASE, "max_delta_step": POISSON_MDS}, d, 1)) == (POISSON_MDS,) * 2
+    other = 0.3 if POISSON_MDS != 0.3 else 0.2
+    for run in (gx.train, gx.cv):
+        with pytest.raises(ValueError, match=r"max_delta_step.*conflicts.*get_loss\('poisson', max_delta_step="):
+            run(loss, {**BASE, "max_delta_step": other}, d, 1)
+    with pytest.raises(ValueError, match="conflicts"):
+        gx.XGBRegressor(loss="poisson", max_delta_step=other, **{"n_estimators": 1, "n_jobs": 1}).fit(X, np.round(y))
+
+
+@needs_poisson_mds
+@pytest.mark.parametrize("mds", [0.0, 0.3, 0.7])
+def test_poisson_model_is_the_builtins_for_plain_xgboost(mds, rng, tmp_path):
+    """gx.train on Poisson(max_delta_step=m) grows count:poisson's model at
+    max_delta_step m (0.7: its default), and a saved model, continued by plain
+    xgboost.train, trains on as XGBoost's own saved count:poisson model does."""
+    loss = get_loss("poisson", max_delta_step=mds)
+    X, y = skewed_costs(rng, 600)
+    y = np.round(y)
+    d = xgb.DMatrix(X, label=y)
+    setting = {} if mds == 0.7 else {"max_delta_step": mds}
+    start = gx.base_score(loss, y, objective="count:poisson")
+    theirs = xgb.train({**BASE, "objective": "count:poisson", "base_score": start, **setting}, d, 5)
+    ours = gx.train(loss, BASE, d, 5)
+    assert _poisson_carrier(ours) == _poisson_carrier(theirs) == (mds, mds)
+    assert_parity(theirs.predict(d), ours.predict(d))
+    continued = []
+    for name, model in (("ours", ours), ("theirs", theirs)):
+        path = tmp_path / f"{name}.json"
+        model.save_model(path)
+        continued.append(xgb.train(BASE, d, 10, xgb_model=xgb.Booster(model_file=str(path))).predict(d))
+    assert_parity(continued[1], continued[0])
+
+
+@pytest.mark.parametrize(("loss", "exact"), [
+    (get_loss("squared_error"), True),
+    (get_loss("logistic"), True),
+    (get_loss("softmax", num_class=3, hessian_scale="xgboost"), True),
+    (get_loss("huber"), False),
+    (get_loss("log_cosh"), False),
+    (get_loss("focal"), False),
+    (get_loss("logistic", label_smoothing=0.1), False),
+], ids=str)
+def test_plain_continuation_is_the_loss_only_where_the_host_is(loss, exact, rng, tmp_path):
+    """Plain xgboost.train continues a reloaded model under the objective it
+    names: the loss only where that host's gradients are the loss's."""
+    X = features(rng, 500)
+    y = labels_for(loss, X, rng)
+    d = xgb.DMatrix(X, label=y)
+    ours = gx.train(loss, BASE, d, 4)
+    path = tmp_path / "model.json"
+    ours.save_model(path)
+    plain = xgb.train(BASE, d, 6, xgb_model=xgb.Booster(model_file=str(path))).predict(d, output_margin=True)
+    continued = gx.train(loss, BASE, d, 6, xgb_model=ours).predict(d, output_margin=True)
+    same = np.allclose(plain, continued, rtol=1e-4, atol=1e-4)
+    assert same == exact

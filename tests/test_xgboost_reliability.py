@@ -164,7 +164,7 @@ def test_continued_training_after_set_label_or_set_weight(change, rng):
     d = xgb.DMatrix(X, label=y, weight=w)
     obj, met = gx.objective(loss), gx.metric(loss)
     params = {**BASE, "objective": "count:poisson", "max_delta_step": 0.0,
-              "base_score": gx.base_score(loss, y, w), "disable_default_eval_metric": True}
+              "base_score": gx.base_score(loss, y, w, objective="count:poisson"), "disable_default_eval_metric": True}
     first = xgb.train(params, d, 5, obj=obj, custom_metric=met, evals=[(d, "d")], verbose_eval=False)
     if change == "label":
         y2 = rng.poisson(20.0, 400).astype(float)
@@ -180,7 +180,7 @@ def test_continued_training_after_set_label_or_set_weight(change, rng):
     # those sketched with the first weights, so a new DMatrix would differ)
     fresh = xgb.train(params, d, 5, obj=gx.objective(loss), xgb_model=first)
     assert_allclose(more.predict(d, output_margin=True), fresh.predict(d, output_margin=True), rtol=1e-6)
-    assert history["d"]["poisson"][-1] == pytest.approx(loss.loss(y2, more.predict(d, output_margin=True), w2),
+    assert history["d"]["gbm_poisson"][-1] == pytest.approx(loss.loss(y2, more.predict(d, output_margin=True), w2),
                                                         rel=1e-5)
 
 
