@@ -139,11 +139,13 @@ def copy_bound(p: Problem) -> Callable[[], float]:
 # ---------------------------------------------------------------------------
 
 
-def _np_pinball(y, f, alpha, scale):
+def _np_pinball(y, f, alpha, scale, tie):
     r = f - y
     s = np.mean(np.abs(r))
     s = s if s > 0 else 1.0
-    g = np.where(r > 0, 1.0 - alpha, np.where(r < 0, -alpha, 0.0)) * scale
+    # ``tie``: the gradient at f == y (1 - alpha for the quantile, 0 for the
+    # absolute error, as the boosters' built-ins).
+    g = np.where(r > 0, 1.0 - alpha, np.where(r < 0, -alpha, tie)) * scale
     h = scale * 0.5 / (np.abs(r) + s)
     return g, h
 
@@ -175,10 +177,10 @@ def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         def run():
             return f - y, np.ones_like(f)
     elif name in ("absolute_error", "quantile"):
-        alpha, scale = loss.alpha, loss._scale
+        alpha, scale, tie = loss.alpha, loss._scale, loss._tie_grad
 
         def run():
-            return _np_pinball(y, f, alpha, scale)
+            return _np_pinball(y, f, alpha, scale, tie)
     elif name == "huber":
         delta = loss.delta
 

@@ -620,7 +620,11 @@ class Quantile(_CurvatureMixin, Loss):
     """Pinball loss ``max(alpha (y - f), (alpha - 1)(y - f))``; link: identity.
 
     Targets the conditional ``alpha``-quantile. Gradient ``1 - alpha`` above the
-    label, ``-alpha`` below, 0 at a tie. The true Hessian is zero; the
+    label, ``-alpha`` below, and ``1 - alpha`` at a tie ``f == y`` (a
+    subgradient), as both boosters' built-ins (LightGBM's ``quantile`` and
+    XGBoost's ``reg:quantileerror`` up to 3.3 take ``f - y >= 0`` as above):
+    on zero-inflated targets the start margin equals many labels exactly, and
+    a different choice there grows different trees. The true Hessian is zero; the
     curvature used (``curvature="scaled"``) is ``0.5 / (|f - y| + s)`` with ``s``
     the mean absolute residual of the call: the curvature of the check loss's
     quadratic majoriser ``1 / (2|r|)``, kept finite by ``s``, so Newton steps are
@@ -671,7 +675,14 @@ class Quantile(_CurvatureMixin, Loss):
         if self.curvature == "mm":
             self._mm_grad_hess_into(y, margin, weight, grad, hess, self._mm_sums(y, margin, weight))
             return
-        regression.pinball_grad_hess(y, margin, weight, self.alpha, self._scale, self._curvature_code, grad, hess)
+        regression.pinball_grad_hess(
+            y, margin, weight, self.alpha, self._scale, self._curvature_code, self._tie_grad, grad, hess
+        )
+
+    @property
+    def _tie_grad(self) -> float:
+        """Gradient (before ``_scale``) at a tie: the built-in quantiles' ``1 - alpha``."""
+        return 1.0 - self.alpha
 
     def _mm_sums(self, y, margin, weight) -> tuple[float, float]:
         """``(sum w sqrt|r|, sum w)`` of the MM residual scale; distributed
@@ -701,6 +712,7 @@ class AbsoluteError(Quantile):
     """Absolute error ``|y - f|``; link: identity. Targets the conditional median.
 
     Equals twice the pinball loss at ``alpha = 0.5``: gradient ``sign(f - y)``,
+    0 at a tie, as XGBoost's ``reg:absoluteerror`` and LightGBM's ``l1``;
     curvature ``1 / (|f - y| + s)`` (see :class:`Quantile` for why).
     ``curvature="mm"`` is XGBoost 3.4's smooth MM absolute error (PR
     #12373), a pseudo-Huber surrogate rather than the quantile one: with
@@ -720,6 +732,10 @@ class AbsoluteError(Quantile):
     def __init__(self, curvature: str = "scaled") -> None:
         super().__init__(alpha=0.5, curvature=curvature)
         self._params.pop("alpha")
+
+    @property
+    def _tie_grad(self) -> float:
+        return 0.0
 
     def _mm_kernel(self, y, margin, weight, scale, grad, hess) -> None:
         regression.absolute_mm_grad_hess(y, margin, weight, scale, grad, hess)

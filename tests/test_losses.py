@@ -411,14 +411,77 @@ def test_loss_is_weighted_mean_of_blocks(case, rng):
 @pytest.mark.parametrize("case", [c for c in PROPERTY_CASES if c.build().link.name in ("identity", "log")
                                   and not c.build().needs_group], ids=str)
 def test_loss_of_perfect_prediction_is_zero(case, rng):
-    """Half deviances and regression losses vanish, with their gradient, at a perfect fit."""
+    """Half deviances and regression losses vanish, with their gradient, at a
+    perfect fit; the pinball loss, with a kink there, gives the subgradient
+    ``1 - alpha`` of the boosters' built-in quantile objectives."""
     loss = case.build()
     y, _ = case.make(rng, 12)
     y = y[y > 0] if loss.link.name == "log" else y
     margin = loss.link.link(y)
     assert loss.loss(y, margin) == pytest.approx(0.0, abs=1e-9 * max(1.0, np.abs(y).max() ** 0.5))
     grad, _ = loss.grad_hess(y, margin)
-    assert np.all(np.abs(grad) <= 1e-6 * np.maximum(1.0, np.abs(y)))
+    tie = 1.0 - loss.alpha if loss.name == "quantile" else 0.0
+    if loss.name == "quantile":
+        assert -loss.alpha <= tie <= 1.0 - loss.alpha  # a subgradient at the kink
+    assert np.all(np.abs(grad - tie) <= 1e-6 * np.maximum(1.0, np.abs(y)))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("curvature", ["scaled", "unit"])
+@pytest.mark.parametrize("name, alpha", [("quantile", 0.1), ("quantile", 0.5), ("quantile", 0.9),
+                                         ("absolute_error", None)])
+def test_pinball_gradient_at_ties_follows_the_boosters(name, alpha, curvature, weighted, rng):
+    """At ``f == y`` LightGBM's ``quantile`` and XGBoost's ``reg:quantileerror``
+    (3.2, 3.3) take ``f - y >= 0``: gradient ``1 - alpha``; LightGBM's ``l1``
+    and XGBoost's ``reg:absoluteerror`` take ``sign(0) = 0``. Elsewhere nothing
+    changes."""
+    loss = get_loss(name, curvature=curvature, **({} if alpha is None else {"alpha": alpha}))
+    y = np.r_[np.zeros(6), rng.uniform(1.0, 9.0, 6)]
+    margin = np.r_[np.zeros(3), [-1.0, 2.0, 0.5], y[6:9], y[9:] + [-1.0, 1.0, 3.0]]
+    w = rng.uniform(0.5, 2.0, 12) if weighted else np.ones(12)
+    grad, hess = loss.grad_hess(y, margin, w if weighted else None)
+    r = margin - y
+    if name == "quantile":
+        expected = np.where(r >= 0.0, 1.0 - alpha, -alpha)
+    else:
+        expected = np.sign(r)
+    assert_allclose(grad, w * expected, rtol=1e-6)
+    assert np.all(hess > 0)
+
+
+def _zero_inflated(rng, n):
+    X = rng.normal(size=(n, 4))
+    # 60% exact zeros: the start margin (the alpha-quantile, 0 for alpha <= 0.6)
+    # ties with most labels.
+    y = np.where(rng.random(n) < 0.6, 0.0, np.exp(1.0 + X[:, 0] + rng.normal(size=n)))
+    return X, y
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5])
+def test_quantile_on_zero_inflated_labels_matches_lightgbm(alpha, rng):
+    lgb = pytest.importorskip("lightgbm")
+    glgb = pytest.importorskip("gbm_objectives.lightgbm")
+    X, y = _zero_inflated(rng, 800)
+    params = {"num_threads": 1, "verbose": -1, "alpha": alpha, "seed": 0}
+    ref = lgb.train({**params, "objective": "quantile"}, lgb.Dataset(X, y), 10)
+    ours = glgb.train(get_loss("quantile", alpha=alpha), params, lgb.Dataset(X, y), 10)
+    assert_allclose(glgb.predict(ours, X), ref.predict(X), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5])
+def test_quantile_on_zero_inflated_labels_matches_xgboost_quantileerror(alpha, rng):
+    """XGBoost 3.2 and 3.3's ``reg:quantileerror``; from 3.4 it is the smooth
+    MM objective (``curvature="mm"``), which has no tie convention."""
+    xgb = pytest.importorskip("xgboost")
+    gx = pytest.importorskip("gbm_objectives.xgboost")
+    if tuple(int(v) for v in xgb.__version__.split(".")[:2]) >= (3, 4):
+        pytest.skip("reg:quantileerror is the smooth MM objective from XGBoost 3.4")
+    X, y = _zero_inflated(rng, 800)
+    d = xgb.DMatrix(X, y)
+    params = {"nthread": 1, "tree_method": "hist"}
+    ref = xgb.train({**params, "objective": "reg:quantileerror", "quantile_alpha": alpha}, d, 10)
+    ours = gx.train(get_loss("quantile", alpha=alpha), params, d, 10)
+    assert_allclose(ours.predict(d), ref.predict(d), rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------

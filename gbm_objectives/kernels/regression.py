@@ -136,9 +136,13 @@ _S_FLOOR = 1e-300
 
 
 @njit(**JIT)
-def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, grad, hess):
+def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, tie_grad, grad, hess):
     """Gradient of the pinball loss; ``scale`` multiplies gradient and curvature.
 
+    The gradient is ``1 - alpha`` above the label, ``-alpha`` below and
+    ``tie_grad`` at a tie ``f == y`` (a subgradient there when it lies in
+    ``[-alpha, 1 - alpha]``): the boosters' built-in quantile objectives take
+    ``1 - alpha`` (``f - y >= 0``), their absolute errors ``sign(0) = 0``.
     The true Hessian is zero. The curvature used is ``scale * 0.5 / (|r| + s)``
     with ``s`` the mean absolute residual of this call: the majoriser curvature
     ``1/(2|r|)`` of the check loss, kept finite by ``s``, so a Newton step is
@@ -162,7 +166,7 @@ def pinball_grad_hess(y, margin, weight, alpha, scale, curvature, grad, hess):
         elif r < 0.0:
             g = -alpha
         else:
-            g = 0.0
+            g = tie_grad
         if curvature == CURVATURE_UNIT:
             h = 0.5
         else:
