@@ -420,7 +420,7 @@ PARITY = [
     ("tweedie", {"power": 1.5}, "reg:tweedie", {"tweedie_variance_power": 1.5}),
     ("tweedie", {"power": 1.8}, "reg:tweedie", {"tweedie_variance_power": 1.8}),
     ("logistic", {}, "binary:logistic", {}),
-    ("pseudo_huber", {"delta": 1.0}, "reg:pseudohubererror", {"huber_slope": 1.0}),
+    ("pseudo_huber", {"delta": 1.0, "curvature": "exact"}, "reg:pseudohubererror", {"huber_slope": 1.0}),
     ("softmax", {"num_class": 3, "hessian_scale": "xgboost"}, "multi:softprob", {"num_class": 3}),
 ]
 
@@ -793,7 +793,7 @@ def test_booster_objective_and_base_score_spaces(rng):
     (get_loss("poisson"), {"objective": "count:poisson", "max_delta_step": POISSON_MDS}),
     (get_loss("gamma"), {"objective": "reg:gamma"}),
     (get_loss("tweedie", power=1.2), {"objective": "reg:tweedie", "tweedie_variance_power": 1.2}),
-    (get_loss("pseudo_huber", delta=2.0), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
+    (get_loss("pseudo_huber", delta=2.0, curvature="exact"), {"objective": "reg:pseudohubererror", "huber_slope": 2.0}),
 ], ids=str)
 def test_saved_model_names_the_loss_for_plain_continuation(loss, builtin, rng, tmp_path):
     """A model from train, reloaded by plain XGBoost and trained on with plain
