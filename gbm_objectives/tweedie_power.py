@@ -491,19 +491,25 @@ class TweediePowerEstimate:
             raise ImportError("plotting needs matplotlib: pip install 'gbm-objectives[plot]'") from exc
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+        # Relative to the maximum on a symlog scale: linear near the top, where
+        # the interval is read, logarithmic for the far powers, which can be
+        # thousands of nats lower.
+        top = self.log_likelihood
         t = self.table
-        ax.plot(t["power"], t["log_likelihood"], marker="o", color="#1f77b4", label="profile log-likelihood")
+        ax.plot(t["power"], t["log_likelihood"] - top, marker="o", color="#1f77b4",
+                label="profile log-likelihood (grid models)")
         fine = self.profile[self.profile["source"] == "interpolated"]
         if not fine.empty:
-            ax.plot(fine["power"], fine["log_likelihood"], linestyle="none", marker=".", color="#ff7f0e",
+            ax.plot(fine["power"], fine["log_likelihood"] - top, linestyle="none", marker=".", color="#ff7f0e",
                     label="between grid models (interpolated means)")
-        ax.axhline(self.log_likelihood - CHI2_1_95 / 2.0, linestyle="--", color="#7f7f7f",
-                   label="max - 3.84/2 (95% cut)")
-        ax.axvspan(self.ci[0], self.ci[1], color="#1f77b4", alpha=0.12,
+        ax.axhline(-CHI2_1_95 / 2.0, linestyle="--", color="#7f7f7f", label="95% cut (-3.84/2)")
+        ax.axvspan(self.ci[0], self.ci[1], color="#1f77b4", alpha=0.15,
                    label=f"95% interval [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
         ax.axvline(self.power, color="#d62728", label=f"power {self.power:.3f}")
+        ax.set_yscale("symlog", linthresh=CHI2_1_95)
+        ax.set_ylim(top=0.5)
         ax.set_xlabel("Tweedie power")
-        ax.set_ylabel(f"log-likelihood ({self.settings.get('n_folds', '?')}-fold out-of-fold means)")
+        ax.set_ylabel(f"log-likelihood - maximum ({self.settings.get('n_folds', '?')}-fold out-of-fold means)")
         ax.set_title(title or f"Tweedie power by profile likelihood [{self.settings.get('backend', '')}]")
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
