@@ -418,3 +418,20 @@ def test_density_input_errors():
         tweedie_log_density([1.0, 2.0, 3.0], [1.0, 2.0], 1.0, 1.5)
     with pytest.raises(ValueError, match="size"):
         sample_tweedie([1.0, 2.0], 1.0, 1.5, size=3)
+
+
+def test_study_script_runs_on_tiny_settings(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "study_tweedie_power.py"
+    spec = importlib.util.spec_from_file_location("study_tweedie_power", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    out = tmp_path / "table.md"
+    assert study.main(["--powers", "1.5", "--seeds", "2", "--n", "400", "--rounds", "5", "--cv", "2",
+                       "--markdown", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| 1.5 | booster | 2 |" in printed and "| 1.5 | oracle (true mu) | 2 |" in printed
+    text = out.read_text()
+    assert "coverage of 95% CI" in text and "Machine:" in text and "n = 400" in text
