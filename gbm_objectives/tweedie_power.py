@@ -601,7 +601,8 @@ def estimate_tweedie_power(
     Held-out means keep the comparison honest: in-sample means of a flexible
     booster shrink the residuals and bias the dispersion and the power. The
     interval is conditional on those means: their own error adds variance
-    roughly proportional to ``mu**2`` and pulls the estimate toward 2, so
+    the interval does not carry and biases the estimate (mild noise pulls
+    it toward 2; an overfitted booster moved it by 0.03 in the study), so
     give the booster a regularised mean model (shallow trees, a small
     learning rate, ``min_child_weight``) on small or noisy tables;
     ``benchmarks/TWEEDIE_POWER.md`` measures the effect.

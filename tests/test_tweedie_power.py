@@ -429,6 +429,8 @@ def test_study_script_runs_on_tiny_settings(tmp_path, capsys):
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
     out = tmp_path / "table.md"
+    assert study.main(["--powers", "1.5", "--seeds", "1", "--n", "400", "--oracle-only"]) == 0
+    assert "| 1.5 | oracle (true mu) | 1 |" in capsys.readouterr().out
     assert study.main(["--powers", "1.5", "--seeds", "2", "--n", "400", "--rounds", "5", "--cv", "2",
                        "--markdown", str(out)]) == 0
     printed = capsys.readouterr().out
