@@ -296,6 +296,18 @@ def test_plot_draws_the_profile(known):
         plt.close(ax.figure)
 
 
+def test_parallel_fits_and_dataframes_give_the_same_estimate():
+    X, y, _ = _cells(900, 1.5, 2.0, seed=5)
+    opts = {**CELLS, "num_boost_round": 10, "powers": (1.3, 1.5, 1.7), "random_state": 2}
+    serial = estimate_tweedie_power(X, y, **opts)
+    parallel = estimate_tweedie_power(X, y, n_jobs=2, **opts)
+    frame = estimate_tweedie_power(pd.DataFrame(X, columns=["level", "z"]), pd.Series(y), **opts)
+    for other in (parallel, frame):
+        pd.testing.assert_frame_equal(serial.table.drop(columns="fit_seconds"),
+                                      other.table.drop(columns="fit_seconds"))
+        assert other.power == serial.power and other.ci == serial.ci
+
+
 def test_splitters_groups_and_untested_rows():
     from sklearn.model_selection import GroupKFold, ShuffleSplit, TimeSeriesSplit
 
