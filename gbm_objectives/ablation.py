@@ -1107,3 +1107,11 @@ def to_markdown(table: pd.DataFrame) -> str:
     for row in table.itertuples(index=False):
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+# The Tweedie power by profile likelihood lives in its own module, which reads
+# this module's checks and fit path when called; importing it last keeps the
+# two free of an import cycle.
+from .tweedie_power import TweediePowerEstimate, estimate_tweedie_power  # noqa: E402
+
+__all__ += ["TweediePowerEstimate", "estimate_tweedie_power"]

@@ -1,0 +1,776 @@
+"""The Tweedie power by maximum likelihood: out-of-fold means, profile likelihood, interval.
+
+Comparing Tweedie powers by each model's own deviance is meaningless (each
+power has its own deviance scale), and MAE or a fixed-power deviance rank
+point predictions, not the variance function the power stands for. The
+likelihood does: for a power ``p`` in (1, 2) the Tweedie model is a compound
+Poisson-Gamma distribution with mean ``mu`` and variance ``phi * mu**p``, and
+its log-likelihood, maximised over the dispersion ``phi``, is comparable
+across powers. :func:`estimate_tweedie_power` trains one Tweedie(p) booster per
+candidate power under cross-validation (through the ablation's own fit path,
+so the models are the ones :func:`~gbm_objectives.ablation.sweep_tweedie_power`
+compares), takes the out-of-fold means, maximises the likelihood over ``phi``
+and reads the power and a profile-likelihood 95% interval off the curve.
+
+The density
+-----------
+For ``1 < p < 2`` and prior weight ``w`` (dispersion ``phi / w``), with
+``a = (2 - p) / (p - 1)``, ``theta = mu**(1-p) / (1-p)`` and
+``kappa = mu**(2-p) / (2-p)`` (Dunn and Smyth 2005)::
+
+    log f(0)  = -w kappa / phi                                  (P(N = 0), Poisson zero)
+    log f(y)  = log sum_j W_j - log y + w (y theta - kappa) / phi,          y > 0
+    log W_j   = j (a log y - (1 + a) log(phi/w) - log(2-p) - a log(p-1))
+                - lgamma(j + 1) - lgamma(j a)
+
+:func:`tweedie_log_density` sums the series in log space around its largest
+term (near ``j = y**(2-p) / ((2-p) phi/w)``), stepping outwards until the
+terms fall 37 nats (float64 resolution) below the largest. The terms are
+log-concave in ``j``, so the stopping rule is safe, and when there are many
+of them (large ``y``, small ``phi``) the walk takes every ``h``-th term with
+``h`` a quarter of the terms' spread and multiplies by ``h``: the terms are
+a smooth bell in ``j``, for which that sum equals the full one to far below
+float64 resolution (trapezoid rule on an analytic integrand; error of order
+``exp(-2 pi^2 16)``), so the cost per row stays bounded however large ``y``
+gets.
+
+References
+----------
+Dunn, P. K. and Smyth, G. K. (2005). Series evaluation of Tweedie exponential
+dispersion model densities. Statistics and Computing 15, 267-280.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from ._validation import as_float_array, check_scalar
+
+__all__ = [
+    "DEFAULT_LIKELIHOOD_POWERS",
+    "TweediePowerEstimate",
+    "estimate_tweedie_power",
+    "sample_tweedie",
+    "tweedie_log_density",
+]
+
+#: Candidate powers of :func:`estimate_tweedie_power`: 1.05, 1.10, ..., 1.95.
+DEFAULT_LIKELIHOOD_POWERS: tuple[float, ...] = tuple(round(1.05 + 0.05 * k, 2) for k in range(19))
+#: chi2 with one degree of freedom, 95% quantile: the profile-likelihood cut.
+CHI2_1_95 = 3.841458820694124
+#: Terms more than this many nats below the largest add less than float64 resolution.
+_SERIES_DROP = 37.0
+#: The log-series walk takes every h-th term with h = spread / _STRIDE_DIVISOR.
+_STRIDE_DIVISOR = 4.0
+#: Predictions are floored here so that the log-likelihood stays finite.
+_MU_FLOOR = 1e-300
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+# ---------------------------------------------------------------------------
+# The series
+# ---------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _log_w(j, z, a):
+    return j * z - math.lgamma(j + 1.0) - math.lgamma(j * a)
+
+
+@njit(**_JIT)
+def _walk(z, a, j0, h, ref, s0, s1, s2, direction):
+    """Add the terms j0 + k h (k = 1, 2, ...) in one direction to the rescaled sums.
+
+    The sums hold sum_j exp(log W_j - ref) * (1, d, d^2) with d = j - centre,
+    where the centre is the walk's start; ``ref`` follows the largest term so
+    nothing overflows. Returns the updated state and whether the walk hit
+    j < 1 (the bell is cut by the series' start, so striding is not exact).
+    """
+    j = j0
+    while True:
+        j = j + direction * h
+        if j < 1.0:
+            return ref, s0, s1, s2, direction < 0 and h > 1.0
+        t = _log_w(j, z, a)
+        d = j - j0
+        if t > ref:
+            scale = math.exp(ref - t)
+            s0, s1, s2 = s0 * scale, s1 * scale, s2 * scale
+            ref = t
+        e = math.exp(t - ref)
+        s0 += e
+        s1 += e * d
+        s2 += e * d * d
+        if t < ref - _SERIES_DROP:
+            return ref, s0, s1, s2, False
+
+
+@njit(**_JIT)
+def _log_series(y, log_phi, p, allow_stride):
+    """log sum_j W_j and the mean and variance of j under the weights W_j."""
+    a = (2.0 - p) / (p - 1.0)
+    log_y = math.log(y)
+    z = a * log_y - (1.0 + a) * log_phi - math.log(2.0 - p) - a * math.log(p - 1.0)
+    log_jmax = (2.0 - p) * log_y - math.log(2.0 - p) - log_phi
+    jmax = math.exp(min(log_jmax, 700.0))
+    j0 = max(1.0, math.floor(jmax + 0.5))
+    # The log-terms have curvature about (1 + a) / j near their peak.
+    spread = math.sqrt(j0 / (1.0 + a))
+    h = 1.0
+    if allow_stride:
+        h = max(1.0, math.floor(spread / _STRIDE_DIVISOR))
+    while True:
+        ref = _log_w(j0, z, a)
+        s0, s1, s2 = 1.0, 0.0, 0.0
+        ref, s0, s1, s2, cut = _walk(z, a, j0, h, ref, s0, s1, s2, 1.0)
+        ref, s0, s1, s2, cut = _walk(z, a, j0, h, ref, s0, s1, s2, -1.0)
+        if not cut:
+            break
+        h = 1.0  # the bell reaches j = 1: sum every term instead
+    mean_d = s1 / s0
+    var = max(s2 / s0 - mean_d * mean_d, 0.0)
+    return ref + math.log(s0 * h), j0 + mean_d, var
+
+
+@njit(**_JIT)
+def _loglik_rows(y, mu, w, log_phi, p, allow_stride, ll, d1, d2):
+    """Per-row log-density and its first two derivatives with respect to log phi."""
+    a = (2.0 - p) / (p - 1.0)
+    for i in range(y.shape[0]):
+        log_phi_i = log_phi - math.log(w[i])
+        inv_phi_i = math.exp(-log_phi_i)
+        kappa = mu[i] ** (2.0 - p) / (2.0 - p)
+        if y[i] > 0.0:
+            theta = mu[i] ** (1.0 - p) / (1.0 - p)
+            e = (y[i] * theta - kappa) * inv_phi_i
+            log_s, mean_j, var_j = _log_series(y[i], log_phi_i, p, allow_stride)
+            ll[i] = log_s - math.log(y[i]) + e
+            d1[i] = -(1.0 + a) * mean_j - e
+            d2[i] = (1.0 + a) * (1.0 + a) * var_j + e
+        else:
+            e = -kappa * inv_phi_i
+            ll[i] = e
+            d1[i] = -e
+            d2[i] = e
+
+
+def _loglik(y, mu, w, log_phi, p, allow_stride=True):
+    n = y.shape[0]
+    ll, d1, d2 = np.empty(n), np.empty(n), np.empty(n)
+    _loglik_rows(y, mu, w, float(log_phi), float(p), allow_stride, ll, d1, d2)
+    return ll, d1, d2
+
+
+def _check_power_open(power: Any, name: str = "power") -> float:
+    p = check_scalar(power, name, low=1.0, high=2.0)
+    if p == 1.0 or p == 2.0:
+        raise ValueError(
+            f"{name} must be strictly between 1 and 2 for the compound Poisson-Gamma likelihood, got {p:g} "
+            "(p = 1 is Poisson, with mass only on multiples of the dispersion; p = 2 is Gamma, with no zeros)")
+    return p
+
+
+def _check_nonneg_labels(y: np.ndarray, name: str = "y") -> None:
+    if y.size and float(y.min()) < 0.0:
+        raise ValueError(f"{name} must be >= 0 for a Tweedie likelihood; found min({name}) = {float(y.min()):g}")
+
+
+def _broadcast(name: str, value: Any, n: int) -> np.ndarray:
+    if np.ndim(value) == 0:
+        return np.full(n, check_scalar(value, name))
+    arr = as_float_array(value, name).astype(np.float64)
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but y has {n}")
+    return np.ascontiguousarray(arr)
+
+
+def tweedie_log_density(
+    y: Any, mu: Any, dispersion: float, power: float, *, sample_weight: Any = None
+) -> np.ndarray:
+    """Log-density of the Tweedie distribution with power in (1, 2), row by row.
+
+    The compound Poisson-Gamma density by the Dunn-Smyth series, summed in
+    log space (see the module docstring): exact at ``y = 0`` (the Poisson
+    zero, ``-mu**(2-p) / ((2-p) phi)``) and accurate for large ``y`` and small
+    dispersion.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Non-negative observations.
+    mu : float or array-like of shape (n,)
+        Positive means.
+    dispersion : float > 0
+        ``phi``: the variance is ``phi * mu**power / sample_weight``.
+    power : float in (1, 2)
+    sample_weight : array-like of shape (n,), optional
+        Positive prior weights (dispersion ``phi / w`` per row, as in a GLM's
+        prior weights or statsmodels' ``var_weights``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        ``log f(y_i; mu_i, phi / w_i, power)``.
+    """
+    ya = as_float_array(y, "y").astype(np.float64)
+    _check_nonneg_labels(ya)
+    n = ya.shape[0]
+    mua = _broadcast("mu", mu, n)
+    if n and float(mua.min()) <= 0.0:
+        raise ValueError(f"mu must be > 0; found min(mu) = {float(mua.min()):g}")
+    phi = check_scalar(dispersion, "dispersion", low=0.0, low_inclusive=False)
+    p = _check_power_open(power)
+    w = np.ones(n) if sample_weight is None else _broadcast("sample_weight", sample_weight, n)
+    if n and float(w.min()) <= 0.0:
+        raise ValueError("sample_weight must be > 0 (a zero prior weight is an infinite dispersion)")
+    return _loglik(ya, mua, w, math.log(phi), p)[0]
+
+
+def sample_tweedie(
+    mu: Any, dispersion: float, power: float, *, size: int | None = None, random_state: Any = None
+) -> np.ndarray:
+    """Draw Tweedie variables with power in (1, 2) exactly, as compound Poisson-Gamma sums.
+
+    ``N ~ Poisson(lambda)`` with ``lambda = mu**(2-p) / (phi (2-p))`` and
+    ``Y`` the sum of ``N`` Gamma variables with shape ``(2-p)/(p-1)`` and
+    scale ``phi (p-1) mu**(p-1)`` (drawn as one Gamma with shape ``N`` times
+    as large, the exact law of the sum), so ``E Y = mu`` and
+    ``Var Y = phi mu**p``.
+
+    Parameters
+    ----------
+    mu : float or array-like of shape (n,)
+        Positive means.
+    dispersion : float > 0
+    power : float in (1, 2)
+    size : int, optional
+        Number of draws when ``mu`` is a scalar.
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of float64
+    """
+    # as_float_array makes scalars 1-D; a scalar mean stays a scalar here.
+    mua = (np.asarray(check_scalar(mu, "mu")) if np.ndim(mu) == 0
+           else as_float_array(mu, "mu").astype(np.float64))
+    if mua.size and float(mua.min()) <= 0.0:
+        raise ValueError(f"mu must be > 0; found min(mu) = {float(mua.min()):g}")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+            raise ValueError(f"size must be a non-negative integer, got {size!r}")
+        if mua.ndim != 0:
+            raise ValueError("size is for a scalar mu; an array mu gives one draw per entry")
+        mua = np.full(int(size), float(mua))
+    phi = check_scalar(dispersion, "dispersion", low=0.0, low_inclusive=False)
+    p = _check_power_open(power)
+    rng = np.random.default_rng(random_state)
+    lam = mua ** (2.0 - p) / (phi * (2.0 - p))
+    shape = (2.0 - p) / (p - 1.0)
+    scale = phi * (p - 1.0) * mua ** (p - 1.0)
+    counts = rng.poisson(lam)
+    out = np.zeros(np.shape(mua))
+    pos = counts > 0
+    out[pos] = rng.gamma(shape * counts[pos], scale[pos] if np.ndim(scale) else scale)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The dispersion by maximum likelihood
+# ---------------------------------------------------------------------------
+
+
+def _max_over_dispersion(y, mu, w, p, *, tol=1e-10, max_iter=100) -> tuple[float, float]:
+    """Maximise the log-likelihood over log phi by safeguarded Newton; returns (loglik, phi).
+
+    The start is the Pearson estimate ``mean(w (y - mu)^2 / mu^p)``; a step
+    that does not raise the likelihood is halved, and where the likelihood
+    is not concave the step is a unit move uphill.
+    """
+    pearson = float(np.sum(w * (y - mu) ** 2 / mu ** p) / y.shape[0])
+    t = math.log(pearson) if pearson > 0.0 and math.isfinite(pearson) else 0.0
+    ll, d1, d2 = (float(v.sum()) for v in _loglik(y, mu, w, t, p))
+    for _ in range(max_iter):
+        step = -d1 / d2 if d2 < 0.0 else math.copysign(1.0, d1)
+        step = max(-3.0, min(3.0, step))
+        for _ in range(60):
+            new = [float(v.sum()) for v in _loglik(y, mu, w, t + step, p)]
+            if new[0] >= ll - 1e-12 * abs(ll):
+                break
+            step *= 0.5
+        else:  # no uphill step at all: t is a maximum to working precision
+            break
+        t += step
+        ll, d1, d2 = new
+        if abs(step) < tol:
+            break
+    return ll, math.exp(t)
+
+
+# ---------------------------------------------------------------------------
+# The profile and its interval
+# ---------------------------------------------------------------------------
+
+
+def _parabola_peak(x: np.ndarray, f: np.ndarray) -> tuple[float, float] | None:
+    """Vertex of the parabola through three points, if it opens downwards and lies between them."""
+    coef = np.polyfit(x - x[1], f, 2)
+    if not np.all(np.isfinite(coef)) or coef[0] >= 0.0:
+        return None
+    dx = -coef[1] / (2.0 * coef[0])
+    if not (x[0] - x[1] <= dx <= x[2] - x[1]):
+        return None
+    return float(x[1] + dx), float(np.polyval(coef, dx))
+
+
+def _profile_interval(powers: np.ndarray, ll: np.ndarray, level: float = CHI2_1_95):
+    """Refined maximum and the likelihood-ratio interval of a profile on a grid.
+
+    The maximum is the vertex of the parabola through the best grid point
+    and its neighbours (the grid maximum at an edge). The interval is the
+    hull of the powers whose likelihood-ratio statistic ``2 (ll_max - ll)``
+    is at most ``level``; its ends are interpolated linearly in the signed
+    root of the statistic, which is exact for a quadratic profile.
+    """
+    k = int(np.argmax(ll))
+    best_p, best_ll = float(powers[k]), float(ll[k])
+    if 0 < k < len(powers) - 1:
+        peak = _parabola_peak(powers[k - 1:k + 2], ll[k - 1:k + 2])
+        if peak is not None and peak[1] >= best_ll:
+            best_p, best_ll = peak
+    pts = np.concatenate((powers, [best_p]))
+    stat = np.concatenate((np.maximum(2.0 * (best_ll - ll), 0.0), [0.0]))
+    order = np.argsort(pts, kind="stable")
+    pts, stat = pts[order], stat[order]
+    root = np.sqrt(stat) * np.sign(pts - best_p)
+    inside = np.flatnonzero(stat <= level)
+    cut = math.sqrt(level)
+    lo_i, hi_i = int(inside[0]), int(inside[-1])
+    if lo_i == 0:
+        lower, open_lo = float(pts[0]), True
+    else:
+        r0, r1 = -abs(root[lo_i - 1]), -abs(root[lo_i])  # both on the left branch of the signed root
+        lower = float(pts[lo_i - 1] + (pts[lo_i] - pts[lo_i - 1]) * (-cut - r0) / (r1 - r0))
+        open_lo = False
+    if hi_i == len(pts) - 1:
+        upper, open_hi = float(pts[-1]), True
+    else:
+        r0, r1 = abs(root[hi_i]), abs(root[hi_i + 1])
+        upper = float(pts[hi_i] + (pts[hi_i + 1] - pts[hi_i]) * (cut - r0) / (r1 - r0))
+        open_hi = False
+    return best_p, best_ll, (lower, upper), (open_lo, open_hi)
+
+
+def _interpolated_log_mu(log_mu: np.ndarray, grid: np.ndarray, p: float) -> np.ndarray:
+    """Out-of-fold log-means at power ``p``, linear in p between the two neighbouring grid models."""
+    i = int(np.searchsorted(grid, p, side="right")) - 1
+    i = min(max(i, 0), len(grid) - 2)
+    t = (p - grid[i]) / (grid[i + 1] - grid[i])
+    if t <= 0.0:
+        return log_mu[i]
+    if t >= 1.0:
+        return log_mu[i + 1]
+    return (1.0 - t) * log_mu[i] + t * log_mu[i + 1]
+
+
+def _refined_profile(y, w, log_mu, grid, ll, phi, steps, level=CHI2_1_95) -> pd.DataFrame:
+    """The profile on the grid plus ``steps - 1`` interpolated powers in each grid step that matters.
+
+    A step matters when it holds the grid maximum or one of its ends lies
+    within ``level`` (plus a margin) of the grid maximum: that is where the
+    maximum and the interval ends are. The models vary slowly with the
+    power, so the means there are interpolated between the neighbouring grid
+    models; the likelihood itself, whose shape in ``p`` is what the interval
+    reads, is evaluated exactly at each interpolated power. Without this a
+    fine interval (often narrower than one grid step) would rest on three
+    grid points of a skewed curve.
+    """
+    records = [{"power": float(p), "log_likelihood": float(v), "dispersion": float(f), "source": "grid"}
+               for p, v, f in zip(grid, ll, phi)]
+    if steps > 1:
+        k = int(np.argmax(ll))
+        stat = 2.0 * (ll[k] - ll)
+        near = stat <= level + 2.0
+        for i in range(len(grid) - 1):
+            if not (near[i] or near[i + 1] or i in (k - 1, k)):
+                continue
+            for p in np.linspace(grid[i], grid[i + 1], steps + 1)[1:-1]:
+                value, f = _max_over_dispersion(y, np.exp(_interpolated_log_mu(log_mu, grid, p)), w, float(p))
+                records.append({"power": float(p), "log_likelihood": value, "dispersion": f,
+                                "source": "interpolated"})
+    return pd.DataFrame.from_records(records).sort_values("power", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TweediePowerEstimate:
+    """The Tweedie power by profile likelihood, with its interval and the curve behind it.
+
+    Attributes
+    ----------
+    power : float
+        The power of highest profile log-likelihood, refined between the
+        grid powers (see ``profile``) and by a parabola through the best
+        point and its neighbours.
+    ci : tuple of float
+        Profile-likelihood 95% interval: the powers whose likelihood-ratio
+        statistic ``2 (loglik_max - loglik)`` is at most 3.841 (chi2_1 95%).
+        An end that the grid cuts off is the grid's edge, flagged in ``ci_open``.
+    ci_open : tuple of bool
+        Whether the lower / upper end is the grid edge rather than a crossing.
+    dispersion : float
+        Maximum-likelihood dispersion ``phi`` at ``power``.
+    log_likelihood : float
+        The refined maximum of the profile log-likelihood.
+    table : pandas.DataFrame
+        One row per grid power: ``power``, ``log_likelihood``, ``dispersion``,
+        ``lr_statistic`` (2 (loglik_max - loglik)), ``in_ci``, ``mae`` and
+        ``tweedie_deviance`` (mean unit deviance at the fixed
+        ``deviance_power``), all on the out-of-fold predictions.
+    profile : pandas.DataFrame
+        The curve the power and interval are read from: the grid powers
+        plus the interpolated powers around the maximum and the interval
+        ends (``source`` "grid" or "interpolated"; means interpolated in log
+        between the neighbouring grid models), with ``log_likelihood``,
+        ``dispersion`` and ``lr_statistic``.
+    n_scored : int
+        Rows in the likelihood (rows with an out-of-fold prediction and a
+        positive weight).
+    settings : dict
+        Backend, folds, rounds, seed, parameters and timings.
+    """
+
+    power: float
+    ci: tuple[float, float]
+    ci_open: tuple[bool, bool]
+    dispersion: float
+    log_likelihood: float
+    table: pd.DataFrame
+    profile: pd.DataFrame
+    n_scored: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mae_power(self) -> float:
+        """Grid power with the lowest out-of-fold MAE (the sweep's choice), for comparison."""
+        return float(self.table["power"].iloc[int(np.argmin(self.table["mae"].to_numpy()))])
+
+    @property
+    def deviance_power(self) -> float:
+        """Grid power with the lowest fixed-power deviance, for comparison."""
+        return float(self.table["power"].iloc[int(np.argmin(self.table["tweedie_deviance"].to_numpy()))])
+
+    def __repr__(self) -> str:
+        lo = ("<=" if self.ci_open[0] else "") + f"{self.ci[0]:.3f}"
+        hi = f"{self.ci[1]:.3f}" + ("+" if self.ci_open[1] else "")
+        return (f"TweediePowerEstimate(power={self.power:.3f}, ci=({lo}, {hi}), dispersion={self.dispersion:.4g}, "
+                f"n_scored={self.n_scored})")
+
+    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+        """Profile log-likelihood against the power, with the maximum and the 95% interval.
+
+        Needs matplotlib (the ``plot`` extra). Returns the ``Axes`` drawn on.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("plotting needs matplotlib: pip install 'gbm-objectives[plot]'") from exc
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+        # Relative to the maximum on a symlog scale: linear near the top, where
+        # the interval is read, logarithmic for the far powers, which can be
+        # thousands of nats lower.
+        top = self.log_likelihood
+        t = self.table
+        ax.plot(t["power"], t["log_likelihood"] - top, marker="o", color="#1f77b4",
+                label="profile log-likelihood (grid models)")
+        fine = self.profile[self.profile["source"] == "interpolated"]
+        if not fine.empty:
+            ax.plot(fine["power"], fine["log_likelihood"] - top, linestyle="none", marker=".", color="#ff7f0e",
+                    label="between grid models (interpolated means)")
+        ax.axhline(-CHI2_1_95 / 2.0, linestyle="--", color="#7f7f7f", label="95% cut (-3.84/2)")
+        ax.axvspan(self.ci[0], self.ci[1], color="#1f77b4", alpha=0.15,
+                   label=f"95% interval [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
+        ax.axvline(self.power, color="#d62728", label=f"power {self.power:.3f}")
+        ax.set_yscale("symlog", linthresh=CHI2_1_95)
+        ax.set_ylim(top=0.5)
+        ax.set_xlabel("Tweedie power")
+        ax.set_ylabel(f"log-likelihood - maximum ({self.settings.get('n_folds', '?')}-fold out-of-fold means)")
+        ax.set_title(title or f"Tweedie power by profile likelihood [{self.settings.get('backend', '')}]")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+        return ax
+
+
+# ---------------------------------------------------------------------------
+# The estimator
+# ---------------------------------------------------------------------------
+
+
+def _check_likelihood_powers(powers: Any) -> np.ndarray:
+    from .ablation import _check_powers
+
+    grid = _check_powers(powers)
+    for p in grid:
+        _check_power_open(p, "each power")
+    if len(grid) < 3:
+        raise ValueError(f"powers needs at least 3 values to locate a maximum and an interval, got {grid}")
+    return np.asarray(grid, dtype=np.float64)
+
+
+def _folds(cv: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int):
+    """Train/test indices from a fold count or a scikit-learn splitter."""
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        from sklearn.model_selection import GroupKFold, KFold
+
+        from .ablation import _check_cv
+
+        k = _check_cv(cv, X.shape[0], groups)
+        if groups is None:
+            splitter: Any = KFold(k, shuffle=True, random_state=seed)
+        else:
+            try:
+                splitter = GroupKFold(k, shuffle=True, random_state=seed)
+            except TypeError:  # scikit-learn < 1.6: group folds are not shuffled
+                splitter = GroupKFold(k)
+    elif hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
+        splitter = cv
+    else:
+        raise ValueError(f"cv must be an integer >= 2 or a scikit-learn splitter (KFold, GroupKFold, ...), got {cv!r}")
+    try:
+        folds = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
+                 for tr, te in splitter.split(X, y, groups)]
+    except ValueError as exc:
+        raise ValueError(f"cv could not split the data: {exc}") from exc
+    if not folds:
+        raise ValueError("cv produced no folds")
+    seen = np.zeros(X.shape[0], dtype=np.int64)
+    for tr, te in folds:
+        if tr.size == 0 or te.size == 0:
+            raise ValueError("cv produced a fold with an empty training or test set")
+        np.add.at(seen, te, 1)
+    if seen.max() > 1:
+        raise ValueError("cv puts some rows in more than one test fold; out-of-fold means need each row "
+                         "tested at most once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
+    return folds
+
+
+def estimate_tweedie_power(
+    X: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    groups: Any = None,
+    backend: str = "xgboost",
+    powers: Sequence[float] | None = None,
+    cv: Any = 5,
+    random_state: int | None = None,
+    num_boost_round: int = 200,
+    params: dict[str, Any] | None = None,
+    n_jobs: int = 1,
+    progress: bool = True,
+    deviance_power: float = 1.5,
+    subdivide: int = 10,
+) -> TweediePowerEstimate:
+    """Estimate the Tweedie power of a non-negative target by out-of-fold profile likelihood.
+
+    For each candidate power ``p`` the booster is trained with Tweedie(p)
+    loss on every training fold (the same fit path, defaults and folds as
+    :func:`~gbm_objectives.ablation.sweep_tweedie_power`) and predicts its
+    held-out fold. With those out-of-fold means ``mu_p`` the dispersion
+    ``phi_p`` maximises the Tweedie log-likelihood (Dunn-Smyth series,
+    :func:`tweedie_log_density`), giving the profile log-likelihood
+    ``l(p)``. The power is the maximiser of ``l`` and the 95% interval holds
+    the powers with ``2 (l_max - l(p)) <= 3.841``, both read off the curve
+    refined between grid powers (``subdivide``).
+
+    Held-out means keep the comparison honest: in-sample means of a flexible
+    booster shrink the residuals and bias the dispersion and the power. The
+    interval is conditional on those means: their own error adds variance
+    the interval does not carry and biases the estimate (mild noise pulls
+    it toward 2; an overfitted booster moved it by 0.03 in the study), so
+    give the booster a regularised mean model (shallow trees, a small
+    learning rate, ``min_child_weight``) on small or noisy tables;
+    ``benchmarks/TWEEDIE_POWER.md`` measures the effect.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, d)
+        Numeric features; NaN is read as missing.
+    y : array-like of shape (n,)
+        Non-negative target with at least 2 positive values.
+    sample_weight : array-like of shape (n,), optional
+        Non-negative weights: training weights of the boosters and prior
+        weights of the likelihood (row dispersion ``phi / w``, as exposure
+        weights in a Tweedie GLM). Zero-weight rows are left out of the
+        likelihood.
+    groups : array-like of shape (n,), optional
+        Group ids: with an integer ``cv``, rows of a group never straddle
+        training and test (GroupKFold); passed to a splitter's ``split``.
+    backend : {"xgboost", "lightgbm"}
+    powers : sequence of float in (1, 2), optional
+        Candidate powers, at least 3; default 1.05, 1.10, ..., 1.95.
+    cv : int >= 2 or scikit-learn splitter, default 5
+        Fold count (shuffled K-fold, grouped when ``groups`` is given) or a
+        splitter such as ``KFold``, ``GroupKFold`` or ``TimeSeriesSplit``.
+        Each row may be in at most one test fold; rows never tested are left
+        out of the likelihood.
+    random_state : int, optional
+        Seeds the folds and the boosters. None draws a seed, recorded in
+        ``settings["random_state"]``.
+    num_boost_round : int, default 200
+    params : dict, optional
+        Booster parameters on top of the ablation defaults (XGBoost ``hist``,
+        depth 6, learning rate 0.1; LightGBM 31 leaves). The objective comes
+        from the loss.
+    n_jobs : int, default 1
+        Fits run at once in separate processes (-1: one per core).
+    progress : bool, default True
+        Show a progress bar (one step per fit).
+    deviance_power : float in [1, 2), default 1.5
+        Power of the fixed-power Tweedie deviance reported in the table.
+    subdivide : int >= 1, default 10
+        Subdivisions of each grid step around the maximum and the interval
+        ends, where the likelihood is evaluated with means interpolated
+        between the neighbouring grid models (no extra fits). 1 reads the
+        power and interval off the grid alone.
+
+    Returns
+    -------
+    TweediePowerEstimate
+        ``.power``, ``.ci``, ``.dispersion``, ``.table``, ``.plot()``.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite labels, fewer than 2 positive labels, bad
+        weights, powers outside [1, 2] (or equal to 1 or 2), fewer than 3
+        powers, bad folds or booster settings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gbm_objectives.tweedie_power import estimate_tweedie_power, sample_tweedie
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 3))
+    >>> y = sample_tweedie(np.exp(0.5 * X[:, 0]), 2.0, 1.5, random_state=1)
+    >>> est = estimate_tweedie_power(X, y, num_boost_round=30, cv=3, random_state=0,
+    ...                              powers=np.arange(1.2, 1.81, 0.1), progress=False)
+    >>> est.ci[0] <= est.power <= est.ci[1]
+    True
+    """
+    from . import ablation as ab
+    from .losses import get_loss
+
+    started = time.perf_counter()
+    Xa = ab._check_X(X)
+    ya = ab._check_y(y, Xa.shape[0])
+    _check_nonneg_labels(ya)
+    w = ab.check_sample_weight(sample_weight, Xa.shape[0])
+    w = None if w.shape[0] == 0 else np.asarray(w, dtype=np.float64)
+    g = ab._check_groups(groups, Xa.shape[0])
+    backend = ab._check_backend(backend)
+    booster_params = ab._check_params(params)
+    rounds = ab._check_int(num_boost_round, "num_boost_round", 1)
+    if random_state is None:
+        seed = secrets.randbelow(2**31)
+    else:
+        seed = ab._check_random_state(random_state)
+    jobs = ab._check_n_jobs(n_jobs)
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
+    dev_power = ab._check_deviance_power(deviance_power)
+    steps = ab._check_int(subdivide, "subdivide", 1)
+    grid = _check_likelihood_powers(DEFAULT_LIKELIHOOD_POWERS if powers is None else powers)
+    positive_weight = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0.0
+    n_pos = int(np.count_nonzero((ya > 0.0) & positive_weight))
+    if n_pos < 2:
+        raise ValueError(f"y has {n_pos} positive value(s) with positive weight; the dispersion needs at least 2 "
+                         "(with fewer, the likelihood has no finite maximum over the dispersion)")
+    folds = _folds(cv, Xa, ya, g, seed)
+
+    tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
+
+    def args(p: int, f: int):
+        train_idx, test_idx = folds[f]
+        return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
+                rounds, seed)
+
+    if jobs == 1 or len(tasks) == 1:
+        results: Iterable = (ab._fit_fold(*args(p, f)) for p, f in tasks)
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=min(jobs, len(tasks)))(delayed(ab._fit_fold)(*args(p, f)) for p, f in tasks)
+    from tqdm.auto import tqdm
+
+    oof = np.full((len(grid), ya.shape[0]), np.nan)
+    fit_seconds = np.zeros(len(grid))
+    with tqdm(total=len(tasks), desc=f"estimate_tweedie_power[{backend}]", unit="fit", disable=not progress) as bar:
+        for (p, f), (pred, seconds) in zip(tasks, results):
+            oof[p, folds[f][1]] = pred
+            fit_seconds[p] += seconds
+            bar.update(1)
+    fit_time = time.perf_counter() - started
+
+    scored = positive_weight & np.isfinite(oof[0])
+    n_scored = int(np.count_nonzero(scored))
+    n_pos_scored = int(np.count_nonzero(ya[scored] > 0.0))
+    if n_pos_scored < 2:
+        raise ValueError(f"the test folds hold {n_pos_scored} positive value(s) with positive weight; the "
+                         "dispersion needs at least 2")
+    y_s = np.ascontiguousarray(ya[scored])
+    w_s = np.ones(n_scored) if w is None else np.ascontiguousarray(w[scored])
+    log_mu = np.log(np.maximum(oof[:, scored], _MU_FLOOR))
+    del oof
+    lik_start = time.perf_counter()
+    rows = []
+    for k, p in enumerate(grid):
+        mu = np.exp(log_mu[k])
+        ll, phi = _max_over_dispersion(y_s, mu, w_s, float(p))
+        rows.append({
+            "power": float(p),
+            "log_likelihood": ll,
+            "dispersion": phi,
+            "mae": ab._wmean(np.abs(mu - y_s), w_s),
+            "tweedie_deviance": ab._wmean(ab._unit_tweedie_deviance(y_s, mu, dev_power), w_s),
+            "fit_seconds": float(fit_seconds[k]),
+        })
+    table = pd.DataFrame.from_records(rows)
+    profile = _refined_profile(y_s, w_s, log_mu, grid, table["log_likelihood"].to_numpy(),
+                               table["dispersion"].to_numpy(), steps)
+    best_p, best_ll, ci, ci_open = _profile_interval(profile["power"].to_numpy(),
+                                                     profile["log_likelihood"].to_numpy())
+    stat = np.maximum(2.0 * (best_ll - table["log_likelihood"].to_numpy()), 0.0)
+    table.insert(3, "lr_statistic", stat)
+    table.insert(4, "in_ci", (table["power"] >= ci[0]) & (table["power"] <= ci[1]))
+    profile["lr_statistic"] = np.maximum(2.0 * (best_ll - profile["log_likelihood"].to_numpy()), 0.0)
+    _, best_phi = _max_over_dispersion(y_s, np.exp(_interpolated_log_mu(log_mu, grid, best_p)), w_s, best_p)
+    if any(ci_open):
+        side = " and ".join(s for s, o in zip(("lower", "upper"), ci_open) if o)
+        warnings.warn(f"the profile likelihood stays within 3.84/2 of its maximum up to the {side} end of the "
+                      f"powers ({grid[0]:g}..{grid[-1]:g}); that end of the interval is the grid's edge: widen "
+                      "powers toward 1 or 2", UserWarning, stacklevel=2)
+    settings = {
+        "backend": backend, "n_folds": len(folds), "num_boost_round": rounds, "random_state": seed,
+        "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
+        "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
+    }
+    table.attrs.update(settings)
+    return TweediePowerEstimate(power=best_p, ci=ci, ci_open=ci_open, dispersion=best_phi,
+                                log_likelihood=best_ll, table=table, profile=profile, n_scored=n_scored,
+                                settings=settings)
