@@ -398,6 +398,17 @@ def check_output(output: Any) -> None:
         raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
 
 
+def response_to_margin(loss: Loss, pred: Any) -> np.ndarray:
+    """Margins from predictions on the response scale (clipped inside the link's domain)."""
+    p = np.asarray(pred, dtype=np.float64)
+    link = loss.link.name
+    if link == "logit":
+        p = np.clip(p, 1e-15, 1.0 - 1e-15)
+    elif link in ("log", "softmax"):
+        p = np.maximum(p, 1e-300)
+    return np.ascontiguousarray(loss.link.link(p))
+
+
 def predict_response(loss: Loss, margin: np.ndarray, group: Any) -> np.ndarray:
     """The loss's inverse link of ``margin``; grouped losses need the groups."""
     if loss.needs_group and group is None:

@@ -85,6 +85,7 @@ from ._adapters import (
     check_margin,
     check_output,
     estimator_loss,
+    response_to_margin,
     loss_from_json,
     loss_to_json,
     predict_response,
@@ -364,17 +365,6 @@ def metric_name(loss: Loss | str) -> str:
     return METRIC_PREFIX + as_loss(loss).name
 
 
-def _response_to_margin(loss: Loss, pred: Any) -> np.ndarray:
-    """Margins from predictions on the response scale (clipped inside the link's domain)."""
-    p = np.asarray(pred, dtype=np.float64)
-    link = loss.link.name
-    if link == "logit":
-        p = np.clip(p, 1e-15, 1.0 - 1e-15)
-    elif link in ("log", "softmax"):
-        p = np.maximum(p, 1e-300)
-    return np.ascontiguousarray(loss.link.link(p))
-
-
 class _MetricBase:
     """The loss's weighted mean (per group for grouped losses) at LightGBM's scores.
 
@@ -412,7 +402,7 @@ class _MetricBase:
     def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:
         m = _check_margin(self.loss, preds, data.y.shape[0])
         if self.response:
-            m = _response_to_margin(self.loss, m)
+            m = response_to_margin(self.loss, m)
         return self.name, data.loss_sum(self.loss, m) / data.denom, False
 
 

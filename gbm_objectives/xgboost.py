@@ -106,6 +106,7 @@ from ._adapters import (
     loss_from_json,
     loss_to_json,
     predict_response,
+    response_to_margin,
     refits,
     same_values,
     warn_no_refit,
@@ -449,23 +450,13 @@ class XGBMetric:
 
     def _margin(self, pred: Any, n_rows: int) -> np.ndarray:
         m = check_margin(self.loss, pred, n_rows, _BOOSTER)
-        return _response_to_margin(self.loss, m) if self.response else m
+        return response_to_margin(self.loss, m) if self.response else m
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> float:
         if self.loss.needs_group:
             raise ValueError(f"{self.loss.name} needs query groups, which the scikit-learn metric signature lacks")
         m = self._margin(y_pred, np.shape(y_true)[0]) if self.response else y_pred
         return self.loss.loss(y_true, m, sample_weight)
-
-
-def _response_to_margin(loss: Loss, pred: np.ndarray) -> np.ndarray:
-    p = np.asarray(pred, dtype=np.float64)
-    name = loss.link.name
-    if name == "logit":
-        p = np.clip(p, 1e-15, 1.0 - 1e-15)
-    elif name in ("log", "softmax"):
-        p = np.maximum(p, 1e-300)
-    return np.ascontiguousarray(loss.link.link(p))
 
 
 def metric_name(loss: Loss | str) -> str:
