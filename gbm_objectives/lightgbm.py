@@ -1975,8 +1975,9 @@ class _LossModelMixin:
             if not isinstance(loss, Loss):
                 names = ", ".join(f"loss__{k}" for k in nested["loss"])
                 raise ValueError(
-                    f"{names} need a Loss object as loss (e.g. loss=get_loss({loss!r})); "
-                    f"loss={loss!r} is a name, whose parameters are set with loss_params__<name>"
+                    f"{names}: setting the loss's parameters needs a Loss object as loss (e.g. "
+                    f"loss=get_loss({loss!r})); loss={loss!r} is a name, whose parameters are set "
+                    "with loss_params__<parameter>"
                 )
             loss.set_params(**nested["loss"])
         if nested["loss_params"]:

@@ -764,7 +764,7 @@ def test_nested_loss_parameters_are_validated():
     assert est.loss.power == 1.5
     with pytest.raises(ValueError, match="only loss__<name> and loss_params__<name>"):
         est.set_params(booster__depth=3)
-    with pytest.raises(ValueError, match="need a Loss object"):
+    with pytest.raises(ValueError, match="needs a Loss object"):
         glgb.LGBMRegressor(loss="tweedie").set_params(loss__power=1.2)
     with pytest.raises(ValueError, match="nope"):
         glgb.LGBMRegressor(loss="tweedie").set_params(loss_params__nope=1.2)
