@@ -640,7 +640,8 @@ def test_pseudo_huber_default_steps_stay_inside_the_labels():
               "objective": lambda p, d: loss.grad_hess(d.get_label(), p)}
     booster = lgb.train(params, lgb.Dataset(X, y, init_score=np.full(len(y), start)), 1)
     pred = start + booster.predict(X, raw_score=True)
-    assert y.min() - 1e-6 <= pred.min() and pred.max() <= y.max() + 1e-6
+    slack = 1e-6 * np.abs(y).max()  # float32 gradients: rounding, not a step
+    assert y.min() - slack <= pred.min() and pred.max() <= y.max() + slack
 
 
 @pytest.mark.parametrize("power", [1.0, 2.0])

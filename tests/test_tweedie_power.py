@@ -77,6 +77,8 @@ def _synthetic(n: int, power: float, phi: float, seed: int):
 @pytest.mark.parametrize("phi", [0.02, 1.0, 30.0])
 def test_log_density_matches_statsmodels(power, phi, rng):
     sm_family = pytest.importorskip("statsmodels.genmod.families")
+    if not hasattr(pytest.importorskip("scipy.special"), "log_wright_bessel"):
+        pytest.skip("statsmodels evaluates the density through scipy's log_wright_bessel (scipy >= 1.14) only")
     mu = np.exp(rng.normal(0.0, 2.0, 40))
     y = np.where(rng.random(40) < 0.2, 0.0, mu * np.exp(rng.normal(0.0, 1.0, 40)))
     w = rng.uniform(0.5, 3.0, 40)
