@@ -820,6 +820,8 @@ def _golden_refine(exp: _Experiment, sweep: "_Sweep", steps: int, metric: str) -
 #: how it is fitted: a cross-validated yardstick would pick the value that suits
 #: the yardstick (MAE picks the median), not the user's question.
 _TARGET_PARAMETERS: dict[str, tuple[str, ...]] = {"quantile": ("alpha",)}
+#: Huber's delta in robust standard deviations of the residuals.
+_SCALE_FREE = "robust"
 
 
 @dataclass
@@ -1121,8 +1123,9 @@ def recommend_losses(y: Any) -> list[LossAdvice]:
     logistic for 0/1 labels) is always first, as the reference to beat;
     zero-inflated or right-skewed non-negative targets get Tweedie (start at
     power 1.5, search [1.1, 1.9]); non-negative integer counts get Poisson;
-    positive skewed targets get Gamma; heavy tails or outliers get Huber
-    (delta 1.35 robust standard deviations); skewed or heavy-tailed targets
+    positive skewed targets get Gamma; heavy tails or outliers that are
+    symmetric or reach negative values get the scale-free Huber (delta 1.35
+    robust standard deviations of the residuals, ``delta_scale="robust"``); skewed or heavy-tailed targets
     get the median (quantile 0.5), the optimum of MAE; a rare class gets
     focal loss (gamma 2).
 
@@ -1163,11 +1166,16 @@ def recommend_losses(y: Any) -> list[LossAdvice]:
         out.append(LossAdvice("gamma", f"strictly positive, right-skewed (skewness {d['skewness']:.1f}): Gamma "
                               "deviance (Tweedie power 2), log link"))
         out.append(LossAdvice("tweedie(power=1.5)", "Tweedie between Poisson and Gamma variance"))
-    if heavy and abs(d["skewness"]) <= 1.0:
-        delta = 1.35 * d["robust_scale"] if d["robust_scale"] > 0 else 1.35
-        out.append(LossAdvice(f"huber(delta={delta:.4g})", f"heavy tails / outliers ({d['outlier_share']:.1%} of "
-                              f"rows beyond 5 robust SDs, excess kurtosis {d['excess_kurtosis']:.1f}): Huber, "
-                              "delta = 1.35 robust SDs of y; tune it by cross-validation"))
+    negative = d["min"] < 0.0
+    if heavy and (abs(d["skewness"]) <= 1.0 or negative):
+        # Outliers on a real line (negative values rule out Tweedie, Poisson and Gamma): the guidelines'
+        # first choice is Huber at 1.35 residual SDs, scale-free so that 1.35 means that at any scale.
+        where = "; y takes negative values, so the log-link losses do not apply" if negative else ""
+        out.append(LossAdvice(f"huber(delta=1.35, delta_scale={_SCALE_FREE!r})",
+                              f"heavy tails / outliers ({d['outlier_share']:.1%} of rows beyond 5 robust SDs, "
+                              f"excess kurtosis {d['excess_kurtosis']:.1f}, skewness {d['skewness']:.1f}{where}): "
+                              "Huber, delta = 1.35 robust SDs of the residuals (scale-free); tune it with "
+                              "sweep_loss_parameter(X, y, \"huber(delta_scale='robust')\", \"delta\", ...)"))
         if 0.1 <= d["robust_scale"] <= 10.0:
             out.append(LossAdvice("log_cosh", "smooth Huber-like alternative, twice differentiable "
                                   "(quadratic below about 1, linear above)"))

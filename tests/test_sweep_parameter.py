@@ -126,3 +126,102 @@ def test_grouped_losses_and_bad_refine_are_refused(data):
         sweep_loss_parameter(X, y, "infonce", "temperature", [0.05, 0.1], **FAST)
     with pytest.raises(ValueError, match="at least two values of 'delta'"):
         sweep_loss_parameter(X, y, "huber", "delta", [1.0], refine=1, **FAST)
+
+
+# ---------------------------------------------------------------------------
+# Scale-free Huber delta
+# ---------------------------------------------------------------------------
+
+
+def _huber_reference(y, m, delta):
+    r = m - y
+    return np.where(np.abs(r) <= delta, r, delta * np.sign(r)), np.ones_like(r)
+
+
+def test_huber_robust_delta_is_the_residual_mad_and_gradients_are_exact_for_it():
+    rng = np.random.default_rng(3)
+    y = rng.standard_t(2, size=501) * 40.0
+    m = rng.normal(size=501)
+    loss = get_loss("huber", delta=1.35, delta_scale="robust")
+    r = m - y
+    scale = 1.4826 * np.median(np.abs(r - np.median(r)))
+    g, h = loss.grad_hess(y, m)
+    g_ref, h_ref = _huber_reference(y, m, 1.35 * scale)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-6)
+    np.testing.assert_allclose(h, h_ref)
+    # ... and equal to plain Huber at that delta, whose loss it also reports.
+    plain = get_loss("huber", delta=1.35 * scale)
+    np.testing.assert_allclose(loss.loss(y, m), plain.loss(y, m), rtol=1e-6)
+
+
+def test_huber_robust_delta_is_scale_free_and_ignores_zero_weight_rows():
+    rng = np.random.default_rng(4)
+    y = rng.standard_t(2, size=300)
+    m = rng.normal(size=300)
+    loss = get_loss("huber", delta=1.35, delta_scale="robust")
+    g1, h1 = loss.grad_hess(y, m)
+    g2, h2 = loss.grad_hess(1000.0 * y, 1000.0 * m)
+    np.testing.assert_allclose(g2, 1000.0 * g1, rtol=1e-6)
+    np.testing.assert_allclose(h2, h1)
+    # The plain delta is in y's units: at 1000 x scale nearly every row is in the linear region.
+    g3, _ = get_loss("huber", delta=1.35).grad_hess(1000.0 * y, 1000.0 * m)
+    assert np.mean(np.abs(g3) == 1.35) > 0.9 > np.mean(np.abs(g1) == np.abs(g1).max())
+    # Rows of zero weight do not move the scale.
+    w = np.ones(300)
+    y_out = y.copy()
+    y_out[:40] = 1e6
+    w[:40] = 0.0
+    gw, _ = loss.grad_hess(y_out, m, sample_weight=w)
+    np.testing.assert_allclose(gw[40:], loss.grad_hess(y[40:], m[40:], sample_weight=w[40:])[0], rtol=1e-6)
+
+
+def test_huber_delta_scale_validation_and_label_round_trip():
+    from gbm_objectives.ablation import parse_loss
+
+    loss = get_loss("huber", delta=2.0, delta_scale="robust")
+    assert loss_label(loss) == "huber(delta=2, delta_scale='robust')"
+    assert parse_loss(loss_label(loss)) == loss
+    assert loss_label(get_loss("huber")) == "huber(delta=1.35)"
+    with pytest.raises(ValueError, match="delta_scale must be None or 'robust'"):
+        get_loss("huber", delta_scale="mad")
+
+
+def test_huber_robust_delta_on_equal_residuals_falls_back():
+    loss = get_loss("huber", delta=1.35, delta_scale="robust")
+    y = np.zeros(10)
+    # All residuals equal 500: the scale is |median r|, so the step is quadratic (g = r).
+    g, _ = loss.grad_hess(y, np.full(10, 500.0))
+    np.testing.assert_allclose(g, 500.0)
+    # A perfect fit: zero gradients, finite.
+    g, h = loss.grad_hess(y, y)
+    assert np.all(g == 0.0) and np.all(h == 1.0)
+
+
+@pytest.mark.parametrize("backend, params", [("xgboost", {"nthread": 1}), ("lightgbm", {"num_threads": 1})])
+def test_scale_free_huber_does_not_collapse_to_the_median_on_costs(backend, params):
+    from gbm_objectives.ablation import ablate_losses
+    from gbm_objectives.datasets import make_tracker_costs
+
+    X, y = make_tracker_costs(1000, random_state=11)
+    df = ablate_losses(X, y, ["huber(delta=1.35)", "huber(delta=1.35, delta_scale='robust')"], cv=2,
+                       num_boost_round=60, progress=False, params=params, backend=backend).set_index("config")
+    median = df.loc["constant median"]
+    plain = df.loc["huber(delta=1.35)"]
+    free = df.loc["huber(delta=1.35, delta_scale='robust')"]
+    # Costs in the thousands: delta 1.35 in y's units is a median regression that barely moves.
+    assert plain["mae"] > 0.99 * median["mae"] and plain["rmse"] > 0.99 * median["rmse"]
+    # In residual SDs it learns: clearly better than the constant median on both yardsticks.
+    assert free["mae"] < 0.97 * median["mae"] and free["rmse"] < 0.99 * median["rmse"]
+    assert free["gini"] > plain["gini"]
+
+
+def test_recommend_scale_free_huber_for_heavy_tails_with_negative_values():
+    from gbm_objectives.ablation import recommend_losses
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_t(2, size=3000) * 1000.0 + 500.0 * rng.lognormal(0.0, 1.5, 3000)
+    assert y.min() < 0.0
+    advice = {a.spec: a.reason for a in recommend_losses(y)}
+    spec = "huber(delta=1.35, delta_scale='robust')"
+    assert spec in advice
+    assert "negative values" in advice[spec] and "scale-free" in advice[spec]
