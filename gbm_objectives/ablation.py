@@ -5,7 +5,9 @@ and scores every row with the same panel of yardsticks;
 :func:`sweep_loss_parameter` does it for a grid of values of one numeric loss
 parameter (Huber's ``delta``, focal ``gamma``, ...) and
 :func:`sweep_tweedie_power` for a grid of Tweedie powers plus squared
-error; :func:`recommend_losses` reads the target and proposes the candidates.
+error, with the power's profile-likelihood choice read from the same
+out-of-fold predictions (:func:`choice_table` sets it beside the MAE and
+deviance choices); :func:`recommend_losses` reads the target and proposes the candidates.
 
 Loss specs
 ----------
@@ -60,6 +62,7 @@ __all__ = [
     "seed_table",
     "sweep_loss_parameter",
     "sweep_tweedie_power",
+    "choice_table",
     "to_markdown",
 ]
 
@@ -429,6 +432,8 @@ class _Experiment:
         self.rows: dict[str, _Row] = {}
         self.progress, self.desc = progress, desc
         self.bar: Any = None
+        #: Out-of-fold predictions per fitted configuration, kept when set to a dict.
+        self.oof: dict[str, np.ndarray] | None = None
 
     def _split(self, cv, groups):
         from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
@@ -513,6 +518,8 @@ class _Experiment:
             else:
                 pred, seconds = fit
                 row.seconds += seconds
+                if self.oof is not None:
+                    self.oof.setdefault(config.label, np.full(self.y.shape[0], np.nan))[test_idx] = pred
             scores, floored = self._score(y_te, pred, w_te, train_mean)
             row.folds.append(scores)
             row.n_floored += floored
@@ -757,6 +764,8 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
     exp = _Experiment(Xa, ya, w, g, task=task, backend=backend, params=params, num_boost_round=rounds, cv=cv,
                       random_state=seed, n_jobs=jobs, deviance_power=deviance_power, balance=balance,
                       progress=progress, desc=desc)
+    if sweep is not None and sweep.after is not None:
+        exp.oof = {}
     try:
         exp.add(configs)
         if sweep is not None and refine > 0:
@@ -769,7 +778,7 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
         meta.update({"loss": sweep.base.name, "parameter": sweep.parameter, "values": list(sweep.values)})
     df = _summarize(exp, metric, reference, meta)
     if sweep is not None and sweep.after is not None:
-        sweep.after(exp, df)
+        df = sweep.after(exp, df)
     return df
 
 
@@ -829,7 +838,7 @@ class _Sweep:
     base: Loss
     parameter: str
     values: list[float]
-    after: Any = None  # called with (experiment, table) once the table exists
+    after: Any = None  # (experiment, table) -> table, once the table exists; the experiment keeps its predictions
 
     def loss_at(self, value: float) -> Loss:
         params = dict(self.base.params)
@@ -898,6 +907,7 @@ def sweep_tweedie_power(
     balance: bool = False,
     refine: int = 0,
     deviance_power: float = 1.5,
+    likelihood: bool | None = None,
 ) -> pd.DataFrame:
     """Cross-validate the same booster with Tweedie loss at each power, plus squared error.
 
@@ -923,23 +933,84 @@ def sweep_tweedie_power(
         Extra power evaluations (each a full cross-validation) of a
         golden-section search on ``metric`` between the grid neighbours of
         the best grid power; shown as ``kind == "refined"`` rows.
+    likelihood : bool or None, default None
+        Add the profile-likelihood choice of the power (the machinery of
+        :func:`~gbm_objectives.tweedie_power.estimate_tweedie_power`) read
+        from the sweep's own out-of-fold predictions, with no extra fit: the
+        Tweedie rows (grid and refined powers in (1, 2)) get
+        ``log_likelihood`` and ``dispersion``, and ``df.attrs["likelihood"]``
+        holds the power, its 95% interval and dispersion. None: when
+        possible (at least 3 powers in (1, 2), at least 2 positive labels);
+        True: required (a ValueError says why it is not possible); False:
+        skipped (the likelihood costs a series evaluation per row and power,
+        seconds on a million rows). :func:`choice_table` shows it beside the
+        MAE and deviance choices.
 
     Returns
     -------
     pandas.DataFrame
         As :func:`sweep_loss_parameter` (of which this is the Tweedie case,
         with parameter ``"power"``); ``power`` and ``value`` hold each row's
-        Tweedie power.
+        Tweedie power; ``log_likelihood`` and ``dispersion`` (NaN on other
+        rows, absent without the likelihood) the Tweedie rows' profile
+        log-likelihood and maximum-likelihood dispersion.
     """
     grid = _check_powers(powers)
     if not isinstance(include_squared_error, bool):
         raise ValueError(f"include_squared_error must be True or False, got {include_squared_error!r}")
-    return _sweep_run(X, y, _make_sweep("tweedie", "power", grid), backend=backend, params=params,
+    if likelihood is not None and not isinstance(likelihood, bool):
+        raise ValueError(f"likelihood must be True, False or None, got {likelihood!r}")
+    sweep = _make_sweep("tweedie", "power", grid)
+    if likelihood is not False:
+        open_grid = [p for p in grid if 1.0 < p < 2.0]
+        try:
+            n_positive = int(np.count_nonzero(np.asarray(y, dtype=np.float64) > 0.0))
+        except (TypeError, ValueError):
+            n_positive = 2  # the checks of the labels below say what is wrong
+        reason = None
+        if len(open_grid) < 3:
+            reason = f"the likelihood needs at least 3 powers in (1, 2), got {open_grid}"
+        elif n_positive < 2:
+            reason = "the likelihood's dispersion needs at least 2 positive labels"
+        if reason is None:
+            sweep.after = _likelihood_report
+        elif likelihood:
+            raise ValueError(reason)
+    return _sweep_run(X, y, sweep, backend=backend, params=params,
                       num_boost_round=num_boost_round, cv=cv, groups=groups, sample_weight=sample_weight,
                       random_state=random_state, n_jobs=n_jobs, progress=progress, metric=metric,
                       reference="squared_error" if include_squared_error else None, baselines=baselines,
                       balance=balance, refine=refine, deviance_power=deviance_power,
                       desc=f"sweep_tweedie_power[{backend}]")
+
+
+def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
+    """Profile likelihood of the power from the sweep's out-of-fold predictions (see sweep_tweedie_power)."""
+    from .tweedie_power import _profile_from_oof
+
+    rows = df[(df["loss"] == "tweedie") & df["kind"].isin(("model", "refined"))
+              & (df["power"] > 1.0) & (df["power"] < 2.0)].sort_values("power")
+    grid = rows["power"].to_numpy(dtype=np.float64)
+    oof = np.vstack([exp.oof[label] for label in rows["config"]])
+    lik = _profile_from_oof(exp.y, exp.w, oof, grid, 10)
+    out = df.copy()
+    out["log_likelihood"] = np.nan
+    out["dispersion"] = np.nan
+    where = out["config"].map({c: k for k, c in enumerate(rows["config"])})
+    hit = where.notna().to_numpy()
+    idx = where[hit].astype(int).to_numpy()
+    out.loc[hit, "log_likelihood"] = lik["log_likelihood"][idx]
+    out.loc[hit, "dispersion"] = lik["dispersion"][idx]
+    k_best = int(np.argmax(lik["log_likelihood"]))
+    out.attrs.update(df.attrs)
+    out.attrs["likelihood"] = {
+        "power": float(lik["power"]), "ci": tuple(float(c) for c in lik["ci"]),
+        "ci_open": tuple(bool(o) for o in lik["ci_open"]), "dispersion": float(lik["best_dispersion"]),
+        "log_likelihood": float(lik["max_log_likelihood"]), "n_scored": int(lik["n_scored"]),
+        "best_fitted": str(rows["config"].iloc[k_best]),
+        "profile": {c: lik["profile"][c].tolist() for c in ("power", "log_likelihood", "lr_statistic")},
+    }
+    return out
 
 
 def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, groups, sample_weight, random_state,
@@ -1290,6 +1361,73 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
         out["Floored"] = [str(int(v)) for v in result["n_floored"]]
     out["Fit s"] = ["-" if not np.isfinite(v) else f"{v:.1f}" for v in result["fit_seconds"].to_numpy(dtype=np.float64)]
     return pd.DataFrame(out)
+
+
+def _tweedie_choice(result: pd.DataFrame, metric: str) -> pd.Series | None:
+    rows = result[(result["loss"] == "tweedie") & result["kind"].isin(("model", "refined"))]
+    values = rows[metric].to_numpy(dtype=np.float64)
+    if rows.empty or not np.isfinite(values).any():
+        return None
+    return rows.iloc[int(np.nanargmin(values))]
+
+
+def choice_table(result: pd.DataFrame) -> pd.DataFrame:
+    """The power each criterion picks, side by side, with the baselines and calibration.
+
+    The sweep's report of :func:`sweep_tweedie_power`: the profile-likelihood
+    choice (with its 95% interval; present when the sweep computed the
+    likelihood), the power of lowest cross-validated MAE and the power of
+    lowest fixed-power Tweedie deviance, then the reference (squared error)
+    and the constant baselines. Each row shows the fitted configuration it
+    reads (for the likelihood, the fitted power of highest likelihood) with
+    its MAE, Tweedie deviance (mean ± fold SD) and calibration (mean
+    prediction / mean label).
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`sweep_tweedie_power`
+
+    Returns
+    -------
+    pandas.DataFrame of strings: ``Choice``, ``Power``, ``95% interval``,
+    ``Configuration`` and the yardsticks.
+    """
+    result = _check_result(result)
+    if result.attrs.get("task") != "regression" or not (result["loss"] == "tweedie").any():
+        raise ValueError("choice_table needs a result of sweep_tweedie_power() (Tweedie rows)")
+    metrics = [m for m in ("mae", "tweedie_deviance", "calibration") if m in result.columns]
+    scales = {}
+    for m in metrics:
+        finite = np.abs(result[m].to_numpy(dtype=np.float64))
+        finite = finite[np.isfinite(finite)]
+        scales[m] = None if m == "calibration" else (float(np.median(finite)) if finite.size else 1.0)
+
+    def cells(row: pd.Series) -> list[str]:
+        out = []
+        for m in metrics:
+            v, sd = float(row[m]), float(row[f"{m}_std"])
+            out.append(f"{_fmt(v, scales[m])} ± {_fmt(sd, scales[m])}" if np.isfinite(sd) else _fmt(v, scales[m]))
+        return out
+
+    records = []
+    lik = result.attrs.get("likelihood")
+    if lik is not None:
+        fitted = result[result["config"] == lik["best_fitted"]].iloc[0]
+        lo = ("<=" if lik["ci_open"][0] else "") + f"{lik['ci'][0]:.3f}"
+        hi = f"{lik['ci'][1]:.3f}" + ("+" if lik["ci_open"][1] else "")
+        records.append(["likelihood (profile, out-of-fold)", f"{lik['power']:.3f}", f"[{lo}, {hi}]",
+                        str(fitted["config"]), *cells(fitted)])
+    for metric, name in (("mae", "MAE"), ("tweedie_deviance", _title(result, "tweedie_deviance"))):
+        row = _tweedie_choice(result, metric) if metric in result.columns else None
+        if row is not None:
+            records.append([f"lowest {name}", f"{float(row['power']):.4g}", "-", str(row["config"]), *cells(row)])
+    for config in (result.attrs.get("reference"), "constant mean", "constant median"):
+        rows = result[result["config"] == config] if config is not None else result.iloc[:0]
+        if not rows.empty:
+            kind = "reference" if config == result.attrs.get("reference") else str(rows["kind"].iloc[0])
+            records.append([kind, "-", "-", str(config), *cells(rows.iloc[0])])
+    return pd.DataFrame(records, columns=["Choice", "Power", "95% interval", "Configuration",
+                                          *[_title(result, m) for m in metrics]])
 
 
 def to_markdown(table: pd.DataFrame) -> str:

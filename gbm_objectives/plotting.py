@@ -54,7 +54,9 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
 
     Each fold's score is a dot; the line joins the fold means with error bars
     of one fold standard deviation. Squared error and the constant baselines
-    are horizontal reference lines (baselines only when they fit the axis).
+    are horizontal reference lines (baselines only when they fit the axis);
+    the profile-likelihood power and its 95% interval, when the sweep
+    computed them, are a vertical line and a band.
 
     Parameters
     ----------
@@ -87,6 +89,11 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
     if not refined.empty:
         ax.scatter(refined["power"], refined[metric], marker="D", color=_KIND_COLORS["refined"], zorder=3,
                    label="refined power")
+    lik = result.attrs.get("likelihood")
+    if lik is not None:
+        ax.axvspan(lik["ci"][0], lik["ci"][1], color="#ff7f0e", alpha=0.12,
+                   label=f"likelihood 95% interval [{lik['ci'][0]:.3f}, {lik['ci'][1]:.3f}]")
+        ax.axvline(lik["power"], color="#ff7f0e", label=f"likelihood power {lik['power']:.3f}")
     lo, hi = ax.get_ylim()
     span = hi - lo
     for config, style, color in (("squared_error", "--", "#d62728"), ("constant median", ":", "#7f7f7f"),

@@ -59,8 +59,10 @@ def _numbers(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_sweep_columns_rows_and_order(sweep):
     df = sweep
-    # The sweep adds the swept value (the power) after the power column.
-    assert list(df.columns) == REGRESSION_COLUMNS[:4] + ["value"] + REGRESSION_COLUMNS[4:]
+    # The sweep adds the swept value (the power) after the power column and, with
+    # three powers in (1, 2), the likelihood columns at the end.
+    assert list(df.columns) == (REGRESSION_COLUMNS[:4] + ["value"] + REGRESSION_COLUMNS[4:]
+                                + ["log_likelihood", "dispersion"])
     assert df.attrs["loss"] == "tweedie" and df.attrs["parameter"] == "power"
     np.testing.assert_array_equal(df["value"].to_numpy(), df["power"].to_numpy())
     assert set(df["config"]) == {

@@ -225,3 +225,89 @@ def test_recommend_scale_free_huber_for_heavy_tails_with_negative_values():
     spec = "huber(delta=1.35, delta_scale='robust')"
     assert spec in advice
     assert "negative values" in advice[spec] and "scale-free" in advice[spec]
+
+
+# ---------------------------------------------------------------------------
+# The likelihood choice in the Tweedie sweep's report
+# ---------------------------------------------------------------------------
+
+POWERS = [1.2, 1.4, 1.6, 1.8]
+
+
+@pytest.fixture(scope="module")
+def likelihood_sweep(data):
+    X, y = data
+    return sweep_tweedie_power(X, y, POWERS, random_state=3, **FAST)
+
+
+def test_sweep_likelihood_equals_estimate_tweedie_power_without_refitting(data, likelihood_sweep):
+    from gbm_objectives.tweedie_power import estimate_tweedie_power
+
+    X, y = data
+    est = estimate_tweedie_power(X, y, powers=POWERS, random_state=3, **FAST)
+    df = likelihood_sweep
+    tw = df[df["loss"] == "tweedie"].sort_values("power")
+    np.testing.assert_allclose(tw["log_likelihood"], est.table["log_likelihood"], rtol=1e-12)
+    np.testing.assert_allclose(tw["dispersion"], est.table["dispersion"], rtol=1e-12)
+    # Equal folds (300 rows, 3 folds): the mean of fold MAEs is the pooled out-of-fold MAE, so the
+    # sweep's predictions are the estimator's.
+    np.testing.assert_allclose(tw["mae"], est.table["mae"], rtol=1e-12)
+    lik = df.attrs["likelihood"]
+    assert lik["power"] == pytest.approx(est.power, rel=1e-12)
+    np.testing.assert_allclose(lik["ci"], est.ci, rtol=1e-12)
+    assert lik["dispersion"] == pytest.approx(est.dispersion, rel=1e-12)
+    assert lik["n_scored"] == est.n_scored == len(y)
+    assert df.loc[df["loss"] != "tweedie", ["log_likelihood", "dispersion"]].isna().all().all()
+
+
+def test_choice_table_shows_likelihood_mae_and_deviance_choices_with_baselines(likelihood_sweep):
+    from gbm_objectives.ablation import choice_table
+
+    df = likelihood_sweep
+    table = choice_table(df)
+    choices = table.set_index("Choice")
+    lik = df.attrs["likelihood"]
+    assert choices.loc["likelihood (profile, out-of-fold)", "Power"] == f"{lik['power']:.3f}"
+    tw = df[(df["loss"] == "tweedie")]
+    best_mae = tw.loc[tw["mae"].idxmin()]
+    assert choices.loc["lowest MAE", "Configuration"] == best_mae["config"]
+    best_dev = tw.loc[tw["tweedie_deviance"].idxmin()]
+    assert choices.loc["lowest Tweedie dev (p=1.5)", "Configuration"] == best_dev["config"]
+    assert table["Configuration"].tolist()[-3:] == ["squared_error", "constant mean", "constant median"]
+    assert choices.loc["reference", "Configuration"] == "squared_error"
+    assert list(table.columns) == ["Choice", "Power", "95% interval", "Configuration", "MAE",
+                                   "Tweedie dev (p=1.5)", "Calibration"]
+    assert table["Calibration"].str.match(r"^\d+\.\d{3} ± \d+\.\d{3}$").all()
+
+
+def test_sweep_likelihood_option(data):
+    from gbm_objectives.ablation import ablate_losses, choice_table
+
+    X, y = data
+    off = sweep_tweedie_power(X, y, POWERS, random_state=3, likelihood=False, **FAST)
+    assert "log_likelihood" not in off.columns and "likelihood" not in off.attrs
+    assert "likelihood (profile, out-of-fold)" not in set(choice_table(off)["Choice"])
+    # Too few powers inside (1, 2): skipped by default, refused when asked for.
+    few = sweep_tweedie_power(X, y, [1.0, 1.5, 1.9], random_state=3, **FAST)
+    assert "likelihood" not in few.attrs
+    with pytest.raises(ValueError, match=r"at least 3 powers in \(1, 2\)"):
+        sweep_tweedie_power(X, y, [1.0, 1.5, 1.9], likelihood=True, **FAST)
+    with pytest.raises(ValueError, match="at least 2 positive labels"):
+        sweep_tweedie_power(X, np.where(np.arange(len(y)) == 0, 1.0, 0.0), POWERS, likelihood=True, **FAST)
+    with pytest.raises(ValueError, match="likelihood must be True, False or None"):
+        sweep_tweedie_power(X, y, POWERS, likelihood="yes", **FAST)
+    with pytest.raises(ValueError, match="needs a result of sweep_tweedie_power"):
+        choice_table(ablate_losses(X, y, ["squared_error"], **FAST))
+
+
+def test_power_sweep_plot_marks_the_likelihood_choice(likelihood_sweep, tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gbm_objectives.plotting import plot_power_sweep
+
+    ax = plot_power_sweep(likelihood_sweep)
+    labels = [h.get_label() for h in ax.get_legend().legend_handles]
+    assert any(label.startswith("likelihood power") for label in labels)
+    ax.figure.savefig(tmp_path / "power.png")
