@@ -771,7 +771,9 @@ class Huber(_CurvatureMixin, Loss):
     scale is not differentiated). When more than half the residuals are
     equal (MAD 0) ``s`` is their mean absolute deviation times
     ``sqrt(pi / 2)``; when all are equal, ``|median(r)|`` (one Newton step
-    reaches them), or 1 on a perfect fit.
+    reaches them), or 1 on a perfect fit. The scale is that of the rows
+    passed in: an evaluation set gets its own, and distributed training
+    (Dask) computes one per worker from the worker's rows.
 
     Parameters
     ----------
