@@ -2,8 +2,12 @@
 
 :func:`ablate_losses` trains one model per loss under K-fold cross-validation
 and scores every row with the same panel of yardsticks;
-:func:`sweep_tweedie_power` does it for a grid of Tweedie powers plus squared
-error; :func:`recommend_losses` reads the target and proposes the candidates.
+:func:`sweep_loss_parameter` does it for a grid of values of one numeric loss
+parameter (Huber's ``delta``, focal ``gamma``, ...) and
+:func:`sweep_tweedie_power` for a grid of Tweedie powers plus squared
+error, with the power's profile-likelihood choice read from the same
+out-of-fold predictions (:func:`choice_table` sets it beside the MAE and
+deviance choices); :func:`recommend_losses` reads the target and proposes the candidates.
 
 Loss specs
 ----------
@@ -56,7 +60,9 @@ __all__ = [
     "parse_loss",
     "recommend_losses",
     "seed_table",
+    "sweep_loss_parameter",
     "sweep_tweedie_power",
+    "choice_table",
     "to_markdown",
 ]
 
@@ -391,6 +397,7 @@ class _Config:
     loss: Loss | None = None
     baseline: str | None = None  # "mean", "median"
     power: float = float("nan")
+    value: float = float("nan")  # the swept parameter's value (sweeps only)
 
 
 @dataclass
@@ -400,6 +407,7 @@ class _Row:
     loss: str
     power: float
     folds: list[dict[str, float]] = field(default_factory=list)
+    value: float = float("nan")
     n_floored: int = 0
     seconds: float = float("nan")
 
@@ -424,6 +432,8 @@ class _Experiment:
         self.rows: dict[str, _Row] = {}
         self.progress, self.desc = progress, desc
         self.bar: Any = None
+        #: Out-of-fold predictions per fitted configuration, kept when set to a dict.
+        self.oof: dict[str, np.ndarray] | None = None
 
     def _split(self, cv, groups):
         from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
@@ -491,10 +501,10 @@ class _Experiment:
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
         loss_name = "" if config.loss is None else config.loss.name
-        row = _Row(config.label, config.kind, loss_name or "constant", config.power, seconds=0.0)
+        row = _Row(config.label, config.kind, loss_name or "constant", config.power, seconds=0.0, value=config.value)
         balanced = None
         if self.balance and config.loss is not None and config.loss.link.name == "log":
-            balanced = _Row(f"{config.label} balanced", "balanced", loss_name, config.power)
+            balanced = _Row(f"{config.label} balanced", "balanced", loss_name, config.power, value=config.value)
         for (train_idx, test_idx), fit in zip(self.folds, fits):
             y_tr, y_te = self.y[train_idx], self.y[test_idx]
             w_tr, w_te = self._fold_weight(train_idx), self._fold_weight(test_idx)
@@ -508,6 +518,8 @@ class _Experiment:
             else:
                 pred, seconds = fit
                 row.seconds += seconds
+                if self.oof is not None:
+                    self.oof.setdefault(config.label, np.full(self.y.shape[0], np.nan))[test_idx] = pred
             scores, floored = self._score(y_te, pred, w_te, train_mean)
             row.folds.append(scores)
             row.n_floored += floored
@@ -539,6 +551,8 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
     fold_scores: dict[str, dict[str, list[float]]] = {}
     for label, row in exp.rows.items():
         rec: dict[str, Any] = {"config": label, "kind": row.kind, "loss": row.loss, "power": row.power}
+        if "parameter" in meta:
+            rec["value"] = row.value
         for m in (metric, *[m for m in metrics if m != metric]):
             values = np.array([f[m] for f in row.folds], dtype=np.float64)
             finite = values[np.isfinite(values)]
@@ -562,8 +576,9 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
     df = df.iloc[order].reset_index(drop=True)
     best = float(df[metric].iloc[0])
     gap = (best - df[metric]) if higher else (df[metric] - best)
-    df.insert(4, "relative_to_best", gap / abs(best) if best != 0.0 else np.nan)
-    df.insert(4, "rank", np.arange(1, len(df) + 1))
+    at = 5 if "parameter" in meta else 4
+    df.insert(at, "relative_to_best", gap / abs(best) if best != 0.0 else np.nan)
+    df.insert(at, "rank", np.arange(1, len(df) + 1))
     df["wins_vs_reference"] = df["wins_vs_reference"].astype("Int64")
     df.attrs.update(meta)
     df.attrs.update({"metric": metric, "task": exp.task, "reference": reference if ref_scores is not None else None,
@@ -723,7 +738,7 @@ def _check_deviance_power(value: Any) -> float:
 
 
 def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs, progress, metric, reference,
-         baselines, balance, deviance_power, desc, refine_powers=None, refine=0):
+         baselines, balance, deviance_power, desc, sweep=None, refine=0, values=None):
     metric = _check_metric(metric, task)
     deviance_power = _check_deviance_power(deviance_power)
     for name, value in (("baselines", baselines), ("balance", balance)):
@@ -738,7 +753,10 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
         raise ValueError(f"losses has duplicates: {labels}")
     for loss, label in zip(parsed, labels):
         _check_labels(loss, label, ya)
-    configs = [_Config(label, "model", loss, power=_power_of(loss)) for loss, label in zip(parsed, labels)]
+    if values is None:
+        values = [float("nan")] * len(parsed)
+    configs = [_Config(label, "model", loss, power=_power_of(loss), value=v)
+               for loss, label, v in zip(parsed, labels, values)]
     if baselines:
         configs.append(_Config("constant mean", "baseline", baseline="mean"))
         if task == "regression":
@@ -746,37 +764,51 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
     exp = _Experiment(Xa, ya, w, g, task=task, backend=backend, params=params, num_boost_round=rounds, cv=cv,
                       random_state=seed, n_jobs=jobs, deviance_power=deviance_power, balance=balance,
                       progress=progress, desc=desc)
+    if sweep is not None and sweep.after is not None:
+        exp.oof = {}
     try:
         exp.add(configs)
-        if refine_powers is not None and refine > 0:
-            _golden_refine(exp, refine_powers, refine, metric)
+        if sweep is not None and refine > 0:
+            _golden_refine(exp, sweep, refine, metric)
     finally:
         exp.close()
     meta = {"backend": backend, "cv": cv, "num_boost_round": rounds, "random_state": seed,
             "deviance_power": deviance_power, "n_rows": int(ya.shape[0]), "params": dict(params)}
-    return _summarize(exp, metric, reference, meta)
+    if sweep is not None:
+        meta.update({"loss": sweep.base.name, "parameter": sweep.parameter, "values": list(sweep.values)})
+    df = _summarize(exp, metric, reference, meta)
+    if sweep is not None and sweep.after is not None:
+        df = sweep.after(exp, df)
+    return df
 
 
-def _golden_refine(exp: _Experiment, powers: list[float], steps: int, metric: str) -> None:
-    """Golden-section search for the power between the grid neighbours of the best grid power."""
+def _round_value(x: float) -> float:
+    """Five significant digits: short labels; four decimals for Tweedie powers in [1, 2], as before."""
+    return float(f"{x:.5g}")
+
+
+def _golden_refine(exp: _Experiment, sweep: "_Sweep", steps: int, metric: str) -> None:
+    """Golden-section search for the value between the grid neighbours of the best grid value."""
     higher = metric in _HIGHER_IS_BETTER
+    values = list(sweep.values)
 
-    def value(p: float) -> float:
-        label = loss_label(get_loss("tweedie", power=p))
+    def value(x: float) -> float:
+        loss = sweep.loss_at(x)
+        label = loss_label(loss)
         if label not in exp.rows:
-            exp.add([_Config(label, "refined", get_loss("tweedie", power=p), power=p)])
+            exp.add([_Config(label, "refined", loss, power=_power_of(loss), value=x)])
         v = float(np.mean(exp.primary_fold_scores(label, metric)))
         return -v if higher else v
 
-    grid = [value(p) for p in powers]
+    grid = [value(x) for x in values]
     k = int(np.argmin(grid))
-    a = powers[max(k - 1, 0)]
-    b = powers[min(k + 1, len(powers) - 1)]
+    a = values[max(k - 1, 0)]
+    b = values[min(k + 1, len(values) - 1)]
     if b - a <= 0:
         return
     inv_phi = (math.sqrt(5.0) - 1.0) / 2.0
     c, d = b - inv_phi * (b - a), a + inv_phi * (b - a)
-    c, d = round(c, 4), round(d, 4)
+    c, d = _round_value(c), _round_value(d)
     fc = value(c)
     used = 1
     fd = value(d) if used < steps else float("inf")
@@ -784,13 +816,75 @@ def _golden_refine(exp: _Experiment, powers: list[float], steps: int, metric: st
     while used < steps:
         if fc <= fd:
             b, d, fd = d, c, fc
-            c = round(b - inv_phi * (b - a), 4)
+            c = _round_value(b - inv_phi * (b - a))
             fc = value(c)
         else:
             a, c, fc = c, d, fd
-            d = round(a + inv_phi * (b - a), 4)
+            d = _round_value(a + inv_phi * (b - a))
             fd = value(d)
         used += 1
+
+
+#: Parameters that define what the model predicts (its target functional), not
+#: how it is fitted: a cross-validated yardstick would pick the value that suits
+#: the yardstick (MAE picks the median), not the user's question.
+_TARGET_PARAMETERS: dict[str, tuple[str, ...]] = {"quantile": ("alpha",)}
+#: Huber's delta in robust standard deviations of the residuals.
+_SCALE_FREE = "robust"
+
+
+@dataclass
+class _Sweep:
+    base: Loss
+    parameter: str
+    values: list[float]
+    after: Any = None  # (experiment, table) -> table, once the table exists; the experiment keeps its predictions
+
+    def loss_at(self, value: float) -> Loss:
+        params = dict(self.base.params)
+        params[self.parameter] = value
+        try:
+            return get_loss(self.base.name, **params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.parameter}={value!r} is not a valid value of parameter {self.parameter!r} "
+                             f"of loss {self.base.name!r}: {exc}") from exc
+
+
+def _make_sweep(loss: Any, parameter: Any, values: Any) -> _Sweep:
+    base = parse_loss(loss)
+    if not isinstance(parameter, str) or not parameter:
+        raise ValueError(f"parameter must be the name of a loss parameter, got {parameter!r}")
+    sig = inspect.signature(type(base).__init__)
+    names = [k for k, p in sig.parameters.items()
+             if k != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if parameter not in names:
+        known = ", ".join(repr(k) for k in names) or "none"
+        raise ValueError(f"loss {base.name!r} has no parameter {parameter!r}; its parameters: {known}")
+    if parameter in _TARGET_PARAMETERS.get(base.name, ()):
+        raise ValueError(f"parameter {parameter!r} of loss {base.name!r} sets what the model predicts (the "
+                         f"{base.name} level), not how it is fitted; choose it from the question, not by "
+                         "cross-validation")
+    default = sig.parameters[parameter].default
+    if isinstance(default, str) or isinstance(default, bool):
+        raise ValueError(f"parameter {parameter!r} of loss {base.name!r} is not numeric "
+                         f"(default {default!r}); sweep_loss_parameter sweeps numeric parameters")
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValueError(f"values of parameter {parameter!r} of loss {base.name!r} must be a sequence of "
+                         f"numbers, got {values!r}")
+    out: list[float] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"values of parameter {parameter!r} of loss {base.name!r} must be finite numbers, "
+                             f"got {v!r}")
+        out.append(float(v))
+    if not out:
+        raise ValueError(f"values of parameter {parameter!r} of loss {base.name!r} is empty; give at least one")
+    if len(set(out)) != len(out):
+        raise ValueError(f"values of parameter {parameter!r} of loss {base.name!r} has duplicates: {out}")
+    sweep = _Sweep(base, parameter, sorted(out))
+    for v in sweep.values:
+        sweep.loss_at(v)  # reject values the loss refuses before any fit
+    return sweep
 
 
 def sweep_tweedie_power(
@@ -813,6 +907,7 @@ def sweep_tweedie_power(
     balance: bool = False,
     refine: int = 0,
     deviance_power: float = 1.5,
+    likelihood: bool | None = None,
 ) -> pd.DataFrame:
     """Cross-validate the same booster with Tweedie loss at each power, plus squared error.
 
@@ -838,29 +933,198 @@ def sweep_tweedie_power(
         Extra power evaluations (each a full cross-validation) of a
         golden-section search on ``metric`` between the grid neighbours of
         the best grid power; shown as ``kind == "refined"`` rows.
+    likelihood : bool or None, default None
+        Add the profile-likelihood choice of the power (the machinery of
+        :func:`~gbm_objectives.tweedie_power.estimate_tweedie_power`) read
+        from the sweep's own out-of-fold predictions, with no extra fit: the
+        Tweedie rows (grid and refined powers in (1, 2)) get
+        ``log_likelihood`` and ``dispersion``, and ``df.attrs["likelihood"]``
+        holds the power, its 95% interval and dispersion. None: when
+        possible (at least 3 powers in (1, 2), at least 2 positive labels);
+        True: required (a ValueError says why it is not possible); False:
+        skipped (the likelihood costs a series evaluation per row and power,
+        seconds on a million rows). :func:`choice_table` shows it beside the
+        MAE and deviance choices.
 
     Returns
     -------
     pandas.DataFrame
-        As :func:`ablate_losses`; ``power`` holds each row's Tweedie power.
+        As :func:`sweep_loss_parameter` (of which this is the Tweedie case,
+        with parameter ``"power"``); ``power`` and ``value`` hold each row's
+        Tweedie power; ``log_likelihood`` and ``dispersion`` (NaN on other
+        rows, absent without the likelihood) the Tweedie rows' profile
+        log-likelihood and maximum-likelihood dispersion.
     """
-    Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
-        X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
     grid = _check_powers(powers)
-    refine = _check_int(refine, "refine", 0)
-    if refine and len(grid) < 2:
-        raise ValueError("refine needs at least two grid powers to search between")
     if not isinstance(include_squared_error, bool):
         raise ValueError(f"include_squared_error must be True or False, got {include_squared_error!r}")
-    parsed: list[Loss] = [get_loss("tweedie", power=p) for p in grid]
-    reference = None
-    if include_squared_error:
-        parsed.append(get_loss("squared_error"))
-        reference = "squared_error"
-    return _run(Xa, ya, w, g, parsed, task="regression", backend=backend, params=params, rounds=rounds, cv=cv,
+    if likelihood is not None and not isinstance(likelihood, bool):
+        raise ValueError(f"likelihood must be True, False or None, got {likelihood!r}")
+    sweep = _make_sweep("tweedie", "power", grid)
+    if likelihood is not False:
+        open_grid = [p for p in grid if 1.0 < p < 2.0]
+        try:
+            n_positive = int(np.count_nonzero(np.asarray(y, dtype=np.float64) > 0.0))
+        except (TypeError, ValueError):
+            n_positive = 2  # the checks of the labels below say what is wrong
+        reason = None
+        if len(open_grid) < 3:
+            reason = f"the likelihood needs at least 3 powers in (1, 2), got {open_grid}"
+        elif n_positive < 2:
+            reason = "the likelihood's dispersion needs at least 2 positive labels"
+        if reason is None:
+            sweep.after = _likelihood_report
+        elif likelihood:
+            raise ValueError(reason)
+    return _sweep_run(X, y, sweep, backend=backend, params=params,
+                      num_boost_round=num_boost_round, cv=cv, groups=groups, sample_weight=sample_weight,
+                      random_state=random_state, n_jobs=n_jobs, progress=progress, metric=metric,
+                      reference="squared_error" if include_squared_error else None, baselines=baselines,
+                      balance=balance, refine=refine, deviance_power=deviance_power,
+                      desc=f"sweep_tweedie_power[{backend}]")
+
+
+def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
+    """Profile likelihood of the power from the sweep's out-of-fold predictions (see sweep_tweedie_power)."""
+    from .tweedie_power import _profile_from_oof
+
+    rows = df[(df["loss"] == "tweedie") & df["kind"].isin(("model", "refined"))
+              & (df["power"] > 1.0) & (df["power"] < 2.0)].sort_values("power")
+    grid = rows["power"].to_numpy(dtype=np.float64)
+    oof = np.vstack([exp.oof[label] for label in rows["config"]])
+    lik = _profile_from_oof(exp.y, exp.w, oof, grid, 10)
+    out = df.copy()
+    out["log_likelihood"] = np.nan
+    out["dispersion"] = np.nan
+    where = out["config"].map({c: k for k, c in enumerate(rows["config"])})
+    hit = where.notna().to_numpy()
+    idx = where[hit].astype(int).to_numpy()
+    out.loc[hit, "log_likelihood"] = lik["log_likelihood"][idx]
+    out.loc[hit, "dispersion"] = lik["dispersion"][idx]
+    k_best = int(np.argmax(lik["log_likelihood"]))
+    out.attrs.update(df.attrs)
+    out.attrs["likelihood"] = {
+        "power": float(lik["power"]), "ci": tuple(float(c) for c in lik["ci"]),
+        "ci_open": tuple(bool(o) for o in lik["ci_open"]), "dispersion": float(lik["best_dispersion"]),
+        "log_likelihood": float(lik["max_log_likelihood"]), "n_scored": int(lik["n_scored"]),
+        "best_fitted": str(rows["config"].iloc[k_best]),
+        "profile": {c: lik["profile"][c].tolist() for c in ("power", "log_likelihood", "lr_statistic")},
+    }
+    return out
+
+
+def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, groups, sample_weight, random_state,
+               n_jobs, progress, metric, reference, baselines, balance, refine, deviance_power, desc):
+    Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
+        X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
+    refine = _check_int(refine, "refine", 0)
+    if refine and len(sweep.values) < 2:
+        raise ValueError(f"refine needs at least two values of {sweep.parameter!r} to search between")
+    parsed: list[Loss] = [sweep.loss_at(v) for v in sweep.values]
+    values: list[float] = list(sweep.values)
+    task = _task_of(parsed[0])
+    if reference == "auto":
+        reference = "squared_error" if task == "regression" else "logistic"
+    if reference is not None:
+        ref_loss = parse_loss(reference)
+        if _task_of(ref_loss) != task:
+            raise ValueError(f"reference {loss_label(ref_loss)} is not a {task} loss")
+        if ref_loss not in parsed:
+            parsed.append(ref_loss)
+            values.append(float("nan"))
+        reference = loss_label(ref_loss)
+    return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv,
                 seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
-                balance=balance, deviance_power=deviance_power, desc=f"sweep_tweedie_power[{backend}]",
-                refine_powers=grid, refine=refine)
+                balance=balance, deviance_power=deviance_power, desc=desc, sweep=sweep, refine=refine,
+                values=values)
+
+
+def sweep_loss_parameter(
+    X: Any,
+    y: Any,
+    loss: Any,
+    parameter: str,
+    values: Sequence[float],
+    *,
+    backend: str = "xgboost",
+    params: dict[str, Any] | None = None,
+    num_boost_round: int = 200,
+    cv: int = 5,
+    groups: Any = None,
+    sample_weight: Any = None,
+    random_state: int = 0,
+    n_jobs: int = 1,
+    progress: bool = True,
+    metric: str | None = None,
+    reference: Any = "auto",
+    baselines: bool = True,
+    balance: bool = False,
+    refine: int = 0,
+    deviance_power: float = 1.5,
+) -> pd.DataFrame:
+    """Cross-validate the same booster and loss at each value of one numeric loss parameter.
+
+    The guidelines tune a loss's own parameters by cross-validation: Huber's
+    ``delta`` starting at 1.35 (``sweep_loss_parameter(X, y, "huber",
+    "delta", [0.5, 1.35, 3])``; with ``delta_scale="robust"`` in the spec
+    the values are in robust standard deviations of the residuals), focal
+    ``gamma`` around 2, the Tweedie power in [1.1, 1.9]
+    (:func:`sweep_tweedie_power` is this sweep's Tweedie case). Every row is
+    scored on the same folds and panel as :func:`ablate_losses`.
+
+    Parameters that set what the model predicts rather than how it is fitted
+    are refused: quantile ``alpha`` is the level the user asks for, and a
+    yardstick would pick the level that suits it (MAE picks the median), not
+    answer the question. Grouped losses (InfoNCE) cannot be ablated, so their
+    ``temperature`` is refused with the reason.
+
+    Parameters
+    ----------
+    X, y : features (n, d) and target (n,)
+    loss : loss spec
+        Name, ``"name(key=value)"`` string, ``(name, params)`` pair or
+        :class:`Loss`; its other parameters stay fixed at the values given.
+    parameter : str
+        Name of a numeric parameter of the loss (``"delta"``, ``"gamma"``,
+        ``"power"``, ``"label_smoothing"``, ...).
+    values : sequence of float
+        Values to try (sorted; no duplicates); each must be accepted by the loss.
+    backend, params, num_boost_round, cv, groups, sample_weight, random_state, n_jobs, progress
+        As in :func:`ablate_losses`.
+    metric : str, optional
+        Yardstick that orders the rows and drives ``refine`` (default MAE for
+        regression, log loss for classification).
+    reference : loss spec, "auto" or None, default "auto"
+        As in :func:`ablate_losses` (squared error / logistic, added as a row).
+    baselines, balance, deviance_power
+        As in :func:`ablate_losses`.
+    refine : int >= 0, default 0
+        Extra evaluations (each a full cross-validation) of a golden-section
+        search on ``metric`` between the grid neighbours of the best grid
+        value; shown as ``kind == "refined"`` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`ablate_losses`, with a ``value`` column (the parameter's
+        value; NaN on the reference and baseline rows);
+        ``df.attrs["loss"]``, ``["parameter"]`` and ``["values"]`` name the
+        sweep. :func:`~gbm_objectives.plotting.plot_parameter_sweep` plots it.
+
+    Raises
+    ------
+    ValueError
+        A parameter the loss does not have, a non-numeric parameter or value,
+        a value the loss rejects, a parameter that sets the target (quantile
+        ``alpha``), a grouped or multiclass loss (each naming the parameter
+        and the loss), or the input problems of :func:`ablate_losses`.
+    """
+    sweep = _make_sweep(loss, parameter, values)
+    return _sweep_run(X, y, sweep, backend=backend, params=params, num_boost_round=num_boost_round, cv=cv,
+                      groups=groups, sample_weight=sample_weight, random_state=random_state, n_jobs=n_jobs,
+                      progress=progress, metric=metric, reference=reference, baselines=baselines, balance=balance,
+                      refine=refine, deviance_power=deviance_power,
+                      desc=f"sweep_loss_parameter[{sweep.base.name}.{parameter}, {backend}]")
 
 
 # ---------------------------------------------------------------------------
@@ -930,8 +1194,9 @@ def recommend_losses(y: Any) -> list[LossAdvice]:
     logistic for 0/1 labels) is always first, as the reference to beat;
     zero-inflated or right-skewed non-negative targets get Tweedie (start at
     power 1.5, search [1.1, 1.9]); non-negative integer counts get Poisson;
-    positive skewed targets get Gamma; heavy tails or outliers get Huber
-    (delta 1.35 robust standard deviations); skewed or heavy-tailed targets
+    positive skewed targets get Gamma; heavy tails or outliers that are
+    symmetric or reach negative values get the scale-free Huber (delta 1.35
+    robust standard deviations of the residuals, ``delta_scale="robust"``); skewed or heavy-tailed targets
     get the median (quantile 0.5), the optimum of MAE; a rare class gets
     focal loss (gamma 2).
 
@@ -972,11 +1237,16 @@ def recommend_losses(y: Any) -> list[LossAdvice]:
         out.append(LossAdvice("gamma", f"strictly positive, right-skewed (skewness {d['skewness']:.1f}): Gamma "
                               "deviance (Tweedie power 2), log link"))
         out.append(LossAdvice("tweedie(power=1.5)", "Tweedie between Poisson and Gamma variance"))
-    if heavy and abs(d["skewness"]) <= 1.0:
-        delta = 1.35 * d["robust_scale"] if d["robust_scale"] > 0 else 1.35
-        out.append(LossAdvice(f"huber(delta={delta:.4g})", f"heavy tails / outliers ({d['outlier_share']:.1%} of "
-                              f"rows beyond 5 robust SDs, excess kurtosis {d['excess_kurtosis']:.1f}): Huber, "
-                              "delta = 1.35 robust SDs of y; tune it by cross-validation"))
+    negative = d["min"] < 0.0
+    if heavy and (abs(d["skewness"]) <= 1.0 or negative):
+        # Outliers on a real line (negative values rule out Tweedie, Poisson and Gamma): the guidelines'
+        # first choice is Huber at 1.35 residual SDs, scale-free so that 1.35 means that at any scale.
+        where = "; y takes negative values, so the log-link losses do not apply" if negative else ""
+        out.append(LossAdvice(f"huber(delta=1.35, delta_scale={_SCALE_FREE!r})",
+                              f"heavy tails / outliers ({d['outlier_share']:.1%} of rows beyond 5 robust SDs, "
+                              f"excess kurtosis {d['excess_kurtosis']:.1f}, skewness {d['skewness']:.1f}{where}): "
+                              "Huber, delta = 1.35 robust SDs of the residuals (scale-free); tune it with "
+                              "sweep_loss_parameter(X, y, \"huber(delta_scale='robust')\", \"delta\", ...)"))
         if 0.1 <= d["robust_scale"] <= 10.0:
             out.append(LossAdvice("log_cosh", "smooth Huber-like alternative, twice differentiable "
                                   "(quadratic below about 1, linear above)"))
@@ -1091,6 +1361,73 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
         out["Floored"] = [str(int(v)) for v in result["n_floored"]]
     out["Fit s"] = ["-" if not np.isfinite(v) else f"{v:.1f}" for v in result["fit_seconds"].to_numpy(dtype=np.float64)]
     return pd.DataFrame(out)
+
+
+def _tweedie_choice(result: pd.DataFrame, metric: str) -> pd.Series | None:
+    rows = result[(result["loss"] == "tweedie") & result["kind"].isin(("model", "refined"))]
+    values = rows[metric].to_numpy(dtype=np.float64)
+    if rows.empty or not np.isfinite(values).any():
+        return None
+    return rows.iloc[int(np.nanargmin(values))]
+
+
+def choice_table(result: pd.DataFrame) -> pd.DataFrame:
+    """The power each criterion picks, side by side, with the baselines and calibration.
+
+    The sweep's report of :func:`sweep_tweedie_power`: the profile-likelihood
+    choice (with its 95% interval; present when the sweep computed the
+    likelihood), the power of lowest cross-validated MAE and the power of
+    lowest fixed-power Tweedie deviance, then the reference (squared error)
+    and the constant baselines. Each row shows the fitted configuration it
+    reads (for the likelihood, the fitted power of highest likelihood) with
+    its MAE, Tweedie deviance (mean ± fold SD) and calibration (mean
+    prediction / mean label).
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`sweep_tweedie_power`
+
+    Returns
+    -------
+    pandas.DataFrame of strings: ``Choice``, ``Power``, ``95% interval``,
+    ``Configuration`` and the yardsticks.
+    """
+    result = _check_result(result)
+    if result.attrs.get("task") != "regression" or not (result["loss"] == "tweedie").any():
+        raise ValueError("choice_table needs a result of sweep_tweedie_power() (Tweedie rows)")
+    metrics = [m for m in ("mae", "tweedie_deviance", "calibration") if m in result.columns]
+    scales = {}
+    for m in metrics:
+        finite = np.abs(result[m].to_numpy(dtype=np.float64))
+        finite = finite[np.isfinite(finite)]
+        scales[m] = None if m == "calibration" else (float(np.median(finite)) if finite.size else 1.0)
+
+    def cells(row: pd.Series) -> list[str]:
+        out = []
+        for m in metrics:
+            v, sd = float(row[m]), float(row[f"{m}_std"])
+            out.append(f"{_fmt(v, scales[m])} ± {_fmt(sd, scales[m])}" if np.isfinite(sd) else _fmt(v, scales[m]))
+        return out
+
+    records = []
+    lik = result.attrs.get("likelihood")
+    if lik is not None:
+        fitted = result[result["config"] == lik["best_fitted"]].iloc[0]
+        lo = ("<=" if lik["ci_open"][0] else "") + f"{lik['ci'][0]:.3f}"
+        hi = f"{lik['ci'][1]:.3f}" + ("+" if lik["ci_open"][1] else "")
+        records.append(["likelihood (profile, out-of-fold)", f"{lik['power']:.3f}", f"[{lo}, {hi}]",
+                        str(fitted["config"]), *cells(fitted)])
+    for metric, name in (("mae", "MAE"), ("tweedie_deviance", _title(result, "tweedie_deviance"))):
+        row = _tweedie_choice(result, metric) if metric in result.columns else None
+        if row is not None:
+            records.append([f"lowest {name}", f"{float(row['power']):.4g}", "-", str(row["config"]), *cells(row)])
+    for config in (result.attrs.get("reference"), "constant mean", "constant median"):
+        rows = result[result["config"] == config] if config is not None else result.iloc[:0]
+        if not rows.empty:
+            kind = "reference" if config == result.attrs.get("reference") else str(rows["kind"].iloc[0])
+            records.append([kind, "-", "-", str(config), *cells(rows.iloc[0])])
+    return pd.DataFrame(records, columns=["Choice", "Power", "95% interval", "Configuration",
+                                          *[_title(result, m) for m in metrics]])
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -752,36 +752,106 @@ class Huber(_CurvatureMixin, Loss):
     same). ``curvature="irls"`` uses ``delta / |r|``, the iteratively reweighted
     least-squares weight, whose Newton step reaches an outlying label in one step.
 
+    Scale-free delta
+    ----------------
+    Huber's 1.35 (for 95% efficiency under Gaussian noise) is in units of the
+    residual scale. With ``delta_scale="robust"`` the threshold is
+    ``delta * s``, where ``s = 1.4826 * median(|r - median(r)|)`` is the MAD
+    of the current residuals (weighted medians over rows of positive weight),
+    so ``huber(delta=1.35, delta_scale="robust")`` means the same on costs in
+    the thousands as on unit-scale targets. ``s`` is re-estimated at every
+    call from ``(y, margin, weight)``, as a robust regression re-estimates its
+    scale at every iteration (statsmodels' ``RLM`` with the MAD, Huber's
+    proposal 2): no state is kept, so a saved model, both boosters' adapters
+    and every fold behave alike, and ``s`` shrinks as the fit improves,
+    separating the outliers from the residual noise rather than from the
+    spread of ``y`` (which holds the signal too). A scale fixed from the
+    labels at the start would need state outside ``(y, margin, weight)``.
+    Gradients and curvatures are exact for that call's ``delta * s`` (the
+    scale is not differentiated). When more than half the residuals are
+    equal (MAD 0) ``s`` is their mean absolute deviation times
+    ``sqrt(pi / 2)``; when all are equal, ``|median(r)|`` (one Newton step
+    reaches them), or 1 on a perfect fit. The scale is that of the rows
+    passed in: an evaluation set gets its own, and distributed training
+    (Dask) computes one per worker from the worker's rows.
+
     Parameters
     ----------
     delta : float > 0, default 1.35
-        Where quadratic turns linear, in the units of ``y``.
+        Where quadratic turns linear: in the units of ``y``, or with
+        ``delta_scale="robust"`` in robust standard deviations of the residuals.
     curvature : {"unit", "irls"}, default "unit"
+    delta_scale : {None, "robust"}, default None
+        None: ``delta`` is absolute. ``"robust"``: ``delta`` times the MAD of
+        the current residuals (see above).
     """
 
     name = "huber"
     link = IdentityLink()
 
-    def __init__(self, delta: float = 1.35, curvature: str = "unit") -> None:
+    def __init__(self, delta: float = 1.35, curvature: str = "unit", delta_scale: str | None = None) -> None:
         super().__init__()
         self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
         self.curvature = self._set_curvature(curvature, ("unit", "irls"))
+        if delta_scale not in (None, "robust"):
+            raise ValueError(f"delta_scale must be None or 'robust', got {delta_scale!r}")
+        self.delta_scale = delta_scale
         self._params = {"delta": self.delta}
         if curvature != "unit":
             self._params["curvature"] = curvature
+        if delta_scale is not None:
+            self._params["delta_scale"] = delta_scale
 
     @property
     def exact_hessian(self) -> bool:
         return False
 
+    def _delta_for(self, y, margin, weight) -> float:
+        if self.delta_scale is None:
+            return self.delta
+        return self.delta * _robust_residual_scale(np.asarray(margin, np.float64) - np.asarray(y, np.float64),
+                                                   weight)
+
     def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
-        regression.huber_grad_hess(y, margin, weight, self.delta, self._curvature_code, grad, hess)
+        regression.huber_grad_hess(y, margin, weight, self._delta_for(y, margin, weight), self._curvature_code,
+                                   grad, hess)
 
     def _loss_sum(self, y, margin, weight, offsets=None):
-        return regression.huber_loss_sum(y, margin, weight, self.delta)
+        return regression.huber_loss_sum(y, margin, weight, self._delta_for(y, margin, weight))
 
     def _init_score(self, y, weight):
         return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
+
+
+def _weighted_quantile_half(x: np.ndarray, w: np.ndarray | None) -> float:
+    if w is None:
+        return float(np.median(x))
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order])
+    idx = int(np.searchsorted(cum, 0.5 * cum[-1], side="left"))
+    return float(x[order][min(idx, x.shape[0] - 1)])
+
+
+def _robust_residual_scale(r: np.ndarray, weight: np.ndarray) -> float:
+    """``1.4826 * MAD`` of the residuals over rows of positive weight, with fallbacks (see :class:`Huber`)."""
+    keep = np.isfinite(r)
+    w = None
+    if weight.shape[0] > 0:
+        w = np.asarray(weight, np.float64)
+        keep &= w > 0.0
+        w = w[keep]
+    r = r[keep]
+    if r.shape[0] == 0:
+        return 1.0
+    med = _weighted_quantile_half(r, w)
+    dev = np.abs(r - med)
+    mad = 1.4826 * _weighted_quantile_half(dev, w)
+    if mad > 0.0 and math.isfinite(mad):
+        return mad
+    mean_abs = float(np.average(dev, weights=w)) * math.sqrt(math.pi / 2.0)
+    if mean_abs > 0.0 and math.isfinite(mean_abs):
+        return mean_abs
+    return abs(med) if abs(med) > 0.0 and math.isfinite(med) else 1.0
 
 
 @register_loss

@@ -1,7 +1,8 @@
 """Plots of ablation results (matplotlib, the optional ``plot`` extra, imported on use).
 
-Both helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`
-or :func:`~gbm_objectives.ablation.sweep_tweedie_power` and return the
+The helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`,
+:func:`~gbm_objectives.ablation.sweep_loss_parameter` or
+:func:`~gbm_objectives.ablation.sweep_tweedie_power` and return the
 matplotlib ``Axes`` they drew on (``ax.figure.savefig(...)`` writes it).
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_power_sweep", "plot_ablation"]
+__all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation"]
 
 _KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "baseline": "#7f7f7f"}
 
@@ -53,7 +54,9 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
 
     Each fold's score is a dot; the line joins the fold means with error bars
     of one fold standard deviation. Squared error and the constant baselines
-    are horizontal reference lines (baselines only when they fit the axis).
+    are horizontal reference lines (baselines only when they fit the axis);
+    the profile-likelihood power and its 95% interval, when the sweep
+    computed them, are a vertical line and a band.
 
     Parameters
     ----------
@@ -86,6 +89,11 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
     if not refined.empty:
         ax.scatter(refined["power"], refined[metric], marker="D", color=_KIND_COLORS["refined"], zorder=3,
                    label="refined power")
+    lik = result.attrs.get("likelihood")
+    if lik is not None:
+        ax.axvspan(lik["ci"][0], lik["ci"][1], color="#ff7f0e", alpha=0.12,
+                   label=f"likelihood 95% interval [{lik['ci'][0]:.3f}, {lik['ci'][1]:.3f}]")
+        ax.axvline(lik["power"], color="#ff7f0e", label=f"likelihood power {lik['power']:.3f}")
     lo, hi = ax.get_ylim()
     span = hi - lo
     for config, style, color in (("squared_error", "--", "#d62728"), ("constant median", ":", "#7f7f7f"),
@@ -100,6 +108,79 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
     ax.set_xlabel("Tweedie power")
     ax.set_ylabel(f"{_label(result, metric)} ({result.attrs.get('cv', '?')}-fold CV)")
     ax.set_title(title or f"{_label(result, metric)} vs Tweedie power [{result.attrs.get('backend', '')}]")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_parameter_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any = None,
+                         title: str | None = None, log_x: bool | None = None) -> Any:
+    """Cross-validated ``metric`` against the swept loss parameter, with the spread over folds.
+
+    The plot of :func:`~gbm_objectives.ablation.sweep_loss_parameter`: each
+    fold's score is a dot, the line joins the fold means with error bars of
+    one fold standard deviation, refined values are diamonds, and the
+    reference and constant baselines are horizontal lines (baselines only
+    when they fit the axis).
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`sweep_loss_parameter` or :func:`sweep_tweedie_power`
+    metric : str, optional
+        Default: the metric the table is ranked by.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    log_x : bool, optional
+        Logarithmic x axis; default when the values are positive and span
+        more than a factor of 10 (temperatures, deltas).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    result, metric = _check(result, metric)
+    parameter = result.attrs.get("parameter")
+    if parameter is None or "value" not in result.columns:
+        raise ValueError("expected a result table of sweep_loss_parameter() or sweep_tweedie_power()")
+    folds = result.attrs.get("fold_scores", {})
+    swept = result[result["kind"].isin(("model", "refined")) & result["value"].notna()].sort_values("value")
+    if swept.empty:
+        raise ValueError("the result has no swept model rows to plot")
+    name = f"{result.attrs.get('loss', '')} {parameter}".strip()
+    ax = _axes(ax, (6.4, 4.0))
+    for value, config in zip(swept["value"], swept["config"]):
+        scores = np.asarray(folds.get(config, {}).get(metric, []), dtype=np.float64)
+        ax.scatter(np.full(scores.shape, value), scores, s=10, color="#aec7e8", zorder=1)
+    ax.errorbar(swept["value"], swept[metric], yerr=swept[f"{metric}_std"].fillna(0.0), marker="o",
+                color=_KIND_COLORS["model"], capsize=3, zorder=2, label=f"{name} (mean ± fold SD)")
+    bal = result[(result["kind"] == "balanced") & result["value"].notna()].sort_values("value")
+    if not bal.empty:
+        ax.plot(bal["value"], bal[metric], marker="s", linestyle="--", color=_KIND_COLORS["balanced"], zorder=2,
+                label="mean-balanced")
+    refined = swept[swept["kind"] == "refined"]
+    if not refined.empty:
+        ax.scatter(refined["value"], refined[metric], marker="D", color=_KIND_COLORS["refined"], zorder=3,
+                   label=f"refined {parameter}")
+    lo, hi = ax.get_ylim()
+    span = hi - lo
+    ref = result.attrs.get("reference")
+    for config, style, color in ((ref, "--", "#d62728"), ("constant median", ":", "#7f7f7f"),
+                                 ("constant mean", "-.", "#7f7f7f")):
+        rows = result[result["config"] == config] if config is not None else result.iloc[:0]
+        if rows.empty:
+            continue
+        value = float(rows[metric].iloc[0])
+        if config != ref and not (lo - span <= value <= hi + span):
+            continue
+        ax.axhline(value, linestyle=style, color=color, label=config)
+    values = swept["value"].to_numpy(dtype=np.float64)
+    if log_x is None:
+        log_x = bool(values.min() > 0.0 and values.max() > 10.0 * values.min())
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(name)
+    ax.set_ylabel(f"{_label(result, metric)} ({result.attrs.get('cv', '?')}-fold CV)")
+    ax.set_title(title or f"{_label(result, metric)} vs {name} [{result.attrs.get('backend', '')}]")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax

@@ -411,6 +411,40 @@ def _refined_profile(y, w, log_mu, grid, ll, phi, steps, level=CHI2_1_95) -> pd.
     return pd.DataFrame.from_records(records).sort_values("power", kind="stable").reset_index(drop=True)
 
 
+def _profile_from_oof(y: np.ndarray, w: np.ndarray | None, oof: np.ndarray, grid: np.ndarray,
+                      steps: int) -> dict[str, Any]:
+    """The profile likelihood from out-of-fold means ``oof`` (one row per grid power, NaN where untested).
+
+    Shared by :func:`estimate_tweedie_power` and the likelihood column of
+    :func:`~gbm_objectives.ablation.sweep_tweedie_power`, which reads the
+    sweep's own out-of-fold predictions (no refit). Rows are scored where
+    every power has a prediction and the weight is positive.
+    """
+    positive_weight = np.ones(y.shape[0], dtype=bool) if w is None else w > 0.0
+    scored = positive_weight & np.isfinite(oof).all(axis=0)
+    n_scored = int(np.count_nonzero(scored))
+    n_pos_scored = int(np.count_nonzero(y[scored] > 0.0))
+    if n_pos_scored < 2:
+        raise ValueError(f"the test folds hold {n_pos_scored} positive value(s) with positive weight; the "
+                         "dispersion needs at least 2")
+    y_s = np.ascontiguousarray(y[scored])
+    w_s = np.ones(n_scored) if w is None else np.ascontiguousarray(w[scored])
+    log_mu = np.log(np.maximum(oof[:, scored], _MU_FLOOR))
+    ll = np.empty(len(grid))
+    phi = np.empty(len(grid))
+    for k, p in enumerate(grid):
+        ll[k], phi[k] = _max_over_dispersion(y_s, np.exp(log_mu[k]), w_s, float(p))
+    profile = _refined_profile(y_s, w_s, log_mu, grid, ll, phi, steps)
+    best_p, best_ll, ci, ci_open = _profile_interval(profile["power"].to_numpy(),
+                                                     profile["log_likelihood"].to_numpy())
+    profile["lr_statistic"] = np.maximum(2.0 * (best_ll - profile["log_likelihood"].to_numpy()), 0.0)
+    _, best_phi = _max_over_dispersion(y_s, np.exp(_interpolated_log_mu(log_mu, grid, best_p)), w_s, best_p)
+    return {"y": y_s, "w": w_s, "log_mu": log_mu, "log_likelihood": ll, "dispersion": phi, "profile": profile,
+            "power": best_p, "max_log_likelihood": best_ll, "ci": ci, "ci_open": ci_open,
+            "best_dispersion": best_phi, "n_scored": n_scored,
+            "lr_statistic": np.maximum(2.0 * (best_ll - ll), 0.0)}
+
+
 # ---------------------------------------------------------------------------
 # The result
 # ---------------------------------------------------------------------------
@@ -727,39 +761,26 @@ def estimate_tweedie_power(
             bar.update(1)
     fit_time = time.perf_counter() - started
 
-    scored = positive_weight & np.isfinite(oof[0])
-    n_scored = int(np.count_nonzero(scored))
-    n_pos_scored = int(np.count_nonzero(ya[scored] > 0.0))
-    if n_pos_scored < 2:
-        raise ValueError(f"the test folds hold {n_pos_scored} positive value(s) with positive weight; the "
-                         "dispersion needs at least 2")
-    y_s = np.ascontiguousarray(ya[scored])
-    w_s = np.ones(n_scored) if w is None else np.ascontiguousarray(w[scored])
-    log_mu = np.log(np.maximum(oof[:, scored], _MU_FLOOR))
-    del oof
     lik_start = time.perf_counter()
+    lik = _profile_from_oof(ya, w, oof, grid, steps)
+    del oof
+    y_s, w_s, log_mu = lik["y"], lik["w"], lik["log_mu"]
     rows = []
     for k, p in enumerate(grid):
         mu = np.exp(log_mu[k])
-        ll, phi = _max_over_dispersion(y_s, mu, w_s, float(p))
         rows.append({
             "power": float(p),
-            "log_likelihood": ll,
-            "dispersion": phi,
+            "log_likelihood": float(lik["log_likelihood"][k]),
+            "dispersion": float(lik["dispersion"][k]),
             "mae": ab._wmean(np.abs(mu - y_s), w_s),
             "tweedie_deviance": ab._wmean(ab._unit_tweedie_deviance(y_s, mu, dev_power), w_s),
             "fit_seconds": float(fit_seconds[k]),
         })
     table = pd.DataFrame.from_records(rows)
-    profile = _refined_profile(y_s, w_s, log_mu, grid, table["log_likelihood"].to_numpy(),
-                               table["dispersion"].to_numpy(), steps)
-    best_p, best_ll, ci, ci_open = _profile_interval(profile["power"].to_numpy(),
-                                                     profile["log_likelihood"].to_numpy())
-    stat = np.maximum(2.0 * (best_ll - table["log_likelihood"].to_numpy()), 0.0)
-    table.insert(3, "lr_statistic", stat)
+    best_p, best_ll, ci, ci_open = lik["power"], lik["max_log_likelihood"], lik["ci"], lik["ci_open"]
+    table.insert(3, "lr_statistic", lik["lr_statistic"])
     table.insert(4, "in_ci", (table["power"] >= ci[0]) & (table["power"] <= ci[1]))
-    profile["lr_statistic"] = np.maximum(2.0 * (best_ll - profile["log_likelihood"].to_numpy()), 0.0)
-    _, best_phi = _max_over_dispersion(y_s, np.exp(_interpolated_log_mu(log_mu, grid, best_p)), w_s, best_p)
+    profile, best_phi, n_scored = lik["profile"], lik["best_dispersion"], lik["n_scored"]
     if any(ci_open):
         side = " and ".join(s for s, o in zip(("lower", "upper"), ci_open) if o)
         warnings.warn(f"the profile likelihood stays within 3.84/2 of its maximum up to the {side} end of the "

@@ -59,7 +59,12 @@ def _numbers(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_sweep_columns_rows_and_order(sweep):
     df = sweep
-    assert list(df.columns) == REGRESSION_COLUMNS
+    # The sweep adds the swept value (the power) after the power column and, with
+    # three powers in (1, 2), the likelihood columns at the end.
+    assert list(df.columns) == (REGRESSION_COLUMNS[:4] + ["value"] + REGRESSION_COLUMNS[4:]
+                                + ["log_likelihood", "dispersion"])
+    assert df.attrs["loss"] == "tweedie" and df.attrs["parameter"] == "power"
+    np.testing.assert_array_equal(df["value"].to_numpy(), df["power"].to_numpy())
     assert set(df["config"]) == {
         "tweedie(power=1.2)", "tweedie(power=1.5)", "tweedie(power=1.8)", "squared_error",
         "tweedie(power=1.2) balanced", "tweedie(power=1.5) balanced", "tweedie(power=1.8) balanced",
