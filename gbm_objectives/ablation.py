@@ -49,6 +49,7 @@ from ._validation import as_float_array, check_sample_weight, check_scalar
 # parse_loss lives next to the registry (get_loss and as_loss read specs too);
 # it stays importable from here.
 from .losses import Loss, as_loss, get_loss, parse_loss
+from .losses import _weighted_quantile_half as _weighted_median
 
 __all__ = [
     "DEFAULT_POWERS",
@@ -254,15 +255,6 @@ def _wmean(values: np.ndarray, w: np.ndarray | None) -> float:
         return float(np.mean(values))
     total = float(np.sum(w))
     return float(np.dot(values, w) / total) if total > 0.0 else float("nan")
-
-
-def _weighted_median(y: np.ndarray, w: np.ndarray | None) -> float:
-    if w is None:
-        return float(np.median(y))
-    order = np.argsort(y, kind="stable")
-    cum = np.cumsum(w[order])
-    idx = int(np.searchsorted(cum, 0.5 * cum[-1], side="left"))
-    return float(y[order][min(idx, y.shape[0] - 1)])
 
 
 def _unit_tweedie_deviance(y: np.ndarray, mu: np.ndarray, power: float) -> np.ndarray:
