@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gbm_objectives.ablation import panel_table, seed_table, sweep_tweedie_power
+from gbm_objectives.ablation import choice_table, panel_table, seed_table, sweep_tweedie_power
 from gbm_objectives.datasets import make_tracker_costs
 
 POWERS = (1.2, 1.35, 1.5, 1.65, 1.8)
@@ -58,6 +58,8 @@ def main() -> None:
             print(seed_table(result).to_string(index=False))
             print("\nHonest panel (mean ± SD over folds; same yardsticks for every row):")
             print(panel_table(result).to_string(index=False))
+            print("\nWhich power? The likelihood, MAE and deviance choices beside the baselines:")
+            print(choice_table(result).to_string(index=False))
 
     try:
         import matplotlib

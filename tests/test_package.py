@@ -80,6 +80,7 @@ def test_main_job_example_runs_on_tiny_data(tmp_path):
     for backend in ("xgboost", "lightgbm"):
         assert f"=== {backend}:" in out
     assert "squared_error" in out and "constant median" in out and "Calibration" in out
+    assert "likelihood" in out.lower()
     assert (tmp_path / "tracker_ablation.png").stat().st_size > 10_000
 
 
