@@ -60,7 +60,7 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
 
     Parameters
     ----------
-    result : DataFrame from :func:`sweep_tweedie_power` (or any ablation with Tweedie rows)
+    result : DataFrame from :func:`sweep_tweedie_power`
     metric : str, optional
         Default: the metric the table is ranked by.
     ax : matplotlib Axes, optional
@@ -71,45 +71,19 @@ def plot_power_sweep(result: pd.DataFrame, metric: str | None = None, *, ax: Any
     matplotlib.axes.Axes
     """
     result, metric = _check(result, metric)
-    folds = result.attrs.get("fold_scores", {})
-    tw = result[(result["loss"] == "tweedie") & result["kind"].isin(("model", "refined"))].sort_values("power")
-    if tw.empty:
-        raise ValueError("the result has no Tweedie model rows to plot against the power")
-    ax = _axes(ax, (6.4, 4.0))
-    for power, config in zip(tw["power"], tw["config"]):
-        values = np.asarray(folds.get(config, {}).get(metric, []), dtype=np.float64)
-        ax.scatter(np.full(values.shape, power), values, s=10, color="#aec7e8", zorder=1)
-    ax.errorbar(tw["power"], tw[metric], yerr=tw[f"{metric}_std"].fillna(0.0), marker="o", color=_KIND_COLORS["model"],
-                capsize=3, zorder=2, label="Tweedie (mean ± fold SD)")
-    bal = result[(result["loss"] == "tweedie") & (result["kind"] == "balanced")].sort_values("power")
-    if not bal.empty:
-        ax.plot(bal["power"], bal[metric], marker="s", linestyle="--", color=_KIND_COLORS["balanced"], zorder=2,
-                label="Tweedie, mean-balanced")
-    refined = tw[tw["kind"] == "refined"]
-    if not refined.empty:
-        ax.scatter(refined["power"], refined[metric], marker="D", color=_KIND_COLORS["refined"], zorder=3,
-                   label="refined power")
+    if result.attrs.get("parameter") != "power" or result.attrs.get("loss") != "tweedie":
+        raise ValueError("expected a result table of sweep_tweedie_power() (a sweep of the Tweedie power)")
+    ax = plot_parameter_sweep(
+        result, metric, ax=ax, log_x=False,
+        title=title or f"{_label(result, metric)} vs Tweedie power [{result.attrs.get('backend', '')}]",
+    )
     lik = result.attrs.get("likelihood")
     if lik is not None:
         ax.axvspan(lik["ci"][0], lik["ci"][1], color="#ff7f0e", alpha=0.12,
                    label=f"likelihood 95% interval [{lik['ci'][0]:.3f}, {lik['ci'][1]:.3f}]")
         ax.axvline(lik["power"], color="#ff7f0e", label=f"likelihood power {lik['power']:.3f}")
-    lo, hi = ax.get_ylim()
-    span = hi - lo
-    for config, style, color in (("squared_error", "--", "#d62728"), ("constant median", ":", "#7f7f7f"),
-                                 ("constant mean", "-.", "#7f7f7f")):
-        rows = result[result["config"] == config]
-        if rows.empty:
-            continue
-        value = float(rows[metric].iloc[0])
-        if config != "squared_error" and not (lo - span <= value <= hi + span):
-            continue
-        ax.axhline(value, linestyle=style, color=color, label=config)
+        ax.legend(fontsize="small")
     ax.set_xlabel("Tweedie power")
-    ax.set_ylabel(f"{_label(result, metric)} ({result.attrs.get('cv', '?')}-fold CV)")
-    ax.set_title(title or f"{_label(result, metric)} vs Tweedie power [{result.attrs.get('backend', '')}]")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
     return ax
 
 
