@@ -371,15 +371,21 @@ def test_builtin_metrics_on_margins_are_refused(data):
     assert record["training"]["l1"][-1] == pytest.approx(mae, rel=1e-6)
 
 
-def test_infonce_with_query_groups():
+def _one_positive_per_group(n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, 0/1 labels with one positive per query group (the best first feature), group sizes."""
     rng = np.random.default_rng(11)
-    sizes = rng.integers(5, 15, size=60)
+    sizes = rng.integers(5, 15, size=n_groups)
     n = int(sizes.sum())
     X = rng.normal(size=(n, 4))
     y = np.zeros(n)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     for s, m in zip(starts, sizes):
         y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
+    return X, y, sizes
+
+
+def test_infonce_with_query_groups():
+    X, y, sizes = _one_positive_per_group(60)
     loss = get_loss("infonce", temperature=0.5)
     ds = lgb.Dataset(X, y, group=sizes)
     record: dict = {}
@@ -389,7 +395,7 @@ def test_infonce_with_query_groups():
     values = record["training"]["gbm_infonce"]
     assert values[-1] < 0.8 * values[0]
     p = glgb.predict(booster, X, group=sizes)
-    np.testing.assert_allclose(np.add.reduceat(p, starts), 1.0)
+    np.testing.assert_allclose(np.add.reduceat(p, np.cumsum(sizes) - sizes), 1.0)
 
 
 # ---------------------------------------------------------------------------
@@ -928,14 +934,7 @@ def test_plain_lightgbm_estimator_refit_uses_new_weights_and_checks_labels(data)
 
 
 def test_plain_lightgbm_ranker_passes_groups_to_a_grouped_loss():
-    rng = np.random.default_rng(11)
-    sizes = rng.integers(5, 15, size=40)
-    n = int(sizes.sum())
-    X = rng.normal(size=(n, 4))
-    y = np.zeros(n)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    for s, m in zip(starts, sizes):
-        y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
+    X, y, sizes = _one_positive_per_group(40)
     loss = get_loss("infonce", temperature=0.5)
     params = {**SKLEARN_PARAMS, "min_child_samples": 5}
     ranker = lgb.LGBMRanker(objective=glgb.objective(loss), **params).fit(
