@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import sys
 import threading
 import warnings
@@ -22,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from ._validation import EMPTY_WEIGHT, check_sample_weight
-from .losses import _REGISTRY, Loss, Quantile, as_loss, get_loss
+from .losses import _REGISTRY, Loss, Quantile, as_loss, get_loss, split_loss_spec
 
 # ---------------------------------------------------------------------------
 # Validated data
@@ -420,9 +419,6 @@ def predict_response(loss: Loss, margin: np.ndarray, group: Any) -> np.ndarray:
 # The estimators' loss parameter
 # ---------------------------------------------------------------------------
 
-_NUM_CLASS = re.compile(r"\bnum_class\s*=")
-
-
 def estimator_loss(spec: Any, loss_params: Any, num_class: int | None = None) -> Loss:
     """A fresh loss from ``loss=`` and ``loss_params=``.
 
@@ -442,27 +438,10 @@ def estimator_loss(spec: Any, loss_params: Any, num_class: int | None = None) ->
             "loss must be a Loss, a registered loss name or a spec like 'tweedie(power=1.5)'; "
             f"got {spec!r}"
         )
-    from .ablation import parse_loss
-
-    text = spec.strip()
-    name = text.split("(", 1)[0].strip()
+    name, params = split_loss_spec(spec)
+    params.update(extra)
     cls = _REGISTRY.get(name)
-    if (
-        cls is not None
-        and cls.is_multiclass
-        and num_class is not None
-        and "num_class" not in extra
-        and not _NUM_CLASS.search(text)
-    ):
+    if cls is not None and cls.is_multiclass and num_class is not None:
         # The classes come from the data, as with a multiclass loss given by name.
-        if "(" in text and text.endswith(")"):
-            inner = text[text.index("(") + 1 : -1].strip()
-            text = f"{name}({inner + ', ' if inner else ''}num_class={int(num_class)})"
-        else:
-            extra["num_class"] = int(num_class)
-    if "(" not in text:
-        return get_loss(text, **extra)
-    loss = parse_loss(text)
-    if extra:
-        loss = get_loss(loss.name, **{**loss.params, **extra})
-    return loss
+        params.setdefault("num_class", int(num_class))
+    return get_loss(name, **params)

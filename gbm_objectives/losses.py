@@ -157,9 +157,22 @@ def parse_loss(spec: Any) -> "Loss":
         return get_loss(spec[0], **spec[1])
     if not isinstance(spec, str):
         raise ValueError(f"a loss spec must be a Loss, a name, 'name(key=value)' or (name, params); got {spec!r}")
+    name, params = split_loss_spec(spec)
+    return get_loss(name, **params)
+
+
+def split_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """The name and keyword parameters of ``"name"`` or ``"name(key=value, ...)"``, without building the loss.
+
+    For callers that add parameters first (an estimator fills in
+    ``num_class`` from its data).
+
+    >>> split_loss_spec("softmax(label_smoothing=0.1)")
+    ('softmax', {'label_smoothing': 0.1})
+    """
     text = spec.strip()
     if "(" not in text:
-        return get_loss(text)
+        return text, {}
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError as exc:
@@ -178,7 +191,7 @@ def parse_loss(spec: Any) -> "Loss":
             params[kw.arg] = ast.literal_eval(kw.value)
         except ValueError as exc:
             raise ValueError(f"loss spec {spec!r}: the value of {kw.arg!r} must be a literal number, string or None") from exc
-    return get_loss(node.func.id, **params)
+    return node.func.id, params
 
 
 #: Weights with their largest entry outside [2**-100, 2**100] are rescaled
