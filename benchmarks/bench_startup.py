@@ -49,7 +49,7 @@ import numpy as np
 import _reference as ref
 from gbm_objectives._validation import count_nonfinite
 problem = ref.make_problem({name!r}, 1000)
-group = None if problem.offsets is None else problem.offsets[1:] - problem.offsets[:-1]
+group = problem.group
 if {ready!r}:
     # Numba's one-time start (its target context, about 0.3 s of CPU; much of it
     # is importing scipy.linalg for its BLAS check) is paid by the first Numba
