@@ -108,14 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--k", type=int, default=10, help="classes of the softmax losses")
-    parser.add_argument("--losses", nargs="+", default=None, help="default: every registered loss")
+    parser.add_argument("--losses", nargs="+", default=go.available_losses(), choices=go.available_losses(),
+                        help="default: every registered loss")
     args = parser.parse_args(argv)
     if args.rows < 10 or args.k < 2:
         parser.error("rows >= 10 and k >= 2 are required")
-    losses = args.losses or go.available_losses()
-    unknown = sorted(set(losses) - set(go.available_losses()))
-    if unknown:
-        parser.error(f"unknown loss(es): {', '.join(unknown)}")
 
     print("# Peak memory of one objective call\n")
     print(machine_line() + "\n")
@@ -126,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "other calls reuse their outputs. The softmax kernels' scratch is bounded by a block of rows "
         "(under 200 KiB in all), whatever the number of rows.\n"
     )
-    rows = [row(name, args.rows, args.k) for name in losses]
+    rows = [row(name, args.rows, args.k) for name in args.losses]
     print(markdown_table(
         ["loss", "margin bytes", "fast path peak", "grad_hess peak", "XGBoost objective peak",
          "LightGBM objective peak"],

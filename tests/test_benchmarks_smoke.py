@@ -219,6 +219,11 @@ def test_scripts_reject_bad_arguments():
         ("bench_training", ["--rows", "5"]),
         ("bench_memory", ["--rows", "1"]),
         ("bench_startup", ["--repeats", "0"]),
+        ("bench_startup", ["--losses", "no_such_loss"]),
+        ("bench_memory", ["--losses", "no_such_loss"]),
+        # XGBoost's scikit-learn objective signature carries no query groups.
+        ("bench_objective_call", ["--losses", "infonce"]),
+        ("bench_objective_call", ["--k", "1"]),
     ):
         with pytest.raises(SystemExit) as exc:
             _script(name).main(argv)
