@@ -45,7 +45,7 @@ TARGET_COPY = 3.0
 def _max_rel_diff(fast, other) -> str:
     """Largest deviation of the fast path from the NumPy reference, relative to its scale."""
     out = []
-    for a, b in zip(fast, other):
+    for a, b in zip(fast, other, strict=True):
         b = np.asarray(b, dtype=np.float64)
         scale = float(np.max(np.abs(b))) or 1.0
         out.append(float(np.max(np.abs(np.asarray(a, np.float64) - b))) / scale)

@@ -24,8 +24,8 @@ import argparse
 import sys
 import tracemalloc
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
