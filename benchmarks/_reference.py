@@ -52,6 +52,7 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "softmax": {},
     "softmax_focal": {"gamma": 2.0},
     "squared_error": {},
+    "expectile": {"alpha": 0.9},
     "tweedie": {"power": 1.5},
 }
 #: Candidates per query for grouped losses.
@@ -305,6 +306,13 @@ def _np_squared_error(loss, y, f):
     return f - y, np.ones_like(f)
 
 
+@numpy_reference("expectile")
+def _np_expectile(loss, y, f):
+    r = f - y
+    a = np.where(r >= 0, 1.0 - loss.alpha, loss.alpha)
+    return a * r, a
+
+
 @numpy_reference("quantile")
 def _np_quantile(loss, y, f):
     return _np_pinball(y, f, loss.alpha, 1.0, 1.0 - loss.alpha)
@@ -432,6 +440,12 @@ def _torch_softmax_log_true(torch, y, f):
 @torch_reference("squared_error")
 def _torch_squared_error(torch, loss, y, f):
     return 0.5 * (f - y) ** 2
+
+
+@torch_reference("expectile")
+def _torch_expectile(torch, loss, y, f):
+    r = f - y
+    return 0.5 * torch.where(r >= 0, 1.0 - loss.alpha, loss.alpha) * r * r
 
 
 @torch_reference("quantile")

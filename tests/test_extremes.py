@@ -370,7 +370,7 @@ def test_subnormal_weight_on_an_overflowing_residual(name, kwargs, row_loss):
     loss = get_loss(name, **kwargs)
     w = np.array([5e-324, 1.0, 1.0])
     first = 5e-324 * row_loss(FMAX) if name != "squared_error" else 5e-324 * (0.5 * FMAX) * FMAX
-    rest = float(loss._loss_sum(_Y_OVER[1:], _M_OVER[1:], np.ones(2)))
+    rest = float(loss.loss_sum(_Y_OVER[1:], _M_OVER[1:], np.ones(2)))
     expected = (first + rest) / (2.0 + 5e-324)
     assert math.isfinite(expected) and expected > 0.0
     assert loss.loss(_Y_OVER, _M_OVER, w) == pytest.approx(expected, rel=1e-9)

@@ -26,7 +26,7 @@ from ._registry import (
 from .binary import Focal, Logistic
 from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
-from .regression import AbsoluteError, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
+from .regression import AbsoluteError, Expectile, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
 from .tweedie import Gamma, Poisson, Tweedie
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "MARGIN_LIMIT",
     "SquaredError",
     "AbsoluteError",
+    "Expectile",
     "Huber",
     "PseudoHuber",
     "LogCosh",
