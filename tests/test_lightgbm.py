@@ -13,6 +13,8 @@ import pytest
 
 from gbm_objectives import get_loss
 from gbm_objectives import lightgbm as glgb
+from gbm_objectives.lightgbm._model_text import _tree_splits
+from gbm_objectives.lightgbm._refit import _leaf_index
 
 PARAMS = dict(
     verbose=-1,
@@ -195,12 +197,12 @@ def test_leaf_index_walk_matches_lightgbm(data):
         booster = lgb.train({**PARAMS, "objective": "regression", **extra}, lgb.Dataset(X, y), 6)
         for A in (X, X.astype(np.float32), np.asfortranarray(X)):
             for it in range(6):
-                walked = glgb._leaf_index(booster, A, it, {}, glgb._tree_splits(booster, it))
+                walked = _leaf_index(booster, A, it, {}, _tree_splits(booster, it))
                 expected = booster.predict(A, start_iteration=it, num_iteration=1, pred_leaf=True).reshape(-1)
                 np.testing.assert_array_equal(walked, expected)
     # Without parsed splits (categorical trees, other inputs): LightGBM's own pred_leaf.
     np.testing.assert_array_equal(
-        glgb._leaf_index(booster, X, 2, {}, None), glgb._leaf_index(booster, X, 2, {}, glgb._tree_splits(booster, 2))
+        _leaf_index(booster, X, 2, {}, None), _leaf_index(booster, X, 2, {}, _tree_splits(booster, 2))
     )
 
 
