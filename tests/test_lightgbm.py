@@ -1,4 +1,4 @@
-"""LightGBM adapter: parity with LightGBM's built-in objectives, start margin,
+"""LightGBM adapter: parity with LightGBM's built-in objectives, init score,
 leaf refit, weights, multiclass layout, model round trips, scikit-learn, Dask."""
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ def test_infonce_with_query_groups():
 # ---------------------------------------------------------------------------
 
 
-def test_start_margin_is_in_the_model(data, tmp_path):
+def test_init_score_is_in_the_model(data, tmp_path):
     X, y, w, X_te, _ = _split(data, "tweedie", True)
     loss = get_loss("tweedie", power=1.5)
     dtrain = lgb.Dataset(X, y, weight=w)
@@ -471,7 +471,7 @@ def test_dataset_init_score_is_kept_and_feval_follows_the_loss_metric(data):
 
     ds = lgb.Dataset(X, y, init_score=offsets)
     flat = glgb.train(loss, params, ds, 2, valid_sets=[ds], feval=extra, callbacks=[lgb.record_evaluation(record)])
-    # Training starts from the Dataset's per-row offsets: no start margin is added to the model.
+    # Training starts from the Dataset's per-row offsets: no init score is added to the model.
     np.testing.assert_allclose(flat.predict(X, raw_score=True), 0.0, atol=1e-12)
     assert list(record["training"]) == ["gbm_tweedie", "extra"] and len(calls) == 2
     expected = loss.loss(y.astype(np.float32), offsets)
@@ -599,7 +599,7 @@ def test_classifier_class_weight_reaches_the_gradients(data):
     as_rows = glgb.LGBMClassifier(**SK).fit(X, y, sample_weight=compute_sample_weight(weights, y))
     plain = glgb.LGBMClassifier(**SK).fit(X, y)
     np.testing.assert_allclose(balanced.predict_proba(X_te), as_rows.predict_proba(X_te), rtol=1e-6)
-    np.testing.assert_allclose(balanced.start_margin_, as_rows.start_margin_, rtol=1e-6)
+    np.testing.assert_allclose(balanced.init_score_, as_rows.init_score_, rtol=1e-6)
     assert balanced.predict_proba(X_te)[:, 1].mean() > plain.predict_proba(X_te)[:, 1].mean() + 0.05
 
 
@@ -644,12 +644,12 @@ def test_dask_regressor_matches_single_machine(data):
                 dw = da.from_array(w, chunks=500)
                 model = glgb.DaskLGBMRegressor(loss=loss, client=client, **kw).fit(dX, dy, sample_weight=dw)
                 pred = model.predict(dX).compute()
-    # The global start margin, not one per worker.
-    np.testing.assert_allclose(model.start_margin_, local.start_margin_, rtol=1e-12)
+    # The global init score, not one per worker.
+    np.testing.assert_allclose(model.init_score_, local.init_score_, rtol=1e-12)
     q = local.predict(X)
     assert np.corrcoef(np.log(pred), np.log(q))[0, 1] > 0.98
     dev_dask, dev_local = loss.loss(y, np.log(pred), w), loss.loss(y, np.log(q), w)
-    dev_const = loss.loss(y, np.full(y.shape[0], float(local.start_margin_[0])), w)
+    dev_const = loss.loss(y, np.full(y.shape[0], float(local.init_score_[0])), w)
     assert dev_dask < 0.8 * dev_const
     assert dev_dask == pytest.approx(dev_local, rel=0.05)
     np.testing.assert_allclose(model.to_local().predict(X[:50]), pred[:50], rtol=1e-12)
@@ -965,3 +965,21 @@ def test_plain_lightgbm_estimator_takes_the_metric(data, weighted):
         margin = est.predict(Xe, raw_score=True)
         expected = loss.loss(ye, margin, we)
         assert est.evals_result_[label]["gbm_poisson"][-1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_init_score_attribute_and_its_former_name(data):
+    """Fitted estimators hold their init score as ``init_score_``; the former
+    name ``start_margin_`` and estimators pickled under it still give it."""
+    import pathlib
+
+    X, y, _, _, _ = _split(data, "reg", False)
+    est = glgb.LGBMRegressor(**SK).fit(X, y)
+    assert est.init_score_.shape == (1,)
+    assert est.start_margin_ is est.init_score_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns about the older version
+        with (pathlib.Path(__file__).parent / "data" / "pickles_v0.pkl").open("rb") as fh:
+            old = pickle.load(fh)["estimators"]["lgbm_regressor"]
+    assert "start_margin_" not in vars(old)
+    assert old.init_score_ is not None
+    np.testing.assert_array_equal(old.start_margin_, old.init_score_)

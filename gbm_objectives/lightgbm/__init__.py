@@ -1,4 +1,4 @@
-"""LightGBM adapter: objective and metric callables, start margin, leaf refit,
+"""LightGBM adapter: objective and metric callables, init score, leaf refit,
 training, prediction, scikit-learn estimators and Dask.
 
 The library's losses plug into :func:`lightgbm.train` through
@@ -6,9 +6,10 @@ The library's losses plug into :func:`lightgbm.train` through
 ``feval=``); :func:`train` wires both and fixes what a custom objective
 otherwise gets wrong in LightGBM:
 
-* **Start margin.** A custom objective starts every row at 0 and LightGBM
+* **Init score.** A custom objective starts every row at 0 and LightGBM
   does not save a Dataset's ``init_score`` in the model. :func:`train` trains
-  from the loss's best constant (:meth:`Loss.init_score`) given as the
+  from the loss's init score, its best constant margin
+  (:meth:`Loss.init_score`), given as the
   Datasets' ``init_score`` (validation sets too), then adds that constant to
   every leaf of the first iteration's trees, as LightGBM's built-in
   objectives do with ``boost_from_average``. The model itself then predicts
@@ -67,8 +68,8 @@ scikit-learn interface (sample weights reach the gradients; ``predict`` and
 
 Layout: :mod:`._callables` (objective and metric), :mod:`._train` (train, cv,
 refit, predict), :mod:`._estimators` and :mod:`._dask` (scikit-learn and Dask
-estimators), :mod:`._refit` (leaf refit), :mod:`._init_score` (the start
-margin folded into the model), :mod:`._model_text` (host objective in the
+estimators), :mod:`._refit` (leaf refit), :mod:`._init_score` (the init
+score folded into the model), :mod:`._model_text` (host objective in the
 model text, the loss record), :mod:`._params` (LightGBM parameters and their
 checks), :mod:`._data` (what is read from Datasets); the compiled percentile
 and tree-walk loops live in :mod:`gbm_objectives.kernels.percentiles`.

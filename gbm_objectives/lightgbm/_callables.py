@@ -9,7 +9,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from .._adapters import Data, DataCache, ObjectiveBase, response_to_margin, same_values
+from .._adapters import Data, DataCache, ObjectiveBase, same_values
 from ..losses import Loss, as_loss
 from ._data import _cached_data, _check_margin
 
@@ -38,10 +38,10 @@ class LightGBMObjective(ObjectiveBase):
     loss, so :func:`lightgbm.train` copying its parameters is harmless.
 
     LightGBM (both signatures) starts every row at 0 under a custom
-    objective and does not save the start in the model: pass the loss's
-    best constant ``loss.init_score(y, w)`` as ``init_score=`` (a full
-    column) to start there, or train with :func:`train` or the library's
-    estimators, which do it and fold the start into the model.
+    objective and does not save the init score in the model: pass the
+    loss's ``loss.init_score(y, w)`` as ``init_score=`` (a full column) to
+    start there, or train with :func:`train` or the library's estimators,
+    which do it and fold the init score into the model.
 
     Parameters
     ----------
@@ -166,7 +166,7 @@ class _MetricBase:
     def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:
         m = _check_margin(self.loss, preds, data.y.shape[0])
         if self.response:
-            m = response_to_margin(self.loss, m)
+            m = self.loss.link.response_to_margin(m)
         return self.name, data.loss_sum(self.loss, m) / data.denom, False
 
 
@@ -230,10 +230,10 @@ def objective(loss: Loss | str) -> LightGBMObjective:
     :class:`LightGBMObjective`), so it also serves as ``objective=`` of
     LightGBM's own scikit-learn estimators, which pass ``sample_weight`` and
     ``group`` to it. It starts from LightGBM's default score 0 (give
-    ``init_score=`` a column of ``loss.init_score(y, w)`` for the loss's best
-    constant; LightGBM does not store it in the model) and does not refit
+    ``init_score=`` a column of ``loss.init_score(y, w)`` for the loss's init
+    score; LightGBM does not store it in the model) and does not refit
     leaves; use :func:`train` or the library's estimators for the loss's
-    start margin folded into the model and the leaf refit (absolute error
+    init score folded into the model and the leaf refit (absolute error
     and quantile losses warn once per process without it,
     :class:`LeafRefitWarning`). Multiclass losses need ``params["num_class"]``.
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._adapters import Data, estimator_loss, warn_no_refit
 from ..losses import Loss
 from ._estimators import LGBMRegressor, _eval_kwargs, _eval_pairs, _LossModelMixin
-from ._init_score import _loss_start
+from ._init_score import _fit_init_score
 from ._params import _boost_from_average
 
 
@@ -23,7 +23,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
     """:class:`lightgbm.DaskLGBMRegressor` trained on a library loss.
 
     Every worker trains :class:`LGBMRegressor` on its partitions with the
-    loss's objective; the start margin is the loss's best constant over all
+    loss's objective; the init score is the loss's best constant margin over all
     of ``y`` (computed on the client, so ``y`` and the weights are gathered
     once), and ``predict`` returns the response scale. Leaf refit needs
     every row's residual on one machine, so it is not available here, even
@@ -75,20 +75,20 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
         self._check_constructor(y)
         loss = estimator_loss(self.loss, self.loss_params)
-        if loss.is_multiclass or loss.needs_group:
+        if loss.n_outputs > 1 or loss.needs_group:
             raise ValueError(f"{loss!r} is not a single-output regression loss")
         warn_no_refit(loss, "DaskLGBMRegressor (the refit needs every row's residual on one machine)")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
-        start = None
+        init = None
         if init_score is None and kwargs.get("init_model") is None and _boost_from_average(self.get_params()):
             # As LightGBM stores them: float32 labels and weights.
             y_local = np.asarray(y.compute(), dtype=np.float32).reshape(-1)
             w_local = None if sample_weight is None else np.asarray(sample_weight.compute(), dtype=np.float32).ravel()
-            start = _loss_start(loss, Data(loss, y_local, w_local, None, "y"))
-        if start is not None:
-            init_score = _dask_constant_like(y, float(start[0]))
+            init = _fit_init_score(loss, Data(loss, y_local, w_local, None, "y"))
+        if init is not None:
+            init_score = _dask_constant_like(y, float(init[0]))
             if pairs and eval_init_score is None:
-                eval_init_score = [_dask_constant_like(ey, float(start[0])) for _, ey in pairs]
+                eval_init_score = [_dask_constant_like(ey, float(init[0])) for _, ey in pairs]
         self._lgb_dask_fit(
             model_factory=LGBMRegressor,
             X=X,
@@ -102,7 +102,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
             **_eval_kwargs(pairs),
             **kwargs,
         )
-        return self._finish_fit(loss, start)
+        return self._finish_fit(loss, init)
 
     def to_local(self) -> LGBMRegressor:
         """The fitted model as a (non-Dask) :class:`LGBMRegressor`."""

@@ -57,9 +57,9 @@ def _check_margin(loss: Loss, preds: Any, n_rows: int) -> np.ndarray:
 class NoUsableFeaturesError(ValueError):
     """The training data has no feature LightGBM can split on.
 
-    LightGBM's built-in objectives then train a constant model (their start
+    LightGBM's built-in objectives then train a constant model (their init
     score), but it aborts on custom gradients. :func:`train` and the
-    estimators catch this error and return the constant start-margin model.
+    estimators catch this error and return the constant init-score model.
     """
 
     def __init__(self, message: str, booster: "lgb.Booster | None" = None) -> None:
@@ -83,7 +83,7 @@ def _check_usable_features(ds: "lgb.Dataset", booster: "lgb.Booster | None" = No
     if not _has_usable_feature(ds):
         raise NoUsableFeaturesError(
             f"training data: {_NO_FEATURES}; LightGBM cannot train a custom objective without one "
-            "(gbm_objectives.lightgbm.train and its estimators return the constant start-margin model)",
+            "(gbm_objectives.lightgbm.train and its estimators return the constant init-score model)",
             booster,
         )
 

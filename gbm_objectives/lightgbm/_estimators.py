@@ -14,7 +14,7 @@ from .._validation import as_float_array
 from ..losses import Loss
 from ._callables import LightGBMMetric, LightGBMObjective
 from ._data import NoUsableFeaturesError, _FeatureCheck, _n_rows
-from ._init_score import _constant_from, _fold_start, _full_init_score, _loss_start
+from ._init_score import _constant_from, _fold_init_score, _full_init_score, _fit_init_score
 from ._model_text import _record_loss
 from ._params import (
     _METRIC_ALIASES,
@@ -70,7 +70,7 @@ def _eval_kwargs(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
 
 class _LossModelMixin:
     """What the library's scikit-learn estimators share: the loss replaces
-    ``objective``, the loss's start margin is folded into the model, and
+    ``objective``, the loss's init score is folded into the model, and
     predictions go through the inverse link."""
 
     # No get_params here: LightGBM's get_params walks ``__bases__[0]`` and
@@ -139,7 +139,7 @@ class _LossModelMixin:
             params = super()._process_params(stage)  # type: ignore[misc]
         finally:
             self.__dict__.pop("_hide_loss_params", None)
-        if loss.is_multiclass:
+        if loss.n_outputs > 1:
             _set_num_class(params, loss)
         if not user_metric:
             params["metric"] = "None"
@@ -162,7 +162,7 @@ class _LossModelMixin:
         pairs: list[tuple[Any, Any]],
         fit_kw: dict[str, Any],
     ) -> Any:
-        """``parent_fit(X, y_fit, **fit_kw)`` on ``loss``: its start margin (from
+        """``parent_fit(X, y_fit, **fit_kw)`` on ``loss``: its init score (from
         labels ``y`` and weights ``start_weight``), metric and leaf refit."""
         if loss.needs_group:
             raise ValueError(f"{loss.name} needs query groups, which this estimator does not take")
@@ -184,13 +184,13 @@ class _LossModelMixin:
         )
         if refit:
             _check_refit_params(loss, params)
-        start = None
+        init = None
         if fit_kw["init_score"] is None and fit_kw["init_model"] is None and _boost_from_average(params):
-            start = _loss_start(loss, data)
-        if start is not None:
-            fit_kw["init_score"] = _full_init_score(start, data.y.shape[0])
+            init = _fit_init_score(loss, data)
+        if init is not None:
+            fit_kw["init_score"] = _full_init_score(init, data.y.shape[0])
             if pairs and fit_kw["eval_init_score"] is None:
-                fit_kw["eval_init_score"] = [_full_init_score(start, _n_rows(ey)) for _, ey in pairs]
+                fit_kw["eval_init_score"] = [_full_init_score(init, _n_rows(ey)) for _, ey in pairs]
         eval_metric = fit_kw["eval_metric"]
         fit_kw["eval_metric"] = [LightGBMMetric(loss)]
         if eval_metric is not None:
@@ -209,17 +209,17 @@ class _LossModelMixin:
         except NoUsableFeaturesError as exc:
             if exc.booster is None or fit_kw["init_model"] is not None:
                 raise
-            self._fit_constant(exc, loss, start)
-            start = None  # already in the constant model
+            self._fit_constant(exc, loss, init)
+            init = None  # already in the constant model
         finally:
             if refit_cb is not None:
                 refit_cb.uninstall()
-        return self._finish_fit(loss, start)
+        return self._finish_fit(loss, init)
 
-    def _fit_constant(self, exc: NoUsableFeaturesError, loss: Loss, start: np.ndarray | None) -> None:
-        """What LightGBM's ``fit`` sets after training, for the constant start-margin model."""
+    def _fit_constant(self, exc: NoUsableFeaturesError, loss: Loss, init: np.ndarray | None) -> None:
+        """What LightGBM's ``fit`` sets after training, for the constant init-score model."""
         ds = exc.booster.train_set  # type: ignore[union-attr]
-        self._Booster = _constant_from(exc, ds, loss, start, exc.booster.params or {})  # type: ignore[union-attr]
+        self._Booster = _constant_from(exc, ds, loss, init, exc.booster.params or {})  # type: ignore[union-attr]
         self._n_features = self._Booster.num_feature()
         self._fitted_with_feature_names = getattr(ds, "_has_non_default_feature_names", False)
         self._evals_result: dict = {}
@@ -227,15 +227,27 @@ class _LossModelMixin:
         self._best_score = self._Booster.best_score
         self.fitted_ = True
 
-    def _finish_fit(self, loss: Loss, start: np.ndarray | None) -> Any:
-        """Fold the start margin into the fitted model and record the loss."""
+    def _finish_fit(self, loss: Loss, init: np.ndarray | None) -> Any:
+        """Fold the init score into the fitted model and record the loss."""
         booster = self._Booster  # type: ignore[attr-defined]
-        if start is not None:
-            _fold_start(booster, start)
+        if init is not None:
+            _fold_init_score(booster, init)
         _record_loss(booster, loss, in_model=True)
         self.loss_ = loss
-        self.start_margin_ = start
+        self.init_score_ = init
         return self
+
+    @property
+    def start_margin_(self) -> np.ndarray | None:
+        """Former name of ``init_score_``."""
+        return self.init_score_
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Estimators pickled before the rename hold the init score as start_margin_.
+        if "start_margin_" in state:
+            state = dict(state)
+            state.setdefault("init_score_", state.pop("start_margin_"))
+        super().__setstate__(state)  # type: ignore[misc]
 
     def _response(
         self, X: Any, raw_score: bool, pred_leaf: bool, pred_contrib: bool, **kwargs: Any
@@ -259,8 +271,8 @@ class _LossModelMixin:
 class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
     """:class:`lightgbm.LGBMRegressor` trained on a library loss.
 
-    Sample weights reach the gradients, training starts from the loss's best
-    constant (folded into the model), absolute error and quantile losses get
+    Sample weights reach the gradients, training starts from the loss's init
+    score (folded into the model), absolute error and quantile losses get
     LightGBM's leaf refit, the loss is reported as the evaluation metric, and
     ``predict`` returns the response scale (``raw_score=True`` the margin).
 
@@ -312,7 +324,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
     ) -> "LGBMRegressor":
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMRegressor.fit`.
 
-        Without ``init_score`` training starts from the loss's best constant
+        Without ``init_score`` training starts from the loss's init score
         (the same for every evaluation set), which the fitted model includes;
         with ``boost_from_average=False`` it starts from 0, as LightGBM's
         built-in objectives do. LightGBM parameters that define a built-in
@@ -322,7 +334,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         """
         self._check_constructor(y)
         loss = estimator_loss(self.loss, self.loss_params)
-        if loss.is_multiclass:
+        if loss.task == "multiclass":
             raise ValueError(f"{loss!r} is a multiclass loss; use LGBMClassifier")
         pairs = _eval_pairs(eval_set, eval_X, eval_y)
         fit_kw = dict(
@@ -371,13 +383,13 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
     ``predict_proba`` applies the loss's inverse link (LightGBM's own
     classifier returns raw scores under a custom objective) and ``predict``
     the most probable class. Sample weights and ``class_weight`` reach the
-    gradients; training starts from the loss's best constant, folded into
+    gradients; training starts from the loss's init score, folded into
     the model.
 
     LightGBM's ``is_unbalance`` and ``scale_pos_weight`` act only inside
     its built-in binary objective, so they raise ValueError here: weight the
     classes with ``class_weight`` (``"balanced"`` or ``{neg: 1, pos: s}``)
-    or ``sample_weight``, which reach every loss and its start margin.
+    or ``sample_weight``, which reach every loss and its init score.
 
     Parameters
     ----------
@@ -435,9 +447,9 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
             raise ValueError(f"y holds {k} class; a classifier needs at least 2")
         name = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
         loss = estimator_loss(name, self.loss_params, num_class=k)
-        if loss.is_multiclass and loss.n_outputs != k:
+        if loss.n_outputs > 1 and loss.n_outputs != k:
             raise ValueError(f"{loss!r} does not match the {k} classes in y")
-        if not loss.is_multiclass and k != 2:
+        if loss.n_outputs == 1 and k != 2:
             raise ValueError(f"{loss!r} is a binary loss but y holds {k} classes; use a multiclass loss")
         start_weight = sample_weight
         if self.class_weight is not None:

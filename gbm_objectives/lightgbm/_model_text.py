@@ -73,7 +73,7 @@ def _first_iteration_leaves(booster: "lgb.Booster", n_trees: int) -> list[int]:
     text = booster.model_to_string(num_iteration=1)
     counts = [int(v) for v in re.findall(r"^num_leaves=(\d+)$", text, flags=re.MULTILINE)]
     if len(counts) < n_trees:
-        raise ValueError("the booster has no first iteration to hold the start margin")
+        raise ValueError("the booster has no first iteration to hold the init score")
     return counts[:n_trees]
 
 
@@ -180,12 +180,19 @@ def _model_head(booster: "lgb.Booster") -> str:
 
 
 def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None:
-    """The library loss equal to a LightGBM objective, where there is one."""
+    """The library loss equal to a LightGBM objective, where there is one.
+
+    Only models without a loss record (trained on by plain LightGBM) come
+    here, so this reads LightGBM's objective names and parameters: a loss
+    LightGBM has no built-in for never needs an entry.
+    """
     name = objective.split(" ")[0]
     if name == "tweedie":
         return get_loss("tweedie", power=float(params.get("tweedie_variance_power", 1.5)))
     if name == "poisson":
-        return _poisson_of_step(float(params.get("poisson_max_delta_step", 0.7)))
+        step = float(params.get("poisson_max_delta_step", 0.7))
+        # The smallest step LightGBM accepts stands for a loss without the safeguard.
+        return get_loss("poisson", max_delta_step=step if step > _MIN_POISSON_STEP else 0.0)
     if name == "gamma":
         return get_loss(name)
     if name == "regression" and "sqrt" not in objective:
@@ -202,16 +209,6 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
         k = re.search(r"num_class:(\d+)", objective)
         return get_loss("softmax", num_class=int(k.group(1))) if k else None
     return None
-
-
-def _poisson_of_step(step: float) -> Loss:
-    """The library's Poisson loss with LightGBM's ``poisson_max_delta_step``
-    (the plain Poisson loss, same link and deviance, where the library's has
-    no such setting)."""
-    if hasattr(get_loss("poisson"), "max_delta_step"):
-        # The smallest step LightGBM accepts stands for a loss without the safeguard.
-        return get_loss("poisson", max_delta_step=step if step > _MIN_POISSON_STEP else 0.0)
-    return get_loss("poisson")
 
 
 def booster_loss(booster: "lgb.Booster") -> Loss | None:

@@ -43,51 +43,26 @@ def _metric_is_none(value: Any) -> bool:
 # The built-in objective standing in for a loss
 # ---------------------------------------------------------------------------
 
-#: LightGBM's own objectives whose output transform is each link's inverse.
-_LINK_OBJECTIVES = {"identity": "regression", "log": "poisson", "logit": "cross_entropy", "softmax": "multiclass"}
-#: The smallest ``poisson_max_delta_step`` recorded: LightGBM requires it to
-#: be > 0, and the smallest normal double changes no Hessian
-#: ``exp(f + step)`` (``f + step == f`` in double precision for every
-#: ``|f| >= 1e-292``), so it stands for a loss without the safeguard.
+#: The smallest ``poisson_max_delta_step`` LightGBM accepts (it must be > 0):
+#: the smallest normal double, which changes no Hessian ``exp(f + step)``, so
+#: a model records it for a Poisson loss without the safeguard.
 _MIN_POISSON_STEP = float(np.finfo(np.float64).tiny)
-
-
-def _poisson_step(loss: Loss) -> float:
-    """LightGBM's ``poisson_max_delta_step`` of a Poisson loss: its
-    ``max_delta_step`` (Hessian ``w exp(f + max_delta_step)``, as LightGBM's),
-    0 where it has none, raised to the smallest value LightGBM accepts."""
-    return max(float(getattr(loss, "max_delta_step", 0.0)), _MIN_POISSON_STEP)
 
 
 def _host_objective(loss: Loss) -> dict[str, Any]:
     """LightGBM parameters of a built-in objective whose output transform is the
-    loss's inverse link: the loss itself where LightGBM has it, otherwise the
-    plain objective of that link."""
-    name = loss.name
-    if name == "tweedie":
-        power = float(loss.power)  # type: ignore[attr-defined]
-        # LightGBM's tweedie_variance_power must be < 2; power 2 is the gamma deviance.
-        return {"objective": "gamma"} if power >= 2.0 else {"objective": "tweedie", "tweedie_variance_power": power}
-    if name == "poisson":
-        return {"objective": "poisson", "poisson_max_delta_step": _poisson_step(loss)}
-    if name == "gamma":
-        return {"objective": name}
-    if loss.is_multiclass:
-        return {"objective": "multiclass", "num_class": loss.n_outputs}
-    if name == "squared_error":
-        return {"objective": "regression"}
-    if name == "absolute_error":
-        return {"objective": "regression_l1"}
-    if name == "quantile":
-        return {"objective": "quantile", "alpha": float(loss.alpha)}  # type: ignore[attr-defined]
-    if name == "huber":
-        return {"objective": "huber", "alpha": float(loss.delta)}  # type: ignore[attr-defined]
-    if name == "logistic" and not loss.params:
-        return {"objective": "binary"}
-    link = loss.link.name
-    if link not in _LINK_OBJECTIVES:
-        raise ValueError(f"{loss!r} has a {link} link, which no LightGBM objective inverts")
-    return {"objective": _LINK_OBJECTIVES[link]}
+    loss's inverse link: the loss's own built-in where LightGBM has one,
+    otherwise the plain objective of its link."""
+    host = loss.builtin_objective("lightgbm")
+    if host is not None:
+        return dict(host)
+    name = loss.link.lightgbm_objective
+    if not name:
+        raise ValueError(f"{loss!r} has a {loss.link.name} link, which no LightGBM objective inverts")
+    host = {"objective": name}
+    if loss.n_outputs > 1:
+        host["num_class"] = loss.n_outputs
+    return host
 
 
 # ---------------------------------------------------------------------------
@@ -116,7 +91,7 @@ def _check_builtin_metrics(loss: Loss, names: Sequence[str]) -> None:
     metrics, so beside a loss with a log, logit or softmax link they would
     score margins (an ``l1`` of log-means) without a word.
     """
-    if names and loss.link.name != "identity":
+    if names and any(link.name != "identity" for link in loss.output_links):
         raise ValueError(
             f"LightGBM's metric(s) {', '.join(map(repr, names))} would be computed on the raw margins of "
             f"{loss.name} ({loss.link.name} link): under a custom objective LightGBM applies no output "
@@ -174,12 +149,12 @@ def _check_class_balance(params: Mapping[str, Any]) -> None:
 def _check_boosting(params: Mapping[str, Any]) -> None:
     boosting = str(_param(params, _BOOSTING_ALIASES, "gbdt")).lower()
     if boosting in _RF_NAMES:
-        # LightGBM's random forest refuses any init_score (the start margin)
+        # LightGBM's random forest refuses any init_score
         # and fits every tree to gradients at its own start, which it
         # computes only for built-in objectives.
         raise ValueError(
             f"boosting={boosting!r} is not supported with a library loss: LightGBM's random forest takes no "
-            "start margin and computes its gradients only for built-in objectives; use boosting='gbdt' "
+            "init score and computes its gradients only for built-in objectives; use boosting='gbdt' "
             "(with bagging_fraction / feature_fraction for a forest-like model)"
         )
 
@@ -235,7 +210,7 @@ def _check_loss_params(loss: Loss, params: Mapping[str, Any]) -> None:
 
 def _boost_from_average(params: Mapping[str, Any]) -> bool:
     """LightGBM's ``boost_from_average`` (default True): False starts at 0, as
-    LightGBM's built-in objectives do, instead of the loss's best constant."""
+    LightGBM's built-in objectives do, instead of the loss's init score."""
     value = params.get("boost_from_average")
     return True if value is None else _is_true(value)
 
@@ -249,14 +224,14 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit: bool) -
     if _has_param(out, _OBJECTIVE_ALIASES):
         raise ValueError("params must not set the objective: it comes from the loss")
     k = _param(out, _NUM_CLASS_ALIASES)
-    if loss.is_multiclass:
+    if loss.n_outputs > 1:
         if k is not None and int(k) != loss.n_outputs:
             raise ValueError(f"params num_class={k} does not match {loss!r}")
         _set_num_class(out, loss)
     elif k is not None and int(k) != 1:
         raise ValueError(f"{loss!r} is single-output; params num_class={k} must be removed")
     if _param(out, _LINEAR_TREE_ALIASES, False) in (True, 1, "true", "True"):
-        raise ValueError("linear_tree is not supported: the start margin and leaf refit set constant leaf values")
+        raise ValueError("linear_tree is not supported: the init score and leaf refit set constant leaf values")
     _check_boosting(out)
     _check_class_balance(out)
     _check_loss_params(loss, out)

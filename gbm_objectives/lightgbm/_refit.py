@@ -12,7 +12,7 @@ from .._adapters import Data
 from .._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight
 from ..kernels.percentiles import ZERO_THRESHOLD, tree_leaves
 from ..kernels.percentiles import leaf_percentiles as _leaf_percentiles_kernel
-from ..losses import AbsoluteError, Quantile
+from ..losses import Loss
 from ._data import _n_rows
 from ._model_text import _tree_splits
 from ._params import _LR_ALIASES, _param
@@ -142,9 +142,10 @@ class _LeafRefit:
     before_iteration = True
     order = -(10**9)
 
-    def __init__(self, loss: Quantile, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
-        self.alpha = float(loss.alpha)
-        self.single = not isinstance(loss, AbsoluteError)
+    def __init__(self, loss: Loss, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
+        if loss.leaf_refit is None:
+            raise ValueError(f"{loss!r} needs no leaf refit")
+        self.quantile = float(loss.leaf_refit.quantile)
         self.y = data.y.astype(np.float64)
         self.weight = data.weight
         self.train_raw = train_raw
@@ -192,7 +193,10 @@ class _LeafRefit:
         n_leaves = int(leaf.max()) + 1
         if n_leaves == 1:
             return  # LightGBM refits only trees with a split; so do we.
-        q = _percentiles(self.resid, self.weight, leaf, n_leaves, self.alpha, self.single)
+        # LightGBM's quantile objective rounds alpha to float32 and its l1
+        # objective takes the exact median; float32(0.5) is 0.5, so one rule
+        # gives both.
+        q = _percentiles(self.resid, self.weight, leaf, n_leaves, self.quantile, True)
         old = np.array([booster.get_leaf_output(tree, j) for j in range(n_leaves)])
         # Read every round: a callback may reset the learning rate.
         new = q * float(_param(booster.params, _LR_ALIASES, 0.1))

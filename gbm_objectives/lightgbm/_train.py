@@ -24,7 +24,7 @@ from ._data import (
     _python_side_data,
     _raw_data,
 )
-from ._init_score import _check_start, _constant_from, _fold_start, _full_init_score, _loss_start, _nonzero
+from ._init_score import _check_init_score, _constant_from, _fold_init_score, _full_init_score, _fit_init_score, _nonzero
 from ._model_text import _record_loss, booster_loss
 from ._params import _THREAD_ALIASES, _boost_from_average, _param, _prepare_params
 from ._refit import _LeafRefit
@@ -68,19 +68,20 @@ def train(
     train_set : lightgbm.Dataset
         Labels, optional weights, and query groups for grouped losses. If it
         already has an ``init_score`` (per-row offsets), training starts from
-        those and no start margin is added, as with LightGBM's built-ins.
+        those and no init score is added, as with LightGBM's built-ins.
     num_boost_round : int, default 100
     valid_sets, valid_names : optional
         Validation Datasets (built with ``reference=train_set``) and names;
         they start from the same margin as ``train_set``.
     init_score : float or sequence of float, optional
-        Start margin (one raw score, ``num_class`` values for multiclass).
-        Default: ``loss.init_score(labels, weights)``, the best constant. It
+        The init score (one raw score, ``n_outputs`` values for multi-output
+        losses). Default: ``loss.init_score(labels, weights)``, the loss's
+        best constant margin. It
         is folded into the first iteration's leaves, so the model predicts
         it; 0 (or ``params["boost_from_average"] = False``, as with
         LightGBM's built-ins) starts from LightGBM's default 0. Not with ``init_model``
         (a continued model starts from that model's predictions, which hold
-        its start already).
+        its init score already).
     refit_leaves : bool, default True
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
@@ -103,7 +104,7 @@ def train(
     lightgbm.Booster
         ``booster.predict(X)`` returns the response scale (through the host
         objective's output transform) and ``raw_score=True`` the raw scores,
-        which include the start margin. With ``keep_training_booster=True``
+        which include the init score. With ``keep_training_booster=True``
         the booster's objective is the host objective too; training it on
         with ``update(fobj=...)`` sets LightGBM's objective back to none.
     """
@@ -122,7 +123,7 @@ def train(
     booster_params = _prepare_params(loss, params, refit)
     init_model = kwargs.get("init_model")
 
-    # Labels are checked (and the start computed) before LightGBM builds anything.
+    # Labels are checked (and the init score computed) before LightGBM builds anything.
     data = _python_side_data(loss, train_set, "train_set")
     others = [ds for ds in valid_sets if ds is not train_set]
     for i, ds in enumerate(others):
@@ -134,18 +135,18 @@ def train(
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
     if init_score is not None and init_model is not None:
         # LightGBM starts a continued model from init_model's own predictions,
-        # which already hold its start margin; folding another start into the
+        # which already hold its init score; folding another one into the
         # first iteration's leaves would shift the whole model.
         raise ValueError(
             "init_score= cannot be combined with init_model=: training continues from init_model's "
-            "predictions, which already include its start margin; drop init_score="
+            "predictions, which already include its init score; drop init_score="
         )
     if init_score is not None:
-        start = _nonzero(_check_start(loss, init_score))
+        init = _nonzero(_check_init_score(loss, init_score))
     elif has_offsets or init_model is not None or not _boost_from_average(booster_params):
-        start = None
+        init = None
     else:
-        start = _loss_start(loss, data)
+        init = _fit_init_score(loss, data)
 
     cbs = [*(callbacks or []), _FeatureCheck()]
     refit_cb = None
@@ -167,10 +168,10 @@ def train(
     patched: list[lgb.Dataset] = []
     constant = None
     try:
-        if start is not None:
+        if init is not None:
             for ds in [train_set, *others]:
                 if ds is train_set or _own_init_score(ds) is None:
-                    ds.set_init_score(_full_init_score(start, _dataset_rows(ds)))
+                    ds.set_init_score(_full_init_score(init, _dataset_rows(ds)))
                     patched.append(ds)
         booster = lgb.train(
             booster_params,
@@ -185,7 +186,7 @@ def train(
     except NoUsableFeaturesError as exc:
         if init_model is not None:
             raise
-        booster = constant = _constant_from(exc, train_set, loss, start, booster_params)
+        booster = constant = _constant_from(exc, train_set, loss, init, booster_params)
     finally:
         if refit_cb is not None:
             refit_cb.uninstall()
@@ -193,8 +194,8 @@ def train(
             ds.init_score = None
             if _constructed(ds):
                 ds.set_field("init_score", None)
-    if start is not None and constant is None:
-        _fold_start(booster, start)
+    if init is not None and constant is None:
+        _fold_init_score(booster, init)
     _record_loss(booster, loss, in_model=not kwargs.get("keep_training_booster", False))
     return booster
 
@@ -218,12 +219,12 @@ def cv(
     """Cross-validate a LightGBM booster on ``loss``: :func:`lightgbm.cv` with the loss wired in.
 
     Every fold trains as :func:`train` would on its training part: from the
-    loss's best constant on that part (its validation part starts from the
+    loss's init score on that part (its validation part starts from the
     same margin), with the loss's objective and its metric, reported as
     ``"gbm_" + loss.name``. Arguments are in :func:`train`'s order; the
     result is what :func:`lightgbm.cv` returns (``"valid gbm_tweedie-mean"``,
     ``"valid gbm_tweedie-stdv"``, ... and ``"cvbooster"`` on request, whose
-    boosters hold their fold's start margin, the host objective and the loss
+    boosters hold their fold's init score, the host objective and the loss
     record, as models from :func:`train` do).
 
     Parameters
@@ -238,13 +239,13 @@ def cv(
         As :func:`lightgbm.cv`. Grouped losses default to folds that keep
         every query group whole.
     stratified : bool, optional
-        Default True for logit and softmax losses (classification), else False.
+        Default True for classification losses (``loss.task`` binary or multiclass), else False.
     init_score : float or sequence of float, optional
-        One start margin for every fold instead of each fold's best constant.
+        One init score for every fold instead of each fold's own.
     feval : callable or list of callables, optional
         Extra evaluation functions, after the loss's own metric.
     fpreproc : callable, optional
-        As :func:`lightgbm.cv`; runs before each fold's start margin is set.
+        As :func:`lightgbm.cv`; runs before each fold's init score is set.
     callbacks : list of callables, optional
     return_cvbooster : bool, default False
     **kwargs
@@ -272,7 +273,7 @@ def cv(
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
     if init_score is not None and kwargs.get("init_model") is not None:
         raise ValueError("init_score= cannot be combined with init_model=: the folds start from init_model")
-    fixed = None if init_score is None else _check_start(loss, init_score)
+    fixed = None if init_score is None else _check_init_score(loss, init_score)
     per_fold = (
         init_score is None
         and _own_init_score(train_set) is None
@@ -280,10 +281,10 @@ def cv(
         and _boost_from_average(booster_params)
     )
     if stratified is None:
-        stratified = loss.link.name in ("logit", "softmax")
+        stratified = loss.task in ("binary", "multiclass")
     if folds is None and loss.needs_group:
         folds = _group_folds(train_set, nfold, bool(kwargs.get("shuffle", True)), int(kwargs.get("seed", 0)))
-    starts: list[np.ndarray | None] = []
+    inits: list[np.ndarray | None] = []
 
     def preprocess(dtrain: "lgb.Dataset", dvalid: "lgb.Dataset", tparams: dict) -> tuple:
         if fpreproc is not None:
@@ -292,13 +293,13 @@ def cv(
         dvalid.construct()
         _check_usable_features(dtrain)
         if per_fold:
-            start = _loss_start(loss, _dataset_data(loss, dtrain, "fold training data"))
+            init = _fit_init_score(loss, _dataset_data(loss, dtrain, "fold training data"))
         else:
-            start = None if fixed is None else _nonzero(fixed)
-        if start is not None:
+            init = None if fixed is None else _nonzero(fixed)
+        if init is not None:
             for ds in (dtrain, dvalid):
-                ds.set_init_score(_full_init_score(start, ds.num_data()))
-        starts.append(start)
+                ds.set_init_score(_full_init_score(init, ds.num_data()))
+        inits.append(init)
         return dtrain, dvalid, tparams
 
     fevals = [LightGBMMetric(loss)]
@@ -319,9 +320,9 @@ def cv(
         **kwargs,
     )
     if return_cvbooster:
-        for booster, start in zip(result["cvbooster"].boosters, starts):
-            if start is not None:
-                _fold_start(booster, start)
+        for booster, init in zip(result["cvbooster"].boosters, inits):
+            if init is not None:
+                _fold_init_score(booster, init)
             _record_loss(booster, loss, in_model=True)
     return result
 
@@ -410,7 +411,7 @@ def refit(
     l2 = float(_param(params, ("lambda_l2", "reg_lambda", "lambda", "l2_regularization"), 0.0))
     max_step = float(_param(params, ("max_delta_step", "max_tree_output", "max_leaf_output"), 0.0))
     out = lgb.Booster(model_str=booster.model_to_string(num_iteration=-1))
-    margin = np.zeros((n, k) if loss.is_multiclass else n)
+    margin = np.zeros((n, k) if k > 1 else n)
     objective_ = LightGBMObjective(loss)
     for it in range(len(trees) // k):
         grad, hess = objective_._grad_hess(margin, rows)
@@ -429,7 +430,7 @@ def refit(
             new = decay_rate * old + (1.0 - decay_rate) * step * float(trees[t].get("shrinkage", 1.0))
             for j in range(n_leaves):
                 out.set_leaf_output(t, j, float(new[j]))
-            if loss.is_multiclass:
+            if k > 1:
                 margin[:, c] += new[lf]
             else:
                 margin += new[lf]
@@ -462,8 +463,8 @@ def predict(
     group : array, optional
         Grouped losses on the response scale: group sizes or query ids.
     start_iteration, num_iteration : int, optional
-        Iterations to use, as in :meth:`lightgbm.Booster.predict` (the start
-        margin lives in the first iteration).
+        Iterations to use, as in :meth:`lightgbm.Booster.predict` (the init
+        score lives in the first iteration).
     **kwargs
         Passed to :meth:`lightgbm.Booster.predict`.
     """
