@@ -381,7 +381,7 @@ def _one_positive_per_group(n_groups: int) -> tuple[np.ndarray, np.ndarray, np.n
     X = rng.normal(size=(n, 4))
     y = np.zeros(n)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    for s, m in zip(starts, sizes):
+    for s, m in zip(starts, sizes, strict=True):
         y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
     return X, y, sizes
 
@@ -801,7 +801,7 @@ def test_cv_matches_train_on_every_fold(data, name, loss_params, key):
     tests = np.array_split(order, 3)
     ref = lgb.Dataset(X, y, weight=w, free_raw_data=False).construct()
     values = []
-    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters)):
+    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters, strict=True)):
         train_idx = np.sort(np.concatenate([tests[j] for j in range(3) if j != k]))
         test = np.sort(test)
         record: dict = {}
@@ -961,7 +961,7 @@ def test_plain_lightgbm_estimator_takes_the_metric(data, weighted):
         eval_metric=glgb.metric("poisson", response=True),
     )
     loss = get_loss("poisson")
-    for label, (Xe, ye, we) in zip(("training", "valid_1"), ((X, y, w), (Xv, yv, wv))):
+    for label, (Xe, ye, we) in zip(("training", "valid_1"), ((X, y, w), (Xv, yv, wv)), strict=True):
         margin = est.predict(Xe, raw_score=True)
         expected = loss.loss(ye, margin, we)
         assert est.evals_result_[label]["gbm_poisson"][-1] == pytest.approx(expected, rel=1e-5)
@@ -983,3 +983,17 @@ def test_init_score_attribute_and_its_former_name(data):
     assert "start_margin_" not in vars(old)
     assert old.init_score_ is not None
     np.testing.assert_array_equal(old.start_margin_, old.init_score_)
+
+
+def test_pickles_name_the_public_module(data):
+    """Objects pickled now load under the public path ``gbm_objectives.lightgbm``
+    (as those of the single-module release), not a private module of it."""
+    import pickletools
+
+    X, y, _, _, _ = _split(data, "reg", False)
+    objects = [glgb.objective("tweedie"), glgb.metric("tweedie"), glgb.LGBMRegressor(**SK).fit(X, y)]
+    for obj in objects:
+        names = [arg for op, arg, _ in pickletools.genops(pickle.dumps(obj)) if isinstance(arg, str)]
+        assert "gbm_objectives.lightgbm" in names
+        assert not [name for name in names if name.startswith("gbm_objectives.lightgbm.")], names
+        assert type(pickle.loads(pickle.dumps(obj))) is type(obj)

@@ -326,7 +326,8 @@ def test_conflicting_loss_parameters_are_refused(counts, loss, setting, needle):
 
 def test_agreeing_and_default_loss_parameters_are_accepted(counts):
     X, y = counts
-    booster = glgb.train(get_loss("tweedie", power=1.5), {**PARAMS, "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 3)
+    params = {**PARAMS, "tweedie_variance_power": 1.5}
+    booster = glgb.train(get_loss("tweedie", power=1.5), params, lgb.Dataset(X, y), 3)
     assert float(booster.params["tweedie_variance_power"]) == 1.5
     est = glgb.LGBMRegressor(loss="quantile(alpha=0.2)", alpha=0.2, n_estimators=3, **ESTIMATOR).fit(X, y)
     assert est.booster_.params["alpha"] == pytest.approx(0.2)

@@ -87,7 +87,14 @@ except ImportError as exc:
     ) from exc
 
 from .._adapters import LeafRefitWarning, warn_no_refit
-from ._callables import LightGBMMetric, LightGBMObjective, METRIC_PREFIX, metric, metric_name, objective
+from ._callables import (
+    METRIC_PREFIX,
+    LightGBMMetric,
+    LightGBMObjective,
+    metric,
+    metric_name,
+    objective,
+)
 from ._dask import DaskLGBMRegressor
 from ._data import NoUsableFeaturesError
 from ._estimators import LGBMClassifier, LGBMRegressor
@@ -95,7 +102,16 @@ from ._model_text import LOSS_PREFIX, booster_loss
 from ._refit import leaf_percentiles
 from ._train import cv, predict, refit, train
 
+# Pickles (Dask workers, saved estimators) name the public path, as the
+# single-module release did, so they load whatever private module holds the class.
+_PICKLED = (LightGBMObjective, LightGBMMetric, LGBMRegressor, LGBMClassifier, DaskLGBMRegressor, NoUsableFeaturesError)
+for _cls in _PICKLED:
+    _cls.__module__ = __name__
+del _cls
+
 __all__ = [
+    "LOSS_PREFIX",
+    "METRIC_PREFIX",
     "DaskLGBMRegressor",
     "LeafRefitWarning",
     "NoUsableFeaturesError",

@@ -13,6 +13,7 @@ from .._adapters import Data, DataCache, ObjectiveBase, same_values
 from ..losses import Loss, as_loss
 from ._data import _cached_data, _check_margin
 
+
 class LightGBMObjective(ObjectiveBase):
     """Custom objective of a loss for LightGBM; build it with :func:`objective`.
 
@@ -74,7 +75,7 @@ class LightGBMObjective(ObjectiveBase):
             return self._native(a, b)
         return self._sklearn_call(a, b, weight, group)
 
-    def _native(self, preds: Any, train_data: "lgb.Dataset") -> tuple[np.ndarray, np.ndarray]:
+    def _native(self, preds: Any, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         if self._refit_unchecked:
             self._check_refit("lightgbm.train with params['objective'] = gbm_objectives.lightgbm.objective(...)")
         data = _cached_data(self._data, self.loss, train_data, "training data")
@@ -160,7 +161,7 @@ class _MetricBase:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["loss"], state["name"], state.get("response", False))  # type: ignore[misc]
 
-    def __deepcopy__(self, memo: dict) -> "_MetricBase":
+    def __deepcopy__(self, memo: dict) -> _MetricBase:
         return type(self)(self.loss, self.name, self.response)
 
     def _result(self, preds: Any, data: Data) -> tuple[str, float, bool]:

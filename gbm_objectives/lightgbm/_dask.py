@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -71,7 +72,7 @@ class DaskLGBMRegressor(_LossModelMixin, lgb.DaskLGBMRegressor):
         eval_X: Any = None,
         eval_y: Any = None,
         **kwargs: Any,
-    ) -> "DaskLGBMRegressor":
+    ) -> DaskLGBMRegressor:
         """Fit on ``loss``; arguments as :meth:`lightgbm.DaskLGBMRegressor.fit`."""
         self._check_constructor(y)
         loss = estimator_loss(self.loss, self.loss_params)

@@ -17,13 +17,13 @@ _BOOSTER = "LightGBM"
 _GROUP_HINT = "build the Dataset with group= (group sizes)"
 
 
-def _constructed(ds: "lgb.Dataset") -> bool:
+def _constructed(ds: lgb.Dataset) -> bool:
     """Whether LightGBM built the Dataset (a failed build leaves a null handle)."""
     handle = ds._handle
     return handle is not None and bool(getattr(handle, "value", handle))
 
 
-def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
+def _dataset_data(loss: Loss, ds: lgb.Dataset, what: str) -> Data:
     """Labels, weights and groups of a constructed Dataset, exactly as LightGBM stores them."""
     y = ds.get_field("label")
     if y is None:
@@ -32,7 +32,7 @@ def _dataset_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
     return Data(loss, y, ds.get_field("weight"), groups, what, _GROUP_HINT)
 
 
-def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
+def _python_side_data(loss: Loss, ds: lgb.Dataset, what: str) -> Data:
     """Like :func:`_dataset_data`, before the Dataset is constructed (float32, as LightGBM will store it)."""
     if _constructed(ds) or ds.label is None:
         return _dataset_data(loss, ds.construct(), what)
@@ -44,7 +44,7 @@ def _python_side_data(loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
     return Data(loss, y, weight, offsets, what, _GROUP_HINT)
 
 
-def _cached_data(cache: DataCache, loss: Loss, ds: "lgb.Dataset", what: str) -> Data:
+def _cached_data(cache: DataCache, loss: Loss, ds: lgb.Dataset, what: str) -> Data:
     """The Dataset's validated data, read again when LightGBM bumps its ``version``
     (labels or weights replaced)."""
     return cache.get(ds, getattr(ds, "version", 0), lambda: _dataset_data(loss, ds, what))
@@ -62,7 +62,7 @@ class NoUsableFeaturesError(ValueError):
     estimators catch this error and return the constant init-score model.
     """
 
-    def __init__(self, message: str, booster: "lgb.Booster | None" = None) -> None:
+    def __init__(self, message: str, booster: lgb.Booster | None = None) -> None:
         super().__init__(message)
         self.booster = booster
 
@@ -73,13 +73,13 @@ _NO_FEATURES = (
 )
 
 
-def _has_usable_feature(ds: "lgb.Dataset") -> bool:
+def _has_usable_feature(ds: lgb.Dataset) -> bool:
     """Whether LightGBM kept at least one feature of the constructed Dataset
     (it reports 0 bins for a feature it dropped)."""
     return any(ds.feature_num_bin(i) > 0 for i in range(ds.num_feature()))
 
 
-def _check_usable_features(ds: "lgb.Dataset", booster: "lgb.Booster | None" = None) -> None:
+def _check_usable_features(ds: lgb.Dataset, booster: lgb.Booster | None = None) -> None:
     if not _has_usable_feature(ds):
         raise NoUsableFeaturesError(
             f"training data: {_NO_FEATURES}; LightGBM cannot train a custom objective without one "
@@ -112,7 +112,7 @@ def _n_rows(raw: Any) -> int:
     return len(raw)
 
 
-def _raw_data(ds: "lgb.Dataset", what: str) -> Any:
+def _raw_data(ds: lgb.Dataset, what: str) -> Any:
     """The raw feature matrix behind a Dataset (needed to find each row's leaf)."""
     raw = ds.data
     if ds.used_indices is not None:
@@ -127,11 +127,11 @@ def _raw_data(ds: "lgb.Dataset", what: str) -> Any:
     return raw
 
 
-def _own_init_score(ds: "lgb.Dataset") -> Any:
+def _own_init_score(ds: lgb.Dataset) -> Any:
     return ds.get_init_score() if _constructed(ds) else ds.init_score
 
 
-def _dataset_rows(ds: "lgb.Dataset") -> int:
+def _dataset_rows(ds: lgb.Dataset) -> int:
     if not _constructed(ds) and ds.label is not None:
         return _n_rows(ds.label)
     return ds.construct().num_data()

@@ -4,7 +4,8 @@ through its inverse link."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -14,7 +15,12 @@ from .._validation import as_float_array
 from ..losses import Loss
 from ._callables import LightGBMMetric, LightGBMObjective
 from ._data import NoUsableFeaturesError, _FeatureCheck, _n_rows
-from ._init_score import _constant_from, _fold_init_score, _full_init_score, _fit_init_score
+from ._init_score import (
+    _constant_from,
+    _fit_init_score,
+    _fold_init_score,
+    _full_init_score,
+)
 from ._model_text import _record_loss
 from ._params import (
     _METRIC_ALIASES,
@@ -47,7 +53,7 @@ def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]
         isinstance(eval_X, tuple) and len(eval_X) != len(eval_y)
     ):
         raise ValueError("eval_X and eval_y must both be single data sets or tuples of the same length")
-    return list(zip(eval_X, eval_y)) if isinstance(eval_X, tuple) else [(eval_X, eval_y)]
+    return list(zip(eval_X, eval_y, strict=True)) if isinstance(eval_X, tuple) else [(eval_X, eval_y)]
 
 
 def _check_eval_labels(loss: Loss, pairs: list[tuple[Any, Any]], weights: Any) -> None:
@@ -321,7 +327,7 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         eval_X: Any = None,
         eval_y: Any = None,
         **kwargs: Any,
-    ) -> "LGBMRegressor":
+    ) -> LGBMRegressor:
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMRegressor.fit`.
 
         Without ``init_score`` training starts from the loss's init score
@@ -435,7 +441,7 @@ class LGBMClassifier(_LossModelMixin, lgb.LGBMClassifier):
         eval_X: Any = None,
         eval_y: Any = None,
         **kwargs: Any,
-    ) -> "LGBMClassifier":
+    ) -> LGBMClassifier:
         """Fit on ``loss``; arguments as :meth:`lightgbm.LGBMClassifier.fit`."""
         from sklearn.utils.class_weight import compute_sample_weight
 

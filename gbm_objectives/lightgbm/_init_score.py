@@ -6,7 +6,8 @@ can be split on."""
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -45,7 +46,7 @@ def _full_init_score(init: np.ndarray, n_rows: int) -> np.ndarray:
     return np.tile(init, (n_rows, 1))
 
 
-def _fold_init_score(booster: "lgb.Booster", init: np.ndarray) -> None:
+def _fold_init_score(booster: lgb.Booster, init: np.ndarray) -> None:
     """Add the init score to every leaf of the first iteration's trees (one per class)."""
     for tree, n_leaves in enumerate(_first_iteration_leaves(booster, init.shape[0])):
         if init[tree] == 0.0:
@@ -56,7 +57,7 @@ def _fold_init_score(booster: "lgb.Booster", init: np.ndarray) -> None:
 
 def _constant_booster(
     feature_names: Sequence[str], init: np.ndarray, params: Mapping[str, Any], pandas_categorical: Any = None
-) -> "lgb.Booster":
+) -> lgb.Booster:
     """A model of one iteration whose trees (one per output) are single leaves
     holding ``start``: what LightGBM's built-in objectives train when no
     feature can be split on."""
@@ -79,8 +80,8 @@ def _constant_booster(
     return booster
 
 
-def _constant_from(exc: NoUsableFeaturesError, ds: "lgb.Dataset", loss: Loss, init: np.ndarray | None,
-                   params: Mapping[str, Any]) -> "lgb.Booster":
+def _constant_from(exc: NoUsableFeaturesError, ds: lgb.Dataset, loss: Loss, init: np.ndarray | None,
+                   params: Mapping[str, Any]) -> lgb.Booster:
     warnings.warn(
         f"{_NO_FEATURES}: the model is the constant init score, as with LightGBM's built-in objectives",
         UserWarning,

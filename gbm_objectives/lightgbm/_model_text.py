@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -57,7 +58,7 @@ def _parse_tree(text: str) -> dict[str, str] | None:
     return fields
 
 
-def _tree_splits(booster: "lgb.Booster", iteration: int) -> tuple[np.ndarray, ...] | None:
+def _tree_splits(booster: lgb.Booster, iteration: int) -> tuple[np.ndarray, ...] | None:
     """The split arrays of the single tree of ``iteration`` (empty for a tree
     without splits), or None when it cannot be walked here."""
     fields = _parse_tree(booster.model_to_string(start_iteration=iteration, num_iteration=1))
@@ -69,7 +70,7 @@ def _tree_splits(booster: "lgb.Booster", iteration: int) -> tuple[np.ndarray, ..
 
 
 
-def _first_iteration_leaves(booster: "lgb.Booster", n_trees: int) -> list[int]:
+def _first_iteration_leaves(booster: lgb.Booster, n_trees: int) -> list[int]:
     text = booster.model_to_string(num_iteration=1)
     counts = [int(v) for v in re.findall(r"^num_leaves=(\d+)$", text, flags=re.MULTILINE)]
     if len(counts) < n_trees:
@@ -146,7 +147,7 @@ def _model_text_with_loss(text: str, loss: Loss) -> str:
     return head + before + "\nparameters:\n" + "\n".join(lines) + after
 
 
-def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
+def _record_loss(booster: lgb.Booster, loss: Loss, *, in_model: bool) -> None:
     """Give the booster the host objective of ``loss`` (so LightGBM predicts the
     response scale) and record the loss.
 
@@ -174,7 +175,7 @@ def _record_loss(booster: "lgb.Booster", loss: Loss, *, in_model: bool) -> None:
     booster.params = params
 
 
-def _model_head(booster: "lgb.Booster") -> str:
+def _model_head(booster: lgb.Booster) -> str:
     """The model text without trees: header and parameters (cheap for large models)."""
     return booster.model_to_string(start_iteration=booster.current_iteration(), num_iteration=1)
 
@@ -211,7 +212,7 @@ def _loss_of_objective(objective: str, params: Mapping[str, str]) -> Loss | None
     return None
 
 
-def booster_loss(booster: "lgb.Booster") -> Loss | None:
+def booster_loss(booster: lgb.Booster) -> Loss | None:
     """The loss a booster was trained on by this library (None if unknown).
 
     Read from the record in the model (so reloaded files and copies know it);

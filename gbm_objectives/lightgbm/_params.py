@@ -4,7 +4,8 @@ ignore."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,9 @@ def _check_boosting(params: Mapping[str, Any]) -> None:
 #: has an alias): LightGBM's default, and what sets it with a library loss.
 _LOSS_DEFINING: dict[str, tuple[Any, str]] = {
     "alpha": (0.9, "the loss's alpha (quantile) or delta (huber), e.g. loss='quantile(alpha=0.1)'"),
-    "tweedie_variance_power": (1.5, "the loss's power, e.g. get_loss('tweedie', power=1.9) or loss='tweedie(power=1.9)'"),
+    "tweedie_variance_power": (
+        1.5, "the loss's power, e.g. get_loss('tweedie', power=1.9) or loss='tweedie(power=1.9)'"
+    ),
     "poisson_max_delta_step": (0.7, "the loss's max_delta_step (poisson)"),
     "fair_c": (1.0, "a library loss with that shape (LightGBM's fair loss has none)"),
     "sigmoid": (1.0, "a library loss with that link (LightGBM's binary sigmoid scale has none)"),

@@ -87,7 +87,7 @@ def leaf_percentiles(
 
 
 def _leaf_index(
-    booster: "lgb.Booster",
+    booster: lgb.Booster,
     raw: Any,
     iteration: int,
     pred_params: dict[str, Any],
@@ -109,7 +109,7 @@ def _leaf_index(
     return np.asarray(leaf).reshape(-1).astype(np.int64)
 
 
-def _capture_scores(booster: "lgb.Booster", valid: bool) -> list[np.ndarray]:
+def _capture_scores(booster: lgb.Booster, valid: bool) -> list[np.ndarray]:
     """The score arrays LightGBM hands to objectives and metrics this round.
 
     An evaluation function receives LightGBM's own per-round score buffer, so
@@ -157,10 +157,10 @@ class _LeafRefit:
         if self.booster is None:
             self._install(env.model)
 
-    def _install(self, booster: "lgb.Booster") -> None:
+    def _install(self, booster: lgb.Booster) -> None:
         if len(booster.valid_sets) != len(self.valid_raw):
             raise ValueError("leaf refit needs the raw data of every validation set")
-        for ds, raw in zip(booster.valid_sets, self.valid_raw):
+        for ds, raw in zip(booster.valid_sets, self.valid_raw, strict=True):
             if ds.num_data() != _n_rows(raw):
                 raise ValueError("a validation set's raw data does not match its Dataset")
         self.booster = booster
@@ -187,7 +187,7 @@ class _LeafRefit:
         self._patch(booster)
         return finished
 
-    def _refit(self, booster: "lgb.Booster", tree: int, iteration: int) -> None:
+    def _refit(self, booster: lgb.Booster, tree: int, iteration: int) -> None:
         splits = _tree_splits(booster, iteration)
         leaf = _leaf_index(booster, self.train_raw, iteration, self.pred_params, splits)
         n_leaves = int(leaf.max()) + 1
@@ -207,10 +207,10 @@ class _LeafRefit:
             booster.set_leaf_output(tree, j, float(new[j]))
         change = new - old
         self.train_corr += change[leaf]
-        for corr, raw in zip(self.valid_corr, self.valid_raw):
+        for corr, raw in zip(self.valid_corr, self.valid_raw, strict=True):
             corr += change[_leaf_index(booster, raw, iteration, self.pred_params, splits)]
 
-    def _patch(self, booster: "lgb.Booster") -> None:
+    def _patch(self, booster: lgb.Booster) -> None:
         scores = _capture_scores(booster, valid=False)[0]
         scores += self.train_corr
         if not self.checked:
@@ -221,5 +221,5 @@ class _LeafRefit:
                     "(pass refit_leaves=False)"
                 )
             self.checked = True
-        for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr):
+        for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr, strict=True):
             buf += corr

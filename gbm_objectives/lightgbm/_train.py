@@ -4,7 +4,8 @@ objective, metric, init score and leaf refit wired in."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -24,7 +25,14 @@ from ._data import (
     _python_side_data,
     _raw_data,
 )
-from ._init_score import _check_init_score, _constant_from, _fold_init_score, _full_init_score, _fit_init_score, _nonzero
+from ._init_score import (
+    _check_init_score,
+    _constant_from,
+    _fit_init_score,
+    _fold_init_score,
+    _full_init_score,
+    _nonzero,
+)
 from ._model_text import _record_loss, booster_loss
 from ._params import _THREAD_ALIASES, _boost_from_average, _param, _prepare_params
 from ._refit import _LeafRefit
@@ -33,17 +41,17 @@ from ._refit import _LeafRefit
 def train(
     loss: Loss | str,
     params: Mapping[str, Any] | None,
-    train_set: "lgb.Dataset",
+    train_set: lgb.Dataset,
     num_boost_round: int = 100,
     *,
-    valid_sets: Sequence["lgb.Dataset"] | None = None,
+    valid_sets: Sequence[lgb.Dataset] | None = None,
     valid_names: Sequence[str] | None = None,
     init_score: float | Sequence[float] | None = None,
     refit_leaves: bool = True,
     feval: Callable | Sequence[Callable] | None = None,
     callbacks: Sequence[Callable] | None = None,
     **kwargs: Any,
-) -> "lgb.Booster":
+) -> lgb.Booster:
     """Train a LightGBM booster on ``loss``: :func:`lightgbm.train` with the loss wired in.
 
     Parameters
@@ -203,7 +211,7 @@ def train(
 def cv(
     loss: Loss | str,
     params: Mapping[str, Any] | None,
-    train_set: "lgb.Dataset",
+    train_set: lgb.Dataset,
     num_boost_round: int = 100,
     *,
     nfold: int = 5,
@@ -286,7 +294,7 @@ def cv(
         folds = _group_folds(train_set, nfold, bool(kwargs.get("shuffle", True)), int(kwargs.get("seed", 0)))
     inits: list[np.ndarray | None] = []
 
-    def preprocess(dtrain: "lgb.Dataset", dvalid: "lgb.Dataset", tparams: dict) -> tuple:
+    def preprocess(dtrain: lgb.Dataset, dvalid: lgb.Dataset, tparams: dict) -> tuple:
         if fpreproc is not None:
             dtrain, dvalid, tparams = fpreproc(dtrain, dvalid, tparams)
         dtrain.construct()
@@ -320,14 +328,14 @@ def cv(
         **kwargs,
     )
     if return_cvbooster:
-        for booster, init in zip(result["cvbooster"].boosters, inits):
+        for booster, init in zip(result["cvbooster"].boosters, inits, strict=True):
             if init is not None:
                 _fold_init_score(booster, init)
             _record_loss(booster, loss, in_model=True)
     return result
 
 
-def _group_folds(ds: "lgb.Dataset", nfold: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _group_folds(ds: lgb.Dataset, nfold: int, shuffle: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """K folds of whole query groups (rows of a group stay in one fold)."""
     sizes = ds.get_group() if _constructed(ds) else ds.group
     if sizes is None:
@@ -347,14 +355,14 @@ def _group_folds(ds: "lgb.Dataset", nfold: int, shuffle: bool, seed: int) -> lis
 
 
 def refit(
-    booster: "lgb.Booster",
+    booster: lgb.Booster,
     data: Any,
     label: Any,
     *,
     loss: Loss | str | None = None,
     weight: Any = None,
     decay_rate: float = 0.9,
-) -> "lgb.Booster":
+) -> lgb.Booster:
     """:meth:`lightgbm.Booster.refit` with the loss's own gradients.
 
     LightGBM's refit takes its gradients from the model's objective, which
@@ -439,7 +447,7 @@ def refit(
 
 
 def predict(
-    booster: "lgb.Booster",
+    booster: lgb.Booster,
     data: Any,
     *,
     output: str = "response",
