@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..links import IdentityLink
 from ..losses import Loss
 from ._callables import metric_name
 
@@ -92,7 +93,7 @@ def _check_builtin_metrics(loss: Loss, names: Sequence[str]) -> None:
     metrics, so beside a loss with a log, logit or softmax link they would
     score margins (an ``l1`` of log-means) without a word.
     """
-    if names and any(link.name != "identity" for link in loss.output_links):
+    if names and not all(isinstance(link, IdentityLink) for link in loss.output_links):
         raise ValueError(
             f"LightGBM's metric(s) {', '.join(map(repr, names))} would be computed on the raw margins of "
             f"{loss.name} ({loss.link.name} link): under a custom objective LightGBM applies no output "

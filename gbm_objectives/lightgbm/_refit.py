@@ -1,5 +1,6 @@
-"""The leaf refit of absolute error and quantile losses: LightGBM's residual
-percentiles per leaf and the callback that sets them after every tree."""
+"""The leaf refit of losses that declare one (``loss.leaf_refit``: absolute
+error, quantile): LightGBM's residual percentiles per leaf and the callback
+that sets them after every tree."""
 
 from __future__ import annotations
 
