@@ -4,7 +4,8 @@ LightGBM's ``l1`` and ``quantile`` objectives refit every leaf of a new tree
 to a percentile of the residuals of its rows; these kernels reproduce its
 definitions (``PercentileFun``, ``WeightedPercentileFun`` and the stable sort
 in front of it) bit for bit, and :func:`tree_leaves` finds each row's leaf
-the way LightGBM's ``NumericalDecision`` does. Inputs are validated arrays:
+the way LightGBM's ``NumericalDecision`` does. The entry points are
+:func:`leaf_percentiles` and :func:`tree_leaves`; inputs are validated arrays:
 ``weight`` is empty (unweighted) or has one entry per row, leaf indices are
 int64, outputs are preallocated.
 """
@@ -14,14 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import JIT
+from ._common import JIT, f64
 
 #: LightGBM's ``kZeroThreshold``: values this close to 0 count as 0.
 ZERO_THRESHOLD = 1e-35
 
 
 @njit(**JIT)
-def select(a, k):
+def _select(a, k):
     """Rearrange ``a`` so that ``a[k]`` is its k-th smallest value, smaller ones
     before it and larger ones after (Hoare's selection); return ``a[k]``."""
     left = 0
@@ -57,7 +58,7 @@ def select(a, k):
 
 
 @njit(**JIT)
-def percentile(values, alpha):
+def _percentile(values, alpha):
     """LightGBM's ``PercentileFun``: linear interpolation between the order
     statistics around position ``alpha (n - 1)``. Reorders ``values``."""
     m = values.shape[0]
@@ -69,7 +70,7 @@ def percentile(values, alpha):
         return values.max()
     bias = float_pos - pos
     # Two order statistics by selection, O(m), instead of a full sort.
-    lo = select(values, pos)
+    lo = _select(values, pos)
     hi = values[pos + 1]
     for t in range(pos + 2, m):
         if values[t] < hi:
@@ -78,7 +79,7 @@ def percentile(values, alpha):
 
 
 @njit(**JIT)
-def sorted_weighted_percentile(values, weights, alpha):
+def _sorted_weighted_percentile(values, weights, alpha):
     """LightGBM's ``WeightedPercentileFun`` on values already sorted (stably):
     the weighted CDF, interpolated where its step is at least one unit of
     weight, else the lower value."""
@@ -136,7 +137,7 @@ def leaf_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
         for t in range(cnt):
             vals[t] = resid[grouped[lo + t]]
         if not weighted:
-            out[j] = percentile(vals[:cnt], alpha)
+            out[j] = _percentile(vals[:cnt], alpha)
             continue
         for t in range(cnt):
             wts[t] = weight[grouped[lo + t]]
@@ -150,7 +151,7 @@ def leaf_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
                 for v in range(u - t):
                     wts[t + v] = weight[rows[v]]
             t = u
-        out[j] = sorted_weighted_percentile(vals[:cnt], wts[:cnt], alpha)
+        out[j] = _sorted_weighted_percentile(vals[:cnt], wts[:cnt], alpha)
 
 
 @njit(**JIT)
@@ -161,7 +162,7 @@ def tree_leaves(x, split_feature, threshold, decision_type, left, right, out):
     for i in range(x.shape[0]):
         node = 0
         while node >= 0:
-            value = float(x[i, split_feature[node]])
+            value = f64(x[i, split_feature[node]])
             dt = decision_type[node]
             missing = (dt >> 2) & 3
             if np.isnan(value) and missing != 2:
