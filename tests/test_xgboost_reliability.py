@@ -22,6 +22,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import gbm_objectives._adapters as adapters
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
+from gbm_objectives.xgboost._params import _training_objective
 
 BASE = {"nthread": 1, "tree_method": "hist", "max_depth": 3, "eta": 0.3}
 
@@ -254,7 +255,7 @@ def test_refitting_paths_never_warn(rng, fresh_refit_warnings):
             gx.cv(name, BASE, dtrain, 2, nfold=2)
             gx.XGBRegressor(loss=name, n_estimators=3, nthread=1).fit(X, y)
             # The objective train() builds, as Dask workers receive it.
-            obj = pickle.loads(pickle.dumps(gx._training_objective(get_loss(name), False)))
+            obj = pickle.loads(pickle.dumps(_training_objective(get_loss(name), False)))
             xgb.train(BASE, dtrain, 2, obj=copy.deepcopy(obj))
         # XGBoost 3.4's own surrogate trains without refit; other losses need none.
         xgb.train(BASE, dtrain, 2, obj=gx.objective(get_loss("quantile", curvature="mm")))
