@@ -23,6 +23,7 @@ import gbm_objectives._adapters as adapters
 from gbm_objectives._adapters import estimator_loss
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
+from gbm_objectives.testing import example_labels
 from gbm_objectives.xgboost import LeafRefitWarning, warn_no_refit
 
 SK = {"n_estimators": 15, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
@@ -41,16 +42,9 @@ def costs(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def labels_for(loss, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    lin = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
-    if loss.is_multiclass:
-        return np.digitize(lin + 0.4 * rng.normal(size=X.shape[0]), [-0.4, 0.4]).astype(float)
-    if loss.link.name == "logit":
-        return (rng.random(X.shape[0]) < 1.0 / (1.0 + np.exp(-2.0 * lin))).astype(float)
-    if loss.name == "gamma":
-        return rng.gamma(2.0, np.exp(1.0 + lin) / 2.0)
-    if loss.link.name == "log":
-        return costs(X, rng)
-    return 3.0 + 2.0 * lin + rng.normal(size=X.shape[0])
+    """Labels in the loss's domain that depend on the features."""
+    signal = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
+    return example_labels(loss, rng, X.shape[0], signal=signal)[0]
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""XGBoost adapter: objective and metric callables, start margin, training,
+"""XGBoost adapter: objective and metric callables, init score, training,
 prediction, scikit-learn estimators and Dask.
 
 Needs XGBoost: ``pip install "gbm-objectives[xgboost]"``. The package holds
@@ -11,9 +11,9 @@ The library's losses plug into :func:`xgboost.train` through
 :func:`objective` and :func:`metric`; :func:`train` wires both and fixes the
 booster facts a custom objective otherwise gets wrong:
 
-* **Start margin.** A custom objective starts every row at ``base_score`` 0.5.
-  :func:`train` sets ``base_score`` to the loss's best constant
-  (:meth:`Loss.init_score`), so it is saved in the model and applies to every
+* **Init score.** A custom objective starts every row at ``base_score`` 0.5.
+  :func:`train` sets ``base_score`` to the loss's init score, the constant
+  margin that minimises the loss (:meth:`Loss.init_score`), so it is saved in the model and applies to every
   evaluation set and prediction, with no ``base_margin`` to carry around.
 * **Link.** The booster is configured with a built-in objective whose
   output transform is the loss's inverse link: where XGBoost has a built-in
@@ -69,7 +69,7 @@ booster facts a custom objective otherwise gets wrong:
 scikit-learn: ``XGBRegressor(objective=objective(loss))`` and
 ``XGBClassifier(objective=objective(loss))`` accept the same callable and
 honour ``sample_weight``. The estimators pick the booster objective
-themselves, so pass the start as ``base_score=base_score(loss, y, w,
+themselves, so pass the init score as ``base_score=base_score(loss, y, w,
 objective=...)`` with the objective they run (required: ``base_score`` is
 read in that objective's space): ``"reg:squarederror"`` for
 ``XGBRegressor`` (its ``predict`` then returns margins: use
@@ -85,7 +85,7 @@ estimators (``XGBRegressor(loss=...)``); a custom objective of those losses
 in plain XGBoost warns once per process (:class:`LeafRefitWarning`).
 
 Cross-validation: :func:`cv` is :func:`xgboost.cv` with each fold trained as
-:func:`train` (its own start margin, the loss's metric).
+:func:`train` (its own init score, the loss's metric).
 
 Dask: :func:`dask_train` is :func:`train` for ``xgboost.dask``.
 """

@@ -26,7 +26,7 @@ from .._adapters import (
     response_to_margin,
     same_values,
 )
-from ..losses import Loss, Quantile, as_loss
+from ..losses import Loss, as_loss
 
 #: Prefix of the library's metric names: XGBoost's own metrics never start
 #: with it, so the two never share an entry of the evaluation log (the same
@@ -171,7 +171,6 @@ class XGBObjective(ObjectiveBase):
     def _reset(self) -> None:
         super()._reset()
         self._cache = _DMatrixCache()
-        self._mm = isinstance(self.loss, Quantile) and self.loss.curvature == "mm"
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(b, xgb.DMatrix):
@@ -183,16 +182,23 @@ class XGBObjective(ObjectiveBase):
             self._check_refit("xgboost.train(obj=gbm_objectives.xgboost.objective(...))")
         m = check_margin(self.loss, predt, dtrain.num_row(), _BOOSTER)
         data = self._cache.get(self.loss, dtrain, "training data")
-        if self._mm and collective.get_world_size() > 1:
-            return self._mm_distributed(m, data)
+        if collective.get_world_size() > 1:
+            return self._grad_hess_all_reduced(m, data)
         return self._grad_hess(m, data)
 
-    def _mm_distributed(self, margin: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
-        """The MM surrogate with its residual scale summed over all workers, as XGBoost's built-in."""
-        loss: Quantile = self.loss  # type: ignore[assignment]
-        sums = collective.allreduce(np.array(loss._mm_sums(data.y, margin, data.weight)), collective.Op.SUM)
+    def _grad_hess_all_reduced(self, margin: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients whose global sums (:meth:`Loss.global_sums`) add every worker's rows.
+
+        The MM surrogates scale their residuals by such sums, which XGBoost's
+        built-ins all-reduce too; each worker's own sums would give each its
+        own scale. Every worker has the same loss, so all or none all-reduce.
+        """
+        sums = self.loss.global_sums(data.y, margin, data.weight)
+        if sums is None:
+            return self._grad_hess(margin, data)
+        total = collective.allreduce(np.ascontiguousarray(sums, dtype=np.float64), collective.Op.SUM)
         grad, hess = self._thread_buffers().get(margin.shape)
-        loss._mm_grad_hess_into(data.y, margin, data.weight, grad, hess, (float(sums[0]), float(sums[1])))
+        self.loss.grad_hess_into(data.y, margin, data.weight, grad, hess, data.offsets, sums=total)
         return grad, hess
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -147,7 +147,7 @@ class _LossEstimatorMixin:
             raise ValueError(f"set the loss with loss=, not objective= (got objective={self.objective!r})")
         if getattr(self, "base_score", None) is not None:
             raise ValueError(
-                "base_score is set from the loss's best constant of the fit data; for another start "
+                "base_score is set from the loss's init score of the fit data; for another init score "
                 "pass base_margin= to fit"
             )
 

@@ -5,7 +5,7 @@ XGBoost's own estimators with ``objective=`` replaced by ``loss=``. Every fit
 goes through :func:`gbm_objectives.xgboost.train`, so the booster is the one
 ``train`` builds from the same data and parameters: the built-in objective
 whose output transform is the loss's inverse link (:func:`booster_objective`),
-``base_score`` at the loss's best constant of the fit data, sample weights
+``base_score`` at the loss's init score of the fit data, sample weights
 applied to the gradients, the leaf refit of absolute error and quantile
 losses, the loss as the evaluation metric (``evals_result_`` key
 ``"gbm_" + loss.name``, e.g. ``"gbm_tweedie"``) and the loss record in the
@@ -63,7 +63,7 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
     """:class:`xgboost.XGBRegressor` trained on a library loss.
 
     Fitting is :func:`gbm_objectives.xgboost.train` on the same data and
-    parameters: training starts from the loss's best constant, sample weights
+    parameters: training starts from the loss's init score, sample weights
     reach the gradients, absolute error and quantile losses get the leaf
     refit, the loss is the evaluation metric and is recorded in the model.
     ``predict`` returns the response scale (mean, median, quantile) from the
@@ -126,12 +126,12 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
     ) -> XGBRegressor:
         """Fit on ``loss``; arguments as :meth:`xgboost.XGBRegressor.fit`.
 
-        ``eval_set`` rows start from the same margin as the training rows;
-        ``base_margin`` replaces the start of its rows.
+        ``eval_set`` rows start from the same init score as the training rows;
+        ``base_margin`` replaces the init score of its rows.
         """
         self._check_fit_args(y, sample_weight)
         loss = estimator_loss(self.loss, self.loss_params)
-        if loss.is_multiclass:
+        if loss.task == "multiclass":
             raise ValueError(f"{loss!r} is a multiclass loss; use XGBClassifier")
         if loss.needs_group:
             raise ValueError(f"{loss!r} needs query groups; use XGBRanker")
@@ -170,7 +170,7 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
     smoothing, the smoothed-target probability, as :meth:`Loss.predict`) and
     ``predict`` the most probable class, both from the best iteration after
     early stopping. Fitting is :func:`gbm_objectives.xgboost.train`: the
-    loss's best constant start, sample weights on the gradients, the loss as
+    loss's init score, sample weights on the gradients, the loss as
     metric and recorded in the model.
 
     Parameters
@@ -185,7 +185,7 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
         and ``base_score``. ``scale_pos_weight`` other than 1 raises
         ValueError at ``fit`` (XGBoost applies it only in its built-in
         binary objectives): pass ``sample_weight=np.where(y == positive, s,
-        1.0)`` instead, which also moves the start margin.
+        1.0)`` instead, which also moves the init score.
     """
 
     def __init__(
@@ -242,11 +242,11 @@ class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
             raise ValueError(f"y holds {k} class; a classifier needs at least 2 classes")
         spec = self.loss if self.loss is not None else ("logistic" if k == 2 else "softmax")
         loss = estimator_loss(spec, self.loss_params, num_class=k)
-        if loss.link.name not in ("logit", "softmax") or loss.needs_group:
+        if loss.task not in ("binary", "multiclass"):
             raise ValueError(f"{loss!r} is not a classification loss; use XGBRegressor")
-        if loss.is_multiclass and loss.n_outputs != k:
+        if loss.task == "multiclass" and loss.n_outputs != k:
             raise ValueError(f"{loss!r} does not match the {k} classes in y")
-        if not loss.is_multiclass and k != 2:
+        if loss.task == "binary" and k != 2:
             raise ValueError(f"{loss!r} is a binary loss but y holds {k} classes; use a multiclass loss")
         codes = codes.astype(np.float64)
         if eval_set is not None:

@@ -19,50 +19,15 @@ import numpy as np
 import xgboost as xgb
 
 from .._adapters import loss_from_json, loss_to_json, refits
-from ..losses import AbsoluteError, Loss, Quantile, as_loss
+from ..losses import Loss, as_loss
 from ._callables import XGBObjective, metric
 
 #: Booster attribute holding the loss as JSON ``{"name": ..., "params": {...}}``.
 LOSS_ATTR = "gbm_objectives_loss"
 
-#: The built-in objective whose output transform is each link's inverse.
-_LINK_OBJECTIVE = {
-    "identity": "reg:squarederror",
-    "log": "reg:tweedie",
-    "logit": "binary:logistic",
-    "softmax": "multi:softprob",
-}
-#: Parameters fixed by the loss, named by the built-in objective that reads them.
+#: XGBoost parameters that a built-in objective reads and the loss fixes
+#: (:meth:`Loss.builtin_objective`): the user may not set them otherwise.
 _LOSS_PARAMS = ("quantile_alpha", "tweedie_variance_power", "huber_slope")
-
-
-def _same_loss_builtin(loss: Loss) -> dict[str, Any] | None:
-    """XGBoost's built-in objective with the loss's own gradients, and its parameters.
-
-    A model configured with it names the loss it was trained on, so plain
-    ``xgboost.train(xgb_model=...)`` continues it on the same loss (losses
-    without one continue there under their host objective).
-    ``count:poisson``'s Hessian is ``exp(f + max_delta_step)`` and XGBoost
-    also caps every leaf step at ``max_delta_step`` (default 0.7 for that
-    objective); the carrier takes the loss's own safeguard
-    (``Poisson(max_delta_step=...)``, whose Hessian is the same), so the
-    saved model continues identically in plain XGBoost. A loss without the
-    attribute has the exact Hessian ``exp(f)``: 0, no cap.
-    """
-    name = loss.name
-    if name == "poisson":
-        return {"objective": "count:poisson", "max_delta_step": _poisson_max_delta_step(loss)}
-    if name == "gamma":
-        return {"objective": "reg:gamma"}
-    if name == "tweedie":
-        return {"objective": "reg:tweedie", "tweedie_variance_power": float(loss.power)}  # type: ignore[attr-defined]
-    if name == "pseudo_huber" and loss.curvature == "exact":  # type: ignore[attr-defined]
-        return {"objective": "reg:pseudohubererror", "huber_slope": float(loss.delta)}  # type: ignore[attr-defined]
-    return None
-
-
-def _poisson_max_delta_step(loss: Loss) -> float:
-    return float(getattr(loss, "max_delta_step", 0.0))
 
 
 #: Built-in objectives and the space their ``base_score`` is given in.
@@ -78,6 +43,8 @@ _BASE_SCORE_SPACE = {
     "reg:gamma": "exp",
     "binary:logistic": "sigmoid",
 }
+#: The link whose inverse each non-margin space applies.
+_SPACE_LINK = {"exp": "a log link (it predicts exp(margin))", "sigmoid": "a logit link (it predicts sigmoid(margin))"}
 #: XGBoost needs a logistic base_score strictly inside (0, 1) in float32.
 _LOGIT_BASE_LIMIT = 15.0
 
@@ -126,16 +93,13 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
         ``max_delta_step``.
     """
     loss = as_loss(loss)
-    if refits(loss, refit_leaves):
-        if isinstance(loss, AbsoluteError):
-            return {"objective": "reg:absoluteerror"}
-        return {"objective": "reg:quantileerror", "quantile_alpha": float(loss.alpha)}
-    builtin = _same_loss_builtin(loss)
-    if builtin is not None:
-        return builtin
-    params: dict[str, Any] = {"objective": _LINK_OBJECTIVE[loss.link.name]}
-    if loss.is_multiclass:
-        params["num_class"] = loss.n_outputs
+    # A loss with a leaf refit names the built-in that refits; trained
+    # without the refit it takes its link's host objective, which refits nothing.
+    refit_or_none = refits(loss, refit_leaves) or loss.leaf_refit is None
+    builtin = loss.builtin_objective("xgboost") if refit_or_none else None
+    params: dict[str, Any] = dict(builtin) if builtin is not None else {"objective": loss.link.xgboost_objective}
+    if loss.n_outputs > 1:
+        params.setdefault("num_class", loss.n_outputs)
     return params
 
 
@@ -146,23 +110,25 @@ def _margin_to_base_score(loss: Loss, margin: Any, objective_name: str) -> float
             f"objective must be one of {', '.join(sorted(_BASE_SCORE_SPACE))}; got {objective_name!r}"
         )
     multi_objective = objective_name.startswith("multi:")
-    if multi_objective != loss.is_multiclass:
+    if multi_objective != (loss.n_outputs > 1):
         kind = "a multiclass" if multi_objective else "a single-output"
         raise ValueError(f"objective {objective_name!r} is {kind} objective; it does not fit {loss!r}")
     m = np.asarray(margin, dtype=np.float64)
-    expected = (loss.n_outputs,) if loss.is_multiclass else ()
+    expected = (loss.n_outputs,) if loss.n_outputs > 1 else ()
     if m.shape != expected or not np.all(np.isfinite(m)):
         raise ValueError(f"init_score must be a finite margin of shape {expected}, got {margin!r}")
+    # base_score is read through the objective's output transform, which must
+    # be the loss's inverse link: that of the link's own host objective.
+    if space != "margin" and _BASE_SCORE_SPACE[loss.link.xgboost_objective] != space:
+        raise ValueError(
+            f"objective {objective_name!r} has {_SPACE_LINK[space]}; {loss!r} has a {loss.link.name} link"
+        )
     if space == "exp":
-        if loss.link.name != "log":
-            raise ValueError(f"objective {objective_name!r} has a log link; {loss!r} has a {loss.link.name} link")
         return float(math.exp(float(m)))
     if space == "sigmoid":
-        if loss.link.name != "logit":
-            raise ValueError(f"objective {objective_name!r} has a logit link; {loss!r} has a {loss.link.name} link")
         c = min(max(float(m), -_LOGIT_BASE_LIMIT), _LOGIT_BASE_LIMIT)
         return float(1.0 / (1.0 + math.exp(-c)))
-    return [float(v) for v in m] if loss.is_multiclass else float(m)
+    return [float(v) for v in m] if loss.n_outputs > 1 else float(m)
 
 
 def base_score(
@@ -173,7 +139,7 @@ def base_score(
     objective: str | None = None,
     group: Any = None,
 ) -> float | list[float]:
-    """XGBoost's ``base_score`` that starts a booster at the loss's best constant margin.
+    """XGBoost's ``base_score`` that starts a booster at the loss's init score.
 
     :func:`train`, :func:`cv`, :func:`dask_train` and this module's
     estimators set it themselves; this is for XGBoost's own scikit-learn
@@ -234,10 +200,10 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
             f"({loss!r} trains under {booster_objective(loss)['objective']!r})"
         )
     if "base_score" in out:
-        raise ValueError("params['base_score'] is set from the loss's start margin; pass init_score= instead")
+        raise ValueError("params['base_score'] is set from the loss's init score; pass init_score= instead")
     _check_scale_pos_weight(loss, out.get("scale_pos_weight"))
     carrier = booster_objective(loss, refit_leaves=refit_leaves)
-    if loss.is_multiclass:
+    if loss.n_outputs > 1:
         k = out.get("num_class", loss.n_outputs)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) != loss.n_outputs:
             raise ValueError(f"params['num_class'] = {k!r} does not match the loss's num_class = {loss.n_outputs}")
@@ -248,18 +214,19 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
     for key in _LOSS_PARAMS:
         if key in out and out[key] != carrier.get(key):
             raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")
-    # count:poisson adds max_delta_step to its Hessian as well as capping the
-    # leaf steps: only the loss's own value keeps the two Hessians, and a
-    # plain-XGBoost continuation, the same. Elsewhere a user's value only caps.
+    # A built-in that reads max_delta_step (count:poisson) adds it to its
+    # Hessian as well as capping the leaf steps: only the loss's own value
+    # keeps the two Hessians, and a plain-XGBoost continuation, the same.
+    # Elsewhere a user's value only caps.
     if "max_delta_step" in carrier and "max_delta_step" in out:
         given = out["max_delta_step"]
         same = isinstance(given, (int, float, np.integer, np.floating)) and not isinstance(given, bool)
         if not (same and float(given) == carrier["max_delta_step"]):
             raise ValueError(
                 f"params['max_delta_step'] = {given!r} conflicts with {loss!r}, whose Hessian uses "
-                f"max_delta_step = {carrier['max_delta_step']:g} (count:poisson reads it for both the "
+                f"max_delta_step = {carrier['max_delta_step']:g} ({carrier['objective']} reads it for both the "
                 "Hessian and the leaf-step cap); set it on the loss instead: "
-                "get_loss('poisson', max_delta_step=...), and remove it from params"
+                f"get_loss({loss.name!r}, max_delta_step=...), and remove it from params"
             )
     out.update(carrier)
     if "eval_metric" not in out:
@@ -281,7 +248,7 @@ def _check_scale_pos_weight(loss: Loss, value: Any) -> None:
         raise ValueError(f"scale_pos_weight must be a number, got {value!r}")
     if float(value) == 1.0:
         return
-    if loss.is_multiclass or loss.link.name != "logit":
+    if loss.task != "binary":
         raise ValueError(
             f"scale_pos_weight = {value!r} is for binary classification; {loss!r} is not a binary loss. "
             "Remove it (weight rows with sample_weight / DMatrix weights instead)"
@@ -357,10 +324,12 @@ def _stop_on_user_metric(kwargs: dict[str, Any], name: str) -> None:
 def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
     """The gradients :func:`train` hands XGBoost for ``loss``.
 
-    Absolute error and quantile losses follow the installed XGBoost's
-    built-in (``BUILTIN_LEAF_REFIT``): one unit of curvature per row under
-    its leaf refit (< 3.4), or its smooth MM surrogate (>= 3.4), where
-    nothing refits the leaves and they are Newton steps on those gradients.
+    Losses with a leaf refit (absolute error, quantile) follow the installed
+    XGBoost's built-in (``BUILTIN_LEAF_REFIT``): one unit of curvature per
+    row under its leaf refit (< 3.4), or the smooth MM surrogate
+    (``loss.leaf_refit.surrogate``, the built-in's own gradients on >= 3.4),
+    where nothing refits the leaves and they are Newton steps on those
+    gradients.
     """
     # Built here, the refit is chosen (refit_leaves=False is the user's
     # choice): no warning of a path without refit.
@@ -368,6 +337,5 @@ def _training_objective(loss: Loss, refit_leaves: bool) -> XGBObjective:
         return XGBObjective(loss)._managed()  # type: ignore[return-value]
     if BUILTIN_LEAF_REFIT:
         return XGBObjective(loss, row_curvature=True)._managed()  # type: ignore[return-value]
-    mm = AbsoluteError(curvature="mm") if isinstance(loss, AbsoluteError) else Quantile(loss.alpha, curvature="mm")
-    return XGBObjective(mm)._managed()  # type: ignore[return-value]
+    return XGBObjective(loss.leaf_refit.surrogate)._managed()  # type: ignore[return-value]
 

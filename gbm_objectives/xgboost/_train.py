@@ -48,11 +48,12 @@ def train(
         Labels, optional weights, and query groups for grouped losses.
     num_boost_round : int, default 100
     evals : sequence of (DMatrix, name)
-        Evaluation sets; they start from the same margin as ``dtrain``.
+        Evaluation sets; they start from the same init score as ``dtrain``.
     init_score : float or sequence of float, optional
-        Start margin (raw score; ``num_class`` values for multiclass). Default:
-        ``loss.init_score(labels, weights)``, the best constant; when
-        training continues from ``xgb_model``, that model's start is kept.
+        The margin every row starts from (raw score; ``num_class`` values for
+        multiclass). Default: ``loss.init_score(labels, weights)``, the
+        constant that minimises the loss; when training continues from
+        ``xgb_model``, that model's init score is kept.
     refit_leaves : bool, default True
         Absolute error and quantile losses: train as the installed XGBoost's
         ``reg:absoluteerror`` / ``reg:quantileerror`` do. On XGBoost < 3.4
@@ -101,8 +102,8 @@ def train(
         if pair[0] is not dtrain:
             _read_dmatrix(loss, pair[0], f"evaluation set {pair[1]!r}")
     if init_score is not None or kwargs.get("xgb_model") is None:
-        start = data.best_constant(loss) if init_score is None else init_score
-        booster_params["base_score"] = _margin_to_base_score(loss, start, booster_params["objective"])
+        init = data.init_score(loss) if init_score is None else init_score
+        booster_params["base_score"] = _margin_to_base_score(loss, init, booster_params["objective"])
     booster = xgb.train(booster_params, dtrain, num_boost_round, evals=evals, obj=obj, **kwargs)
     _drop_inherited_best(booster, kwargs)
     _record_loss(booster, loss)
@@ -139,7 +140,7 @@ def cv(
 ) -> Any:
     """Cross-validate ``loss``: :func:`xgboost.cv` with the loss wired in, each fold as :func:`train`.
 
-    Every fold starts from the loss's best constant of its own training part
+    Every fold starts from the loss's init score of its own training part
     (its labels and weights), set as that fold's ``base_score``; the
     objective, the host objective (link, leaf refit or MM gradients) and the
     loss's metric are those of :func:`train`. Early stopping follows
@@ -158,7 +159,7 @@ def cv(
         ``callbacks``, ``fpreproc``, ``verbose_eval``...). ``custom_metric``
         defaults to :func:`metric` of the loss, named ``"gbm_" + loss.name``
         (columns ``"test-gbm_tweedie-mean"``...). A ``fpreproc`` of yours runs
-        first; the fold's start is read from what it returns. ``obj`` is not
+        first; the fold's init score is read from what it returns. ``obj`` is not
         allowed.
 
     Returns
@@ -179,19 +180,19 @@ def cv(
     fixed = None if init_score is None else _margin_to_base_score(loss, init_score, objective_name)
     user_fpreproc = kwargs.pop("fpreproc", None)
 
-    def start_each_fold(fold_train: Any, fold_test: Any, fold_params: Any) -> tuple[Any, Any, Any]:
+    def init_each_fold(fold_train: Any, fold_test: Any, fold_params: Any) -> tuple[Any, Any, Any]:
         if user_fpreproc is not None:
             fold_train, fold_test, fold_params = user_fpreproc(fold_train, fold_test, fold_params)
-        start = fixed
-        if start is None:
-            # Grouped losses compare rows within a group: a common start changes nothing.
-            margin = 0.0 if loss.needs_group else _read_dmatrix(loss, fold_train, "training fold").best_constant(loss)
-            start = _margin_to_base_score(loss, margin, objective_name)
+        base = fixed
+        if base is None:
+            # Grouped losses compare rows within a group: a common init score changes nothing.
+            margin = 0.0 if loss.needs_group else _read_dmatrix(loss, fold_train, "training fold").init_score(loss)
+            base = _margin_to_base_score(loss, margin, objective_name)
         fold_params = dict(fold_params)
-        fold_params["base_score"] = start
+        fold_params["base_score"] = base
         return fold_train, fold_test, fold_params
 
-    return xgb.cv(booster_params, dtrain, num_boost_round, nfold=nfold, obj=obj, fpreproc=start_each_fold, **kwargs)
+    return xgb.cv(booster_params, dtrain, num_boost_round, nfold=nfold, obj=obj, fpreproc=init_each_fold, **kwargs)
 
 
 def predict(
@@ -309,7 +310,7 @@ def dask_train(
 ) -> dict[str, Any]:
     """:func:`train` on a Dask cluster: :func:`xgboost.dask.train` with the loss wired in.
 
-    The start margin is the loss's best constant over all partitions: the
+    The init score is the loss's over all partitions: the
     labels and weights (not the features) are gathered to the client to
     compute it, unless ``init_score`` is given. Each worker validates its
     partition's labels before the first tree; the metric is all-reduced.
@@ -334,12 +335,12 @@ def dask_train(
         raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
     booster_params, obj = _booster_args(loss, params, refit_leaves, kwargs, "dask_train")
     if init_score is None and kwargs.get("xgb_model") is None:
-        # Grouped losses compare rows within a group, so a common start
-        # margin changes nothing; the workers still check their groups.
+        # Grouped losses compare rows within a group, so a common init
+        # score changes nothing; the workers still check their groups.
         if loss.needs_group:
             init_score = 0.0
         else:
-            init_score = Data(loss, *_dask_labels(client, dtrain), None, "dtrain").best_constant(loss)
+            init_score = Data(loss, *_dask_labels(client, dtrain), None, "dtrain").init_score(loss)
     if init_score is not None:
         booster_params["base_score"] = _margin_to_base_score(loss, init_score, booster_params["objective"])
     out = dxgb.train(client, booster_params, dtrain, num_boost_round, evals=list(evals), obj=obj, **kwargs)
