@@ -319,7 +319,11 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
 
 
 def test_every_registered_loss_has_a_case():
-    assert set(available_losses()) == {c.name for c in CASES}
+    missing = sorted(set(available_losses()) - {c.name for c in CASES})
+    assert not missing, (
+        f"registered loss(es) {missing} have no test case: add _case(name, label_kind, **params) "
+        "for each to _build_cases() in tests/test_losses.py (label kinds: see make_labels there)"
+    )
     assert {c.name for c in PROPERTY_CASES} == set(available_losses())
 
 
