@@ -217,7 +217,8 @@ def test_saved_model_predicts_response_scale(name, fmt, rng, tmp_path):
     path = tmp_path / f"model.{fmt}"
     booster.save_model(path)
     loaded = xgb.Booster(model_file=path)
-    assert json.loads(loaded.attr(gx.LOSS_ATTR)) == {"name": loss.name, "params": json.loads(json.dumps(loss.get_params()))}
+    record = {"name": loss.name, "params": json.loads(json.dumps(loss.get_params()))}
+    assert json.loads(loaded.attr(gx.LOSS_ATTR)) == record
     holdout = features(rng, 20)
     response = gx.predict(loaded, holdout)
     margin = gx.predict(loaded, holdout, output="margin")
@@ -482,9 +483,10 @@ def skewed_costs(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-def builtin_params(loss, params: dict, init) -> dict:
-    """XGBoost's built-in objective for a loss with a leaf refit (absolute error, quantile)."""
-    return {**params, "base_score": init, **loss.builtin_objective("xgboost")}
+def builtin_params(loss, params: dict, y: np.ndarray, w: np.ndarray | None = None) -> dict:
+    """XGBoost's built-in objective for a loss with a leaf refit, started at the loss's init score."""
+    builtin = loss.builtin_objective("xgboost")
+    return {**params, **builtin, "base_score": gx.base_score(loss, y, w, objective=builtin["objective"])}
 
 
 @pytest.mark.skipif(not gx.BUILTIN_LEAF_REFIT, reason="XGBoost >= 3.4 refits no leaves (see the MM test)")
@@ -501,7 +503,7 @@ def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
     leaf_ids = booster.predict(d, pred_leaf=True).astype(int)
     for tree in range(3):
         if tree == 0:
-            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), np.float32)
+            before = np.full(y.shape[0], np.float32(builtin_params(loss, {}, y, w)["base_score"]), np.float32)
         else:
             before = booster.predict(d, output_margin=True, iteration_range=(0, tree))
         leaf_of_row = leaf_ids[:, tree]
@@ -525,8 +527,9 @@ def test_mm_gradients_grow_the_builtins_trees(loss, weighted, rng):
     w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
     d = xgb.DMatrix(X, label=y, weight=w)
     ours = gx.train(loss, BASE, d, 10)
-    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), d, 10)
-    assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin_params(loss, {}, 0)["objective"]
+    theirs = xgb.train(builtin_params(loss, BASE, y, w), d, 10)
+    builtin = loss.builtin_objective("xgboost")["objective"]
+    assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin
     assert_parity(theirs.predict(d), gx.predict(ours, d))
 
 
@@ -541,8 +544,7 @@ def test_refit_matches_builtin_pinball_on_skewed_costs(loss, weighted, rng):
     params = {**BASE, "max_depth": 5, "eta": 0.1}
     rounds = 150
     ours = gx.train(loss, params, d, rounds)
-    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train,
-                                                        objective=builtin_params(loss, {}, 0)["objective"])), d, rounds)
+    theirs = xgb.train(builtin_params(loss, params, y[train], w_train), d, rounds)
 
     def pinball(pred):
         r = y[hold] - pred
@@ -637,9 +639,7 @@ def test_dask_training_matches_single_machine():
         # over the workers (>= 3.4), as in the built-in
         dc = dxgb.DaskDMatrix(client, dX, da.from_array(y_cost, chunks=500), weight=da.from_array(w, chunks=500))
         ours_median = gx.dask_train(client, median, params, dc, 10)["booster"]
-        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w,
-                                                                                       objective=builtin_params(median, {}, 0)["objective"])),
-                                    dc, 10)["booster"]
+        builtin_median = dxgb.train(client, builtin_params(median, params, y_cost, w), dc, 10)["booster"]
     booster = out["booster"]
     assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
     assert json.loads(ours_median.attr(gx.LOSS_ATTR))["name"] == "absolute_error"
@@ -902,7 +902,8 @@ def test_scale_pos_weight_is_refused_not_ignored(entry, rng):
     with pytest.raises(ValueError, match=r"scale_pos_weight = 4.0 is not applied.*weight"):
         run("logistic", {**BASE, "scale_pos_weight": 4.0}, d, 2)
     with pytest.raises(ValueError, match="not a binary loss"):
-        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, xgb.DMatrix(X, label=np.arange(300) % 3), 2)
+        classes = xgb.DMatrix(X, label=np.arange(300) % 3)
+        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, classes, 2)
     with pytest.raises(ValueError, match="not a binary loss"):
         run("squared_error", {**BASE, "scale_pos_weight": 2}, d, 2)
     with pytest.raises(ValueError, match="must be a number"):

@@ -92,7 +92,7 @@ def test_one_objective_shared_by_concurrent_xgboost_train_runs(rng):
         return xgb.train(params, d, 15, obj=SlowLoss(obj))
 
     together = run_in_threads(*(lambda d=d: fit(d) for _, d in runs))
-    for (X, d), booster in zip(runs, together):
+    for (_, d), booster in zip(runs, together):
         alone = xgb.train(params, d, 15, obj=gx.objective("poisson"))
         assert_array_equal(booster.predict(d, output_margin=True), alone.predict(d, output_margin=True))
 
