@@ -4,8 +4,9 @@ The built-in objective a booster runs for a loss (:func:`booster_objective`:
 the loss's own built-in where XGBoost has one, else the link's), the
 ``base_score`` that starts it at the loss's init score, in that objective's
 space (:func:`base_score`), the checks of the user's parameters, the
-gradients :func:`train` hands over (:func:`_training_objective`) and the
-loss record stored on the model.
+gradients and default metric a training call hands over
+(:func:`_booster_args`, :func:`_training_objective`) and the loss record
+stored on the model.
 """
 
 from __future__ import annotations
@@ -59,14 +60,17 @@ def _version_tuple(version: str) -> tuple[int, int]:
 #: Whether the installed XGBoost refits the leaves of ``reg:absoluteerror`` /
 #: ``reg:quantileerror`` to residual quantiles after each tree (< 3.4). On
 #: 3.4 and later those objectives are smooth MM objectives instead, and
-#: :func:`train` hands XGBoost the ``curvature="mm"`` gradients of the loss.
+#: :func:`train` hands XGBoost the gradients of ``loss.leaf_refit.surrogate``.
 BUILTIN_LEAF_REFIT: bool = _version_tuple(xgb.__version__) < (3, 4)
 
 
 def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
     """The built-in objective :func:`train` configures the booster with for ``loss``.
 
-    Where XGBoost has a built-in with the loss's gradients (Poisson:
+    The loss's own (:meth:`Loss.builtin_objective` with ``"xgboost"``), else
+    its link's host objective (``loss.link.xgboost_objective``, with
+    ``num_class`` for several outputs). Where XGBoost has a built-in with
+    the loss's gradients (Poisson:
     ``count:poisson`` with the loss's ``max_delta_step``, which XGBoost
     reads both in that Hessian and as the leaf-step cap; Gamma: ``reg:gamma``;
     Tweedie: ``reg:tweedie`` with its ``tweedie_variance_power``;
