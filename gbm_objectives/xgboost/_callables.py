@@ -197,9 +197,7 @@ class XGBObjective(ObjectiveBase):
         if sums is None:
             return self._grad_hess(margin, data)
         total = collective.allreduce(np.ascontiguousarray(sums, dtype=np.float64), collective.Op.SUM)
-        grad, hess = self._thread_buffers().get(margin.shape)
-        self.loss.grad_hess_into(data.y, margin, data.weight, grad, hess, data.offsets, sums=total)
-        return grad, hess
+        return self._grad_hess(margin, data, sums=total)
 
     def _sklearn_call(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
         if self._refit_unchecked:
