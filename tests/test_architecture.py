@@ -24,7 +24,7 @@ LAYERS = [
     ("_adapters",),
     ("xgboost", "lightgbm", "_xgb_estimators"),
     ("datasets",),
-    ("ablation", "tweedie_power", "plotting"),
+    ("ablation", "tweedie_power", "plotting", "intervals"),
     ("cli", "__main__"),
 ]
 
