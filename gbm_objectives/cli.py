@@ -320,15 +320,15 @@ def _write_report(out: str, name: str, writers: dict[str, Callable[[str], None]]
 
 
 def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str | None, plot: str) -> None:
-    from .ablation import panel_table, seed_table, to_markdown
+    from .ablation import panel_table, ranking_table, to_markdown
 
     attrs = result.attrs
     settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
                 f"{attrs['num_boost_round']} rounds, seed {attrs['random_state']}; ranked by {attrs['metric']}")
-    seed = seed_table(result)
+    ranking = ranking_table(result)
     panel = panel_table(result)
     print(f"{title}\n{settings}\n")
-    print(seed.to_string(index=False))
+    print(ranking.to_string(index=False))
     print("\nAll yardsticks (mean ± SD over folds):")
     print(panel.to_string(index=False))
     if out is None:
@@ -338,7 +338,7 @@ def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str |
 
     def write_md(path: str) -> None:
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(seed)}\n## All yardsticks\n\n"
+            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(ranking)}\n## All yardsticks\n\n"
                      f"{to_markdown(panel)}\n{notes}\n")
 
     writers: dict[str, Callable[[str], None]] = {

@@ -36,7 +36,7 @@ def _check(result: Any, metric: str | None) -> tuple[pd.DataFrame, str]:
 
 
 def _label(result: pd.DataFrame, metric: str) -> str:
-    from .ablation import _title
+    from .ablation._tables import _title
 
     return _title(result, metric)
 

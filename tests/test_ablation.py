@@ -21,8 +21,8 @@ from gbm_objectives.ablation import (
     loss_label,
     panel_table,
     parse_loss,
+    ranking_table,
     recommend_losses,
-    seed_table,
     sweep_tweedie_power,
     to_markdown,
 )
@@ -364,26 +364,35 @@ def test_normalized_gini(rng):
 # ---------------------------------------------------------------------------
 
 
-def test_seed_table_and_panel(sweep):
-    seed = seed_table(sweep)
+def test_ranking_table_and_panel(sweep):
+    ranking = ranking_table(sweep)
     shown = sweep[sweep["kind"].isin(("model", "baseline"))]
-    assert list(seed.columns) == ["Configuration", "MAE", "Relative to best"]
-    assert list(seed["Configuration"]) == list(shown["config"])
-    assert seed["Relative to best"].iloc[0] == "-"
-    assert all(s.startswith("+") and s.endswith("%") for s in seed["Relative to best"].iloc[1:])
-    models = seed_table(sweep, baselines=False)
+    assert list(ranking.columns) == ["Configuration", "MAE", "Relative to best"]
+    assert list(ranking["Configuration"]) == list(shown["config"])
+    assert ranking["Relative to best"].iloc[0] == "-"
+    assert all(s.startswith("+") and s.endswith("%") for s in ranking["Relative to best"].iloc[1:])
+    models = ranking_table(sweep, baselines=False)
     assert list(models["Configuration"]) == list(sweep.loc[sweep["kind"] == "model", "config"])
-    assert len(seed_table(sweep, balanced=True)) == len(sweep)
+    assert len(ranking_table(sweep, balanced=True)) == len(sweep)
     panel = panel_table(sweep)
     assert len(panel) == len(sweep)
     assert {"MAE", "RMSE", "Tweedie dev (p=1.5)", "Poisson dev", "Gini", "Calibration",
             "Wins vs squared_error", "Floored", "Fit s"} <= set(panel.columns)
-    md = to_markdown(seed)
+    md = to_markdown(ranking)
     lines = md.strip().splitlines()
     assert lines[0] == "| Configuration | MAE | Relative to best |"
-    assert len(lines) == len(seed) + 2
+    assert len(lines) == len(ranking) + 2
     with pytest.raises(ValueError, match="result table"):
-        seed_table(pd.DataFrame({"a": [1]}))
+        ranking_table(pd.DataFrame({"a": [1]}))
+
+
+def test_seed_table_is_a_deprecated_alias_of_ranking_table(sweep):
+    import gbm_objectives.ablation as ablation
+
+    with pytest.warns(DeprecationWarning, match="ranking_table"):
+        old = ablation.seed_table(sweep, baselines=False)
+    pd.testing.assert_frame_equal(old, ranking_table(sweep, baselines=False))
+    assert "seed_table" not in ablation.__all__ and "ranking_table" in ablation.__all__
 
 
 def test_plots(sweep, tmp_path):

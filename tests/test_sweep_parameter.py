@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from gbm_objectives import get_loss
-from gbm_objectives.ablation import loss_label, panel_table, seed_table, sweep_loss_parameter, sweep_tweedie_power
+from gbm_objectives.ablation import (
+    loss_label,
+    panel_table,
+    ranking_table,
+    sweep_loss_parameter,
+    sweep_tweedie_power,
+)
 
 FAST = {"cv": 3, "num_boost_round": 10, "progress": False, "params": {"nthread": 1, "max_depth": 3}}
 
@@ -74,7 +80,7 @@ def test_huber_delta_sweep_table_panel_and_plot(data, tmp_path):
     assert df.loc[df["config"] == "squared_error", "value"].isna().all()
     assert {"constant mean", "constant median"} <= set(df["config"])
     assert df["mae"].is_monotonic_increasing and np.isfinite(df["mae"]).all()
-    assert len(seed_table(df)) == len(df) and len(panel_table(df)) == len(df)
+    assert len(ranking_table(df)) == len(df) and len(panel_table(df)) == len(df)
 
     pytest.importorskip("matplotlib")
     import matplotlib
