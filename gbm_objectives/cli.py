@@ -426,9 +426,21 @@ def _native_fatal_held_back() -> Iterator[None]:
                 print("\n".join(kept), file=sys.stderr)
 
 
+def _check_booster(backend: str) -> None:
+    """Fail now, before the data is read, if the booster of ``--backend`` is not installed."""
+    from .ablation._inputs import BACKENDS, _check_backend
+
+    try:
+        _check_backend(backend)
+    except ImportError as exc:
+        others = [b for b in BACKENDS if b != backend]
+        raise _UsageError(f"{exc}; or choose another booster: --backend {' / '.join(others)}") from exc
+
+
 def _cmd_ablate(args: argparse.Namespace) -> None:
     from .ablation import ablate_losses, recommend_losses
 
+    _check_booster(args.backend)
     _check_out(args.out, "ablation")
     X, y, w, g, source = _load(args)
     if args.losses:
@@ -451,6 +463,7 @@ def _cmd_ablate(args: argparse.Namespace) -> None:
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from .ablation import DEFAULT_POWERS, sweep_tweedie_power
 
+    _check_booster(args.backend)
     _check_out(args.out, "tweedie_sweep")
     X, y, w, g, source = _load(args)
     powers: Sequence[float] = DEFAULT_POWERS

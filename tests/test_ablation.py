@@ -510,3 +510,44 @@ def test_negative_targets_keep_the_panel_without_deviances(small):
 
 def test_default_powers():
     assert DEFAULT_POWERS[0] == 1.1 and DEFAULT_POWERS[-1] == 1.9 and len(DEFAULT_POWERS) == 9
+
+
+# ---------------------------------------------------------------------------
+# Boosters are optional extras
+# ---------------------------------------------------------------------------
+
+_WITHOUT_XGBOOST = """
+import sys
+sys.modules["xgboost"] = None  # what an environment without the xgboost extra sees
+import numpy as np
+import gbm_objectives.ablation as ab
+import gbm_objectives.tweedie_power, gbm_objectives.cli, gbm_objectives.plotting, gbm_objectives.datasets
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60, 3))
+y = np.exp(X[:, 0]) + rng.gamma(1.0, size=60)
+df = ab.ablate_losses(X, y, ["squared_error"], backend="lightgbm", cv=2, num_boost_round=3, progress=False)
+assert len(df) > 0 and np.isfinite(df["mae"]).all()
+for call in (lambda: ab.ablate_losses(X, y, ["squared_error"], cv=2, progress=False),
+             lambda: ab.estimate_tweedie_power(X, y, cv=2, progress=False)):
+    try:
+        call()
+    except ImportError as exc:
+        print(exc)
+    else:
+        raise AssertionError("no ImportError without xgboost")
+"""
+
+
+def test_a_missing_booster_names_its_extra_and_the_other_backend_still_runs():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_XGBOOST], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert line.startswith("backend='xgboost' needs XGBoost") and "pip install 'gbm-objectives[xgboost]'" in line

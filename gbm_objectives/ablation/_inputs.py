@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any, Iterable
 
@@ -12,6 +13,8 @@ from .._validation import check_sample_weight, check_scalar
 from ..losses import Loss
 
 BACKENDS = ("xgboost", "lightgbm")
+#: Each backend is an optional extra of the same name.
+_BOOSTER_NAMES = {"xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 
 def _check_X(X: Any) -> np.ndarray:
@@ -82,8 +85,14 @@ def _check_cv(cv: Any, n_rows: int, groups: np.ndarray | None) -> int:
 
 
 def _check_backend(backend: Any) -> str:
+    """The backend name, once its booster imports: a missing one is reported before any fold is cut."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+    try:
+        importlib.import_module(backend)
+    except ImportError as exc:
+        raise ImportError(f"backend={backend!r} needs {_BOOSTER_NAMES[backend]}, which cannot be imported "
+                          f"({exc}): pip install 'gbm-objectives[{backend}]'") from exc
     return backend
 
 
