@@ -1,7 +1,7 @@
 """Loss functions for gradient-boosted trees as fast, verified Numba kernels.
 
 Every loss returns the gradient and Hessian with respect to the booster's raw
-margin, knows its link, its loss value, its best constant start and how to turn
+margin, knows its link, its loss value, its init score (best constant margin) and how to turn
 margins into predictions. Adapters for XGBoost and LightGBM live in
 :mod:`gbm_objectives.xgboost` and :mod:`gbm_objectives.lightgbm`; neither
 booster is imported until those modules are.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .domains import ClassLabels, Domain, Interval, RealLine
 from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
 from .losses import (
     AbsoluteError,
@@ -18,6 +19,7 @@ from .losses import (
     Gamma,
     Huber,
     InfoNCE,
+    LeafRefit,
     LogCosh,
     Logistic,
     Loss,
@@ -31,6 +33,7 @@ from .losses import (
     as_loss,
     available_losses,
     get_loss,
+    get_loss_class,
     parse_loss,
     register_loss,
 )
@@ -64,11 +67,15 @@ __all__ = [
     "recommend_losses",
     "sweep_tweedie_power",
     "AbsoluteError",
+    "ClassLabels",
+    "Domain",
     "Focal",
     "Gamma",
     "Huber",
     "IdentityLink",
     "InfoNCE",
+    "Interval",
+    "LeafRefit",
     "Link",
     "LogCosh",
     "LogLink",
@@ -78,6 +85,7 @@ __all__ = [
     "Poisson",
     "PseudoHuber",
     "Quantile",
+    "RealLine",
     "Softmax",
     "SoftmaxFocal",
     "SoftmaxLink",
@@ -86,6 +94,7 @@ __all__ = [
     "as_loss",
     "available_losses",
     "get_loss",
+    "get_loss_class",
     "parse_loss",
     "register_loss",
 ]

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from ._validation import EMPTY_WEIGHT, check_sample_weight
-from .losses import _REGISTRY, Loss, Quantile, as_loss, get_loss, split_loss_spec
+from .losses import Loss, as_loss, get_loss, get_loss_class, split_loss_spec
 
 # ---------------------------------------------------------------------------
 # Validated data
@@ -48,7 +48,7 @@ class Data:
             self.weight = np.ascontiguousarray(w, dtype=np.float64) if w.shape[0] else EMPTY_WEIGHT
             self.offsets = _offsets(loss, boundaries, n, group_hint) if loss.needs_group else None
             if self.offsets is not None:
-                loss._check_groups(self.y, self.weight, self.offsets)
+                loss.check_groups(self.y, self.weight, self.offsets)
         except ValueError as exc:
             raise ValueError(f"{what}: {exc}") from None
         # The metric's denominator: the (weighted) number of rows, or of
@@ -59,13 +59,16 @@ class Data:
         else:
             self.denom = float((self.weight if starts is None else self.weight[starts]).sum())
 
-    def best_constant(self, loss: Loss) -> float | np.ndarray:
+    def init_score(self, loss: Loss) -> float | np.ndarray:
         """``loss.init_score`` of these (already validated) labels and weights."""
-        return loss._init_score(self.y, self.weight)
+        return loss.fit_init_score(self.y, self.weight)
+
+    # The former name of init_score, for callers not yet renamed.
+    best_constant = init_score
 
     def loss_sum(self, loss: Loss, margin: np.ndarray) -> float:
         """The weighted loss summed over rows (groups); divide by ``denom`` for the mean."""
-        return float(loss._loss_sum(self.y, margin, self.weight, self.offsets))
+        return float(loss.loss_sum(self.y, margin, self.weight, self.offsets))
 
 
 def _offsets(loss: Loss, boundaries: Any, n_rows: int, group_hint: str) -> np.ndarray:
@@ -148,7 +151,7 @@ def needs_leaf_refit(loss: Loss) -> bool:
     the exception: it is XGBoost >= 3.4's own built-in, which trains
     without a refit.
     """
-    return isinstance(loss, Quantile) and loss.curvature != "mm"
+    return loss.leaf_refit is not None
 
 
 def _user_stacklevel() -> int:
@@ -237,7 +240,7 @@ def check_margin(loss: Loss, preds: Any, n_rows: int, booster: str, *, flat_clas
     if m.dtype not in (np.float32, np.float64):
         m = m.astype(np.float64)
     k = loss.n_outputs
-    if loss.is_multiclass:
+    if k > 1:
         if flat_class_major and m.ndim == 1 and m.shape[0] == n_rows * k:
             m = m.reshape(k, n_rows).T
         if m.shape != (n_rows, k):
@@ -348,7 +351,7 @@ class ObjectiveBase:
     def _grad_hess(self, margin: np.ndarray, data: Data, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated."""
         grad, hess = self._thread_buffers().get(margin.shape)
-        self.loss._grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets)
+        self.loss.grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets)
         if self.row_curvature:
             # Leaves are refit to residual quantiles, so the Hessian only
             # shapes the splits: one unit per row (times its weight), as in
@@ -370,7 +373,7 @@ def refits(loss: Loss, refit_leaves: Any) -> bool:
     """Whether training refits leaves to residual quantiles (absolute error and quantile losses)."""
     if not isinstance(refit_leaves, (bool, np.bool_)):
         raise ValueError(f"refit_leaves must be True or False, got {refit_leaves!r}")
-    return bool(refit_leaves) and isinstance(loss, Quantile)
+    return bool(refit_leaves) and loss.leaf_refit is not None
 
 
 def _json_default(value: Any) -> Any:
@@ -383,7 +386,7 @@ def _json_default(value: Any) -> Any:
 
 def loss_to_json(loss: Loss) -> str:
     """The loss as JSON ``{"name": ..., "params": {...}}``, as recorded in models."""
-    return json.dumps({"name": loss.name, "params": loss.params}, default=_json_default, sort_keys=True)
+    return json.dumps({"name": loss.name, "params": loss.get_params()}, default=_json_default, sort_keys=True)
 
 
 def loss_from_json(text: str | bytes) -> Loss:
@@ -399,13 +402,7 @@ def check_output(output: Any) -> None:
 
 def response_to_margin(loss: Loss, pred: Any) -> np.ndarray:
     """Margins from predictions on the response scale (clipped inside the link's domain)."""
-    p = np.asarray(pred, dtype=np.float64)
-    link = loss.link.name
-    if link == "logit":
-        p = np.clip(p, 1e-15, 1.0 - 1e-15)
-    elif link in ("log", "softmax"):
-        p = np.maximum(p, 1e-300)
-    return np.ascontiguousarray(loss.link.link(p))
+    return loss.link.response_to_margin(pred)
 
 
 def predict_response(loss: Loss, margin: np.ndarray, group: Any) -> np.ndarray:
@@ -440,8 +437,8 @@ def estimator_loss(spec: Any, loss_params: Any, num_class: int | None = None) ->
         )
     name, params = split_loss_spec(spec)
     params.update(extra)
-    cls = _REGISTRY.get(name)
-    if cls is not None and cls.is_multiclass and num_class is not None:
+    cls = get_loss_class(name)
+    if cls.task == "multiclass" and num_class is not None:
         # The classes come from the data, as with a multiclass loss given by name.
         params.setdefault("num_class", int(num_class))
     return get_loss(name, **params)

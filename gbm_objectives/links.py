@@ -8,15 +8,36 @@ from .kernels._common import MAX_EXP_ARG
 
 
 class Link:
-    """A link ``g``: ``margin = g(mean)`` and ``mean = g^-1(margin)``."""
+    """A link ``g``: ``margin = g(mean)`` and ``mean = g^-1(margin)``.
+
+    Besides the two maps, a link knows the boosters' built-in objectives whose
+    output transform is its inverse: a model trained with a custom objective
+    is saved under that objective, so the plain booster predicts on the
+    response scale.
+    """
 
     name: str = ""
+    #: XGBoost's built-in objective whose prediction is ``inverse(margin)``.
+    xgboost_objective: str = ""
+    #: LightGBM's built-in objective whose prediction is ``inverse(margin)``.
+    lightgbm_objective: str = ""
+    #: Responses are clipped into ``[low, high]`` before :meth:`link`, so a
+    #: boundary value (a probability of 0, a mean of 0) gives a finite margin.
+    response_bounds: tuple[float, float] = (-np.inf, np.inf)
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def inverse(self, margin: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def response_to_margin(self, response: np.ndarray) -> np.ndarray:
+        """Margins of responses, clipped inside the link's domain first."""
+        p = np.asarray(response, dtype=np.float64)
+        low, high = self.response_bounds
+        if low > -np.inf or high < np.inf:
+            p = np.clip(p, low, high)
+        return np.ascontiguousarray(self.link(p))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -30,6 +51,8 @@ class Link:
 
 class IdentityLink(Link):
     name = "identity"
+    xgboost_objective = "reg:squarederror"
+    lightgbm_objective = "regression"
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         return np.asarray(mean, dtype=np.float64).copy()
@@ -40,6 +63,9 @@ class IdentityLink(Link):
 
 class LogLink(Link):
     name = "log"
+    xgboost_objective = "reg:tweedie"
+    lightgbm_objective = "poisson"
+    response_bounds = (1e-300, np.inf)
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         return np.log(np.asarray(mean, dtype=np.float64))
@@ -50,6 +76,9 @@ class LogLink(Link):
 
 class LogitLink(Link):
     name = "logit"
+    xgboost_objective = "binary:logistic"
+    lightgbm_objective = "cross_entropy"
+    response_bounds = (1e-15, 1.0 - 1e-15)
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         p = np.asarray(mean, dtype=np.float64)
@@ -65,6 +94,9 @@ class SoftmaxLink(Link):
     """Multiclass link: rows of class probabilities <-> rows of logits."""
 
     name = "softmax"
+    xgboost_objective = "multi:softprob"
+    lightgbm_objective = "multiclass"
+    response_bounds = (1e-300, np.inf)
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         return np.log(np.asarray(mean, dtype=np.float64))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -21,11 +22,13 @@ from ._validation import (
     check_scalar,
     group_offsets,
 )
+from .domains import ClassLabels, Domain, Interval, RealLine
 from .kernels import binary, multiclass, ranking, regression, tweedie
 from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
 
 __all__ = [
     "Loss",
+    "LeafRefit",
     "SquaredError",
     "AbsoluteError",
     "Huber",
@@ -41,6 +44,7 @@ __all__ = [
     "SoftmaxFocal",
     "InfoNCE",
     "get_loss",
+    "get_loss_class",
     "as_loss",
     "parse_loss",
     "available_losses",
@@ -115,6 +119,13 @@ def _check_param_names(name: str, cls: type["Loss"], params: dict[str, Any]) -> 
     missing = [p.name for p in accepted if p.default is inspect.Parameter.empty and p.name not in params]
     if missing:
         raise ValueError(f"{name} needs parameter(s) {', '.join(map(repr, missing))}")
+
+
+def get_loss_class(name: str) -> type["Loss"]:
+    """The registered loss class called ``name`` (a ValueError lists the names otherwise)."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"unknown loss {name!r}; available: {', '.join(available_losses())}")
+    return _REGISTRY[name]
 
 
 def as_loss(loss: "Loss | str", **params: Any) -> "Loss":
@@ -313,36 +324,131 @@ def _minimize_1d(fun: Callable[[float], float], low: float, high: float) -> floa
     return float(res.x) if res.fun <= values[best] else float(grid[best])
 
 
-class Loss:
-    """Base class of all losses.
+@dataclass(frozen=True)
+class LeafRefit:
+    """A loss whose tree leaves must be refit to a residual quantile.
 
-    Subclasses define the class attributes ``name``, ``link`` and ``label_domain``
-    and implement ``_check_domain``, ``_grad_hess_into``, ``_loss_sum`` and
-    ``_init_score``; the public methods validate their inputs and call those.
+    Absolute error and quantile losses have (nearly) constant curvature, so
+    Newton leaves fall short of the boosters' built-ins, which set every leaf
+    to a quantile of its residuals after the tree is grown.
+
+    Attributes
+    ----------
+    quantile : float
+        The residual quantile every leaf is refit to.
+    surrogate : Loss
+        The smooth majorise-minimise loss that XGBoost >= 3.4's built-in
+        trains with instead of a refit.
+    """
+
+    quantile: float
+    surrogate: "Loss"
+
+
+_TASKS = ("regression", "binary", "multiclass", "ranking")
+
+
+class Loss:
+    """Base class of all losses: facts as data, kernels behind a fast path.
+
+    A subclass declares the class attributes ``name``, ``link``, ``task`` and
+    ``label_domain`` (a :class:`~gbm_objectives.domains.Domain`, or a property
+    when it depends on a parameter), stores every constructor argument,
+    validated, in an attribute of the same name, and implements the fast
+    path :meth:`grad_hess_into`, :meth:`loss_sum` and :meth:`fit_init_score`.
+    The public methods validate their inputs and call the fast path;
+    adapters call the fast path directly on data they validated once. See
+    CONTRIBUTING.md for adding a loss step by step.
     """
 
     name: ClassVar[str] = ""
     link: ClassVar[Link]
-    label_domain: ClassVar[str] = "finite real numbers"
-    #: True for losses over (n, k) margins.
-    is_multiclass: ClassVar[bool] = False
+    #: "regression", "binary", "multiclass" or "ranking".
+    task: ClassVar[str] = "regression"
+    label_domain: Domain = RealLine()
     #: True for losses defined over groups of rows (``group=`` is required).
     needs_group: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._params: dict[str, Any] = {}
+        pass
 
-    # -- description -------------------------------------------------------
+    # -- facts -----------------------------------------------------------------
+    @property
+    def n_outputs(self) -> int:
+        """Margin columns per row (1, or e.g. the number of classes)."""
+        return 1
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """One name per margin column."""
+        return (self.name,) if self.n_outputs == 1 else tuple(f"{self.name}_{j}" for j in range(self.n_outputs))
+
+    @property
+    def output_links(self) -> tuple[Link, ...]:
+        """The link of every margin column."""
+        return (self.link,) * self.n_outputs
+
+    @property
+    def is_multiclass(self) -> bool:
+        """Whether the loss classifies into ``n_outputs`` classes."""
+        return self.task == "multiclass"
+
+    @property
+    def variance_power(self) -> float | None:
+        """The power ``p`` of the Tweedie variance function ``Var(Y) = phi mu^p`` the loss
+        is the deviance of (1 Poisson, 2 Gamma), or None for other losses."""
+        return None
+
+    @property
+    def leaf_refit(self) -> LeafRefit | None:
+        """How tree leaves must be refit after each tree, or None when Newton leaves suffice."""
+        return None
+
+    @property
+    def exact_hessian(self) -> bool:
+        """Whether ``hess`` is the true second derivative (up to the 1e-16 floor)."""
+        return True
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        """The booster's built-in objective for this loss, as booster parameters.
+
+        Models trained with the loss are saved under it (so plain
+        ``xgboost`` / ``lightgbm`` continue and predict them like the
+        built-in); for losses with :attr:`leaf_refit` it is the built-in
+        that refits the leaves. None where the booster has no such
+        objective: adapters then use the link's host objective
+        (``link.xgboost_objective`` / ``link.lightgbm_objective``).
+
+        Parameters
+        ----------
+        booster : {"xgboost", "lightgbm"}
+        """
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return None
+
+    # -- parameters: all read from the constructor's signature ------------------
     @property
     def params(self) -> dict[str, Any]:
-        """The constructor parameters, as given to :func:`get_loss`.
+        """The parameters that describe this loss in its repr and in labels.
 
-        This is the record saved with models; :meth:`get_params` gives every
-        constructor argument, defaults included.
+        Numeric parameters always; text, None and other parameters only where
+        they differ from the constructor's default. :meth:`get_params` gives
+        every constructor argument (what saved models record).
         """
-        return dict(self._params)
+        defaults = self._param_defaults()
+        out = {}
+        for key, value in self.get_params().items():
+            numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            if numeric or key not in defaults or not _same_value(defaults[key], value):
+                out[key] = value
+        return out
 
-    # -- scikit-learn parameter protocol ---------------------------------------
+    @classmethod
+    def _param_defaults(cls) -> dict[str, Any]:
+        signature = inspect.signature(cls.__init__)
+        return {p.name: p.default for p in signature.parameters.values()
+                if p.name != "self" and p.default is not inspect.Parameter.empty}
+
     @classmethod
     def _get_param_names(cls) -> list[str]:
         """The constructor's parameter names, in signature order.
@@ -432,25 +538,17 @@ class Loss:
         # object unchanged, which validated (converted) parameters are not.
         return type(self)(**self.get_params())
 
-    @property
-    def exact_hessian(self) -> bool:
-        """Whether ``hess`` is the true second derivative (up to the 1e-16 floor)."""
-        return True
-
-    @property
-    def n_outputs(self) -> int:
-        """Margin columns per row: 1, or the number of classes."""
-        return 1
-
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and repr(self) == repr(other)
+        return type(self) is type(other) and repr(sorted(self.get_params().items())) == repr(
+            sorted(other.get_params().items())  # type: ignore[attr-defined]
+        )
 
     def __hash__(self) -> int:
-        return hash(repr(self))
+        return hash((type(self).__name__, repr(sorted(self.get_params().items()))))
 
     # -- validation ----------------------------------------------------------
     def check_labels(self, y: Any) -> np.ndarray:
@@ -458,21 +556,19 @@ class Loss:
         arr = as_float_array(y, "y")
         if arr.shape[0] == 0:
             raise ValueError("y is empty")
-        self._check_domain(arr)
+        self.label_domain.check(arr, self.name)
         return arr
 
     def check_margin(self, margin: Any, n_rows: int) -> np.ndarray:
         """Validate a margin array against ``n_rows`` labels and the loss's shape."""
         m = as_float_array(margin, "margin", ndim=(1, 2))
-        if m.ndim == 2 and not self.is_multiclass and m.shape[1] == 1:
+        k = self.n_outputs
+        if m.ndim == 2 and k == 1 and m.shape[1] == 1:
             m = m.reshape(-1)
-        expected = (n_rows, self.n_outputs) if self.is_multiclass else (n_rows,)
+        expected = (n_rows, k) if k > 1 else (n_rows,)
         if m.shape != expected:
             raise ValueError(f"margin has shape {m.shape}, expected {expected} for {self!r}")
         return m
-
-    def _check_domain(self, y: np.ndarray) -> None:
-        """Raise ValueError when a label is outside ``label_domain``."""
 
     def _offsets(self, group: Any, n_rows: int) -> np.ndarray | None:
         if self.needs_group:
@@ -487,11 +583,15 @@ class Loss:
         w = check_sample_weight(sample_weight, y_arr.shape[0])
         offsets = self._offsets(group, y_arr.shape[0])
         if offsets is not None:
-            self._check_groups(y_arr, w, offsets)
+            self.check_groups(y_arr, w, offsets)
         return y_arr, m, w, offsets
 
-    def _check_groups(self, y: np.ndarray, w: np.ndarray, offsets: np.ndarray) -> None:
-        """Per-group label checks of grouped losses."""
+    def check_groups(self, y: np.ndarray, weight: np.ndarray, offsets: np.ndarray) -> None:
+        """Raise ValueError when validated labels or weights break a grouped loss's per-group rules.
+
+        ``offsets`` are the group boundaries ``[0, ..., n]``; nothing to check
+        for losses without groups.
+        """
 
     # -- public API ----------------------------------------------------------
     def grad_hess(
@@ -523,7 +623,7 @@ class Loss:
         y_arr, m, w, offsets = self._validate(y, margin, sample_weight, group)
         grad = np.empty(m.shape, dtype=np.float32)
         hess = np.empty(m.shape, dtype=np.float32)
-        self._grad_hess_into(y_arr, m, w, grad, hess, offsets)
+        self.grad_hess_into(y_arr, m, w, grad, hess, offsets)
         return grad, hess
 
     def loss(self, y: Any, margin: Any, sample_weight: Any = None, *, group: Any = None) -> float:
@@ -533,7 +633,7 @@ class Loss:
             y_arr, m, w, offsets = _drop_zero_weight(y_arr, m, w, offsets)
         # Weights near 1e308 would overflow their own sum (a mean of 0).
         w = _tame_weight(w)
-        total = self._loss_sum(y_arr, m, w, offsets)
+        total = self.loss_sum(y_arr, m, w, offsets)
         if offsets is not None:
             starts = offsets[:-1]
             denom = float(starts.shape[0]) if w.shape[0] == 0 else float(w[starts].sum())
@@ -543,7 +643,7 @@ class Loss:
             # The sum overflowed though the mean need not: sum the rows with
             # weights normalised to a total of 1 instead.
             w_norm = (np.ones(y_arr.shape[0]) if w.shape[0] == 0 else w) / denom
-            mean = float(self._loss_sum(y_arr, m, w_norm, offsets))
+            mean = float(self.loss_sum(y_arr, m, w_norm, offsets))
             # NaN here is a row whose own loss is beyond float64 meeting a
             # normalised weight that underflowed to 0: the mean is out of range.
             return math.inf if math.isnan(mean) else mean
@@ -552,35 +652,68 @@ class Loss:
     def init_score(self, y: Any, sample_weight: Any = None, *, group: Any = None) -> float | np.ndarray:
         """The constant margin that minimises the weighted loss on ``y``.
 
-        A float, or an array of ``k`` values for multiclass losses.
+        A float, or an array of ``n_outputs`` values for multi-output losses.
         """
         y_arr = self.check_labels(y)
         w = check_sample_weight(sample_weight, y_arr.shape[0])
         offsets = self._offsets(group, y_arr.shape[0])
         if offsets is not None:
-            self._check_groups(y_arr, w, offsets)
-        return self._init_score(y_arr, w)
+            self.check_groups(y_arr, w, offsets)
+        return self.fit_init_score(y_arr, w)
 
     def predict(self, margin: Any, *, group: Any = None) -> np.ndarray:
         """Predictions on the response scale: the inverse link of ``margin``."""
         m = as_float_array(margin, "margin", ndim=(1, 2))
-        if self.is_multiclass and (m.ndim != 2 or m.shape[1] != self.n_outputs):
-            raise ValueError(f"margin has shape {m.shape}, expected (n, {self.n_outputs})")
-        if not self.is_multiclass and m.ndim == 2:
+        k = self.n_outputs
+        if k > 1 and (m.ndim != 2 or m.shape[1] != k):
+            raise ValueError(f"margin has shape {m.shape}, expected (n, {k})")
+        if k == 1 and m.ndim == 2:
             if m.shape[1] != 1:
                 raise ValueError(f"margin has shape {m.shape}, expected (n,)")
             m = m.reshape(-1)
         return self.link.inverse(m)
 
-    # -- for adapters: no validation ------------------------------------------
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None) -> None:
+    # -- fast path: what adapters call on data they validated once ---------------
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None) -> None:
+        """Write the gradient and curvature of every margin into ``grad`` and ``hess``.
+
+        No validation: ``y`` and ``margin`` are finite float32/float64
+        C-contiguous arrays of matching rows, ``weight`` is an empty array
+        (unweighted) or one non-negative weight per row, ``grad`` and
+        ``hess`` are float32 arrays shaped like ``margin``, ``offsets`` the
+        group boundaries of grouped losses. ``sums`` is what
+        :meth:`global_sums` returned, added over every worker of a
+        distributed training; None computes them from this call's rows.
+        """
         raise NotImplementedError
+
+    def loss_sum(self, y, margin, weight, offsets=None) -> float:
+        """The weighted sum of the per-row (or per-group) losses; no validation."""
+        raise NotImplementedError
+
+    def fit_init_score(self, y: np.ndarray, weight: np.ndarray) -> float | np.ndarray:
+        """The constant margin minimising the weighted loss of validated labels."""
+        raise NotImplementedError
+
+    def global_sums(self, y, margin, weight) -> np.ndarray | None:
+        """Sums over all training rows that the gradients depend on, or None.
+
+        Distributed training adds them over the workers and passes the
+        totals to :meth:`grad_hess_into` as ``sums``, so every worker uses
+        the statistics of the whole training set, as a single machine does.
+        """
+        return None
+
+    # The names the fast path had before it was public; kept for callers and
+    # code written against earlier releases.
+    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None) -> None:
+        self.grad_hess_into(y, margin, weight, grad, hess, offsets)
 
     def _loss_sum(self, y, margin, weight, offsets=None) -> float:
-        raise NotImplementedError
+        return self.loss_sum(y, margin, weight, offsets)
 
     def _init_score(self, y: np.ndarray, weight: np.ndarray) -> float | np.ndarray:
-        raise NotImplementedError
+        return self.fit_init_score(y, weight)
 
     def _minimize_constant(self, y: np.ndarray, weight: np.ndarray, low: float, high: float) -> float:
         if weight.shape[0] and float(weight.min()) == 0.0:
@@ -588,9 +721,18 @@ class Loss:
         w = _objective_weight(weight, y.shape[0])
 
         def fun(c: float) -> float:
-            return self._loss_sum(y, np.full(y.shape[0], c), w)
+            return self.loss_sum(y, np.full(y.shape[0], c), w)
 
         return _minimize_1d(fun, low, high)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -609,13 +751,17 @@ class SquaredError(Loss):
     name = "squared_error"
     link = IdentityLink()
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return {"objective": "regression" if booster == "lightgbm" else "reg:squarederror"}
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         regression.squared_error_grad_hess(y, margin, weight, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return regression.squared_error_loss_sum(y, margin, weight)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return _weighted_mean(y, weight)
 
 
@@ -675,18 +821,35 @@ class Quantile(_CurvatureMixin, Loss):
         self.alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         check_choice(curvature, "curvature", ("scaled", "unit", "mm"))
         self._curvature_code = regression.CURVATURE_UNIT if curvature == "unit" else regression.CURVATURE_IRLS
-        self._params = {"alpha": self.alpha, "curvature": curvature}
-        if curvature == "scaled":
-            del self._params["curvature"]
         self.curvature = curvature
 
     @property
     def exact_hessian(self) -> bool:
         return False
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    @property
+    def leaf_refit(self) -> LeafRefit | None:
         if self.curvature == "mm":
-            self._mm_grad_hess_into(y, margin, weight, grad, hess, self._mm_sums(y, margin, weight))
+            return None
+        return LeafRefit(quantile=self.alpha, surrogate=self._mm_surrogate())
+
+    def _mm_surrogate(self) -> "Quantile":
+        return Quantile(self.alpha, curvature="mm")
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if booster == "lightgbm":
+            return {"objective": "quantile", "alpha": float(self.alpha)}
+        # XGBoost's built-in refits leaves below 3.4 and is the MM surrogate
+        # from 3.4 on: the same loss as the refitting curvatures only.
+        if self.curvature == "mm":
+            return None
+        return {"objective": "reg:quantileerror", "quantile_alpha": float(self.alpha)}
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
+        if self.curvature == "mm":
+            self._mm_grad_hess_into(y, margin, weight, grad, hess,
+                                    self.global_sums(y, margin, weight) if sums is None else sums)
             return
         regression.pinball_grad_hess(
             y, margin, weight, self.alpha, self._scale, self._curvature_code, self._tie_grad, grad, hess
@@ -697,13 +860,19 @@ class Quantile(_CurvatureMixin, Loss):
         """Gradient (before ``_scale``) at a tie: the built-in quantiles' ``1 - alpha``."""
         return 1.0 - self.alpha
 
+    def global_sums(self, y, margin, weight) -> np.ndarray | None:
+        """``[sum w sqrt|r|, sum w]``, the MM surrogate's residual scale (None for other curvatures)."""
+        if self.curvature != "mm":
+            return None
+        return np.array(regression.mm_root_residual_sums(y, margin, weight), dtype=np.float64)
+
     def _mm_sums(self, y, margin, weight) -> tuple[float, float]:
-        """``(sum w sqrt|r|, sum w)`` of the MM residual scale; distributed
-        training adds them over workers before :meth:`_mm_grad_hess_into`."""
-        return regression.mm_root_residual_sums(y, margin, weight)
+        # The former name of global_sums, kept for callers written against it.
+        sums = self.global_sums(y, margin, weight)
+        return (float(sums[0]), float(sums[1])) if sums is not None else (0.0, 0.0)
 
     def _mm_grad_hess_into(self, y, margin, weight, grad, hess, sums) -> None:
-        root_sum, weight_sum = sums
+        root_sum, weight_sum = float(sums[0]), float(sums[1])
         # A product, not ** 2: Python's float power raises OverflowError where
         # the kernels take an infinite scale in their stride.
         ratio = root_sum / weight_sum if weight_sum != 0.0 else 0.0
@@ -713,10 +882,10 @@ class Quantile(_CurvatureMixin, Loss):
     def _mm_kernel(self, y, margin, weight, scale, grad, hess) -> None:
         regression.pinball_mm_grad_hess(y, margin, weight, self.alpha, scale, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return regression.pinball_loss_sum(y, margin, weight, self.alpha, self._scale)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return _weighted_quantile(y, weight, self.alpha)
 
 
@@ -744,7 +913,15 @@ class AbsoluteError(Quantile):
 
     def __init__(self, curvature: str = "scaled") -> None:
         super().__init__(alpha=0.5, curvature=curvature)
-        self._params.pop("alpha")
+
+    def _mm_surrogate(self) -> "AbsoluteError":
+        return AbsoluteError(curvature="mm")
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if booster == "lightgbm":
+            return {"objective": "regression_l1"}
+        return None if self.curvature == "mm" else {"objective": "reg:absoluteerror"}
 
     @property
     def _tie_grad(self) -> float:
@@ -809,11 +986,10 @@ class Huber(_CurvatureMixin, Loss):
         if delta_scale not in (None, "robust"):
             raise ValueError(f"delta_scale must be None or 'robust', got {delta_scale!r}")
         self.delta_scale = delta_scale
-        self._params = {"delta": self.delta}
-        if curvature != "unit":
-            self._params["curvature"] = curvature
-        if delta_scale is not None:
-            self._params["delta_scale"] = delta_scale
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return {"objective": "huber", "alpha": float(self.delta)} if booster == "lightgbm" else None
 
     @property
     def exact_hessian(self) -> bool:
@@ -825,14 +1001,14 @@ class Huber(_CurvatureMixin, Loss):
         return self.delta * _robust_residual_scale(np.asarray(margin, np.float64) - np.asarray(y, np.float64),
                                                    weight)
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         regression.huber_grad_hess(y, margin, weight, self._delta_for(y, margin, weight), self._curvature_code,
                                    grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return regression.huber_loss_sum(y, margin, weight, self._delta_for(y, margin, weight))
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
 
 
@@ -897,22 +1073,24 @@ class PseudoHuber(_CurvatureMixin, Loss):
         super().__init__()
         self.delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
         self.curvature = self._set_curvature(curvature, ("irls", "exact"))
-        # Recorded when not the default, so models saved with it keep it.
-        self._params = {"delta": self.delta}
-        if curvature != "irls":
-            self._params["curvature"] = curvature
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if booster == "xgboost" and self.curvature == "exact":
+            return {"objective": "reg:pseudohubererror", "huber_slope": float(self.delta)}
+        return None
 
     @property
     def exact_hessian(self) -> bool:
         return self.curvature == "exact"
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         regression.pseudo_huber_grad_hess(y, margin, weight, self.delta, self._curvature_code, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return regression.pseudo_huber_loss_sum(y, margin, weight, self.delta)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
 
 
@@ -938,19 +1116,18 @@ class LogCosh(_CurvatureMixin, Loss):
     def __init__(self, curvature: str = "irls") -> None:
         super().__init__()
         self.curvature = self._set_curvature(curvature, ("irls", "exact"))
-        self._params = {} if curvature == "irls" else {"curvature": curvature}
 
     @property
     def exact_hessian(self) -> bool:
         return self.curvature == "exact"
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         regression.log_cosh_grad_hess(y, margin, weight, self._curvature_code, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return regression.log_cosh_loss_sum(y, margin, weight)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return self._minimize_constant(y, weight, float(y.min()), float(y.max()))
 
 
@@ -982,26 +1159,31 @@ class Tweedie(Loss):
     def __init__(self, power: float = 1.5) -> None:
         super().__init__()
         self.power = check_scalar(power, "power", low=1.0, high=2.0)
-        self._params = {"power": self.power}
 
     @property
-    def label_domain(self) -> str:  # type: ignore[override]
-        return "y > 0" if self.power == 2.0 else "y >= 0"
+    def label_domain(self) -> Domain:  # type: ignore[override]
+        return Interval(0.0, low_inclusive=self.power < 2.0)
 
-    def _check_domain(self, y):
-        if self.power == 2.0:
-            if float(y.min()) <= 0.0:
-                raise ValueError(f"{self.name} with power 2 needs labels y > 0; found min(y) = {float(y.min()):g}")
-        elif float(y.min()) < 0.0:
-            raise ValueError(f"{self.name} needs labels y >= 0; found min(y) = {float(y.min()):g}")
+    @property
+    def variance_power(self) -> float | None:
+        return float(self.power)
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if booster == "xgboost":
+            return {"objective": "reg:tweedie", "tweedie_variance_power": float(self.power)}
+        # LightGBM's tweedie_variance_power must be < 2; power 2 is its gamma deviance.
+        if self.power >= 2.0:
+            return {"objective": "gamma"}
+        return {"objective": "tweedie", "tweedie_variance_power": float(self.power)}
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         tweedie.tweedie_grad_hess(y, margin, weight, self.power, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return tweedie.tweedie_loss_sum(y, margin, weight, self.power)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         # For every power the weighted mean is the optimal constant mean.
         mean = _weighted_mean(y, weight)
         if mean <= 0.0:
@@ -1036,15 +1218,24 @@ class Poisson(Tweedie):
         super().__init__(power=1.0)
         self.max_delta_step = check_scalar(max_delta_step, "max_delta_step", low=0.0)
         self._hess_factor = math.exp(self.max_delta_step) if self.max_delta_step < 700.0 else math.inf
-        # Recorded when not the default, as the other losses record their
-        # non-default curvature, so saved models keep it.
-        self._params = {} if self.max_delta_step == 0.7 else {"max_delta_step": self.max_delta_step}
 
     @property
     def exact_hessian(self) -> bool:
         return self.max_delta_step == 0.0
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        # Both built-ins take the same Hessian safeguard exp(f + max_delta_step);
+        # XGBoost also caps every leaf step at it.
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if booster == "xgboost":
+            return {"objective": "count:poisson", "max_delta_step": float(self.max_delta_step)}
+        # LightGBM requires poisson_max_delta_step > 0; the smallest normal
+        # double changes no Hessian exp(f + step) (f + step == f in double
+        # precision for every |f| >= 1e-292), so it stands for no safeguard.
+        return {"objective": "poisson",
+                "poisson_max_delta_step": max(float(self.max_delta_step), float(np.finfo(np.float64).tiny))}
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         tweedie.poisson_grad_hess(y, margin, weight, self._hess_factor, grad, hess)
 
 
@@ -1060,7 +1251,10 @@ class Gamma(Tweedie):
 
     def __init__(self) -> None:
         super().__init__(power=2.0)
-        self._params = {}
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return {"objective": "reg:gamma" if booster == "xgboost" else "gamma"}
 
 
 # ---------------------------------------------------------------------------
@@ -1068,10 +1262,8 @@ class Gamma(Tweedie):
 # ---------------------------------------------------------------------------
 
 
-def _check_unit_interval(name: str, y: np.ndarray) -> None:
-    lo, hi = float(y.min()), float(y.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"{name} needs labels in [0, 1]; found labels in [{lo:g}, {hi:g}]")
+#: Binary labels: hard 0 / 1 or soft labels in between.
+_UNIT_INTERVAL = Interval(0.0, 1.0)
 
 
 def _logit_of_mean(p: float) -> float:
@@ -1098,23 +1290,26 @@ class Logistic(Loss):
 
     name = "logistic"
     link = LogitLink()
-    label_domain = "y in [0, 1]"
+    task = "binary"
+    label_domain = _UNIT_INTERVAL
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.label_smoothing = check_scalar(label_smoothing, "label_smoothing", low=0.0, high=1.0, high_inclusive=False)
-        self._params = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
 
-    def _check_domain(self, y):
-        _check_unit_interval(self.name, y)
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        if self.label_smoothing:
+            return None
+        return {"objective": "binary" if booster == "lightgbm" else "binary:logistic"}
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         binary.logistic_grad_hess(y, margin, weight, self.label_smoothing, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return binary.logistic_loss_sum(y, margin, weight, self.label_smoothing)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         eps = self.label_smoothing
         return _logit_of_mean(_weighted_mean(y, weight) * (1.0 - eps) + 0.5 * eps)
 
@@ -1140,7 +1335,8 @@ class Focal(Loss):
 
     name = "focal"
     link = LogitLink()
-    label_domain = "y in [0, 1]"
+    task = "binary"
+    label_domain = _UNIT_INTERVAL
 
     def __init__(self, gamma: float = 2.0, alpha: float | None = None) -> None:
         super().__init__()
@@ -1151,22 +1347,18 @@ class Focal(Loss):
         else:
             self.alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
             self._alpha_pos, self._alpha_neg = self.alpha, 1.0 - self.alpha
-        self._params = {"gamma": self.gamma, "alpha": self.alpha}
 
     @property
     def exact_hessian(self) -> bool:
         return self.gamma == 0.0
 
-    def _check_domain(self, y):
-        _check_unit_interval(self.name, y)
-
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         binary.focal_grad_hess(y, margin, weight, self.gamma, self._alpha_pos, self._alpha_neg, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return binary.focal_loss_sum(y, margin, weight, self.gamma, self._alpha_pos, self._alpha_neg)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return self._minimize_constant(y, weight, -MARGIN_LIMIT, MARGIN_LIMIT)
 
 
@@ -1177,7 +1369,7 @@ class Focal(Loss):
 
 class _Multiclass(Loss):
     link = SoftmaxLink()
-    is_multiclass = True
+    task = "multiclass"
 
     def __init__(self, num_class: int) -> None:
         super().__init__()
@@ -1186,22 +1378,23 @@ class _Multiclass(Loss):
         self.num_class = int(num_class)
 
     @property
-    def label_domain(self) -> str:  # type: ignore[override]
-        return f"integer class labels in [0, {self.num_class})"
+    def label_domain(self) -> Domain:  # type: ignore[override]
+        return ClassLabels(self.num_class)
 
     @property
     def n_outputs(self) -> int:
         return self.num_class
 
-    def _check_domain(self, y):
-        lo, hi = float(y.min()), float(y.max())
-        if lo < 0 or hi >= self.num_class:
-            raise ValueError(
-                f"{self.name} with num_class={self.num_class} needs labels in [0, {self.num_class}); "
-                f"found labels in [{lo:g}, {hi:g}]"
-            )
-        if np.any(y != np.floor(y)):
-            raise ValueError(f"{self.name} needs integer class labels; found non-integer values")
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(f"class_{j}" for j in range(self.num_class))
+
+    def builtin_objective(self, booster: str) -> dict[str, Any] | None:
+        # The boosters' multiclass objectives only invert the link; their
+        # gradients are those of plain softmax with a booster-specific Hessian.
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return {"objective": self.link.lightgbm_objective if booster == "lightgbm" else self.link.xgboost_objective,
+                "num_class": self.num_class}
 
     def _class_shares(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
         w = None if weight.shape[0] == 0 else _tame_weight(weight)
@@ -1238,23 +1431,18 @@ class Softmax(_Multiclass):
         else:
             self._hess_factor = check_scalar(hessian_scale, "hessian_scale", low=0.0, low_inclusive=False)
         self.hessian_scale = hessian_scale
-        self._params = {"num_class": self.num_class}
-        if self.label_smoothing:
-            self._params["label_smoothing"] = self.label_smoothing
-        if hessian_scale != "exact":
-            self._params["hessian_scale"] = hessian_scale
 
     @property
     def exact_hessian(self) -> bool:
         return self._hess_factor == 1.0
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         multiclass.softmax_grad_hess(y, margin, weight, self.label_smoothing, self._hess_factor, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return multiclass.softmax_loss_sum(y, margin, weight, self.label_smoothing)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         eps = self.label_smoothing
         shares = self._class_shares(y, weight) * (1.0 - eps) + eps / self.num_class
         return np.maximum(np.log(np.maximum(shares, 1e-300)), -MARGIN_LIMIT)
@@ -1290,19 +1478,18 @@ class SoftmaxFocal(_Multiclass):
                 raise ValueError(f"alpha must hold {self.num_class} positive class weights, got {alpha!r}")
             self._alpha = a.astype(np.float64)
             self.alpha = tuple(float(v) for v in a)
-        self._params = {"num_class": self.num_class, "gamma": self.gamma, "alpha": self.alpha}
 
     @property
     def exact_hessian(self) -> bool:
         return self.gamma == 0.0
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         multiclass.softmax_focal_grad_hess(y, margin, weight, self.gamma, self._alpha, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return multiclass.softmax_focal_loss_sum(y, margin, weight, self.gamma, self._alpha)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         from scipy.optimize import minimize
 
         k = self.num_class
@@ -1314,8 +1501,8 @@ class SoftmaxFocal(_Multiclass):
 
         def fun(c):
             m = np.broadcast_to(c, (y.shape[0], k)).copy()
-            value = self._loss_sum(y, m, weight)
-            self._grad_hess_into(y, m, weight, g, h)
+            value = self.loss_sum(y, m, weight)
+            self.grad_hess_into(y, m, weight, g, h)
             return value, g.sum(axis=0, dtype=np.float64)
 
         res = minimize(fun, start, jac=True, method="L-BFGS-B",
@@ -1347,19 +1534,16 @@ class InfoNCE(Loss):
 
     name = "infonce"
     link = IdentityLink()
-    label_domain = "y >= 0 with a positive label in every group"
+    task = "ranking"
+    #: Every group also needs a positive label (checked with the groups).
+    label_domain = Interval(0.0)
     needs_group = True
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()
         self.temperature = check_scalar(temperature, "temperature", low=0.0, low_inclusive=False)
-        self._params = {"temperature": self.temperature}
 
-    def _check_domain(self, y):
-        if float(y.min()) < 0.0:
-            raise ValueError(f"infonce needs labels y >= 0; found min(y) = {float(y.min()):g}")
-
-    def _check_groups(self, y, w, offsets):
+    def check_groups(self, y, w, offsets):
         sums = np.add.reduceat(np.asarray(y, np.float64), offsets[:-1])
         if np.any(sums <= 0):
             bad = int(np.flatnonzero(sums <= 0)[0])
@@ -1370,13 +1554,13 @@ class InfoNCE(Loss):
             if np.any(first != w):
                 raise ValueError("infonce sample_weight must be constant within each group")
 
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None):
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         ranking.infonce_grad_hess(y, margin, weight, offsets, self.temperature, grad, hess)
 
-    def _loss_sum(self, y, margin, weight, offsets=None):
+    def loss_sum(self, y, margin, weight, offsets=None):
         return ranking.infonce_loss_sum(y, margin, weight, offsets, self.temperature)
 
-    def _init_score(self, y, weight):
+    def fit_init_score(self, y, weight):
         return 0.0
 
     def predict(self, margin: Any, *, group: Any = None) -> np.ndarray:

@@ -27,6 +27,7 @@ from scipy.special import expit, softmax
 import gbm_objectives
 import gbm_objectives.kernels
 from gbm_objectives import as_loss, available_losses, get_loss
+from gbm_objectives.domains import Domain
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 HESS_FLOOR = 1e-16
@@ -556,10 +557,11 @@ def test_poisson_max_delta_step_scales_only_the_hessian(weighted, rng):
 
 def test_poisson_max_delta_step_default_record_and_validation():
     default = get_loss("poisson")
-    assert default.max_delta_step == 0.7 and default.params == {} and repr(default) == "Poisson()"
+    assert default.max_delta_step == 0.7 and default.params == {"max_delta_step": 0.7}
+    assert repr(default) == "Poisson(max_delta_step=0.7)"
     zero = get_loss("poisson", max_delta_step=0)
     assert zero.params == {"max_delta_step": 0.0}
-    assert type(zero)(**zero.params) == zero and zero != default
+    assert type(zero)(**zero.params) == zero and zero != default and zero.get_params() == zero.params
     assert pickle.loads(pickle.dumps(zero)) == zero
     for bad in (-0.1, float("inf"), float("nan"), "0.7", None, True):
         with pytest.raises(ValueError, match="max_delta_step"):
@@ -1433,8 +1435,11 @@ def test_public_attributes(case):
     loss = case.build()
     assert loss.link.name in ("identity", "log", "logit", "softmax")
     assert isinstance(loss.exact_hessian, bool)
-    assert isinstance(loss.label_domain, str) and loss.label_domain
+    assert isinstance(loss.label_domain, Domain) and str(loss.label_domain)
+    assert loss.task in ("regression", "binary", "multiclass", "ranking")
     assert loss.n_outputs == (loss.num_class if loss.is_multiclass else 1)
+    assert len(loss.output_names) == len(set(loss.output_names)) == loss.n_outputs
+    assert len(loss.output_links) == loss.n_outputs
     assert isinstance(loss.params, dict)
     loss.params["extra"] = 1  # a copy: the loss is not changed
     assert "extra" not in loss.params

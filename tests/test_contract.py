@@ -1,0 +1,121 @@
+"""The declarative loss contract: every registered loss states its facts as
+data that validation, test data and the adapters read."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from gbm_objectives import available_losses, get_loss
+from gbm_objectives.domains import ClassLabels, Domain, Interval, RealLine
+from gbm_objectives.losses import LeafRefit, Loss, get_loss_class
+from gbm_objectives.testing import example_labels, example_margins
+
+
+def build(name: str) -> Loss:
+    required = [p.name for p in inspect.signature(get_loss_class(name).__init__).parameters.values()
+                if p.name != "self" and p.default is inspect.Parameter.empty]
+    return get_loss(name, **{p: 3 for p in required})
+
+
+LOSSES = available_losses()
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_example_labels_are_valid_and_domain_samples_pass_the_check(name, rng):
+    loss = build(name)
+    y, group = example_labels(loss, rng, 60, signal=rng.normal(size=60))
+    margin = example_margins(loss, rng, y.shape[0])
+    grad, hess = loss.grad_hess(y, margin, group=group)
+    assert np.all(np.isfinite(grad)) and np.all(hess > 0)
+    sample = loss.label_domain.sample(rng, 200)
+    loss.label_domain.check(sample, name)
+    assert loss.label_domain.contains(sample).all()
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_facts_have_their_declared_types(name):
+    loss = build(name)
+    assert loss.task in ("regression", "binary", "multiclass", "ranking")
+    assert isinstance(loss.label_domain, Domain)
+    assert len(loss.output_names) == len(loss.output_links) == loss.n_outputs
+    for booster in ("xgboost", "lightgbm"):
+        builtin = loss.builtin_objective(booster)
+        assert builtin is None or isinstance(builtin.get("objective"), str)
+    with pytest.raises(ValueError, match="booster"):
+        loss.builtin_objective("catboost")
+    power = loss.variance_power
+    assert power is None or 1.0 <= power <= 2.0
+    refit = loss.leaf_refit
+    if refit is not None:
+        assert isinstance(refit, LeafRefit) and 0.0 < refit.quantile < 1.0
+        assert refit.surrogate.leaf_refit is None and refit.surrogate.name == loss.name
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_parameters_come_from_the_constructor(name):
+    loss = build(name)
+    assert type(loss)(**loss.get_params()) == loss
+    assert type(loss)(**{**loss.get_params(), **loss.params}) == loss
+    assert repr(loss) == f"{type(loss).__name__}({', '.join(f'{k}={v!r}' for k, v in loss.params.items())})"
+    assert set(loss.params) <= set(loss.get_params())
+
+
+def test_labels_outside_a_domain_name_the_loss_and_the_domain():
+    with pytest.raises(ValueError, match=r"tweedie needs labels y >= 0; found min\(y\) = -1"):
+        get_loss("tweedie").check_labels([1.0, -1.0])
+    with pytest.raises(ValueError, match=r"gamma needs labels y > 0; found min\(y\) = 0"):
+        get_loss("gamma").check_labels([1.0, 0.0])
+    with pytest.raises(ValueError, match=r"logistic needs labels in \[0, 1\]; found labels in \[0, 2\]"):
+        get_loss("logistic").check_labels([0.0, 2.0])
+    with pytest.raises(ValueError, match=r"num_class=3 needs labels in \[0, 3\)"):
+        get_loss("softmax", num_class=3).check_labels([0.0, 3.0])
+
+
+def test_domains_describe_check_and_sample(rng):
+    half_open = Interval(0.0, low_inclusive=False)
+    assert str(half_open) == "y > 0" and str(Interval(0.0)) == "y >= 0" and str(Interval(0, 1)) == "y in [0, 1]"
+    assert str(ClassLabels(4)) == "integer class labels in [0, 4)" and str(RealLine()) == "finite real numbers"
+    assert half_open.contains(np.array([0.0, 1.0])).tolist() == [False, True]
+    assert ClassLabels(3).contains(np.array([0.0, 1.5, 2.0, 3.0])).tolist() == [True, False, True, False]
+    with pytest.raises(ValueError, match="integer class labels"):
+        ClassLabels(3).check(np.array([0.0, 1.5]), "softmax")
+    with pytest.raises(ValueError, match="low < high"):
+        Interval(1.0, 1.0)
+    sample = Interval(0.0, 1.0).sample(rng, 500)
+    assert {0.0, 1.0} <= set(sample.tolist()) and ((sample > 0) & (sample < 1)).any()
+
+
+def test_global_sums_reproduce_a_single_machine_call(rng):
+    for loss in (get_loss("quantile", alpha=0.8, curvature="mm"), get_loss("absolute_error", curvature="mm")):
+        y, _ = example_labels(loss, rng, 400)
+        margin = example_margins(loss, rng, 400)
+        w = rng.uniform(0.5, 2.0, 400)
+        whole = loss.global_sums(y, margin, w)
+        halves = loss.global_sums(y[:200], margin[:200], w[:200]) + loss.global_sums(y[200:], margin[200:], w[200:])
+        np.testing.assert_allclose(halves, whole, rtol=1e-12)
+        ref = [np.empty(400, np.float32) for _ in range(2)]
+        loss.grad_hess_into(y, margin, w, *ref)
+        part = [np.empty(200, np.float32) for _ in range(2)]
+        loss.grad_hess_into(y[:200], margin[:200], w[:200], *part, sums=whole)
+        np.testing.assert_allclose(part[0], ref[0][:200], rtol=1e-6)
+        np.testing.assert_allclose(part[1], ref[1][:200], rtol=1e-6)
+    assert get_loss("quantile").global_sums(np.ones(3), np.zeros(3), np.empty(0)) is None
+
+
+def test_links_carry_their_host_objectives_and_clip_responses():
+    for name in LOSSES:
+        link = build(name).link
+        assert link.xgboost_objective and link.lightgbm_objective
+    logit = get_loss("logistic").link
+    assert np.all(np.isfinite(logit.response_to_margin(np.array([0.0, 0.5, 1.0]))))
+    assert np.isfinite(get_loss("poisson").link.response_to_margin(np.array([0.0]))).all()
+
+
+def test_example_data_rejects_bad_arguments(rng):
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        example_labels("tweedie", rng, 0)
+    with pytest.raises(ValueError, match="signal must be 5 finite values"):
+        example_labels("tweedie", rng, 5, signal=np.ones(4))
