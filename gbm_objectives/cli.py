@@ -32,7 +32,8 @@ import signal
 import sys
 import tempfile
 import threading
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,8 @@ def _read_table(path: str) -> pd.DataFrame:
             try:
                 return pd.read_parquet(path)
             except ImportError as exc:
-                raise _UsageError(f"reading Parquet needs pyarrow: pip install 'gbm-objectives[parquet]' ({exc})")
+                raise _UsageError(
+                    f"reading Parquet needs pyarrow: pip install 'gbm-objectives[parquet]' ({exc})") from exc
         sep = "\t" if lower.endswith((".tsv", ".tsv.gz")) else ","
         return pd.read_csv(path, sep=sep)
     except _UsageError:
@@ -471,7 +473,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         try:
             powers = [float(p) for p in _split_specs([args.powers])]
         except ValueError as exc:
-            raise _UsageError(f"--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; got {args.powers!r}") from exc
+            raise _UsageError("--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; "
+                              f"got {args.powers!r}") from exc
     with _native_fatal_held_back():
         result = sweep_tweedie_power(X, y, powers, groups=g, sample_weight=w, metric=args.metric or "mae",
                                      refine=args.refine, **_common_kwargs(args))
@@ -517,7 +520,8 @@ def _build_parser() -> _Parser:
         p.add_argument("--balance", action="store_true", help="add mean-balanced rows for log-link losses")
         p.add_argument("--no-baselines", action="store_true", help="leave out the constant mean/median rows")
         p.add_argument("--deviance-power", type=float, default=1.5, help="power of the Tweedie deviance yardstick")
-        p.add_argument("--n-jobs", type=int, default=1, help="fits run at once, in separate processes (default 1; -1: one per core)")
+        p.add_argument("--n-jobs", type=int, default=1,
+                       help="fits run at once, in separate processes (default 1; -1: one per core)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--out", metavar="DIR", help="write CSV, Markdown and PNG here")
 

@@ -232,6 +232,7 @@ def test_out_where_files_cannot_be_created(table, tmp_path, capsys, no_fit, monk
 def test_any_booster_error_is_one_line(table, tmp_path, capsys, monkeypatch):
     """Whatever a booster raises (here LightGBM's tiny-data failure) ends in one line, exit 2."""
     import lightgbm
+
     import gbm_objectives.ablation as ablation
 
     def fail(*args, **kwargs):

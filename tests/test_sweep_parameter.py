@@ -101,9 +101,10 @@ def test_fixed_parameters_stay_and_focal_gamma_sweeps():
     y = (X[:, 0] + rng.normal(size=240) > 1.0).astype(float)
     df = sweep_loss_parameter(X, y, get_loss("focal", gamma=2.0, alpha=0.25), "gamma", [0.0, 2.0],
                               random_state=1, **FAST)
-    assert df.attrs["metric"] == "log_loss" and df.attrs["reference"] == "logistic"
+    logistic = loss_label(get_loss("logistic"))
+    assert df.attrs["metric"] == "log_loss" and df.attrs["reference"] == logistic
     labels = set(df.loc[df["kind"] == "model", "config"])
-    assert labels == {loss_label(get_loss("focal", gamma=g, alpha=0.25)) for g in (0.0, 2.0)} | {"logistic"}
+    assert labels == {loss_label(get_loss("focal", gamma=g, alpha=0.25)) for g in (0.0, 2.0)} | {logistic}
 
 
 @pytest.mark.parametrize("loss, parameter, values, match", [

@@ -45,7 +45,8 @@ from __future__ import annotations
 from typing import Any
 
 # parse_loss lives next to the registry (get_loss and as_loss read specs too);
-# it stays importable from here.
+# it stays importable from here, as do the constants and the private helpers
+# the tests read (the "as" form marks a re-export).
 from ..losses import parse_loss
 from ._advice import LossAdvice, describe_target, recommend_losses
 from ._inputs import BACKENDS as BACKENDS
@@ -53,13 +54,11 @@ from ._specs import loss_label
 from ._sweeps import DEFAULT_POWERS, ablate_losses, sweep_loss_parameter, sweep_tweedie_power
 from ._tables import choice_table, panel_table, ranking_table, to_markdown
 from ._tables import seed_table as seed_table  # deprecated alias of ranking_table
-from ._yardsticks import (
-    CLASSIFICATION_METRICS as CLASSIFICATION_METRICS,
-    FLOOR_FRACTION as FLOOR_FRACTION,
-    REGRESSION_METRICS as REGRESSION_METRICS,
-    _normalized_gini as _normalized_gini,
-    _unit_tweedie_deviance as _unit_tweedie_deviance,
-)
+from ._yardsticks import CLASSIFICATION_METRICS as CLASSIFICATION_METRICS
+from ._yardsticks import FLOOR_FRACTION as FLOOR_FRACTION
+from ._yardsticks import REGRESSION_METRICS as REGRESSION_METRICS
+from ._yardsticks import _normalized_gini as _normalized_gini
+from ._yardsticks import _unit_tweedie_deviance as _unit_tweedie_deviance
 
 __all__ = [
     "DEFAULT_POWERS",

@@ -7,27 +7,27 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..losses import Loss
-from ..losses import _weighted_quantile_half as _weighted_median
+from ..links import LogLink
+from ..losses import Loss, get_loss
 from ._inputs import _check_deviance_power, _check_labels
 from ._specs import loss_label
 from ._yardsticks import (
+    _HIGHER_IS_BETTER,
     CLASSIFICATION_METRICS,
     FLOOR_FRACTION,
     REGRESSION_METRICS,
-    _HIGHER_IS_BETTER,
     _check_metric,
     _classification_scores,
     _regression_scores,
     _wmean,
 )
-
 
 _DEFAULT_PARAMS = {
     "xgboost": {"tree_method": "hist", "max_depth": 6, "learning_rate": 0.1},
@@ -68,7 +68,7 @@ def _fit_predict(
     from .. import lightgbm as lgb_adapter
 
     booster_params = {**_DEFAULT_PARAMS["lightgbm"], "num_threads": 1, "seed": random_state, **params}
-    # free_raw_data=False: the leaf refit of absolute-error/quantile losses reads the features.
+    # free_raw_data=False: a leaf refit (losses with leaf_refit) reads the features.
     dtrain = lgb.Dataset(X_tr, label=y_tr, weight=w_tr, free_raw_data=False,
                          params={"verbose": booster_params.get("verbose", -1)})
     booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round)
@@ -108,9 +108,22 @@ class _Row:
 
 
 def _power_of(loss: Loss | None) -> float:
-    if loss is not None and loss.name in ("tweedie", "poisson", "gamma"):
-        return float(loss.power)  # type: ignore[attr-defined]
-    return float("nan")
+    """The power column: the loss's Tweedie variance power, NaN for other losses and baselines."""
+    power = None if loss is None else loss.variance_power
+    return float("nan") if power is None else float(power)
+
+
+#: The weighted constant-median baseline is absolute error's init score: the
+#: smallest label that reaches half the weight.
+_MEDIAN_LOSS = get_loss("absolute_error")
+
+
+def _median_baseline(y: np.ndarray, w: np.ndarray | None) -> float:
+    """The training fold's (weighted) median; unweighted, numpy's (the middle two labels averaged)."""
+    if w is None:
+        return float(np.median(y))
+    y64 = np.ascontiguousarray(y, dtype=np.float64)
+    return float(_MEDIAN_LOSS.fit_init_score(y64, np.ascontiguousarray(w, dtype=np.float64)))
 
 
 class _Experiment:
@@ -133,10 +146,11 @@ class _Experiment:
     def _split(self, cv, groups):
         from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-        if self.task == "classification":
+        if self.task == "binary":
             counts = np.bincount(self.y.astype(np.int64), minlength=2)
             if counts.min() < cv:
-                raise ValueError(f"cv={cv} folds need at least {cv} rows of each class; the rarer class has {counts.min()}")
+                raise ValueError(f"cv={cv} folds need at least {cv} rows of each class; "
+                                 f"the rarer class has {counts.min()}")
             splitter = (StratifiedKFold(cv, shuffle=True, random_state=self.random_state) if groups is None
                         else StratifiedGroupKFold(cv, shuffle=True, random_state=self.random_state))
         elif groups is None:
@@ -152,7 +166,7 @@ class _Experiment:
         return None if self.w is None else self.w[idx]
 
     def _score(self, y, pred, w, train_mean):
-        if self.task == "classification":
+        if self.task == "binary":
             return _classification_scores(y, pred, w)
         floor = FLOOR_FRACTION * train_mean if train_mean > 0.0 else 1e-12
         power = self.deviance_power if self.has_deviances else None
@@ -198,7 +212,8 @@ class _Experiment:
         loss_name = "" if config.loss is None else config.loss.name
         row = _Row(config.label, config.kind, loss_name or "constant", config.power, seconds=0.0, value=config.value)
         balanced = None
-        if self.balance and config.loss is not None and config.loss.link.name == "log":
+        # A multiplicative rescale is a shift of the margin only under the log link.
+        if self.balance and config.loss is not None and isinstance(config.loss.link, LogLink):
             balanced = _Row(f"{config.label} balanced", "balanced", loss_name, config.power, value=config.value)
         for (train_idx, test_idx), fit in zip(self.folds, fits):
             y_tr, y_te = self.y[train_idx], self.y[test_idx]
@@ -206,7 +221,7 @@ class _Experiment:
             train_mean = _wmean(y_tr, w_tr)
             if fit is None:
                 start = time.perf_counter()
-                value = train_mean if config.baseline == "mean" else _weighted_median(y_tr, w_tr)
+                value = train_mean if config.baseline == "mean" else _median_baseline(y_tr, w_tr)
                 pred = np.full(test_idx.shape[0], value)
                 row.seconds += time.perf_counter() - start
                 self.bar.update(1)
@@ -290,8 +305,8 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
     for name, value in (("baselines", baselines), ("balance", balance)):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be True or False, got {value!r}")
-    if task == "classification" and not np.isin(ya, (0.0, 1.0)).all():
-        raise ValueError("classification ablations need labels 0 and 1")
+    if task == "binary" and not np.isin(ya, (0.0, 1.0)).all():
+        raise ValueError("binary classification ablations need labels 0 and 1")
     if task == "regression" and metric in ("tweedie_deviance", "poisson_deviance") and ya.min() < 0:
         raise ValueError(f"metric {metric!r} needs y >= 0; found min(y) = {ya.min():g}")
     labels = [loss_label(loss) for loss in parsed]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ _BOOSTER_NAMES = {"xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 def _check_X(X: Any) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
-        bad = [str(c) for c, dt in X.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+        bad = [str(c) for c, dt in X.dtypes.items()
+               if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
         if bad:
             raise ValueError(f"X has non-numeric column(s) {', '.join(bad[:5])}; encode them as numbers first")
         arr = X.to_numpy(dtype=np.float32, na_value=np.nan)

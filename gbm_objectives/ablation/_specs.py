@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-import numpy as np
-
 from ..losses import Loss, as_loss
+
+#: Loss tasks an ablation compares: one output per row, no groups.
+ABLATION_TASKS = ("regression", "binary")
 
 
 def _format_value(value: Any) -> str:
@@ -16,36 +16,24 @@ def _format_value(value: Any) -> str:
     return repr(value)
 
 
-def _default_params(loss: Loss) -> dict[str, Any]:
-    try:
-        sig = inspect.signature(type(loss).__init__)
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return {}
-    return {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
-
-
 def loss_label(loss: Loss | str) -> str:
     """Call-style label of a loss, e.g. ``"tweedie(power=1.5)"``, readable by :func:`parse_loss`.
 
-    Numeric parameters are always shown; text and ``None`` parameters only
-    when they differ from the default, so labels stay short.
+    The parameters are the loss's :attr:`~gbm_objectives.losses.Loss.params`,
+    the ones its repr shows, so labels stay short and read back to an equal
+    loss.
     """
     loss = as_loss(loss)
-    defaults = _default_params(loss)
-    parts = []
-    for key, value in loss.params.items():
-        numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        if numeric or (key in defaults and defaults[key] != value) or key not in defaults:
-            if value is None and defaults.get(key, None) is None:
-                continue
-            parts.append(f"{key}={_format_value(value)}")
+    parts = [f"{key}={_format_value(value)}" for key, value in loss.params.items()]
     return f"{loss.name}({', '.join(parts)})" if parts else loss.name
 
 
 def _task_of(loss: Loss) -> str:
-    if loss.is_multiclass or loss.needs_group:
+    """The loss's task, refused unless an ablation can score it (one output per row, no groups)."""
+    if loss.task not in ABLATION_TASKS or loss.n_outputs != 1 or loss.needs_group:
         raise ValueError(
-            f"{loss_label(loss)} is a multiclass or grouped loss; ablations support single-output "
-            "regression and binary classification losses"
+            f"{loss_label(loss)} is a {loss.task} loss{' of grouped rows' if loss.needs_group else ''} with "
+            f"{loss.n_outputs} output(s) per row; ablations support single-output regression and binary "
+            "classification losses"
         )
-    return "classification" if loss.link.name == "logit" else "regression"
+    return loss.task

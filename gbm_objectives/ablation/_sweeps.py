@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..losses import Loss, get_loss, parse_loss
+from ..losses import Loss, parse_loss
 from ._advice import recommend_losses
 from ._experiment import _Experiment, _run
 from ._inputs import _check_int, _check_powers, _prepare
@@ -50,7 +50,7 @@ def ablate_losses(
         Losses as :class:`Loss` objects, names, ``"name(key=value)"``
         strings or ``(name, params)`` pairs (see the module docstring).
         Default: the candidates of :func:`recommend_losses`. Regression
-        losses and binary classification losses (logit link) cannot be mixed.
+        losses and binary classification losses (``loss.task`` "binary") cannot be mixed.
     backend : {"xgboost", "lightgbm"}
     params : dict, optional
         Booster parameters on top of the defaults (XGBoost: ``hist``, depth 6,
@@ -117,22 +117,33 @@ def ablate_losses(
     parsed = [parse_loss(s) for s in specs]
     tasks = {_task_of(loss) for loss in parsed}
     if len(tasks) > 1:
-        raise ValueError("losses mix regression and classification losses; ablate them separately")
+        raise ValueError("losses mix regression and binary classification losses; ablate them separately")
     task = tasks.pop()
-    if reference == "auto":
-        reference = "squared_error" if task == "regression" else "logistic"
-    if reference is not None:
-        ref_loss = parse_loss(reference)
-        if _task_of(ref_loss) != task:
-            raise ValueError(f"reference {loss_label(ref_loss)} is not a {task} loss")
-        if ref_loss not in parsed:
-            parsed.append(ref_loss)
-        reference = loss_label(ref_loss)
+    reference = _add_reference(parsed, None, reference, task)
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv, seed=seed,
                 jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
                 balance=balance, deviance_power=deviance_power, desc=f"ablate_losses[{backend}]")
 
 
+
+
+def _add_reference(parsed: list[Loss], values: list[float] | None, reference: Any, task: str) -> str | None:
+    """Append the reference loss to ``parsed`` (its swept value NaN) unless present; return its label.
+
+    "auto" is the task's default loss, squared error or logistic.
+    """
+    if reference == "auto":
+        reference = "squared_error" if task == "regression" else "logistic"
+    if reference is None:
+        return None
+    ref_loss = parse_loss(reference)
+    if _task_of(ref_loss) != task:
+        raise ValueError(f"reference {loss_label(ref_loss)} is not a {task} loss")
+    if ref_loss not in parsed:
+        parsed.append(ref_loss)
+        if values is not None:
+            values.append(float("nan"))
+    return loss_label(ref_loss)
 
 
 #: Parameters that define what the model predicts (its target functional), not
@@ -149,10 +160,9 @@ class _Sweep:
     after: Any = None  # (experiment, table) -> table, once the table exists; the experiment keeps its predictions
 
     def loss_at(self, value: float) -> Loss:
-        params = dict(self.base.params)
-        params[self.parameter] = value
+        params = {**self.base.get_params(), self.parameter: value}
         try:
-            return get_loss(self.base.name, **params)
+            return type(self.base)(**params)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{self.parameter}={value!r} is not a valid value of parameter {self.parameter!r} "
                              f"of loss {self.base.name!r}: {exc}") from exc
@@ -162,20 +172,17 @@ def _make_sweep(loss: Any, parameter: Any, values: Any) -> _Sweep:
     base = parse_loss(loss)
     if not isinstance(parameter, str) or not parameter:
         raise ValueError(f"parameter must be the name of a loss parameter, got {parameter!r}")
-    sig = inspect.signature(type(base).__init__)
-    names = [k for k, p in sig.parameters.items()
-             if k != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    if parameter not in names:
-        known = ", ".join(repr(k) for k in names) or "none"
+    current = base.get_params()
+    if parameter not in current:
+        known = ", ".join(repr(k) for k in current) or "none"
         raise ValueError(f"loss {base.name!r} has no parameter {parameter!r}; its parameters: {known}")
     if parameter in _TARGET_PARAMETERS.get(base.name, ()):
         raise ValueError(f"parameter {parameter!r} of loss {base.name!r} sets what the model predicts (the "
                          f"{base.name} level), not how it is fitted; choose it from the question, not by "
                          "cross-validation")
-    default = sig.parameters[parameter].default
-    if isinstance(default, str) or isinstance(default, bool):
+    if isinstance(current[parameter], (str, bool)):
         raise ValueError(f"parameter {parameter!r} of loss {base.name!r} is not numeric "
-                         f"(default {default!r}); sweep_loss_parameter sweeps numeric parameters")
+                         f"(value {current[parameter]!r}); sweep_loss_parameter sweeps numeric parameters")
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ValueError(f"values of parameter {parameter!r} of loss {base.name!r} must be a sequence of "
                          f"numbers, got {values!r}")
@@ -297,8 +304,8 @@ def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
     # Imported here: the Tweedie power module builds on this package.
     from ..tweedie_power import _profile_from_oof
 
-    rows = df[(df["loss"] == "tweedie") & df["kind"].isin(("model", "refined"))
-              & (df["power"] > 1.0) & (df["power"] < 2.0)].sort_values("power")
+    # The compound Poisson-Gamma likelihood needs a variance power inside (1, 2).
+    rows = df[df["kind"].isin(("model", "refined")) & (df["power"] > 1.0) & (df["power"] < 2.0)].sort_values("power")
     grid = rows["power"].to_numpy(dtype=np.float64)
     oof = np.vstack([exp.oof[label] for label in rows["config"]])
     lik = _profile_from_oof(exp.y, exp.w, oof, grid, 10)
@@ -332,16 +339,7 @@ def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, gro
     parsed: list[Loss] = [sweep.loss_at(v) for v in sweep.values]
     values: list[float] = list(sweep.values)
     task = _task_of(parsed[0])
-    if reference == "auto":
-        reference = "squared_error" if task == "regression" else "logistic"
-    if reference is not None:
-        ref_loss = parse_loss(reference)
-        if _task_of(ref_loss) != task:
-            raise ValueError(f"reference {loss_label(ref_loss)} is not a {task} loss")
-        if ref_loss not in parsed:
-            parsed.append(ref_loss)
-            values.append(float("nan"))
-        reference = loss_label(ref_loss)
+    reference = _add_reference(parsed, values, reference, task)
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv,
                 seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
                 balance=balance, deviance_power=deviance_power, desc=desc, sweep=sweep, refine=refine,

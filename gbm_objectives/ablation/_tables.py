@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 _METRIC_TITLES = {
     "mae": "MAE", "rmse": "RMSE", "tweedie_deviance": "Tweedie dev", "poisson_deviance": "Poisson dev",
     "gini": "Gini", "calibration": "Calibration", "log_loss": "Log loss", "auc": "AUC", "brier": "Brier",
@@ -113,7 +112,7 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tweedie_choice(result: pd.DataFrame, metric: str) -> pd.Series | None:
-    rows = result[(result["loss"] == "tweedie") & result["kind"].isin(("model", "refined"))]
+    rows = result[result["power"].notna() & result["kind"].isin(("model", "refined"))]
     values = rows[metric].to_numpy(dtype=np.float64)
     if rows.empty or not np.isfinite(values).any():
         return None
@@ -142,8 +141,9 @@ def choice_table(result: pd.DataFrame) -> pd.DataFrame:
     ``Configuration`` and the yardsticks.
     """
     result = _check_result(result)
-    if result.attrs.get("task") != "regression" or not (result["loss"] == "tweedie").any():
-        raise ValueError("choice_table needs a result of sweep_tweedie_power() (Tweedie rows)")
+    if result.attrs.get("task") != "regression" or not result["power"].notna().any():
+        raise ValueError("choice_table needs a result of sweep_tweedie_power() (rows of losses with a Tweedie "
+                         "variance power)")
     metrics = [m for m in ("mae", "tweedie_deviance", "calibration") if m in result.columns]
     scales = {}
     for m in metrics:

@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import xlogy
 
-
 REGRESSION_METRICS = ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini", "calibration")
 CLASSIFICATION_METRICS = ("log_loss", "auc", "brier", "calibration")
 #: Metrics where larger is better; calibration cannot rank rows.
 _HIGHER_IS_BETTER = ("gini", "auc")
 _RANKABLE = {
     "regression": ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini"),
-    "classification": ("log_loss", "auc", "brier"),
+    "binary": ("log_loss", "auc", "brier"),
 }
 #: Deviance yardsticks floor predictions at this multiple of the training mean.
 FLOOR_FRACTION = 1e-3
@@ -105,5 +104,6 @@ def _check_metric(metric: Any, task: str) -> str:
     if metric is None:
         return default
     if metric not in _RANKABLE[task]:
-        raise ValueError(f"metric for {task} must be one of {', '.join(map(repr, _RANKABLE[task]))}; got {metric!r}")
+        raise ValueError(f"metric for {task} losses must be one of {', '.join(map(repr, _RANKABLE[task]))}; "
+                         f"got {metric!r}")
     return metric
