@@ -22,7 +22,7 @@ import math
 import secrets
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_sample_weight
-from .ablation._experiment import _fit_fold
+from .ablation._experiment import _fit_folds, _kfold
 from .ablation._inputs import (
     _check_backend,
     _check_cv,
@@ -305,10 +305,9 @@ class TweediePowerEstimate:
 
         Needs matplotlib (the ``plot`` extra). Returns the ``Axes`` drawn on.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("plotting needs matplotlib: pip install 'gbm-objectives[plot]'") from exc
+        from .plotting import _pyplot
+
+        plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
         # Relative to the maximum on a symlog scale: linear near the top, where
@@ -353,16 +352,7 @@ def _check_likelihood_powers(powers: Any) -> np.ndarray:
 def _folds(cv: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int):
     """Train/test indices from a fold count or a scikit-learn splitter."""
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-        from sklearn.model_selection import GroupKFold, KFold
-
-        k = _check_cv(cv, X.shape[0], groups)
-        if groups is None:
-            splitter: Any = KFold(k, shuffle=True, random_state=seed)
-        else:
-            try:
-                splitter = GroupKFold(k, shuffle=True, random_state=seed)
-            except TypeError:  # scikit-learn < 1.6: group folds are not shuffled
-                splitter = GroupKFold(k)
+        splitter: Any = _kfold(_check_cv(cv, X.shape[0], groups), groups is not None, seed)
     elif hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
         splitter = cv
     else:
@@ -523,12 +513,7 @@ def estimate_tweedie_power(
         return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
                 rounds, seed)
 
-    if jobs == 1 or len(tasks) == 1:
-        results: Iterable = (_fit_fold(*args(p, f)) for p, f in tasks)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=min(jobs, len(tasks)))(delayed(_fit_fold)(*args(p, f)) for p, f in tasks)
+    results = _fit_folds([args(p, f) for p, f in tasks], jobs)
     from tqdm.auto import tqdm
 
     oof = np.full((len(grid), ya.shape[0]), np.nan)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,23 @@ def _fit_fold(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_rou
 
 
 
+def _fit_folds(calls: list[tuple], n_jobs: int) -> Iterable[tuple[np.ndarray, float]]:
+    """:func:`_fit_fold` of each argument tuple, in order, ``n_jobs`` processes at a time.
+
+    Results are yielded as they arrive, so a progress bar moves with the fits.
+    """
+    if n_jobs == 1 or len(calls) <= 1:
+        return (_fit_fold(*call) for call in calls)
+    from joblib import Parallel, delayed
+
+    n = min(n_jobs, len(calls))
+    try:
+        parallel = Parallel(n_jobs=n, return_as="generator")
+    except TypeError:  # joblib < 1.3: results arrive all at once
+        parallel = Parallel(n_jobs=n)
+    return parallel(delayed(_fit_fold)(*call) for call in calls)
+
+
 @dataclass
 class _Config:
     label: str
@@ -126,6 +143,18 @@ def _median_baseline(y: np.ndarray, w: np.ndarray | None) -> float:
     return float(_MEDIAN_LOSS.fit_init_score(y64, np.ascontiguousarray(w, dtype=np.float64)))
 
 
+def _kfold(n_splits: int, grouped: bool, seed: int) -> Any:
+    """Shuffled K-fold, or group K-fold when rows come in groups (shuffled where scikit-learn can)."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    if not grouped:
+        return KFold(n_splits, shuffle=True, random_state=seed)
+    try:
+        return GroupKFold(n_splits, shuffle=True, random_state=seed)
+    except TypeError:  # scikit-learn < 1.6: group folds are not shuffled
+        return GroupKFold(n_splits)
+
+
 class _Experiment:
     """Shared data, folds and settings; evaluates batches of configurations into ``rows``."""
 
@@ -144,7 +173,7 @@ class _Experiment:
         self.oof: dict[str, np.ndarray] | None = None
 
     def _split(self, cv, groups):
-        from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
         if self.task == "binary":
             counts = np.bincount(self.y.astype(np.int64), minlength=2)
@@ -153,13 +182,8 @@ class _Experiment:
                                  f"the rarer class has {counts.min()}")
             splitter = (StratifiedKFold(cv, shuffle=True, random_state=self.random_state) if groups is None
                         else StratifiedGroupKFold(cv, shuffle=True, random_state=self.random_state))
-        elif groups is None:
-            splitter = KFold(cv, shuffle=True, random_state=self.random_state)
         else:
-            try:
-                splitter = GroupKFold(cv, shuffle=True, random_state=self.random_state)
-            except TypeError:  # scikit-learn < 1.6: group folds are not shuffled
-                splitter = GroupKFold(cv)
+            splitter = _kfold(cv, groups is not None, self.random_state)
         return list(splitter.split(self.X, self.y, groups))
 
     def _fold_weight(self, idx):
@@ -197,16 +221,7 @@ class _Experiment:
             return (self.backend, configs[c].loss, self.params, self.X, self.y, self.w, train_idx, test_idx,
                     self.rounds, self.random_state)
 
-        if self.n_jobs == 1 or len(tasks) <= 1:
-            return (_fit_fold(*call(c, f)) for c, f in tasks)
-        from joblib import Parallel, delayed
-
-        n = min(self.n_jobs, len(tasks))
-        try:
-            parallel = Parallel(n_jobs=n, return_as="generator")
-        except TypeError:  # joblib < 1.3: results arrive all at once
-            parallel = Parallel(n_jobs=n)
-        return parallel(delayed(_fit_fold)(*call(c, f)) for c, f in tasks)
+        return _fit_folds([call(c, f) for c, f in tasks], self.n_jobs)
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
         loss_name = "" if config.loss is None else config.loss.name
