@@ -1,31 +1,43 @@
 """Reference implementations the benchmarks race against, and their test data.
 
-* ``numpy_grad_hess``: the gradient and Hessian of every registered loss
-  written the way a user writes a custom objective: whole-array NumPy
-  expressions, the same formulas, clamps and floors as the library, a fresh
-  array per intermediate, float64 results.
-* ``torch_grad_hess``: the approach of distributional-boosting libraries: the
-  loss written in PyTorch, the gradient by autograd and the Hessian diagonal
-  by a second backward pass (one per column for softmax-type losses, whose
-  Hessian is not diagonal). Autograd gives the *true* Hessian, which for
-  absolute error, quantile and Huber losses is zero where the library uses a
-  positive curvature; those rows time the autograd work only.
+* NumPy references (``@numpy_reference``): the gradient and Hessian of every
+  registered loss written the way a user writes a custom objective:
+  whole-array NumPy expressions, the same formulas, clamps and floors as the
+  library, a fresh array per intermediate, float64 results.
+* torch references (``@torch_reference``): the approach of
+  distributional-boosting libraries: the loss written in PyTorch, the
+  gradient by autograd and the Hessian diagonal by a second backward pass
+  (one per column for softmax-type losses, whose Hessian is not diagonal).
+  Autograd gives the *true* Hessian, which for absolute error, quantile and
+  Huber losses is zero where the library uses a positive curvature; those
+  rows time the autograd work only.
 * ``copy_bound``: reads the margin and labels and writes two float32 arrays
   of the output's size, with no arithmetic: the memory traffic of one call.
+
+A new loss needs three things here, each next to its kind: an entry in
+``LOSS_PARAMS``, a function decorated with ``@numpy_reference("<name>")`` and
+one decorated with ``@torch_reference("<name>")``. References are
+independent oracles: they read only the loss's public parameters and write
+its formulas out again, never calling the library. Benchmark data come from
+:mod:`gbm_objectives.testing` (labels from the loss's declared facts), so a
+loss needs no generator of its own.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 import gbm_objectives as go
-from gbm_objectives._validation import EMPTY_WEIGHT, group_offsets
+from gbm_objectives.testing import example_labels, example_margins
 
-#: Parameters each registered loss is benchmarked with.
+#: Parameters each registered loss is benchmarked with (``num_class`` comes
+#: from the scripts' ``--k`` option).
 LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "absolute_error": {},
     "focal": {"gamma": 2.0},
@@ -40,12 +52,57 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "softmax": {},
     "softmax_focal": {"gamma": 2.0},
     "squared_error": {},
+    "expectile": {"alpha": 0.9},
     "tweedie": {"power": 1.5},
 }
-#: Candidates per query for the grouped loss.
+#: Candidates per query for grouped losses.
 GROUP_SIZE = 10
 MAX_EXP_ARG = 700.0
 HESS_FLOOR = 1e-16
+#: The fast path's weight argument for unweighted rows.
+UNWEIGHTED = np.empty(0, dtype=np.float64)
+HERE = "benchmarks/_reference.py"
+
+#: ``fn(loss, y, margin) -> (grad, hess)``, float64 NumPy arrays shaped like the margin.
+NumpyReference = Callable[[go.Loss, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: ``fn(torch, loss, y, margin) -> per-row (per-group) loss`` as a differentiable tensor.
+TorchReference = Callable[..., Any]
+
+#: Loss name -> its NumPy reference, filled by ``@numpy_reference``.
+NUMPY_REFERENCES: dict[str, NumpyReference] = {}
+#: Loss name -> its torch reference, filled by ``@torch_reference``.
+TORCH_REFERENCES: dict[str, TorchReference] = {}
+
+
+def _registrar(table: dict[str, Any], kind: str, names: tuple[str, ...]) -> Callable[[Any], Any]:
+    if not names or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"@{kind}_reference needs one or more loss names, got {names!r}")
+
+    def register(fn: Any) -> Any:
+        for name in names:
+            if name in table:
+                raise ValueError(f"loss {name!r} has two {kind} references: {table[name].__name__} and {fn.__name__}")
+        table.update(dict.fromkeys(names, fn))
+        return fn
+
+    return register
+
+
+def numpy_reference(*names: str) -> Callable[[NumpyReference], NumpyReference]:
+    """Register the decorated ``fn(loss, y, margin) -> (grad, hess)`` as the NumPy reference of ``names``."""
+    return _registrar(NUMPY_REFERENCES, "numpy", names)
+
+
+def torch_reference(*names: str) -> Callable[[TorchReference], TorchReference]:
+    """Register the decorated ``fn(torch, loss, y, margin) -> loss per row`` as the torch reference of ``names``."""
+    return _registrar(TORCH_REFERENCES, "torch", names)
+
+
+def _reference_of(table: dict[str, Any], kind: str, name: str) -> Any:
+    if name not in table:
+        raise ValueError(f"no {kind} reference for loss {name!r}: add a function decorated with "
+                         f"@{kind}_reference({name!r}) to {HERE}")
+    return table[name]
 
 
 @dataclass
@@ -62,45 +119,47 @@ class Problem:
     def rows(self) -> int:
         return self.y.shape[0]
 
+    @property
+    def group(self) -> np.ndarray | None:
+        """Group sizes (what ``group=`` takes), or None for losses without groups."""
+        return None if self.offsets is None else np.diff(self.offsets)
+
+
+def loss_params(name: str, k: int = 10) -> dict[str, Any]:
+    """The parameters ``name`` is benchmarked with; ``k`` classes where the loss takes ``num_class``."""
+    if name not in LOSS_PARAMS:
+        raise ValueError(f"no benchmark parameters for loss {name!r}: add an entry to LOSS_PARAMS in {HERE} "
+                         f"({{}} for the defaults)")
+    params = dict(LOSS_PARAMS[name])
+    if "num_class" in inspect.signature(go.get_loss_class(name)).parameters:
+        params.setdefault("num_class", k)
+    return params
+
 
 def make_problem(name: str, n: int, k: int = 10, seed: int = 0) -> Problem:
-    """Labels in the loss's domain and margins of a realistic scale, ``n`` rows."""
+    """Labels in the loss's domain and margins of a realistic scale, ``n`` rows.
+
+    Grouped losses get whole groups of ``GROUP_SIZE`` rows (``n`` rounded down,
+    at least one group).
+    """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     rng = np.random.default_rng(seed)
-    params = dict(LOSS_PARAMS.get(name, {}))
-    loss = go.get_loss(name, **params, **({"num_class": k} if name.startswith("softmax") else {}))
-    offsets = None
-    if loss.is_multiclass:
-        y = rng.integers(0, k, n).astype(np.float64)
-        margin = rng.normal(size=(n, k))
-    elif loss.link.name == "logit":
-        y = (rng.random(n) < 0.3).astype(np.float64)
-        margin = rng.normal(size=n)
-    elif loss.link.name == "log":
-        positive = rng.random(n) < (1.0 if name == "gamma" else 0.4)
-        y = rng.gamma(1.5, 2.0, n) * positive + (1e-3 if name == "gamma" else 0.0)
-        margin = rng.normal(0.5, 0.5, size=n)
-    elif loss.needs_group:
-        n = max(GROUP_SIZE, n - n % GROUP_SIZE)
-        y = np.zeros(n)
-        y[rng.integers(0, GROUP_SIZE) :: GROUP_SIZE] = 1.0
-        margin = rng.normal(size=n)
-        offsets = group_offsets(np.full(n // GROUP_SIZE, GROUP_SIZE), n)
-    else:
-        y = rng.normal(size=n) * 2.0
-        margin = y + rng.standard_t(3, size=n)
+    loss = go.get_loss(name, **loss_params(name, k))
+    y, group = example_labels(loss, rng, n, group_size=GROUP_SIZE)
+    margin = example_margins(loss, rng, y.shape[0])
+    offsets = None if group is None else np.concatenate(([0], np.cumsum(group)))
     return Problem(name, loss, y, margin, offsets)
 
 
 def library_into(p: Problem) -> Callable[[], None]:
-    """The adapter fast path: unvalidated kernel call into preallocated float32 buffers."""
+    """The adapter fast path: unvalidated ``grad_hess_into`` into preallocated float32 buffers."""
     grad = np.empty(p.margin.shape, np.float32)
     hess = np.empty(p.margin.shape, np.float32)
     loss, y, m, off = p.loss, p.y, p.margin, p.offsets
 
     def run() -> None:
-        loss._grad_hess_into(y, m, EMPTY_WEIGHT, grad, hess, off)
+        loss.grad_hess_into(y, m, UNWEIGHTED, grad, hess, off)
 
     run.outputs = (grad, hess)  # type: ignore[attr-defined]
     return run
@@ -108,7 +167,7 @@ def library_into(p: Problem) -> Callable[[], None]:
 
 def library_validated(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     """The public, validating ``Loss.grad_hess`` (fresh outputs every call)."""
-    group = None if p.offsets is None else np.diff(p.offsets)
+    group = p.group
     return lambda: p.loss.grad_hess(p.y, p.margin, group=group)
 
 
@@ -132,6 +191,72 @@ def copy_bound(p: Problem) -> Callable[[], float]:
     grad = np.empty(flat.shape, np.float32)
     hess = np.empty(flat.shape, np.float32)
     return lambda: _copy_flat(p.y, flat, grad, hess)
+
+
+def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """The NumPy objective of ``p.loss`` (same formulas as the kernels), ready to time."""
+    reference = _reference_of(NUMPY_REFERENCES, "numpy", p.name)
+    loss, y, f = p.loss, p.y, p.margin
+    return lambda: reference(loss, y, f)
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_grad_hess(p: Problem) -> Callable[[], tuple[Any, Any]]:
+    """Gradient by autograd and Hessian diagonal by a second backward pass per column."""
+    import torch
+
+    reference = _reference_of(TORCH_REFERENCES, "torch", p.name)
+    loss = p.loss
+    y = torch.from_numpy(p.y)
+    f0 = torch.from_numpy(p.margin)
+    cols = p.margin.shape[1] if p.margin.ndim == 2 else (GROUP_SIZE if loss.needs_group else 1)
+
+    def run():
+        f = f0.detach().requires_grad_(True)
+        total = reference(torch, loss, y, f).sum()
+        (g,) = torch.autograd.grad(total, f, create_graph=True)
+        if not g.requires_grad:  # piecewise-linear loss: the true Hessian is zero
+            return g, torch.zeros_like(g)
+        if cols == 1:
+            (h,) = torch.autograd.grad(g.sum(), f)
+            return g, h
+        g2 = g.reshape(-1, cols)
+        h = torch.empty_like(g2)
+        for j in range(cols):
+            (hj,) = torch.autograd.grad(g2[:, j].sum(), f, retain_graph=j < cols - 1)
+            h[:, j] = hj.reshape(-1, cols)[:, j]
+        return g.detach(), h.reshape(g.shape)
+
+    return run
+
+
+# ---------------------------------------------------------------------------
+# Parameters the kernels receive in a derived form, derived again from the
+# public parameters as each loss's docstring states them.
+# ---------------------------------------------------------------------------
+
+
+def _focal_class_weights(loss) -> tuple[float, float]:
+    """Weights of class 1 and class 0: ``alpha`` and ``1 - alpha``, or 1 and 1 without ``alpha``."""
+    return (1.0, 1.0) if loss.alpha is None else (loss.alpha, 1.0 - loss.alpha)
+
+
+def _softmax_hessian_factor(loss) -> float:
+    scale, k = loss.hessian_scale, loss.num_class
+    if isinstance(scale, str):
+        return {"exact": 1.0, "xgboost": 2.0, "lightgbm": k / (k - 1.0)}[scale]
+    return float(scale)
+
+
+def _softmax_focal_class_weights(loss) -> np.ndarray:
+    return np.ones(loss.num_class) if loss.alpha is None else np.asarray(loss.alpha, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -169,196 +294,228 @@ def _np_softmax(m):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def numpy_grad_hess(p: Problem) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    """A plain NumPy objective for ``p.loss`` (same formulas as the kernels)."""
-    name, loss, y, f = p.name, p.loss, p.y, p.margin
+def _np_tweedie(y, f, rho, factor):
+    fc = np.clip(f, -MAX_EXP_ARG, MAX_EXP_ARG)
+    a = y * np.exp((1.0 - rho) * fc)
+    b = np.exp((2.0 - rho) * fc)
+    return b - a, np.maximum(factor * ((rho - 1.0) * a + (2.0 - rho) * b), HESS_FLOOR)
 
-    if name == "squared_error":
-        def run():
-            return f - y, np.ones_like(f)
-    elif name in ("absolute_error", "quantile"):
-        alpha, scale, tie = loss.alpha, loss._scale, loss._tie_grad
 
-        def run():
-            return _np_pinball(y, f, alpha, scale, tie)
-    elif name == "huber":
-        delta = loss.delta
+@numpy_reference("squared_error")
+def _np_squared_error(loss, y, f):
+    return f - y, np.ones_like(f)
 
-        def run():
-            return np.clip(f - y, -delta, delta), np.ones_like(f)
-    elif name == "pseudo_huber":
-        delta = loss.delta
 
-        exact = loss.curvature == "exact"
+@numpy_reference("expectile")
+def _np_expectile(loss, y, f):
+    r = f - y
+    a = np.where(r >= 0, 1.0 - loss.alpha, loss.alpha)
+    return a * r, a
 
-        def run():
-            r = f - y
-            z2 = (r / delta) ** 2
-            root = np.sqrt(1.0 + z2)
-            return r / root, 1.0 / (root * (1.0 + z2)) if exact else 1.0 / root
-    elif name == "log_cosh":
-        def run():
-            r = f - y
-            t = np.tanh(r)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                h = np.where(r != 0.0, t / r, 1.0)
-            return t, h
-    elif name in ("poisson", "gamma", "tweedie"):
-        rho = loss.power
-        # Poisson's safeguard: the Hessian times exp(max_delta_step).
-        factor = float(np.exp(getattr(loss, "max_delta_step", 0.0)))
 
-        def run():
-            fc = np.clip(f, -MAX_EXP_ARG, MAX_EXP_ARG)
-            a = y * np.exp((1.0 - rho) * fc)
-            b = np.exp((2.0 - rho) * fc)
-            return b - a, np.maximum(factor * ((rho - 1.0) * a + (2.0 - rho) * b), HESS_FLOOR)
-    elif name == "logistic":
-        def run():
-            prob = _np_sigmoid(f)
-            return prob - y, np.maximum(prob * (1.0 - prob), HESS_FLOOR)
-    elif name == "focal":
-        gamma, a1, a0 = loss.gamma, loss._alpha_pos, loss._alpha_neg
+@numpy_reference("quantile")
+def _np_quantile(loss, y, f):
+    return _np_pinball(y, f, loss.alpha, 1.0, 1.0 - loss.alpha)
 
-        def run():
-            g1, h1 = _np_focal_side(f, gamma, a1)
-            g0, h0 = _np_focal_side(-f, gamma, a0)
-            return y * g1 - (1.0 - y) * g0, np.maximum(y * h1 + (1.0 - y) * h0, HESS_FLOOR)
-    elif name == "softmax":
-        scale = loss._hess_factor
 
-        def run():
-            prob = _np_softmax(f)
-            onehot = np.zeros_like(f)
-            onehot[np.arange(f.shape[0]), y.astype(np.int64)] = 1.0
-            return prob - onehot, np.maximum(scale * prob * (1.0 - prob), HESS_FLOOR)
-    elif name == "softmax_focal":
-        gamma, alpha = loss.gamma, loss._alpha
+@numpy_reference("absolute_error")
+def _np_absolute_error(loss, y, f):
+    # |r| is twice the pinball loss at alpha = 0.5: gradient sign(r), 0 at a tie.
+    return _np_pinball(y, f, 0.5, 2.0, 0.0)
 
-        def run():
-            n, k = f.shape
-            c = y.astype(np.int64)
-            rows = np.arange(n)
-            prob = _np_softmax(f)
-            pc = prob[rows, c]
-            u = 1.0 - pc
-            log_pc = np.log(pc)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = np.where(u > 0.5, log_pc / u, np.where(u > 0, np.log1p(-u) / u, -1.0))
-            ug = u**gamma
-            a_c = alpha[c]
-            big_a = a_c * ug * (gamma * pc * ratio - 1.0)
-            big_b = a_c * gamma * ug * (log_pc + 2.0 - (gamma - 1.0) * pc * ratio)
-            onehot = np.zeros_like(f)
-            onehot[rows, c] = 1.0
-            g = big_a[:, None] * (onehot - prob)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sq = np.where(u[:, None] > 0, prob * prob / u[:, None], 0.0)
-            h_other = (big_b * pc)[:, None] * sq - big_a[:, None] * prob * (1.0 - prob)
-            h_true = big_b * pc * u - big_a * pc * u
-            h = np.where(onehot > 0, h_true[:, None], h_other)
-            floor = (a_c * ug)[:, None] * prob * (1.0 - prob)
-            return g, np.maximum(np.maximum(h, floor), HESS_FLOOR)
-    elif name == "infonce":
-        inv_t = 1.0 / loss.temperature
 
-        def run():
-            s = f.reshape(-1, GROUP_SIZE) * inv_t
-            prob = _np_softmax(s)
-            yy = y.reshape(-1, GROUP_SIZE)
-            t = yy / yy.sum(axis=1, keepdims=True)
-            return (inv_t * (prob - t)).reshape(-1), np.maximum(
-                inv_t * inv_t * prob * (1.0 - prob), HESS_FLOOR
-            ).reshape(-1)
-    else:
-        raise ValueError(f"no NumPy reference for loss {name!r}")
-    return run
+@numpy_reference("huber")
+def _np_huber(loss, y, f):
+    delta = loss.delta
+    return np.clip(f - y, -delta, delta), np.ones_like(f)
+
+
+@numpy_reference("pseudo_huber")
+def _np_pseudo_huber(loss, y, f):
+    delta, exact = loss.delta, loss.curvature == "exact"
+    r = f - y
+    z2 = (r / delta) ** 2
+    root = np.sqrt(1.0 + z2)
+    return r / root, 1.0 / (root * (1.0 + z2)) if exact else 1.0 / root
+
+
+@numpy_reference("log_cosh")
+def _np_log_cosh(loss, y, f):
+    r = f - y
+    t = np.tanh(r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = np.where(r != 0.0, t / r, 1.0)
+    return t, h
+
+
+@numpy_reference("gamma", "tweedie")
+def _np_tweedie_deviance(loss, y, f):
+    return _np_tweedie(y, f, loss.variance_power, 1.0)
+
+
+@numpy_reference("poisson")
+def _np_poisson(loss, y, f):
+    # The safeguard: the Hessian times exp(max_delta_step).
+    return _np_tweedie(y, f, 1.0, float(np.exp(loss.max_delta_step)))
+
+
+@numpy_reference("logistic")
+def _np_logistic(loss, y, f):
+    prob = _np_sigmoid(f)
+    return prob - y, np.maximum(prob * (1.0 - prob), HESS_FLOOR)
+
+
+@numpy_reference("focal")
+def _np_focal(loss, y, f):
+    gamma = loss.gamma
+    a1, a0 = _focal_class_weights(loss)
+    g1, h1 = _np_focal_side(f, gamma, a1)
+    g0, h0 = _np_focal_side(-f, gamma, a0)
+    return y * g1 - (1.0 - y) * g0, np.maximum(y * h1 + (1.0 - y) * h0, HESS_FLOOR)
+
+
+@numpy_reference("softmax")
+def _np_softmax_loss(loss, y, f):
+    scale = _softmax_hessian_factor(loss)
+    prob = _np_softmax(f)
+    onehot = np.zeros_like(f)
+    onehot[np.arange(f.shape[0]), y.astype(np.int64)] = 1.0
+    return prob - onehot, np.maximum(scale * prob * (1.0 - prob), HESS_FLOOR)
+
+
+@numpy_reference("softmax_focal")
+def _np_softmax_focal(loss, y, f):
+    gamma, alpha = loss.gamma, _softmax_focal_class_weights(loss)
+    n, k = f.shape
+    c = y.astype(np.int64)
+    rows = np.arange(n)
+    prob = _np_softmax(f)
+    pc = prob[rows, c]
+    u = 1.0 - pc
+    log_pc = np.log(pc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(u > 0.5, log_pc / u, np.where(u > 0, np.log1p(-u) / u, -1.0))
+    ug = u**gamma
+    a_c = alpha[c]
+    big_a = a_c * ug * (gamma * pc * ratio - 1.0)
+    big_b = a_c * gamma * ug * (log_pc + 2.0 - (gamma - 1.0) * pc * ratio)
+    onehot = np.zeros_like(f)
+    onehot[rows, c] = 1.0
+    g = big_a[:, None] * (onehot - prob)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sq = np.where(u[:, None] > 0, prob * prob / u[:, None], 0.0)
+    h_other = (big_b * pc)[:, None] * sq - big_a[:, None] * prob * (1.0 - prob)
+    h_true = big_b * pc * u - big_a * pc * u
+    h = np.where(onehot > 0, h_true[:, None], h_other)
+    floor = (a_c * ug)[:, None] * prob * (1.0 - prob)
+    return g, np.maximum(np.maximum(h, floor), HESS_FLOOR)
+
+
+@numpy_reference("infonce")
+def _np_infonce(loss, y, f):
+    inv_t = 1.0 / loss.temperature
+    s = f.reshape(-1, GROUP_SIZE) * inv_t
+    prob = _np_softmax(s)
+    yy = y.reshape(-1, GROUP_SIZE)
+    t = yy / yy.sum(axis=1, keepdims=True)
+    return (inv_t * (prob - t)).reshape(-1), np.maximum(inv_t * inv_t * prob * (1.0 - prob), HESS_FLOOR).reshape(-1)
 
 
 # ---------------------------------------------------------------------------
-# PyTorch autograd
+# PyTorch: the loss per row (per group for grouped losses); autograd does the rest
 # ---------------------------------------------------------------------------
 
 
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _torch_pinball(torch, y, f, alpha, scale):
+    r = y - f
+    return scale * torch.maximum(alpha * r, (alpha - 1.0) * r)
 
 
-def _torch_loss(p: Problem, torch, y, f):
-    """The loss per row as a differentiable torch expression."""
-    name, loss = p.name, p.loss
-    if name == "squared_error":
-        return 0.5 * (f - y) ** 2
-    if name in ("absolute_error", "quantile"):
-        r = y - f
-        return loss._scale * torch.maximum(loss.alpha * r, (loss.alpha - 1.0) * r)
-    if name == "huber":
-        a = (f - y).abs()
-        d = loss.delta
-        return torch.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d))
-    if name == "pseudo_huber":
-        d = loss.delta
-        return d * d * (torch.sqrt(1.0 + ((f - y) / d) ** 2) - 1.0)
-    if name == "log_cosh":
-        r = f - y
-        return r + torch.nn.functional.softplus(-2.0 * r) - np.log(2.0)
-    if name in ("poisson", "gamma", "tweedie"):
-        rho = loss.power
-        fc = f.clamp(-MAX_EXP_ARG, MAX_EXP_ARG)
-        if rho == 1.0:
-            return torch.exp(fc) - y * fc
-        if rho == 2.0:
-            return y * torch.exp(-fc) + fc
-        return -y * torch.exp((1.0 - rho) * fc) / (1.0 - rho) + torch.exp((2.0 - rho) * fc) / (2.0 - rho)
-    if name == "logistic":
-        return torch.nn.functional.binary_cross_entropy_with_logits(f, y, reduction="none")
-    if name == "focal":
-        log_p = torch.nn.functional.logsigmoid(f)
-        log_q = torch.nn.functional.logsigmoid(-f)
-        g = loss.gamma
-        return -(y * loss._alpha_pos * torch.exp(g * log_q) * log_p
-                 + (1.0 - y) * loss._alpha_neg * torch.exp(g * log_p) * log_q)
-    if name in ("softmax", "softmax_focal", "infonce"):
-        if name == "infonce":
-            f = f.reshape(-1, GROUP_SIZE) / loss.temperature
-            yy = y.reshape(-1, GROUP_SIZE)
-            return -(yy / yy.sum(dim=1, keepdim=True) * torch.log_softmax(f, dim=1)).sum(dim=1)
-        logp = torch.log_softmax(f, dim=1)
-        idx = y.long().unsqueeze(1)
-        log_pc = logp.gather(1, idx).squeeze(1)
-        if name == "softmax":
-            return -log_pc
-        alpha = torch.from_numpy(loss._alpha)[y.long()]
-        return -alpha * (-torch.expm1(log_pc)).clamp_min(0.0) ** loss.gamma * log_pc
-    raise ValueError(f"no torch reference for loss {name!r}")
+def _torch_softmax_log_true(torch, y, f):
+    """log p of the true class of every row."""
+    logp = torch.log_softmax(f, dim=1)
+    return logp.gather(1, y.long().unsqueeze(1)).squeeze(1)
 
 
-def torch_grad_hess(p: Problem) -> Callable[[], tuple[Any, Any]]:
-    """Gradient by autograd and Hessian diagonal by a second backward pass per column."""
-    import torch
+@torch_reference("squared_error")
+def _torch_squared_error(torch, loss, y, f):
+    return 0.5 * (f - y) ** 2
 
-    y = torch.from_numpy(p.y)
-    f0 = torch.from_numpy(p.margin)
-    cols = p.margin.shape[1] if p.margin.ndim == 2 else (GROUP_SIZE if p.loss.needs_group else 1)
 
-    def run():
-        f = f0.detach().requires_grad_(True)
-        total = _torch_loss(p, torch, y, f).sum()
-        (g,) = torch.autograd.grad(total, f, create_graph=True)
-        if not g.requires_grad:  # piecewise-linear loss: the true Hessian is zero
-            return g, torch.zeros_like(g)
-        if cols == 1:
-            (h,) = torch.autograd.grad(g.sum(), f)
-            return g, h
-        g2 = g.reshape(-1, cols)
-        h = torch.empty_like(g2)
-        for j in range(cols):
-            (hj,) = torch.autograd.grad(g2[:, j].sum(), f, retain_graph=j < cols - 1)
-            h[:, j] = hj.reshape(-1, cols)[:, j]
-        return g.detach(), h.reshape(g.shape)
+@torch_reference("expectile")
+def _torch_expectile(torch, loss, y, f):
+    r = f - y
+    return 0.5 * torch.where(r >= 0, 1.0 - loss.alpha, loss.alpha) * r * r
 
-    return run
+
+@torch_reference("quantile")
+def _torch_quantile(torch, loss, y, f):
+    return _torch_pinball(torch, y, f, loss.alpha, 1.0)
+
+
+@torch_reference("absolute_error")
+def _torch_absolute_error(torch, loss, y, f):
+    return _torch_pinball(torch, y, f, 0.5, 2.0)
+
+
+@torch_reference("huber")
+def _torch_huber(torch, loss, y, f):
+    a = (f - y).abs()
+    d = loss.delta
+    return torch.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d))
+
+
+@torch_reference("pseudo_huber")
+def _torch_pseudo_huber(torch, loss, y, f):
+    d = loss.delta
+    return d * d * (torch.sqrt(1.0 + ((f - y) / d) ** 2) - 1.0)
+
+
+@torch_reference("log_cosh")
+def _torch_log_cosh(torch, loss, y, f):
+    r = f - y
+    return r + torch.nn.functional.softplus(-2.0 * r) - np.log(2.0)
+
+
+@torch_reference("poisson", "gamma", "tweedie")
+def _torch_tweedie(torch, loss, y, f):
+    rho = loss.variance_power
+    fc = f.clamp(-MAX_EXP_ARG, MAX_EXP_ARG)
+    if rho == 1.0:
+        return torch.exp(fc) - y * fc
+    if rho == 2.0:
+        return y * torch.exp(-fc) + fc
+    return -y * torch.exp((1.0 - rho) * fc) / (1.0 - rho) + torch.exp((2.0 - rho) * fc) / (2.0 - rho)
+
+
+@torch_reference("logistic")
+def _torch_logistic(torch, loss, y, f):
+    return torch.nn.functional.binary_cross_entropy_with_logits(f, y, reduction="none")
+
+
+@torch_reference("focal")
+def _torch_focal(torch, loss, y, f):
+    log_p = torch.nn.functional.logsigmoid(f)
+    log_q = torch.nn.functional.logsigmoid(-f)
+    g = loss.gamma
+    a1, a0 = _focal_class_weights(loss)
+    return -(y * a1 * torch.exp(g * log_q) * log_p + (1.0 - y) * a0 * torch.exp(g * log_p) * log_q)
+
+
+@torch_reference("softmax")
+def _torch_softmax(torch, loss, y, f):
+    return -_torch_softmax_log_true(torch, y, f)
+
+
+@torch_reference("softmax_focal")
+def _torch_softmax_focal(torch, loss, y, f):
+    log_pc = _torch_softmax_log_true(torch, y, f)
+    alpha = torch.from_numpy(_softmax_focal_class_weights(loss))[y.long()]
+    return -alpha * (-torch.expm1(log_pc)).clamp_min(0.0) ** loss.gamma * log_pc
+
+
+@torch_reference("infonce")
+def _torch_infonce(torch, loss, y, f):
+    s = f.reshape(-1, GROUP_SIZE) / loss.temperature
+    yy = y.reshape(-1, GROUP_SIZE)
+    return -(yy / yy.sum(dim=1, keepdim=True) * torch.log_softmax(s, dim=1)).sum(dim=1)

@@ -7,8 +7,8 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 
 @dataclass
@@ -20,12 +20,12 @@ class Stats:
     high: float
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Stats":
+    def of(cls, values: Sequence[float]) -> Stats:
         if not values:
             raise ValueError("no measurements")
         return cls(statistics.median(values), min(values), max(values))
 
-    def scaled(self, factor: float) -> "Stats":
+    def scaled(self, factor: float) -> Stats:
         return Stats(self.median * factor, self.low * factor, self.high * factor)
 
     def cell(self, digits: int = 2) -> str:
@@ -89,7 +89,7 @@ def interleaved(
 
 def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Stats:
     """Stats of the per-repetition ratios ``numerator[i] / denominator[i]``."""
-    return Stats.of([a / b for a, b in zip(numerator, denominator)])
+    return Stats.of([a / b for a, b in zip(numerator, denominator, strict=True)])
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -2,7 +2,7 @@
 
 For each loss and size it times, side by side (interleaved repetitions):
 
-* ``fast``: ``loss._grad_hess_into`` into preallocated float32 buffers, the
+* ``fast``: ``loss.grad_hess_into`` into preallocated float32 buffers, the
   call the XGBoost/LightGBM adapters make every round;
 * ``grad_hess``: the public, validating ``loss.grad_hess`` (checks labels and
   margins for NaN/inf, allocates its outputs);
@@ -45,7 +45,7 @@ TARGET_COPY = 3.0
 def _max_rel_diff(fast, other) -> str:
     """Largest deviation of the fast path from the NumPy reference, relative to its scale."""
     out = []
-    for a, b in zip(fast, other):
+    for a, b in zip(fast, other, strict=True):
         b = np.asarray(b, dtype=np.float64)
         scale = float(np.max(np.abs(b))) or 1.0
         out.append(float(np.max(np.abs(np.asarray(a, np.float64) - b))) / scale)
@@ -136,7 +136,8 @@ def targets(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--losses", nargs="+", default=None, help="default: every registered loss")
+    parser.add_argument("--losses", nargs="+", default=go.available_losses(), choices=go.available_losses(),
+                        help="default: every registered loss")
     parser.add_argument("--k", type=int, default=10, help="classes of the softmax losses")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per repetition and contender")
@@ -148,10 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.min_time < 0 or args.k < 2 or min(args.sizes) < 1:
         parser.error("repeats >= 1, min-time >= 0, k >= 2 and sizes >= 1 are required")
-    losses = args.losses or go.available_losses()
-    unknown = sorted(set(losses) - set(go.available_losses()))
-    if unknown:
-        parser.error(f"unknown loss(es): {', '.join(unknown)}")
 
     use_torch = not args.no_torch and ref.torch_available()
     extra = []
@@ -172,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     by_size = {}
     for n in args.sizes:
-        results = [bench_one(name, n, args, use_torch) for name in losses]
+        results = [bench_one(name, n, args, use_torch) for name in args.losses]
         by_size[n] = results
         print(f"## n = {n:,} rows\n")
         print(table(results) + "\n", flush=True)

@@ -3,7 +3,7 @@
 Times, per row and side by side, what XGBoost calls every round with a
 library loss, against the bare kernel writing into preallocated buffers:
 
-* ``kernel``: ``loss._grad_hess_into`` (no adapter);
+* ``kernel``: ``loss.grad_hess_into`` (no adapter);
 * ``xgb.train obj``: ``obj(predt, dtrain)``, the native signature (reads the
   DMatrix's labels and weights and checks they are the validated ones);
 * ``sklearn obj``: ``obj(y, predt, sample_weight=w)`` with fresh label and
@@ -35,20 +35,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _reference as ref  # noqa: E402
 from _timing import Stats, interleaved, machine_line, markdown_table, paired_ratio  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
 
 
-def _data(loss: go.Loss, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    margin = rng.normal(0.0, 0.5, n).astype(np.float32)
-    if loss.link.name == "log":
-        y = rng.gamma(1.5, 2.0, n) * (rng.random(n) > 0.2)
-    elif loss.link.name == "logit":
-        y = (rng.random(n) < 0.3).astype(np.float64)
-    else:
-        y = rng.normal(0.0, 2.0, n)
-    return y, rng.uniform(0.5, 2.0, n), margin
+def _data(name: str, n: int, k: int) -> tuple[go.Loss, np.ndarray, np.ndarray, np.ndarray]:
+    """The benchmark loss, its labels, row weights and a float32 margin as XGBoost passes it."""
+    p = ref.make_problem(name, n, k=k)
+    weight = np.random.default_rng(1).uniform(0.5, 2.0, p.rows)
+    return p.loss, p.y, weight, np.ascontiguousarray(p.margin, dtype=np.float32)
 
 
 def load_baseline(folder: str) -> ModuleType:
@@ -64,29 +61,29 @@ def load_baseline(folder: str) -> ModuleType:
     return importlib.import_module(f"{name}.xgboost")
 
 
-def measure(name: str, n: int, repeats: int, min_time: float, baseline: ModuleType | None = None) -> list[str]:
+def measure(name: str, n: int, repeats: int, min_time: float, baseline: ModuleType | None = None,
+            k: int = 10) -> list[str]:
     import xgboost as xgb
 
     import gbm_objectives.xgboost as gx
 
-    loss = go.get_loss(name)
-    rng = np.random.default_rng(0)
-    y, w, margin = _data(loss, n, rng)
+    loss, y, w, margin = _data(name, n, k)
     dtrain = xgb.DMatrix(np.zeros((n, 1), np.float32), label=y, weight=w, nthread=1)
     obj, met = gx.objective(loss), gx.metric(loss)
     y64, w64 = np.ascontiguousarray(dtrain.get_label(), np.float64), np.ascontiguousarray(w)
-    grad, hess = np.empty(n, np.float32), np.empty(n, np.float32)
+    grad, hess = np.empty(margin.shape, np.float32), np.empty(margin.shape, np.float32)
     y32, w32 = dtrain.get_label(), dtrain.get_weight()
 
     contenders = {
-        "kernel": lambda: loss._grad_hess_into(y64, margin, w64, grad, hess),
+        "kernel": lambda: loss.grad_hess_into(y64, margin, w64, grad, hess),
         "native": lambda: obj(margin, dtrain),
         # XGBRegressor hands fresh copies of labels and weights every round
         "sklearn": lambda: obj(y32.copy(), margin, sample_weight=w32.copy()),
         "metric": lambda: met(margin, dtrain),
     }
     if baseline is not None:
-        old_obj = baseline.objective(name)
+        package = importlib.import_module(baseline.__name__.rpartition(".")[0])
+        old_obj = baseline.objective(package.get_loss(name, **ref.loss_params(name, k)))
         contenders["native before"] = lambda: old_obj(margin, dtrain)
         contenders["sklearn before"] = lambda: old_obj(y32.copy(), margin, sample_weight=w32.copy())
     times = interleaved(contenders, repeats, min_time)
@@ -104,11 +101,16 @@ def measure(name: str, n: int, repeats: int, min_time: float, baseline: ModuleTy
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--losses", nargs="+", default=["tweedie", "squared_error", "logistic"])
+    # XGBoost's scikit-learn objective signature carries no query groups.
+    point = [name for name in go.available_losses() if not go.get_loss_class(name).needs_group]
+    parser.add_argument("--losses", nargs="+", default=["tweedie", "squared_error", "logistic"], choices=point)
+    parser.add_argument("--k", type=int, default=10, help="classes of the softmax losses")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--min-time", type=float, default=0.2)
     parser.add_argument("--baseline", help="gbm_objectives package folder of a version to compare with")
     args = parser.parse_args(argv)
+    if args.repeats < 1 or args.min_time < 0 or args.k < 2 or min(args.sizes) < 1:
+        parser.error("repeats >= 1, min-time >= 0, k >= 2 and sizes >= 1 are required")
     baseline = None if args.baseline is None else load_baseline(args.baseline)
     import xgboost as xgb
 
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.sizes:
         for name in args.losses:
             print(f"{name} n={n}", file=sys.stderr)
-            rows.append(measure(name, n, args.repeats, args.min_time, baseline))
+            rows.append(measure(name, n, args.repeats, args.min_time, baseline, args.k))
     print(markdown_table(header, rows))
     return 0
 

@@ -1,9 +1,10 @@
 """End-to-end training time: built-in objectives vs this library's, in XGBoost and LightGBM.
 
 For every size, booster and loss the same data, start margin (``base_margin``
-/ ``init_score`` set to the loss's best constant) and tree settings train
-twice per repetition, side by side: once with the booster's built-in
-objective, once with this library's objective callable (the adapters'
+/ ``init_score`` set to the loss's init score, ``loss.init_score(y)``) and
+tree settings train twice per repetition, side by side: once with the
+booster's built-in objective (``loss.builtin_objective(booster)``), once
+with this library's objective callable (the adapters'
 ``objective()``: validated labels cached, one unvalidated kernel call into
 reused float32 buffers per round). The library's Hessians reproduce the
 built-ins exactly (softmax uses ``hessian_scale="xgboost"``/``"lightgbm"``),
@@ -105,22 +106,8 @@ def make_loss(name: str, booster: str, k: int) -> go.Loss:
     return go.get_loss(name)
 
 
-def builtin_params(name: str, booster: str, k: int) -> dict:
-    if booster == "xgboost":
-        return {
-            "tweedie": {"objective": "reg:tweedie", "tweedie_variance_power": TWEEDIE_POWER},
-            "logistic": {"objective": "binary:logistic"},
-            "softmax": {"objective": "multi:softprob", "num_class": k},
-        }[name]
-    return {
-        "tweedie": {"objective": "tweedie", "tweedie_variance_power": TWEEDIE_POWER},
-        "logistic": {"objective": "binary"},
-        "softmax": {"objective": "multiclass", "num_class": k},
-    }[name]
-
-
 class XGBoostCase:
-    def __init__(self, loss, name, x, y, args):
+    def __init__(self, loss, x, y, args):
         import xgboost as xgb
 
         from gbm_objectives import xgboost as gx
@@ -133,7 +120,7 @@ class XGBoostCase:
             "tree_method": "hist", "max_depth": 6, "learning_rate": 0.1, "max_bin": 256,
             "nthread": args.threads, "verbosity": 0,
         }
-        self.builtin = {**self.common, **builtin_params(name, "xgboost", loss.n_outputs)}
+        self.builtin = {**self.common, **loss.builtin_objective("xgboost")}
         self.custom = {**self.common, **gx.booster_objective(loss)}
 
     def train_builtin(self, rounds: int):
@@ -151,7 +138,7 @@ class XGBoostCase:
 
 
 class LightGBMCase:
-    def __init__(self, loss, name, x, y, args):
+    def __init__(self, loss, x, y, args):
         import lightgbm as lgb
 
         from gbm_objectives import lightgbm as gl
@@ -167,9 +154,9 @@ class LightGBMCase:
         self.x = x
         self.dtrain = lgb.Dataset(x, label=y, init_score=self.init, params=self.common, free_raw_data=False)
         self.dtrain.construct()
-        self.builtin = {**self.common, **builtin_params(name, "lightgbm", loss.n_outputs)}
+        self.builtin = {**self.common, **loss.builtin_objective("lightgbm")}
         self.custom = dict(self.common)
-        if loss.is_multiclass:
+        if loss.n_outputs > 1:
             self.custom["num_class"] = loss.n_outputs
 
     def train_builtin(self, rounds: int):
@@ -183,7 +170,7 @@ class LightGBMCase:
 
     def final_loss(self, booster) -> float:
         raw = booster.predict(self.x, raw_score=True)
-        if self.loss.is_multiclass:
+        if self.loss.n_outputs > 1:
             raw = raw + self.init.reshape(self.loss.n_outputs, -1).T
         else:
             raw = raw + self.init
@@ -195,7 +182,7 @@ CASES = {"xgboost": XGBoostCase, "lightgbm": LightGBMCase}
 
 def bench_case(booster: str, name: str, x, y, args) -> dict:
     loss = make_loss(name, booster, args.k)
-    case = CASES[booster](loss, name, x, y, args)
+    case = CASES[booster](loss, x, y, args)
     # Warm-up: library imports, kernel loading from the Numba cache, booster set-up.
     case.train_builtin(1)
     case.train_custom(Timed(case.objective()), 1)

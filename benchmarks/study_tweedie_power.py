@@ -62,7 +62,7 @@ def make_data(n: int, power: float, seed: int):
 def oracle(y: np.ndarray, mu: np.ndarray) -> tuple[float, tuple[float, float]]:
     grid = np.asarray(DEFAULT_LIKELIHOOD_POWERS)
     w = np.ones_like(y)
-    ll, phi = zip(*(_max_over_dispersion(y, mu, w, float(p)) for p in grid))
+    ll, phi = zip(*(_max_over_dispersion(y, mu, w, float(p)) for p in grid), strict=True)
     log_mu = np.broadcast_to(np.log(mu), (len(grid), mu.shape[0]))
     profile = _refined_profile(y, w, log_mu, grid, np.array(ll), np.array(phi), 10)
     power, _, ci, _ = _profile_interval(profile["power"].to_numpy(), profile["log_likelihood"].to_numpy())

@@ -15,6 +15,7 @@ from .domains import ClassLabels, Domain, Interval, RealLine
 from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
 from .losses import (
     AbsoluteError,
+    Expectile,
     Focal,
     Gamma,
     Huber,
@@ -69,6 +70,7 @@ __all__ = [
     "AbsoluteError",
     "ClassLabels",
     "Domain",
+    "Expectile",
     "Focal",
     "Gamma",
     "Huber",

@@ -15,7 +15,8 @@ import sys
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -313,7 +314,7 @@ class ObjectiveBase:
         # One attribute test per call; cleared after the first warning check.
         self._refit_unchecked = not self._is_managed and not self.row_curvature and needs_leaf_refit(self.loss)
 
-    def _managed(self) -> "ObjectiveBase":
+    def _managed(self) -> ObjectiveBase:
         """Mark this object as built by the library's training code (no refit warning); returns it."""
         self._is_managed = True
         self._refit_unchecked = False
@@ -344,7 +345,7 @@ class ObjectiveBase:
         if state.get("managed", False):
             self._managed()
 
-    def __deepcopy__(self, memo: dict) -> "ObjectiveBase":
+    def __deepcopy__(self, memo: dict) -> ObjectiveBase:
         copy = type(self)(self.loss, row_curvature=self.row_curvature)
         return copy._managed() if self._is_managed else copy
 

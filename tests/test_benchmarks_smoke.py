@@ -65,16 +65,83 @@ def test_kernel_benchmark_covers_every_loss_and_agrees_with_numpy(capsys):
     assert "## Targets at n = 600" in out
 
 
-def test_torch_reference_matches_the_exact_hessian_losses():
-    ref = _script("_reference")
+REFERENCE = "benchmarks/_reference.py"
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return _script("_reference")
+
+
+@pytest.mark.parametrize("name", go.available_losses())
+def test_every_loss_has_benchmark_parameters_and_both_references(ref, name):
+    assert name in ref.LOSS_PARAMS, (
+        f"loss {name!r} has no benchmark parameters: add {name!r}: {{...}} ({{}} for the defaults) "
+        f"to LOSS_PARAMS in {REFERENCE}"
+    )
+    assert name in ref.NUMPY_REFERENCES, (
+        f"loss {name!r} has no NumPy reference: add a function (loss, y, margin) -> (grad, hess) "
+        f"decorated with @numpy_reference({name!r}) to {REFERENCE}"
+    )
+    assert name in ref.TORCH_REFERENCES, (
+        f"loss {name!r} has no torch reference: add a function (torch, loss, y, margin) -> loss per row "
+        f"decorated with @torch_reference({name!r}) to {REFERENCE}"
+    )
+
+
+def test_references_name_only_registered_losses(ref):
+    registered = set(go.available_losses())
+    for table in ("LOSS_PARAMS", "NUMPY_REFERENCES", "TORCH_REFERENCES"):
+        stale = sorted(set(getattr(ref, table)) - registered)
+        assert not stale, f"{table} in {REFERENCE} names losses that are not registered: {stale}"
+
+
+def test_a_missing_reference_is_reported_with_where_to_add_it(ref, monkeypatch):
+    problem = ref.make_problem("tweedie", 20)
+    monkeypatch.delitem(ref.NUMPY_REFERENCES, "tweedie")
+    with pytest.raises(ValueError, match=r"@numpy_reference\('tweedie'\) to benchmarks/_reference.py"):
+        ref.numpy_grad_hess(problem)
+    monkeypatch.delitem(ref.LOSS_PARAMS, "tweedie")
+    with pytest.raises(ValueError, match="add an entry to LOSS_PARAMS in benchmarks/_reference.py"):
+        ref.make_problem("tweedie", 20)
+    with pytest.raises(ValueError, match="has two numpy references"):
+        ref.numpy_reference("logistic")(lambda loss, y, f: (f, f))
+
+
+def _close(actual, expected, name: str) -> None:
+    """Equal up to float32 rounding, relative to the output's scale (as the kernel benchmark reports)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, name
+    scale = float(np.max(np.abs(expected))) or 1.0
+    assert float(np.max(np.abs(actual - expected))) <= 1e-6 * scale, name
+
+
+@pytest.mark.parametrize("name", go.available_losses())
+def test_numpy_reference_agrees_with_grad_hess(ref, name):
+    problem = ref.make_problem(name, 500, k=4)
+    grad, hess = problem.loss.grad_hess(problem.y, problem.margin, group=problem.group)
+    ref_grad, ref_hess = ref.numpy_grad_hess(problem)()
+    _close(grad, ref_grad, f"{name} gradient")
+    _close(hess, ref_hess, f"{name} Hessian")
+    # The fast path the benchmarks time writes the same values.
+    fast = ref.library_into(problem)
+    fast()
+    np.testing.assert_array_equal(fast.outputs[0], grad)
+    np.testing.assert_array_equal(fast.outputs[1], hess)
+
+
+@pytest.mark.parametrize("name", go.available_losses())
+def test_torch_reference_agrees_with_the_gradient_and_exact_hessians(ref, name):
     if not ref.torch_available():
         pytest.skip("torch is an optional benchmark dependency")
-    for name in ("tweedie", "logistic", "softmax", "infonce"):
-        problem = ref.make_problem(name, 200, k=4)
-        fast = ref.library_into(problem)
-        fast()
-        grad, hess = (t.detach().numpy() for t in ref.torch_grad_hess(problem)())
-        np.testing.assert_allclose(fast.outputs[0], grad, rtol=1e-5, atol=1e-6)
+    problem = ref.make_problem(name, 200, k=4)
+    fast = ref.library_into(problem)
+    fast()
+    grad, hess = (t.detach().numpy() for t in ref.torch_grad_hess(problem)())
+    np.testing.assert_allclose(fast.outputs[0], grad, rtol=1e-5, atol=1e-6)
+    # Autograd gives the true Hessian; the library's curvature equals it only
+    # where the loss says so (elsewhere it is a majoriser or a floor).
+    if problem.loss.exact_hessian:
         np.testing.assert_allclose(fast.outputs[1], hess, rtol=1e-5, atol=1e-6)
 
 
@@ -145,6 +212,21 @@ def test_objective_call_benchmark_times_every_path_against_the_kernel(capsys):
             assert _median(ratio_cell) == pytest.approx(_median(ours) / _median(time_cell), rel=0.06, abs=0.01), row
 
 
+def test_tweedie_power_study_runs_and_writes_its_table(capsys, tmp_path):
+    study = _script("study_tweedie_power")
+    written = tmp_path / "power.md"
+    argv = ["--powers", "1.5", "--seeds", "1", "--n", "300", "--rounds", "3", "--cv", "2", "--markdown", str(written)]
+    assert study.main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert [(row[0], row[1]) for row in table] == [("1.5", "booster"), ("1.5", "oracle (true mu)")]
+    for row in table:
+        assert 0.0 <= float(row[3].rstrip("%")) <= 100.0
+        assert float(row[4]) > 0.0, row  # the interval's width
+    text = written.read_text()
+    assert text.startswith("<!-- generated by benchmarks/study_tweedie_power.py -->")
+    assert "| 1.5 | booster | 1 |" in text
+
+
 def test_scripts_reject_bad_arguments():
     for name, argv in (
         ("bench_kernels", ["--losses", "no_such_loss"]),
@@ -152,6 +234,11 @@ def test_scripts_reject_bad_arguments():
         ("bench_training", ["--rows", "5"]),
         ("bench_memory", ["--rows", "1"]),
         ("bench_startup", ["--repeats", "0"]),
+        ("bench_startup", ["--losses", "no_such_loss"]),
+        ("bench_memory", ["--losses", "no_such_loss"]),
+        # XGBoost's scikit-learn objective signature carries no query groups.
+        ("bench_objective_call", ["--losses", "infonce"]),
+        ("bench_objective_call", ["--k", "1"]),
     ):
         with pytest.raises(SystemExit) as exc:
             _script(name).main(argv)

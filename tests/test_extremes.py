@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from gbm_objectives import available_losses, get_loss
+from gbm_objectives import available_losses, get_loss, parse_loss
 from gbm_objectives._adapters import Data
-from gbm_objectives.ablation import parse_loss
 from gbm_objectives.kernels import regression
 from gbm_objectives.kernels._common import FLOAT32_MAX as F32MAX
 from gbm_objectives.kernels._common import HESS_FLOOR
+from gbm_objectives.testing import example_labels, example_margins
 
 FMAX = float(np.finfo(np.float64).max)
 
@@ -135,26 +135,8 @@ def _needs(name):
 
 def _constant_weight_data(name, rng):
     loss = get_loss(name, **_needs(name))
-    n = 12
-    group = None
-    if loss.is_multiclass:
-        y = rng.integers(0, 3, n).astype(np.float64)
-        margin = rng.normal(size=(n, 3))
-    elif loss.needs_group:
-        y = rng.integers(0, 2, n).astype(np.float64)
-        y[[0, 6]] = 1.0
-        margin = rng.normal(size=n)
-        group = [6, 6]
-    elif loss.link.name == "logit":
-        y = rng.integers(0, 2, n).astype(np.float64)
-        margin = rng.normal(size=n)
-    elif loss.link.name == "log":
-        y = rng.gamma(2.0, 2.0, n) + 0.1
-        margin = rng.normal(size=n)
-    else:
-        y = rng.normal(size=n) * 3.0
-        margin = rng.normal(size=n)
-    return loss, y, margin, group
+    y, group = example_labels(loss, rng, 12, group_size=6)
+    return loss, y, example_margins(loss, rng, y.shape[0]), group
 
 
 @pytest.mark.parametrize("name", available_losses())
@@ -388,7 +370,7 @@ def test_subnormal_weight_on_an_overflowing_residual(name, kwargs, row_loss):
     loss = get_loss(name, **kwargs)
     w = np.array([5e-324, 1.0, 1.0])
     first = 5e-324 * row_loss(FMAX) if name != "squared_error" else 5e-324 * (0.5 * FMAX) * FMAX
-    rest = float(loss._loss_sum(_Y_OVER[1:], _M_OVER[1:], np.ones(2)))
+    rest = float(loss.loss_sum(_Y_OVER[1:], _M_OVER[1:], np.ones(2)))
     expected = (first + rest) / (2.0 + 5e-324)
     assert math.isfinite(expected) and expected > 0.0
     assert loss.loss(_Y_OVER, _M_OVER, w) == pytest.approx(expected, rel=1e-9)

@@ -71,6 +71,8 @@ def _build_cases() -> list[Case]:
         cases.append(_case("absolute_error", "real", curvature=curvature))
         for alpha in (0.1, 0.5, 0.9):
             cases.append(_case("quantile", "real", alpha=alpha, curvature=curvature))
+    for alpha in (0.1, 0.5, 0.9):
+        cases.append(_case("expectile", "real", alpha=alpha))
     for delta in (0.5, 1.35, 5.0):
         for curvature in ("unit", "irls"):
             cases.append(_case("huber", "real", delta=delta, curvature=curvature))
@@ -319,7 +321,11 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
 
 
 def test_every_registered_loss_has_a_case():
-    assert set(available_losses()) == {c.name for c in CASES}
+    missing = sorted(set(available_losses()) - {c.name for c in CASES})
+    assert not missing, (
+        f"registered loss(es) {missing} have no test case: add _case(name, label_kind, **params) "
+        "for each to _build_cases() in tests/test_losses.py (label kinds: see make_labels there)"
+    )
     assert {c.name for c in PROPERTY_CASES} == set(available_losses())
 
 
@@ -992,7 +998,7 @@ def test_float32_margins_and_any_layout_give_the_same_result(case, rng):
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_fast_path_matches_public_api(case, rng):
-    """``_grad_hess_into`` / ``_loss_sum`` (what the adapters call every round)
+    """``grad_hess_into`` / ``loss_sum`` (what the adapters call every round)
     agree with the validated methods, for float32 margins as XGBoost passes them."""
     from gbm_objectives._validation import EMPTY_WEIGHT, group_offsets
 
@@ -1004,11 +1010,11 @@ def test_fast_path_matches_public_api(case, rng):
         grad = np.full(margin.shape, np.nan, dtype=np.float32)
         hess = np.full(margin.shape, np.nan, dtype=np.float32)
         weight = EMPTY_WEIGHT if w is None else w
-        loss._grad_hess_into(y, margin, weight, grad, hess, offsets)
+        loss.grad_hess_into(y, margin, weight, grad, hess, offsets)
         ref = loss.grad_hess(y, margin, w, group=group)
         assert_array_equal(grad, ref[0])
         assert_array_equal(hess, ref[1])
-        total = loss._loss_sum(y, margin, weight, offsets)
+        total = loss.loss_sum(y, margin, weight, offsets)
         if w is None:
             denom = len(group) if loss.needs_group else y.shape[0]
         else:
@@ -1036,7 +1042,7 @@ def test_multiclass_memory_layouts_agree(case, dtype, rng):
             m = np.asarray(margin, order=m_order)
             grad = np.empty(margin.shape, np.float32, order=out_order)
             hess = np.empty(margin.shape, np.float32, order=out_order)
-            loss._grad_hess_into(y, m, weight, grad, hess, None)
+            loss.grad_hess_into(y, m, weight, grad, hess, None)
             results.append((grad, hess))
         for grad, hess in results[1:]:
             assert_allclose(grad, results[0][0], rtol=1e-6, atol=1e-12)
@@ -1499,3 +1505,31 @@ def test_predict_column_margin_for_single_output():
     loss = get_loss("poisson")
     m = np.array([[0.0], [1.0]])
     assert_allclose(loss.predict(m), np.exp([0.0, 1.0]))
+
+
+# ---------------------------------------------------------------------------
+# Expectile: XGBoost's built-in (>= 3.3) as the oracle
+# ---------------------------------------------------------------------------
+
+
+def test_expectile_trains_like_xgboosts_builtin(rng):
+    xgb = pytest.importorskip("xgboost")
+    from packaging.version import Version
+
+    if Version(xgb.__version__) < Version("3.3"):
+        pytest.skip("reg:expectileerror needs XGBoost >= 3.3")
+    import gbm_objectives.xgboost as gx
+
+    X = rng.normal(size=(400, 3))
+    y = X[:, 0] + rng.standard_t(3, 400) * (1.0 + np.abs(X[:, 1]))
+    w = rng.uniform(0.5, 2.0, 400)
+    d = xgb.DMatrix(X, label=y, weight=w)
+    params = {"max_depth": 3, "nthread": 1, "base_score": 0.3, "eta": 0.3}
+    builtin = xgb.train({**params, "objective": "reg:expectileerror", "expectile_alpha": 0.8}, d, 10)
+    ours = xgb.train({**params, "objective": "reg:squarederror"}, d, 10, obj=gx.objective("expectile(alpha=0.8)"))
+    assert_allclose(ours.predict(d), builtin.predict(d), rtol=1e-4, atol=1e-4)
+    # The init score is the weighted expectile, as the built-in's intercept.
+    loss = get_loss("expectile", alpha=0.8)
+    start = loss.init_score(y, w)
+    g, _ = loss.grad_hess(y, np.full(400, start), w)
+    assert abs(float(g.astype(np.float64).sum())) < 1e-6 * float(np.abs(g).sum())

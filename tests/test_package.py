@@ -25,6 +25,27 @@ def test_import_does_not_load_boosters_or_plotting():
     assert out.stdout.strip() == ""
 
 
+def test_the_losses_work_without_either_booster_installed():
+    # A finder that refuses the boosters stands in for an environment without them.
+    code = (
+        "import sys\n"
+        "class Refuse:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('xgboost', 'lightgbm'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Refuse())\n"
+        "import numpy as np, gbm_objectives as go\n"
+        "from gbm_objectives.testing import example_labels, example_margins\n"
+        "for name in go.available_losses():\n"
+        "    loss = go.get_loss(name, **({'num_class': 3} if name.startswith('softmax') else {}))\n"
+        "    y, group = example_labels(loss, np.random.default_rng(0), 40)\n"
+        "    loss.grad_hess(y, example_margins(loss, np.random.default_rng(1), y.shape[0]), group=group)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_lazy_ablation_names_resolve():
     from gbm_objectives import ablation, datasets
 

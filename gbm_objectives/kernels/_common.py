@@ -1,4 +1,5 @@
-"""Scalar helpers shared by the kernels: clamping into float32 and stable logs."""
+"""Scalar helpers shared by the kernels: the JIT options, float64 promotion,
+clamping into float32 and ``xlogy``."""
 
 from __future__ import annotations
 
@@ -36,27 +37,6 @@ def clamp_grad(x):
 @njit(**INLINE)
 def clamp_hess(x):
     return min(max(x, HESS_FLOOR), FLOAT32_MAX)
-
-
-@njit(**INLINE)
-def safe_exp(x):
-    return math.exp(min(max(x, -MAX_EXP_ARG), MAX_EXP_ARG))
-
-
-@njit(**INLINE)
-def softplus(x):
-    """log(1 + exp(x)) without overflow or cancellation."""
-    if x > 0.0:
-        return x + math.log1p(math.exp(-x))
-    return math.log1p(math.exp(x))
-
-
-@njit(**INLINE)
-def sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 @njit(**INLINE)

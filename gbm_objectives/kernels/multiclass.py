@@ -8,7 +8,6 @@ Only the diagonal of each row's k x k Hessian is returned, as boosters expect.
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit, uint64
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64

@@ -22,7 +22,6 @@ from numba import float32, njit, uint64
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp, fast_log
 
-
 _FLOAT64_MAX = 1.7976931348623157e308
 #: Exact power-of-two rescalings of labels whose group sum overflows float64,
 #: or is so small (subnormal labels) that its reciprocal would.

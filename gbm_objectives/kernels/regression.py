@@ -1,4 +1,4 @@
-"""Identity-link regression kernels: squared, absolute, Huber, pseudo-Huber, log-cosh, quantile.
+"""Identity-link regression kernels: squared, absolute, Huber, pseudo-Huber, log-cosh, quantile, expectile.
 
 Every ``*_grad_hess`` kernel writes the gradient and Hessian with respect to the
 margin ``f`` (here equal to the prediction) into ``grad`` and ``hess``; ``weight``
@@ -107,6 +107,50 @@ def squared_error_loss_sum(y, margin, weight):
     if not total <= FLOAT64_MAX:
         # inf or NaN: perhaps an overflowed residual (times a zero weight).
         total = _squared_error_sum(y, margin, weight, True)
+    return total
+
+
+@njit(**INLINE)
+def _expectile_side(r, alpha):
+    """The asymmetric weight of a residual ``r = f - y``: ``1 - alpha`` when the
+    prediction is at or above the label (as XGBoost's ``reg:expectileerror``), else ``alpha``."""
+    return 1.0 - alpha if r >= 0.0 else alpha
+
+
+@njit(**JIT)
+def expectile_grad_hess(y, margin, weight, alpha, grad, hess):
+    if weight.shape[0] > 0:
+        for i in range(margin.shape[0]):
+            w = weight[i]
+            r = f64(margin[i]) - f64(y[i])
+            a = _expectile_side(r, alpha)
+            # A zero weight times an overflowed residual is NaN: select on the weight.
+            grad[i] = clamp_grad(w * (a * r) if w > 0.0 else 0.0)
+            hess[i] = clamp_hess(w * a)
+    else:
+        for i in range(margin.shape[0]):
+            r = f64(margin[i]) - f64(y[i])
+            a = _expectile_side(r, alpha)
+            grad[i] = clamp_grad(a * r)
+            hess[i] = clamp_hess(a)
+
+
+@njit(**INLINE)
+def _expectile_sum(y, margin, weight, alpha, saturate):
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(margin.shape[0]):
+        w = weight[i] if weighted else 1.0
+        r = _diff(margin[i], y[i], saturate)
+        total += w * (0.5 * _expectile_side(r, alpha) * r) * r
+    return total
+
+
+@njit(**JIT)
+def expectile_loss_sum(y, margin, weight, alpha):
+    total = _expectile_sum(y, margin, weight, alpha, False)
+    if not total <= FLOAT64_MAX:
+        total = _expectile_sum(y, margin, weight, alpha, True)
     return total
 
 
