@@ -119,6 +119,7 @@ def test_fixed_parameters_stay_and_focal_gamma_sweeps():
     ("tweedie", "power", [1.5, 2.5], "not a valid value of parameter 'power' of loss 'tweedie'"),
     ("focal", "gamma", [-1.0], "not a valid value of parameter 'gamma' of loss 'focal'"),
     ("quantile(alpha=0.9)", "alpha", [0.5, 0.9], "parameter 'alpha' of loss 'quantile' sets what the model"),
+    ("expectile", "alpha", [0.5, 0.9], "parameter 'alpha' of loss 'expectile' sets what the model"),
     ("no_such_loss", "delta", [1.0], "no_such_loss"),
 ])
 def test_bad_sweeps_name_the_parameter_and_the_loss(data, loss, parameter, values, match):

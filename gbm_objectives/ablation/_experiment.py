@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._stats import weighted_median
 from ..links import LogLink
-from ..losses import Loss, get_loss
+from ..losses import Loss
 from ._inputs import _check_deviance_power, _check_labels
 from ._specs import loss_label
 from ._yardsticks import (
@@ -130,19 +131,6 @@ def _power_of(loss: Loss | None) -> float:
     return float("nan") if power is None else float(power)
 
 
-#: The weighted constant-median baseline is absolute error's init score: the
-#: smallest label that reaches half the weight.
-_MEDIAN_LOSS = get_loss("absolute_error")
-
-
-def _median_baseline(y: np.ndarray, w: np.ndarray | None) -> float:
-    """The training fold's (weighted) median; unweighted, numpy's (the middle two labels averaged)."""
-    if w is None:
-        return float(np.median(y))
-    y64 = np.ascontiguousarray(y, dtype=np.float64)
-    return float(_MEDIAN_LOSS.fit_init_score(y64, np.ascontiguousarray(w, dtype=np.float64)))
-
-
 def _kfold(n_splits: int, grouped: bool, seed: int) -> Any:
     """Shuffled K-fold, or group K-fold when rows come in groups (shuffled where scikit-learn can)."""
     from sklearn.model_selection import GroupKFold, KFold
@@ -236,7 +224,7 @@ class _Experiment:
             train_mean = _wmean(y_tr, w_tr)
             if fit is None:
                 start = time.perf_counter()
-                value = train_mean if config.baseline == "mean" else _median_baseline(y_tr, w_tr)
+                value = train_mean if config.baseline == "mean" else weighted_median(y_tr, w_tr)
                 pred = np.full(test_idx.shape[0], value)
                 row.seconds += time.perf_counter() - start
                 self.bar.update(1)

@@ -149,7 +149,7 @@ def _add_reference(parsed: list[Loss], values: list[float] | None, reference: An
 #: Parameters that define what the model predicts (its target functional), not
 #: how it is fitted: a cross-validated yardstick would pick the value that suits
 #: the yardstick (MAE picks the median), not the user's question.
-_TARGET_PARAMETERS: dict[str, tuple[str, ...]] = {"quantile": ("alpha",)}
+_TARGET_PARAMETERS: dict[str, tuple[str, ...]] = {"quantile": ("alpha",), "expectile": ("alpha",)}
 
 
 @dataclass

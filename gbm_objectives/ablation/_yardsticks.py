@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import xlogy
 
+from .._stats import weighted_mean
+
 REGRESSION_METRICS = ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini", "calibration")
 CLASSIFICATION_METRICS = ("log_loss", "auc", "brier", "calibration")
 #: Metrics where larger is better; calibration cannot rank rows.
@@ -20,13 +22,14 @@ _RANKABLE = {
 #: Deviance yardsticks floor predictions at this multiple of the training mean.
 FLOOR_FRACTION = 1e-3
 _LOG_LOSS_EPS = 1e-15
+_NO_WEIGHT = np.empty(0)
 
 
 def _wmean(values: np.ndarray, w: np.ndarray | None) -> float:
+    """Weighted mean (the losses' convention); NaN for a fold whose weights are all zero."""
     if w is None:
-        return float(np.mean(values))
-    total = float(np.sum(w))
-    return float(np.dot(values, w) / total) if total > 0.0 else float("nan")
+        return weighted_mean(values, _NO_WEIGHT)
+    return weighted_mean(values, w) if float(np.sum(w)) > 0.0 else float("nan")
 
 
 def _unit_tweedie_deviance(y: np.ndarray, mu: np.ndarray, power: float) -> np.ndarray:
