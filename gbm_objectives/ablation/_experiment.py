@@ -37,7 +37,6 @@ _DEFAULT_PARAMS = {
 }
 
 
-
 def _fit_predict(
     backend: str,
     loss: Loss,
@@ -82,8 +81,6 @@ def _fit_fold(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_rou
     pred = _fit_predict(backend, loss, params, X[train_idx], y[train_idx], None if w is None else w[train_idx],
                         X[test_idx], num_boost_round, random_state)
     return np.asarray(pred, dtype=np.float64), time.perf_counter() - start
-
-
 
 
 def _fit_folds(calls: list[tuple], n_jobs: int) -> Iterable[tuple[np.ndarray, float]]:
@@ -297,8 +294,6 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
     df.attrs.update({"metric": metric, "task": exp.task, "reference": reference if ref_scores is not None else None,
                      "higher_is_better": higher, "metrics": list(metrics), "fold_scores": fold_scores})
     return df
-
-
 
 
 def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs, progress, metric, reference,

@@ -1,4 +1,5 @@
-"""Checks of the ablation's arguments: each raises a ValueError that names the argument and the problem."""
+"""Checks of the ablation's arguments: each raises a ValueError that names the argument and the problem
+(an ImportError naming the extra when a backend's booster is missing)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,6 @@ def _check_powers(powers: Any) -> list[float]:
     return sorted(out)
 
 
-
 def _prepare(X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress):
     Xa = _check_X(X)
     ya = _check_y(y, Xa.shape[0])
@@ -147,13 +147,11 @@ def _prepare(X, y, sample_weight, groups, cv, backend, params, num_boost_round, 
     return Xa, ya, w, g, cv, backend, params, rounds, seed, jobs
 
 
-
 def _check_labels(loss: Loss, label: str, y: np.ndarray) -> None:
     try:
         loss.check_labels(y)
     except ValueError as exc:
         raise ValueError(f"loss {label} does not fit this target: {exc}") from exc
-
 
 
 def _check_deviance_power(value: Any) -> float:

@@ -125,8 +125,6 @@ def ablate_losses(
                 balance=balance, deviance_power=deviance_power, desc=f"ablate_losses[{backend}]")
 
 
-
-
 def _add_reference(parsed: list[Loss], values: list[float] | None, reference: Any, task: str) -> str | None:
     """Append the reference loss to ``parsed`` (its swept value NaN) unless present; return its label.
 

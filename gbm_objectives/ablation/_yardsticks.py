@@ -101,7 +101,6 @@ def _classification_scores(y, prob, w) -> tuple[dict[str, float], int]:
     return scores, 0
 
 
-
 def _check_metric(metric: Any, task: str) -> str:
     default = "mae" if task == "regression" else "log_loss"
     if metric is None:
