@@ -318,6 +318,15 @@ def _specs(y):
     return [loss_label(a.loss) for a in advice]
 
 
+def test_advice_pickles_under_the_public_module_path():
+    import pickle
+
+    advice = recommend_losses(np.r_[np.zeros(50), np.arange(1.0, 51.0)])[0]
+    data = pickle.dumps(advice)
+    assert b"gbm_objectives.ablation" in data and b"_advice" not in data
+    assert pickle.loads(data) == advice
+
+
 def test_recommend_tweedie_for_zero_inflated_skewed(rng):
     y = np.where(rng.random(3000) < 0.4, 0.0, rng.gamma(0.5, 1000.0, 3000))
     specs = _specs(y)

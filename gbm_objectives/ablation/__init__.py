@@ -60,6 +60,9 @@ from ._yardsticks import REGRESSION_METRICS as REGRESSION_METRICS
 from ._yardsticks import _normalized_gini as _normalized_gini
 from ._yardsticks import _unit_tweedie_deviance as _unit_tweedie_deviance
 
+# Pickles and reprs name the public path, which outlives the private layout.
+LossAdvice.__module__ = __name__
+
 __all__ = [
     "DEFAULT_POWERS",
     "LossAdvice",
