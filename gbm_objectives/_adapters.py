@@ -64,9 +64,6 @@ class Data:
         """``loss.init_score`` of these (already validated) labels and weights."""
         return loss.fit_init_score(self.y, self.weight)
 
-    # The former name of init_score, for callers not yet renamed.
-    best_constant = init_score
-
     def loss_sum(self, loss: Loss, margin: np.ndarray) -> float:
         """The weighted loss summed over rows (groups); divide by ``denom`` for the mean."""
         return float(loss.loss_sum(self.y, margin, self.weight, self.offsets))
@@ -349,10 +346,13 @@ class ObjectiveBase:
         copy = type(self)(self.loss, row_curvature=self.row_curvature)
         return copy._managed() if self._is_managed else copy
 
-    def _grad_hess(self, margin: np.ndarray, data: Data, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated."""
+    def _grad_hess(
+        self, margin: np.ndarray, data: Data, y: np.ndarray | None = None, sums: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and Hessian at ``margin`` (labels ``y``, default ``data.y``), unvalidated;
+        ``sums`` are the loss's global sums over every worker (see :meth:`Loss.global_sums`)."""
         grad, hess = self._thread_buffers().get(margin.shape)
-        self.loss.grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets)
+        self.loss.grad_hess_into(data.y if y is None else y, margin, data.weight, grad, hess, data.offsets, sums=sums)
         if self.row_curvature:
             # Leaves are refit to residual quantiles, so the Hessian only
             # shapes the splits: one unit per row (times its weight), as in

@@ -1,4 +1,4 @@
-"""LightGBM adapter: parity with LightGBM's built-in objectives, start margin,
+"""LightGBM adapter: parity with LightGBM's built-in objectives, init score,
 leaf refit, weights, multiclass layout, model round trips, scikit-learn, Dask."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import pytest
 
 from gbm_objectives import get_loss
 from gbm_objectives import lightgbm as glgb
+from gbm_objectives.lightgbm._model_text import _tree_splits
+from gbm_objectives.lightgbm._refit import _leaf_index
 
 PARAMS = dict(
     verbose=-1,
@@ -195,12 +197,12 @@ def test_leaf_index_walk_matches_lightgbm(data):
         booster = lgb.train({**PARAMS, "objective": "regression", **extra}, lgb.Dataset(X, y), 6)
         for A in (X, X.astype(np.float32), np.asfortranarray(X)):
             for it in range(6):
-                walked = glgb._leaf_index(booster, A, it, {}, glgb._tree_splits(booster, it))
+                walked = _leaf_index(booster, A, it, {}, _tree_splits(booster, it))
                 expected = booster.predict(A, start_iteration=it, num_iteration=1, pred_leaf=True).reshape(-1)
                 np.testing.assert_array_equal(walked, expected)
     # Without parsed splits (categorical trees, other inputs): LightGBM's own pred_leaf.
     np.testing.assert_array_equal(
-        glgb._leaf_index(booster, X, 2, {}, None), glgb._leaf_index(booster, X, 2, {}, glgb._tree_splits(booster, 2))
+        _leaf_index(booster, X, 2, {}, None), _leaf_index(booster, X, 2, {}, _tree_splits(booster, 2))
     )
 
 
@@ -379,7 +381,7 @@ def _one_positive_per_group(n_groups: int) -> tuple[np.ndarray, np.ndarray, np.n
     X = rng.normal(size=(n, 4))
     y = np.zeros(n)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    for s, m in zip(starts, sizes):
+    for s, m in zip(starts, sizes, strict=True):
         y[s + int(np.argmax(X[s : s + m, 0] + 0.3 * rng.normal(size=m)))] = 1.0
     return X, y, sizes
 
@@ -403,7 +405,7 @@ def test_infonce_with_query_groups():
 # ---------------------------------------------------------------------------
 
 
-def test_start_margin_is_in_the_model(data, tmp_path):
+def test_init_score_is_in_the_model(data, tmp_path):
     X, y, w, X_te, _ = _split(data, "tweedie", True)
     loss = get_loss("tweedie", power=1.5)
     dtrain = lgb.Dataset(X, y, weight=w)
@@ -469,7 +471,7 @@ def test_dataset_init_score_is_kept_and_feval_follows_the_loss_metric(data):
 
     ds = lgb.Dataset(X, y, init_score=offsets)
     flat = glgb.train(loss, params, ds, 2, valid_sets=[ds], feval=extra, callbacks=[lgb.record_evaluation(record)])
-    # Training starts from the Dataset's per-row offsets: no start margin is added to the model.
+    # Training starts from the Dataset's per-row offsets: no init score is added to the model.
     np.testing.assert_allclose(flat.predict(X, raw_score=True), 0.0, atol=1e-12)
     assert list(record["training"]) == ["gbm_tweedie", "extra"] and len(calls) == 2
     expected = loss.loss(y.astype(np.float32), offsets)
@@ -597,7 +599,7 @@ def test_classifier_class_weight_reaches_the_gradients(data):
     as_rows = glgb.LGBMClassifier(**SK).fit(X, y, sample_weight=compute_sample_weight(weights, y))
     plain = glgb.LGBMClassifier(**SK).fit(X, y)
     np.testing.assert_allclose(balanced.predict_proba(X_te), as_rows.predict_proba(X_te), rtol=1e-6)
-    np.testing.assert_allclose(balanced.start_margin_, as_rows.start_margin_, rtol=1e-6)
+    np.testing.assert_allclose(balanced.init_score_, as_rows.init_score_, rtol=1e-6)
     assert balanced.predict_proba(X_te)[:, 1].mean() > plain.predict_proba(X_te)[:, 1].mean() + 0.05
 
 
@@ -642,12 +644,12 @@ def test_dask_regressor_matches_single_machine(data):
                 dw = da.from_array(w, chunks=500)
                 model = glgb.DaskLGBMRegressor(loss=loss, client=client, **kw).fit(dX, dy, sample_weight=dw)
                 pred = model.predict(dX).compute()
-    # The global start margin, not one per worker.
-    np.testing.assert_allclose(model.start_margin_, local.start_margin_, rtol=1e-12)
+    # The global init score, not one per worker.
+    np.testing.assert_allclose(model.init_score_, local.init_score_, rtol=1e-12)
     q = local.predict(X)
     assert np.corrcoef(np.log(pred), np.log(q))[0, 1] > 0.98
     dev_dask, dev_local = loss.loss(y, np.log(pred), w), loss.loss(y, np.log(q), w)
-    dev_const = loss.loss(y, np.full(y.shape[0], float(local.start_margin_[0])), w)
+    dev_const = loss.loss(y, np.full(y.shape[0], float(local.init_score_[0])), w)
     assert dev_dask < 0.8 * dev_const
     assert dev_dask == pytest.approx(dev_local, rel=0.05)
     np.testing.assert_allclose(model.to_local().predict(X[:50]), pred[:50], rtol=1e-12)
@@ -799,7 +801,7 @@ def test_cv_matches_train_on_every_fold(data, name, loss_params, key):
     tests = np.array_split(order, 3)
     ref = lgb.Dataset(X, y, weight=w, free_raw_data=False).construct()
     values = []
-    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters)):
+    for k, (test, booster) in enumerate(zip(tests, result["cvbooster"].boosters, strict=True)):
         train_idx = np.sort(np.concatenate([tests[j] for j in range(3) if j != k]))
         test = np.sort(test)
         record: dict = {}
@@ -959,7 +961,39 @@ def test_plain_lightgbm_estimator_takes_the_metric(data, weighted):
         eval_metric=glgb.metric("poisson", response=True),
     )
     loss = get_loss("poisson")
-    for label, (Xe, ye, we) in zip(("training", "valid_1"), ((X, y, w), (Xv, yv, wv))):
+    for label, (Xe, ye, we) in zip(("training", "valid_1"), ((X, y, w), (Xv, yv, wv)), strict=True):
         margin = est.predict(Xe, raw_score=True)
         expected = loss.loss(ye, margin, we)
         assert est.evals_result_[label]["gbm_poisson"][-1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_init_score_attribute_and_its_former_name(data):
+    """Fitted estimators hold their init score as ``init_score_``; the former
+    name ``start_margin_`` and estimators pickled under it still give it."""
+    import pathlib
+
+    X, y, _, _, _ = _split(data, "reg", False)
+    est = glgb.LGBMRegressor(**SK).fit(X, y)
+    assert est.init_score_.shape == (1,)
+    assert est.start_margin_ is est.init_score_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns about the older version
+        with (pathlib.Path(__file__).parent / "data" / "pickles_v0.pkl").open("rb") as fh:
+            old = pickle.load(fh)["estimators"]["lgbm_regressor"]
+    assert "start_margin_" not in vars(old)
+    assert old.init_score_ is not None
+    np.testing.assert_array_equal(old.start_margin_, old.init_score_)
+
+
+def test_pickles_name_the_public_module(data):
+    """Objects pickled now load under the public path ``gbm_objectives.lightgbm``
+    (as those of the single-module release), not a private module of it."""
+    import pickletools
+
+    X, y, _, _, _ = _split(data, "reg", False)
+    objects = [glgb.objective("tweedie"), glgb.metric("tweedie"), glgb.LGBMRegressor(**SK).fit(X, y)]
+    for obj in objects:
+        names = [arg for op, arg, _ in pickletools.genops(pickle.dumps(obj)) if isinstance(arg, str)]
+        assert "gbm_objectives.lightgbm" in names
+        assert not [name for name in names if name.startswith("gbm_objectives.lightgbm.")], names
+        assert type(pickle.loads(pickle.dumps(obj))) is type(obj)

@@ -60,7 +60,7 @@ def test_init_score_with_init_model_is_refused(counts):
 
 
 # ---------------------------------------------------------------------------
-# Tiny or constant data: the start margin is the model
+# Tiny or constant data: the init score is the model
 # ---------------------------------------------------------------------------
 
 
@@ -75,7 +75,7 @@ def test_train_without_usable_features_gives_the_builtin_constant(constant_featu
     if constant_features:
         X = np.ones_like(X)
     builtin = lgb.train(dict(PARAMS, objective="poisson"), lgb.Dataset(X, y), 5)
-    with pytest.warns(UserWarning, match="constant start margin"):
+    with pytest.warns(UserWarning, match="constant init score"):
         ours = glgb.train("poisson", PARAMS, lgb.Dataset(X, y), 5)
     expected = get_loss("poisson").init_score(y)
     np.testing.assert_allclose(glgb.predict(ours, X, output="margin"), expected, rtol=1e-12)
@@ -94,7 +94,7 @@ def test_multiclass_and_dataset_offsets_without_usable_features():
         booster = glgb.train(loss, PARAMS, lgb.Dataset(X, y.astype(float)), 5)
     np.testing.assert_allclose(glgb.predict(booster, X[:4], output="margin"), np.tile(loss.init_score(y), (4, 1)),
                                rtol=1e-12)
-    # Per-row offsets of the Dataset: no start margin is added, the model is 0 (as LightGBM's).
+    # Per-row offsets of the Dataset: no init score is added, the model is 0 (as LightGBM's).
     Xp, yp = _tiny()
     with pytest.warns(UserWarning):
         booster = glgb.train("poisson", PARAMS, lgb.Dataset(Xp, yp, init_score=np.full(30, 0.5)), 5)
@@ -326,7 +326,8 @@ def test_conflicting_loss_parameters_are_refused(counts, loss, setting, needle):
 
 def test_agreeing_and_default_loss_parameters_are_accepted(counts):
     X, y = counts
-    booster = glgb.train(get_loss("tweedie", power=1.5), {**PARAMS, "tweedie_variance_power": 1.5}, lgb.Dataset(X, y), 3)
+    params = {**PARAMS, "tweedie_variance_power": 1.5}
+    booster = glgb.train(get_loss("tweedie", power=1.5), params, lgb.Dataset(X, y), 3)
     assert float(booster.params["tweedie_variance_power"]) == 1.5
     est = glgb.LGBMRegressor(loss="quantile(alpha=0.2)", alpha=0.2, n_estimators=3, **ESTIMATOR).fit(X, y)
     assert est.booster_.params["alpha"] == pytest.approx(0.2)
@@ -345,7 +346,7 @@ def test_boost_from_average_false_starts_at_zero(counts):
     average = glgb.train(loss, PARAMS, lgb.Dataset(X, y), 5)
     assert np.abs(average.predict(X, raw_score=True) - no_average.predict(X, raw_score=True)).max() > 0.1
     est = glgb.LGBMRegressor(loss=loss, boost_from_average=False, n_estimators=5, **ESTIMATOR).fit(X, y)
-    assert est.start_margin_ is None
+    assert est.init_score_ is None
     np.testing.assert_allclose(est.predict(X, raw_score=True), zero_start.predict(X, raw_score=True), rtol=1e-6)
     folds = glgb.cv(loss, {**PARAMS, "boost_from_average": False}, lgb.Dataset(X, y), 5, nfold=2, seed=1)
     zero_folds = glgb.cv(loss, PARAMS, lgb.Dataset(X, y), 5, nfold=2, seed=1, init_score=0.0)

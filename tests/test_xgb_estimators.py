@@ -20,9 +20,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 import gbm_objectives._adapters as adapters
-from gbm_objectives._adapters import estimator_loss
 import gbm_objectives.xgboost as gx
 from gbm_objectives import get_loss
+from gbm_objectives._adapters import estimator_loss
+from gbm_objectives.testing import example_labels
 from gbm_objectives.xgboost import LeafRefitWarning, warn_no_refit
 
 SK = {"n_estimators": 15, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1, "tree_method": "hist"}
@@ -41,16 +42,18 @@ def costs(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def labels_for(loss, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    lin = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
-    if loss.is_multiclass:
-        return np.digitize(lin + 0.4 * rng.normal(size=X.shape[0]), [-0.4, 0.4]).astype(float)
-    if loss.link.name == "logit":
-        return (rng.random(X.shape[0]) < 1.0 / (1.0 + np.exp(-2.0 * lin))).astype(float)
-    if loss.name == "gamma":
-        return rng.gamma(2.0, np.exp(1.0 + lin) / 2.0)
-    if loss.link.name == "log":
-        return costs(X, rng)
-    return 3.0 + 2.0 * lin + rng.normal(size=X.shape[0])
+    """Labels in the loss's domain that depend on the features."""
+    signal = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3]
+    return example_labels(loss, rng, X.shape[0], signal=signal)[0]
+
+
+def ranking_data(rng: np.random.Generator, n: int):
+    """Features, query ids of 10 rows each and labels that follow the first feature, a positive per query."""
+    X = features(rng, n)
+    qid = np.repeat(np.arange(n // 10), 10)
+    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
+    y[::10] = 1.0
+    return X, qid, y
 
 
 # ---------------------------------------------------------------------------
@@ -146,10 +149,7 @@ def test_classifier_eval_set_labels_are_encoded(rng):
 
 def test_ranker_is_train_on_the_same_data(rng):
     n = 400
-    X = features(rng, n)
-    qid = np.repeat(np.arange(n // 10), 10)
-    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
-    y[::10] = 1.0
+    X, qid, y = ranking_data(rng, n)
     model = gx.XGBRanker(loss="infonce(temperature=0.5)", **SK).fit(X, y, qid=qid)
     native = gx.train(get_loss("infonce", temperature=0.5), NATIVE, xgb.DMatrix(X, label=y, qid=qid),
                       SK["n_estimators"])
@@ -176,10 +176,7 @@ def test_ranker_is_train_on_the_same_data(rng):
 def test_ranker_with_per_group_weights_is_train_on_the_same_dmatrix(rng):
     """XGBoost takes one sample weight per query group once groups are set."""
     n = 400
-    X = features(rng, n)
-    qid = np.repeat(np.arange(n // 10), 10)
-    y = (X[:, 0] + rng.normal(size=n) > 1.0).astype(float)
-    y[::10] = 1.0
+    X, qid, y = ranking_data(rng, n)
     w = rng.uniform(0.2, 3.0, n // 10)
     loss = get_loss("infonce", temperature=0.5)
     model = gx.XGBRanker(loss=loss, **SK).fit(X, y, qid=qid, sample_weight=w, eval_set=[(X, y)], eval_qid=[qid],

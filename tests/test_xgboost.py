@@ -18,7 +18,8 @@ import xgboost as xgb
 from numpy.testing import assert_allclose, assert_array_equal
 
 import gbm_objectives.xgboost as gx
-from gbm_objectives import as_loss, available_losses, get_loss
+from gbm_objectives import as_loss, available_losses, get_loss, get_loss_class
+from gbm_objectives.testing import example_labels, example_margins
 
 BASE = {"nthread": 1, "tree_method": "hist", "max_depth": 4, "eta": 0.3}
 
@@ -38,19 +39,7 @@ def signal(X: np.ndarray) -> np.ndarray:
 
 def labels_for(loss, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Labels in the loss's domain that depend on the features."""
-    n, lin = X.shape[0], signal(X)
-    if loss.is_multiclass:
-        return np.digitize(lin + 0.5 * rng.normal(size=n), np.linspace(-0.6, 0.6, loss.n_outputs - 1)).astype(float)
-    if loss.link.name == "logit":
-        return (rng.random(n) < 1.0 / (1.0 + np.exp(-2.0 * lin))).astype(float)
-    if loss.name == "gamma":
-        return rng.gamma(2.0, np.exp(1.0 + lin) / 2.0)
-    if loss.link.name == "log":
-        counts = rng.poisson(np.exp(lin))
-        return np.array([rng.gamma(2.0, 50.0, size=c).sum() for c in counts])
-    if loss.needs_group:
-        return (rng.random(n) < 0.3).astype(float)
-    return 3.0 + 2.0 * lin + rng.normal(size=n)
+    return example_labels(loss, rng, X.shape[0], signal=signal(X))[0]
 
 
 def groups_for(y: np.ndarray) -> np.ndarray:
@@ -62,26 +51,19 @@ def groups_for(y: np.ndarray) -> np.ndarray:
 
 
 def example_loss(name: str):
-    return get_loss(name, num_class=3) if name in ("softmax", "softmax_focal") else get_loss(name)
+    return get_loss(name, num_class=3) if get_loss_class(name).task == "multiclass" else get_loss(name)
 
 
 def dmatrix_for(loss, rng, n=300, weighted=False):
     X = features(rng, n)
-    y = labels_for(loss, X, rng)
+    y, group = example_labels(loss, rng, n, signal=signal(X))
     w = rng.uniform(0.2, 3.0, n) if weighted else None
-    d = xgb.DMatrix(X, label=y, weight=w)
-    group = None
-    if loss.needs_group:
-        group = groups_for(y)
-        d.set_label(y)
-        d.set_group(group)
+    d = xgb.DMatrix(X, label=y, weight=w, group=group)
     return X, y, w, group, d
 
 
 def random_margin(loss, rng, n):
-    shape = (n, loss.n_outputs) if loss.is_multiclass else (n,)
-    scale = 1.0 if loss.link.name != "identity" else 3.0
-    return (rng.normal(size=shape) * scale).astype(np.float32)
+    return example_margins(loss, rng, n).astype(np.float32)
 
 
 def callable_case(name, weighted, rng):
@@ -210,15 +192,17 @@ def test_train_starts_from_init_score(name, weighted, rng):
     assert_allclose(gx.predict(booster, holdout), loss.predict(expected), rtol=1e-5)
 
 
-def test_evaluation_sets_start_from_the_same_margin(rng):
+def test_evaluation_sets_start_from_the_same_init_score(rng):
     loss = get_loss("tweedie", power=1.2)
-    X, y, w, _, d = dmatrix_for(loss, rng, n=400)
+    X = features(rng, 400)
+    y = 100.0 * labels_for(loss, X, rng)  # costs in the hundreds: far from XGBoost's 0.5
+    d = xgb.DMatrix(X, label=y)
     dv = xgb.DMatrix(X[:100], label=y[:100])
     history = {}
     booster = gx.train(loss, BASE, d, 1, evals=[(dv, "valid")], evals_result=history, verbose_eval=False)
     margin = booster.predict(dv, output_margin=True)
     assert history["valid"]["gbm_tweedie"][0] == pytest.approx(loss.loss(y[:100], margin), rel=1e-6)
-    # the evaluation set starts from the training start margin, log(mean y):
+    # the evaluation set starts from the training init score, log(mean y):
     # one round moves its margins far less than XGBoost's 0.5 start would need
     assert np.all(np.abs(margin - np.log(np.mean(y))) < 1.0)
     assert np.log(np.mean(y)) > 4.0
@@ -233,7 +217,8 @@ def test_saved_model_predicts_response_scale(name, fmt, rng, tmp_path):
     path = tmp_path / f"model.{fmt}"
     booster.save_model(path)
     loaded = xgb.Booster(model_file=path)
-    assert json.loads(loaded.attr(gx.LOSS_ATTR)) == {"name": loss.name, "params": json.loads(json.dumps(loss.params))}
+    record = {"name": loss.name, "params": json.loads(json.dumps(loss.get_params()))}
+    assert json.loads(loaded.attr(gx.LOSS_ATTR)) == record
     holdout = features(rng, 20)
     response = gx.predict(loaded, holdout)
     margin = gx.predict(loaded, holdout, output="margin")
@@ -241,7 +226,7 @@ def test_saved_model_predicts_response_scale(name, fmt, rng, tmp_path):
     assert_allclose(response, loss.predict(margin), rtol=1e-12)
     # XGBoost's own predict applies the same inverse link
     assert_allclose(loaded.predict(xgb.DMatrix(holdout)), response, rtol=1e-5, atol=1e-7)
-    if loss.is_multiclass:
+    if loss.n_outputs > 1:
         assert response.shape == (20, loss.n_outputs)
         assert_allclose(response.sum(axis=1), 1.0)
 
@@ -498,14 +483,10 @@ def skewed_costs(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-def builtin_params(loss, params: dict, start) -> dict:
-    """XGBoost's built-in objective for an absolute error or quantile loss."""
-    out = {**params, "base_score": start}
-    if loss.name == "absolute_error":
-        out["objective"] = "reg:absoluteerror"
-    else:
-        out.update(objective="reg:quantileerror", quantile_alpha=loss.alpha)
-    return out
+def builtin_params(loss, params: dict, y: np.ndarray, w: np.ndarray | None = None) -> dict:
+    """XGBoost's built-in objective for a loss with a leaf refit, started at the loss's init score."""
+    builtin = loss.builtin_objective("xgboost")
+    return {**params, **builtin, "base_score": gx.base_score(loss, y, w, objective=builtin["objective"])}
 
 
 @pytest.mark.skipif(not gx.BUILTIN_LEAF_REFIT, reason="XGBoost >= 3.4 refits no leaves (see the MM test)")
@@ -522,7 +503,7 @@ def test_refit_leaves_are_residual_quantiles_times_eta(loss, weighted, rng):
     leaf_ids = booster.predict(d, pred_leaf=True).astype(int)
     for tree in range(3):
         if tree == 0:
-            before = np.full(y.shape[0], np.float32(gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), np.float32)
+            before = np.full(y.shape[0], np.float32(builtin_params(loss, {}, y, w)["base_score"]), np.float32)
         else:
             before = booster.predict(d, output_margin=True, iteration_range=(0, tree))
         leaf_of_row = leaf_ids[:, tree]
@@ -546,8 +527,9 @@ def test_mm_gradients_grow_the_builtins_trees(loss, weighted, rng):
     w = rng.uniform(0.5, 2.0, y.shape[0]) if weighted else None
     d = xgb.DMatrix(X, label=y, weight=w)
     ours = gx.train(loss, BASE, d, 10)
-    theirs = xgb.train(builtin_params(loss, BASE, gx.base_score(loss, y, w, objective=builtin_params(loss, {}, 0)["objective"])), d, 10)
-    assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin_params(loss, {}, 0)["objective"]
+    theirs = xgb.train(builtin_params(loss, BASE, y, w), d, 10)
+    builtin = loss.builtin_objective("xgboost")["objective"]
+    assert json.loads(ours.save_config())["learner"]["objective"]["name"] == builtin
     assert_parity(theirs.predict(d), gx.predict(ours, d))
 
 
@@ -562,8 +544,7 @@ def test_refit_matches_builtin_pinball_on_skewed_costs(loss, weighted, rng):
     params = {**BASE, "max_depth": 5, "eta": 0.1}
     rounds = 150
     ours = gx.train(loss, params, d, rounds)
-    theirs = xgb.train(builtin_params(loss, params, gx.base_score(loss, y[train], w_train,
-                                                        objective=builtin_params(loss, {}, 0)["objective"])), d, rounds)
+    theirs = xgb.train(builtin_params(loss, params, y[train], w_train), d, rounds)
 
     def pinball(pred):
         r = y[hold] - pred
@@ -607,14 +588,14 @@ def test_xgbclassifier_predict_proba_is_response_scale(loss, rng):
     X = features(rng, 600)
     y = labels_for(loss, X, rng).astype(int)
     w = rng.uniform(0.5, 2.0, 600)
-    objective_name = "multi:softprob" if loss.is_multiclass else "binary:logistic"
-    start = gx.base_score(loss, y, w, objective=objective_name)
-    model = xgb.XGBClassifier(objective=gx.objective(loss), base_score=start, **SK)
+    # XGBClassifier runs the link's host objective: softmax or sigmoid.
+    init = gx.base_score(loss, y, w, objective=loss.link.xgboost_objective)
+    model = xgb.XGBClassifier(objective=gx.objective(loss), base_score=init, **SK)
     model.fit(X, y, sample_weight=w)
     holdout = features(rng, 40)
     proba = model.predict_proba(holdout)
     response = gx.predict(model.get_booster(), holdout, loss=loss)
-    expected = response if loss.is_multiclass else np.column_stack([1.0 - response, response])
+    expected = response if loss.n_outputs > 1 else np.column_stack([1.0 - response, response])
     assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
     native = gx.train(loss, {**BASE, "max_depth": 3}, xgb.DMatrix(X, label=y, weight=w), 20)
     assert_allclose(response, gx.predict(native, holdout), rtol=1e-4, atol=1e-6)
@@ -658,9 +639,7 @@ def test_dask_training_matches_single_machine():
         # over the workers (>= 3.4), as in the built-in
         dc = dxgb.DaskDMatrix(client, dX, da.from_array(y_cost, chunks=500), weight=da.from_array(w, chunks=500))
         ours_median = gx.dask_train(client, median, params, dc, 10)["booster"]
-        builtin_median = dxgb.train(client, builtin_params(median, params, gx.base_score(median, y_cost, w,
-                                                                                       objective=builtin_params(median, {}, 0)["objective"])),
-                                    dc, 10)["booster"]
+        builtin_median = dxgb.train(client, builtin_params(median, params, y_cost, w), dc, 10)["booster"]
     booster = out["booster"]
     assert json.loads(booster.attr(gx.LOSS_ATTR))["name"] == "tweedie"
     assert json.loads(ours_median.attr(gx.LOSS_ATTR))["name"] == "absolute_error"
@@ -923,7 +902,8 @@ def test_scale_pos_weight_is_refused_not_ignored(entry, rng):
     with pytest.raises(ValueError, match=r"scale_pos_weight = 4.0 is not applied.*weight"):
         run("logistic", {**BASE, "scale_pos_weight": 4.0}, d, 2)
     with pytest.raises(ValueError, match="not a binary loss"):
-        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, xgb.DMatrix(X, label=np.arange(300) % 3), 2)
+        classes = xgb.DMatrix(X, label=np.arange(300) % 3)
+        run(get_loss("softmax", num_class=3), {**BASE, "scale_pos_weight": 2}, classes, 2)
     with pytest.raises(ValueError, match="not a binary loss"):
         run("squared_error", {**BASE, "scale_pos_weight": 2}, d, 2)
     with pytest.raises(ValueError, match="must be a number"):

@@ -1,0 +1,226 @@
+"""The leaf refit of losses that declare one (``loss.leaf_refit``: absolute
+error, quantile): LightGBM's residual percentiles per leaf and the callback
+that sets them after every tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from .._adapters import Data
+from .._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight
+from ..kernels.percentiles import ZERO_THRESHOLD, tree_leaves
+from ..kernels.percentiles import leaf_percentiles as _leaf_percentiles_kernel
+from ..losses import Loss
+from ._data import _n_rows
+from ._model_text import _tree_splits
+from ._params import _LR_ALIASES, _param
+
+
+def _percentiles(
+    resid: np.ndarray, weight: np.ndarray, leaf: np.ndarray, n_leaves: int, alpha: float, single: bool
+) -> np.ndarray:
+    # NumPy's (SIMD) sort is several times faster than a sort compiled by Numba.
+    order = np.argsort(resid) if weight.shape[0] else np.empty(0, dtype=np.int64)
+    out = np.empty(n_leaves)
+    # LightGBM's quantile objective stores alpha as float32.
+    a = float(np.float32(alpha)) if single else alpha
+    _leaf_percentiles_kernel(resid, weight, leaf, order, n_leaves, a, out)
+    return out
+
+
+def leaf_percentiles(
+    residual: Any,
+    leaf: Any,
+    alpha: float,
+    sample_weight: Any = None,
+    *,
+    n_leaves: int | None = None,
+    single_precision_alpha: bool = True,
+) -> np.ndarray:
+    """Per-leaf residual percentiles with LightGBM's definitions.
+
+    LightGBM's ``l1`` and ``quantile`` objectives set each leaf to this value
+    (times the learning rate) after every tree: without weights the order
+    statistics interpolated linearly at position ``alpha (n - 1)``; with
+    weights the weighted CDF of the sorted residuals, interpolated where its
+    step is at least one unit of weight and the lower residual otherwise.
+    The results match LightGBM 4's leaf values bit for bit.
+
+    Parameters
+    ----------
+    residual : array of shape (n,)
+        ``label - score`` before the tree.
+    leaf : int array of shape (n,)
+        Leaf index of every row.
+    alpha : float in (0, 1)
+    sample_weight : array of shape (n,), optional
+    n_leaves : int, optional
+        Number of leaves (default ``max(leaf) + 1``); empty leaves give NaN.
+    single_precision_alpha : bool, default True
+        Compute with ``alpha`` in float32, as LightGBM's ``quantile``
+        objective does (its ``l1`` objective uses the exact 0.5; both agree
+        at 0.5).
+
+    Returns
+    -------
+    ndarray of shape (n_leaves,)
+    """
+    r = as_float_array(residual, "residual").astype(np.float64, copy=False)
+    lf = np.asarray(leaf)
+    if lf.ndim != 1 or lf.shape[0] != r.shape[0] or lf.dtype.kind not in "iu":
+        raise ValueError("leaf must be a 1-D integer array with one entry per residual")
+    if r.shape[0] == 0:
+        raise ValueError("residual is empty")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if lf.min() < 0:
+        raise ValueError("leaf indices must be non-negative")
+    top = int(lf.max()) + 1
+    n_leaves = top if n_leaves is None else int(n_leaves)
+    if n_leaves < top:
+        raise ValueError(f"n_leaves={n_leaves} but leaf holds index {top - 1}")
+    w = check_sample_weight(sample_weight, r.shape[0])
+    w = w.astype(np.float64) if w.shape[0] else EMPTY_WEIGHT
+    return _percentiles(r, w, lf.astype(np.int64), n_leaves, float(alpha), bool(single_precision_alpha))
+
+
+def _leaf_index(
+    booster: lgb.Booster,
+    raw: Any,
+    iteration: int,
+    pred_params: dict[str, Any],
+    splits: tuple[np.ndarray, ...] | None,
+) -> np.ndarray:
+    """Leaf of every row of ``raw`` in the single tree of ``iteration``, whose
+    :func:`_tree_splits` are ``splits`` (parsed once for all data sets).
+
+    Dense float matrices walk the tree in a compiled loop (several times
+    faster than LightGBM's row-by-row predictor); anything else, and trees
+    with categorical splits, go through ``predict(pred_leaf=True)``.
+    """
+    if splits is not None and isinstance(raw, np.ndarray) and raw.ndim == 2 and raw.dtype in (np.float32, np.float64):
+        out = np.zeros(raw.shape[0], dtype=np.int64)
+        if splits:
+            tree_leaves(raw, *splits, out)
+        return out
+    leaf = booster.predict(raw, start_iteration=iteration, num_iteration=1, pred_leaf=True, **pred_params)
+    return np.asarray(leaf).reshape(-1).astype(np.int64)
+
+
+def _capture_scores(booster: lgb.Booster, valid: bool) -> list[np.ndarray]:
+    """The score arrays LightGBM hands to objectives and metrics this round.
+
+    An evaluation function receives LightGBM's own per-round score buffer, so
+    editing it in place changes what every later consumer sees this round.
+    """
+    box: list[np.ndarray] = []
+
+    def grab(preds: np.ndarray, data: Any) -> list:
+        box.append(preds)
+        return []
+
+    if valid:
+        booster.eval_valid(grab)
+    else:
+        booster.eval_train(grab)
+    return box
+
+
+class _LeafRefit:
+    """Callback that refits each new tree's leaves to residual percentiles.
+
+    Installed before the first round, it wraps the booster's ``update``: after
+    each tree it finds every row's leaf (walking the new tree over the raw
+    features), sets every leaf to ``learning_rate`` times the percentile of
+    its residuals, and adds the change to the scores LightGBM keeps for the
+    training and validation data (which ``set_leaf_output`` leaves untouched)
+    before the evaluation, callbacks or the next gradient read them.
+    """
+
+    before_iteration = True
+    order = -(10**9)
+
+    def __init__(self, loss: Loss, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
+        if loss.leaf_refit is None:
+            raise ValueError(f"{loss!r} needs no leaf refit")
+        self.quantile = float(loss.leaf_refit.quantile)
+        self.y = data.y.astype(np.float64)
+        self.weight = data.weight
+        self.train_raw = train_raw
+        self.valid_raw = valid_raw
+        self.pred_params = {} if num_threads is None else {"num_threads": int(num_threads)}
+        self.booster: lgb.Booster | None = None
+
+    def __call__(self, env: Any) -> None:
+        if self.booster is None:
+            self._install(env.model)
+
+    def _install(self, booster: lgb.Booster) -> None:
+        if len(booster.valid_sets) != len(self.valid_raw):
+            raise ValueError("leaf refit needs the raw data of every validation set")
+        for ds, raw in zip(booster.valid_sets, self.valid_raw, strict=True):
+            if ds.num_data() != _n_rows(raw):
+                raise ValueError("a validation set's raw data does not match its Dataset")
+        self.booster = booster
+        self.n_trees = booster.num_trees()
+        self.train_corr = np.zeros(self.y.shape[0])
+        self.valid_corr = [np.zeros(_n_rows(raw)) for raw in self.valid_raw]
+        self.resid = np.empty(self.y.shape[0])
+        self.checked = False
+        self.orig_update = booster.update
+        booster.update = self._update  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        if self.booster is not None:
+            self.booster.__dict__.pop("update", None)
+            self.booster = None
+
+    def _update(self, train_set: Any = None, fobj: Any = None) -> bool:
+        booster = self.booster
+        np.subtract(self.y, _capture_scores(booster, valid=False)[0], out=self.resid)
+        finished = self.orig_update(train_set=train_set, fobj=fobj)
+        if booster.num_trees() > self.n_trees:
+            self.n_trees = booster.num_trees()
+            self._refit(booster, self.n_trees - 1, booster.current_iteration() - 1)
+        self._patch(booster)
+        return finished
+
+    def _refit(self, booster: lgb.Booster, tree: int, iteration: int) -> None:
+        splits = _tree_splits(booster, iteration)
+        leaf = _leaf_index(booster, self.train_raw, iteration, self.pred_params, splits)
+        n_leaves = int(leaf.max()) + 1
+        if n_leaves == 1:
+            return  # LightGBM refits only trees with a split; so do we.
+        # LightGBM's quantile objective rounds alpha to float32 and its l1
+        # objective takes the exact median; float32(0.5) is 0.5, so one rule
+        # gives both.
+        q = _percentiles(self.resid, self.weight, leaf, n_leaves, self.quantile, True)
+        old = np.array([booster.get_leaf_output(tree, j) for j in range(n_leaves)])
+        # Read every round: a callback may reset the learning rate.
+        new = q * float(_param(booster.params, _LR_ALIASES, 0.1))
+        empty = np.isnan(new)
+        new[empty] = old[empty]
+        new[np.abs(new) <= ZERO_THRESHOLD] = 0.0
+        for j in range(n_leaves):
+            booster.set_leaf_output(tree, j, float(new[j]))
+        change = new - old
+        self.train_corr += change[leaf]
+        for corr, raw in zip(self.valid_corr, self.valid_raw, strict=True):
+            corr += change[_leaf_index(booster, raw, iteration, self.pred_params, splits)]
+
+    def _patch(self, booster: lgb.Booster) -> None:
+        scores = _capture_scores(booster, valid=False)[0]
+        scores += self.train_corr
+        if not self.checked:
+            # Once: the edit must land in the buffer LightGBM hands out.
+            if _capture_scores(booster, valid=False)[0] is not scores:
+                raise RuntimeError(
+                    "this LightGBM version does not keep its per-round score buffer; leaf refit is unavailable "
+                    "(pass refit_leaves=False)"
+                )
+            self.checked = True
+        for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr, strict=True):
+            buf += corr
