@@ -32,7 +32,8 @@ import signal
 import sys
 import tempfile
 import threading
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,8 @@ def _read_table(path: str) -> pd.DataFrame:
             try:
                 return pd.read_parquet(path)
             except ImportError as exc:
-                raise _UsageError(f"reading Parquet needs pyarrow: pip install 'gbm-objectives[parquet]' ({exc})")
+                raise _UsageError(
+                    f"reading Parquet needs pyarrow: pip install 'gbm-objectives[parquet]' ({exc})") from exc
         sep = "\t" if lower.endswith((".tsv", ".tsv.gz")) else ","
         return pd.read_csv(path, sep=sep)
     except _UsageError:
@@ -320,15 +322,15 @@ def _write_report(out: str, name: str, writers: dict[str, Callable[[str], None]]
 
 
 def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str | None, plot: str) -> None:
-    from .ablation import panel_table, seed_table, to_markdown
+    from .ablation import panel_table, ranking_table, to_markdown
 
     attrs = result.attrs
     settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
                 f"{attrs['num_boost_round']} rounds, seed {attrs['random_state']}; ranked by {attrs['metric']}")
-    seed = seed_table(result)
+    ranking = ranking_table(result)
     panel = panel_table(result)
     print(f"{title}\n{settings}\n")
-    print(seed.to_string(index=False))
+    print(ranking.to_string(index=False))
     print("\nAll yardsticks (mean ± SD over folds):")
     print(panel.to_string(index=False))
     if out is None:
@@ -338,7 +340,7 @@ def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str |
 
     def write_md(path: str) -> None:
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(seed)}\n## All yardsticks\n\n"
+            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(ranking)}\n## All yardsticks\n\n"
                      f"{to_markdown(panel)}\n{notes}\n")
 
     writers: dict[str, Callable[[str], None]] = {
@@ -426,9 +428,21 @@ def _native_fatal_held_back() -> Iterator[None]:
                 print("\n".join(kept), file=sys.stderr)
 
 
+def _check_booster(backend: str) -> None:
+    """Fail now, before the data is read, if the booster of ``--backend`` is not installed."""
+    from .ablation._inputs import BACKENDS, _check_backend
+
+    try:
+        _check_backend(backend)
+    except ImportError as exc:
+        others = [b for b in BACKENDS if b != backend]
+        raise _UsageError(f"{exc}; or choose another booster: --backend {' / '.join(others)}") from exc
+
+
 def _cmd_ablate(args: argparse.Namespace) -> None:
     from .ablation import ablate_losses, recommend_losses
 
+    _check_booster(args.backend)
     _check_out(args.out, "ablation")
     X, y, w, g, source = _load(args)
     if args.losses:
@@ -451,6 +465,7 @@ def _cmd_ablate(args: argparse.Namespace) -> None:
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from .ablation import DEFAULT_POWERS, sweep_tweedie_power
 
+    _check_booster(args.backend)
     _check_out(args.out, "tweedie_sweep")
     X, y, w, g, source = _load(args)
     powers: Sequence[float] = DEFAULT_POWERS
@@ -458,7 +473,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         try:
             powers = [float(p) for p in _split_specs([args.powers])]
         except ValueError as exc:
-            raise _UsageError(f"--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; got {args.powers!r}") from exc
+            raise _UsageError("--powers must be numbers separated by commas, e.g. 1.2,1.5,1.8; "
+                              f"got {args.powers!r}") from exc
     with _native_fatal_held_back():
         result = sweep_tweedie_power(X, y, powers, groups=g, sample_weight=w, metric=args.metric or "mae",
                                      refine=args.refine, **_common_kwargs(args))
@@ -504,7 +520,8 @@ def _build_parser() -> _Parser:
         p.add_argument("--balance", action="store_true", help="add mean-balanced rows for log-link losses")
         p.add_argument("--no-baselines", action="store_true", help="leave out the constant mean/median rows")
         p.add_argument("--deviance-power", type=float, default=1.5, help="power of the Tweedie deviance yardstick")
-        p.add_argument("--n-jobs", type=int, default=1, help="fits run at once, in separate processes (default 1; -1: one per core)")
+        p.add_argument("--n-jobs", type=int, default=1,
+                       help="fits run at once, in separate processes (default 1; -1: one per core)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--out", metavar="DIR", help="write CSV, Markdown and PNG here")
 

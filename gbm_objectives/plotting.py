@@ -27,8 +27,9 @@ def _pyplot():
 
 
 def _check(result: Any, metric: str | None) -> tuple[pd.DataFrame, str]:
-    if not isinstance(result, pd.DataFrame) or "config" not in result.columns or "metric" not in result.attrs:
-        raise ValueError("expected a result table of ablate_losses() or sweep_tweedie_power()")
+    from .ablation._tables import _check_result
+
+    result = _check_result(result)
     metric = result.attrs["metric"] if metric is None else metric
     if metric not in result.attrs.get("metrics", ()):
         raise ValueError(f"metric must be one of {', '.join(result.attrs.get('metrics', ()))}; got {metric!r}")
@@ -36,7 +37,7 @@ def _check(result: Any, metric: str | None) -> tuple[pd.DataFrame, str]:
 
 
 def _label(result: pd.DataFrame, metric: str) -> str:
-    from .ablation import _title
+    from .ablation._tables import _title
 
     return _title(result, metric)
 

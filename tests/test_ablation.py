@@ -21,14 +21,17 @@ from gbm_objectives.ablation import (
     loss_label,
     panel_table,
     parse_loss,
+    ranking_table,
     recommend_losses,
-    seed_table,
     sweep_tweedie_power,
     to_markdown,
 )
 from gbm_objectives.datasets import make_tracker_costs
 
 FAST = {"cv": 3, "num_boost_round": 20, "progress": False}
+# Row labels show what the losses' reprs show (their params).
+LOGISTIC = loss_label(get_loss("logistic"))
+POISSON = loss_label(get_loss("poisson"))
 REGRESSION_COLUMNS = [
     "config", "kind", "loss", "power", "rank", "relative_to_best",
     "mae", "mae_std", "rmse", "rmse_std", "tweedie_deviance", "tweedie_deviance_std",
@@ -197,10 +200,10 @@ def test_ablate_accepts_every_spec_format(tracker):
     specs = ["squared_error", "tweedie(power=1.5)", ("huber", {"delta": 500.0}), get_loss("poisson"),
              "quantile(alpha=0.5)"]
     df = ablate_losses(X, y, specs, backend="lightgbm", baselines=False, **FAST)
-    assert set(df["config"]) == {"squared_error", "tweedie(power=1.5)", "huber(delta=500)", "poisson",
+    assert set(df["config"]) == {"squared_error", "tweedie(power=1.5)", "huber(delta=500)", POISSON,
                                  "quantile(alpha=0.5)"}
     assert (df["kind"] == "model").all()
-    assert df.set_index("config").loc["poisson", "power"] == 1.0
+    assert df.set_index("config").loc[POISSON, "power"] == 1.0
 
 
 def test_ablate_adds_the_reference_and_recommends_by_default(tracker):
@@ -213,21 +216,44 @@ def test_ablate_adds_the_reference_and_recommends_by_default(tracker):
     assert set(default["config"]) == {loss_label(a.loss) for a in recommend_losses(y)}
 
 
+def test_the_ablation_reads_loss_facts_not_names(tracker):
+    """A loss the ablation has never heard of: its power, balanced row, choice and sweep come from its facts."""
+    from gbm_objectives.ablation import choice_table, sweep_loss_parameter
+    from gbm_objectives.losses import Tweedie
+
+    class RenamedTweedie(Tweedie):
+        name = "renamed_tweedie"
+
+    X, y = tracker
+    df = ablate_losses(X, y, [RenamedTweedie(power=1.4)], backend="lightgbm", balance=True, baselines=False,
+                       **FAST)
+    d = df.set_index("config")
+    assert d.loc["renamed_tweedie(power=1.4)", "power"] == 1.4
+    assert d.loc["renamed_tweedie(power=1.4) balanced", "kind"] == "balanced"
+    assert np.isnan(d.loc["squared_error", "power"])
+    choices = choice_table(df).set_index("Choice")
+    assert choices.loc["lowest MAE", "Configuration"] == "renamed_tweedie(power=1.4)"
+    swept = sweep_loss_parameter(X, y, RenamedTweedie(power=1.4), "power", [1.3, 1.6], backend="lightgbm",
+                                 reference=None, baselines=False, **FAST)
+    assert sorted(swept["config"]) == ["renamed_tweedie(power=1.3)", "renamed_tweedie(power=1.6)"]
+    np.testing.assert_array_equal(np.sort(swept["power"].to_numpy()), [1.3, 1.6])
+
+
 def test_classification_panel(rng):
     n = 1500
     X = rng.normal(size=(n, 4))
     logit = -3.0 + 2.0 * X[:, 0]
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(float)
     df = ablate_losses(X, y, ["logistic", "focal(gamma=2)"], backend="lightgbm", **FAST)
-    assert df.attrs["task"] == "classification"
+    assert df.attrs["task"] == "binary"
     assert df.attrs["metric"] == "log_loss"
-    assert df.attrs["reference"] == "logistic"
+    assert df.attrs["reference"] == LOGISTIC
     assert {"log_loss", "auc", "brier", "calibration", "log_loss_std", "auc_std"} <= set(df.columns)
     assert "mae" not in df.columns and "n_floored" not in df.columns
-    assert set(df["config"]) == {"logistic", "focal(gamma=2)", "constant mean"}
+    assert set(df["config"]) == {LOGISTIC, "focal(gamma=2)", "constant mean"}
     d = df.set_index("config")
     assert d.loc["constant mean", "auc"] == pytest.approx(0.5)
-    assert d.loc["logistic", "auc"] > 0.7
+    assert d.loc[LOGISTIC, "auc"] > 0.7
     assert ((df["brier"] > 0) & (df["brier"] < 0.25)).all()
     assert df["log_loss"].is_monotonic_increasing
 
@@ -292,6 +318,15 @@ def _specs(y):
     return [loss_label(a.loss) for a in advice]
 
 
+def test_advice_pickles_under_the_public_module_path():
+    import pickle
+
+    advice = recommend_losses(np.r_[np.zeros(50), np.arange(1.0, 51.0)])[0]
+    data = pickle.dumps(advice)
+    assert b"gbm_objectives.ablation" in data and b"_advice" not in data
+    assert pickle.loads(data) == advice
+
+
 def test_recommend_tweedie_for_zero_inflated_skewed(rng):
     y = np.where(rng.random(3000) < 0.4, 0.0, rng.gamma(0.5, 1000.0, 3000))
     specs = _specs(y)
@@ -312,12 +347,12 @@ def test_recommend_huber_for_heavy_tailed_symmetric_noise(rng):
 def test_recommend_focal_for_rare_class(rng):
     y = (rng.random(20_000) < 0.01).astype(float)
     specs = _specs(y)
-    assert specs == ["logistic", "focal(gamma=2)"]
+    assert specs == [LOGISTIC, "focal(gamma=2)"]
     assert "1.0%" in recommend_losses(y)[1].reason or "0.9%" in recommend_losses(y)[1].reason
 
 
 def test_recommend_poisson_for_counts_and_gamma_for_positive_skew(rng):
-    assert "poisson" in _specs(rng.poisson(2.0, 2000).astype(float))
+    assert POISSON in _specs(rng.poisson(2.0, 2000).astype(float))
     assert "gamma" in _specs(rng.lognormal(0.0, 1.0, 2000))
     gaussian = _specs(rng.normal(size=2000))
     assert gaussian[0] == "squared_error" and len(gaussian) >= 2
@@ -364,26 +399,35 @@ def test_normalized_gini(rng):
 # ---------------------------------------------------------------------------
 
 
-def test_seed_table_and_panel(sweep):
-    seed = seed_table(sweep)
+def test_ranking_table_and_panel(sweep):
+    ranking = ranking_table(sweep)
     shown = sweep[sweep["kind"].isin(("model", "baseline"))]
-    assert list(seed.columns) == ["Configuration", "MAE", "Relative to best"]
-    assert list(seed["Configuration"]) == list(shown["config"])
-    assert seed["Relative to best"].iloc[0] == "-"
-    assert all(s.startswith("+") and s.endswith("%") for s in seed["Relative to best"].iloc[1:])
-    models = seed_table(sweep, baselines=False)
+    assert list(ranking.columns) == ["Configuration", "MAE", "Relative to best"]
+    assert list(ranking["Configuration"]) == list(shown["config"])
+    assert ranking["Relative to best"].iloc[0] == "-"
+    assert all(s.startswith("+") and s.endswith("%") for s in ranking["Relative to best"].iloc[1:])
+    models = ranking_table(sweep, baselines=False)
     assert list(models["Configuration"]) == list(sweep.loc[sweep["kind"] == "model", "config"])
-    assert len(seed_table(sweep, balanced=True)) == len(sweep)
+    assert len(ranking_table(sweep, balanced=True)) == len(sweep)
     panel = panel_table(sweep)
     assert len(panel) == len(sweep)
     assert {"MAE", "RMSE", "Tweedie dev (p=1.5)", "Poisson dev", "Gini", "Calibration",
             "Wins vs squared_error", "Floored", "Fit s"} <= set(panel.columns)
-    md = to_markdown(seed)
+    md = to_markdown(ranking)
     lines = md.strip().splitlines()
     assert lines[0] == "| Configuration | MAE | Relative to best |"
-    assert len(lines) == len(seed) + 2
+    assert len(lines) == len(ranking) + 2
     with pytest.raises(ValueError, match="result table"):
-        seed_table(pd.DataFrame({"a": [1]}))
+        ranking_table(pd.DataFrame({"a": [1]}))
+
+
+def test_seed_table_is_a_deprecated_alias_of_ranking_table(sweep):
+    import gbm_objectives.ablation as ablation
+
+    with pytest.warns(DeprecationWarning, match="ranking_table"):
+        old = ablation.seed_table(sweep, baselines=False)
+    pd.testing.assert_frame_equal(old, ranking_table(sweep, baselines=False))
+    assert "seed_table" not in ablation.__all__ and "ranking_table" in ablation.__all__
 
 
 def test_plots(sweep, tmp_path):
@@ -472,9 +516,9 @@ def test_input_validation(small, X_, y_, kwargs, match):
 
 def test_ablate_validation(small):
     X, y = small
-    with pytest.raises(ValueError, match="mix regression and classification"):
+    with pytest.raises(ValueError, match="mix regression and binary classification"):
         ablate_losses(X, y, ["squared_error", "logistic"], progress=False)
-    with pytest.raises(ValueError, match="multiclass or grouped"):
+    with pytest.raises(ValueError, match=r"softmax\(num_class=3.*\) is a multiclass loss with 3 output\(s\)"):
         ablate_losses(X, y, ["softmax(num_class=3)"], progress=False)
     with pytest.raises(ValueError, match="duplicates"):
         ablate_losses(X, y, ["huber", ("huber", {})], progress=False)
@@ -501,3 +545,44 @@ def test_negative_targets_keep_the_panel_without_deviances(small):
 
 def test_default_powers():
     assert DEFAULT_POWERS[0] == 1.1 and DEFAULT_POWERS[-1] == 1.9 and len(DEFAULT_POWERS) == 9
+
+
+# ---------------------------------------------------------------------------
+# Boosters are optional extras
+# ---------------------------------------------------------------------------
+
+_WITHOUT_XGBOOST = """
+import sys
+sys.modules["xgboost"] = None  # what an environment without the xgboost extra sees
+import numpy as np
+import gbm_objectives.ablation as ab
+import gbm_objectives.tweedie_power, gbm_objectives.cli, gbm_objectives.plotting, gbm_objectives.datasets
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60, 3))
+y = np.exp(X[:, 0]) + rng.gamma(1.0, size=60)
+df = ab.ablate_losses(X, y, ["squared_error"], backend="lightgbm", cv=2, num_boost_round=3, progress=False)
+assert len(df) > 0 and np.isfinite(df["mae"]).all()
+for call in (lambda: ab.ablate_losses(X, y, ["squared_error"], cv=2, progress=False),
+             lambda: ab.estimate_tweedie_power(X, y, cv=2, progress=False)):
+    try:
+        call()
+    except ImportError as exc:
+        print(exc)
+    else:
+        raise AssertionError("no ImportError without xgboost")
+"""
+
+
+def test_a_missing_booster_names_its_extra_and_the_other_backend_still_runs():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT_XGBOOST], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert line.startswith("backend='xgboost' needs XGBoost") and "pip install 'gbm-objectives[xgboost]'" in line

@@ -232,6 +232,7 @@ def test_out_where_files_cannot_be_created(table, tmp_path, capsys, no_fit, monk
 def test_any_booster_error_is_one_line(table, tmp_path, capsys, monkeypatch):
     """Whatever a booster raises (here LightGBM's tiny-data failure) ends in one line, exit 2."""
     import lightgbm
+
     import gbm_objectives.ablation as ablation
 
     def fail(*args, **kwargs):
@@ -311,3 +312,16 @@ def test_stale_png_of_an_earlier_report_is_removed(table, tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert "replaced ablation.csv, ablation.md; removed ablation.png (not written this time)" in err
     assert sorted(p.name for p in out.iterdir()) == ["ablation.csv", "ablation.md"]
+
+
+def test_a_missing_booster_is_one_line_naming_the_extra(table):
+    """Without the lightgbm extra: one line before any data is read, naming the extra and the other backend."""
+    import os
+
+    _, path, _ = table
+    code = ("import sys; sys.modules['lightgbm'] = None; from gbm_objectives.cli import main; "
+            f"sys.exit(main(['ablate', {str(path)!r}, '--target', 'cost', '--backend', 'lightgbm', '--quiet']))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    _assert_one_line(proc, "backend='lightgbm' needs LightGBM")
+    assert "pip install 'gbm-objectives[lightgbm]'" in proc.stderr and "--backend xgboost" in proc.stderr

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from gbm_objectives import get_loss
-from gbm_objectives.ablation import loss_label, panel_table, seed_table, sweep_loss_parameter, sweep_tweedie_power
+from gbm_objectives.ablation import (
+    loss_label,
+    panel_table,
+    ranking_table,
+    sweep_loss_parameter,
+    sweep_tweedie_power,
+)
 
 FAST = {"cv": 3, "num_boost_round": 10, "progress": False, "params": {"nthread": 1, "max_depth": 3}}
 
@@ -74,7 +80,7 @@ def test_huber_delta_sweep_table_panel_and_plot(data, tmp_path):
     assert df.loc[df["config"] == "squared_error", "value"].isna().all()
     assert {"constant mean", "constant median"} <= set(df["config"])
     assert df["mae"].is_monotonic_increasing and np.isfinite(df["mae"]).all()
-    assert len(seed_table(df)) == len(df) and len(panel_table(df)) == len(df)
+    assert len(ranking_table(df)) == len(df) and len(panel_table(df)) == len(df)
 
     pytest.importorskip("matplotlib")
     import matplotlib
@@ -95,9 +101,10 @@ def test_fixed_parameters_stay_and_focal_gamma_sweeps():
     y = (X[:, 0] + rng.normal(size=240) > 1.0).astype(float)
     df = sweep_loss_parameter(X, y, get_loss("focal", gamma=2.0, alpha=0.25), "gamma", [0.0, 2.0],
                               random_state=1, **FAST)
-    assert df.attrs["metric"] == "log_loss" and df.attrs["reference"] == "logistic"
+    logistic = loss_label(get_loss("logistic"))
+    assert df.attrs["metric"] == "log_loss" and df.attrs["reference"] == logistic
     labels = set(df.loc[df["kind"] == "model", "config"])
-    assert labels == {loss_label(get_loss("focal", gamma=g, alpha=0.25)) for g in (0.0, 2.0)} | {"logistic"}
+    assert labels == {loss_label(get_loss("focal", gamma=g, alpha=0.25)) for g in (0.0, 2.0)} | {logistic}
 
 
 @pytest.mark.parametrize("loss, parameter, values, match", [
@@ -112,6 +119,7 @@ def test_fixed_parameters_stay_and_focal_gamma_sweeps():
     ("tweedie", "power", [1.5, 2.5], "not a valid value of parameter 'power' of loss 'tweedie'"),
     ("focal", "gamma", [-1.0], "not a valid value of parameter 'gamma' of loss 'focal'"),
     ("quantile(alpha=0.9)", "alpha", [0.5, 0.9], "parameter 'alpha' of loss 'quantile' sets what the model"),
+    ("expectile", "alpha", [0.5, 0.9], "parameter 'alpha' of loss 'expectile' sets what the model"),
     ("no_such_loss", "delta", [1.0], "no_such_loss"),
 ])
 def test_bad_sweeps_name_the_parameter_and_the_loss(data, loss, parameter, values, match):

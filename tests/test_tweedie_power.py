@@ -18,15 +18,12 @@ from scipy import integrate, optimize, stats
 from scipy.special import logsumexp
 
 from gbm_objectives.ablation import TweediePowerEstimate, estimate_tweedie_power
+from gbm_objectives.tweedie_density import _log_series, _loglik, sample_tweedie, tweedie_log_density
 from gbm_objectives.tweedie_power import (
     CHI2_1_95,
     DEFAULT_LIKELIHOOD_POWERS,
-    _log_series,
-    _loglik,
     _max_over_dispersion,
     _profile_interval,
-    sample_tweedie,
-    tweedie_log_density,
 )
 
 FAST = {"num_boost_round": 25, "cv": 3, "progress": False, "params": {"max_depth": 3}}
@@ -71,6 +68,14 @@ def _synthetic(n: int, power: float, phi: float, seed: int):
 # ---------------------------------------------------------------------------
 # The density
 # ---------------------------------------------------------------------------
+
+
+def test_the_density_and_sampler_stay_importable_from_tweedie_power():
+    from gbm_objectives import tweedie_density, tweedie_power
+
+    for name in ("tweedie_log_density", "sample_tweedie", "_log_series", "_loglik"):
+        assert getattr(tweedie_power, name) is getattr(tweedie_density, name)
+    assert {"tweedie_log_density", "sample_tweedie"} <= set(tweedie_power.__all__)
 
 
 @pytest.mark.parametrize("power", [1.3, 1.5, 1.7, 1.9, 1.95])
