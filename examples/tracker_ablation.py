@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gbm_objectives.ablation import choice_table, panel_table, seed_table, sweep_tweedie_power
+from gbm_objectives.ablation import choice_table, panel_table, ranking_table, sweep_tweedie_power
 from gbm_objectives.datasets import make_tracker_costs
 
 POWERS = (1.2, 1.35, 1.5, 1.65, 1.8)
@@ -55,7 +55,7 @@ def main() -> None:
         for backend, result in results.items():
             print(f"\n=== {backend}: identical features and model, only the loss changes "
                   f"({args.cv}-fold CV, {args.rounds} rounds) ===")
-            print(seed_table(result).to_string(index=False))
+            print(ranking_table(result).to_string(index=False))
             print("\nHonest panel (mean ± SD over folds; same yardsticks for every row):")
             print(panel_table(result).to_string(index=False))
             print("\nWhich power? The likelihood, MAE and deviance choices beside the baselines:")
@@ -72,7 +72,7 @@ def main() -> None:
         print("\nmatplotlib is not installed; no plot written (pip install 'gbm-objectives[plot]')")
     else:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-        for ax, (backend, result) in zip(axes, results.items()):
+        for ax, result in zip(axes, results.values()):
             plot_power_sweep(result, ax=ax)
         out = Path(args.out)
         if out.is_dir():

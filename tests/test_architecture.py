@@ -128,7 +128,7 @@ def _switches(tree: ast.AST) -> list[tuple[int, str]]:
             found.append((line, f"names the loss class {node.id}"))
         elif isinstance(node, ast.alias) and node.name in classes:
             found.append((line, f"imports the loss class {node.name}"))
-        elif isinstance(node, (ast.Name, ast.Attribute)) and "_REGISTRY" in (getattr(node, "id", ""), node.__dict__.get("attr", "")):
+        elif "_REGISTRY" in (getattr(node, "id", None), getattr(node, "attr", None)):
             found.append((line, "reads the registry; use get_loss / get_loss_class / available_losses"))
         elif isinstance(node, ast.Attribute) and node.attr in _PRIVATE_LOSS_METHODS:
             found.append((line, f"uses the private loss member {node.attr}; use the public fast path "
@@ -139,8 +139,11 @@ def _switches(tree: ast.AST) -> list[tuple[int, str]]:
                 _is_literal_names(s) for s in sides
             ):
                 found.append((line, "compares a loss or link name with literal names"))
-        elif isinstance(node, ast.Subscript) and _is_name_of(node.slice, "link"):
-            found.append((line, "looks a link name up in a table"))
+        elif isinstance(node, ast.Subscript) and (_is_name_of(node.slice, "link") or _is_name_of(node.slice, "loss")):
+            found.append((line, "looks a loss or link name up in a table"))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and node.args and (_is_name_of(node.args[0], "loss") or _is_name_of(node.args[0], "link"))):
+            found.append((line, "looks a loss or link name up in a table"))
     return found
 
 
@@ -165,6 +168,7 @@ loss._grad_hess_into(y, m, w, g, h)
 if loss.name == "tweedie": pass
 if self.loss.link.name in ("log", "logit"): pass
 _TABLE[loss.link.name]
+_PARAMS.get(base_loss.name, ())
 """
-    assert sorted({line for line, _ in _switches(ast.parse(code))}) == [2, 3, 4, 5, 6, 7, 8]
+    assert sorted({line for line, _ in _switches(ast.parse(code))}) == [2, 3, 4, 5, 6, 7, 8, 9]
     assert _switches(ast.parse("if loss.name in _WARNED: pass\nloss.leaf_refit is None")) == []

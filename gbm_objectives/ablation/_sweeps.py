@@ -144,12 +144,6 @@ def _add_reference(parsed: list[Loss], values: list[float] | None, reference: An
     return loss_label(ref_loss)
 
 
-#: Parameters that define what the model predicts (its target functional), not
-#: how it is fitted: a cross-validated yardstick would pick the value that suits
-#: the yardstick (MAE picks the median), not the user's question.
-_TARGET_PARAMETERS: dict[str, tuple[str, ...]] = {"quantile": ("alpha",), "expectile": ("alpha",)}
-
-
 @dataclass
 class _Sweep:
     base: Loss
@@ -174,7 +168,9 @@ def _make_sweep(loss: Any, parameter: Any, values: Any) -> _Sweep:
     if parameter not in current:
         known = ", ".join(repr(k) for k in current) or "none"
         raise ValueError(f"loss {base.name!r} has no parameter {parameter!r}; its parameters: {known}")
-    if parameter in _TARGET_PARAMETERS.get(base.name, ()):
+    # A cross-validated yardstick would pick the value that suits the yardstick
+    # (MAE picks the median), not the user's question.
+    if parameter in base.target_params:
         raise ValueError(f"parameter {parameter!r} of loss {base.name!r} sets what the model predicts (the "
                          f"{base.name} level), not how it is fitted; choose it from the question, not by "
                          "cross-validation")

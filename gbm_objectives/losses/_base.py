@@ -64,6 +64,9 @@ class Loss:
     label_domain: Domain = RealLine()
     #: True for losses defined over groups of rows (``group=`` is required).
     needs_group: ClassVar[bool] = False
+    #: Parameters that set what the model predicts (a quantile's level), not
+    #: how it is fitted: chosen from the question, never tuned by validation.
+    target_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         pass
@@ -399,17 +402,6 @@ class Loss:
         the statistics of the whole training set, as a single machine does.
         """
         return None
-
-    # The names the fast path had before it was public; kept for callers and
-    # code written against earlier releases.
-    def _grad_hess_into(self, y, margin, weight, grad, hess, offsets=None) -> None:
-        self.grad_hess_into(y, margin, weight, grad, hess, offsets)
-
-    def _loss_sum(self, y, margin, weight, offsets=None) -> float:
-        return self.loss_sum(y, margin, weight, offsets)
-
-    def _init_score(self, y: np.ndarray, weight: np.ndarray) -> float | np.ndarray:
-        return self.fit_init_score(y, weight)
 
     def _minimize_constant(self, y: np.ndarray, weight: np.ndarray, low: float, high: float) -> float:
         if weight.shape[0] and float(weight.min()) == 0.0:

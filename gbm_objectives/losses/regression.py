@@ -68,6 +68,7 @@ class Expectile(Loss):
 
     name = "expectile"
     link = IdentityLink()
+    target_params = ("alpha",)
 
     def __init__(self, alpha: float = 0.5) -> None:
         super().__init__()
@@ -146,6 +147,7 @@ class Quantile(_CurvatureMixin, Loss):
 
     name = "quantile"
     link = IdentityLink()
+    target_params = ("alpha",)
     _scale = 1.0
 
     def __init__(self, alpha: float = 0.5, curvature: str = "scaled") -> None:
@@ -198,11 +200,6 @@ class Quantile(_CurvatureMixin, Loss):
             return None
         return np.array(regression.mm_root_residual_sums(y, margin, weight), dtype=np.float64)
 
-    def _mm_sums(self, y, margin, weight) -> tuple[float, float]:
-        # The former name of global_sums, kept for callers written against it.
-        sums = self.global_sums(y, margin, weight)
-        return (float(sums[0]), float(sums[1])) if sums is not None else (0.0, 0.0)
-
     def _mm_grad_hess_into(self, y, margin, weight, grad, hess, sums) -> None:
         root_sum, weight_sum = float(sums[0]), float(sums[1])
         # A product, not ** 2: Python's float power raises OverflowError where
@@ -242,6 +239,7 @@ class AbsoluteError(Quantile):
 
     name = "absolute_error"
     _scale = 2.0
+    target_params = ()
 
     def __init__(self, curvature: str = "scaled") -> None:
         super().__init__(alpha=0.5, curvature=curvature)
