@@ -512,7 +512,8 @@ def _build_parser() -> _Parser:
         p.add_argument("--seed", type=int, default=0, help="random seed of folds and boosters (default 0)")
 
     def run_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--backend", choices=("xgboost", "lightgbm"), default="xgboost")
+        p.add_argument("--backend", choices=("xgboost", "lightgbm"), default="xgboost",
+                       help="booster that trains every model (default xgboost; needs its extra)")
         p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
         p.add_argument("--rounds", type=int, default=200, help="boosting rounds (default 200)")
         p.add_argument("--params", help='booster parameters as JSON, e.g. \'{"max_depth": 4}\'')

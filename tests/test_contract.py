@@ -4,6 +4,7 @@ data that validation, test data and the adapters read."""
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +120,21 @@ def test_example_data_rejects_bad_arguments(rng):
         example_labels("tweedie", rng, 0)
     with pytest.raises(ValueError, match="signal must be 5 finite values"):
         example_labels("tweedie", rng, 5, signal=np.ones(4))
+
+
+def test_every_loss_class_is_exported_and_listed_in_the_readme():
+    import gbm_objectives
+    from gbm_objectives import losses
+
+    readme = (Path(gbm_objectives.__file__).resolve().parents[1] / "README.md").read_text()
+    for name in LOSSES:
+        cls = get_loss_class(name)
+        assert getattr(losses, cls.__name__, None) is cls and cls.__name__ in losses.__all__, (
+            f"export {cls.__name__} from gbm_objectives/losses/__init__.py (import and __all__)"
+        )
+        assert getattr(gbm_objectives, cls.__name__, None) is cls and cls.__name__ in gbm_objectives.__all__, (
+            f"export {cls.__name__} from gbm_objectives/__init__.py (import and __all__)"
+        )
+        assert f"| `{name}` |" in readme, (
+            f"add a row for `{name}` (parameters with defaults, link) to the loss table at the top of README.md"
+        )

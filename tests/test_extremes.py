@@ -303,6 +303,29 @@ def test_metric_sum_never_nan_or_negative_at_extremes(name, kwargs, data):
     assert not math.isnan(value) and value >= 0.0, value
 
 
+#: Rows the random search above reaches only by luck: an extreme weight meeting
+#: a zero residual (inf * 0) and a zero weight meeting an infinite one.
+_EXTREME_ROWS = [
+    (0.0, 0.0, FMAX),
+    (FMAX, -FMAX, 0.0),
+    (1e300, -1e300, 1e-300),
+    (-FMAX, FMAX, 5e-324),
+    (3.0, 3.0, 0.0),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", _IDENTITY, ids=_IDENTITY_IDS)
+@pytest.mark.parametrize("row", _EXTREME_ROWS, ids=lambda r: f"y{r[0]:g}-f{r[1]:g}-w{r[2]:g}")
+def test_metric_sum_never_nan_or_negative_on_known_extreme_rows(name, kwargs, row):
+    loss = get_loss(name, **kwargs)
+    y0, f0, w0 = row
+    y = np.array([y0, 1.0])
+    margin = np.array([f0, 1.5])
+    weight = np.array([w0, 1.0])
+    value = Data(loss, y, weight, None, "eval").loss_sum(loss, margin)
+    assert not math.isnan(value) and value >= 0.0, value
+
+
 _SCALES = [0.0, 5e-324, 1e-310, 1e-300, 1.0, 1e150, 1e300, FMAX, math.inf, math.nan]
 
 

@@ -312,7 +312,10 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
         return np.where(r == 0, 1.0, np.tanh(r) / np.where(r == 0, 1.0, r))
     if name == "pseudo_huber" and loss.curvature == "irls":
         return 1.0 / np.sqrt(1.0 + (r / loss.delta) ** 2)
-    raise AssertionError(f"{loss!r} has exact_hessian False but no documented curvature in this test")
+    raise AssertionError(
+        f"{loss!r} has exact_hessian False but no documented curvature: add its curvature formula, "
+        "computed independently of the kernels, to documented_curvature() in tests/test_losses.py"
+    )
 
 
 # ---------------------------------------------------------------------------

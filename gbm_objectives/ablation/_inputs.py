@@ -95,7 +95,9 @@ def _check_backend(backend: Any) -> str:
         importlib.import_module(backend)
     except ImportError as exc:
         raise ImportError(f"backend={backend!r} needs {_BOOSTER_NAMES[backend]}, which cannot be imported "
-                          f"({exc}): pip install 'gbm-objectives[{backend}]'") from exc
+                          f"({exc}): pip install 'gbm-objectives[{backend}]' (or, from a source checkout, "
+                          f"pip install -e '.[{backend}]'), or choose the other booster with "
+                          f"backend={'lightgbm' if backend == 'xgboost' else 'xgboost'!r}") from exc
     return backend
 
 

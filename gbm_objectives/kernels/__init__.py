@@ -9,17 +9,20 @@ The kernel template
 Every loss has a point function and two loops over rows::
 
     @njit(**INLINE)
-    def _expectile_point(r, alpha):          # scalar maths only, float64 in and out
+    def _<loss>_point(r, param):             # scalar maths only, float64 in and out
         ...
         return g, h
 
     @njit(**JIT)
-    def expectile_grad_hess(y, margin, weight, alpha, grad, hess):
+    def <loss>_grad_hess(y, margin, weight, param, grad, hess):
         ...                                  # writes grad[i], hess[i]; returns nothing
 
     @njit(**JIT)
-    def expectile_loss_sum(y, margin, weight, alpha):
+    def <loss>_loss_sum(y, margin, weight, param):
         ...                                  # returns the weighted sum (float64)
+
+(``expectile_grad_hess`` / ``expectile_loss_sum`` in ``regression.py`` are a
+short real example.)
 
 * Names: ``<loss>_grad_hess`` and ``<loss>_loss_sum``; helpers start with ``_``.
 * Arguments, in this order: ``y, margin, weight`` (then ``offsets`` for

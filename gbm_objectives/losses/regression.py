@@ -59,7 +59,11 @@ class Expectile(Loss):
     where it is half the squared error). Gradient ``a (f - y)`` and Hessian
     ``a`` with ``a = 1 - alpha`` where the prediction is at or above the label
     and ``alpha`` below, as XGBoost's ``reg:expectileerror`` (>= 3.3). The loss
-    is smooth and convex, so Newton leaves need no refit.
+    is smooth and convex, so Newton leaves need no refit. Saved models name
+    their link's objective (XGBoost's ``reg:squarederror``, LightGBM's
+    ``regression``: XGBoost < 3.3 has no expectile objective), so the plain
+    boosters predict them exactly but would continue training them as
+    squared error.
 
     Parameters
     ----------
