@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels._common import MAX_EXP_ARG
+from .kernels.intervals import noncrossing_inverse, noncrossing_link
 
 
 class Link:
@@ -106,3 +107,33 @@ class SoftmaxLink(Link):
         shifted = m - m.max(axis=-1, keepdims=True)
         e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
+
+
+class NonCrossingLink(Link):
+    """Rows of k non-decreasing levels <-> rows of k margins.
+
+    ``q_0 = m_0`` and ``q_j = q_{j-1} + 1e-6 + softplus(m_j)``: whatever the
+    margins, the levels never cross. XGBoost's ``reg:expectileerror``
+    (>= 3.3) applies the same transform; LightGBM has no built-in with it, so
+    its models predict margins and the adapters apply :meth:`inverse`.
+    """
+
+    name = "noncrossing"
+    xgboost_objective = "reg:expectileerror"
+    lightgbm_objective = "custom"
+
+    def link(self, mean: np.ndarray) -> np.ndarray:
+        p = np.ascontiguousarray(np.asarray(mean, dtype=np.float64))
+        if p.ndim != 2:
+            raise ValueError(f"levels must be 2-D (n, k), got shape {p.shape}")
+        out = np.empty_like(p)
+        noncrossing_link(p, out)
+        return out
+
+    def inverse(self, margin: np.ndarray) -> np.ndarray:
+        m = np.ascontiguousarray(np.asarray(margin, dtype=np.float64))
+        if m.ndim != 2:
+            raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
+        out = np.empty_like(m)
+        noncrossing_inverse(m, out)
+        return out
