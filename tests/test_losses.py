@@ -222,7 +222,7 @@ def group_weights(rng: np.random.Generator, n: int, group) -> np.ndarray:
 
 
 def constant_margin(loss, n: int, c) -> np.ndarray:
-    if loss.is_multiclass:
+    if loss.n_outputs > 1:
         return np.tile(np.asarray(c, dtype=np.float64), (n, 1))
     return np.full(n, float(c))
 
@@ -395,7 +395,7 @@ def test_documented_curvature_never_below_true_hessian(case, rng):
     loss = case.build()
     if getattr(loss, "_hess_factor", 1.0) < 1.0:
         pytest.skip("hessian_scale < 1 asks for less curvature")
-    if loss.name in ("multi_quantile", "multi_expectile"):
+    if loss.link.name == "noncrossing":
         pytest.skip("the Gauss-Newton curvature of the non-crossing transform leaves out its second-order term")
     y, group = case.make(rng, 16)
     margin = fd_margin(loss, y, rng)
@@ -742,6 +742,67 @@ def test_mm_curvature_is_xgboosts_smooth_objective(name, alpha, weighted, rng):
     assert loss.init_score(y, w) == plain.init_score(y, w)
 
 
+def _chain_through_noncrossing(margin, g_level, h_level):
+    """Margin gradient and diagonal Gauss-Newton curvature of a sum over levels
+    ``q_j = q_{j-1} + 1e-6 + softplus(m_j)``, from each level's own derivatives:
+    ``dq_l / dm_j = sigmoid(m_j)`` for every ``l >= j`` (1 for ``j = 0``)."""
+    n, k = margin.shape
+    jac = np.ones((n, k))
+    jac[:, 1:] = expit(margin[:, 1:])
+    grad = np.empty((n, k))
+    hess = np.empty((n, k))
+    for j in range(k):
+        grad[:, j] = jac[:, j] * g_level[:, j:].sum(axis=1)
+        hess[:, j] = jac[:, j] ** 2 * h_level[:, j:].sum(axis=1)
+    return grad, hess
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alphas", [(0.05, 0.5, 0.95), (0.1, 0.9), (0.02, 0.3, 0.6, 0.98)])
+def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng):
+    """``curvature="mm"``: every level gets XGBoost 3.4's smooth MM quantile
+    gradient (its scale from that level's residuals), chained through the
+    non-crossing transform."""
+    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm")
+    n, k = 300, len(alphas)
+    y = rng.normal(0.0, 50.0, n)
+    margin = np.column_stack([y - 80.0 + rng.normal(0.0, 40.0, n), rng.normal(2.0, 2.0, (n, k - 1))])
+    margin[:5, 0] = y[:5]  # a level exactly at its label
+    w = rng.uniform(0.0, 3.0, n) if weighted else None
+    levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
+    g_level = np.empty((n, k))
+    h_level = np.empty((n, k))
+    for j, alpha in enumerate(alphas):
+        g_level[:, j], h_level[:, j] = xgboost_mm_reference("quantile", alpha, y, levels[:, j], w)
+    want_g, want_h = _chain_through_noncrossing(margin, g_level, h_level)
+    grad, hess = loss.grad_hess(y, margin, w)
+    assert_allclose(grad, want_g, rtol=2e-5, atol=1e-5)
+    assert_allclose(hess, np.maximum(want_h, HESS_FLOOR), rtol=2e-5)
+    # the loss value and the start are the pinball loss's, not the surrogate's
+    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled")
+    assert loss.loss(y, margin, w) == scaled.loss(y, margin, w)
+    assert_array_equal(loss.init_score(y, w), scaled.init_score(y, w))
+    pinball = sum(np.average(np.maximum(a * (y - levels[:, j]), (a - 1) * (y - levels[:, j])), weights=w)
+                  for j, a in enumerate(alphas))
+    assert loss.loss(y, margin, w) == pytest.approx(pinball, rel=1e-9)
+
+
+def test_multi_quantile_init_score_is_each_levels_quantile(rng):
+    """The start is every level's own weighted quantile (non-crossing already),
+    mapped through the link; tied quantiles sit the link's smallest gap apart."""
+    y = rng.gamma(2.0, 3.0, 500)
+    w = rng.uniform(0.5, 2.0, 500)
+    alphas = (0.1, 0.5, 0.9)
+    loss = get_loss("multi_quantile", alphas=alphas)
+    levels = loss.predict(loss.init_score(y, w)[None, :])[0]
+    for level, alpha in zip(levels, alphas):
+        assert level == pytest.approx(get_loss("quantile", alpha=alpha).init_score(y, w), rel=1e-6)
+    tied = get_loss("multi_quantile", alphas=(0.2, 0.4, 0.6)).init_score(np.zeros(50), None)
+    tied_levels = get_loss("multi_quantile", alphas=(0.2, 0.4, 0.6)).predict(tied[None, :])[0]
+    assert np.all(np.isfinite(tied)) and np.all(np.diff(tied_levels) > 0)
+    assert tied_levels[-1] - tied_levels[0] < 1e-5
+
+
 def test_mm_quantile_gradient_scale_follows_the_residuals(rng):
     """g / S tends to the pinball gradient far from the label, in any units;
     a fitted model (all residuals 0) gets no gradient, as in XGBoost."""
@@ -909,9 +970,10 @@ def test_init_score_is_the_best_constant(case, weighted, rng):
     best = objective(c0)
     assert np.all(np.isfinite(c0)) and np.isfinite(best)
     tol = 1e-9 * (1.0 + abs(best))
-    if loss.is_multiclass:
-        assert np.shape(c0) == (loss.num_class,)
-        for start in (np.zeros(loss.num_class), np.asarray(c0) + rng.normal(0, 0.5, loss.num_class)):
+    k = loss.n_outputs
+    if k > 1:
+        assert np.shape(c0) == (k,)
+        for start in (np.zeros(k), np.asarray(c0) + rng.normal(0, 0.5, k)):
             res = minimize(objective, start, method="BFGS", options={"gtol": 1e-10})
             assert best <= res.fun + tol, (c0, res.x)
     else:
@@ -941,7 +1003,7 @@ def _problem(draw, case):
     y, group = case.make(np.random.default_rng(seed), n)
     if loss.link.name == "identity" and not loss.needs_group:
         y = y * draw(st.sampled_from([1.0, 1e-6, 1e4]))
-    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    shape = (n, loss.n_outputs) if loss.n_outputs > 1 else (n,)
     dtype = draw(st.sampled_from([np.float64, np.float32]))
     margin = draw(hnp.arrays(np.float64, shape, elements=_MARGIN_VALUE)).astype(dtype)
     n_w = n if group is None else len(group)
@@ -1048,16 +1110,17 @@ def test_fast_path_matches_public_api(case, rng):
         assert total / denom == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-12)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.name.startswith("softmax")], ids=str)
+@pytest.mark.parametrize("case", [c for c in CASES if c.build().n_outputs > 1], ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_multiclass_memory_layouts_agree(case, dtype, rng):
+def test_multi_output_memory_layouts_agree(case, dtype, rng):
     """Row-major (XGBoost), class-major (LightGBM) and mixed layouts of the
     margin and the outputs give the same values, across several row blocks."""
     loss = case.build()
     n = 3001
+    k = loss.n_outputs
     y, _ = case.make(rng, n)
-    margin = (rng.normal(0, 3, (n, loss.num_class))).astype(dtype)
-    margin[:3] = [[1e3] + [-1e3] * (loss.num_class - 1)] * 3
+    margin = (rng.normal(0, 3, (n, k))).astype(dtype)
+    margin[:3] = [[1e3] + [-1e3] * (k - 1)] * 3
     p = softmax(margin.astype(np.float64), axis=1)
     for w in (None, rng.uniform(0, 2, n)):
         weight = np.empty(0) if w is None else w
@@ -1088,7 +1151,7 @@ def test_multiclass_memory_layouts_agree(case, dtype, rng):
 
 def _extreme_margins(loss, n, rng):
     values = np.array([-1e3, 1e3, 0.0, -700.0, 700.0, -40.0, 40.0])
-    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    shape = (n, loss.n_outputs) if loss.n_outputs > 1 else (n,)
     return rng.choice(values, size=shape)
 
 
@@ -1212,6 +1275,20 @@ _INVALID_PARAMS = [
     ("log_cosh", {"curvature": "bogus"}, "curvature"),
     ("quantile", {"curvature": "irls"}, "curvature"),
     ("absolute_error", {"curvature": None}, "curvature"),
+    ("multi_quantile", {"alphas": (0.9, 0.5, 0.1)}, "alphas must be strictly increasing"),
+    ("multi_quantile", {"alphas": (0.1, 0.5, 0.5)}, "alphas must be strictly increasing.*duplicates"),
+    ("multi_quantile", {"alphas": (0.0, 0.5)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.5, 1.0)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.1, float("nan"))}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.5,)}, "alphas needs at least two levels.*quantile"),
+    ("multi_quantile", {"alphas": 0.5}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": "0.1,0.9"}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": ("a", "b")}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": (0.1, 0.9), "curvature": "unit"}, "curvature"),
+    ("multi_expectile", {"alphas": (0.8, 0.2)}, "alphas must be strictly increasing"),
+    ("multi_expectile", {"alphas": (0.2, 0.2)}, "alphas must be strictly increasing.*duplicates"),
+    ("multi_expectile", {"alphas": (-0.1, 0.5)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_expectile", {"alphas": ()}, "alphas needs at least two levels.*expectile"),
     ("tweedie", {"powr": 1.5}, "powr"),
     ("poisson", {"power": 1.0}, "unknown parameter.*'power'"),
     ("softmax", {}, "needs parameter.*num_class"),
@@ -1465,11 +1542,17 @@ def test_losses_with_different_parameters_differ():
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
 def test_public_attributes(case):
     loss = case.build()
-    assert loss.link.name in ("identity", "log", "logit", "softmax")
+    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing")
     assert isinstance(loss.exact_hessian, bool)
     assert isinstance(loss.label_domain, Domain) and str(loss.label_domain)
     assert loss.task in ("regression", "binary", "multiclass", "ranking")
-    assert loss.n_outputs == (loss.num_class if loss.is_multiclass else 1)
+    k = loss.n_outputs
+    if loss.is_multiclass:
+        assert k == loss.num_class
+    # margins are (n, k) for several outputs, (n,) for one, and nothing else
+    assert loss.check_margin(np.zeros((3, k)), 3).shape == ((3, k) if k > 1 else (3,))
+    with pytest.raises(ValueError, match="shape"):
+        loss.check_margin(np.zeros((3, k + 1)), 3)
     assert len(loss.output_names) == len(set(loss.output_names)) == loss.n_outputs
     assert len(loss.output_links) == loss.n_outputs
     assert isinstance(loss.params, dict)
@@ -1505,6 +1588,11 @@ def test_predict_is_inverse_link(case, rng):
         expected = expit(margin)
     elif loss.link.name == "softmax":
         expected = softmax(margin, axis=1)
+    elif loss.link.name == "noncrossing":
+        # a base level plus positive increments: 1e-6 + softplus of the other margins
+        increments = 1e-6 + np.logaddexp(0.0, margin[:, 1:])
+        expected = np.cumsum(np.column_stack([margin[:, 0], increments]), axis=1)
+        assert np.all(np.diff(pred, axis=1) > 0)
     else:  # pragma: no cover
         raise AssertionError(loss.link)
     assert pred.shape == margin.shape
@@ -1514,6 +1602,10 @@ def test_predict_is_inverse_link(case, rng):
     if not loss.needs_group and loss.link.name in ("identity", "log", "logit"):
         inner = np.abs(margin) < 30
         assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-9, atol=1e-9)
+    if loss.link.name == "noncrossing":
+        # the increments' inverse is exact while softplus(m) is well above the 1e-6 gap
+        inner = np.all(np.abs(margin[:, 1:]) < 10, axis=1) & (np.abs(margin[:, 0]) < 30)
+        assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
