@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .kernels._common import MAX_EXP_ARG
@@ -31,6 +33,15 @@ class Link:
 
     def inverse(self, margin: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def xgboost_params(self, n_outputs: int) -> dict[str, Any]:
+        """XGBoost parameters of the host objective :attr:`xgboost_objective` for ``n_outputs`` margins.
+
+        The objective and whatever it needs to predict ``inverse(margin)``
+        for that many outputs (the adapter adds ``num_class`` /
+        ``num_target``).
+        """
+        return {"objective": self.xgboost_objective}
 
     def response_to_margin(self, response: np.ndarray) -> np.ndarray:
         """Margins of responses, clipped inside the link's domain first."""
@@ -121,6 +132,16 @@ class NonCrossingLink(Link):
     name = "noncrossing"
     xgboost_objective = "reg:expectileerror"
     lightgbm_objective = "custom"
+
+    def xgboost_params(self, n_outputs: int) -> dict[str, Any]:
+        """``reg:expectileerror`` with ``n_outputs`` evenly spaced levels.
+
+        It has as many outputs as levels; with the library's gradients only
+        its transform is used, so any increasing levels serve. Plain XGBoost
+        continuing such a model trains expectiles at those levels.
+        """
+        levels = [round((j + 1) / (n_outputs + 1), 6) for j in range(n_outputs)]
+        return {"objective": self.xgboost_objective, "expectile_alpha": levels}
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         p = np.ascontiguousarray(np.asarray(mean, dtype=np.float64))
