@@ -83,7 +83,7 @@ def test_xgboost_one_model_k_outputs_never_cross_and_rivals_quantile_alpha_list(
 def test_xgboost_saved_model_predicts_levels(data, xgb_model, tmp_path):
     xgb = pytest.importorskip("xgboost")
     gx = pytest.importorskip("gbm_objectives.xgboost")
-    from gbm_objectives.xgboost._params import has_objective
+    from gbm_objectives.xgboost import has_objective
 
     _, _, xt, _ = data
     path = str(tmp_path / "levels.json")
@@ -144,7 +144,7 @@ def test_xgboost_estimator_metric_and_cv(data):
 def test_xgboost_multi_expectile_matches_the_builtin_where_it_exists(data):
     xgb = pytest.importorskip("xgboost")
     gx = pytest.importorskip("gbm_objectives.xgboost")
-    from gbm_objectives.xgboost._params import has_objective
+    from gbm_objectives.xgboost import has_objective
 
     x, y, xt, _ = data
     alphas = (0.1, 0.5, 0.9)
