@@ -199,7 +199,7 @@ def table(results: list[dict], alphas: Sequence[float]) -> str:
               "crossing rate", "fit s", "time ÷ separate"]
     rows = [
         [r["dataset"], r["booster"], r["model"], *(f"{v:.4g}" for v in r["pinball"]), f"{sum(r['pinball']):.4g}",
-         f"{r['pinball_ratio']:.3f}", f"{100 * r['crossing']:.1f}%", r["seconds"].cell(), r["time_ratio"].cell()]
+         f"{r['pinball_ratio']:.3f}", f"{100 * r['crossing']:.1f}%", r["seconds"].cell(3), r["time_ratio"].cell()]
         for r in results
     ]
     return markdown_table(header, rows)
