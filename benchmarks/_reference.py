@@ -358,6 +358,9 @@ def _np_multi_quantile(loss, y, f):
     else:
         s = np.mean(np.abs(r), axis=0)
         g, h = subgradient, 0.5 / (np.abs(r) + np.where(s > 0, s, 1.0))
+    if loss.coupling == "level":
+        # every margin follows its own level only
+        return slope * g, np.maximum(slope * slope * h, HESS_FLOOR)
     return _np_chain(slope, g, h)
 
 

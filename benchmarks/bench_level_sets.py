@@ -5,7 +5,8 @@ learning rate and number of rounds train
 
 * the library's ``multi_quantile(alphas=...)``: ONE model with k outputs per
   row, levels non-crossing by construction (XGBoost: one output per tree,
-  and ``multi_strategy="multi_output_tree"``, one tree for all k outputs);
+  and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
+  with the default ``coupling="chain"`` and with ``coupling="level"``;
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -112,9 +113,9 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
 
     params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate, "nthread": args.threads,
               "min_child_weight": 1.0, "seed": args.seed}
-    spec = f"multi_quantile(alphas={tuple(alphas)!r})"
+    def library(strategy: str, coupling: str = "chain") -> Contender:
+        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r})"
 
-    def library(strategy: str) -> Contender:
         def fit(x, y):
             booster = gx.train(spec, {**params, "multi_strategy": strategy}, xgb.DMatrix(x, y), args.rounds)
             return lambda xt: gx.predict(booster, xt)
@@ -135,6 +136,7 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
     return {
         "library, one output per tree": library("one_output_per_tree"),
         "library, multi_output_tree": library("multi_output_tree"),
+        "library, one output per tree, level coupling": library("one_output_per_tree", "level"),
         "built-in, quantile_alpha list": alpha_list,
         BASELINE: separate,
     }
@@ -147,18 +149,22 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
 
     params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
               "verbose": -1, "seed": args.seed, "deterministic": True}
-    spec = f"multi_quantile(alphas={tuple(alphas)!r})"
+    def library(coupling: str) -> Contender:
+        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r})"
 
-    def library(x, y):
-        booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
-        return lambda xt: glgb.predict(booster, xt)
+        def fit(x, y):
+            booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
+            return lambda xt: glgb.predict(booster, xt)
+
+        return fit
 
     def separate(x, y):
         d = lgb.Dataset(x, y, free_raw_data=False)
         models = [lgb.train({**params, "objective": "quantile", "alpha": a}, d, args.rounds) for a in alphas]
         return lambda xt: np.column_stack([m.predict(xt) for m in models])
 
-    return {"library, one model": library, BASELINE: separate}
+    return {"library, one model": library("chain"), "library, one model, level coupling": library("level"),
+            BASELINE: separate}
 
 
 def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Namespace) -> list[dict]:

@@ -787,6 +787,41 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     assert loss.loss(y, margin, w) == pytest.approx(pinball, rel=1e-9)
 
 
+@pytest.mark.parametrize("curvature", ["mm", "scaled"])
+def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvature, rng):
+    """``coupling="level"``: margin ``j`` gets level ``j``'s own derivatives times
+    ``dq_j / dm_j`` (1, then ``sigmoid(m_j)``), none of the levels above it."""
+    alphas = (0.1, 0.5, 0.9)
+    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="level")
+    n = 200
+    y = rng.normal(0.0, 5.0, n)
+    margin = np.column_stack([y - 6.0 + rng.normal(0.0, 4.0, n), rng.normal(1.0, 2.0, (n, 2))])
+    w = rng.uniform(0.0, 3.0, n)
+    levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
+    r = levels - y[:, None]
+    slope = np.column_stack([np.ones(n), expit(margin[:, 1:])])
+    want_g = np.empty((n, 3))
+    want_h = np.empty((n, 3))
+    for j, alpha in enumerate(alphas):
+        if curvature == "mm":
+            want_g[:, j], want_h[:, j] = xgboost_mm_reference("quantile", alpha, y, levels[:, j], w)
+        else:
+            scale = np.average(np.abs(r[:, j]), weights=w)  # the level's weighted mean absolute residual
+            want_g[:, j] = w * np.where(r[:, j] >= 0, 1.0 - alpha, -alpha)
+            want_h[:, j] = w * 0.5 / (np.abs(r[:, j]) + scale)
+    grad, hess = loss.grad_hess(y, margin, w)
+    assert_allclose(grad, slope * want_g, rtol=2e-5, atol=1e-6)
+    assert_allclose(hess, np.maximum(slope**2 * want_h, HESS_FLOOR), rtol=2e-5)
+    # the loss, the start and the chained default are untouched
+    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature)
+    assert loss.loss(y, margin, w) == chained.loss(y, margin, w)
+    assert_array_equal(loss.init_score(y, w), chained.init_score(y, w))
+    assert chained.coupling == "chain" and loss != chained
+    g_chain, _ = chained.grad_hess(y, margin, w)
+    assert_allclose(g_chain[:, -1], grad[:, -1], rtol=1e-6)  # the top level moves only itself
+    assert not np.allclose(g_chain[:, 0], grad[:, 0])
+
+
 def test_multi_quantile_init_score_is_each_levels_quantile(rng):
     """The start is every level's own weighted quantile (non-crossing already),
     mapped through the link; tied quantiles sit the link's smallest gap apart."""
@@ -1285,6 +1320,7 @@ _INVALID_PARAMS = [
     ("multi_quantile", {"alphas": "0.1,0.9"}, "alphas must be a sequence"),
     ("multi_quantile", {"alphas": ("a", "b")}, "alphas must be a sequence"),
     ("multi_quantile", {"alphas": (0.1, 0.9), "curvature": "unit"}, "curvature"),
+    ("multi_quantile", {"alphas": (0.1, 0.9), "coupling": "joint"}, "coupling"),
     ("multi_expectile", {"alphas": (0.8, 0.2)}, "alphas must be strictly increasing"),
     ("multi_expectile", {"alphas": (0.2, 0.2)}, "alphas must be strictly increasing.*duplicates"),
     ("multi_expectile", {"alphas": (-0.1, 0.5)}, r"alphas must all lie in \(0, 1\)"),

@@ -84,11 +84,22 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
         hess[i, j] = clamp_hess(w * (s * s * h_sum))
 
 
+@njit(**INLINE)
+def _own_levels(margin, i, g_level, h_level, w, grad, hess):
+    """Every margin follows its own level only: ``s_j g_j`` and ``s_j^2 h_j``."""
+    for j in range(margin.shape[1]):
+        s = 1.0 if j == 0 else _sigmoid(f64(margin[i, j]))
+        grad[i, j] = clamp_grad(w * (s * g_level[j]))
+        hess[i, j] = clamp_hess(w * (s * s * h_level[j]))
+
+
 @njit(**JIT)
-def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, own_level, grad, hess):
     """Pinball losses of every level. ``scales[j]``: the mean absolute residual of
     level ``j`` (``curvature=CURVATURE_SCALED``, curvature ``0.5 / (|r| + s)``) or
-    the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost 3.4's smooth quantile)."""
+    the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost 3.4's smooth quantile).
+    ``own_level``: each margin follows its own level (:func:`_own_levels`)
+    instead of the chain rule over every level it moves."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     g_level = np.empty(k)
@@ -116,7 +127,10 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad,
             else:
                 g_level[j] = (1.0 - a) if r >= 0.0 else -a
                 h_level[j] = 0.5 / (abs(r) + scales[j])
-        _chain(margin, i, g_level, h_level, w, grad, hess)
+        if own_level:
+            _own_levels(margin, i, g_level, h_level, w, grad, hess)
+        else:
+            _chain(margin, i, g_level, h_level, w, grad, hess)
 
 
 @njit(**JIT)

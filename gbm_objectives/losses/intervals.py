@@ -79,18 +79,33 @@ class MultiQuantile(_LevelSet):
     residuals), ``"scaled"`` the majoriser curvature ``0.5 / (|r| + s_j)``.
     Both need no leaf refit.
 
+    ``coupling`` says what each margin column is trained on. ``"chain"``
+    (default): the chain rule through the transform, i.e. the gradient of
+    the summed loss: margin ``j`` moves every level ``l >= j`` and sees
+    ``s_j sum_{l >= j} g_l`` with the diagonal Gauss-Newton curvature
+    ``s_j^2 sum_{l >= j} h_l`` (``s_0 = 1``, ``s_j = sigmoid(m_j)``).
+    ``"level"``: margin ``j`` follows its own level only, ``s_j g_j`` and
+    ``s_j^2 h_j``, as if each level were a separate model: not the gradient
+    of the summed loss, but the same fixed point (every level at its own
+    quantile). It keeps the lowest level from being pulled by the others,
+    which helps where the spread varies strongly with the features
+    (``benchmarks/bench_level_sets.py``).
+
     Parameters
     ----------
     alphas : sequence of floats, strictly increasing in (0, 1)
     curvature : {"mm", "scaled"}, default "mm"
+    coupling : {"chain", "level"}, default "chain"
     """
 
     name = "multi_quantile"
 
-    def __init__(self, alphas: Any = (0.05, 0.5, 0.95), curvature: str = "mm") -> None:
+    def __init__(self, alphas: Any = (0.05, 0.5, 0.95), curvature: str = "mm", coupling: str = "chain") -> None:
         super().__init__(alphas)
         check_choice(curvature, "curvature", ("mm", "scaled"))
+        check_choice(coupling, "coupling", ("chain", "level"))
         self.curvature = curvature
+        self.coupling = coupling
         self._code = intervals.CURVATURE_MM if curvature == "mm" else intervals.CURVATURE_SCALED
 
     @property
@@ -115,7 +130,9 @@ class MultiQuantile(_LevelSet):
 
     def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         scales = self._scales(self.global_sums(y, margin, weight) if sums is None else sums)
-        intervals.multi_quantile_grad_hess(y, margin, weight, self._alphas, scales, self._code, grad, hess)
+        intervals.multi_quantile_grad_hess(
+            y, margin, weight, self._alphas, scales, self._code, self.coupling == "level", grad, hess
+        )
 
     def loss_sum(self, y, margin, weight, offsets=None):
         return intervals.multi_quantile_loss_sum(y, margin, weight, self._alphas)
