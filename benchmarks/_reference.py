@@ -54,7 +54,8 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "squared_error": {},
     "expectile": {"alpha": 0.9},
     "multi_expectile": {"alphas": (0.05, 0.5, 0.95)},
-    "multi_quantile": {"alphas": (0.05, 0.5, 0.95)},
+    # (the chain rule: the default per-level direction is no loss's gradient for autograd to reproduce)
+    "multi_quantile": {"alphas": (0.05, 0.5, 0.95), "coupling": "chain"},
     "tweedie": {"power": 1.5},
 }
 #: Candidates per query for grouped losses.

@@ -6,7 +6,7 @@ learning rate and number of rounds train
 * the library's ``multi_quantile(alphas=...)``: ONE model with k outputs per
   row, levels non-crossing by construction (XGBoost: one output per tree,
   and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
-  with the default ``coupling="chain"`` and with ``coupling="level"``;
+  with the default ``coupling="level"`` and with ``coupling="chain"``;
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -113,7 +113,7 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
 
     params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate, "nthread": args.threads,
               "min_child_weight": 1.0, "seed": args.seed}
-    def library(strategy: str, coupling: str = "chain") -> Contender:
+    def library(strategy: str, coupling: str) -> Contender:
         spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r})"
 
         def fit(x, y):
@@ -134,9 +134,9 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
         return lambda xt: np.asarray(model.inplace_predict(xt)).reshape(xt.shape[0], len(alphas))
 
     return {
-        "library, one output per tree": library("one_output_per_tree"),
-        "library, multi_output_tree": library("multi_output_tree"),
-        "library, one output per tree, level coupling": library("one_output_per_tree", "level"),
+        "library (level), one output per tree": library("one_output_per_tree", "level"),
+        "library (level), multi_output_tree": library("multi_output_tree", "level"),
+        "library (chain), one output per tree": library("one_output_per_tree", "chain"),
         "built-in, quantile_alpha list": alpha_list,
         BASELINE: separate,
     }
@@ -163,7 +163,7 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
         models = [lgb.train({**params, "objective": "quantile", "alpha": a}, d, args.rounds) for a in alphas]
         return lambda xt: np.column_stack([m.predict(xt) for m in models])
 
-    return {"library, one model": library("chain"), "library, one model, level coupling": library("level"),
+    return {"library (level), one model": library("level"), "library (chain), one model": library("chain"),
             BASELINE: separate}
 
 

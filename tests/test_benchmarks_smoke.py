@@ -235,10 +235,10 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
     assert bench.main(argv) == 0
     (table,) = _tables(capsys.readouterr().out)
     assert [(row[1], row[2]) for row in table] == [
-        ("xgboost", "library, one output per tree"), ("xgboost", "library, multi_output_tree"),
-        ("xgboost", "library, one output per tree, level coupling"),
+        ("xgboost", "library (level), one output per tree"), ("xgboost", "library (level), multi_output_tree"),
+        ("xgboost", "library (chain), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
-        ("lightgbm", "library, one model"), ("lightgbm", "library, one model, level coupling"),
+        ("lightgbm", "library (level), one model"), ("lightgbm", "library (chain), one model"),
         ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:

@@ -73,9 +73,10 @@ def _build_cases() -> list[Case]:
             cases.append(_case("quantile", "real", alpha=alpha, curvature=curvature))
     for alpha in (0.1, 0.5, 0.9):
         cases.append(_case("expectile", "real", alpha=alpha))
-    # curvature="mm" is a surrogate gradient, checked against XGBoost 3.4's formula separately.
+    # curvature="mm" is a surrogate gradient and coupling="level" (the default) a per-level
+    # direction, each checked against its own formula separately; "chain" is the loss's gradient.
     for alphas in ((0.1, 0.5, 0.9), (0.25, 0.75), (0.02, 0.3, 0.6, 0.98)):
-        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled"))
+        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain"))
     for alphas in ((0.2, 0.5, 0.8), (0.05, 0.95)):
         cases.append(_case("multi_expectile", "real", alphas=alphas))
     for delta in (0.5, 1.35, 5.0):
@@ -763,7 +764,7 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     """``curvature="mm"``: every level gets XGBoost 3.4's smooth MM quantile
     gradient (its scale from that level's residuals), chained through the
     non-crossing transform."""
-    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm")
+    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm", coupling="chain")
     n, k = 300, len(alphas)
     y = rng.normal(0.0, 50.0, n)
     margin = np.column_stack([y - 80.0 + rng.normal(0.0, 40.0, n), rng.normal(2.0, 2.0, (n, k - 1))])
@@ -779,7 +780,7 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     assert_allclose(grad, want_g, rtol=2e-5, atol=1e-5)
     assert_allclose(hess, np.maximum(want_h, HESS_FLOOR), rtol=2e-5)
     # the loss value and the start are the pinball loss's, not the surrogate's
-    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled")
+    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled", coupling="chain")
     assert loss.loss(y, margin, w) == scaled.loss(y, margin, w)
     assert_array_equal(loss.init_score(y, w), scaled.init_score(y, w))
     pinball = sum(np.average(np.maximum(a * (y - levels[:, j]), (a - 1) * (y - levels[:, j])), weights=w)
@@ -792,7 +793,8 @@ def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvatur
     """``coupling="level"``: margin ``j`` gets level ``j``'s own derivatives times
     ``dq_j / dm_j`` (1, then ``sigmoid(m_j)``), none of the levels above it."""
     alphas = (0.1, 0.5, 0.9)
-    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="level")
+    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature)
+    assert loss.coupling == "level"
     n = 200
     y = rng.normal(0.0, 5.0, n)
     margin = np.column_stack([y - 6.0 + rng.normal(0.0, 4.0, n), rng.normal(1.0, 2.0, (n, 2))])
@@ -813,10 +815,10 @@ def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvatur
     assert_allclose(grad, slope * want_g, rtol=2e-5, atol=1e-6)
     assert_allclose(hess, np.maximum(slope**2 * want_h, HESS_FLOOR), rtol=2e-5)
     # the loss, the start and the chained default are untouched
-    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature)
+    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="chain")
     assert loss.loss(y, margin, w) == chained.loss(y, margin, w)
     assert_array_equal(loss.init_score(y, w), chained.init_score(y, w))
-    assert chained.coupling == "chain" and loss != chained
+    assert loss != chained
     g_chain, _ = chained.grad_hess(y, margin, w)
     assert_allclose(g_chain[:, -1], grad[:, -1], rtol=1e-6)  # the top level moves only itself
     assert not np.allclose(g_chain[:, 0], grad[:, 0])

@@ -60,7 +60,7 @@ booster facts a custom objective otherwise gets wrong:
 * **Quantile and expectile sets.** ``multi_quantile`` / ``multi_expectile``
   train as one booster with k outputs per row (``num_target``; one tree per
   output and round, XGBoost's default ``multi_strategy``, which measured as
-  accurate as ``"multi_output_tree"`` and no slower, see
+  accurate as ``"multi_output_tree"`` (within 0.5%) at similar time, see
   ``benchmarks/bench_level_sets.py``). On XGBoost >= 3.3 the model is hosted
   by ``reg:expectileerror``, whose output transform is the non-crossing
   link: plain ``booster.predict`` (also of a reloaded model) returns the
