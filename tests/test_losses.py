@@ -822,6 +822,14 @@ def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvatur
     g_chain, _ = chained.grad_hess(y, margin, w)
     assert_allclose(g_chain[:, -1], grad[:, -1], rtol=1e-6)  # the top level moves only itself
     assert not np.allclose(g_chain[:, 0], grad[:, 0])
+    # any layout (LightGBM's class-major scores, XGBoost's row-major ones), float32, extremes
+    for m in (np.asfortranarray(margin), margin.astype(np.float32)):
+        g2, h2 = loss.grad_hess(y, m, w)
+        assert_allclose(g2, grad, rtol=1e-5, atol=1e-6)
+        assert_allclose(h2, hess, rtol=1e-5)
+    extreme = rng.choice([-1e3, 1e3, 0.0, -700.0, 700.0, -40.0, 40.0, 1e-9], size=(n, 3))
+    g3, h3 = loss.grad_hess(y, extreme, w)
+    assert np.all(np.isfinite(g3)) and np.all(np.isfinite(h3)) and np.all(h3 > 0)
 
 
 def test_multi_quantile_init_score_is_each_levels_quantile(rng):
@@ -1527,8 +1535,11 @@ def _dispatchers():
 
 
 def test_kernels_compile_in_nopython_mode(rng):
-    # run every case once with float64 and float32 margins so every kernel compiles
-    for case in CASES:
+    # run every case once with float64 and float32 margins so every kernel compiles, and
+    # multi_quantile's default coupling="level", whose direction is no gradient for the
+    # finite-difference cases (it has tests of its own)
+    level_sets = [Case("multi_quantile", (("curvature", c),), "real") for c in ("mm", "scaled")]
+    for case in [*CASES, *level_sets]:
         loss = case.build()
         y, group = case.make(rng, 6)
         margin = fd_margin(loss, y, rng)

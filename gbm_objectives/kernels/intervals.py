@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
+from ._fastmath import fast_exp_nonpositive, fast_log1p
 
 #: The smallest gap between consecutive levels (XGBoost's ``kRtEps``).
 EPS = 1e-6
@@ -84,22 +85,12 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
         hess[i, j] = clamp_hess(w * (s * s * h_sum))
 
 
-@njit(**INLINE)
-def _own_levels(margin, i, g_level, h_level, w, grad, hess):
-    """Every margin follows its own level only: ``s_j g_j`` and ``s_j^2 h_j``."""
-    for j in range(margin.shape[1]):
-        s = 1.0 if j == 0 else _sigmoid(f64(margin[i, j]))
-        grad[i, j] = clamp_grad(w * (s * g_level[j]))
-        hess[i, j] = clamp_hess(w * (s * s * h_level[j]))
-
-
 @njit(**JIT)
-def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, own_level, grad, hess):
-    """Pinball losses of every level. ``scales[j]``: the mean absolute residual of
-    level ``j`` (``curvature=CURVATURE_SCALED``, curvature ``0.5 / (|r| + s)``) or
-    the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost 3.4's smooth quantile).
-    ``own_level``: each margin follows its own level (:func:`_own_levels`)
-    instead of the chain rule over every level it moves."""
+def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+    """Pinball losses of every level, chained through the transform (``coupling="chain"``).
+    ``scales[j]``: the mean absolute residual of level ``j`` (``curvature=CURVATURE_SCALED``,
+    curvature ``0.5 / (|r| + s)``) or the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost
+    3.4's smooth quantile)."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     g_level = np.empty(k)
@@ -127,31 +118,135 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, own_l
             else:
                 g_level[j] = (1.0 - a) if r >= 0.0 else -a
                 h_level[j] = 0.5 / (abs(r) + scales[j])
-        if own_level:
-            _own_levels(margin, i, g_level, h_level, w, grad, hess)
-        else:
-            _chain(margin, i, g_level, h_level, w, grad, hess)
+        _chain(margin, i, g_level, h_level, w, grad, hess)
+
+
+@njit(**INLINE)
+def _increment(x):
+    """``(EPS + softplus(x), sigmoid(x))`` from one ``exp``, with no libm call."""
+    e = fast_exp_nonpositive(-abs(x))
+    d = 1.0 / (1.0 + e)
+    return EPS + max(x, 0.0) + fast_log1p(e), (d if x >= 0.0 else e * d)
+
+
+@njit(**INLINE)
+def _mm_tanh_ratio(x):
+    """``(tanh(x), max(tanh(x) / x, MM_FLOOR))`` with no libm call (the ratio is 1 at 0)."""
+    ax = abs(x)
+    e = fast_exp_nonpositive(-2.0 * ax)
+    t = (1.0 - e) / (1.0 + e)
+    # (1 - e) cancels below |x| ~ 1e-4, where tanh(x) / x = 1 - x^2 / 3 to float64 precision
+    small = ax < 1e-4
+    ratio = (1.0 - ax * ax / 3.0) if small else t / max(ax, 1e-300)
+    t = ax * ratio if small else t
+    return (t if x >= 0.0 else -t), max(ratio, MM_FLOOR)
+
+
+#: Rows per block of the level-by-level kernels: their scratch stays a few KiB.
+BLOCK = 32
+
+
+@njit(**INLINE)
+def _load_block(margin, start, stop, mb):
+    """Margins of rows ``start:stop`` into ``mb[level, row]``: each level contiguous."""
+    for t in range(stop - start):
+        for j in range(margin.shape[1]):
+            mb[j, t] = f64(margin[start + t, j])
 
 
 @njit(**JIT)
+def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+    """Pinball losses of every level, each margin following its own level only
+    (``coupling="level"``): ``s_j g_j`` and ``s_j^2 h_j``, in blocks of rows.
+
+    Each level needs only the one below it, so within a block of ``BLOCK``
+    rows the loop runs over the rows for one level after another, on margins
+    copied level-major: straight-line arithmetic without libm calls, which
+    compiles to SIMD code whatever the layout of ``margin`` and the outputs.
+    """
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    mb = np.empty((k, BLOCK))
+    gb = np.empty((k, BLOCK))
+    hb = np.empty((k, BLOCK))
+    levels = np.empty(BLOCK)
+    inv = np.zeros(k)
+    for j in range(k):
+        if curvature == CURVATURE_MM and scales[j] > 0.0:
+            inv[j] = 1.0 / (MM_C * scales[j])
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        nb = stop - start
+        _load_block(margin, start, stop, mb)
+        for j in range(k):
+            a = alphas[j]
+            scale = scales[j]
+            inv_j = inv[j]
+            for t in range(nb):
+                m = mb[j, t]
+                if j == 0:
+                    q = m
+                    s = 1.0
+                else:
+                    step, s = _increment(m)
+                    q = levels[t] + step
+                levels[t] = q
+                r = q - f64(y[start + t])
+                sub = (1.0 - a) if r >= 0.0 else -a
+                if inv_j > 0.0:
+                    th, ratio = _mm_tanh_ratio(r * inv_j)
+                    g = 0.5 * scale * (th + 1.0 - 2.0 * a)
+                    h = ratio / (2.0 * MM_C)
+                elif curvature == CURVATURE_MM:
+                    g = sub
+                    h = 1.0
+                else:
+                    g = sub
+                    h = 0.5 / (abs(r) + scale)
+                w = weight[start + t] if weighted else 1.0
+                gb[j, t] = w * (s * g)
+                hb[j, t] = w * (s * s * h)
+        for t in range(nb):
+            for j in range(k):
+                grad[start + t, j] = clamp_grad(gb[j, t])
+                hess[start + t, j] = clamp_hess(hb[j, t])
+
+
+# The level sums are reductions: ``reassoc`` lets them run in SIMD lanes.
+_JIT_SUMS = dict(JIT, fastmath={"contract", "reassoc"})
+
+
+@njit(**_JIT_SUMS)
 def multi_quantile_level_sums(y, margin, weight, out):
     """Per level ``j``: ``out[j, 0] = sum w |r_j|``, ``out[j, 1] = sum w sqrt|r_j|``,
     ``out[j, 2] = sum w``: the statistics both curvatures scale by (summed over
-    workers in distributed training)."""
+    workers in distributed training). In blocks of rows, one level after another
+    (as :func:`multi_quantile_own_level_grad_hess`): SIMD code, no libm call but ``sqrt``."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
+    mb = np.empty((k, BLOCK))
+    levels = np.empty(BLOCK)
     out[:, :] = 0.0
-    for i in range(n):
-        w = weight[i] if weighted else 1.0
-        yi = f64(y[i])
-        q = f64(margin[i, 0])
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        nb = stop - start
+        _load_block(margin, start, stop, mb)
         for j in range(k):
-            if j > 0:
-                q += EPS + _softplus(f64(margin[i, j]))
-            a = abs(q - yi)
-            out[j, 0] += w * a
-            out[j, 1] += w * math.sqrt(a)
-            out[j, 2] += w
+            s_abs = 0.0
+            s_sqrt = 0.0
+            s_w = 0.0
+            for t in range(nb):
+                m = mb[j, t]
+                q = m if j == 0 else levels[t] + _increment(m)[0]
+                levels[t] = q
+                a = abs(q - f64(y[start + t]))
+                w = weight[start + t] if weighted else 1.0
+                s_abs += w * a
+                s_sqrt += w * math.sqrt(a)
+                s_w += w
+            out[j, 0] += s_abs
+            out[j, 1] += s_sqrt
+            out[j, 2] += s_w
 
 
 @njit(**JIT)

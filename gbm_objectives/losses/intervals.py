@@ -132,9 +132,12 @@ class MultiQuantile(_LevelSet):
 
     def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
         scales = self._scales(self.global_sums(y, margin, weight) if sums is None else sums)
-        intervals.multi_quantile_grad_hess(
-            y, margin, weight, self._alphas, scales, self._code, self.coupling == "level", grad, hess
-        )
+        if self.coupling == "level":
+            intervals.multi_quantile_own_level_grad_hess(
+                y, margin, weight, self._alphas, scales, self._code, grad, hess
+            )
+        else:
+            intervals.multi_quantile_grad_hess(y, margin, weight, self._alphas, scales, self._code, grad, hess)
 
     def loss_sum(self, y, margin, weight, offsets=None):
         return intervals.multi_quantile_loss_sum(y, margin, weight, self._alphas)
