@@ -18,8 +18,9 @@ ALPHAS = (0.05, 0.5, 0.95)
 SPEC = f"multi_quantile(alphas={ALPHAS!r})"
 ROUNDS = 60
 #: How far the one model's held-out pinball loss may trail separately fitted built-ins here
-#: (measured: 0.99x to 1.08x; benchmarks/bench_level_sets.py has the full comparison).
-GAP = 1.10
+#: (measured: 0.96x on XGBoost 3.4, 1.05x on 3.2, 1.03x on LightGBM;
+#: benchmarks/bench_level_sets.py has the full comparison).
+GAP = 1.06
 
 
 def heteroscedastic(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +74,7 @@ def test_xgboost_one_model_k_outputs_never_cross_and_rivals_quantile_alpha_list(
                          "quantile_alpha": list(ALPHAS)}, xgb.DMatrix(x, y), ROUNDS)
     theirs = builtin.inplace_predict(xt).reshape(-1, len(ALPHAS))
     # (XGBoost < 3.4 refits the built-in's leaves to exact residual quantiles, which the
-    # non-crossing transform rules out: the one model is measured up to 8% behind there)
+    # non-crossing transform rules out: the one model trails it there)
     assert pinball_total(yt, ours) <= GAP * pinball_total(yt, theirs)
     # Starts from every level's own quantile: after no trees the levels are the training quantiles.
     start = gx.predict(gx.train(SPEC, {"nthread": 1}, xgb.DMatrix(x, y), 0), xt[:3])
