@@ -6,7 +6,8 @@ learning rate and number of rounds train
 * the library's ``multi_quantile(alphas=...)``: ONE model with k outputs per
   row, levels non-crossing by construction (XGBoost: one output per tree,
   and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
-  with the default ``coupling="level"`` and with ``coupling="chain"``;
+  with the defaults ``coupling="level"``, ``curvature="mm"``, with
+  ``coupling="chain"`` and with ``curvature="scaled"``;
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -113,8 +114,8 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
 
     params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate, "nthread": args.threads,
               "min_child_weight": 1.0, "seed": args.seed}
-    def library(strategy: str, coupling: str) -> Contender:
-        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r})"
+    def library(strategy: str, coupling: str, curvature: str = "mm") -> Contender:
+        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r})"
 
         def fit(x, y):
             booster = gx.train(spec, {**params, "multi_strategy": strategy}, xgb.DMatrix(x, y), args.rounds)
@@ -137,6 +138,7 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
         "library (level), one output per tree": library("one_output_per_tree", "level"),
         "library (level), multi_output_tree": library("multi_output_tree", "level"),
         "library (chain), one output per tree": library("one_output_per_tree", "chain"),
+        "library (level, scaled), one output per tree": library("one_output_per_tree", "level", "scaled"),
         "built-in, quantile_alpha list": alpha_list,
         BASELINE: separate,
     }
@@ -149,8 +151,8 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
 
     params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
               "verbose": -1, "seed": args.seed, "deterministic": True}
-    def library(coupling: str) -> Contender:
-        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r})"
+    def library(coupling: str, curvature: str = "mm") -> Contender:
+        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r})"
 
         def fit(x, y):
             booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
@@ -164,7 +166,7 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
         return lambda xt: np.column_stack([m.predict(xt) for m in models])
 
     return {"library (level), one model": library("level"), "library (chain), one model": library("chain"),
-            BASELINE: separate}
+            "library (level, scaled), one model": library("level", "scaled"), BASELINE: separate}
 
 
 def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Namespace) -> list[dict]:

@@ -237,9 +237,10 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
     assert [(row[1], row[2]) for row in table] == [
         ("xgboost", "library (level), one output per tree"), ("xgboost", "library (level), multi_output_tree"),
         ("xgboost", "library (chain), one output per tree"),
+        ("xgboost", "library (level, scaled), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
         ("lightgbm", "library (level), one model"), ("lightgbm", "library (chain), one model"),
-        ("lightgbm", "built-in, k separate models"),
+        ("lightgbm", "library (level, scaled), one model"), ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:
         per_alpha, total = [float(v) for v in row[3:5]], float(row[5])
