@@ -53,6 +53,9 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "softmax_focal": {"gamma": 2.0},
     "squared_error": {},
     "expectile": {"alpha": 0.9},
+    "multi_expectile": {"alphas": (0.05, 0.5, 0.95)},
+    # (the chain rule: the default per-level direction is no loss's gradient for autograd to reproduce)
+    "multi_quantile": {"alphas": (0.05, 0.5, 0.95), "coupling": "chain"},
     "tweedie": {"power": 1.5},
 }
 #: Candidates per query for grouped losses.
@@ -318,6 +321,58 @@ def _np_quantile(loss, y, f):
     return _np_pinball(y, f, loss.alpha, 1.0, 1.0 - loss.alpha)
 
 
+#: The smallest gap between consecutive levels of a quantile or expectile set.
+LEVEL_GAP = 1e-6
+#: XGBoost 3.4's smooth MM quantile: its constant and its curvature floor.
+MM_C, MM_FLOOR = 0.04, 3e-4
+
+
+def _np_levels(f):
+    """Non-crossing levels of (n, k) margins and ``dq / dm`` of each margin column."""
+    levels = np.cumsum(np.column_stack([f[:, 0], LEVEL_GAP + np.logaddexp(0.0, f[:, 1:])]), axis=1)
+    slope = np.ones_like(f)
+    slope[:, 1:] = _np_sigmoid(f[:, 1:])
+    return levels, slope
+
+
+def _np_chain(slope, g_level, h_level):
+    """Every level ``l >= j`` moves with margin ``j``: tail sums times the slope (Gauss-Newton)."""
+    tail_g = np.cumsum(g_level[:, ::-1], axis=1)[:, ::-1]
+    tail_h = np.cumsum(h_level[:, ::-1], axis=1)[:, ::-1]
+    return slope * tail_g, np.maximum(slope * slope * tail_h, HESS_FLOOR)
+
+
+@numpy_reference("multi_quantile")
+def _np_multi_quantile(loss, y, f):
+    levels, slope = _np_levels(f)
+    alphas = np.asarray(loss.alphas)
+    r = levels - y[:, None]
+    subgradient = np.where(r >= 0, 1.0 - alphas, -alphas)
+    if loss.curvature == "mm":
+        scale = np.mean(np.sqrt(np.abs(r)), axis=0) ** 2
+        safe = np.where(scale > 0, scale, 1.0)
+        x = r / (MM_C * safe)
+        t = np.tanh(x)
+        ratio = np.where(x == 0, 1.0, t / np.where(x == 0, 1.0, x))
+        g = np.where(scale > 0, 0.5 * scale * (t + 1.0 - 2.0 * alphas), subgradient)
+        h = np.where(scale > 0, np.maximum(ratio, MM_FLOOR) / (2.0 * MM_C), 1.0)
+    else:
+        s = np.mean(np.abs(r), axis=0)
+        g, h = subgradient, 0.5 / (np.abs(r) + np.where(s > 0, s, 1.0))
+    if loss.coupling == "level":
+        # every margin follows its own level only
+        return slope * g, np.maximum(slope * slope * h, HESS_FLOOR)
+    return _np_chain(slope, g, h)
+
+
+@numpy_reference("multi_expectile")
+def _np_multi_expectile(loss, y, f):
+    levels, slope = _np_levels(f)
+    r = levels - y[:, None]
+    a = np.where(r >= 0, 1.0 - np.asarray(loss.alphas), np.asarray(loss.alphas))
+    return _np_chain(slope, a * r, a)
+
+
 @numpy_reference("absolute_error")
 def _np_absolute_error(loss, y, f):
     # |r| is twice the pinball loss at alpha = 0.5: gradient sign(r), 0 at a tie.
@@ -451,6 +506,33 @@ def _torch_expectile(torch, loss, y, f):
 @torch_reference("quantile")
 def _torch_quantile(torch, loss, y, f):
     return _torch_pinball(torch, y, f, loss.alpha, 1.0)
+
+
+def _torch_levels(torch, f):
+    increments = LEVEL_GAP + torch.nn.functional.softplus(f[:, 1:])
+    return torch.cumsum(torch.cat([f[:, :1], increments], dim=1), dim=1)
+
+
+@torch_reference("multi_quantile")
+def _torch_multi_quantile(torch, loss, y, f):
+    alphas = torch.tensor(loss.alphas, dtype=f.dtype)
+    levels = _torch_levels(torch, f)
+    if loss.curvature != "mm":
+        return _torch_pinball(torch, y[:, None], levels, alphas, 1.0).sum(dim=1)
+    # The MM surrogate each level is trained on: S / 2 (c S log cosh(r / (c S)) + (1 - 2 alpha) r),
+    # whose gradient is XGBoost 3.4's; its scale S is a constant of the round.
+    r = levels - y[:, None]
+    scale = (r.detach().abs().sqrt().mean(dim=0) ** 2).clamp_min(1e-300)
+    x = (r / (MM_C * scale)).abs()
+    log_cosh = x + torch.nn.functional.softplus(-2.0 * x) - np.log(2.0)
+    return (0.5 * scale * (MM_C * scale * log_cosh + (1.0 - 2.0 * alphas) * r)).sum(dim=1)
+
+
+@torch_reference("multi_expectile")
+def _torch_multi_expectile(torch, loss, y, f):
+    alphas = torch.tensor(loss.alphas, dtype=f.dtype)
+    r = _torch_levels(torch, f) - y[:, None]
+    return (0.5 * torch.where(r >= 0, 1.0 - alphas, alphas) * r * r).sum(dim=1)
 
 
 @torch_reference("absolute_error")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .kernels._common import MAX_EXP_ARG
+from .kernels.intervals import noncrossing_inverse, noncrossing_link
 
 
 class Link:
@@ -30,6 +33,15 @@ class Link:
 
     def inverse(self, margin: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def xgboost_params(self, n_outputs: int) -> dict[str, Any]:
+        """XGBoost parameters of the host objective :attr:`xgboost_objective` for ``n_outputs`` margins.
+
+        The objective and whatever it needs to predict ``inverse(margin)``
+        for that many outputs (the adapter adds ``num_class`` /
+        ``num_target``).
+        """
+        return {"objective": self.xgboost_objective}
 
     def response_to_margin(self, response: np.ndarray) -> np.ndarray:
         """Margins of responses, clipped inside the link's domain first."""
@@ -106,3 +118,43 @@ class SoftmaxLink(Link):
         shifted = m - m.max(axis=-1, keepdims=True)
         e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
+
+
+class NonCrossingLink(Link):
+    """Rows of k non-decreasing levels <-> rows of k margins.
+
+    ``q_0 = m_0`` and ``q_j = q_{j-1} + 1e-6 + softplus(m_j)``: whatever the
+    margins, the levels never cross. XGBoost's ``reg:expectileerror``
+    (>= 3.3) applies the same transform; LightGBM has no built-in with it, so
+    its models predict margins and the adapters apply :meth:`inverse`.
+    """
+
+    name = "noncrossing"
+    xgboost_objective = "reg:expectileerror"
+    lightgbm_objective = "custom"
+
+    def xgboost_params(self, n_outputs: int) -> dict[str, Any]:
+        """``reg:expectileerror`` with ``n_outputs`` evenly spaced levels.
+
+        It has as many outputs as levels; with the library's gradients only
+        its transform is used, so any increasing levels serve. Plain XGBoost
+        continuing such a model trains expectiles at those levels.
+        """
+        levels = [round((j + 1) / (n_outputs + 1), 6) for j in range(n_outputs)]
+        return {"objective": self.xgboost_objective, "expectile_alpha": levels}
+
+    def link(self, mean: np.ndarray) -> np.ndarray:
+        p = np.ascontiguousarray(np.asarray(mean, dtype=np.float64))
+        if p.ndim != 2:
+            raise ValueError(f"levels must be 2-D (n, k), got shape {p.shape}")
+        out = np.empty_like(p)
+        noncrossing_link(p, out)
+        return out
+
+    def inverse(self, margin: np.ndarray) -> np.ndarray:
+        m = np.ascontiguousarray(np.asarray(margin, dtype=np.float64))
+        if m.ndim != 2:
+            raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
+        out = np.empty_like(m)
+        noncrossing_inverse(m, out)
+        return out

@@ -227,6 +227,33 @@ def test_tweedie_power_study_runs_and_writes_its_table(capsys, tmp_path):
     assert "| 1.5 | booster | 1 |" in text
 
 
+def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
+    pytest.importorskip("xgboost")
+    pytest.importorskip("lightgbm")
+    bench = _script("bench_level_sets")
+    argv = ["--rows", "300", "--rounds", "3", "--repeats", "1", "--datasets", "synthetic", "--alphas", "0.1", "0.9"]
+    assert bench.main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert [(row[1], row[2]) for row in table] == [
+        ("xgboost", "library (level), one output per tree"), ("xgboost", "library (level), multi_output_tree"),
+        ("xgboost", "library (chain), one output per tree"),
+        ("xgboost", "library (level, scaled), one output per tree"),
+        ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
+        ("lightgbm", "library (level), one model"), ("lightgbm", "library (chain), one model"),
+        ("lightgbm", "library (level, scaled), one model"), ("lightgbm", "built-in, k separate models"),
+    ]
+    for row in table:
+        per_alpha, total = [float(v) for v in row[3:5]], float(row[5])
+        assert total == pytest.approx(sum(per_alpha), rel=1e-3), row
+        assert _median(row[8]) >= 0
+        if row[2].startswith("library"):
+            assert row[7] == "0.0%", row  # non-crossing by construction
+        if row[2] == "built-in, k separate models":
+            assert float(row[6]) == 1.0 and _median(row[9]) == 1.0
+    with pytest.raises(SystemExit):
+        bench.main(["--alphas", "0.9", "0.1"])
+
+
 def test_scripts_reject_bad_arguments():
     for name, argv in (
         ("bench_kernels", ["--losses", "no_such_loss"]),

@@ -89,20 +89,36 @@ def test_domains_describe_check_and_sample(rng):
     assert {0.0, 1.0} <= set(sample.tolist()) and ((sample > 0) & (sample < 1)).any()
 
 
-def test_global_sums_reproduce_a_single_machine_call(rng):
-    for loss in (get_loss("quantile", alpha=0.8, curvature="mm"), get_loss("absolute_error", curvature="mm")):
-        y, _ = example_labels(loss, rng, 400)
-        margin = example_margins(loss, rng, 400)
-        w = rng.uniform(0.5, 2.0, 400)
-        whole = loss.global_sums(y, margin, w)
-        halves = loss.global_sums(y[:200], margin[:200], w[:200]) + loss.global_sums(y[200:], margin[200:], w[200:])
-        np.testing.assert_allclose(halves, whole, rtol=1e-12)
-        ref = [np.empty(400, np.float32) for _ in range(2)]
-        loss.grad_hess_into(y, margin, w, *ref)
-        part = [np.empty(200, np.float32) for _ in range(2)]
-        loss.grad_hess_into(y[:200], margin[:200], w[:200], *part, sums=whole)
-        np.testing.assert_allclose(part[0], ref[0][:200], rtol=1e-6)
-        np.testing.assert_allclose(part[1], ref[1][:200], rtol=1e-6)
+@pytest.mark.parametrize("loss", [
+    get_loss("quantile", alpha=0.8, curvature="mm"),
+    get_loss("absolute_error", curvature="mm"),
+    get_loss("multi_quantile", alphas=(0.05, 0.5, 0.95), curvature="mm"),
+    get_loss("multi_quantile", alphas=(0.05, 0.5, 0.95), curvature="mm", coupling="chain"),
+    get_loss("multi_quantile", alphas=(0.1, 0.9), curvature="scaled"),
+], ids=repr)
+def test_global_sums_reproduce_a_single_machine_call(loss, rng):
+    y, _ = example_labels(loss, rng, 400)
+    margin = example_margins(loss, rng, 400)
+    w = rng.uniform(0.5, 2.0, 400)
+    whole = loss.global_sums(y, margin, w)
+    # three uneven workers, as a distributed training splits rows
+    cuts = [0, 90, 250, 400]
+    parts = [loss.global_sums(y[a:b], margin[a:b], w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    np.testing.assert_allclose(np.sum(parts, axis=0), whole, rtol=1e-12)
+    ref = [np.empty(margin.shape, np.float32) for _ in range(2)]
+    loss.grad_hess_into(y, margin, w, *ref)
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        part = [np.empty(margin[a:b].shape, np.float32) for _ in range(2)]
+        loss.grad_hess_into(y[a:b], margin[a:b], w[a:b], *part, sums=whole)
+        np.testing.assert_allclose(part[0], ref[0][a:b], rtol=1e-6)
+        np.testing.assert_allclose(part[1], ref[1][a:b], rtol=1e-6)
+        # without the global sums a worker's own rows give other gradients
+        own = [np.empty(margin[a:b].shape, np.float32) for _ in range(2)]
+        loss.grad_hess_into(y[a:b], margin[a:b], w[a:b], *own)
+        assert not (np.allclose(own[0], ref[0][a:b], rtol=1e-6) and np.allclose(own[1], ref[1][a:b], rtol=1e-6))
+
+
+def test_losses_without_global_sums_return_none():
     assert get_loss("quantile").global_sums(np.ones(3), np.zeros(3), np.empty(0)) is None
 
 

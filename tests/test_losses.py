@@ -73,6 +73,12 @@ def _build_cases() -> list[Case]:
             cases.append(_case("quantile", "real", alpha=alpha, curvature=curvature))
     for alpha in (0.1, 0.5, 0.9):
         cases.append(_case("expectile", "real", alpha=alpha))
+    # curvature="mm" is a surrogate gradient and coupling="level" (the default) a per-level
+    # direction, each checked against its own formula separately; "chain" is the loss's gradient.
+    for alphas in ((0.1, 0.5, 0.9), (0.25, 0.75), (0.02, 0.3, 0.6, 0.98)):
+        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain"))
+    for alphas in ((0.2, 0.5, 0.8), (0.05, 0.95)):
+        cases.append(_case("multi_expectile", "real", alphas=alphas))
     for delta in (0.5, 1.35, 5.0):
         for curvature in ("unit", "irls"):
             cases.append(_case("huber", "real", delta=delta, curvature=curvature))
@@ -192,8 +198,8 @@ def fd_margin(loss, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = y.shape[0]
     if loss.needs_group:
         return rng.normal(0.0, 2.0 * loss.temperature, n)
-    if loss.is_multiclass:
-        return rng.normal(0.0, 2.0, (n, loss.num_class))
+    if loss.n_outputs > 1:
+        return rng.normal(0.0, 2.0, (n, loss.n_outputs))
     link = loss.link.name
     if link == "identity":
         delta = getattr(loss, "delta", None)
@@ -217,7 +223,7 @@ def group_weights(rng: np.random.Generator, n: int, group) -> np.ndarray:
 
 
 def constant_margin(loss, n: int, c) -> np.ndarray:
-    if loss.is_multiclass:
+    if loss.n_outputs > 1:
         return np.tile(np.asarray(c, dtype=np.float64), (n, 1))
     return np.full(n, float(c))
 
@@ -269,6 +275,23 @@ def _tolerance(value, h, order):
     return 1e-7 * (1.0 + value) * (1e-3 / h) ** order
 
 
+def _level_set_curvature(loss, y, margin):
+    """Diagonal Gauss-Newton curvature of a level set: ``s_j^2 sum_{l >= j} h_l`` with
+    ``s_0 = 1``, ``s_j = sigmoid(m_j)`` and ``h_l`` each level's own curvature."""
+    m = np.atleast_2d(margin) if margin.ndim == 2 else margin[:, None]
+    k = m.shape[1]
+    levels = np.cumsum(np.column_stack([m[:, 0], 1e-6 + np.logaddexp(0.0, m[:, 1:])]), axis=1)
+    r = levels - y[:, None]
+    alphas = np.asarray(loss.alphas)
+    if loss.name == "multi_expectile":
+        h_level = np.where(r >= 0, 1.0 - alphas, alphas)
+    else:
+        h_level = 0.5 / (np.abs(r) + np.mean(np.abs(r), axis=0))
+    s = np.column_stack([np.ones(len(y)), expit(m[:, 1:])])
+    tail = np.cumsum(h_level[:, ::-1], axis=1)[:, ::-1]
+    return (s * s * tail).reshape(margin.shape) if k > 1 else (s * s * tail)[:, 0]
+
+
 def documented_curvature(loss, y, margin, fd_hess, group, h):
     """The Hessian each loss documents where it is not the true one, computed
     here independently of the kernels."""
@@ -298,6 +321,8 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
     if name == "poisson":
         # The boosters' safeguard: the Hessian times exp(max_delta_step).
         return np.exp(loss.max_delta_step) * fd_hess
+    if name in ("multi_quantile", "multi_expectile"):
+        return _level_set_curvature(loss, y, margin)
     r = margin - y
     if name == "huber":
         tail = 1.0 if loss.curvature == "unit" else loss.delta / np.abs(r)
@@ -374,6 +399,8 @@ def test_documented_curvature_never_below_true_hessian(case, rng):
     loss = case.build()
     if getattr(loss, "_hess_factor", 1.0) < 1.0:
         pytest.skip("hessian_scale < 1 asks for less curvature")
+    if loss.link.name == "noncrossing":
+        pytest.skip("the Gauss-Newton curvature of the non-crossing transform leaves out its second-order term")
     y, group = case.make(rng, 16)
     margin = fd_margin(loss, y, rng)
     h = fd_step(loss)
@@ -719,6 +746,111 @@ def test_mm_curvature_is_xgboosts_smooth_objective(name, alpha, weighted, rng):
     assert loss.init_score(y, w) == plain.init_score(y, w)
 
 
+def _chain_through_noncrossing(margin, g_level, h_level):
+    """Margin gradient and diagonal Gauss-Newton curvature of a sum over levels
+    ``q_j = q_{j-1} + 1e-6 + softplus(m_j)``, from each level's own derivatives:
+    ``dq_l / dm_j = sigmoid(m_j)`` for every ``l >= j`` (1 for ``j = 0``)."""
+    n, k = margin.shape
+    jac = np.ones((n, k))
+    jac[:, 1:] = expit(margin[:, 1:])
+    grad = np.empty((n, k))
+    hess = np.empty((n, k))
+    for j in range(k):
+        grad[:, j] = jac[:, j] * g_level[:, j:].sum(axis=1)
+        hess[:, j] = jac[:, j] ** 2 * h_level[:, j:].sum(axis=1)
+    return grad, hess
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alphas", [(0.05, 0.5, 0.95), (0.1, 0.9), (0.02, 0.3, 0.6, 0.98)])
+def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng):
+    """``curvature="mm"``: every level gets XGBoost 3.4's smooth MM quantile
+    gradient (its scale from that level's residuals), chained through the
+    non-crossing transform."""
+    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm", coupling="chain")
+    n, k = 300, len(alphas)
+    y = rng.normal(0.0, 50.0, n)
+    margin = np.column_stack([y - 80.0 + rng.normal(0.0, 40.0, n), rng.normal(2.0, 2.0, (n, k - 1))])
+    margin[:5, 0] = y[:5]  # a level exactly at its label
+    w = rng.uniform(0.0, 3.0, n) if weighted else None
+    levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
+    g_level = np.empty((n, k))
+    h_level = np.empty((n, k))
+    for j, alpha in enumerate(alphas):
+        g_level[:, j], h_level[:, j] = xgboost_mm_reference("quantile", alpha, y, levels[:, j], w)
+    want_g, want_h = _chain_through_noncrossing(margin, g_level, h_level)
+    grad, hess = loss.grad_hess(y, margin, w)
+    assert_allclose(grad, want_g, rtol=2e-5, atol=1e-5)
+    assert_allclose(hess, np.maximum(want_h, HESS_FLOOR), rtol=2e-5)
+    # the loss value and the start are the pinball loss's, not the surrogate's
+    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled", coupling="chain")
+    assert loss.loss(y, margin, w) == scaled.loss(y, margin, w)
+    assert_array_equal(loss.init_score(y, w), scaled.init_score(y, w))
+    pinball = sum(np.average(np.maximum(a * (y - levels[:, j]), (a - 1) * (y - levels[:, j])), weights=w)
+                  for j, a in enumerate(alphas))
+    assert loss.loss(y, margin, w) == pytest.approx(pinball, rel=1e-9)
+
+
+@pytest.mark.parametrize("curvature", ["mm", "scaled"])
+def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvature, rng):
+    """``coupling="level"``: margin ``j`` gets level ``j``'s own derivatives times
+    ``dq_j / dm_j`` (1, then ``sigmoid(m_j)``), none of the levels above it."""
+    alphas = (0.1, 0.5, 0.9)
+    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature)
+    assert loss.coupling == "level"
+    n = 200
+    y = rng.normal(0.0, 5.0, n)
+    margin = np.column_stack([y - 6.0 + rng.normal(0.0, 4.0, n), rng.normal(1.0, 2.0, (n, 2))])
+    w = rng.uniform(0.0, 3.0, n)
+    levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
+    r = levels - y[:, None]
+    slope = np.column_stack([np.ones(n), expit(margin[:, 1:])])
+    want_g = np.empty((n, 3))
+    want_h = np.empty((n, 3))
+    for j, alpha in enumerate(alphas):
+        if curvature == "mm":
+            want_g[:, j], want_h[:, j] = xgboost_mm_reference("quantile", alpha, y, levels[:, j], w)
+        else:
+            scale = np.average(np.abs(r[:, j]), weights=w)  # the level's weighted mean absolute residual
+            want_g[:, j] = w * np.where(r[:, j] >= 0, 1.0 - alpha, -alpha)
+            want_h[:, j] = w * 0.5 / (np.abs(r[:, j]) + scale)
+    grad, hess = loss.grad_hess(y, margin, w)
+    assert_allclose(grad, slope * want_g, rtol=2e-5, atol=1e-6)
+    assert_allclose(hess, np.maximum(slope**2 * want_h, HESS_FLOOR), rtol=2e-5)
+    # the loss, the start and the chained default are untouched
+    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="chain")
+    assert loss.loss(y, margin, w) == chained.loss(y, margin, w)
+    assert_array_equal(loss.init_score(y, w), chained.init_score(y, w))
+    assert loss != chained
+    g_chain, _ = chained.grad_hess(y, margin, w)
+    assert_allclose(g_chain[:, -1], grad[:, -1], rtol=1e-6)  # the top level moves only itself
+    assert not np.allclose(g_chain[:, 0], grad[:, 0])
+    # any layout (LightGBM's class-major scores, XGBoost's row-major ones), float32, extremes
+    for m in (np.asfortranarray(margin), margin.astype(np.float32)):
+        g2, h2 = loss.grad_hess(y, m, w)
+        assert_allclose(g2, grad, rtol=1e-5, atol=1e-6)
+        assert_allclose(h2, hess, rtol=1e-5)
+    extreme = rng.choice([-1e3, 1e3, 0.0, -700.0, 700.0, -40.0, 40.0, 1e-9], size=(n, 3))
+    g3, h3 = loss.grad_hess(y, extreme, w)
+    assert np.all(np.isfinite(g3)) and np.all(np.isfinite(h3)) and np.all(h3 > 0)
+
+
+def test_multi_quantile_init_score_is_each_levels_quantile(rng):
+    """The start is every level's own weighted quantile (non-crossing already),
+    mapped through the link; tied quantiles sit the link's smallest gap apart."""
+    y = rng.gamma(2.0, 3.0, 500)
+    w = rng.uniform(0.5, 2.0, 500)
+    alphas = (0.1, 0.5, 0.9)
+    loss = get_loss("multi_quantile", alphas=alphas)
+    levels = loss.predict(loss.init_score(y, w)[None, :])[0]
+    for level, alpha in zip(levels, alphas):
+        assert level == pytest.approx(get_loss("quantile", alpha=alpha).init_score(y, w), rel=1e-6)
+    tied = get_loss("multi_quantile", alphas=(0.2, 0.4, 0.6)).init_score(np.zeros(50), None)
+    tied_levels = get_loss("multi_quantile", alphas=(0.2, 0.4, 0.6)).predict(tied[None, :])[0]
+    assert np.all(np.isfinite(tied)) and np.all(np.diff(tied_levels) > 0)
+    assert tied_levels[-1] - tied_levels[0] < 1e-5
+
+
 def test_mm_quantile_gradient_scale_follows_the_residuals(rng):
     """g / S tends to the pinball gradient far from the label, in any units;
     a fitted model (all residuals 0) gets no gradient, as in XGBoost."""
@@ -886,9 +1018,10 @@ def test_init_score_is_the_best_constant(case, weighted, rng):
     best = objective(c0)
     assert np.all(np.isfinite(c0)) and np.isfinite(best)
     tol = 1e-9 * (1.0 + abs(best))
-    if loss.is_multiclass:
-        assert np.shape(c0) == (loss.num_class,)
-        for start in (np.zeros(loss.num_class), np.asarray(c0) + rng.normal(0, 0.5, loss.num_class)):
+    k = loss.n_outputs
+    if k > 1:
+        assert np.shape(c0) == (k,)
+        for start in (np.zeros(k), np.asarray(c0) + rng.normal(0, 0.5, k)):
             res = minimize(objective, start, method="BFGS", options={"gtol": 1e-10})
             assert best <= res.fun + tol, (c0, res.x)
     else:
@@ -918,7 +1051,7 @@ def _problem(draw, case):
     y, group = case.make(np.random.default_rng(seed), n)
     if loss.link.name == "identity" and not loss.needs_group:
         y = y * draw(st.sampled_from([1.0, 1e-6, 1e4]))
-    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    shape = (n, loss.n_outputs) if loss.n_outputs > 1 else (n,)
     dtype = draw(st.sampled_from([np.float64, np.float32]))
     margin = draw(hnp.arrays(np.float64, shape, elements=_MARGIN_VALUE)).astype(dtype)
     n_w = n if group is None else len(group)
@@ -1025,16 +1158,17 @@ def test_fast_path_matches_public_api(case, rng):
         assert total / denom == pytest.approx(loss.loss(y, margin, w, group=group), rel=1e-12)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.name.startswith("softmax")], ids=str)
+@pytest.mark.parametrize("case", [c for c in CASES if c.build().n_outputs > 1], ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_multiclass_memory_layouts_agree(case, dtype, rng):
+def test_multi_output_memory_layouts_agree(case, dtype, rng):
     """Row-major (XGBoost), class-major (LightGBM) and mixed layouts of the
     margin and the outputs give the same values, across several row blocks."""
     loss = case.build()
     n = 3001
+    k = loss.n_outputs
     y, _ = case.make(rng, n)
-    margin = (rng.normal(0, 3, (n, loss.num_class))).astype(dtype)
-    margin[:3] = [[1e3] + [-1e3] * (loss.num_class - 1)] * 3
+    margin = (rng.normal(0, 3, (n, k))).astype(dtype)
+    margin[:3] = [[1e3] + [-1e3] * (k - 1)] * 3
     p = softmax(margin.astype(np.float64), axis=1)
     for w in (None, rng.uniform(0, 2, n)):
         weight = np.empty(0) if w is None else w
@@ -1065,7 +1199,7 @@ def test_multiclass_memory_layouts_agree(case, dtype, rng):
 
 def _extreme_margins(loss, n, rng):
     values = np.array([-1e3, 1e3, 0.0, -700.0, 700.0, -40.0, 40.0])
-    shape = (n, loss.num_class) if loss.is_multiclass else (n,)
+    shape = (n, loss.n_outputs) if loss.n_outputs > 1 else (n,)
     return rng.choice(values, size=shape)
 
 
@@ -1189,6 +1323,21 @@ _INVALID_PARAMS = [
     ("log_cosh", {"curvature": "bogus"}, "curvature"),
     ("quantile", {"curvature": "irls"}, "curvature"),
     ("absolute_error", {"curvature": None}, "curvature"),
+    ("multi_quantile", {"alphas": (0.9, 0.5, 0.1)}, "alphas must be strictly increasing"),
+    ("multi_quantile", {"alphas": (0.1, 0.5, 0.5)}, "alphas must be strictly increasing.*duplicates"),
+    ("multi_quantile", {"alphas": (0.0, 0.5)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.5, 1.0)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.1, float("nan"))}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_quantile", {"alphas": (0.5,)}, "alphas needs at least two levels.*quantile"),
+    ("multi_quantile", {"alphas": 0.5}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": "0.1,0.9"}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": ("a", "b")}, "alphas must be a sequence"),
+    ("multi_quantile", {"alphas": (0.1, 0.9), "curvature": "unit"}, "curvature"),
+    ("multi_quantile", {"alphas": (0.1, 0.9), "coupling": "joint"}, "coupling"),
+    ("multi_expectile", {"alphas": (0.8, 0.2)}, "alphas must be strictly increasing"),
+    ("multi_expectile", {"alphas": (0.2, 0.2)}, "alphas must be strictly increasing.*duplicates"),
+    ("multi_expectile", {"alphas": (-0.1, 0.5)}, r"alphas must all lie in \(0, 1\)"),
+    ("multi_expectile", {"alphas": ()}, "alphas needs at least two levels.*expectile"),
     ("tweedie", {"powr": 1.5}, "powr"),
     ("poisson", {"power": 1.0}, "unknown parameter.*'power'"),
     ("softmax", {}, "needs parameter.*num_class"),
@@ -1391,8 +1540,11 @@ def _dispatchers():
 
 
 def test_kernels_compile_in_nopython_mode(rng):
-    # run every case once with float64 and float32 margins so every kernel compiles
-    for case in CASES:
+    # run every case once with float64 and float32 margins so every kernel compiles, and
+    # multi_quantile's default coupling="level", whose direction is no gradient for the
+    # finite-difference cases (it has tests of its own)
+    level_sets = [Case("multi_quantile", (("curvature", c),), "real") for c in ("mm", "scaled")]
+    for case in [*CASES, *level_sets]:
         loss = case.build()
         y, group = case.make(rng, 6)
         margin = fd_margin(loss, y, rng)
@@ -1444,11 +1596,17 @@ def test_losses_with_different_parameters_differ():
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
 def test_public_attributes(case):
     loss = case.build()
-    assert loss.link.name in ("identity", "log", "logit", "softmax")
+    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing")
     assert isinstance(loss.exact_hessian, bool)
     assert isinstance(loss.label_domain, Domain) and str(loss.label_domain)
     assert loss.task in ("regression", "binary", "multiclass", "ranking")
-    assert loss.n_outputs == (loss.num_class if loss.is_multiclass else 1)
+    k = loss.n_outputs
+    if loss.is_multiclass:
+        assert k == loss.num_class
+    # margins are (n, k) for several outputs, (n,) for one, and nothing else
+    assert loss.check_margin(np.zeros((3, k)), 3).shape == ((3, k) if k > 1 else (3,))
+    with pytest.raises(ValueError, match="shape"):
+        loss.check_margin(np.zeros((3, k + 1)), 3)
     assert len(loss.output_names) == len(set(loss.output_names)) == loss.n_outputs
     assert len(loss.output_links) == loss.n_outputs
     assert isinstance(loss.params, dict)
@@ -1484,6 +1642,11 @@ def test_predict_is_inverse_link(case, rng):
         expected = expit(margin)
     elif loss.link.name == "softmax":
         expected = softmax(margin, axis=1)
+    elif loss.link.name == "noncrossing":
+        # a base level plus positive increments: 1e-6 + softplus of the other margins
+        increments = 1e-6 + np.logaddexp(0.0, margin[:, 1:])
+        expected = np.cumsum(np.column_stack([margin[:, 0], increments]), axis=1)
+        assert np.all(np.diff(pred, axis=1) > 0)
     else:  # pragma: no cover
         raise AssertionError(loss.link)
     assert pred.shape == margin.shape
@@ -1493,6 +1656,10 @@ def test_predict_is_inverse_link(case, rng):
     if not loss.needs_group and loss.link.name in ("identity", "log", "logit"):
         inner = np.abs(margin) < 30
         assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-9, atol=1e-9)
+    if loss.link.name == "noncrossing":
+        # the increments' inverse is exact while softplus(m) is well above the 1e-6 gap
+        inner = np.all(np.abs(margin[:, 1:]) < 10, axis=1) & (np.abs(margin[:, 0]) < 30)
+        assert_allclose(loss.link.link(pred[inner]), margin[inner], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)

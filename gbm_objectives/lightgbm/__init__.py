@@ -38,6 +38,13 @@ otherwise gets wrong in LightGBM:
   the model's parameters, which LightGBM keeps through loading and saving
   (it logs "Ignoring unrecognized parameter" when it reads it), so
   :func:`predict` and :func:`booster_loss` of a reloaded model know it.
+* **Quantile and expectile sets.** ``multi_quantile`` / ``multi_expectile``
+  train as one booster with k outputs per row through LightGBM's multiclass
+  machinery (``num_class = k``: k trees per iteration). LightGBM has no
+  objective with their non-crossing transform, so the model names none:
+  plain ``booster.predict`` (also of a file reloaded by plain LightGBM)
+  returns the (n, k) margins; :func:`predict`, the estimators and
+  ``loss.predict(margins)`` return the non-decreasing levels.
 * **Continuing a model.** :func:`train` (and the estimators) with
   ``init_model=`` continue on the same loss, whatever it is. Plain
   ``lightgbm.train(params, ..., init_model=booster)``, with ``params`` the

@@ -367,6 +367,19 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
             validate_features=validate_features, **kwargs,
         )[0]
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 of the predictions; for losses with several outputs per row, the negative mean loss.
+
+        A quantile or expectile set predicts k levels per row, which R^2
+        cannot score: there the score is minus the loss's weighted mean (the
+        summed pinball or expectile losses), so higher is better, as
+        scikit-learn's model selection expects.
+        """
+        loss = self.loss_
+        if loss.n_outputs == 1:
+            return float(super().score(X, y, sample_weight=sample_weight))
+        return -loss.loss(y, self.predict(X, raw_score=True), sample_weight)
+
 
 def _encode_labels(classes: np.ndarray, labels: Any, what: str) -> np.ndarray:
     """Class indices of ``labels`` in the sorted ``classes``."""

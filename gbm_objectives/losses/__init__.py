@@ -24,6 +24,7 @@ from ._registry import (
     split_loss_spec,
 )
 from .binary import Focal, Logistic
+from .intervals import MultiExpectile, MultiQuantile
 from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
 from .regression import AbsoluteError, Expectile, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
@@ -40,6 +41,8 @@ __all__ = [
     "PseudoHuber",
     "LogCosh",
     "Quantile",
+    "MultiQuantile",
+    "MultiExpectile",
     "Poisson",
     "Gamma",
     "Tweedie",

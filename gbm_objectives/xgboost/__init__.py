@@ -57,6 +57,16 @@ booster facts a custom objective otherwise gets wrong:
 
   Either way (with ``refit_leaves=True``) the model names the built-in, so
   plain ``xgboost.train`` continuing it trains the same loss.
+* **Quantile and expectile sets.** ``multi_quantile`` / ``multi_expectile``
+  train as one booster with k outputs per row (``num_target``; one tree per
+  output and round, XGBoost's default ``multi_strategy``, which measured as
+  accurate as ``"multi_output_tree"`` (within 0.5%) at similar time, see
+  ``benchmarks/bench_level_sets.py``). On XGBoost >= 3.3 the model is hosted
+  by ``reg:expectileerror``, whose output transform is the non-crossing
+  link: plain ``booster.predict`` (also of a reloaded model) returns the
+  (n, k) levels. Older XGBoost lacks it: the host is ``reg:squarederror``
+  and plain ``booster.predict`` returns the (n, k) margins, which
+  :func:`predict` (or ``loss.predict``) turns into levels.
 * **Weights, groups, shapes.** DMatrix weights multiply the gradients (with
   query groups XGBoost takes one weight per group, which applies to every
   row of the group), query groups (``group=`` / ``qid=``) reach grouped
@@ -112,8 +122,10 @@ from ._estimators import XGBClassifier, XGBRanker, XGBRegressor
 from ._params import (
     BUILTIN_LEAF_REFIT,
     LOSS_ATTR,
+    MARGIN_HOST,
     base_score,
     booster_objective,
+    has_objective,
 )
 from ._train import cv, dask_train, predict, train
 
@@ -121,6 +133,7 @@ __all__ = [
     "BUILTIN_LEAF_REFIT",
     "LOSS_ATTR",
     "LeafRefitWarning",
+    "MARGIN_HOST",
     "XGBClassifier",
     "XGBMetric",
     "XGBObjective",
@@ -130,6 +143,7 @@ __all__ = [
     "booster_objective",
     "cv",
     "dask_train",
+    "has_objective",
     "metric",
     "metric_name",
     "objective",

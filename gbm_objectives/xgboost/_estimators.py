@@ -161,6 +161,19 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
             return margin
         return self._fitted_loss().predict(margin)
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:  # type: ignore[override]
+        """R^2 of the predictions; for losses with several outputs per row, the negative mean loss.
+
+        A quantile or expectile set predicts k levels per row, which R^2
+        cannot score: there the score is minus the loss's weighted mean (the
+        summed pinball or expectile losses), so higher is better, as
+        scikit-learn's model selection expects.
+        """
+        loss = self._fitted_loss()
+        if loss.n_outputs == 1:
+            return float(super().score(X, y, sample_weight=sample_weight))
+        return -loss.loss(y, self.predict(X, output_margin=True), sample_weight)
+
 
 class XGBClassifier(_LossEstimatorMixin, xgb.XGBClassifier):
     """:class:`xgboost.XGBClassifier` trained on a library loss.

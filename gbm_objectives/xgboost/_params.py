@@ -28,7 +28,7 @@ LOSS_ATTR = "gbm_objectives_loss"
 
 #: XGBoost parameters that a built-in objective reads and the loss fixes
 #: (:meth:`Loss.builtin_objective`): the user may not set them otherwise.
-_LOSS_PARAMS = ("quantile_alpha", "tweedie_variance_power", "huber_slope")
+_LOSS_PARAMS = ("quantile_alpha", "tweedie_variance_power", "huber_slope", "expectile_alpha")
 
 
 #: Built-in objectives and the space their ``base_score`` is given in.
@@ -43,9 +43,16 @@ _BASE_SCORE_SPACE = {
     "count:poisson": "exp",
     "reg:gamma": "exp",
     "binary:logistic": "sigmoid",
+    "reg:expectileerror": "levels",
 }
 #: The link whose inverse each non-margin space applies.
-_SPACE_LINK = {"exp": "a log link (it predicts exp(margin))", "sigmoid": "a logit link (it predicts sigmoid(margin))"}
+_SPACE_LINK = {
+    "exp": "a log link (it predicts exp(margin))",
+    "sigmoid": "a logit link (it predicts sigmoid(margin))",
+    "levels": "a non-crossing link (it predicts cumulative softplus increments)",
+}
+#: Built-in objectives with k outputs per row whatever the parameters.
+_MULTI_OUTPUT_OBJECTIVES = ("multi:softprob", "multi:softmax", "reg:expectileerror")
 #: XGBoost needs a logistic base_score strictly inside (0, 1) in float32.
 _LOGIT_BASE_LIMIT = 15.0
 
@@ -62,6 +69,20 @@ def _version_tuple(version: str) -> tuple[int, int]:
 #: 3.4 and later those objectives are smooth MM objectives instead, and
 #: :func:`train` hands XGBoost the gradients of ``loss.leaf_refit.surrogate``.
 BUILTIN_LEAF_REFIT: bool = _version_tuple(xgb.__version__) < (3, 4)
+
+#: Built-in objectives that not every supported XGBoost has, and the release that added each.
+_OBJECTIVE_SINCE = {"reg:expectileerror": (3, 3)}
+#: The host where the installed XGBoost lacks a loss's built-in or its link's
+#: host: it transforms nothing, so the booster predicts margins (k per row
+#: with ``num_target``) and :func:`predict` applies the loss's inverse link.
+MARGIN_HOST = "reg:squarederror"
+
+
+def has_objective(name: str) -> bool:
+    """Whether the installed XGBoost has the built-in objective ``name``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be an XGBoost objective name, got {name!r}")
+    return _version_tuple(xgb.__version__) >= _OBJECTIVE_SINCE.get(name, (0, 0))
 
 
 def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[str, Any]:
@@ -89,21 +110,33 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     on 3.4 and later that objective is the smooth MM objective whose
     gradients :func:`train` hands over (see ``BUILTIN_LEAF_REFIT``).
 
+    Losses with several outputs per row get ``num_class`` (multiclass) or
+    ``num_target`` (quantile and expectile sets: k levels, one tree per
+    output and round unless ``params["multi_strategy"]`` says otherwise).
+    Their non-crossing link is hosted by ``reg:expectileerror`` (XGBoost >=
+    3.3), whose transform is the link's inverse, so plain
+    ``booster.predict`` returns the levels; an XGBoost without the built-in
+    (``has_objective``) gets ``reg:squarederror`` (:data:`MARGIN_HOST`),
+    under which plain ``booster.predict`` returns the (n, k) margins and
+    :func:`predict` the levels.
+
     Returns
     -------
     dict
         XGBoost parameters: ``objective`` and, where needed, ``num_class``,
-        ``quantile_alpha``, ``tweedie_variance_power``, ``huber_slope`` or
-        ``max_delta_step``.
+        ``num_target``, ``quantile_alpha``, ``expectile_alpha``,
+        ``tweedie_variance_power``, ``huber_slope`` or ``max_delta_step``.
     """
     loss = as_loss(loss)
     # A loss with a leaf refit names the built-in that refits; trained
     # without the refit it takes its link's host objective, which refits nothing.
     refit_or_none = refits(loss, refit_leaves) or loss.leaf_refit is None
     builtin = loss.builtin_objective("xgboost") if refit_or_none else None
-    params: dict[str, Any] = dict(builtin) if builtin is not None else {"objective": loss.link.xgboost_objective}
+    params: dict[str, Any] = dict(builtin) if builtin is not None else loss.link.xgboost_params(loss.n_outputs)
+    if not has_objective(params["objective"]):
+        params = {"objective": MARGIN_HOST}
     if loss.n_outputs > 1:
-        params.setdefault("num_class", loss.n_outputs)
+        params.setdefault("num_class" if loss.is_multiclass else "num_target", loss.n_outputs)
     return params
 
 
@@ -114,9 +147,11 @@ def _margin_to_base_score(loss: Loss, margin: Any, objective_name: str) -> float
             f"objective must be one of {', '.join(sorted(_BASE_SCORE_SPACE))}; got {objective_name!r}"
         )
     multi_objective = objective_name.startswith("multi:")
-    if multi_objective != (loss.n_outputs > 1):
-        kind = "a multiclass" if multi_objective else "a single-output"
+    if multi_objective != loss.is_multiclass:
+        kind = "a multiclass" if multi_objective else "a regression"
         raise ValueError(f"objective {objective_name!r} is {kind} objective; it does not fit {loss!r}")
+    if objective_name in _MULTI_OUTPUT_OBJECTIVES and loss.n_outputs == 1:
+        raise ValueError(f"objective {objective_name!r} has several outputs per row; {loss!r} has one")
     m = np.asarray(margin, dtype=np.float64)
     expected = (loss.n_outputs,) if loss.n_outputs > 1 else ()
     if m.shape != expected or not np.all(np.isfinite(m)):
@@ -132,6 +167,9 @@ def _margin_to_base_score(loss: Loss, margin: Any, objective_name: str) -> float
     if space == "sigmoid":
         c = min(max(float(m), -_LOGIT_BASE_LIMIT), _LOGIT_BASE_LIMIT)
         return float(1.0 / (1.0 + math.exp(-c)))
+    if space == "levels":
+        # XGBoost maps the levels back to margins itself (its ProbToMargin).
+        return [float(v) for v in loss.link.inverse(m[None, :])[0]]
     return [float(v) for v in m] if loss.n_outputs > 1 else float(m)
 
 
@@ -207,14 +245,20 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
         raise ValueError("params['base_score'] is set from the loss's init score; pass init_score= instead")
     _check_scale_pos_weight(loss, out.get("scale_pos_weight"))
     carrier = booster_objective(loss, refit_leaves=refit_leaves)
-    if loss.n_outputs > 1:
-        k = out.get("num_class", loss.n_outputs)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) != loss.n_outputs:
-            raise ValueError(f"params['num_class'] = {k!r} does not match the loss's num_class = {loss.n_outputs}")
-    elif out.get("num_class") not in (None, 0, 1):
-        raise ValueError(
-            f"params['num_class'] = {out['num_class']!r} is for multiclass losses; {loss!r} has one output"
-        )
+    # Classes are num_class, other outputs num_target (XGBoost's names).
+    own, other = ("num_class", "num_target") if loss.is_multiclass else ("num_target", "num_class")
+    for key in (own, other):
+        value = out.get(key)
+        if key == own and loss.n_outputs > 1:
+            k = loss.n_outputs if value is None else value
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) != loss.n_outputs:
+                raise ValueError(f"params[{key!r}] = {k!r} does not match the loss's {loss.n_outputs} outputs")
+        elif value not in (None, 0, 1):
+            if loss.n_outputs == 1:
+                raise ValueError(f"params[{key!r}] = {value!r} is for multi-output losses; {loss!r} has one output")
+            raise ValueError(
+                f"params[{key!r}] = {value!r} does not fit {loss!r}: its {loss.n_outputs} outputs are {own!r}"
+            )
     for key in _LOSS_PARAMS:
         if key in out and out[key] != carrier.get(key):
             raise ValueError(f"params[{key!r}] is set by the loss ({loss!r}); remove it")

@@ -37,8 +37,9 @@ def train(
     loss : Loss or str
     params : dict
         XGBoost parameters, without ``objective`` and ``base_score`` (both
-        come from the loss). ``num_class`` is filled in for multiclass losses
-        and must match if given. For Poisson, ``max_delta_step`` comes from
+        come from the loss). ``num_class`` is filled in for multiclass losses,
+        ``num_target`` for other losses with several outputs (quantile and
+        expectile sets), and must match if given. For Poisson, ``max_delta_step`` comes from
         the loss (``get_loss("poisson", max_delta_step=...)``); a different
         value here raises ValueError. ``scale_pos_weight`` other than 1 raises
         ValueError: XGBoost applies it only inside its built-in binary

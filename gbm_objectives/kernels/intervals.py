@@ -1,0 +1,309 @@
+"""Kernels of non-crossing quantile and expectile sets: k outputs per row.
+
+Margins ``m`` of shape (n, k) map to predictions that never cross:
+``q_0 = m_0`` and ``q_j = q_{j-1} + EPS + softplus(m_j)`` (XGBoost's
+``reg:expectileerror`` transform, so its saved models predict the same
+values). A loss summed over the k levels at the predictions has, by the
+chain rule, the margin gradient ``s_j sum_{l >= j} g_l`` with ``s_0 = 1`` and
+``s_j = sigmoid(m_j)``, and the diagonal Gauss-Newton curvature
+``s_j^2 sum_{l >= j} h_l``, where ``g_l, h_l`` are the derivatives of level
+``l``'s loss with respect to its own prediction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
+from ._fastmath import fast_exp_nonpositive, fast_log1p
+
+#: The smallest gap between consecutive levels (XGBoost's ``kRtEps``).
+EPS = 1e-6
+#: The MM surrogate's constant and curvature floor (XGBoost 3.4's quantile).
+MM_C = 0.04
+MM_FLOOR = 3e-4
+#: Curvature codes of the quantile sets.
+CURVATURE_SCALED = 0
+CURVATURE_MM = 1
+
+
+@njit(**INLINE)
+def _softplus(x):
+    if x > 0.0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+@njit(**INLINE)
+def _sigmoid(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(**JIT)
+def noncrossing_inverse(margin, out):
+    """Predictions of margins (n, k): cumulative softplus increments."""
+    for i in range(margin.shape[0]):
+        q = f64(margin[i, 0])
+        out[i, 0] = q
+        for j in range(1, margin.shape[1]):
+            q += EPS + _softplus(f64(margin[i, j]))
+            out[i, j] = q
+
+
+@njit(**JIT)
+def noncrossing_link(pred, out):
+    """Margins of non-decreasing predictions (n, k): the inverse of :func:`noncrossing_inverse`.
+
+    Gaps below ``EPS`` (which no margin produces) map to the margin of the
+    smallest representable gap, as XGBoost's ``SoftPlusInv`` clamps them.
+    """
+    for i in range(pred.shape[0]):
+        out[i, 0] = pred[i, 0]
+        for j in range(1, pred.shape[1]):
+            gap = max(pred[i, j] - pred[i, j - 1] - EPS, 1e-300)
+            # softplus^-1(x) = x + log(1 - exp(-x)), without cancellation.
+            out[i, j] = gap + math.log(-math.expm1(-gap))
+
+
+@njit(**INLINE)
+def _chain(margin, i, g_level, h_level, w, grad, hess):
+    """Margin gradients and curvature from the per-level ones of row ``i``."""
+    k = margin.shape[1]
+    g_sum = 0.0
+    h_sum = 0.0
+    for j in range(k - 1, -1, -1):
+        g_sum += g_level[j]
+        h_sum += h_level[j]
+        s = 1.0 if j == 0 else _sigmoid(f64(margin[i, j]))
+        grad[i, j] = clamp_grad(w * (s * g_sum))
+        hess[i, j] = clamp_hess(w * (s * s * h_sum))
+
+
+@njit(**JIT)
+def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+    """Pinball losses of every level, chained through the transform (``coupling="chain"``).
+    ``scales[j]``: the mean absolute residual of level ``j`` (``curvature=CURVATURE_SCALED``,
+    curvature ``0.5 / (|r| + s)``) or the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost
+    3.4's smooth quantile)."""
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    g_level = np.empty(k)
+    h_level = np.empty(k)
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        yi = f64(y[i])
+        q = f64(margin[i, 0])
+        for j in range(k):
+            if j > 0:
+                q += EPS + _softplus(f64(margin[i, j]))
+            r = q - yi
+            a = alphas[j]
+            if curvature == CURVATURE_MM:
+                s = scales[j]
+                if s > 0.0:
+                    x = r / (MM_C * s)
+                    t = math.tanh(x)
+                    ratio = t / x if x != 0.0 else 1.0
+                    g_level[j] = 0.5 * s * (t + 1.0 - 2.0 * a)
+                    h_level[j] = max(ratio, MM_FLOOR) / (2.0 * MM_C)
+                else:
+                    g_level[j] = (1.0 - a) if r >= 0.0 else -a
+                    h_level[j] = 1.0
+            else:
+                g_level[j] = (1.0 - a) if r >= 0.0 else -a
+                h_level[j] = 0.5 / (abs(r) + scales[j])
+        _chain(margin, i, g_level, h_level, w, grad, hess)
+
+
+@njit(**INLINE)
+def _increment(x):
+    """``(EPS + softplus(x), sigmoid(x))`` from one ``exp``, with no libm call."""
+    e = fast_exp_nonpositive(-abs(x))
+    d = 1.0 / (1.0 + e)
+    return EPS + max(x, 0.0) + fast_log1p(e), (d if x >= 0.0 else e * d)
+
+
+@njit(**INLINE)
+def _mm_tanh_ratio(x):
+    """``(tanh(x), max(tanh(x) / x, MM_FLOOR))`` with no libm call (the ratio is 1 at 0)."""
+    ax = abs(x)
+    e = fast_exp_nonpositive(-2.0 * ax)
+    t = (1.0 - e) / (1.0 + e)
+    # (1 - e) cancels below |x| ~ 1e-4, where tanh(x) / x = 1 - x^2 / 3 to float64 precision
+    small = ax < 1e-4
+    ratio = (1.0 - ax * ax / 3.0) if small else t / max(ax, 1e-300)
+    t = ax * ratio if small else t
+    return (t if x >= 0.0 else -t), max(ratio, MM_FLOOR)
+
+
+#: Rows per block of the level-by-level kernels: their scratch stays a few KiB.
+BLOCK = 32
+
+
+@njit(**INLINE)
+def _load_block(margin, start, stop, mb):
+    """Margins of rows ``start:stop`` into ``mb[level, row]``: each level contiguous."""
+    for t in range(stop - start):
+        for j in range(margin.shape[1]):
+            mb[j, t] = f64(margin[start + t, j])
+
+
+@njit(**JIT)
+def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+    """Pinball losses of every level, each margin following its own level only
+    (``coupling="level"``): ``s_j g_j`` and ``s_j^2 h_j``, in blocks of rows.
+
+    Each level needs only the one below it, so within a block of ``BLOCK``
+    rows the loop runs over the rows for one level after another, on margins
+    copied level-major: straight-line arithmetic without libm calls, which
+    compiles to SIMD code whatever the layout of ``margin`` and the outputs.
+    """
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    mb = np.empty((k, BLOCK))
+    gb = np.empty((k, BLOCK))
+    hb = np.empty((k, BLOCK))
+    levels = np.empty(BLOCK)
+    inv = np.zeros(k)
+    for j in range(k):
+        if curvature == CURVATURE_MM and scales[j] > 0.0:
+            inv[j] = 1.0 / (MM_C * scales[j])
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        nb = stop - start
+        _load_block(margin, start, stop, mb)
+        for j in range(k):
+            a = alphas[j]
+            scale = scales[j]
+            inv_j = inv[j]
+            for t in range(nb):
+                m = mb[j, t]
+                if j == 0:
+                    q = m
+                    s = 1.0
+                else:
+                    step, s = _increment(m)
+                    q = levels[t] + step
+                levels[t] = q
+                r = q - f64(y[start + t])
+                sub = (1.0 - a) if r >= 0.0 else -a
+                if inv_j > 0.0:
+                    th, ratio = _mm_tanh_ratio(r * inv_j)
+                    g = 0.5 * scale * (th + 1.0 - 2.0 * a)
+                    h = ratio / (2.0 * MM_C)
+                elif curvature == CURVATURE_MM:
+                    g = sub
+                    h = 1.0
+                else:
+                    g = sub
+                    h = 0.5 / (abs(r) + scale)
+                w = weight[start + t] if weighted else 1.0
+                gb[j, t] = w * (s * g)
+                hb[j, t] = w * (s * s * h)
+        for t in range(nb):
+            for j in range(k):
+                grad[start + t, j] = clamp_grad(gb[j, t])
+                hess[start + t, j] = clamp_hess(hb[j, t])
+
+
+# The level sums are reductions: ``reassoc`` lets them run in SIMD lanes.
+_JIT_SUMS = dict(JIT, fastmath={"contract", "reassoc"})
+
+
+@njit(**_JIT_SUMS)
+def multi_quantile_level_sums(y, margin, weight, out):
+    """Per level ``j``: ``out[j, 0] = sum w |r_j|``, ``out[j, 1] = sum w sqrt|r_j|``,
+    ``out[j, 2] = sum w``: the statistics both curvatures scale by (summed over
+    workers in distributed training). In blocks of rows, one level after another
+    (as :func:`multi_quantile_own_level_grad_hess`): SIMD code, no libm call but ``sqrt``."""
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    mb = np.empty((k, BLOCK))
+    levels = np.empty(BLOCK)
+    out[:, :] = 0.0
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        nb = stop - start
+        _load_block(margin, start, stop, mb)
+        for j in range(k):
+            s_abs = 0.0
+            s_sqrt = 0.0
+            s_w = 0.0
+            for t in range(nb):
+                m = mb[j, t]
+                q = m if j == 0 else levels[t] + _increment(m)[0]
+                levels[t] = q
+                a = abs(q - f64(y[start + t]))
+                w = weight[start + t] if weighted else 1.0
+                s_abs += w * a
+                s_sqrt += w * math.sqrt(a)
+                s_w += w
+            out[j, 0] += s_abs
+            out[j, 1] += s_sqrt
+            out[j, 2] += s_w
+
+
+@njit(**JIT)
+def multi_quantile_loss_sum(y, margin, weight, alphas):
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        yi = f64(y[i])
+        q = f64(margin[i, 0])
+        row = 0.0
+        for j in range(k):
+            if j > 0:
+                q += EPS + _softplus(f64(margin[i, j]))
+            d = yi - q
+            row += max(alphas[j] * d, (alphas[j] - 1.0) * d)
+        total += w * row
+    return total
+
+
+@njit(**JIT)
+def multi_expectile_grad_hess(y, margin, weight, alphas, grad, hess):
+    """Asymmetric squared errors of every level (XGBoost's ``reg:expectileerror``)."""
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    g_level = np.empty(k)
+    h_level = np.empty(k)
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        yi = f64(y[i])
+        q = f64(margin[i, 0])
+        for j in range(k):
+            if j > 0:
+                q += EPS + _softplus(f64(margin[i, j]))
+            r = q - yi
+            a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
+            g_level[j] = a * r
+            h_level[j] = a
+        _chain(margin, i, g_level, h_level, w, grad, hess)
+
+
+@njit(**JIT)
+def multi_expectile_loss_sum(y, margin, weight, alphas):
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        yi = f64(y[i])
+        q = f64(margin[i, 0])
+        row = 0.0
+        for j in range(k):
+            if j > 0:
+                q += EPS + _softplus(f64(margin[i, j]))
+            r = q - yi
+            a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
+            row += 0.5 * a * r * r
+        total += w * row
+    return total
