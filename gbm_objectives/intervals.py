@@ -186,6 +186,9 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         The three quantile levels.
     conformity_scores_ : ndarray
         The calibration rows' scores ``max(lower - y, y - upper)``.
+    calibration_index_ : ndarray of int
+        The rows of ``X`` behind ``conformity_scores_``, in the same order
+        (split: the held-out rows; cross: every row, grouped by fold).
     correction_ : float
         Split calibration: the shift ``Q`` subtracted from the lower and added
         to the upper bound (negative narrows). NaN with cross calibration,
@@ -315,6 +318,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             self.calibration_weight_ = None if w is None else w[cal]
             self.correction_ = float(_conformal_upper(scores[None, :], self.calibration_weight_, cov)[0])
             self.fold_of_score_ = np.zeros(scores.shape[0], dtype=np.intp)
+            self.calibration_index_ = cal
         else:
             if n < max(need, self.n_splits):
                 raise ValueError(
@@ -340,6 +344,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             self.calibration_weight_ = None if w is None else w[rows]
             self.correction_ = float("nan")
             self.fold_of_score_ = fold_of
+            self.calibration_index_ = rows
         self.conformity_scores_ = scores
         self.n_calibration_rows_ = int(scores.shape[0])
         return self

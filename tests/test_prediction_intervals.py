@@ -97,8 +97,8 @@ def test_split_correction_is_the_finite_sample_conformal_quantile():
     assert est.correction_ == scores[k - 1]
     # The scores are those of the calibration rows under the trained model.
     raw = est.predict(X, calibrated=False)
-    all_scores = np.maximum(raw[:, 0] - y, y - raw[:, 2])
-    assert np.isin(est.conformity_scores_, all_scores).all()
+    cal = est.calibration_index_
+    np.testing.assert_array_equal(est.conformity_scores_, np.maximum(raw[cal, 0] - y[cal], y[cal] - raw[cal, 2]))
     # Equal weights: the same quantile; the new row counts as one mean-weight row.
     weighted = clone(est).fit(X, y, sample_weight=np.full(300, 2.5))
     assert weighted.correction_ == pytest.approx(est.correction_)
@@ -135,6 +135,12 @@ def test_cv_plus_bounds_match_a_direct_computation(monkeypatch):
     preds = [iv._predict("lightgbm", m, Xq) for m in est.models_]
     n = est.n_calibration_rows_
     assert n == 120 and np.bincount(est.fold_of_score_).tolist() == [40, 40, 40]
+    assert sorted(est.calibration_index_) == list(range(120))
+    for k, model in enumerate(est.models_):  # each score is out of fold
+        rows = est.calibration_index_[est.fold_of_score_ == k]
+        raw = iv._predict("lightgbm", model, X[rows])
+        np.testing.assert_allclose(est.conformity_scores_[est.fold_of_score_ == k],
+                                   np.maximum(raw[:, 0] - y[rows], y[rows] - raw[:, 2]))
     lo_rank, hi_rank = math.floor(0.1 * (n + 1)), math.ceil(0.9 * (n + 1))
     for r in range(7):
         lows = sorted(preds[k][r, 0] - e for k, e in zip(est.fold_of_score_, est.conformity_scores_))
