@@ -30,6 +30,14 @@ calibration rows (9 for 90%); fewer raise ValueError.
   narrower on small data; the guarantee is ``1 - 2a`` in theory, about
   ``1 - a`` in practice; ``n_splits`` times the training.
 
+``adjustment="scaled"`` measures each side in units of the model's own
+half-width, ``d = median - lower`` and ``u = upper - median``: scores
+``max((lower - y) / d, (y - upper) / u)`` and bounds ``lower - Q d``,
+``upper + Q u`` (CV+ alike). Any score computed from a model fitted without
+the row keeps the guarantee; this one suits skewed or multiplicative noise,
+where one additive ``Q`` is too much for narrow rows and too little for
+wide ones.
+
 Sample weights weight the training rows and the scores (weighted conformal
 quantile with the new row weighted as the mean calibration row: the smallest
 score whose share of ``sum(w) + mean(w)`` reaches ``1 - a``; equal weights
@@ -79,6 +87,8 @@ _RESERVED = {
 }
 # Rows of the (test rows x calibration rows) candidate matrix handled at once in CV+.
 _CHUNK_CELLS = 1 << 22
+_ADJUSTMENTS = ("additive", "scaled")
+_TINY = 1e-12
 
 
 # --------------------------------------------------------------------------- conformal quantiles
@@ -109,8 +119,17 @@ def _conformal_upper(values: np.ndarray, weight: np.ndarray | None, level: float
     return np.take_along_axis(values, np.take_along_axis(order, idx[:, None], axis=1), axis=1)[:, 0]
 
 
-def _scores(lower: np.ndarray, upper: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.maximum(lower - y, y - upper)
+def _half_widths(pred: np.ndarray, adjustment: str) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """What one unit of correction moves the lower and the upper bound by."""
+    if adjustment == "additive":
+        return 1.0, 1.0
+    # The link keeps levels at least EPS apart; the floor only guards the division.
+    return np.maximum(pred[..., 1] - pred[..., 0], _TINY), np.maximum(pred[..., 2] - pred[..., 1], _TINY)
+
+
+def _scores(pred: np.ndarray, y: np.ndarray, adjustment: str) -> np.ndarray:
+    down, up = _half_widths(pred, adjustment)
+    return np.maximum((pred[:, 0] - y) / down, (y - pred[:, 2]) / up)
 
 
 # --------------------------------------------------------------------------- boosters
@@ -161,6 +180,16 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         The booster (its extra must be installed).
     calibration : {"split", "cross"}, default "split"
         Split conformal, or cross-conformal (CV+) over ``n_splits`` folds.
+    adjustment : {"additive", "scaled"}, default "additive"
+        How the correction ``Q`` moves the bounds. ``"additive"``: standard
+        CQR, scores ``max(lower - y, y - upper)`` and bounds
+        ``lower - Q``, ``upper + Q``. ``"scaled"``: each side in units of its
+        own half-width (``d = median - lower``, ``u = upper - median``):
+        scores ``max((lower - y) / d, (y - upper) / u)`` and bounds
+        ``lower - Q d``, ``upper + Q u``, so the correction is relative to
+        the model's own spread (skewed, multiplicative noise) and a
+        shrinking ``Q > -1`` never reaches the median. Both carry the same
+        conformal guarantee.
     calibration_size : float or int, default 0.25
         Split calibration: the share (float in (0, 1)) or number (int) of rows
         held out to calibrate.
@@ -190,9 +219,8 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         The rows of ``X`` behind ``conformity_scores_``, in the same order
         (split: the held-out rows; cross: every row, grouped by fold).
     correction_ : float
-        Split calibration: the shift ``Q`` subtracted from the lower and added
-        to the upper bound (negative narrows). NaN with cross calibration,
-        whose shift differs per row.
+        Split calibration: the correction ``Q`` (see ``adjustment``; negative
+        narrows). NaN with cross calibration, whose shift differs per row.
     n_calibration_rows_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray, when X has string column names
@@ -203,6 +231,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         coverage: float = 0.9,
         backend: str = "lightgbm",
         calibration: str = "split",
+        adjustment: str = "additive",
         calibration_size: float | int = 0.25,
         n_splits: int = 5,
         n_estimators: int = 100,
@@ -213,6 +242,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         self.coverage = coverage
         self.backend = backend
         self.calibration = calibration
+        self.adjustment = adjustment
         self.calibration_size = calibration_size
         self.n_splits = n_splits
         self.n_estimators = n_estimators
@@ -242,6 +272,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         cov = check_scalar(self.coverage, "coverage", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         check_choice(self.backend, "backend", _BACKENDS)
         check_choice(self.calibration, "calibration", _CALIBRATIONS)
+        check_choice(self.adjustment, "adjustment", _ADJUSTMENTS)
         size = self.calibration_size
         if isinstance(size, bool) or not isinstance(size, numbers.Real):
             raise ValueError(f"calibration_size must be a share in (0, 1) or a number of rows, got {size!r}")
@@ -314,7 +345,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             self.models_ = [_train(self.backend, loss, params, X[fit_rows], y[fit_rows],
                                    None if w is None else w[fit_rows], self.n_estimators)]
             pred = _predict(self.backend, self.models_[0], X[cal])
-            scores = _scores(pred[:, 0], pred[:, 2], y[cal])
+            scores = _scores(pred, y[cal], self.adjustment)
             self.calibration_weight_ = None if w is None else w[cal]
             self.correction_ = float(_conformal_upper(scores[None, :], self.calibration_weight_, cov)[0])
             self.fold_of_score_ = np.zeros(scores.shape[0], dtype=np.intp)
@@ -334,7 +365,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
                 model = _train(self.backend, loss, params, X[fit_rows], y[fit_rows],
                                None if w is None else w[fit_rows], self.n_estimators)
                 pred = _predict(self.backend, model, X[cal])
-                scores[cal] = _scores(pred[:, 0], pred[:, 2], y[cal])
+                scores[cal] = _scores(pred, y[cal], self.adjustment)
                 fold_of[cal] = k
                 order.append(cal)
                 self.models_.append(model)
@@ -385,8 +416,9 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         out = np.empty_like(raw)
         out[:, 1] = raw[:, 1]
         if self.calibration == "split":
-            out[:, 0] = raw[:, 0] - self.correction_
-            out[:, 2] = raw[:, 2] + self.correction_
+            down, up = _half_widths(raw, self.adjustment)
+            out[:, 0] = raw[:, 0] - self.correction_ * down
+            out[:, 2] = raw[:, 2] + self.correction_ * up
         else:
             out[:, 0], out[:, 2] = self._cv_plus(preds, cov)
         # A negative correction may pass the median: stop at it (only widens, keeps coverage).
@@ -406,8 +438,9 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             for k, pred in enumerate(preds):
                 block = slice(bounds[k], bounds[k + 1])
                 e = self.conformity_scores_[block]
-                lo[:, block] = pred[rows, 0:1] - e
-                hi[:, block] = pred[rows, 2:3] + e
+                down, up = _half_widths(pred[rows, None, :], self.adjustment)
+                lo[:, block] = pred[rows, 0:1] - e * down
+                hi[:, block] = pred[rows, 2:3] + e * up
             lower[rows] = -_conformal_upper(-lo, self.calibration_weight_, cov)
             upper[rows] = _conformal_upper(hi, self.calibration_weight_, cov)
         return lower, upper

@@ -60,13 +60,15 @@ def test_held_out_coverage_is_near_nominal_and_width_follows_the_noise(calibrati
     assert widths[noisy].mean() > 1.25 * widths[quiet].mean()
 
 
-@pytest.mark.parametrize("calibration", ["split", "cross"])
-def test_cqr_guarantee_holds_on_average_over_seeds(calibration, test_rows):
+@pytest.mark.parametrize(("calibration", "adjustment"), [("split", "additive"), ("cross", "additive"),
+                                                          ("split", "scaled")])
+def test_cqr_guarantee_holds_on_average_over_seeds(calibration, adjustment, test_rows):
     # Marginal over calibration sets: coverage >= 0.9, and (split) <= 0.9 + 1 / (n_cal + 1).
     covs, n_cal = [], 0
     for seed in range(12):
         X, y = _hetero(400, seed)
-        est = PredictionIntervals(calibration=calibration, n_splits=4, n_estimators=30, n_jobs=1, random_state=seed)
+        est = PredictionIntervals(calibration=calibration, adjustment=adjustment, n_splits=4, n_estimators=30,
+                                  n_jobs=1, random_state=seed)
         covs.append(coverage(test_rows[1], est.fit(X, y).predict(test_rows[0])))
         n_cal = est.n_calibration_rows_
     mean = float(np.mean(covs))
@@ -126,9 +128,11 @@ def test_weighted_conformal_quantile_matches_repeated_rows():
     np.testing.assert_array_equal(unweighted, np.sort(values, axis=1)[:, k - 1])
 
 
-def test_cv_plus_bounds_match_a_direct_computation(monkeypatch):
+@pytest.mark.parametrize("adjustment", ["additive", "scaled"])
+def test_cv_plus_bounds_match_a_direct_computation(monkeypatch, adjustment):
     X, y = _hetero(120, 2)
-    est = PredictionIntervals(calibration="cross", n_splits=3, n_estimators=15, n_jobs=1, random_state=1).fit(X, y)
+    est = PredictionIntervals(calibration="cross", adjustment=adjustment, n_splits=3, n_estimators=15, n_jobs=1,
+                              random_state=1).fit(X, y)
     Xq = _hetero(7, 3)[0]
     monkeypatch.setattr(iv, "_CHUNK_CELLS", 2 * 120)  # two test rows at a time: the chunking is exercised
     p = est.predict(Xq)
@@ -136,19 +140,43 @@ def test_cv_plus_bounds_match_a_direct_computation(monkeypatch):
     n = est.n_calibration_rows_
     assert n == 120 and np.bincount(est.fold_of_score_).tolist() == [40, 40, 40]
     assert sorted(est.calibration_index_) == list(range(120))
+    scaled = adjustment == "scaled"
+
+    def units(pred):  # what one unit of score moves the lower and the upper bound by
+        return (pred[..., 1] - pred[..., 0], pred[..., 2] - pred[..., 1]) if scaled else (1.0, 1.0)
+
     for k, model in enumerate(est.models_):  # each score is out of fold
         rows = est.calibration_index_[est.fold_of_score_ == k]
         raw = iv._predict("lightgbm", model, X[rows])
+        down, up = units(raw)
         np.testing.assert_allclose(est.conformity_scores_[est.fold_of_score_ == k],
-                                   np.maximum(raw[:, 0] - y[rows], y[rows] - raw[:, 2]))
+                                   np.maximum((raw[:, 0] - y[rows]) / down, (y[rows] - raw[:, 2]) / up))
     lo_rank, hi_rank = math.floor(0.1 * (n + 1)), math.ceil(0.9 * (n + 1))
     for r in range(7):
-        lows = sorted(preds[k][r, 0] - e for k, e in zip(est.fold_of_score_, est.conformity_scores_))
-        highs = sorted(preds[k][r, 2] + e for k, e in zip(est.fold_of_score_, est.conformity_scores_))
+        pairs = list(zip(est.fold_of_score_, est.conformity_scores_))
+        lows = sorted(preds[k][r, 0] - e * units(preds[k][r])[0] for k, e in pairs)
+        highs = sorted(preds[k][r, 2] + e * units(preds[k][r])[1] for k, e in pairs)
         median = np.mean([pr[r, 1] for pr in preds])
         assert p[r, 1] == pytest.approx(median)
         assert p[r, 0] == pytest.approx(min(lows[lo_rank - 1], median))
         assert p[r, 2] == pytest.approx(max(highs[hi_rank - 1], median))
+
+
+def test_scaled_split_correction_moves_each_side_by_its_half_width():
+    X, y = _hetero(400, 11)
+    est = PredictionIntervals(adjustment="scaled", n_estimators=20, n_jobs=1, random_state=2).fit(X, y)
+    raw, p = est.predict(X, calibrated=False), est.predict(X)
+    cal = est.calibration_index_
+    down, up = raw[:, 1] - raw[:, 0], raw[:, 2] - raw[:, 1]
+    scores = np.maximum((raw[cal, 0] - y[cal]) / down[cal], (y[cal] - raw[cal, 2]) / up[cal])
+    np.testing.assert_allclose(est.conformity_scores_, scores)
+    assert est.correction_ == np.sort(scores)[math.ceil(101 * 0.9) - 1]
+    q = est.correction_
+    np.testing.assert_allclose(p[:, 0], np.minimum(raw[:, 0] - q * down, raw[:, 1]))
+    np.testing.assert_allclose(p[:, 2], np.maximum(raw[:, 2] + q * up, raw[:, 1]))
+    # Calibration rows inside the scaled interval: exactly those with score <= Q.
+    inside = (y[cal] >= p[cal, 0] - 1e-12) & (y[cal] <= p[cal, 2] + 1e-12)
+    np.testing.assert_array_equal(inside, scores <= q + 1e-12)
 
 
 def test_a_negative_correction_stops_at_the_median():
@@ -264,6 +292,7 @@ def test_xgboost_backend_calibrates_too(test_rows):
         ({"coverage": "90%"}, "coverage must be a real number"),
         ({"backend": "catboost"}, "backend must be one of"),
         ({"calibration": "jackknife"}, "calibration must be one of"),
+        ({"adjustment": "multiplicative"}, "adjustment must be one of"),
         ({"calibration_size": 0.0}, "calibration_size"),
         ({"calibration_size": 1.5}, "calibration_size"),
         ({"calibration_size": 0}, "calibration_size"),
