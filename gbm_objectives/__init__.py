@@ -53,6 +53,7 @@ _LAZY = {
     "sweep_tweedie_power": "ablation",
     "recommend_losses": "ablation",
     "make_tracker_costs": "datasets",
+    "PredictionIntervals": "intervals",
 }
 
 
@@ -65,6 +66,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "PredictionIntervals",
     "ablate_losses",
     "make_tracker_costs",
     "recommend_losses",

@@ -233,7 +233,7 @@ def _problem(draw, loss, limit):
         # One query id per row (a list of sizes as long as the data would be
         # read as ids).
         group = np.repeat(np.arange(sizes.shape[0]), sizes)
-    shape = (n, loss.n_outputs) if loss.is_multiclass else (n,)
+    shape = (n, loss.n_outputs) if loss.n_outputs > 1 else (n,)
     margin = np.array(draw(st.lists(_reals(limit), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
     margin = margin.reshape(shape)
     weight = None

@@ -19,6 +19,7 @@ from numba import njit
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
 from ._fastmath import fast_exp_nonpositive, fast_log1p
+from .regression import FLOAT64_MAX
 
 #: The smallest gap between consecutive levels (XGBoost's ``kRtEps``).
 EPS = 1e-6
@@ -66,7 +67,7 @@ def noncrossing_link(pred, out):
     for i in range(pred.shape[0]):
         out[i, 0] = pred[i, 0]
         for j in range(1, pred.shape[1]):
-            gap = max(pred[i, j] - pred[i, j - 1] - EPS, 1e-300)
+            gap = min(max(pred[i, j] - pred[i, j - 1] - EPS, 1e-300), FLOAT64_MAX)
             # softplus^-1(x) = x + log(1 - exp(-x)), without cancellation.
             out[i, j] = gap + math.log(-math.expm1(-gap))
 
@@ -78,8 +79,10 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
     g_sum = 0.0
     h_sum = 0.0
     for j in range(k - 1, -1, -1):
-        g_sum += g_level[j]
-        h_sum += h_level[j]
+        # Saturated, so that a sum of huge level gradients meeting a vanishing
+        # sigmoid gives 0, not inf * 0.
+        g_sum = min(max(g_sum + g_level[j], -FLOAT64_MAX), FLOAT64_MAX)
+        h_sum = min(h_sum + h_level[j], FLOAT64_MAX)
         s = 1.0 if j == 0 else _sigmoid(f64(margin[i, j]))
         grad[i, j] = clamp_grad(w * (s * g_sum))
         hess[i, j] = clamp_hess(w * (s * s * h_sum))
@@ -282,7 +285,7 @@ def multi_expectile_grad_hess(y, margin, weight, alphas, grad, hess):
         for j in range(k):
             if j > 0:
                 q += EPS + _softplus(f64(margin[i, j]))
-            r = q - yi
+            r = min(max(q - yi, -FLOAT64_MAX), FLOAT64_MAX)
             a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
             g_level[j] = a * r
             h_level[j] = a

@@ -92,10 +92,10 @@ class Expectile(Loss):
         t = weighted_mean(y64, weight)
         for _ in range(200):
             a = np.where(y64 <= t, 1.0 - self.alpha, self.alpha) * w
-            total = float(a.sum())
-            if total == 0.0:
+            if not np.any(a > 0.0):
                 return t
-            new = min(max(float(np.dot(a, y64) / total), float(y64.min())), float(y64.max()))
+            # weighted_mean: labels and weights near the float64 maximum do not overflow.
+            new = weighted_mean(y64, a)
             if new == t:
                 break
             t = new
