@@ -31,11 +31,18 @@ median row often beats squared error on MAE, because MAE rewards predicting
 the median, not the mean. Binary classification uses log loss, AUC, Brier
 score and calibration instead.
 
+Level-set losses (``multi_quantile``, ``multi_expectile``: k levels per row
+from one model) are scored on their own panel of the same folds
+(:func:`interval_table`): coverage, mean width and interval score of the
+outermost levels, pinball loss per level and the crossing rate, next to k
+separately fitted quantile models of the same booster.
+
 Layout
 ------
 The public names are re-exported here; the submodules are private:
-``_specs`` (row labels), ``_inputs`` (argument checks), ``_yardsticks``
-(the scores), ``_experiment`` (folds, fits, the summary table), ``_sweeps``
+``_specs`` (row labels, panels), ``_inputs`` (argument checks),
+``_yardsticks`` (the scores), ``_intervals`` (the interval panel),
+``_experiment`` (folds, fits, the summary table), ``_sweeps``
 (:func:`ablate_losses` and the sweeps), ``_advice`` (candidates from the
 target) and ``_tables`` (the printed tables).
 """
@@ -50,9 +57,11 @@ from typing import Any
 from ..losses import parse_loss
 from ._advice import LossAdvice, describe_target, recommend_losses
 from ._inputs import BACKENDS as BACKENDS
+from ._intervals import INTERVAL_METRICS as INTERVAL_METRICS
+from ._specs import levels_of as levels_of
 from ._specs import loss_label
 from ._sweeps import DEFAULT_POWERS, ablate_losses, sweep_loss_parameter, sweep_tweedie_power
-from ._tables import choice_table, panel_table, ranking_table, to_markdown
+from ._tables import choice_table, interval_table, panel_table, ranking_table, to_markdown
 from ._tables import seed_table as seed_table  # deprecated alias of ranking_table
 from ._yardsticks import CLASSIFICATION_METRICS as CLASSIFICATION_METRICS
 from ._yardsticks import FLOOR_FRACTION as FLOOR_FRACTION
@@ -71,6 +80,7 @@ __all__ = [
     "choice_table",
     "describe_target",
     "estimate_tweedie_power",
+    "interval_table",
     "loss_label",
     "panel_table",
     "parse_loss",

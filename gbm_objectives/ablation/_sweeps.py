@@ -13,7 +13,8 @@ from ..losses import Loss, parse_loss
 from ._advice import recommend_losses
 from ._experiment import _Experiment, _run
 from ._inputs import _check_int, _check_powers, _prepare
-from ._specs import _task_of, loss_label
+from ._intervals import run_intervals
+from ._specs import INTERVAL_TASK, _task_of, loss_label
 
 #: The guidelines' Tweedie search range [1.1, 1.9] in steps of 0.1.
 DEFAULT_POWERS: tuple[float, ...] = (1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9)
@@ -51,6 +52,13 @@ def ablate_losses(
         strings or ``(name, params)`` pairs (see the module docstring).
         Default: the candidates of :func:`recommend_losses`. Regression
         losses and binary classification losses (``loss.task`` "binary") cannot be mixed.
+        Level-set losses (k levels per row from one model, read from the
+        loss's facts: a regression loss with ``n_outputs > 1`` and one
+        ``alphas`` level per output, such as ``"multi_quantile(alphas=(0.05,
+        0.5, 0.95))"`` or ``multi_expectile``) are scored on the interval
+        panel instead (see Returns); they share their levels and are not
+        mixed with point losses (a ValueError says so: ablate them in two
+        calls, which cut the same folds).
     backend : {"xgboost", "lightgbm"}
     params : dict, optional
         Booster parameters on top of the defaults (XGBoost: ``hist``, depth 6,
@@ -77,14 +85,20 @@ def ablate_losses(
         Yardstick that orders the rows: ``"mae"`` (default), ``"rmse"``,
         ``"tweedie_deviance"``, ``"poisson_deviance"`` or ``"gini"`` for
         regression; ``"log_loss"`` (default), ``"auc"`` or ``"brier"`` for
-        classification.
+        classification; ``"interval_score"`` (default) or ``"pinball"`` for
+        level-set losses.
     reference : loss spec, "auto" or None, default "auto"
         Row the ``wins_vs_reference`` column counts per-fold wins against;
         "auto" is squared error (regression) or logistic (classification),
-        added to the losses if missing. None: no reference.
+        added to the losses if missing. None: no reference. For level-set
+        losses "auto" (or None) only: the ``separate quantiles`` row, one
+        ``quantile(alpha=a)`` model per level fitted separately by the same
+        booster (leaves refit to residual quantiles, as the built-ins do).
     baselines : bool, default True
         Add ``constant mean`` and (regression) ``constant median`` rows, the
-        training fold's weighted mean / median.
+        training fold's weighted mean / median; for level-set losses a
+        ``constant quantiles`` row, the training fold's weighted quantiles
+        at the levels.
     balance : bool, default False
         Add a ``"<loss> balanced"`` row for each log-link loss: its held-out
         predictions times ``mean(y_train) / mean(predictions)``, so their
@@ -103,6 +117,20 @@ def ablate_losses(
         ``n_floored`` (regression: predictions floored for the deviances,
         summed over folds), ``fit_seconds`` (wall time over all folds) and
         ``n_folds``. ``df.attrs`` holds the settings and per-fold scores.
+
+        For level-set losses, the interval panel (``df.attrs["task"]`` is
+        ``"intervals"``; :func:`interval_table` prints it): ``config``,
+        ``kind`` (model / reference / baseline), ``loss``, ``rank``,
+        ``relative_to_best``, the mean and fold standard deviation of
+        ``interval_score`` (of the outermost levels, at the nominal coverage
+        ``alphas[-1] - alphas[0]``), ``coverage``, ``mean_width``,
+        ``pinball`` (mean over the levels), ``crossing_rate`` (share of rows
+        whose levels cross) and ``pinball_<alpha>`` per level, then
+        ``wins_vs_reference``, ``fit_seconds`` and ``n_folds``;
+        ``df.attrs["alphas"]`` and ``["coverage"]`` hold the levels and the
+        nominal coverage. Interval yardsticks read each row's lowest and
+        highest level (for crossed levels, the rearranged ones); pinball and
+        crossing rate read the levels as predicted.
     """
     Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
         X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
@@ -115,10 +143,23 @@ def ablate_losses(
         if not specs:
             raise ValueError("losses is empty; give at least one loss")
     parsed = [parse_loss(s) for s in specs]
-    tasks = {_task_of(loss) for loss in parsed}
-    if len(tasks) > 1:
+    tasks = [_task_of(loss) for loss in parsed]
+    if INTERVAL_TASK in tasks and len(set(tasks)) > 1:
+        level_sets = [loss_label(loss) for loss, t in zip(parsed, tasks) if t == INTERVAL_TASK]
+        points = [loss_label(loss) for loss, t in zip(parsed, tasks) if t != INTERVAL_TASK]
+        raise ValueError(
+            f"losses mix level-set losses ({', '.join(level_sets)}) with point losses ({', '.join(points)}); "
+            "they are scored on different panels (intervals and levels vs point predictions): ablate them in "
+            "two calls, whose folds are the same for the same cv, groups and random_state"
+        )
+    if len(set(tasks)) > 1:
         raise ValueError("losses mix regression and binary classification losses; ablate them separately")
-    task = tasks.pop()
+    task = tasks[0]
+    if task == INTERVAL_TASK:
+        return run_intervals(Xa, ya, w, g, parsed, backend=backend, params=params, rounds=rounds, cv=cv,
+                             seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference,
+                             baselines=baselines, balance=balance, deviance_power=deviance_power,
+                             desc=f"ablate_losses[{backend}, intervals]")
     reference = _add_reference(parsed, None, reference, task)
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv, seed=seed,
                 jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
@@ -333,6 +374,9 @@ def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, gro
     parsed: list[Loss] = [sweep.loss_at(v) for v in sweep.values]
     values: list[float] = list(sweep.values)
     task = _task_of(parsed[0])
+    if task == INTERVAL_TASK:
+        raise ValueError(f"{loss_label(parsed[0])} is a level-set loss; parameter sweeps compare point losses "
+                         "(ablate_losses scores level-set losses on the interval panel)")
     reference = _add_reference(parsed, values, reference, task)
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv,
                 seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,

@@ -1,4 +1,5 @@
-"""Tables of a result for people: the ranking, the full panel, the Tweedie power choices, Markdown."""
+"""Tables of a result for people: the ranking, the full panel, the interval panel, the Tweedie power choices,
+Markdown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 _METRIC_TITLES = {
     "mae": "MAE", "rmse": "RMSE", "tweedie_deviance": "Tweedie dev", "poisson_deviance": "Poisson dev",
     "gini": "Gini", "calibration": "Calibration", "log_loss": "Log loss", "auc": "AUC", "brier": "Brier",
+    "pinball": "Pinball (mean)",
 }
 
 
@@ -34,6 +36,8 @@ def _fmt(value: float, scale: float | None) -> str:
 
 
 def _title(result: pd.DataFrame, metric: str) -> str:
+    if metric == "interval_score":
+        return f"Interval score ({result.attrs.get('coverage', 0.9):.0%})"
     if metric == "tweedie_deviance":
         return f"Tweedie dev (p={result.attrs.get('deviance_power', 1.5):g})"
     return _METRIC_TITLES.get(metric, metric)
@@ -56,7 +60,7 @@ def ranking_table(result: pd.DataFrame, *, baselines: bool = True, balanced: boo
     """
     result = _check_result(result)
     metric = result.attrs["metric"]
-    kinds = ["model", "refined"] + (["baseline"] if baselines else []) + (["balanced"] if balanced else [])
+    kinds = ["model", "refined", "reference"] + (["baseline"] if baselines else []) + (["balanced"] if balanced else [])
     rows = result[result["kind"].isin(kinds)]
     if rows.empty:
         raise ValueError("the result has no rows of the kinds asked for")
@@ -84,11 +88,15 @@ def seed_table(result: pd.DataFrame, *, baselines: bool = True, balanced: bool =
 def panel_table(result: pd.DataFrame) -> pd.DataFrame:
     """Every yardstick as ``mean ± fold SD``, with fold wins, floored predictions and fit time.
 
+    The panel of level-set losses is :func:`interval_table`'s.
+
     Returns
     -------
     pandas.DataFrame of strings, in the result's order.
     """
     result = _check_result(result)
+    if result.attrs.get("task") == "intervals":
+        return interval_table(result)
     out = {"Configuration": result["config"].to_numpy()}
     for m in result.attrs["metrics"]:
         values = result[m].to_numpy(dtype=np.float64)
@@ -107,6 +115,65 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
                                  for wv, k in zip(result["wins_vs_reference"], n)]
     if "n_floored" in result.columns:
         out["Floored"] = [str(int(v)) for v in result["n_floored"]]
+    out["Fit s"] = ["-" if not np.isfinite(v) else f"{v:.1f}" for v in result["fit_seconds"].to_numpy(dtype=np.float64)]
+    return pd.DataFrame(out)
+
+
+def _percent(value: float) -> str:
+    if not np.isfinite(value):
+        return "-"
+    return "0" if value == 0.0 else f"{value:.1%}" if value >= 0.001 else f"{value:.3%}"
+
+
+def interval_table(result: pd.DataFrame) -> pd.DataFrame:
+    """The interval panel of level-set losses: every yardstick as ``mean ± fold SD``, best first.
+
+    Interval score and coverage of the outermost levels (coverage with its
+    nominal value in the title), mean width, pinball loss (mean over the
+    levels, then per level), crossing rate (a bare ``0`` where no held-out
+    row crossed on any fold), fold wins against the reference (the
+    separately fitted quantile models) and fit time.
+
+    Parameters
+    ----------
+    result : DataFrame from :func:`ablate_losses` with level-set losses
+
+    Returns
+    -------
+    pandas.DataFrame of strings, in the result's order.
+    """
+    result = _check_result(result)
+    if result.attrs.get("task") != "intervals":
+        raise ValueError("interval_table needs the result of ablate_losses() with level-set losses (such as "
+                         "multi_quantile); point losses have panel_table")
+    alphas = result.attrs["alphas"]
+    nominal = result.attrs["coverage"]
+
+    def cells(column: str, fmt: Any = None) -> list[str]:
+        values = result[column].to_numpy(dtype=np.float64)
+        sds = result[f"{column}_std"].to_numpy(dtype=np.float64)
+        if fmt is None:
+            finite = np.abs(values[np.isfinite(values)])
+            scale = float(np.median(finite)) if finite.size else 1.0
+
+            def fmt(v: float) -> str:
+                return _fmt(v, scale)
+
+        return [f"{fmt(v)} ± {fmt(s)}" if np.isfinite(s) and v != 0.0 else fmt(v) for v, s in zip(values, sds)]
+
+    pinballs = ["pinball", *[c for c in result.attrs["metrics"] if c.startswith("pinball_")]]
+    out: dict[str, list[str]] = {"Configuration": list(result["config"].to_numpy())}
+    out[_title(result, "interval_score")] = cells("interval_score")
+    out[f"Coverage (nominal {nominal:.0%})"] = cells("coverage", _percent)
+    out["Mean width"] = cells("mean_width")
+    out[_title(result, "pinball")] = cells("pinball")
+    for a, column in zip(alphas, pinballs[1:]):
+        out[f"Pinball {a:g}"] = cells(column)
+    out["Crossing rate"] = cells("crossing_rate", _percent)
+    ref = result.attrs.get("reference")
+    if ref is not None:
+        out[f"Wins vs {ref}"] = ["-" if pd.isna(wv) else f"{int(wv)}/{int(k)}"
+                                 for wv, k in zip(result["wins_vs_reference"], result["n_folds"].to_numpy())]
     out["Fit s"] = ["-" if not np.isfinite(v) else f"{v:.1f}" for v in result["fit_seconds"].to_numpy(dtype=np.float64)]
     return pd.DataFrame(out)
 
