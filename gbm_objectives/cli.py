@@ -8,6 +8,8 @@ Examples
     gbm-objectives ablate claims.csv --target amount --weight exposure \\
         --losses squared_error "tweedie(power=1.5)" poisson "quantile(alpha=0.5)"
     gbm-objectives ablate --builtin tracker --backend lightgbm --out report/
+    gbm-objectives ablate claims.csv --target amount \\
+        --losses squared_error "multi_quantile(alphas=(0.05, 0.5, 0.95))"
     gbm-objectives recommend claims.csv --target amount
 
 Problems with the input (a missing file or column, a non-numeric or missing
@@ -40,8 +42,8 @@ import pandas as pd
 
 PROG = "gbm-objectives"
 _MAX_LEVELS = 50
-#: The files a report writes into ``--out``: ``<name>.<suffix>``.
-_REPORT_SUFFIXES = ("csv", "md", "png")
+#: The files a report writes into ``--out``: ``<name>.<suffix>`` (the interval panel's table in its own CSV).
+_REPORT_SUFFIXES = ("csv", "md", "png", "intervals.csv")
 #: Booster packages whose exceptions are reported as one-line errors.
 _BOOSTERS = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}
 
@@ -321,38 +323,55 @@ def _write_report(out: str, name: str, writers: dict[str, Callable[[str], None]]
     return list(temps)
 
 
-def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str | None, plot: str) -> None:
-    from .ablation import panel_table, ranking_table, to_markdown
+def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out: str | None, plot: str,
+            intervals: pd.DataFrame | None = None) -> None:
+    """Print and write the point panel ``result`` and / or the interval panel ``intervals`` (one report)."""
+    from .ablation import interval_table, panel_table, ranking_table, to_markdown
 
-    attrs = result.attrs
+    attrs = (result if result is not None else intervals).attrs  # type: ignore[union-attr]
     settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
                 f"{attrs['num_boost_round']} rounds, seed {attrs['random_state']}; ranked by {attrs['metric']}")
-    ranking = ranking_table(result)
-    panel = panel_table(result)
     print(f"{title}\n{settings}\n")
-    print(ranking.to_string(index=False))
-    print("\nAll yardsticks (mean ± SD over folds):")
-    print(panel.to_string(index=False))
+    md = [f"# {title}\n\n{settings}\n\n"]
+    if result is not None:
+        ranking = ranking_table(result)
+        panel = panel_table(result)
+        print(ranking.to_string(index=False))
+        print("\nAll yardsticks (mean ± SD over folds):")
+        print(panel.to_string(index=False))
+        md.append(f"{to_markdown(ranking)}\n## All yardsticks\n\n{to_markdown(panel)}\n"
+                  "Deviances floor predictions at 1e-3 x the training mean (count in *Floored*); calibration is "
+                  "mean prediction / mean label; *Wins* counts folds beating the reference row.\n")
+    if intervals is not None:
+        table = interval_table(intervals)
+        about = (f"levels {', '.join(f'{a:g}' for a in intervals.attrs['alphas'])}, same folds, ranked by "
+                 f"{intervals.attrs['metric']} (mean ± SD over folds)")
+        print(f"{'' if result is None else chr(10)}Prediction intervals: {about}:")
+        print(table.to_string(index=False))
+        md.append(f"{'' if result is None else chr(10)}## Prediction intervals\n\n{about}.\n\n"
+                  f"{to_markdown(table)}\nCoverage, width and interval score read each row's outermost levels "
+                  "(sorted where levels cross); pinball per level and the crossing rate read the levels as "
+                  "predicted; *separate quantiles* is one quantile(alpha) model per level, fitted separately.\n")
     if out is None:
         return
-    notes = ("Deviances floor predictions at 1e-3 x the training mean (count in *Floored*); calibration is "
-             "mean prediction / mean label; *Wins* counts folds beating the reference row.")
 
     def write_md(path: str) -> None:
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(f"# {title}\n\n{settings}\n\n{to_markdown(ranking)}\n## All yardsticks\n\n"
-                     f"{to_markdown(panel)}\n{notes}\n")
+            fh.write("".join(md))
 
-    writers: dict[str, Callable[[str], None]] = {
-        "csv": lambda path: result.to_csv(path, index=False),
-        "md": write_md,
-    }
+    writers: dict[str, Callable[[str], None]] = {}
+    if result is not None:
+        writers["csv"] = lambda path: result.to_csv(path, index=False)
+    if intervals is not None:
+        writers["intervals.csv"] = lambda path: intervals.to_csv(path, index=False)
+    writers["md"] = write_md
     try:
         from . import plotting
 
         plt = plotting._pyplot()
     except ImportError as exc:
-        print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
+        if result is not None:
+            print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
     else:
         def write_png(path: str) -> None:
             ax = plotting.plot_power_sweep(result) if plot == "sweep" else plotting.plot_ablation(result)
@@ -361,7 +380,8 @@ def _report(result: pd.DataFrame, name: str, title: str, source: str, out: str |
             finally:
                 plt.close(ax.figure)
 
-        writers["png"] = write_png
+        if result is not None:
+            writers["png"] = write_png
     written = _write_report(out, name, writers)
     print("\nWrote " + ", ".join(written))
 
@@ -440,7 +460,8 @@ def _check_booster(backend: str) -> None:
 
 
 def _cmd_ablate(args: argparse.Namespace) -> None:
-    from .ablation import ablate_losses, recommend_losses
+    from .ablation import ablate_losses, levels_of, parse_loss, recommend_losses
+    from .ablation._intervals import INTERVAL_RANKABLE
 
     _check_booster(args.backend)
     _check_out(args.out, "ablation")
@@ -456,10 +477,24 @@ def _cmd_ablate(args: argparse.Namespace) -> None:
         for a in advice:
             print(f"  {a.spec}: {a.reason}")
         print()
+    # Level-set losses have their own panel (ablate_losses refuses a mix): two runs on the same folds.
+    level_sets = [spec for spec in losses if levels_of(parse_loss(spec)) is not None]
+    points = [spec for spec in losses if spec not in level_sets]
+    point_metric = interval_metric = args.metric
+    if points and level_sets:  # --metric ranks the panel it belongs to
+        if args.metric in INTERVAL_RANKABLE:
+            point_metric = None
+        else:
+            interval_metric = None
     with _native_fatal_held_back():
-        result = ablate_losses(X, y, losses, groups=g, sample_weight=w, metric=args.metric,
-                               **_common_kwargs(args))
-    _report(result, "ablation", "Loss ablation", source, args.out, "bars")
+        result = intervals = None
+        if points:
+            result = ablate_losses(X, y, points, groups=g, sample_weight=w, metric=point_metric,
+                                   **_common_kwargs(args))
+        if level_sets:
+            intervals = ablate_losses(X, y, level_sets, groups=g, sample_weight=w, metric=interval_metric,
+                                      **_common_kwargs(args))
+    _report(result, "ablation", "Loss ablation", source, args.out, "bars", intervals)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -517,7 +552,8 @@ def _build_parser() -> _Parser:
         p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
         p.add_argument("--rounds", type=int, default=200, help="boosting rounds (default 200)")
         p.add_argument("--params", help='booster parameters as JSON, e.g. \'{"max_depth": 4}\'')
-        p.add_argument("--metric", help="yardstick that ranks the rows (default mae; log_loss for 0/1 targets)")
+        p.add_argument("--metric", help="yardstick that ranks the rows (default mae; log_loss for 0/1 targets; "
+                                        "interval_score or pinball for level-set losses)")
         p.add_argument("--balance", action="store_true", help="add mean-balanced rows for log-link losses")
         p.add_argument("--no-baselines", action="store_true", help="leave out the constant mean/median rows")
         p.add_argument("--deviance-power", type=float, default=1.5, help="power of the Tweedie deviance yardstick")
@@ -530,7 +566,9 @@ def _build_parser() -> _Parser:
     data_args(p)
     run_args(p)
     p.add_argument("--losses", nargs="+", metavar="SPEC",
-                   help="losses, e.g. squared_error 'tweedie(power=1.5)' huber (default: recommend_losses)")
+                   help="losses, e.g. squared_error 'tweedie(power=1.5)' huber (default: recommend_losses); "
+                        "level-set losses such as 'multi_quantile(alphas=(0.05, 0.5, 0.95))' get an interval "
+                        "panel on the same folds")
     p.set_defaults(func=_cmd_ablate)
 
     p = sub.add_parser("sweep-tweedie", help="Tweedie power sweep plus squared error")

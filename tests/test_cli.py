@@ -70,6 +70,46 @@ def test_ablate_on_builtin_data_with_losses(tmp_path, capsys):
     assert "built-in tracker costs" in capsys.readouterr().out
 
 
+MQ = "multi_quantile(alphas=(0.05, 0.5, 0.95))"
+
+
+def test_ablate_scores_level_set_losses_on_an_interval_panel(table, tmp_path, capsys):
+    _, path, _ = table
+    rc = main(["ablate", str(path), "--target", "cost", "--losses", "squared_error", MQ, "--metric", "pinball",
+               "--backend", "lightgbm", "--out", str(tmp_path), *FAST])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert "Prediction intervals: levels 0.05, 0.5, 0.95, same folds, ranked by pinball" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ablation.csv", "ablation.intervals.csv", "ablation.md", "ablation.png"]
+    points = pd.read_csv(tmp_path / "ablation.csv")
+    assert set(points["config"]) == {"squared_error", "constant mean", "constant median"}
+    assert points["mae"].is_monotonic_increasing  # --metric ranks the panel it belongs to
+    panel = pd.read_csv(tmp_path / "ablation.intervals.csv")
+    assert set(panel["config"]) == {"multi_quantile", "separate quantiles", "constant quantiles"}
+    assert panel["pinball"].is_monotonic_increasing
+    assert panel.set_index("config").loc["multi_quantile", "crossing_rate"] == 0.0
+    assert {"coverage", "mean_width", "interval_score", "pinball_0.05", "pinball_0.5", "pinball_0.95"} <= set(
+        panel.columns)
+    md = (tmp_path / "ablation.md").read_text()
+    assert "## All yardsticks" in md and "## Prediction intervals" in md
+    assert "| Configuration | Interval score (90%) | Coverage (nominal 90%) | Mean width |" in md
+
+
+def test_an_interval_report_replaces_a_point_report_whole(table, tmp_path, capsys):
+    _, path, _ = table
+    base = ["ablate", str(path), "--target", "cost", "--backend", "lightgbm", "--out", str(tmp_path), *FAST]
+    assert main([*base, "--losses", "squared_error"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--losses", MQ]) == 0
+    out, err = capsys.readouterr()
+    assert "removed ablation.csv, ablation.png (not written this time)" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ablation.intervals.csv", "ablation.md"]
+    md = (tmp_path / "ablation.md").read_text()
+    assert "ranked by interval_score" in md and "## All yardsticks" not in md and "## Prediction intervals" in md
+    assert "All yardsticks" not in out
+
+
 def test_ablate_without_losses_uses_recommendations(table, capsys):
     _, path, _ = table
     rc = main(["ablate", str(path), "--target", "cost", "--drop", "domain", "exposure", "--no-baselines", *FAST])
@@ -107,6 +147,10 @@ def test_parquet_and_recommend(table, capsys):
         (None, ["--target", "cost", "--cv", "1"], "cv"),
         (None, ["--target", "cost", "--backend", "catboost"], "invalid choice"),
         (None, [], "--target is required"),
+        (None, ["--target", "cost", "--losses", "multi_quantile", "--metric", "mae"],
+         "metric for level-set losses (the interval panel) must be one of 'interval_score', 'pinball'"),
+        (None, ["--target", "cost", "--losses", "multi_quantile", "multi_expectile(alphas=(0.1, 0.9))"],
+         "must share their levels"),
     ],
 )
 def test_errors_are_one_line(table, tmp_path, capsys, mutate, args, expect):
