@@ -298,3 +298,13 @@ def test_sweeps_refuse_level_set_losses(data):
     with pytest.raises(ValueError, match="level-set loss; parameter sweeps compare point losses"):
         sweep_loss_parameter(X[:60], y[:60], ScaledLevels(), "shrink", [0.5, 1.0], cv=2, num_boost_round=2,
                              progress=False)
+
+
+def test_parallel_fits_and_groups_give_the_same_table(data):
+    X, y = data
+    groups = np.arange(y.shape[0]) // 10
+    kwargs = {"backend": "lightgbm", "params": PARAMS["lightgbm"], "cv": 3, "num_boost_round": 5, "groups": groups,
+              "progress": False}
+    one = ablate_losses(X, y, [MQ], n_jobs=1, **kwargs)
+    two = ablate_losses(X, y, [MQ], n_jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(one.drop(columns="fit_seconds"), two.drop(columns="fit_seconds"))
