@@ -5,6 +5,8 @@ Boosters run single-threaded on small heteroscedastic data with few rounds and 3
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,7 +215,8 @@ def test_interval_table(panel):
         "Pinball 0.05", "Pinball 0.5", "Pinball 0.95", "Crossing rate", "Wins vs separate quantiles", "Fit s"]
     t = table.set_index("Configuration")
     assert t.loc["multi_quantile", "Crossing rate"] == "0"
-    assert t.loc["multi_quantile", "Coverage (nominal 90%)"].endswith("%")
+    assert re.fullmatch(r"\d+\.\d% ± \d+\.\d%", t.loc["multi_quantile", "Coverage (nominal 90%)"])
+    assert re.fullmatch(r"\d+\.\d+ ± \d+\.\d+", t.loc["multi_quantile", "Pinball 0.95"])
     assert t.loc["separate quantiles", "Wins vs separate quantiles"] == "-"
     assert t.loc["multi_quantile", "Wins vs separate quantiles"].endswith(f"/{CV}")
     pd.testing.assert_frame_equal(panel_table(df), table)

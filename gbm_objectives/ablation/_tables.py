@@ -119,10 +119,14 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _percent(value: float) -> str:
+def _percent_cell(value: float, sd: float) -> str:
+    """``mean ± SD`` in percent, both to the decimals the mean needs (rare crossings below 0.1% keep 3)."""
     if not np.isfinite(value):
         return "-"
-    return "0" if value == 0.0 else f"{value:.1%}" if value >= 0.001 else f"{value:.3%}"
+    if value == 0.0:
+        return "0"
+    digits = 1 if abs(value) >= 0.001 else 3
+    return f"{value:.{digits}%} ± {sd:.{digits}%}" if np.isfinite(sd) else f"{value:.{digits}%}"
 
 
 def interval_table(result: pd.DataFrame) -> pd.DataFrame:
@@ -149,27 +153,25 @@ def interval_table(result: pd.DataFrame) -> pd.DataFrame:
     alphas = result.attrs["alphas"]
     nominal = result.attrs["coverage"]
 
-    def cells(column: str, fmt: Any = None) -> list[str]:
+    def cells(column: str, percent: bool = False) -> list[str]:
         values = result[column].to_numpy(dtype=np.float64)
         sds = result[f"{column}_std"].to_numpy(dtype=np.float64)
-        if fmt is None:
-            finite = np.abs(values[np.isfinite(values)])
-            scale = float(np.median(finite)) if finite.size else 1.0
-
-            def fmt(v: float) -> str:
-                return _fmt(v, scale)
-
-        return [f"{fmt(v)} ± {fmt(s)}" if np.isfinite(s) and v != 0.0 else fmt(v) for v, s in zip(values, sds)]
+        if percent:
+            return [_percent_cell(v, sd) for v, sd in zip(values, sds)]
+        finite = np.abs(values[np.isfinite(values)])
+        scale = float(np.median(finite)) if finite.size else 1.0
+        return [f"{_fmt(v, scale)} ± {_fmt(sd, scale)}" if np.isfinite(sd) else _fmt(v, scale)
+                for v, sd in zip(values, sds)]
 
     pinballs = ["pinball", *[c for c in result.attrs["metrics"] if c.startswith("pinball_")]]
     out: dict[str, list[str]] = {"Configuration": list(result["config"].to_numpy())}
     out[_title(result, "interval_score")] = cells("interval_score")
-    out[f"Coverage (nominal {nominal:.0%})"] = cells("coverage", _percent)
+    out[f"Coverage (nominal {nominal:.0%})"] = cells("coverage", percent=True)
     out["Mean width"] = cells("mean_width")
     out[_title(result, "pinball")] = cells("pinball")
     for a, column in zip(alphas, pinballs[1:]):
         out[f"Pinball {a:g}"] = cells(column)
-    out["Crossing rate"] = cells("crossing_rate", _percent)
+    out["Crossing rate"] = cells("crossing_rate", percent=True)
     ref = result.attrs.get("reference")
     if ref is not None:
         out[f"Wins vs {ref}"] = ["-" if pd.isna(wv) else f"{int(wv)}/{int(k)}"
