@@ -54,6 +54,7 @@ _LAZY = {
     "recommend_losses": "ablation",
     "make_tracker_costs": "datasets",
     "PredictionIntervals": "intervals",
+    "interval_table": "ablation",
 }
 
 
@@ -68,6 +69,7 @@ def __getattr__(name: str):
 __all__ = [
     "PredictionIntervals",
     "ablate_losses",
+    "interval_table",
     "make_tracker_costs",
     "recommend_losses",
     "sweep_tweedie_power",

@@ -15,7 +15,8 @@ import pandas as pd
 
 __all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation"]
 
-_KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "baseline": "#7f7f7f"}
+_KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "reference": "#ff7f0e",
+                "baseline": "#7f7f7f"}
 
 
 def _pyplot():
@@ -165,7 +166,7 @@ def plot_ablation(result: pd.DataFrame, metric: str | None = None, *, ax: Any = 
                   title: str | None = None) -> Any:
     """Horizontal bars of ``metric`` per configuration (best on top), fold SD as error bars.
 
-    Bars are coloured by kind: model, refined, balanced, baseline.
+    Bars are coloured by kind: model, refined, balanced, reference, baseline.
 
     Parameters
     ----------
