@@ -114,6 +114,12 @@ class MultiQuantile(_LevelSet):
     def output_names(self) -> tuple[str, ...]:
         return tuple(f"q{a:g}" for a in self.alphas)
 
+    @property
+    def level_refit(self) -> tuple[float, ...] | None:
+        # Each output's leaves are refit to its level's residual quantile, as
+        # LightGBM's quantile objective does for one level.
+        return self.alphas
+
     def global_sums(self, y, margin, weight) -> np.ndarray | None:
         """Per level: ``[sum w |r|, sum w sqrt|r|, sum w]``, flattened (3 k values)."""
         out = np.empty((self.n_outputs, 3))
