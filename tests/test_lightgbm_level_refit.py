@@ -167,3 +167,36 @@ def test_level_refit_is_a_fact_of_quantile_sets_only():
     assert get_loss("multi_quantile", alphas=ALPHAS).level_refit == ALPHAS
     assert get_loss("multi_expectile", alphas=ALPHAS).level_refit is None
     assert get_loss("quantile", alpha=0.3).level_refit is None
+
+
+def position_percentile(values, weights, alpha):
+    """Linear interpolation at weighted position ``alpha (W - W / m)``, values at the weight before them."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
+    return float(np.interp(alpha * (w.sum() - w.sum() / w.shape[0]), before, v))
+
+
+def test_weighted_level_refit_follows_the_weighted_position_rule(rng):
+    from gbm_objectives.kernels.percentiles import leaf_position_percentiles
+
+    values = rng.standard_normal(300)
+    weights = rng.uniform(0.1, 3.0, 300)
+    leaf = rng.integers(0, 4, 300).astype(np.int64)
+    out = np.empty(5)
+    leaf_position_percentiles(values, weights, leaf, np.argsort(values, kind="stable"), 5, 0.3, out)
+    for t in range(4):
+        rows = leaf == t
+        assert out[t] == pytest.approx(position_percentile(values[rows], weights[rows], 0.3), rel=1e-12)
+        # Equal weights: the unweighted (LightGBM) percentile, whatever their size.
+        same = np.empty(5)
+        leaf_position_percentiles(values, np.full(300, 2.5), leaf, np.argsort(values, kind="stable"), 5, 0.3, same)
+        assert same[t] == pytest.approx(float(np.quantile(values[rows], 0.3)), rel=1e-12)
+    assert np.isnan(out[4])
+
+
+def test_equal_weights_train_the_unweighted_model(data):
+    x, y, xt, _ = data
+    plain = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 15)
+    weighted = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y, weight=np.full(len(y), 2.5)), 15)
+    assert_allclose(glgb.predict(weighted, xt), glgb.predict(plain, xt), rtol=1e-9, atol=1e-9)

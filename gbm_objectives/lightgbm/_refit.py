@@ -12,7 +12,7 @@ import numpy as np
 
 from .._adapters import Data
 from .._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight
-from ..kernels.percentiles import ZERO_THRESHOLD, tree_leaves
+from ..kernels.percentiles import ZERO_THRESHOLD, leaf_position_percentiles, tree_leaves
 from ..kernels.percentiles import leaf_percentiles as _leaf_percentiles_kernel
 from ..losses import MARGIN_LIMIT, Loss
 from ._data import _n_rows
@@ -281,7 +281,9 @@ def _level_refit_values(
     meets their target exactly, through the link, with the levels below at
     ``lower``) is smaller than the leaf's: the leaf's change is the
     ``loss.level_refit[level]`` percentile of these per-row changes, LightGBM's
-    percentile definition as in :func:`leaf_percentiles`. Targets are the
+    percentile definition as in :func:`leaf_percentiles` without weights, and
+    with weights its generalisation that equal weights leave unchanged
+    (:func:`~gbm_objectives.kernels.percentiles.leaf_position_percentiles`). Targets are the
     labels shrunk by ``learning_rate`` towards the level before the tree, so
     the level moves ``learning_rate`` times its residual quantile, as in
     LightGBM's quantile objective (for the lowest level exactly that). A
@@ -296,7 +298,12 @@ def _level_refit_values(
         levels = np.column_stack([lower, np.maximum(target, lower[:, -1])])  # type: ignore[index]
         wanted = np.maximum(loss.link.link(levels)[:, level], -MARGIN_LIMIT)
         change = wanted - margin[:, level]
-    return _percentiles(change, weight, leaf, n_leaves, alpha, False)
+    if not weight.shape[0]:
+        return _percentiles(change, weight, leaf, n_leaves, alpha, False)
+    # No built-in to match here: a weighted rule that equal weights leave unweighted.
+    out = np.empty(n_leaves)
+    leaf_position_percentiles(change, weight, leaf, np.argsort(change, kind="stable"), n_leaves, alpha, out)
+    return out
 
 
 class _LevelRefit(_LeafRefit):
