@@ -1,4 +1,5 @@
-"""The per-output leaf refit of quantile sets in LightGBM (``loss.level_refit``).
+"""The per-output leaf refit of quantile sets in LightGBM (``loss.level_refit``,
+``multi_quantile(refit_levels=True)``).
 
 After each round, the tree of output ``j`` is refit so that level ``j`` moves
 ``learning_rate`` times its residual quantile in every leaf, given the levels
@@ -20,7 +21,7 @@ lgb = pytest.importorskip("lightgbm")
 glgb = pytest.importorskip("gbm_objectives.lightgbm")
 
 ALPHAS = (0.1, 0.5, 0.9)
-SPEC = f"multi_quantile(alphas={ALPHAS!r})"
+SPEC = f"multi_quantile(alphas={ALPHAS!r}, refit_levels=True)"
 EPS = 1e-6
 PARAMS = {"num_threads": 1, "verbose": -1, "num_leaves": 7, "min_data_in_leaf": 20, "deterministic": True}
 
@@ -106,14 +107,18 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
     assert checked > 3 * k
 
 
-def test_the_refit_is_the_default_and_refit_leaves_false_keeps_newton_leaves(data):
-    x, y, xt, yt = data
+def test_refit_levels_is_opt_in_and_refit_leaves_false_turns_it_off(data):
+    x, y, xt, _ = data
     refit = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20)
-    newton = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20, refit_leaves=False)
-    a, b = glgb.predict(refit, xt), glgb.predict(newton, xt)
+    off = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20, refit_leaves=False)
+    plain = glgb.train(f"multi_quantile(alphas={ALPHAS!r})", PARAMS, lgb.Dataset(x, y), 20)
+    a, b, c = glgb.predict(refit, xt), glgb.predict(off, xt), glgb.predict(plain, xt)
     assert not np.allclose(a, b)
+    assert_allclose(b, c, rtol=1e-12)
     for levels in (a, b):
         assert np.all(np.diff(levels, axis=1) > 0)
+    with pytest.raises(ValueError, match="refit_levels must be True or False"):
+        get_loss("multi_quantile", refit_levels="yes")
 
 
 def test_levels_never_cross_even_where_targets_would(data):
@@ -163,8 +168,9 @@ def test_estimator_refits_as_train_does(data):
     assert not np.allclose(unrefit.predict(xt), model.predict(xt))
 
 
-def test_level_refit_is_a_fact_of_quantile_sets_only():
-    assert get_loss("multi_quantile", alphas=ALPHAS).level_refit == ALPHAS
+def test_level_refit_is_a_fact_of_quantile_sets_that_ask_for_it():
+    assert get_loss("multi_quantile", alphas=ALPHAS, refit_levels=True).level_refit == ALPHAS
+    assert get_loss("multi_quantile", alphas=ALPHAS).level_refit is None
     assert get_loss("multi_expectile", alphas=ALPHAS).level_refit is None
     assert get_loss("quantile", alpha=0.3).level_refit is None
 

@@ -94,11 +94,11 @@ def train(
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
         residuals, as LightGBM's ``l1`` / ``quantile`` objectives do.
-        Quantile sets (``multi_quantile``): each round's tree of output ``j``
-        is refit so that level ``j`` moves ``learning_rate`` times its
-        residual quantile in each leaf, given the levels below, and the
-        levels stay non-crossing (their own curvature still shapes the
-        splits). Needs
+        Quantile sets that ask for it (``multi_quantile(refit_levels=True)``):
+        each round's tree of output ``j`` is refit so that level ``j`` moves
+        ``learning_rate`` times its residual quantile in each leaf, given the
+        levels below, and the levels stay non-crossing (their own curvature
+        still shapes the splits). Needs
         in-memory features (Datasets built with ``free_raw_data=False`` or
         not yet constructed) and ``boosting="gbdt"``; with bagging every row,
         not only the bag, enters the percentiles. False keeps plain Newton
