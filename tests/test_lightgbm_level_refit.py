@@ -206,3 +206,12 @@ def test_equal_weights_train_the_unweighted_model(data):
     plain = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 15)
     weighted = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y, weight=np.full(len(y), 2.5)), 15)
     assert_allclose(glgb.predict(weighted, xt), glgb.predict(plain, xt), rtol=1e-9, atol=1e-9)
+
+
+def test_data_frames_walk_the_trees_through_lightgbm_and_refit_alike(data):
+    pd = pytest.importorskip("pandas")
+    x, y, xt, _ = data
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    from_frame = glgb.train(SPEC, PARAMS, lgb.Dataset(frame, y), 10)
+    from_array = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 10)
+    assert_allclose(glgb.predict(from_frame, xt), glgb.predict(from_array, xt), rtol=1e-12)
