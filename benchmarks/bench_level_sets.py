@@ -7,7 +7,9 @@ learning rate and number of rounds train
   row, levels non-crossing by construction (XGBoost: one output per tree,
   and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
   with the defaults ``coupling="level"``, ``curvature="mm"``, with
-  ``coupling="chain"`` and with ``curvature="scaled"``;
+  ``coupling="chain"`` and with ``curvature="scaled"``; LightGBM also with
+  ``refit_levels=True`` (each output's leaves refit to its level's residual
+  quantile after every round);
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -151,8 +153,9 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
 
     params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
               "verbose": -1, "seed": args.seed, "deterministic": True}
-    def library(coupling: str, curvature: str = "mm") -> Contender:
-        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r})"
+    def library(coupling: str, curvature: str = "mm", refit: bool = False) -> Contender:
+        spec = (f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r}, "
+                f"refit_levels={refit!r})")
 
         def fit(x, y):
             booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
@@ -165,7 +168,9 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
         models = [lgb.train({**params, "objective": "quantile", "alpha": a}, d, args.rounds) for a in alphas]
         return lambda xt: np.column_stack([m.predict(xt) for m in models])
 
-    return {"library (level), one model": library("level"), "library (chain), one model": library("chain"),
+    return {"library (level), one model": library("level"),
+            "library (level, refit_levels), one model": library("level", refit=True),
+            "library (chain), one model": library("chain"),
             "library (level, scaled), one model": library("level", "scaled"), BASELINE: separate}
 
 

@@ -174,3 +174,50 @@ def tree_leaves(x, split_feature, threshold, decision_type, left, right, out):
             else:
                 node = right[node]
         out[i] = ~node
+
+
+@njit(**JIT)
+def leaf_position_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
+    """Weighted percentile ``alpha`` of ``resid`` in every leaf into ``out`` (NaN
+    for a leaf without weight), ``order`` sorting ``resid``.
+
+    The sorted values sit at the weight before them, ``s_t``; the percentile
+    interpolates linearly at ``alpha (W - W / m)`` (``W`` the leaf's weight,
+    ``m`` its rows). With equal weights that is LightGBM's unweighted
+    ``alpha (m - 1)``, and scaling every weight leaves it unchanged, unlike
+    LightGBM's weighted rule (which interpolates only across steps of at
+    least one unit of weight).
+    """
+    n = resid.shape[0]
+    start = np.zeros(n_leaves + 1, np.int64)
+    for i in range(n):
+        start[leaf[i] + 1] += 1
+    for j in range(n_leaves):
+        start[j + 1] += start[j]
+    fill = start[:n_leaves].copy()
+    grouped = np.empty(n, np.int64)
+    for t in range(n):
+        i = order[t]
+        j = leaf[i]
+        grouped[fill[j]] = i
+        fill[j] += 1
+    for j in range(n_leaves):
+        lo = start[j]
+        m = start[j + 1] - lo
+        total = 0.0
+        for t in range(m):
+            total += f64(weight[grouped[lo + t]])
+        if m == 0 or not total > 0.0:
+            out[j] = np.nan
+            continue
+        target = alpha * (total - total / m)
+        before = 0.0
+        value = resid[grouped[lo + m - 1]]
+        for t in range(m - 1):
+            w = f64(weight[grouped[lo + t]])
+            if before + w > target:
+                v = resid[grouped[lo + t]]
+                value = v + (target - before) / w * (resid[grouped[lo + t + 1]] - v)
+                break
+            before += w
+        out[j] = value

@@ -37,7 +37,7 @@ from ._params import (
     _param,
     _set_num_class,
 )
-from ._refit import _LeafRefit
+from ._refit import _refit_callback
 
 
 def _eval_pairs(eval_set: Any, eval_X: Any, eval_y: Any) -> list[tuple[Any, Any]]:
@@ -188,7 +188,9 @@ class _LossModelMixin:
         _check_builtin_metrics(
             loss, _builtin_metrics(_param(params, _METRIC_ALIASES)) + [m for m in user_eval if isinstance(m, str)]
         )
-        if refit:
+        level_refit = bool(getattr(self, "refit_leaves", True)) and loss.level_refit is not None
+        level_refit = level_refit and not _is_distributed(params)
+        if refit or level_refit:
             _check_refit_params(loss, params)
         init = None
         if fit_kw["init_score"] is None and fit_kw["init_model"] is None and _boost_from_average(params):
@@ -203,9 +205,9 @@ class _LossModelMixin:
             fit_kw["eval_metric"] += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
         fit_kw["callbacks"] = list(fit_kw["callbacks"] or [])
         refit_cb = None
-        if refit:
+        if refit or level_refit:
             others = [ex for ex, ey in pairs if not (ex is X and ey is y)]
-            refit_cb = _LeafRefit(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
+            refit_cb = _refit_callback(loss, data, X, others, _param(params, _THREAD_ALIASES))  # type: ignore[arg-type]
             fit_kw["callbacks"].append(refit_cb)
         fit_kw["callbacks"].append(_FeatureCheck())
         self.loss_ = loss

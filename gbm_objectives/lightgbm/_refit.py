@@ -1,9 +1,10 @@
 """The leaf refit of losses that declare one (``loss.leaf_refit``: absolute
-error, quantile): LightGBM's residual percentiles per leaf and the callback
-that sets them after every tree."""
+error, quantile; ``loss.level_refit``: quantile sets): LightGBM's residual
+percentiles per leaf and the callbacks that set them after every tree."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import lightgbm as lgb
@@ -11,11 +12,11 @@ import numpy as np
 
 from .._adapters import Data
 from .._validation import EMPTY_WEIGHT, as_float_array, check_sample_weight
-from ..kernels.percentiles import ZERO_THRESHOLD, tree_leaves
+from ..kernels.percentiles import ZERO_THRESHOLD, leaf_position_percentiles, tree_leaves
 from ..kernels.percentiles import leaf_percentiles as _leaf_percentiles_kernel
-from ..losses import Loss
+from ..losses import MARGIN_LIMIT, Loss
 from ._data import _n_rows
-from ._model_text import _tree_splits
+from ._model_text import _SPLIT_ARRAYS, _parse_tree, _tree_splits
 from ._params import _LR_ALIASES, _param
 
 
@@ -224,3 +225,179 @@ class _LeafRefit:
             self.checked = True
         for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr, strict=True):
             buf += corr
+
+
+def _iteration_splits(booster: lgb.Booster, iteration: int, k: int) -> list[tuple[np.ndarray, ...] | None]:
+    """:func:`_tree_splits` of each of the ``k`` trees of ``iteration``."""
+    text = booster.model_to_string(start_iteration=iteration, num_iteration=1)
+    starts = [m.start() for m in re.finditer(r"\nTree=", text)]
+    out: list[tuple[np.ndarray, ...] | None] = []
+    for c in range(k):
+        fields = _parse_tree(text[starts[c] :]) if c < len(starts) else None
+        if fields is None:
+            out.append(None)
+        elif int(fields["num_leaves"]) == 1:
+            out.append(())
+        else:
+            out.append(tuple(np.array(fields[key].split(), dtype=dtype) for key, dtype in _SPLIT_ARRAYS))
+    return out
+
+
+def _iteration_leaves(
+    booster: lgb.Booster, raw: Any, iteration: int, k: int, pred_params: dict[str, Any], splits: list
+) -> np.ndarray:
+    """Leaf of every row of ``raw`` in each of the ``k`` trees of ``iteration``, shape (n, k)."""
+    if all(s is not None for s in splits) and isinstance(raw, np.ndarray) and raw.ndim == 2:
+        if raw.dtype in (np.float32, np.float64):
+            out = np.zeros((raw.shape[0], k), dtype=np.int64)
+            for c, tree in enumerate(splits):
+                if tree:
+                    column = np.zeros(raw.shape[0], dtype=np.int64)
+                    tree_leaves(raw, *tree, column)
+                    out[:, c] = column
+            return out
+    leaf = booster.predict(raw, start_iteration=iteration, num_iteration=1, pred_leaf=True, **pred_params)
+    return np.asarray(leaf).reshape(-1, k).astype(np.int64)
+
+
+def _level_refit_values(
+    loss: Loss,
+    y: np.ndarray,
+    margin: np.ndarray,
+    current: np.ndarray,
+    leaf: np.ndarray,
+    n_leaves: int,
+    level: int,
+    lower: np.ndarray | None,
+    learning_rate: float,
+    weight: np.ndarray,
+) -> np.ndarray:
+    """Leaf values of output ``level``'s new tree: the constant margin change per
+    leaf that puts level ``level`` (``current`` before the tree, from
+    ``margin``) at its residual quantile in the leaf.
+
+    Each row's level rises with its margin, so the rows whose level ends up
+    below their target are those whose own margin change (the change that
+    meets their target exactly, through the link, with the levels below at
+    ``lower``) is smaller than the leaf's: the leaf's change is the
+    ``loss.level_refit[level]`` percentile of these per-row changes, LightGBM's
+    percentile definition as in :func:`leaf_percentiles` without weights, and
+    with weights its generalisation that equal weights leave unchanged
+    (:func:`~gbm_objectives.kernels.percentiles.leaf_position_percentiles`). Targets are the
+    labels shrunk by ``learning_rate`` towards the level before the tree, so
+    the level moves ``learning_rate`` times its residual quantile, as in
+    LightGBM's quantile objective (for the lowest level exactly that). A
+    target below the level beneath sits on it: its margin is held at
+    ``-MARGIN_LIMIT``, within 1e-13 of it, not at the link's floor.
+    """
+    alpha = float(loss.level_refit[level])  # type: ignore[index]
+    target = current + learning_rate * (y - current)
+    if level == 0:
+        change = target - margin[:, 0]
+    else:
+        levels = np.column_stack([lower, np.maximum(target, lower[:, -1])])  # type: ignore[index]
+        wanted = np.maximum(loss.link.link(levels)[:, level], -MARGIN_LIMIT)
+        change = wanted - margin[:, level]
+    if not weight.shape[0]:
+        return _percentiles(change, weight, leaf, n_leaves, alpha, False)
+    # No built-in to match here: a weighted rule that equal weights leave unweighted.
+    out = np.empty(n_leaves)
+    leaf_position_percentiles(change, weight, leaf, np.argsort(change, kind="stable"), n_leaves, alpha, out)
+    return out
+
+
+class _LevelRefit(_LeafRefit):
+    """Callback that refits the ``k`` trees of each round of a level set, lowest level first.
+
+    As :class:`_LeafRefit`, for the losses with ``loss.level_refit``: after a
+    round's ``k`` trees are grown (tree ``j`` for output ``j``), the leaves of
+    tree ``j`` are set by :func:`_level_refit_values`, given the levels below
+    after their own refit, and the changes are added to LightGBM's training
+    and validation scores.
+    """
+
+    def __init__(self, loss: Loss, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None):
+        if loss.level_refit is None:
+            raise ValueError(f"{loss!r} needs no level refit")
+        self.loss = loss
+        self.k = int(loss.n_outputs)
+        self.y = data.y.astype(np.float64)
+        self.weight = data.weight
+        self.train_raw = train_raw
+        self.valid_raw = valid_raw
+        self.pred_params = {} if num_threads is None else {"num_threads": int(num_threads)}
+        self.booster = None
+
+    def _install(self, booster: lgb.Booster) -> None:
+        super()._install(booster)
+        self.train_corr = np.zeros((self.y.shape[0], self.k))
+        self.valid_corr = [np.zeros((_n_rows(raw), self.k)) for raw in self.valid_raw]
+
+    def _update(self, train_set: Any = None, fobj: Any = None) -> bool:
+        booster = self.booster
+        margin = np.array(_capture_scores(booster, valid=False)[0], dtype=np.float64).reshape(-1, self.k)
+        finished = self.orig_update(train_set=train_set, fobj=fobj)
+        if booster.num_trees() >= self.n_trees + self.k:
+            first = booster.num_trees() - self.k
+            self.n_trees = booster.num_trees()
+            self._refit_levels(booster, first, booster.current_iteration() - 1, margin)
+        self._patch(booster)
+        return finished
+
+    def _refit_levels(self, booster: lgb.Booster, first: int, iteration: int, margin: np.ndarray) -> None:
+        splits = _iteration_splits(booster, iteration, self.k)
+        leaves = _iteration_leaves(booster, self.train_raw, iteration, self.k, self.pred_params, splits)
+        valid_leaves = [
+            _iteration_leaves(booster, raw, iteration, self.k, self.pred_params, splits) for raw in self.valid_raw
+        ]
+        # Read every round: a callback may reset the learning rate.
+        lr = float(_param(booster.params, _LR_ALIASES, 0.1))
+        updated = margin.copy()
+        current = self.loss.link.inverse(margin)
+        for j in range(self.k):
+            tree = first + j
+            leaf = leaves[:, j]
+            n_leaves = int(leaf.max()) + 1
+            old = np.array([booster.get_leaf_output(tree, t) for t in range(n_leaves)])
+            if n_leaves > 1:  # LightGBM refits only trees with a split; so do we.
+                lower = None if j == 0 else self.loss.link.inverse(updated[:, :j])
+                new = _level_refit_values(
+                    self.loss, self.y, margin, current[:, j], leaf, n_leaves, j, lower, lr, self.weight
+                )
+                empty = np.isnan(new)
+                new[empty] = old[empty]
+                new[np.abs(new) <= ZERO_THRESHOLD] = 0.0
+                for t in range(n_leaves):
+                    booster.set_leaf_output(tree, t, float(new[t]))
+                change = new - old
+                self.train_corr[:, j] += change[leaf]
+                for corr, vleaf in zip(self.valid_corr, valid_leaves, strict=True):
+                    corr[:, j] += change[vleaf[:, j]]
+                updated[:, j] += new[leaf]
+            else:
+                updated[:, j] += old[leaf]
+
+    def _patch(self, booster: lgb.Booster) -> None:
+        # LightGBM hands out (n, k) views of its flat buffer, a new view each time.
+        scores = _capture_scores(booster, valid=False)[0]
+        scores += self.train_corr
+        if not self.checked:
+            if not np.shares_memory(_capture_scores(booster, valid=False)[0], scores):
+                raise RuntimeError(
+                    "this LightGBM version does not keep its per-round score buffer; leaf refit is unavailable "
+                    "(pass refit_leaves=False)"
+                )
+            self.checked = True
+        for buf, corr in zip(_capture_scores(booster, valid=True), self.valid_corr, strict=True):
+            buf += corr
+
+
+def _refit_callback(
+    loss: Loss, data: Data, train_raw: Any, valid_raw: list[Any], num_threads: int | None
+) -> _LeafRefit | None:
+    """The refit callback the loss declares (``leaf_refit`` or ``level_refit``), or None."""
+    if loss.leaf_refit is not None:
+        return _LeafRefit(loss, data, train_raw, valid_raw, num_threads)
+    if loss.level_refit is not None:
+        return _LevelRefit(loss, data, train_raw, valid_raw, num_threads)
+    return None

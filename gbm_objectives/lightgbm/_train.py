@@ -35,7 +35,7 @@ from ._init_score import (
 )
 from ._model_text import _record_loss, booster_loss
 from ._params import _THREAD_ALIASES, _boost_from_average, _param, _prepare_params
-from ._refit import _LeafRefit
+from ._refit import _refit_callback
 
 
 def train(
@@ -93,7 +93,12 @@ def train(
     refit_leaves : bool, default True
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
-        residuals, as LightGBM's ``l1`` / ``quantile`` objectives do. Needs
+        residuals, as LightGBM's ``l1`` / ``quantile`` objectives do.
+        Quantile sets that ask for it (``multi_quantile(refit_levels=True)``):
+        each round's tree of output ``j`` is refit so that level ``j`` moves
+        ``learning_rate`` times its residual quantile in each leaf, given the
+        levels below, and the levels stay non-crossing (their own curvature
+        still shapes the splits). Needs
         in-memory features (Datasets built with ``free_raw_data=False`` or
         not yet constructed) and ``boosting="gbdt"``; with bagging every row,
         not only the bag, enters the percentiles. False keeps plain Newton
@@ -128,7 +133,8 @@ def train(
     if "fobj" in kwargs:
         raise ValueError("the objective comes from the loss; train() does not accept fobj=")
     refit = refits(loss, refit_leaves)
-    booster_params = _prepare_params(loss, params, refit)
+    level_refit = bool(refit_leaves) and loss.level_refit is not None
+    booster_params = _prepare_params(loss, params, refit or level_refit)
     init_model = kwargs.get("init_model")
 
     # Labels are checked (and the init score computed) before LightGBM builds anything.
@@ -158,8 +164,8 @@ def train(
 
     cbs = [*(callbacks or []), _FeatureCheck()]
     refit_cb = None
-    if refit:
-        refit_cb = _LeafRefit(
+    if refit or level_refit:
+        refit_cb = _refit_callback(
             loss,
             data,
             _raw_data(train_set, "train_set"),
@@ -171,6 +177,8 @@ def train(
     if feval is not None:
         fevals += list(feval) if isinstance(feval, (list, tuple)) else [feval]
     # The refit is chosen here (refit_leaves=False is the user's choice): no warning.
+    # Level sets keep their own curvature under the refit: it splits better
+    # than one unit per row (measured in benchmarks/bench_level_sets.py).
     booster_params["objective"] = LightGBMObjective(loss, row_curvature=refit)._managed()
 
     patched: list[lgb.Dataset] = []

@@ -104,6 +104,18 @@ class Loss:
         return None
 
     @property
+    def level_refit(self) -> tuple[float, ...] | None:
+        """Level sets whose trees are refit output by output, or None.
+
+        One residual quantile per output: output ``j``'s leaves are refit so
+        that level ``j`` (the ``j``-th column of ``link.inverse(margin)``,
+        non-decreasing across outputs) meets that quantile of its residuals in
+        each leaf, given the levels below it. Output 0 is the lowest level on
+        the label scale.
+        """
+        return None
+
+    @property
     def exact_hessian(self) -> bool:
         """Whether ``hess`` is the true second derivative (up to the 1e-16 floor)."""
         return True

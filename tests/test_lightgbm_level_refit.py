@@ -1,0 +1,217 @@
+"""The per-output leaf refit of quantile sets in LightGBM (``loss.level_refit``,
+``multi_quantile(refit_levels=True)``).
+
+After each round, the tree of output ``j`` is refit so that level ``j`` moves
+``learning_rate`` times its residual quantile in every leaf, given the levels
+below it: checked here against a direct per-leaf computation written from the
+non-crossing transform, for its coverage property, for the scores LightGBM
+keeps in step (validation metric), non-crossing levels, saved models and the
+estimator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from gbm_objectives import get_loss
+
+lgb = pytest.importorskip("lightgbm")
+glgb = pytest.importorskip("gbm_objectives.lightgbm")
+
+ALPHAS = (0.1, 0.5, 0.9)
+SPEC = f"multi_quantile(alphas={ALPHAS!r}, refit_levels=True)"
+EPS = 1e-6
+PARAMS = {"num_threads": 1, "verbose": -1, "num_leaves": 7, "min_data_in_leaf": 20, "deterministic": True}
+
+
+def heteroscedastic(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-2.0, 2.0, (n, 3))
+    spread = 0.2 + np.abs(x[:, 1])
+    return x, 3.0 * np.sin(x[:, 0]) + spread * rng.standard_normal(n)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(5)
+    x, y = heteroscedastic(rng, 1600)
+    return x[:800], y[:800], x[800:], y[800:]
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def softplus_inv(g):
+    return g + np.log(-np.expm1(-g))
+
+
+def levels_of(margin: np.ndarray) -> np.ndarray:
+    gaps = EPS + softplus(margin[:, 1:])
+    return np.column_stack([margin[:, 0], margin[:, :1] + np.cumsum(gaps, axis=1)])
+
+
+def round_margin(booster, x, rounds: int) -> np.ndarray:
+    """Raw scores of the first ``rounds`` rounds (the init score lives in the first)."""
+    if rounds == 0:
+        return np.zeros((x.shape[0], len(ALPHAS)))
+    return np.asarray(booster.predict(x, num_iteration=rounds, raw_score=True)).reshape(x.shape[0], -1)
+
+
+def direct_leaf_values(y, margin, leaf, level, lower, lr, alpha):
+    """Per leaf: the LightGBM percentile of each row's own margin change that puts
+    level ``level`` on its shrunk target, from the transform written out here."""
+    current = levels_of(margin)[:, level]
+    target = current + lr * (y - current)
+    if level == 0:
+        change = target - margin[:, 0]
+    else:
+        gap = np.maximum(target - lower - EPS, 0.0)
+        with np.errstate(divide="ignore"):
+            wanted = np.where(gap > 0, softplus_inv(np.maximum(gap, 1e-300)), -np.inf)
+        change = np.maximum(wanted, -30.0) - margin[:, level]
+    return {t: float(np.quantile(change[leaf == t], alpha)) for t in np.unique(leaf)}
+
+
+@pytest.mark.parametrize("lr", [0.3, 1.0])
+def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data, lr):
+    x, y, _, _ = data
+    rounds = 3
+    booster = glgb.train(SPEC, {**PARAMS, "learning_rate": lr}, lgb.Dataset(x, y), rounds)
+    k = len(ALPHAS)
+    y64 = np.asarray(y, dtype=np.float32).astype(np.float64)  # LightGBM keeps float32 labels
+    checked = 0
+    for it in (1, 2):  # the first round also holds the init score
+        before = round_margin(booster, x, it)
+        leaves = np.asarray(booster.predict(x, start_iteration=it, num_iteration=1, pred_leaf=True)).reshape(-1, k)
+        after = before.copy()
+        for j in range(k):
+            tree = it * k + j
+            values = np.array([booster.get_leaf_output(tree, t) for t in range(leaves[:, j].max() + 1)])
+            lower = None if j == 0 else levels_of(after[:, :j])[:, -1]
+            expected = direct_leaf_values(y64, before, leaves[:, j], j, lower, lr, ALPHAS[j])
+            for t, value in expected.items():
+                assert values[t] == pytest.approx(value, rel=1e-9, abs=1e-12), (it, j, t)
+                checked += 1
+            after[:, j] += values[leaves[:, j]]
+            if lr == 1.0:
+                # A full step meets each level's residual quantile in every leaf.
+                level = levels_of(after[:, : j + 1])[:, j]
+                for t in np.unique(leaves[:, j]):
+                    rows = leaves[:, j] == t
+                    n = rows.sum()
+                    assert np.mean(y64[rows] < level[rows] - 1e-9) <= ALPHAS[j] + 1.0 / n
+                    assert np.mean(y64[rows] <= level[rows] + 1e-9) >= ALPHAS[j] - 1.0 / n
+        assert_allclose(after, round_margin(booster, x, it + 1), rtol=1e-9, atol=1e-9)
+    assert checked > 3 * k
+
+
+def test_refit_levels_is_opt_in_and_refit_leaves_false_turns_it_off(data):
+    x, y, xt, _ = data
+    refit = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20)
+    off = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20, refit_leaves=False)
+    plain = glgb.train(f"multi_quantile(alphas={ALPHAS!r})", PARAMS, lgb.Dataset(x, y), 20)
+    a, b, c = glgb.predict(refit, xt), glgb.predict(off, xt), glgb.predict(plain, xt)
+    assert not np.allclose(a, b)
+    assert_allclose(b, c, rtol=1e-12)
+    for levels in (a, b):
+        assert np.all(np.diff(levels, axis=1) > 0)
+    with pytest.raises(ValueError, match="refit_levels must be True or False"):
+        get_loss("multi_quantile", refit_levels="yes")
+
+
+def test_levels_never_cross_even_where_targets_would(data):
+    # Labels with long runs of ties: many rows ask a level to sit on the one below.
+    x, y, xt, _ = data
+    tied = np.round(np.clip(y, -1.0, 1.0))
+    booster = glgb.train(SPEC, {**PARAMS, "learning_rate": 0.5}, lgb.Dataset(x, tied), 30)
+    for rows in (x, xt):
+        levels = glgb.predict(booster, rows)
+        assert np.all(np.isfinite(levels))
+        assert np.all(np.diff(levels, axis=1) > 0), "levels cross"
+
+
+def test_validation_scores_follow_the_refit_and_saved_models_predict_the_same(data, tmp_path):
+    x, y, xt, yt = data
+    train_set = lgb.Dataset(x, y)
+    valid = lgb.Dataset(xt, yt, reference=train_set)
+    record: dict = {}
+    booster = glgb.train(
+        SPEC, PARAMS, train_set, 15, valid_sets=[train_set, valid], valid_names=["train", "valid"],
+        callbacks=[lgb.record_evaluation(record)],
+    )
+    loss = get_loss("multi_quantile", alphas=ALPHAS)
+    for name, rows, labels in (("train", x, y), ("valid", xt, yt)):
+        margin = glgb.predict(booster, rows, output="margin")
+        assert record[name]["gbm_multi_quantile"][-1] == pytest.approx(loss.loss(labels, margin), rel=1e-6)
+    path = str(tmp_path / "levels.txt")
+    booster.save_model(path)
+    loaded = lgb.Booster(model_file=path)
+    assert_allclose(glgb.predict(loaded, xt), glgb.predict(booster, xt), rtol=1e-12)
+    assert_allclose(lgb.Booster(model_str=booster.model_to_string()).predict(xt, raw_score=True),
+                    booster.predict(xt, raw_score=True), rtol=1e-12)
+
+
+def test_estimator_refits_as_train_does(data):
+    x, y, xt, yt = data
+    model = glgb.LGBMRegressor(loss=SPEC, n_estimators=15, num_leaves=7, min_child_samples=20, learning_rate=0.1,
+                               n_jobs=1, verbose=-1, deterministic=True)
+    model.fit(x, y, eval_set=[(xt, yt)])
+    booster = glgb.train(SPEC, {**PARAMS, "learning_rate": 0.1}, lgb.Dataset(x, y), 15)
+    assert_allclose(model.predict(xt), glgb.predict(booster, xt), rtol=1e-9, atol=1e-9)
+    loss = get_loss("multi_quantile", alphas=ALPHAS)
+    margin = model.predict(xt, raw_score=True)
+    assert model.evals_result_["valid_0"]["gbm_multi_quantile"][-1] == pytest.approx(loss.loss(yt, margin), rel=1e-6)
+    unrefit = glgb.LGBMRegressor(loss=SPEC, n_estimators=15, num_leaves=7, min_child_samples=20, n_jobs=1,
+                                 verbose=-1, refit_leaves=False).fit(x, y)
+    assert not np.allclose(unrefit.predict(xt), model.predict(xt))
+
+
+def test_level_refit_is_a_fact_of_quantile_sets_that_ask_for_it():
+    assert get_loss("multi_quantile", alphas=ALPHAS, refit_levels=True).level_refit == ALPHAS
+    assert get_loss("multi_quantile", alphas=ALPHAS).level_refit is None
+    assert get_loss("multi_expectile", alphas=ALPHAS).level_refit is None
+    assert get_loss("quantile", alpha=0.3).level_refit is None
+
+
+def position_percentile(values, weights, alpha):
+    """Linear interpolation at weighted position ``alpha (W - W / m)``, values at the weight before them."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
+    return float(np.interp(alpha * (w.sum() - w.sum() / w.shape[0]), before, v))
+
+
+def test_weighted_level_refit_follows_the_weighted_position_rule(rng):
+    from gbm_objectives.kernels.percentiles import leaf_position_percentiles
+
+    values = rng.standard_normal(300)
+    weights = rng.uniform(0.1, 3.0, 300)
+    leaf = rng.integers(0, 4, 300).astype(np.int64)
+    out = np.empty(5)
+    leaf_position_percentiles(values, weights, leaf, np.argsort(values, kind="stable"), 5, 0.3, out)
+    for t in range(4):
+        rows = leaf == t
+        assert out[t] == pytest.approx(position_percentile(values[rows], weights[rows], 0.3), rel=1e-12)
+        # Equal weights: the unweighted (LightGBM) percentile, whatever their size.
+        same = np.empty(5)
+        leaf_position_percentiles(values, np.full(300, 2.5), leaf, np.argsort(values, kind="stable"), 5, 0.3, same)
+        assert same[t] == pytest.approx(float(np.quantile(values[rows], 0.3)), rel=1e-12)
+    assert np.isnan(out[4])
+
+
+def test_equal_weights_train_the_unweighted_model(data):
+    x, y, xt, _ = data
+    plain = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 15)
+    weighted = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y, weight=np.full(len(y), 2.5)), 15)
+    assert_allclose(glgb.predict(weighted, xt), glgb.predict(plain, xt), rtol=1e-9, atol=1e-9)
+
+
+def test_data_frames_walk_the_trees_through_lightgbm_and_refit_alike(data):
+    pd = pytest.importorskip("pandas")
+    x, y, xt, _ = data
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    from_frame = glgb.train(SPEC, PARAMS, lgb.Dataset(frame, y), 10)
+    from_array = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 10)
+    assert_allclose(glgb.predict(from_frame, xt), glgb.predict(from_array, xt), rtol=1e-12)
