@@ -40,6 +40,8 @@ def _check_alphas(alphas: Any) -> tuple[float, ...]:
 
 class _LevelSet(Loss):
     link = NonCrossingLink()
+    # The levels are the question asked of the model, never tuned by validation.
+    target_params = ("alphas",)
 
     def __init__(self, alphas: Any) -> None:
         super().__init__()
