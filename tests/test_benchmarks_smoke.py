@@ -239,8 +239,9 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
         ("xgboost", "library (chain), one output per tree"),
         ("xgboost", "library (level, scaled), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
-        ("lightgbm", "library (level), one model"), ("lightgbm", "library (chain), one model"),
-        ("lightgbm", "library (level, scaled), one model"), ("lightgbm", "built-in, k separate models"),
+        ("lightgbm", "library (level), one model"), ("lightgbm", "library (level, refit_levels), one model"),
+        ("lightgbm", "library (chain), one model"), ("lightgbm", "library (level, scaled), one model"),
+        ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:
         per_alpha, total = [float(v) for v in row[3:5]], float(row[5])
