@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import JIT, f64
+from ._common import INLINE, JIT, f64
 
 #: LightGBM's ``kZeroThreshold``: values this close to 0 count as 0.
 ZERO_THRESHOLD = 1e-35
@@ -105,6 +105,26 @@ def _sorted_weighted_percentile(values, weights, alpha):
     return v1
 
 
+@njit(**INLINE)
+def _group_by_leaf(leaf, order, n_leaves, use_order):
+    """Rows bucketed by leaf: leaf ``j`` holds ``grouped[start[j]:start[j + 1]]``,
+    in the order of ``order`` (``use_order``) or of the rows."""
+    n = leaf.shape[0]
+    start = np.zeros(n_leaves + 1, np.int64)
+    for i in range(n):
+        start[leaf[i] + 1] += 1
+    for j in range(n_leaves):
+        start[j + 1] += start[j]
+    fill = start[:n_leaves].copy()
+    grouped = np.empty(n, np.int64)
+    for t in range(n):
+        i = order[t] if use_order else t
+        j = leaf[i]
+        grouped[fill[j]] = i
+        fill[j] += 1
+    return start, grouped
+
+
 @njit(**JIT)
 def leaf_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
     """Percentile ``alpha`` of ``resid`` in every leaf into ``out`` (NaN for an
@@ -114,18 +134,7 @@ def leaf_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
     Unweighted, ``order`` is not read."""
     n = resid.shape[0]
     weighted = weight.shape[0] > 0
-    start = np.zeros(n_leaves + 1, np.int64)
-    for i in range(n):
-        start[leaf[i] + 1] += 1
-    for j in range(n_leaves):
-        start[j + 1] += start[j]
-    fill = start[:n_leaves].copy()
-    grouped = np.empty(n, np.int64)
-    for t in range(n):
-        i = order[t] if weighted else t
-        j = leaf[i]
-        grouped[fill[j]] = i
-        fill[j] += 1
+    start, grouped = _group_by_leaf(leaf, order, n_leaves, weighted)
     vals = np.empty(n)
     wts = np.empty(n if weighted else 0)
     for j in range(n_leaves):
@@ -188,19 +197,7 @@ def leaf_position_percentiles(resid, weight, leaf, order, n_leaves, alpha, out):
     LightGBM's weighted rule (which interpolates only across steps of at
     least one unit of weight).
     """
-    n = resid.shape[0]
-    start = np.zeros(n_leaves + 1, np.int64)
-    for i in range(n):
-        start[leaf[i] + 1] += 1
-    for j in range(n_leaves):
-        start[j + 1] += start[j]
-    fill = start[:n_leaves].copy()
-    grouped = np.empty(n, np.int64)
-    for t in range(n):
-        i = order[t]
-        j = leaf[i]
-        grouped[fill[j]] = i
-        fill[j] += 1
+    start, grouped = _group_by_leaf(leaf, order, n_leaves, True)
     for j in range(n_leaves):
         lo = start[j]
         m = start[j + 1] - lo
