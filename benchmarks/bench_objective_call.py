@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -57,8 +58,19 @@ def load_baseline(folder: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.xgboost")
+    # Numba keys its on-disk cache by source file, not module name: kernels of a
+    # baseline loaded from the same files under this name would be cached
+    # beside the real package's and later found there by processes that cannot
+    # import the name. The baseline's kernels are cached in a folder of their own.
+    from numba.core import config
+
+    cache_dir = config.CACHE_DIR
+    config.CACHE_DIR = tempfile.mkdtemp(prefix="gbm-objectives-baseline-numba-")
+    try:
+        spec.loader.exec_module(module)
+        return importlib.import_module(f"{name}.xgboost")
+    finally:
+        config.CACHE_DIR = cache_dir
 
 
 def measure(name: str, n: int, repeats: int, min_time: float, baseline: ModuleType | None = None,
