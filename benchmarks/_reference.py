@@ -57,6 +57,7 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     # (the chain rule: the default per-level direction is no loss's gradient for autograd to reproduce)
     "multi_quantile": {"alphas": (0.05, 0.5, 0.95), "coupling": "chain"},
     "tweedie": {"power": 1.5},
+    "normal": {},
 }
 #: Candidates per query for grouped losses.
 GROUP_SIZE = 10
@@ -373,6 +374,17 @@ def _np_multi_expectile(loss, y, f):
     return _np_chain(slope, a * r, a)
 
 
+@numpy_reference("normal")
+def _np_normal(loss, y, f):
+    sigma = np.exp(np.clip(f[:, 1], -300.0, 300.0))
+    z = (y - f[:, 0]) / sigma
+    grad = np.column_stack([-z / sigma, 1.0 - z * z])
+    fisher = np.column_stack([1.0 / (sigma * sigma), np.full(y.shape[0], 2.0)])
+    if loss.curvature == "hessian":
+        fisher[:, 1] = np.where(z * z > 0, 2.0 * z * z, 2.0)
+    return grad, np.maximum(fisher, HESS_FLOOR)
+
+
 @numpy_reference("absolute_error")
 def _np_absolute_error(loss, y, f):
     # |r| is twice the pinball loss at alpha = 0.5: gradient sign(r), 0 at a tie.
@@ -533,6 +545,13 @@ def _torch_multi_expectile(torch, loss, y, f):
     alphas = torch.tensor(loss.alphas, dtype=f.dtype)
     r = _torch_levels(torch, f) - y[:, None]
     return (0.5 * torch.where(r >= 0, 1.0 - alphas, alphas) * r * r).sum(dim=1)
+
+
+@torch_reference("normal")
+def _torch_normal(torch, loss, y, f):
+    log_sigma = f[:, 1]
+    z = (y - f[:, 0]) / torch.exp(log_sigma)
+    return log_sigma + 0.5 * z * z + 0.5 * np.log(2.0 * np.pi)
 
 
 @torch_reference("absolute_error")

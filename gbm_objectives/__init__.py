@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .domains import ClassLabels, Domain, Interval, RealLine
-from .links import IdentityLink, Link, LogitLink, LogLink, SoftmaxLink
+from .distributions import Distribution
+from .domains import ClassLabels, Counts, Domain, Interval, RealLine
+from .links import IdentityLink, Link, LogitLink, LogLink, ParameterLink, SoftmaxLink
 from .losses import (
     AbsoluteError,
     Expectile,
@@ -23,8 +24,10 @@ from .losses import (
     LeafRefit,
     LogCosh,
     Logistic,
+    DistributionLoss,
     Loss,
     MultiExpectile,
+    Normal,
     MultiQuantile,
     Poisson,
     PseudoHuber,
@@ -75,6 +78,9 @@ __all__ = [
     "sweep_tweedie_power",
     "AbsoluteError",
     "ClassLabels",
+    "Counts",
+    "Distribution",
+    "DistributionLoss",
     "Domain",
     "Expectile",
     "Focal",
@@ -92,6 +98,8 @@ __all__ = [
     "Loss",
     "MultiExpectile",
     "MultiQuantile",
+    "Normal",
+    "ParameterLink",
     "Poisson",
     "PseudoHuber",
     "Quantile",

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Domain", "RealLine", "Interval", "ClassLabels"]
+__all__ = ["Domain", "RealLine", "Interval", "ClassLabels", "Counts"]
 
 
 class Domain:
@@ -140,3 +140,25 @@ class ClassLabels(Domain):
 
     def __str__(self) -> str:
         return f"integer class labels in [0, {self.num_class})"
+
+
+class Counts(Domain):
+    """Non-negative integers ``0, 1, 2, ...`` (counts)."""
+
+    def contains(self, y: np.ndarray) -> np.ndarray:
+        return (y >= 0) & (y == np.floor(y))
+
+    def check(self, y: np.ndarray, owner: str) -> None:
+        lo = float(y.min())
+        if lo < 0:
+            raise ValueError(f"{owner} needs labels {self}; found min(y) = {lo:g}")
+        if np.any(y != np.floor(y)):
+            bad = float(y[y != np.floor(y)][0])
+            raise ValueError(f"{owner} needs labels {self}; found the non-integer label {bad:g}")
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        # Over-dispersed with many zeros, as real claim counts are.
+        return rng.poisson(rng.gamma(0.8, 2.5, n)).astype(np.float64)
+
+    def __str__(self) -> str:
+        return "non-negative integer counts (0, 1, 2, ...)"

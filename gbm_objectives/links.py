@@ -158,3 +158,56 @@ class NonCrossingLink(Link):
         out = np.empty_like(m)
         noncrossing_inverse(m, out)
         return out
+
+
+class ParameterLink(Link):
+    """One link per margin column: rows of distribution parameters <-> rows of margins.
+
+    Column ``j`` of the margins is ``links[j].link`` of parameter ``j``
+    (a mean through a log, a probability through a logit, a scale through
+    a log). No booster has a built-in objective with this transform, so
+    models are hosted by objectives that predict the raw margins
+    (``reg:squarederror`` with ``num_target``, LightGBM's custom objective)
+    and the adapters apply :meth:`inverse`.
+
+    Parameters
+    ----------
+    links : sequence of Link
+        The link of every parameter, in margin-column order.
+    """
+
+    name = "parameters"
+    xgboost_objective = "reg:squarederror"
+    lightgbm_objective = "custom"
+
+    def __init__(self, links: Any) -> None:
+        self.links = tuple(links)
+        if len(self.links) < 1 or not all(isinstance(link, Link) for link in self.links):
+            raise ValueError(f"links must be a non-empty sequence of Link objects, got {links!r}")
+
+    def _columns(self, values: np.ndarray, what: str) -> np.ndarray:
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != len(self.links):
+            raise ValueError(f"{what} must be 2-D (n, {len(self.links)}), got shape {arr.shape}")
+        return arr
+
+    def link(self, mean: np.ndarray) -> np.ndarray:
+        p = self._columns(mean, "parameters")
+        return np.column_stack([lk.link(p[:, j]) for j, lk in enumerate(self.links)])
+
+    def inverse(self, margin: np.ndarray) -> np.ndarray:
+        m = self._columns(margin, "margins")
+        return np.column_stack([lk.inverse(m[:, j]) for j, lk in enumerate(self.links)])
+
+    def response_to_margin(self, response: np.ndarray) -> np.ndarray:
+        p = self._columns(response, "parameters")
+        return np.ascontiguousarray(np.column_stack([lk.response_to_margin(p[:, j]) for j, lk in enumerate(self.links)]))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.links!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.links == other.links  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.links))

@@ -19,7 +19,7 @@ MAX_LINES = 650
 #: Layers, lowest first; a module may import only from its own layer or below.
 LAYERS = [
     ("kernels",),
-    ("_validation", "_stats", "domains", "links"),
+    ("_validation", "_stats", "domains", "links", "distributions"),
     ("losses", "testing", "tweedie_density"),
     ("_adapters",),
     ("xgboost", "lightgbm", "_xgb_estimators"),

@@ -114,6 +114,8 @@ def _build_cases() -> list[Case]:
     for temperature in (0.05, 0.1, 1.0):
         for labels in ("one_positive", "multi_positive"):
             cases.append(_case("infonce", labels, temperature=temperature))
+    for curvature in ("fisher", "hessian"):
+        cases.append(_case("normal", "real", curvature=curvature))
     return cases
 
 
@@ -292,6 +294,18 @@ def _level_set_curvature(loss, y, margin):
     return (s * s * tail).reshape(margin.shape) if k > 1 else (s * s * tail)[:, 0]
 
 
+def _family_curvature(loss, y, margin, fd_hess):
+    """The Fisher information of each parameter's margin (``curvature="fisher"``), or the
+    true Hessian where it is positive and the Fisher information elsewhere."""
+    if loss.name == "normal":
+        fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
+    else:  # pragma: no cover - a family without its Fisher information here
+        raise AssertionError(f"write the Fisher information of {loss.name} into _family_curvature")
+    if loss.curvature == "fisher":
+        return fisher
+    return np.where(fd_hess > 0, fd_hess, fisher)
+
+
 def documented_curvature(loss, y, margin, fd_hess, group, h):
     """The Hessian each loss documents where it is not the true one, computed
     here independently of the kernels."""
@@ -323,6 +337,8 @@ def documented_curvature(loss, y, margin, fd_hess, group, h):
         return np.exp(loss.max_delta_step) * fd_hess
     if name in ("multi_quantile", "multi_expectile"):
         return _level_set_curvature(loss, y, margin)
+    if loss.predicts_distribution:
+        return _family_curvature(loss, y, margin, fd_hess)
     r = margin - y
     if name == "huber":
         tail = 1.0 if loss.curvature == "unit" else loss.delta / np.abs(r)
@@ -401,6 +417,8 @@ def test_documented_curvature_never_below_true_hessian(case, rng):
         pytest.skip("hessian_scale < 1 asks for less curvature")
     if loss.link.name == "noncrossing":
         pytest.skip("the Gauss-Newton curvature of the non-crossing transform leaves out its second-order term")
+    if loss.predicts_distribution:
+        pytest.skip("Fisher scoring: the expected curvature, which bounds the Hessian only on average")
     y, group = case.make(rng, 16)
     margin = fd_margin(loss, y, rng)
     h = fd_step(loss)
@@ -1596,7 +1614,7 @@ def test_losses_with_different_parameters_differ():
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
 def test_public_attributes(case):
     loss = case.build()
-    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing")
+    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing", "parameters")
     assert isinstance(loss.exact_hessian, bool)
     assert isinstance(loss.label_domain, Domain) and str(loss.label_domain)
     assert loss.task in ("regression", "binary", "multiclass", "ranking")
@@ -1647,9 +1665,15 @@ def test_predict_is_inverse_link(case, rng):
         increments = 1e-6 + np.logaddexp(0.0, margin[:, 1:])
         expected = np.cumsum(np.column_stack([margin[:, 0], increments]), axis=1)
         assert np.all(np.diff(pred, axis=1) > 0)
+    elif loss.link.name == "parameters":
+        # one link per parameter; predict is the mean of the distributions of those parameters
+        inverse = {"identity": lambda m: m, "log": lambda m: np.exp(np.clip(m, -700, 700)), "logit": expit}
+        params = np.column_stack([inverse[link.name](margin[:, j]) for j, link in enumerate(loss.output_links)])
+        assert_allclose(loss.parameters(margin), params, rtol=1e-12)
+        expected = loss.distribution(params).mean()
     else:  # pragma: no cover
         raise AssertionError(loss.link)
-    assert pred.shape == margin.shape
+    assert pred.shape == (margin.shape[:1] if loss.predicts_distribution else margin.shape)
     assert np.all(np.isfinite(pred))
     assert_allclose(pred, expected, rtol=1e-12, atol=1e-300)
     # the link maps predictions back to the margin where it is invertible

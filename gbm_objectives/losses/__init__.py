@@ -2,7 +2,8 @@
 gradient/Hessian with respect to the booster's raw margin.
 
 The package mirrors :mod:`gbm_objectives.kernels`: one module per family
-(``regression``, ``tweedie``, ``binary``, ``multiclass``, ``ranking``), the
+(``regression``, ``tweedie``, ``binary``, ``multiclass``, ``ranking``,
+``intervals``, ``distributional``), the
 contract every loss follows in ``_base`` and the registry with the spec
 grammar in ``_registry``. Every loss is registered by name; adapters,
 metrics, the ablation and the test suite all read losses from
@@ -23,7 +24,9 @@ from ._registry import (
     register_loss,
     split_loss_spec,
 )
+from ._family import DistributionLoss
 from .binary import Focal, Logistic
+from .distributional import Normal
 from .intervals import MultiExpectile, MultiQuantile
 from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
@@ -43,6 +46,8 @@ __all__ = [
     "Quantile",
     "MultiQuantile",
     "MultiExpectile",
+    "DistributionLoss",
+    "Normal",
     "Poisson",
     "Gamma",
     "Tweedie",

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._stats import drop_zero_weight, minimize_1d, objective_weight, tame_weight
 from .._validation import as_float_array, check_choice, check_sample_weight, group_offsets
+from ..distributions import Distribution
 from ..domains import Domain, RealLine
 from ..links import Link
 
@@ -67,6 +68,9 @@ class Loss:
     #: Parameters that set what the model predicts (a quantile's level), not
     #: how it is fitted: chosen from the question, never tuned by validation.
     target_params: ClassVar[tuple[str, ...]] = ()
+    #: True for losses whose outputs are the parameters of a predictive
+    #: distribution (:meth:`distribution`); :meth:`predict` is then its mean.
+    predicts_distribution: ClassVar[bool] = False
 
     def __init__(self) -> None:
         pass
@@ -383,6 +387,28 @@ class Loss:
                 raise ValueError(f"margin has shape {m.shape}, expected (n,)")
             m = m.reshape(-1)
         return self.link.inverse(m)
+
+    def parameters(self, margin: Any) -> np.ndarray:
+        """Every output on its own scale: the inverse link of ``margin``, column by column.
+
+        For distributional losses the (n, k) distribution parameters; for
+        other losses the same as :meth:`predict`.
+        """
+        m = self.check_margin(margin, np.shape(margin)[0] if np.ndim(margin) else 0)
+        return self.link.inverse(m)
+
+    def distribution(self, parameters: Any) -> Distribution:
+        """The predictive distributions of (n, k) parameters (:meth:`parameters` of margins).
+
+        Raises
+        ------
+        ValueError
+            For losses that predict no distribution (``predicts_distribution`` is False).
+        """
+        raise ValueError(
+            f"{self.name} predicts a point, not a distribution; distributional losses are "
+            "those with predicts_distribution = True (e.g. normal, negative_binomial, tweedie_dispersion)"
+        )
 
     # -- fast path: what adapters call on data they validated once ---------------
     def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None) -> None:

@@ -1,0 +1,10 @@
+"""Predictive distributions: what distributional losses predict, one distribution per row.
+
+Each :class:`Distribution` holds one set of parameters per row and gives
+``mean()``, ``logpdf(y)``, ``cdf(y)``, ``ppf(q)``, ``interval(coverage)``,
+``sample(n_samples)``, ``prob_zero()`` and ``crps(y)``, vectorised over rows.
+"""
+
+from ._base import Distribution
+
+__all__ = ["Distribution"]

@@ -1,0 +1,104 @@
+"""Distributional losses: the negative log-likelihood of a family, one output per parameter."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import optimize
+
+from .._stats import drop_zero_weight, objective_weight
+from .._validation import as_float_array
+from ..distributions import Distribution
+from ..links import Link, ParameterLink
+from ._base import MARGIN_LIMIT, Loss
+
+
+class DistributionLoss(Loss):
+    """Base class of distributional losses: minus the log-likelihood of a family.
+
+    The model has one output per distribution parameter, each through its
+    own link (``parameter_links``); :meth:`parameters` maps margins to the
+    (n, k) parameters, :meth:`distribution` builds the predictive
+    distributions and :meth:`predict` returns their means. A subclass sets
+    ``name``, ``label_domain``, ``distribution_class`` (whose
+    ``parameter_names`` name the outputs) and ``parameter_links``, and
+    implements the fast path and :meth:`_start_margin` (a moment estimate
+    that :meth:`fit_init_score` refines to the maximum-likelihood constant).
+    """
+
+    predicts_distribution: ClassVar[bool] = True
+    distribution_class: ClassVar[type[Distribution]] = Distribution
+    parameter_links: ClassVar[tuple[Link, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "parameter_links" in cls.__dict__:
+            cls.link = ParameterLink(cls.parameter_links)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.distribution_class.parameter_names)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.distribution_class.parameter_names
+
+    @property
+    def output_links(self) -> tuple[Link, ...]:
+        return self.parameter_links
+
+    @property
+    def exact_hessian(self) -> bool:
+        # The curvature is the Hessian where it is positive, else the Fisher information.
+        return False
+
+    def distribution_options(self) -> dict[str, Any]:
+        """Fixed (not per-row) arguments of the distribution, such as a Tweedie power."""
+        return {}
+
+    def distribution(self, parameters: Any) -> Distribution:
+        """The predictive distributions of (n, k) parameters, columns in ``output_names`` order.
+
+        Raises
+        ------
+        ValueError
+            For a wrong shape, non-finite parameters or parameters out of range.
+        """
+        p = as_float_array(parameters, "parameters", ndim=(2,))
+        if p.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"parameters has shape {p.shape}, expected (n, {self.n_outputs}) for {self!r} "
+                f"(columns {', '.join(self.output_names)})"
+            )
+        columns = {name: p[:, j] for j, name in enumerate(self.output_names)}
+        return self.distribution_class(**columns, **self.distribution_options())
+
+    def predict(self, margin: Any, *, group: Any = None) -> np.ndarray:
+        """The mean of every row's predictive distribution."""
+        m = as_float_array(margin, "margin", ndim=(2,))
+        if m.shape[1] != self.n_outputs:
+            raise ValueError(f"margin has shape {m.shape}, expected (n, {self.n_outputs})")
+        return self.distribution(self.link.inverse(m)).mean()
+
+    def _start_margin(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """A moment estimate of the constant margins (k values), refined by :meth:`fit_init_score`."""
+        raise NotImplementedError
+
+    def fit_init_score(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The maximum-likelihood constant margins, from the moment start."""
+        if weight.shape[0] and float(weight.min()) == 0.0:
+            y, _, weight, _ = drop_zero_weight(y, y, weight, None)
+        w = objective_weight(weight, y.shape[0])
+        total = float(w.sum())
+        start = np.clip(np.asarray(self._start_margin(y, w), dtype=np.float64), -MARGIN_LIMIT, MARGIN_LIMIT)
+        ones = np.ones((y.shape[0], 1))
+
+        def fun(c: np.ndarray) -> float:
+            value = self.loss_sum(y, np.ascontiguousarray(ones * c), w) / total
+            return value if np.isfinite(value) else 1e300
+
+        result = optimize.minimize(fun, start, method="L-BFGS-B",
+                                   bounds=[(-MARGIN_LIMIT, MARGIN_LIMIT)] * start.shape[0])
+        best = result.x if fun(result.x) <= fun(start) else start
+        return np.clip(best, -MARGIN_LIMIT, MARGIN_LIMIT)
