@@ -16,6 +16,7 @@ from .domains import ClassLabels, Counts, Domain, Interval, RealLine
 from .links import IdentityLink, Link, LogitLink, LogLink, ParameterLink, SoftmaxLink
 from .losses import (
     AbsoluteError,
+    DistributionLoss,
     Expectile,
     Focal,
     Gamma,
@@ -24,11 +25,10 @@ from .losses import (
     LeafRefit,
     LogCosh,
     Logistic,
-    DistributionLoss,
     Loss,
     MultiExpectile,
-    Normal,
     MultiQuantile,
+    Normal,
     Poisson,
     PseudoHuber,
     Quantile,

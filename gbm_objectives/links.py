@@ -201,7 +201,8 @@ class ParameterLink(Link):
 
     def response_to_margin(self, response: np.ndarray) -> np.ndarray:
         p = self._columns(response, "parameters")
-        return np.ascontiguousarray(np.column_stack([lk.response_to_margin(p[:, j]) for j, lk in enumerate(self.links)]))
+        columns = [lk.response_to_margin(p[:, j]) for j, lk in enumerate(self.links)]
+        return np.ascontiguousarray(np.column_stack(columns))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.links!r})"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .._stats import weighted_median as _weighted_quantile_half  # noqa: F401  (former private name)
 from ._base import MARGIN_LIMIT, LeafRefit, Loss
+from ._family import DistributionLoss
 from ._registry import (
     _REGISTRY,  # noqa: F401  (read by code written against earlier releases)
     as_loss,
@@ -24,7 +25,6 @@ from ._registry import (
     register_loss,
     split_loss_spec,
 )
-from ._family import DistributionLoss
 from .binary import Focal, Logistic
 from .distributional import Normal
 from .intervals import MultiExpectile, MultiQuantile
