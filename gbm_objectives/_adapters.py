@@ -396,9 +396,32 @@ def loss_from_json(text: str | bytes) -> Loss:
     return get_loss(spec["name"], **spec.get("params", {}))
 
 
-def check_output(output: Any) -> None:
-    if output not in ("response", "margin"):
-        raise ValueError(f"output must be 'response' or 'margin'; got {output!r}")
+#: What a prediction can return: the response (a mean, probability...), the raw
+#: margins, a distributional loss's parameters or its distribution objects.
+OUTPUTS = ("response", "margin", "parameters", "distribution")
+
+
+def check_output(output: Any, loss: Loss | None = None) -> None:
+    """Raise ValueError for an unknown ``output``, or one the loss cannot give."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}; got {output!r}")
+    if output in ("parameters", "distribution") and loss is not None and not loss.predicts_distribution:
+        raise ValueError(
+            f"output={output!r} needs a distributional loss (normal, negative_binomial, tweedie_dispersion, ...); "
+            f"{loss!r} predicts a point: use output='response' or 'margin'"
+        )
+
+
+def margin_to_output(loss: Loss, margin: np.ndarray, output: str, group: Any = None) -> Any:
+    """Validated float64 margins as ``output`` (checked by :func:`check_output`)."""
+    check_output(output, loss)
+    if output == "margin":
+        return margin
+    if output == "parameters":
+        return loss.parameters(margin)
+    if output == "distribution":
+        return loss.distribution(loss.parameters(margin))
+    return predict_response(loss, margin, group)
 
 
 def response_to_margin(loss: Loss, pred: Any) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from .._adapters import Data, estimator_loss, refits, warn_no_refit
+from .._adapters import Data, check_output, estimator_loss, margin_to_output, refits, warn_no_refit
 from .._validation import as_float_array
 from ..losses import Loss
 from ._callables import LightGBMMetric, LightGBMObjective
@@ -361,9 +361,25 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         pred_leaf: bool = False,
         pred_contrib: bool = False,
         validate_features: bool = False,
+        output: str = "response",
         **kwargs: Any,
     ) -> Any:
-        """Predictions on the response scale (``raw_score=True``: the raw margin)."""
+        """Predictions on the response scale (``raw_score=True``: the raw margin).
+
+        Distributional losses predict the mean; ``output="parameters"``
+        gives their (n, k) parameters and ``output="distribution"`` a
+        :class:`~gbm_objectives.distributions.Distribution` of n rows.
+        """
+        if output != "response":
+            loss = getattr(self, "loss_", None)
+            if loss is None:
+                raise ValueError("this estimator is not fitted yet; call fit() first")
+            check_output(output, loss)
+            if raw_score or pred_leaf or pred_contrib:
+                raise ValueError(f"output={output!r} cannot be combined with raw_score, pred_leaf or pred_contrib")
+            margin = self.predict(X, raw_score=True, start_iteration=start_iteration, num_iteration=num_iteration,
+                                  validate_features=validate_features, **kwargs)
+            return margin_to_output(loss, loss.check_margin(np.asarray(margin, dtype=np.float64), len(margin)), output)
         return self._response(
             X, raw_score, pred_leaf, pred_contrib, start_iteration=start_iteration, num_iteration=num_iteration,
             validate_features=validate_features, **kwargs,
@@ -373,9 +389,11 @@ class LGBMRegressor(_LossModelMixin, lgb.LGBMRegressor):
         """R^2 of the predictions; for losses with several outputs per row, the negative mean loss.
 
         A quantile or expectile set predicts k levels per row, which R^2
-        cannot score: there the score is minus the loss's weighted mean (the
-        summed pinball or expectile losses), so higher is better, as
-        scikit-learn's model selection expects.
+        cannot score, and a distributional loss is judged by its whole
+        distribution: there the score is minus the loss's weighted mean (the
+        summed pinball or expectile losses; the mean negative
+        log-likelihood), so higher is better, as scikit-learn's model
+        selection expects.
         """
         loss = self.loss_
         if loss.n_outputs == 1:

@@ -10,7 +10,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from .._adapters import Data, check_output, predict_response, refits, warn_no_refit
+from .._adapters import Data, check_output, margin_to_output, refits, warn_no_refit
 from ..losses import Loss, as_loss
 from ._callables import LightGBMMetric, LightGBMObjective
 from ._data import (
@@ -471,9 +471,13 @@ def predict(
     ----------
     booster : lightgbm.Booster
     data : array-like, DataFrame or sparse matrix
-    output : {"response", "margin"}, default "response"
+    output : {"response", "margin", "parameters", "distribution"}, default "response"
         ``"response"``: the loss's inverse link of the margin (mean, median,
-        probability, class probabilities of shape (n, k)); ``"margin"``: raw scores.
+        probability, class probabilities of shape (n, k); for distributional
+        losses the mean); ``"margin"``: raw scores. Distributional losses
+        only: ``"parameters"``, the (n, k) distribution parameters (columns
+        ``loss.output_names``); ``"distribution"``, a
+        :class:`~gbm_objectives.distributions.Distribution` of n rows.
     loss : Loss or str, optional
         Default: the loss recorded in the model by :func:`train`.
     group : array, optional
@@ -492,13 +496,15 @@ def predict(
             raise ValueError(f"predict() does not accept {name}=; use lightgbm.Booster.predict for that")
     if loss is None:
         loss = booster_loss(booster)
-        if loss is None and output == "response":
+        if loss is None and output != "margin":
             raise ValueError("this booster has no recorded gbm_objectives loss; pass loss=")
     else:
         loss = as_loss(loss)
+    if loss is not None:
+        check_output(output, loss)
     raw = booster.predict(data, start_iteration=start_iteration, num_iteration=num_iteration, raw_score=True, **kwargs)
     margin = np.asarray(raw, dtype=np.float64)
     if output == "margin":
         return margin
-    return predict_response(loss, loss.check_margin(margin, margin.shape[0]), group)
+    return margin_to_output(loss, loss.check_margin(margin, margin.shape[0]), output, group)
 

@@ -33,7 +33,7 @@ import numpy as np
 import xgboost as xgb
 from xgboost.sklearn import _get_qid
 
-from .._adapters import estimator_loss
+from .._adapters import check_output, estimator_loss, margin_to_output
 from .._validation import as_float_array
 from ..losses import Loss
 from ._estimator_base import _init_xgb_model, _LossEstimatorMixin
@@ -150,24 +150,32 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
         validate_features: bool = True,
         base_margin: Any = None,
         iteration_range: Any = None,
-    ) -> np.ndarray:
+        output: str = "response",
+    ) -> Any:
         """Predictions on the response scale (``output_margin=True``: raw margins).
 
         Early-stopped models use their best iteration unless ``iteration_range``
         says otherwise, as in :meth:`xgboost.XGBRegressor.predict`.
+        Distributional losses predict the mean; ``output="parameters"``
+        gives their (n, k) parameters and ``output="distribution"`` a
+        :class:`~gbm_objectives.distributions.Distribution` of n rows.
         """
+        loss = self._fitted_loss()
+        check_output(output, loss)
         margin = self._margin(X, validate_features, base_margin, iteration_range)
         if output_margin:
             return margin
-        return self._fitted_loss().predict(margin)
+        return margin_to_output(loss, margin, output)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:  # type: ignore[override]
         """R^2 of the predictions; for losses with several outputs per row, the negative mean loss.
 
         A quantile or expectile set predicts k levels per row, which R^2
-        cannot score: there the score is minus the loss's weighted mean (the
-        summed pinball or expectile losses), so higher is better, as
-        scikit-learn's model selection expects.
+        cannot score, and a distributional loss is judged by its whole
+        distribution: there the score is minus the loss's weighted mean (the
+        summed pinball or expectile losses; the mean negative
+        log-likelihood), so higher is better, as scikit-learn's model
+        selection expects.
         """
         loss = self._fitted_loss()
         if loss.n_outputs == 1:

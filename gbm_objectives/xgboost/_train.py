@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from .._adapters import Data, check_margin, check_output, predict_response
+from .._adapters import Data, check_margin, check_output, margin_to_output
 from ..losses import Loss, as_loss
 from ._callables import _BOOSTER, _read_dmatrix
 from ._params import _booster_args, _booster_loss, _margin_to_base_score, _record_loss
@@ -211,9 +211,13 @@ def predict(
     ----------
     booster : xgboost.Booster
     data : xgboost.DMatrix, array-like or DataFrame
-    output : {"response", "margin"}, default "response"
+    output : {"response", "margin", "parameters", "distribution"}, default "response"
         ``"response"``: the loss's inverse link of the margin (mean, median,
-        probability, class probabilities of shape (n, k)); ``"margin"``: raw scores.
+        probability, class probabilities of shape (n, k); for distributional
+        losses the mean); ``"margin"``: raw scores. Distributional losses
+        only: ``"parameters"``, the (n, k) distribution parameters (columns
+        ``loss.output_names``); ``"distribution"``, a
+        :class:`~gbm_objectives.distributions.Distribution` of n rows.
     loss : Loss or str, optional
         Default: the loss recorded on the booster by :func:`train`.
     group : array, optional
@@ -240,6 +244,7 @@ def predict(
         raise ValueError(f"booster must be an xgboost.Booster, got {type(booster).__name__}")
     check_output(output)
     loss = _booster_loss(booster) if loss is None else as_loss(loss)
+    check_output(output, loss)
     iteration_range = _iteration_range(booster, iteration_range)
     if isinstance(data, xgb.DMatrix):
         raw = booster.predict(data, output_margin=True, iteration_range=iteration_range)
@@ -251,9 +256,7 @@ def predict(
             data = np.asarray(data, dtype=np.float64)
         raw = booster.inplace_predict(data, iteration_range=iteration_range, predict_type="margin")
     margin = check_margin(loss, raw, np.shape(raw)[0], _BOOSTER).astype(np.float64)
-    if output == "margin":
-        return margin
-    return predict_response(loss, margin, group)
+    return margin_to_output(loss, margin, output, group)
 
 
 def _iteration_range(booster: xgb.Booster, iteration_range: Any) -> tuple[int, int]:
