@@ -176,3 +176,60 @@ def test_loss_level_api_validates():
     # the init score is the maximum-likelihood constant: the mean and the (biased) standard deviation
     y = np.random.default_rng(0).normal(3.0, 2.0, 500)
     assert_allclose(loss.init_score(y), [y.mean(), np.log(y.std())], atol=1e-5)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_normalize_divides_each_output_by_its_mean_curvature(weighted):
+    rng = np.random.default_rng(3)
+    n = 200
+    y = rng.normal(1e4, 3e3, n)
+    margin = np.column_stack([rng.normal(1e4, 1e3, n), rng.normal(np.log(3e3), 0.5, n)])
+    w = rng.uniform(0.5, 3.0, n) if weighted else None
+    g_exact, h_exact = get_loss("normal", normalize=False).grad_hess(y, margin, w)
+    g, h = get_loss("normal").grad_hess(y, margin, w)
+    total = n if w is None else w.sum()
+    factor = total / h_exact.astype(np.float64).sum(axis=0)
+    assert_allclose(g, g_exact * factor, rtol=1e-5)
+    assert_allclose(h, h_exact * factor, rtol=1e-5)
+    assert_allclose(h.astype(np.float64).sum(axis=0), total, rtol=1e-5)
+    # the location's curvature is ~1e-7 per row unnormalised: the scale of the labels
+    assert h_exact[:, 0].mean() < 1e-6
+    # global_sums are the statistics a distributed training adds over workers
+    loss = get_loss("normal")
+    sums = loss.global_sums(y, margin, np.empty(0) if w is None else w)
+    assert_allclose(sums, [*h_exact.astype(np.float64).sum(axis=0), total], rtol=1e-6)
+    half_g = np.empty((n // 2, 2), np.float32)
+    half_h = np.empty((n // 2, 2), np.float32)
+    loss.grad_hess_into(y[: n // 2], np.ascontiguousarray(margin[: n // 2]),
+                        np.empty(0) if w is None else w[: n // 2], half_g, half_h, sums=sums)
+    assert_allclose(half_g, g[: n // 2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_normalized_model_is_equivariant_to_the_label_scale(backend, data):
+    """Costs in the tens of thousands train like the same costs in units: the loc and scale
+    predictions scale with the labels. Unnormalised, XGBoost's reg_lambda and LightGBM's
+    min_sum_hessian_in_leaf swamp curvatures of 1e-8 and the model stays constant."""
+    x_tr, y_tr, x_te, _, _, _ = data
+    factor = 1e4
+    if backend == "xgboost":
+        xgb = pytest.importorskip("xgboost")
+        from gbm_objectives import xgboost as gx
+
+        def fit(spec, y):
+            booster = gx.train(spec, {"max_depth": 3, "nthread": 1}, xgb.DMatrix(x_tr, label=y), 30)
+            return gx.predict(booster, x_te, output="parameters")
+    else:
+        lgb = pytest.importorskip("lightgbm")
+        from gbm_objectives import lightgbm as glgb
+
+        def fit(spec, y):
+            booster = glgb.train(spec, {"num_leaves": 8, "num_threads": 1, "verbose": -1}, lgb.Dataset(x_tr, y), 30)
+            return glgb.predict(booster, x_te, output="parameters")
+
+    small = fit("normal", y_tr)
+    large = fit("normal", y_tr * factor)
+    for j in range(2):
+        assert_allclose(large[:, j] / factor, small[:, j], rtol=2e-3, atol=2e-3 * np.abs(small[:, j]).max())
+    stuck = fit("normal(normalize=False)", y_tr * factor)
+    assert np.std(stuck[:, 0]) < 0.05 * np.std(large[:, 0])

@@ -22,12 +22,15 @@ from ._specs import loss_label
 from ._yardsticks import (
     _HIGHER_IS_BETTER,
     CLASSIFICATION_METRICS,
+    DISTRIBUTION_METRICS,
     FLOOR_FRACTION,
     REGRESSION_METRICS,
     _check_metric,
     _classification_scores,
     _regression_scores,
     _wmean,
+    distribution_scores,
+    no_distribution_scores,
 )
 
 _DEFAULT_PARAMS = {
@@ -48,7 +51,8 @@ def _fit_predict(
     num_boost_round: int,
     random_state: int,
 ) -> np.ndarray:
-    """Train ``loss`` through the library's adapter and return response-scale test predictions.
+    """Train ``loss`` through the library's adapter and return response-scale test predictions
+    (a distributional loss's (n, k) parameters).
 
     Boosters run single-threaded unless ``params`` sets their threads: the
     ablation parallelises over fits instead (many small fits scale better
@@ -62,7 +66,7 @@ def _fit_predict(
         booster_params = {**_DEFAULT_PARAMS["xgboost"], "nthread": 1, "seed": random_state, **params}
         dtrain = xgb.DMatrix(X_tr, label=y_tr, weight=w_tr, nthread=booster_params["nthread"])
         booster = xgb_adapter.train(loss, booster_params, dtrain, num_boost_round, verbose_eval=False)
-        return xgb_adapter.predict(booster, X_te, loss=loss)
+        return xgb_adapter.predict(booster, X_te, loss=loss, output=_output_of(loss))
     import lightgbm as lgb
 
     from .. import lightgbm as lgb_adapter
@@ -72,7 +76,12 @@ def _fit_predict(
     dtrain = lgb.Dataset(X_tr, label=y_tr, weight=w_tr, free_raw_data=False,
                          params={"verbose": booster_params.get("verbose", -1)})
     booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round)
-    return lgb_adapter.predict(booster, X_te, loss=loss)
+    return lgb_adapter.predict(booster, X_te, loss=loss, output=_output_of(loss))
+
+
+def _output_of(loss: Loss) -> str:
+    """What a fit hands back: a distributional loss's (n, k) parameters, else the response."""
+    return "parameters" if loss.predicts_distribution else "response"
 
 
 def _fit_fold(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round, random_state):
@@ -156,6 +165,9 @@ class _Experiment:
         self.bar: Any = None
         #: Out-of-fold predictions per fitted configuration, kept when set to a dict.
         self.oof: dict[str, np.ndarray] | None = None
+        #: The yardsticks of every row; :data:`DISTRIBUTION_METRICS` are added
+        #: when the panel holds a distributional loss.
+        self.metrics: tuple[str, ...] = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
 
     def _split(self, cv, groups):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -216,6 +228,7 @@ class _Experiment:
         if self.balance and config.loss is not None and isinstance(config.loss.link, LogLink):
             balanced = _Row(f"{config.label} balanced", "balanced", loss_name, config.power, value=config.value)
         for (train_idx, test_idx), fit in zip(self.folds, fits):
+            extra = no_distribution_scores()
             y_tr, y_te = self.y[train_idx], self.y[test_idx]
             w_tr, w_te = self._fold_weight(train_idx), self._fold_weight(test_idx)
             train_mean = _wmean(y_tr, w_tr)
@@ -228,9 +241,15 @@ class _Experiment:
             else:
                 pred, seconds = fit
                 row.seconds += seconds
+                if config.loss.predicts_distribution:
+                    dist = config.loss.distribution(pred)
+                    pred = dist.mean()
+                    extra = distribution_scores(dist, y_te, w_te)
                 if self.oof is not None:
                     self.oof.setdefault(config.label, np.full(self.y.shape[0], np.nan))[test_idx] = pred
             scores, floored = self._score(y_te, pred, w_te, train_mean)
+            if len(self.metrics) > len(scores):
+                scores.update(extra)
             row.folds.append(scores)
             row.n_floored += floored
             if balanced is not None:
@@ -239,6 +258,8 @@ class _Experiment:
                 mean_pred = _wmean(pred, w_te)
                 factor = train_mean / mean_pred if mean_pred > 0.0 else 1.0
                 scores_b, floored_b = self._score(y_te, pred * factor, w_te, train_mean)
+                if len(self.metrics) > len(scores_b):
+                    scores_b.update(no_distribution_scores())
                 balanced.folds.append(scores_b)
                 balanced.n_floored += floored_b
         self.rows[row.label] = row
@@ -254,7 +275,7 @@ class _Experiment:
 
 
 def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[str, Any]) -> pd.DataFrame:
-    metrics = REGRESSION_METRICS if exp.task == "regression" else CLASSIFICATION_METRICS
+    metrics = exp.metrics
     higher = metric in _HIGHER_IS_BETTER
     ref_scores = exp.primary_fold_scores(reference, metric) if reference in exp.rows else None
     records = []
@@ -323,6 +344,10 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
     exp = _Experiment(Xa, ya, w, g, task=task, backend=backend, params=params, num_boost_round=rounds, cv=cv,
                       random_state=seed, n_jobs=jobs, deviance_power=deviance_power, balance=balance,
                       progress=progress, desc=desc)
+    if any(loss.predicts_distribution for loss in parsed):
+        exp.metrics = (*exp.metrics, *DISTRIBUTION_METRICS)
+    elif metric in DISTRIBUTION_METRICS:
+        raise ValueError(f"metric {metric!r} scores predicted distributions; the panel has no distributional loss")
     if sweep is not None and sweep.after is not None:
         exp.oof = {}
     try:

@@ -56,11 +56,14 @@ def _task_of(loss: Loss) -> str:
     """The loss's panel: its task, or ``"intervals"`` for a level-set loss; refused unless an ablation can score it."""
     if levels_of(loss) is not None:
         return INTERVAL_TASK
+    if loss.predicts_distribution and loss.task == "regression" and not loss.needs_group:
+        # Scored by the mean of its distributions, beside its log score and interval coverage.
+        return loss.task
     if loss.task not in ABLATION_TASKS or loss.n_outputs != 1 or loss.needs_group:
         raise ValueError(
             f"{loss_label(loss)} is a {loss.task} loss{' of grouped rows' if loss.needs_group else ''} with "
             f"{loss.n_outputs} output(s) per row; ablations support single-output regression and binary "
-            "classification losses, and level-set regression losses (k outputs, one per level of their "
-            "alphas, such as multi_quantile)"
+            "classification losses, distributional regression losses (such as normal) and level-set "
+            "regression losses (k outputs, one per level of their alphas, such as multi_quantile)"
         )
     return loss.task

@@ -12,11 +12,17 @@ from scipy.special import xlogy
 from .._stats import weighted_mean
 
 REGRESSION_METRICS = ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini", "calibration")
+#: Scores of a predicted distribution (NaN for point losses and baselines): mean
+#: minus log-likelihood (log density, or log mass for counts and zeros), share of
+#: labels inside the central 90% interval and its mean width.
+DISTRIBUTION_METRICS = ("log_score", "coverage_90", "width_90")
+#: The central interval the coverage and width are read from.
+INTERVAL_COVERAGE = 0.9
 CLASSIFICATION_METRICS = ("log_loss", "auc", "brier", "calibration")
 #: Metrics where larger is better; calibration cannot rank rows.
 _HIGHER_IS_BETTER = ("gini", "auc")
 _RANKABLE = {
-    "regression": ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini"),
+    "regression": ("mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini", "log_score"),
     "binary": ("log_loss", "auc", "brier"),
 }
 #: Deviance yardsticks floor predictions at this multiple of the training mean.
@@ -109,3 +115,19 @@ def _check_metric(metric: Any, task: str) -> str:
         raise ValueError(f"metric for {task} losses must be one of {', '.join(map(repr, _RANKABLE[task]))}; "
                          f"got {metric!r}")
     return metric
+
+
+def distribution_scores(dist: Any, y: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
+    """:data:`DISTRIBUTION_METRICS` of predicted distributions at held-out labels."""
+    bounds = dist.interval(INTERVAL_COVERAGE)
+    inside = (y >= bounds[:, 0]) & (y <= bounds[:, 1])
+    return {
+        "log_score": _wmean(-dist.logpdf(y), w),
+        "coverage_90": _wmean(inside.astype(np.float64), w),
+        "width_90": _wmean(bounds[:, 1] - bounds[:, 0], w),
+    }
+
+
+def no_distribution_scores() -> dict[str, float]:
+    """The distribution yardsticks of a point prediction: undefined."""
+    return dict.fromkeys(DISTRIBUTION_METRICS, float("nan"))

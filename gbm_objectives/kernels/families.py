@@ -70,3 +70,38 @@ def normal_loss_sum(y, margin, weight):
         li = HALF_LOG_2PI + log_scale + 0.5 * z * z
         total += li * f64(weight[i]) if weighted else li
     return total
+
+
+@njit(**JIT)
+def curvature_sums(hess, weight, out):
+    """``out[j] = sum_i hess[i, j]`` for every output, then ``out[k] = sum_i weight[i]`` (n when unweighted)."""
+    n, k = hess.shape
+    for j in range(k + 1):
+        out[j] = 0.0
+    for i in range(n):
+        for j in range(k):
+            out[j] += f64(hess[i, j])
+    if weight.shape[0] > 0:
+        total = 0.0
+        for i in range(n):
+            total += f64(weight[i])
+        out[k] = total
+    else:
+        out[k] = n
+
+
+@njit(**JIT)
+def scale_outputs(grad, hess, sums):
+    """Divide output ``j``'s gradient and curvature by its mean curvature ``sums[j] / sums[k]``.
+
+    Weights whose sum overflows float64 leave the outputs as they are (a
+    factor of inf would meet zero gradients).
+    """
+    n, k = hess.shape
+    for j in range(k):
+        c = sums[k] / sums[j] if sums[j] > 0.0 else 1.0
+        if not (math.isfinite(c) and c > 0.0):
+            c = 1.0
+        for i in range(n):
+            grad[i, j] = clamp_grad(f64(grad[i, j]) * c)
+            hess[i, j] = clamp_hess(f64(hess[i, j]) * c)

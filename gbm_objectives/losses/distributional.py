@@ -29,22 +29,24 @@ class Normal(DistributionLoss):
     ``curvature="fisher"`` (default) uses the Fisher information
     (``1 / scale^2`` and 2), ``"hessian"`` the exact Hessian where it is
     positive (``2 z^2`` for the log scale) and the Fisher information elsewhere.
+    ``normalize``: see :class:`~gbm_objectives.losses.DistributionLoss`.
 
     Parameters
     ----------
     curvature : {"fisher", "hessian"}, default "fisher"
+    normalize : bool, default True
     """
 
     name = "normal"
     distribution_class = NormalDistribution
     parameter_links = (IdentityLink(), LogLink())
 
-    def __init__(self, curvature: str = "fisher") -> None:
-        super().__init__()
+    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
+        super().__init__(normalize)
         self._code = _check_curvature(curvature)
         self.curvature = curvature
 
-    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
+    def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         families.normal_grad_hess(y, margin, weight, self._code, grad, hess)
 
     def loss_sum(self, y, margin, weight, offsets=None):
