@@ -382,7 +382,15 @@ def _np_normal(loss, y, f):
     fisher = np.column_stack([1.0 / (sigma * sigma), np.full(y.shape[0], 2.0)])
     if loss.curvature == "hessian":
         fisher[:, 1] = np.where(z * z > 0, 2.0 * z * z, 2.0)
-    return grad, np.maximum(fisher, HESS_FLOOR)
+    return _np_normalized(loss, grad, np.maximum(fisher, HESS_FLOOR))
+
+
+def _np_normalized(loss, grad, hess):
+    """Distributional losses with ``normalize``: each output divided by its mean curvature (unweighted rows)."""
+    if not loss.normalize:
+        return grad, hess
+    factor = hess.shape[0] / hess.astype(np.float32).astype(np.float64).sum(axis=0)
+    return grad * factor, hess * factor
 
 
 @numpy_reference("absolute_error")
@@ -549,6 +557,15 @@ def _torch_multi_expectile(torch, loss, y, f):
 
 @torch_reference("normal")
 def _torch_normal(torch, loss, y, f):
+    if loss.normalize:
+        # Normalised outputs: the gradient of column j times its constant c_j, which is the
+        # gradient of the loss at f0 + c (f - f0) with f0 = f detached (the same point).
+        sigma = torch.exp(f[:, 1].detach())
+        z = (y - f[:, 0].detach()) / sigma
+        curv = torch.stack([1.0 / sigma**2, torch.where(z * z > 0, 2.0 * z * z, 2.0)
+                            if loss.curvature == "hessian" else torch.full_like(z, 2.0)], dim=1)
+        factor = f.shape[0] / curv.to(torch.float32).to(f.dtype).sum(dim=0)
+        f = f.detach() + factor * (f - f.detach())
     log_sigma = f[:, 1]
     z = (y - f[:, 0]) / torch.exp(log_sigma)
     return log_sigma + 0.5 * z * z + 0.5 * np.log(2.0 * np.pi)
