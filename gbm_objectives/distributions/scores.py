@@ -427,13 +427,13 @@ def zero_calibration(dist: Distribution, y: Any, bins: int = 10, *, sample_weigh
     keep = w > 0.0
     p, zero, w, raw = p[keep], (y[keep] == 0.0).astype(np.float64), w[keep], raw[keep]
     if strategy == "quantile":
-        edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, bins + 1)))
-        edges = np.append(edges, edges[-1]) if edges.shape[0] == 1 else edges
+        # Equal numbers of rows by rank; tied predictions share the rank of
+        # the first of them, so a tie never straddles two groups.
+        rank = np.searchsorted(np.sort(p), p, side="left")
+        group = rank * bins // p.shape[0]
     else:
-        edges = np.linspace(0.0, 1.0, bins + 1)
-    # Right-closed last group, left-closed others: every prediction finds one group.
-    group = np.searchsorted(edges[1:-1], p, side="right")
-    n_groups = edges.shape[0] - 1
+        group = np.minimum((p * bins).astype(np.int64), bins - 1)
+    n_groups = bins
     weight = np.bincount(group, weights=w, minlength=n_groups)
     rows = np.bincount(group, minlength=n_groups)
     used = rows > 0
