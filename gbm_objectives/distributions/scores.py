@@ -401,8 +401,8 @@ def zero_calibration(dist: Distribution, y: Any, bins: int = 10, *, sample_weigh
         Number of groups (fewer where predictions tie).
     sample_weight : array-like of shape (n,), optional
     strategy : {"quantile", "uniform"}, default "quantile"
-        Groups of equal size (by quantiles of the predictions) or of equal
-        width on [0, 1].
+        Groups of equal size (by rank of the predictions; tied predictions
+        stay in one group) or of equal width on [0, 1].
 
     Returns
     -------
@@ -445,8 +445,7 @@ def zero_calibration(dist: Distribution, y: Any, bins: int = 10, *, sample_weigh
     high = np.array([p[group == g].max() if rows[g] else np.nan for g in range(n_groups)])
     out = pd.DataFrame({
         "low": low, "high": high, "rows": rows, "weight": np.bincount(group, weights=raw, minlength=n_groups),
-        "predicted": predicted,
-        "observed": observed, "std_error": np.sqrt(variance) / safe,
+        "predicted": predicted, "observed": observed, "std_error": np.sqrt(variance) / safe,
     })[used].reset_index(drop=True)
     total = w.sum()
     out.attrs["mean_predicted"] = float(np.dot(w, p) / total)
