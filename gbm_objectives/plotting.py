@@ -1,9 +1,10 @@
-"""Plots of ablation results (matplotlib, the optional ``plot`` extra, imported on use).
+"""Plots of ablation results and of predictive distributions (matplotlib, the optional ``plot`` extra, imported on use).
 
-The helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`,
+The ablation helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`,
 :func:`~gbm_objectives.ablation.sweep_loss_parameter` or
-:func:`~gbm_objectives.ablation.sweep_tweedie_power` and return the
-matplotlib ``Axes`` they drew on (``ax.figure.savefig(...)`` writes it).
+:func:`~gbm_objectives.ablation.sweep_tweedie_power`; the calibration helpers
+take predictive distributions and the observations. Each returns the
+matplotlib ``Axes`` it drew on (``ax.figure.savefig(...)`` writes it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation"]
+from .distributions import pit_histogram, zero_calibration
+
+__all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation", "plot_pit_histogram", "plot_zero_reliability"]
 
 _KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "reference": "#ff7f0e",
                 "baseline": "#7f7f7f"}
@@ -192,4 +195,93 @@ def plot_ablation(result: pd.DataFrame, metric: str | None = None, *, ax: Any = 
                if k in set(result["kind"])]
     ax.legend(handles, [k for k in _KIND_COLORS if k in set(result["kind"])], fontsize="small", loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def _dist_name(dist: Any) -> str:
+    return getattr(dist, "name", "") or type(dist).__name__
+
+
+def plot_pit_histogram(dist: Any, y: Any, bins: int = 10, *, sample_weight: Any = None, random_state: Any = None,
+                       ax: Any = None, title: str | None = None) -> Any:
+    """Histogram of the probability integral transform: flat when the distributions are calibrated.
+
+    One bar per bin of [0, 1] with height the density of PIT values
+    (randomised at point masses, see
+    :func:`~gbm_objectives.distributions.pit`); the line at 1 is perfect
+    calibration and the band around it two standard deviations of a bin's
+    density under calibration. A U shape means too narrow distributions, a
+    hump too wide ones, a slope a biased location. The title gives the
+    calibration error and the p-value of the uniformity test.
+
+    Parameters
+    ----------
+    dist : Distribution
+        One predictive distribution per observation.
+    y : array-like of shape (n,)
+    bins : int >= 2, default 10
+    sample_weight : array-like of shape (n,), optional
+    random_state : None, int or numpy Generator
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    hist = pit_histogram(dist, y, bins, sample_weight=sample_weight, random_state=random_state)
+    ax = _axes(ax, (6.4, 4.0))
+    k = hist.density.shape[0]
+    sd = k * np.sqrt((1.0 / k) * (1.0 - 1.0 / k) / hist.n_effective)
+    ax.axhspan(max(0.0, 1.0 - 2.0 * sd), 1.0 + 2.0 * sd, color="#7f7f7f", alpha=0.2, label="calibrated ± 2 SD")
+    ax.bar(hist.edges[:-1], hist.density, width=np.diff(hist.edges), align="edge", color=_KIND_COLORS["model"],
+           edgecolor="white", label="PIT density")
+    ax.axhline(1.0, color="#d62728", linestyle="--", label="calibrated")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("PIT = F(y)")
+    ax.set_ylabel("density")
+    ax.set_title(title or f"PIT histogram, {_dist_name(dist)} (calibration error {hist.calibration_error:.3f}, "
+                          f"p = {hist.p_value:.2g})")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def plot_zero_reliability(dist: Any, y: Any, bins: int = 10, *, sample_weight: Any = None,
+                          strategy: str = "quantile", ax: Any = None, title: str | None = None) -> Any:
+    """Reliability curve of ``P(y = 0)``: observed share of zeros against the predicted probability.
+
+    One point per group of rows of :func:`~gbm_objectives.distributions.zero_calibration`
+    (mean prediction, observed share of zeros) with error bars of two
+    standard errors under calibration; calibrated predictions follow the
+    diagonal. The legend gives the mean predicted probability and the
+    observed share over all rows.
+
+    Parameters
+    ----------
+    dist : Distribution
+    y : array-like of shape (n,)
+    bins : int >= 2, default 10
+    sample_weight : array-like of shape (n,), optional
+    strategy : {"quantile", "uniform"}, default "quantile"
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = zero_calibration(dist, y, bins, sample_weight=sample_weight, strategy=strategy)
+    ax = _axes(ax, (5.0, 5.0))
+    top = max(float(table["high"].max()), float(table["observed"].max()), 1e-3)
+    ax.plot([0.0, top], [0.0, top], color="#7f7f7f", linestyle="--", label="calibrated")
+    ax.errorbar(table["predicted"], table["observed"], yerr=2.0 * table["std_error"], marker="o",
+                color=_KIND_COLORS["model"], capsize=3,
+                label=f"mean predicted {table.attrs['mean_predicted']:.3f}, "
+                      f"observed {table.attrs['observed_share']:.3f}")
+    ax.set_xlabel("predicted P(y = 0)")
+    ax.set_ylabel("observed share of zeros")
+    ax.set_title(title or f"Zero calibration, {_dist_name(dist)} ({len(table)} groups)")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.grid(alpha=0.3)
     return ax

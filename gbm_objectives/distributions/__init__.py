@@ -6,5 +6,18 @@ Each :class:`Distribution` holds one set of parameters per row and gives
 """
 
 from ._base import Distribution
+from .scores import (
+    IntervalCoverage,
+    PITHistogram,
+    calibration_table,
+    crps,
+    interval_coverage,
+    log_score,
+    pit,
+    pit_histogram,
+    zero_calibration,
+)
 
 __all__ = ["Distribution"]
+__all__ += ["log_score", "crps", "pit", "PITHistogram", "pit_histogram", "calibration_table", "IntervalCoverage",
+            "interval_coverage", "zero_calibration"]
