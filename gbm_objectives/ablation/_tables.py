@@ -12,7 +12,7 @@ import pandas as pd
 _METRIC_TITLES = {
     "mae": "MAE", "rmse": "RMSE", "tweedie_deviance": "Tweedie dev", "poisson_deviance": "Poisson dev",
     "gini": "Gini", "calibration": "Calibration", "log_loss": "Log loss", "auc": "AUC", "brier": "Brier",
-    "pinball": "Pinball (mean)",
+    "pinball": "Pinball (mean)", "log_score": "Log score", "coverage_90": "Coverage 90%", "width_90": "Width 90%",
 }
 
 

@@ -1,0 +1,59 @@
+"""Distributional losses in the loss ablation: scored on the same folds as point losses, by the
+mean of their distributions (MAE, RMSE...) and by what only a distribution has (log score, coverage)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from gbm_objectives.ablation import ablate_losses, panel_table
+
+
+@pytest.fixture(scope="module")
+def heteroscedastic():
+    rng = np.random.default_rng(8)
+    n = 1200
+    x = rng.uniform(-2.0, 2.0, (n, 3))
+    y = x[:, 0] + np.exp(0.7 * x[:, 1]) * rng.standard_normal(n)
+    return x, y
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_point_and_distributional_losses_share_the_folds(backend, heteroscedastic):
+    pytest.importorskip(backend)
+    x, y = heteroscedastic
+    df = ablate_losses(x, y, ["squared_error", "normal"], backend=backend, cv=3, num_boost_round=40,
+                       params={"max_depth": 3} if backend == "xgboost" else {"num_leaves": 8},
+                       progress=False, random_state=1)
+    rows = df.set_index("config")
+    for metric in ("log_score", "coverage_90", "width_90"):
+        assert metric in df.attrs["metrics"]
+        assert math.isnan(rows.loc["squared_error", metric]) and math.isnan(rows.loc["constant mean", metric])
+        assert math.isfinite(rows.loc["normal", metric])
+    # the normal model's 90% intervals cover about 90% of held-out rows (1200 rows, 3 folds)
+    assert 0.82 <= rows.loc["normal", "coverage_90"] <= 0.97
+    # its log score beats a constant normal fitted to all labels, and its mean is a point prediction
+    constant = -stats.norm.logpdf(y, y.mean(), y.std()).mean()
+    assert rows.loc["normal", "log_score"] < constant - 0.1
+    assert rows.loc["normal", "mae"] < rows.loc["constant median", "mae"]
+    assert len(df.attrs["fold_scores"]["normal"]["log_score"]) == 3
+
+
+def test_ranked_by_log_score_and_refused_without_a_distribution(heteroscedastic):
+    pytest.importorskip("xgboost")
+    x, y = heteroscedastic
+    df = ablate_losses(x, y, ["squared_error", "normal"], cv=2, num_boost_round=20, metric="log_score",
+                       progress=False)
+    assert df["config"].iloc[0] == "normal" and df.attrs["metric"] == "log_score"
+    assert "Log score" in panel_table(df).columns
+    with pytest.raises(ValueError, match="log_score.*no distributional loss"):
+        ablate_losses(x, y, ["squared_error"], cv=2, num_boost_round=5, metric="log_score", progress=False)
+
+
+def test_distributional_losses_check_their_labels(heteroscedastic):
+    x, y = heteroscedastic
+    with pytest.raises(ValueError):
+        ablate_losses(x, np.where(y > 0, y, np.nan), ["normal"], cv=2, num_boost_round=5, progress=False)
