@@ -244,7 +244,8 @@ def check_margin(loss: Loss, preds: Any, n_rows: int, booster: str, *, flat_clas
         if m.shape != (n_rows, k):
             raise ValueError(
                 f"{loss!r} needs margins of shape ({n_rows}, {k}) but {booster} passed shape {m.shape}; "
-                f"set params['num_class'] = {k}"
+                f"set {_outputs_parameter(loss, booster)}={k} in the booster's parameters (the estimators "
+                "take it as a keyword argument)"
             )
     else:
         if m.ndim == 2 and m.shape[1] == 1:
@@ -255,6 +256,13 @@ def check_margin(loss: Loss, preds: Any, n_rows: int, booster: str, *, flat_clas
                 "remove num_class / multi-output settings from params"
             )
     return m
+
+
+def _outputs_parameter(loss: Loss, booster: str) -> str:
+    """The booster parameter that gives a model ``loss.n_outputs`` scores per row."""
+    if booster == "XGBoost" and not loss.is_multiclass:
+        return "num_target"
+    return "num_class"
 
 
 class Buffers:
@@ -407,8 +415,8 @@ def check_output(output: Any, loss: Loss | None = None) -> None:
         raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}; got {output!r}")
     if output in ("parameters", "distribution") and loss is not None and not loss.predicts_distribution:
         raise ValueError(
-            f"output={output!r} needs a distributional loss (normal, negative_binomial, tweedie_dispersion, ...); "
-            f"{loss!r} predicts a point: use output='response' or 'margin'"
+            f"output={output!r} needs a distributional loss (one with predicts_distribution = True, such as "
+            f"normal); {loss!r} predicts no distribution: use output='response' or 'margin'"
         )
 
 

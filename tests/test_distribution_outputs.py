@@ -169,7 +169,7 @@ def test_loss_level_api_validates():
         loss.distribution(np.array([[0.0, -1.0]]))
     with pytest.raises(ValueError, match="parameters contains 1 NaN or infinite"):
         loss.distribution(np.array([[np.nan, 1.0]]))
-    with pytest.raises(ValueError, match="predicts a point"):
+    with pytest.raises(ValueError, match="predicts no distribution"):
         get_loss("squared_error").distribution(np.ones((2, 1)))
     with pytest.raises(ValueError, match="y contains 1 NaN"):
         loss.grad_hess(np.array([0.0, np.nan]), np.zeros((2, 2)))

@@ -667,8 +667,16 @@ def test_dask_training_matches_single_machine():
 def test_softmax_without_num_class_in_plain_xgboost_train(rng):
     loss = get_loss("softmax", num_class=3)
     X, y, _, _, d = dmatrix_for(loss, rng)
-    with pytest.raises(ValueError, match=r"num_class.*\] = 3"):
+    with pytest.raises(ValueError, match=r"set num_class=3"):
         xgb.train({"nthread": 1}, d, 2, obj=gx.objective(loss))
+
+
+def test_level_set_without_num_target_in_plain_xgboost_train_names_num_target(rng):
+    # num_class would make XGBoost predict class labels; a level set's outputs are targets
+    X = rng.normal(size=(200, 3))
+    d = xgb.DMatrix(X, label=X[:, 0] + rng.normal(size=200))
+    with pytest.raises(ValueError, match=r"set num_target=3"):
+        xgb.train({"nthread": 1}, d, 2, obj=gx.objective("multi_quantile"))
 
 
 @pytest.mark.parametrize(("params", "match"), [

@@ -406,8 +406,8 @@ class Loss:
             For losses that predict no distribution (``predicts_distribution`` is False).
         """
         raise ValueError(
-            f"{self.name} predicts a point, not a distribution; distributional losses are "
-            "those with predicts_distribution = True (e.g. normal, negative_binomial, tweedie_dispersion)"
+            f"{self.name} predicts no distribution; distributional losses are those with "
+            "predicts_distribution = True (such as normal)"
         )
 
     # -- fast path: what adapters call on data they validated once ---------------
