@@ -31,6 +31,7 @@ import pandas as pd
 
 from ._validation import check_sample_weight
 from .ablation._experiment import _fit_folds, _kfold
+from .ablation._inputs import Folds
 from .ablation._inputs import (
     _check_backend,
     _check_cv,
@@ -271,7 +272,7 @@ class TweediePowerEstimate:
         Rows in the likelihood (rows with an out-of-fold prediction and a
         positive weight).
     settings : dict
-        Backend, folds, rounds, seed, parameters and timings.
+        Backend, folds (``n_folds``, ``splitter``: its repr), rounds, seed, parameters and timings.
     """
 
     power: float
@@ -349,30 +350,16 @@ def _check_likelihood_powers(powers: Any) -> np.ndarray:
     return np.asarray(grid, dtype=np.float64)
 
 
-def _folds(cv: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int):
-    """Train/test indices from a fold count or a scikit-learn splitter."""
-    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-        splitter: Any = _kfold(_check_cv(cv, X.shape[0], groups), groups is not None, seed)
-    elif hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
-        splitter = cv
-    else:
-        raise ValueError(f"cv must be an integer >= 2 or a scikit-learn splitter (KFold, GroupKFold, ...), got {cv!r}")
-    try:
-        folds = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
-                 for tr, te in splitter.split(X, y, groups)]
-    except ValueError as exc:
-        raise ValueError(f"cv could not split the data: {exc}") from exc
-    if not folds:
-        raise ValueError("cv produced no folds")
-    seen = np.zeros(X.shape[0], dtype=np.int64)
-    for tr, te in folds:
-        if tr.size == 0 or te.size == 0:
-            raise ValueError("cv produced a fold with an empty training or test set")
-        np.add.at(seen, te, 1)
-    if seen.max() > 1:
-        raise ValueError("cv puts some rows in more than one test fold; out-of-fold means need each row "
-                         "tested at most once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
-    return folds
+def _folds(cv: Any, X: Any, y: np.ndarray, groups: np.ndarray | None, seed: int) -> tuple[list, str]:
+    """Train/test indices and the splitter's repr, from a fold count or a splitter (checked as the ablation's)."""
+    checked = _check_cv(cv, y.shape[0], groups, X, y)
+    splitter = _kfold(checked, groups is not None, seed)
+    folds = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
+             for tr, te in splitter.split(np.empty((y.shape[0], 0)), y, groups)]
+    if isinstance(checked, Folds) and not checked.disjoint:
+        raise ValueError(f"cv={checked!r} puts some rows in more than one test fold; out-of-fold means need each "
+                         "row tested at most once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
+    return folds, repr(splitter)
 
 
 def estimate_tweedie_power(
@@ -416,7 +403,9 @@ def estimate_tweedie_power(
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, d)
-        Numeric features; NaN is read as missing.
+        Numeric features; NaN is read as missing. Columns of pandas
+        ``category`` dtype are categorical features, as in
+        :func:`~gbm_objectives.ablation.ablate_losses`.
     y : array-like of shape (n,)
         Non-negative target with at least 2 positive values.
     sample_weight : array-like of shape (n,), optional
@@ -430,11 +419,14 @@ def estimate_tweedie_power(
     backend : {"xgboost", "lightgbm"}
     powers : sequence of float in (1, 2), optional
         Candidate powers, at least 3; default 1.05, 1.10, ..., 1.95.
-    cv : int >= 2 or scikit-learn splitter, default 5
-        Fold count (shuffled K-fold, grouped when ``groups`` is given) or a
-        splitter such as ``KFold``, ``GroupKFold`` or ``TimeSeriesSplit``.
-        Each row may be in at most one test fold; rows never tested are left
-        out of the likelihood.
+    cv : int >= 2, scikit-learn splitter or iterable of (train, test) pairs, default 5
+        Fold count (shuffled K-fold, grouped when ``groups`` is given), a
+        splitter such as ``KFold``, ``GroupKFold``, ``TimeSeriesSplit`` or
+        ``PredefinedSplit``, or (train, test) index pairs, checked as in
+        :func:`~gbm_objectives.ablation.ablate_losses`. Each row may be in at
+        most one test fold; rows never tested (TimeSeriesSplit's first
+        block) are left out of the likelihood and the table (``n_scored``).
+        ``settings["splitter"]`` records the splitter's repr.
     random_state : int, optional
         Seeds the folds and the boosters. None draws a seed, recorded in
         ``settings["random_state"]``.
@@ -504,7 +496,7 @@ def estimate_tweedie_power(
     if n_pos < 2:
         raise ValueError(f"y has {n_pos} positive value(s) with positive weight; the dispersion needs at least 2 "
                          "(with fewer, the likelihood has no finite maximum over the dispersion)")
-    folds = _folds(cv, Xa, ya, g, seed)
+    folds, splitter = _folds(cv, X, ya, g, seed)
 
     tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
 
@@ -551,7 +543,8 @@ def estimate_tweedie_power(
                       f"powers ({grid[0]:g}..{grid[-1]:g}); that end of the interval is the grid's edge: widen "
                       "powers toward 1 or 2", UserWarning, stacklevel=2)
     settings = {
-        "backend": backend, "n_folds": len(folds), "num_boost_round": rounds, "random_state": seed,
+        "backend": backend, "n_folds": len(folds), "splitter": splitter, "num_boost_round": rounds,
+        "random_state": seed,
         "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
         "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
     }
