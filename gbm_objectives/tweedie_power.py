@@ -31,8 +31,8 @@ import pandas as pd
 
 from ._validation import check_sample_weight
 from .ablation._experiment import _fit_folds, _kfold
-from .ablation._inputs import Folds
 from .ablation._inputs import (
+    Folds,
     _check_backend,
     _check_cv,
     _check_deviance_power,
