@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_sample_weight
-from .ablation._experiment import _fit_folds, _kfold
+from .ablation._experiment import _fit_fold_stopped, _fit_folds, _kfold, _stopping_rows
 from .ablation._inputs import (
     Folds,
     _check_backend,
     _check_cv,
     _check_deviance_power,
+    _check_early_stopping,
     _check_groups,
     _check_int,
     _check_n_jobs,
@@ -378,6 +379,7 @@ def estimate_tweedie_power(
     progress: bool = True,
     deviance_power: float = 1.5,
     subdivide: int = 10,
+    early_stopping_rounds: int | None = None,
 ) -> TweediePowerEstimate:
     """Estimate the Tweedie power of a non-negative target by out-of-fold profile likelihood.
 
@@ -446,6 +448,12 @@ def estimate_tweedie_power(
         ends, where the likelihood is evaluated with means interpolated
         between the neighbouring grid models (no extra fits). 1 reads the
         power and interval off the grid alone.
+    early_stopping_rounds : int >= 1, optional
+        Stop each fit after this many rounds without improvement on a
+        validation slice carved from that fold's training rows (never its
+        test rows), as in :func:`~gbm_objectives.ablation.ablate_losses`;
+        ``settings["best_iterations"]`` holds the rounds kept per power
+        and fold. Default None: every fit runs ``num_boost_round`` rounds.
 
     Returns
     -------
@@ -490,6 +498,7 @@ def estimate_tweedie_power(
         raise ValueError(f"progress must be True or False, got {progress!r}")
     dev_power = _check_deviance_power(deviance_power)
     steps = _check_int(subdivide, "subdivide", 1)
+    stopping = _check_early_stopping(early_stopping_rounds)
     grid = _check_likelihood_powers(DEFAULT_LIKELIHOOD_POWERS if powers is None else powers)
     positive_weight = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0.0
     n_pos = int(np.count_nonzero((ya > 0.0) & positive_weight))
@@ -497,22 +506,25 @@ def estimate_tweedie_power(
         raise ValueError(f"y has {n_pos} positive value(s) with positive weight; the dispersion needs at least 2 "
                          "(with fewer, the likelihood has no finite maximum over the dispersion)")
     folds, splitter = _folds(cv, X, ya, g, seed)
+    held = None if stopping is None else [_stopping_rows(tr, g, seed, f) for f, (tr, _) in enumerate(folds)]
 
     tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
 
     def args(p: int, f: int):
         train_idx, test_idx = folds[f]
         return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
-                rounds, seed)
+                rounds, seed, None if held is None else (stopping, held[f]))
 
-    results = _fit_folds([args(p, f) for p, f in tasks], jobs)
+    results = _fit_folds([args(p, f) for p, f in tasks], jobs, _fit_fold_stopped)
+    best_iterations = np.zeros((len(grid), len(folds)), dtype=np.int64)
     from tqdm.auto import tqdm
 
     oof = np.full((len(grid), ya.shape[0]), np.nan)
     fit_seconds = np.zeros(len(grid))
     with tqdm(total=len(tasks), desc=f"estimate_tweedie_power[{backend}]", unit="fit", disable=not progress) as bar:
-        for (p, f), (pred, seconds) in zip(tasks, results):
+        for (p, f), (pred, seconds, kept) in zip(tasks, results):
             oof[p, folds[f][1]] = pred
+            best_iterations[p, f] = rounds if kept is None else kept
             fit_seconds[p] += seconds
             bar.update(1)
     fit_time = time.perf_counter() - started
@@ -548,6 +560,9 @@ def estimate_tweedie_power(
         "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
         "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
     }
+    if stopping is not None:
+        settings.update({"early_stopping_rounds": stopping,
+                         "best_iterations": {float(p): best_iterations[k].tolist() for k, p in enumerate(grid)}})
     table.attrs.update(settings)
     return TweediePowerEstimate(power=best_p, ci=ci, ci_open=ci_open, dispersion=best_phi,
                                 log_likelihood=best_ll, table=table, profile=profile, n_scored=n_scored,

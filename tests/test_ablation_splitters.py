@@ -294,3 +294,15 @@ def test_early_stopping_options_are_checked(data):
         ablate_losses(X, y, ["multi_quantile"], cv=3, early_stopping_rounds=2, **FAST)
     df = sweep_loss_parameter(X, y, "huber", "delta", [0.5, 2.0], cv=3, early_stopping_rounds=2, **FAST)
     assert set(df.attrs["best_iterations"]) == {"huber(delta=0.5)", "huber(delta=2)", "squared_error"}
+
+
+def test_power_estimate_stops_early_per_power_and_fold(data):
+    X, y = data
+    est = estimate_tweedie_power(X, y, powers=(1.2, 1.5, 1.8), cv=3, early_stopping_rounds=2, random_state=0,
+                                 num_boost_round=300, progress=False,
+                                 params={**PARAMS["xgboost"], "learning_rate": 0.5})
+    best = est.settings["best_iterations"]
+    assert est.settings["early_stopping_rounds"] == 2 and set(best) == {1.2, 1.5, 1.8}
+    assert all(len(b) == 3 and all(1 <= k < 300 for k in b) for b in best.values())
+    assert "best_iterations" not in estimate_tweedie_power(X, y, powers=(1.2, 1.5, 1.8), cv=3, random_state=0,
+                                                           **FAST).settings

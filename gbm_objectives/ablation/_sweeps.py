@@ -331,8 +331,11 @@ def sweep_tweedie_power(
         from the sweep's own out-of-fold predictions, with no extra fit: the
         Tweedie rows (grid and refined powers in (1, 2)) get
         ``log_likelihood`` and ``dispersion``, and ``df.attrs["likelihood"]``
-        holds the power, its 95% interval and dispersion. None: when
-        possible (at least 3 powers in (1, 2), at least 2 positive labels);
+        holds the power, its 95% interval and dispersion; rows no fold
+        tests (TimeSeriesSplit) are left out (``["likelihood"]["n_scored"]``
+        counts the rows read). None: when possible (at least 3 powers in
+        (1, 2), at least 2 positive labels, each row in at most one test
+        fold);
         True: required (a ValueError says why it is not possible); False:
         skipped (the likelihood costs a series evaluation per row and power,
         seconds on a million rows). :func:`choice_table` shows it beside the
