@@ -306,3 +306,12 @@ def test_power_estimate_stops_early_per_power_and_fold(data):
     assert all(len(b) == 3 and all(1 <= k < 300 for k in b) for b in best.values())
     assert "best_iterations" not in estimate_tweedie_power(X, y, powers=(1.2, 1.5, 1.8), cv=3, random_state=0,
                                                            **FAST).settings
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_level_set_panel_takes_categorical_columns(backend):
+    frame, y = _categorical_table(300, 6, seed=4)
+    df = ablate_losses(frame, y, ["multi_quantile(alphas=(0.1, 0.9))"], cv=3, num_boost_round=5, progress=False,
+                       backend=backend, params=PARAMS[backend])
+    assert df.attrs["task"] == "intervals" and df.attrs["categorical_features"] == ["site"]
+    assert np.isfinite(df["interval_score"]).all()
