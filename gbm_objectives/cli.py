@@ -12,6 +12,10 @@ Examples
         --losses squared_error "multi_quantile(alphas=(0.05, 0.5, 0.95))"
     gbm-objectives recommend claims.csv --target amount
 
+Text columns of the table, and columns named in ``--categorical``, are
+categorical features: the boosters split them by sets of categories
+(XGBoost's categorical support, LightGBM's ``categorical_feature``).
+
 Problems with the input (a missing file or column, a non-numeric or missing
 target, labels a loss cannot take, fewer rows than folds, an ``--out`` that
 cannot be written) and errors the booster reports (a bad ``--params`` value)
@@ -104,25 +108,29 @@ def _numeric_column(col: pd.Series, what: str) -> np.ndarray:
     return values
 
 
-def _features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Numeric columns as they are, booleans as 0/1, text columns one-hot encoded."""
+def _features(frame: pd.DataFrame, categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """Numeric columns as they are, booleans as 0/1; text columns and those named in ``categorical``
+    as pandas categoricals, which the boosters split by sets of categories."""
     out: dict[str, Any] = {}
     for name, col in frame.items():
-        if pd.api.types.is_bool_dtype(col):
+        if str(name) in categorical or isinstance(col.dtype, pd.CategoricalDtype):
+            out[str(name)] = col.astype("category")
+        elif pd.api.types.is_bool_dtype(col):
             out[str(name)] = col.astype(np.float64)
         elif pd.api.types.is_numeric_dtype(col):
             out[str(name)] = col.astype(np.float64)
         elif pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
             raise _UsageError(f"feature column {name!r} holds dates or times; convert it to numbers or --drop it")
         else:
-            levels = pd.unique(col.dropna().astype(str))
-            if len(levels) > _MAX_LEVELS:
+            text = col.astype(str).where(col.notna())
+            n_levels, n_values = text.nunique(), int(text.notna().sum())
+            # Mostly distinct text is an identifier or free text, not a category.
+            if n_levels > _MAX_LEVELS and n_levels > n_values // 2:
                 raise _UsageError(
-                    f"feature column {name!r} is text with {len(levels)} distinct values; encode it or --drop it"
+                    f"feature column {name!r} is text with {n_levels} distinct values in {n_values} rows (an "
+                    "identifier?); --drop it, or name it in --categorical to use it as a category anyway"
                 )
-            text = col.astype(str).where(col.notna(), None)
-            for level in sorted(levels):
-                out[f"{name}={level}"] = (text == level).astype(np.float64)
+            out[str(name)] = text.astype("category")
     if not out:
         raise _UsageError("no feature columns left after removing the target, weight and group columns")
     return pd.DataFrame(out, index=frame.index)
@@ -133,8 +141,9 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     if args.builtin is not None:
         if args.data is not None:
             raise _UsageError("give either a data file or --builtin, not both")
-        if args.weight or args.group or args.target:
-            raise _UsageError("--target, --weight and --group apply to a data file, not to --builtin data")
+        if args.weight or args.group or args.target or args.categorical:
+            raise _UsageError("--target, --weight, --group and --categorical apply to a data file, not to "
+                              "--builtin data")
         from .datasets import load_dataset, make_tracker_costs
 
         if args.builtin == "tracker":
@@ -169,7 +178,13 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
         used.append(args.group)
     for name in args.drop or []:
         _column(frame, name, "--drop", source)
-    X = _features(frame.drop(columns=list(dict.fromkeys(used + list(args.drop or [])))))
+    categorical = list(args.categorical or [])
+    for name in categorical:
+        _column(frame, name, "--categorical", source)
+        if name in used or name in (args.drop or []):
+            raise _UsageError(f"--categorical column {name!r} is not a feature (it is the target, weight or "
+                              "group column, or dropped)")
+    X = _features(frame.drop(columns=list(dict.fromkeys(used + list(args.drop or [])))), categorical)
     return X, y, w, g, source
 
 
@@ -331,6 +346,8 @@ def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out
     attrs = (result if result is not None else intervals).attrs  # type: ignore[union-attr]
     settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
                 f"{attrs['num_boost_round']} rounds, seed {attrs['random_state']}; ranked by {attrs['metric']}")
+    if attrs.get("categorical_features"):
+        settings += f"; categorical features: {', '.join(attrs['categorical_features'])}"
     print(f"{title}\n{settings}\n")
     md = [f"# {title}\n\n{settings}\n\n"]
     if result is not None:
@@ -541,6 +558,9 @@ def _build_parser() -> _Parser:
         p.add_argument("--weight", help="sample-weight column (optional)")
         p.add_argument("--group", help="group column: rows of a group stay in one fold (optional)")
         p.add_argument("--drop", nargs="+", metavar="COL", help="columns to leave out of the features")
+        p.add_argument("--categorical", nargs="+", metavar="COL",
+                       help="columns to use as categorical features, e.g. numeric codes (text columns are "
+                            "categorical already)")
         p.add_argument("--builtin", choices=("tracker", "medical-expenditure", "doctor-visits", "rand-hie"),
                        help="use a built-in dataset instead of a file")
         p.add_argument("--n-samples", type=int, default=10_000, help="rows of --builtin tracker (default 10000)")

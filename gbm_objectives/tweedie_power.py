@@ -30,11 +30,13 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_sample_weight
-from .ablation._experiment import _fit_folds, _kfold
+from .ablation._experiment import _fit_fold_stopped, _fit_folds, _kfold, _stopping_rows
 from .ablation._inputs import (
+    Folds,
     _check_backend,
     _check_cv,
     _check_deviance_power,
+    _check_early_stopping,
     _check_groups,
     _check_int,
     _check_n_jobs,
@@ -271,7 +273,7 @@ class TweediePowerEstimate:
         Rows in the likelihood (rows with an out-of-fold prediction and a
         positive weight).
     settings : dict
-        Backend, folds, rounds, seed, parameters and timings.
+        Backend, folds (``n_folds``, ``splitter``: its repr), rounds, seed, parameters and timings.
     """
 
     power: float
@@ -349,30 +351,16 @@ def _check_likelihood_powers(powers: Any) -> np.ndarray:
     return np.asarray(grid, dtype=np.float64)
 
 
-def _folds(cv: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int):
-    """Train/test indices from a fold count or a scikit-learn splitter."""
-    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-        splitter: Any = _kfold(_check_cv(cv, X.shape[0], groups), groups is not None, seed)
-    elif hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
-        splitter = cv
-    else:
-        raise ValueError(f"cv must be an integer >= 2 or a scikit-learn splitter (KFold, GroupKFold, ...), got {cv!r}")
-    try:
-        folds = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
-                 for tr, te in splitter.split(X, y, groups)]
-    except ValueError as exc:
-        raise ValueError(f"cv could not split the data: {exc}") from exc
-    if not folds:
-        raise ValueError("cv produced no folds")
-    seen = np.zeros(X.shape[0], dtype=np.int64)
-    for tr, te in folds:
-        if tr.size == 0 or te.size == 0:
-            raise ValueError("cv produced a fold with an empty training or test set")
-        np.add.at(seen, te, 1)
-    if seen.max() > 1:
-        raise ValueError("cv puts some rows in more than one test fold; out-of-fold means need each row "
-                         "tested at most once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
-    return folds
+def _folds(cv: Any, X: Any, y: np.ndarray, groups: np.ndarray | None, seed: int) -> tuple[list, str]:
+    """Train/test indices and the splitter's repr, from a fold count or a splitter (checked as the ablation's)."""
+    checked = _check_cv(cv, y.shape[0], groups, X, y)
+    splitter = _kfold(checked, groups is not None, seed)
+    folds = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
+             for tr, te in splitter.split(np.empty((y.shape[0], 0)), y, groups)]
+    if isinstance(checked, Folds) and not checked.disjoint:
+        raise ValueError(f"cv={checked!r} puts some rows in more than one test fold; out-of-fold means need each "
+                         "row tested at most once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
+    return folds, repr(splitter)
 
 
 def estimate_tweedie_power(
@@ -391,6 +379,7 @@ def estimate_tweedie_power(
     progress: bool = True,
     deviance_power: float = 1.5,
     subdivide: int = 10,
+    early_stopping_rounds: int | None = None,
 ) -> TweediePowerEstimate:
     """Estimate the Tweedie power of a non-negative target by out-of-fold profile likelihood.
 
@@ -416,7 +405,9 @@ def estimate_tweedie_power(
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, d)
-        Numeric features; NaN is read as missing.
+        Numeric features; NaN is read as missing. Columns of pandas
+        ``category`` dtype are categorical features, as in
+        :func:`~gbm_objectives.ablation.ablate_losses`.
     y : array-like of shape (n,)
         Non-negative target with at least 2 positive values.
     sample_weight : array-like of shape (n,), optional
@@ -430,11 +421,14 @@ def estimate_tweedie_power(
     backend : {"xgboost", "lightgbm"}
     powers : sequence of float in (1, 2), optional
         Candidate powers, at least 3; default 1.05, 1.10, ..., 1.95.
-    cv : int >= 2 or scikit-learn splitter, default 5
-        Fold count (shuffled K-fold, grouped when ``groups`` is given) or a
-        splitter such as ``KFold``, ``GroupKFold`` or ``TimeSeriesSplit``.
-        Each row may be in at most one test fold; rows never tested are left
-        out of the likelihood.
+    cv : int >= 2, scikit-learn splitter or iterable of (train, test) pairs, default 5
+        Fold count (shuffled K-fold, grouped when ``groups`` is given), a
+        splitter such as ``KFold``, ``GroupKFold``, ``TimeSeriesSplit`` or
+        ``PredefinedSplit``, or (train, test) index pairs, checked as in
+        :func:`~gbm_objectives.ablation.ablate_losses`. Each row may be in at
+        most one test fold; rows never tested (TimeSeriesSplit's first
+        block) are left out of the likelihood and the table (``n_scored``).
+        ``settings["splitter"]`` records the splitter's repr.
     random_state : int, optional
         Seeds the folds and the boosters. None draws a seed, recorded in
         ``settings["random_state"]``.
@@ -454,6 +448,12 @@ def estimate_tweedie_power(
         ends, where the likelihood is evaluated with means interpolated
         between the neighbouring grid models (no extra fits). 1 reads the
         power and interval off the grid alone.
+    early_stopping_rounds : int >= 1, optional
+        Stop each fit after this many rounds without improvement on a
+        validation slice carved from that fold's training rows (never its
+        test rows), as in :func:`~gbm_objectives.ablation.ablate_losses`;
+        ``settings["best_iterations"]`` holds the rounds kept per power
+        and fold. Default None: every fit runs ``num_boost_round`` rounds.
 
     Returns
     -------
@@ -498,29 +498,33 @@ def estimate_tweedie_power(
         raise ValueError(f"progress must be True or False, got {progress!r}")
     dev_power = _check_deviance_power(deviance_power)
     steps = _check_int(subdivide, "subdivide", 1)
+    stopping = _check_early_stopping(early_stopping_rounds)
     grid = _check_likelihood_powers(DEFAULT_LIKELIHOOD_POWERS if powers is None else powers)
     positive_weight = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0.0
     n_pos = int(np.count_nonzero((ya > 0.0) & positive_weight))
     if n_pos < 2:
         raise ValueError(f"y has {n_pos} positive value(s) with positive weight; the dispersion needs at least 2 "
                          "(with fewer, the likelihood has no finite maximum over the dispersion)")
-    folds = _folds(cv, Xa, ya, g, seed)
+    folds, splitter = _folds(cv, X, ya, g, seed)
+    held = None if stopping is None else [_stopping_rows(tr, g, seed, f) for f, (tr, _) in enumerate(folds)]
 
     tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
 
     def args(p: int, f: int):
         train_idx, test_idx = folds[f]
         return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
-                rounds, seed)
+                rounds, seed, None if held is None else (stopping, held[f]))
 
-    results = _fit_folds([args(p, f) for p, f in tasks], jobs)
+    results = _fit_folds([args(p, f) for p, f in tasks], jobs, _fit_fold_stopped)
+    best_iterations = np.zeros((len(grid), len(folds)), dtype=np.int64)
     from tqdm.auto import tqdm
 
     oof = np.full((len(grid), ya.shape[0]), np.nan)
     fit_seconds = np.zeros(len(grid))
     with tqdm(total=len(tasks), desc=f"estimate_tweedie_power[{backend}]", unit="fit", disable=not progress) as bar:
-        for (p, f), (pred, seconds) in zip(tasks, results):
+        for (p, f), (pred, seconds, kept) in zip(tasks, results):
             oof[p, folds[f][1]] = pred
+            best_iterations[p, f] = rounds if kept is None else kept
             fit_seconds[p] += seconds
             bar.update(1)
     fit_time = time.perf_counter() - started
@@ -551,10 +555,14 @@ def estimate_tweedie_power(
                       f"powers ({grid[0]:g}..{grid[-1]:g}); that end of the interval is the grid's edge: widen "
                       "powers toward 1 or 2", UserWarning, stacklevel=2)
     settings = {
-        "backend": backend, "n_folds": len(folds), "num_boost_round": rounds, "random_state": seed,
+        "backend": backend, "n_folds": len(folds), "splitter": splitter, "num_boost_round": rounds,
+        "random_state": seed,
         "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
         "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
     }
+    if stopping is not None:
+        settings.update({"early_stopping_rounds": stopping,
+                         "best_iterations": {float(p): best_iterations[k].tolist() for k, p in enumerate(grid)}})
     table.attrs.update(settings)
     return TweediePowerEstimate(power=best_p, ci=ci, ci_open=ci_open, dispersion=best_phi,
                                 log_likelihood=best_ll, table=table, profile=profile, n_scored=n_scored,

@@ -369,3 +369,28 @@ def test_a_missing_booster_is_one_line_naming_the_extra(table):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     _assert_one_line(proc, "backend='lightgbm' needs LightGBM")
     assert "pip install 'gbm-objectives[lightgbm]'" in proc.stderr and "--backend xgboost" in proc.stderr
+
+
+def test_text_and_named_columns_are_categorical_features(table, tmp_path, capsys):
+    df, _, _ = table
+    path = tmp_path / "coded.csv"
+    df.assign(region=np.arange(len(df)) % 7).to_csv(path, index=False)
+    rc = main(["ablate", str(path), "--target", "cost", "--losses", "squared_error", "--categorical", "region",
+               "--drop", "domain", "exposure", *FAST])
+    assert rc == 0
+    assert "categorical features: site_kind, region" in capsys.readouterr().out
+
+
+def test_categorical_column_problems_are_one_line(table, tmp_path, capsys):
+    df, path, _ = table
+    args = ["ablate", str(path), "--target", "cost", "--quiet"]
+    assert "--categorical column 'nope' not found" in _one_line_error(
+        capsys, main([*args, "--categorical", "nope"]))
+    assert "--categorical column 'cost' is not a feature" in _one_line_error(
+        capsys, main([*args, "--categorical", "cost"]))
+    ids = tmp_path / "ids.csv"
+    df.assign(user=[f"u{i}" for i in range(len(df))]).to_csv(ids, index=False)
+    assert "'user' is text with 300 distinct values in 300 rows" in _one_line_error(
+        capsys, main(["ablate", str(ids), "--target", "cost", "--quiet"]))
+    assert "--categorical apply to a data file" in _one_line_error(
+        capsys, main(["ablate", "--builtin", "tracker", "--categorical", "x", "--quiet"]))

@@ -31,6 +31,19 @@ median row often beats squared error on MAE, because MAE rewards predicting
 the median, not the mean. Binary classification uses log loss, AUC, Brier
 score and calibration instead.
 
+Folds, features and stopping
+----------------------------
+``cv`` is a fold count (shuffled K-fold, grouped with ``groups``, stratified
+for classification), a scikit-learn splitter (``KFold``, ``GroupKFold``,
+``StratifiedKFold``, ``TimeSeriesSplit``, ``PredefinedSplit``, ...) or an
+iterable of (train, test) row indices; the folds are checked once (at least
+two, none empty, indices in range, no row on both sides) and the results
+record the splitter's repr (``attrs["splitter"]``). Rows that no fold tests
+enter no score and no out-of-fold quantity. DataFrame columns of pandas
+``category`` dtype reach the boosters as categorical features, with codes
+fixed from the whole table. ``early_stopping_rounds`` stops each fit on a
+slice of its fold's training rows, never on the test rows.
+
 Level-set losses (``multi_quantile``, ``multi_expectile``: k levels per row
 from one model) are scored on their own panel of the same folds
 (:func:`interval_table`): coverage, mean width and interval score of the

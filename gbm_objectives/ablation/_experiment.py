@@ -17,7 +17,7 @@ import pandas as pd
 from .._stats import weighted_median
 from ..links import LogLink
 from ..losses import Loss
-from ._inputs import _check_deviance_power, _check_labels
+from ._inputs import FeatureMatrix, Folds, _check_deviance_power, _check_labels
 from ._specs import loss_label
 from ._yardsticks import (
     _HIGHER_IS_BETTER,
@@ -40,43 +40,91 @@ _DEFAULT_PARAMS = {
 }
 
 
+def _xgb_matrix(X: np.ndarray | FeatureMatrix, nthread: int, **info: Any) -> Any:
+    """A DMatrix; categorical columns are declared so (feature type "c") for XGBoost's categorical splits."""
+    import xgboost as xgb
+
+    if isinstance(X, FeatureMatrix):
+        types = ["c" if j in X.categorical else "q" for j in range(X.shape[1])]
+        return xgb.DMatrix(X.values, nthread=nthread, feature_types=types, enable_categorical=True, **info)
+    return xgb.DMatrix(X, nthread=nthread, **info)
+
+
+def _lgb_dataset(X: np.ndarray | FeatureMatrix, verbose: Any, **info: Any) -> Any:
+    """A Dataset (raw features kept: a leaf refit reads them); categorical columns named to LightGBM."""
+    import lightgbm as lgb
+
+    if isinstance(X, FeatureMatrix):
+        info["categorical_feature"] = list(X.categorical)
+        X = X.values
+    return lgb.Dataset(X, free_raw_data=False, params={"verbose": verbose}, **info)
+
+
 def _fit_predict(
     backend: str,
     loss: Loss,
     params: dict[str, Any],
-    X_tr: np.ndarray,
+    X_tr: np.ndarray | FeatureMatrix,
     y_tr: np.ndarray,
     w_tr: np.ndarray | None,
-    X_te: np.ndarray,
+    X_te: np.ndarray | FeatureMatrix,
     num_boost_round: int,
     random_state: int,
-) -> np.ndarray:
-    """Train ``loss`` through the library's adapter and return response-scale test predictions
-    (a distributional loss's (n, k) parameters).
+    stopping: tuple[int, np.ndarray] | None = None,
+) -> tuple[np.ndarray, int | None]:
+    """Train ``loss`` through the library's adapter; response-scale test predictions (a distributional
+    loss's (n, k) parameters) and the rounds kept.
 
     Boosters run single-threaded unless ``params`` sets their threads: the
     ablation parallelises over fits instead (many small fits scale better
     across processes, and OpenMP threads collapse on a busy machine).
+    ``stopping`` is ``(rounds, validation rows)``: those training rows are
+    held out of the fit and stop it after ``rounds`` rounds without
+    improvement of the loss's metric on them; the rounds kept (the best
+    iteration, counted from 1) are returned, else None.
     """
-    if backend == "xgboost":
-        import xgboost as xgb
+    fit_rows: Any = slice(None)
+    valid = None
+    if stopping is not None:
+        keep = np.ones(y_tr.shape[0], dtype=bool)
+        keep[stopping[1]] = False
+        fit_rows, valid = np.flatnonzero(keep), stopping[1]
 
+    def part(a: Any, rows: Any) -> Any:
+        return None if a is None else a[rows]
+
+    if backend == "xgboost":
         from .. import xgboost as xgb_adapter
 
         booster_params = {**_DEFAULT_PARAMS["xgboost"], "nthread": 1, "seed": random_state, **params}
-        dtrain = xgb.DMatrix(X_tr, label=y_tr, weight=w_tr, nthread=booster_params["nthread"])
-        booster = xgb_adapter.train(loss, booster_params, dtrain, num_boost_round, verbose_eval=False)
-        return xgb_adapter.predict(booster, X_te, loss=loss, output=_output_of(loss))
+        threads = booster_params["nthread"]
+        dtrain = _xgb_matrix(part(X_tr, fit_rows), threads, label=y_tr[fit_rows], weight=part(w_tr, fit_rows))
+        extra: dict[str, Any] = {}
+        if valid is not None:
+            dvalid = _xgb_matrix(X_tr[valid], threads, label=y_tr[valid], weight=part(w_tr, valid))
+            extra = {"evals": [(dvalid, "valid")], "early_stopping_rounds": stopping[0]}  # type: ignore[index]
+        booster = xgb_adapter.train(loss, booster_params, dtrain, num_boost_round, verbose_eval=False, **extra)
+        kept = None if valid is None else int(booster.best_iteration) + 1
+        data = _xgb_matrix(X_te, threads) if isinstance(X_te, FeatureMatrix) else X_te
+        return xgb_adapter.predict(booster, data, loss=loss, output=_output_of(loss)), kept
     import lightgbm as lgb
 
     from .. import lightgbm as lgb_adapter
 
     booster_params = {**_DEFAULT_PARAMS["lightgbm"], "num_threads": 1, "seed": random_state, **params}
-    # free_raw_data=False: a leaf refit (losses with leaf_refit) reads the features.
-    dtrain = lgb.Dataset(X_tr, label=y_tr, weight=w_tr, free_raw_data=False,
-                         params={"verbose": booster_params.get("verbose", -1)})
-    booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round)
-    return lgb_adapter.predict(booster, X_te, loss=loss, output=_output_of(loss))
+    verbose = booster_params.get("verbose", -1)
+    dtrain = _lgb_dataset(part(X_tr, fit_rows), verbose, label=y_tr[fit_rows], weight=part(w_tr, fit_rows))
+    if valid is None:
+        booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round)
+        kept = None
+    else:
+        dvalid = _lgb_dataset(X_tr[valid], verbose, label=y_tr[valid], weight=part(w_tr, valid), reference=dtrain)
+        booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round, valid_sets=[dvalid],
+                                    valid_names=["valid"],
+                                    callbacks=[lgb.early_stopping(stopping[0], verbose=False)])  # type: ignore[index]
+        kept = int(booster.best_iteration) or num_boost_round
+    data = X_te.values if isinstance(X_te, FeatureMatrix) else X_te
+    return lgb_adapter.predict(booster, data, loss=loss, output=_output_of(loss)), kept
 
 
 def _output_of(loss: Loss) -> str:
@@ -86,19 +134,28 @@ def _output_of(loss: Loss) -> str:
 
 def _fit_fold(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round, random_state):
     """One (loss, fold) fit: test predictions as float64 and the wall time of fit plus predict."""
+    pred, seconds, _ = _fit_fold_stopped(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round,
+                                         random_state, None)
+    return pred, seconds
+
+
+def _fit_fold_stopped(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round, random_state, stopping):
+    """:func:`_fit_fold` with optional early stopping (see :func:`_fit_predict`); also the rounds kept."""
     start = time.perf_counter()
-    pred = _fit_predict(backend, loss, params, X[train_idx], y[train_idx], None if w is None else w[train_idx],
-                        X[test_idx], num_boost_round, random_state)
-    return np.asarray(pred, dtype=np.float64), time.perf_counter() - start
+    pred, kept = _fit_predict(backend, loss, params, X[train_idx], y[train_idx],
+                              None if w is None else w[train_idx], X[test_idx], num_boost_round, random_state,
+                              stopping)
+    return np.asarray(pred, dtype=np.float64), time.perf_counter() - start, kept
 
 
-def _fit_folds(calls: list[tuple], n_jobs: int) -> Iterable[tuple[np.ndarray, float]]:
-    """:func:`_fit_fold` of each argument tuple, in order, ``n_jobs`` processes at a time.
+def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None) -> Iterable[tuple]:
+    """``fit`` (default :func:`_fit_fold`) of each argument tuple, in order, ``n_jobs`` processes at a time.
 
     Results are yielded as they arrive, so a progress bar moves with the fits.
     """
+    fit = _fit_fold if fit is None else fit
     if n_jobs == 1 or len(calls) <= 1:
-        return (_fit_fold(*call) for call in calls)
+        return (fit(*call) for call in calls)
     from joblib import Parallel, delayed
 
     n = min(n_jobs, len(calls))
@@ -106,7 +163,7 @@ def _fit_folds(calls: list[tuple], n_jobs: int) -> Iterable[tuple[np.ndarray, fl
         parallel = Parallel(n_jobs=n, return_as="generator")
     except TypeError:  # joblib < 1.3: results arrive all at once
         parallel = Parallel(n_jobs=n)
-    return parallel(delayed(_fit_fold)(*call) for call in calls)
+    return parallel(delayed(fit)(*call) for call in calls)
 
 
 @dataclass
@@ -137,10 +194,15 @@ def _power_of(loss: Loss | None) -> float:
     return float("nan") if power is None else float(power)
 
 
-def _kfold(n_splits: int, grouped: bool, seed: int) -> Any:
-    """Shuffled K-fold, or group K-fold when rows come in groups (shuffled where scikit-learn can)."""
+def _kfold(n_splits: int | Folds, grouped: bool, seed: int) -> Any:
+    """Shuffled K-fold, or group K-fold when rows come in groups (shuffled where scikit-learn can).
+
+    Folds already cut from a user's splitter (:class:`Folds`) are returned as they are.
+    """
     from sklearn.model_selection import GroupKFold, KFold
 
+    if isinstance(n_splits, Folds):
+        return n_splits
     if not grouped:
         return KFold(n_splits, shuffle=True, random_state=seed)
     try:
@@ -149,17 +211,48 @@ def _kfold(n_splits: int, grouped: bool, seed: int) -> Any:
         return GroupKFold(n_splits)
 
 
+#: Share of each fold's training rows held out to stop boosting early.
+STOPPING_FRACTION = 0.1
+
+
+def _stopping_rows(train_idx: np.ndarray, groups: np.ndarray | None, seed: int, fold: int) -> np.ndarray:
+    """Positions (in ``train_idx``) of the rows that stop the fold's boosting: about a tenth, at random,
+    whole groups when rows come in groups. The test rows never take part."""
+    n = train_idx.shape[0]
+    rng = np.random.default_rng([seed, fold])
+    if groups is None:
+        if n < 2:
+            raise ValueError(f"early stopping needs at least 2 training rows in each fold; fold {fold} has {n}")
+        return np.sort(rng.permutation(n)[:max(1, round(STOPPING_FRACTION * n))])
+    _, codes = np.unique(groups[train_idx], return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    if n_groups < 2:
+        raise ValueError(f"early stopping holds out whole groups: fold {fold} has 1 group in its training rows")
+    sizes = np.bincount(codes, minlength=n_groups)
+    order = rng.permutation(n_groups)
+    take = np.searchsorted(np.cumsum(sizes[order]), STOPPING_FRACTION * n) + 1
+    chosen = order[:min(int(take), n_groups - 1)]
+    return np.flatnonzero(np.isin(codes, chosen))
+
+
 class _Experiment:
     """Shared data, folds and settings; evaluates batches of configurations into ``rows``."""
 
     def __init__(self, X, y, w, groups, *, task, backend, params, num_boost_round, cv, random_state,
-                 n_jobs, deviance_power, balance, progress, desc):
+                 n_jobs, deviance_power, balance, progress, desc, early_stopping_rounds=None):
         self.X, self.y, self.w = X, y, w
         self.task, self.backend, self.params = task, backend, params
         self.rounds, self.random_state, self.n_jobs = num_boost_round, random_state, n_jobs
         self.deviance_power, self.balance = deviance_power, balance
         self.has_deviances = task == "regression" and float(y.min()) >= 0.0
+        self.splitter = ""
         self.folds = self._split(cv, groups)
+        self.early_stopping_rounds = early_stopping_rounds
+        #: Validation rows of each fold (positions in its training rows), when stopping early.
+        self.stopping_rows = (None if early_stopping_rounds is None else
+                              [_stopping_rows(tr, groups, random_state, f) for f, (tr, _) in enumerate(self.folds)])
+        #: Rounds kept per fitted configuration and fold, when stopping early.
+        self.best_iterations: dict[str, list[int]] = {}
         self.rows: dict[str, _Row] = {}
         self.progress, self.desc = progress, desc
         self.bar: Any = None
@@ -172,6 +265,9 @@ class _Experiment:
     def _split(self, cv, groups):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+        if isinstance(cv, Folds):
+            self.splitter = repr(cv)
+            return list(cv.folds)
         if self.task == "binary":
             counts = np.bincount(self.y.astype(np.int64), minlength=2)
             if counts.min() < cv:
@@ -181,6 +277,7 @@ class _Experiment:
                         else StratifiedGroupKFold(cv, shuffle=True, random_state=self.random_state))
         else:
             splitter = _kfold(cv, groups is not None, self.random_state)
+        self.splitter = repr(splitter)
         return list(splitter.split(self.X, self.y, groups))
 
     def _fold_weight(self, idx):
@@ -205,8 +302,10 @@ class _Experiment:
             self.bar.refresh()
         tasks = [(c, f) for c, config in enumerate(configs) if config.loss is not None for f in range(len(self.folds))]
         fits: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
-        for (c, f), result in zip(tasks, self._fits(configs, tasks)):
-            fits[(c, f)] = result
+        for (c, f), (pred, seconds, kept) in zip(tasks, self._fits(configs, tasks)):
+            fits[(c, f)] = pred, seconds
+            if kept is not None:
+                self.best_iterations.setdefault(configs[c].label, [0] * len(self.folds))[f] = kept
             self.bar.set_postfix_str(configs[c].label, refresh=False)
             self.bar.update(1)
         for c, config in enumerate(configs):
@@ -215,10 +314,12 @@ class _Experiment:
     def _fits(self, configs: Sequence[_Config], tasks: list[tuple[int, int]]):
         def call(c: int, f: int):
             train_idx, test_idx = self.folds[f]
+            stopping = (None if self.stopping_rows is None
+                        else (self.early_stopping_rounds, self.stopping_rows[f]))
             return (self.backend, configs[c].loss, self.params, self.X, self.y, self.w, train_idx, test_idx,
-                    self.rounds, self.random_state)
+                    self.rounds, self.random_state, stopping)
 
-        return _fit_folds([call(c, f) for c, f in tasks], self.n_jobs)
+        return _fit_folds([call(c, f) for c, f in tasks], self.n_jobs, _fit_fold_stopped)
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
         loss_name = "" if config.loss is None else config.loss.name
@@ -274,6 +375,24 @@ class _Experiment:
         return np.array([f[metric] for f in self.rows[label].folds])
 
 
+def _data_meta(X: Any, cv: Any, splitter: str, folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """What the results record of the folds and the features.
+
+    ``cv`` stays the fold count (an integer ``cv`` as given); ``splitter`` is
+    the splitter's repr and ``n_tested`` the rows in some test fold (fewer
+    than ``n_rows`` for splitters such as TimeSeriesSplit that never test
+    some rows). Categorical columns, where there are any, are named.
+    """
+    tested = np.zeros(X.shape[0], dtype=bool)
+    for _, test in folds:
+        tested[test] = True
+    meta: dict[str, Any] = {"cv": cv if isinstance(cv, int) else len(folds), "splitter": splitter,
+                            "n_tested": int(np.count_nonzero(tested))}
+    if isinstance(X, FeatureMatrix):
+        meta["categorical_features"] = X.categorical_names
+    return meta
+
+
 def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[str, Any]) -> pd.DataFrame:
     metrics = exp.metrics
     higher = metric in _HIGHER_IS_BETTER
@@ -318,7 +437,7 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
 
 
 def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs, progress, metric, reference,
-         baselines, balance, deviance_power, desc, sweep=None, refine=0, values=None):
+         baselines, balance, deviance_power, desc, sweep=None, refine=0, values=None, early_stopping_rounds=None):
     metric = _check_metric(metric, task)
     deviance_power = _check_deviance_power(deviance_power)
     for name, value in (("baselines", baselines), ("balance", balance)):
@@ -343,7 +462,7 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
             configs.append(_Config("constant median", "baseline", baseline="median"))
     exp = _Experiment(Xa, ya, w, g, task=task, backend=backend, params=params, num_boost_round=rounds, cv=cv,
                       random_state=seed, n_jobs=jobs, deviance_power=deviance_power, balance=balance,
-                      progress=progress, desc=desc)
+                      progress=progress, desc=desc, early_stopping_rounds=early_stopping_rounds)
     if any(loss.predicts_distribution for loss in parsed):
         exp.metrics = (*exp.metrics, *DISTRIBUTION_METRICS)
     elif metric in DISTRIBUTION_METRICS:
@@ -358,6 +477,10 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
         exp.close()
     meta = {"backend": backend, "cv": cv, "num_boost_round": rounds, "random_state": seed,
             "deviance_power": deviance_power, "n_rows": int(ya.shape[0]), "params": dict(params)}
+    meta.update(_data_meta(Xa, cv, exp.splitter, exp.folds))
+    if early_stopping_rounds is not None:
+        meta.update({"early_stopping_rounds": early_stopping_rounds, "stopping_fraction": STOPPING_FRACTION,
+                     "best_iterations": dict(exp.best_iterations)})
     if sweep is not None:
         meta.update({"loss": sweep.base.name, "parameter": sweep.parameter, "values": list(sweep.values)})
     df = _summarize(exp, metric, reference, meta)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,79 @@ BACKENDS = ("xgboost", "lightgbm")
 _BOOSTER_NAMES = {"xgboost": "XGBoost", "lightgbm": "LightGBM"}
 
 
-def _check_X(X: Any) -> np.ndarray:
+class FeatureMatrix:
+    """Features with categorical columns: float32 values whose categorical columns hold category codes.
+
+    The codes come from the whole table's categories (``Series.cat.codes``;
+    missing is NaN), so every fold sees the same code for the same category
+    and the boosters are told which columns are categorical. Indexing with
+    row indices (``X[rows]``) gives the rows with the same columns; splitters
+    read ``shape`` and ``len``. Tables without categorical columns stay
+    plain arrays.
+    """
+
+    __slots__ = ("values", "categorical", "names")
+
+    def __init__(self, values: np.ndarray, categorical: tuple[int, ...], names: tuple[str, ...]) -> None:
+        self.values = values
+        self.categorical = categorical
+        self.names = names
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.values.shape
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, rows: Any) -> FeatureMatrix:
+        if isinstance(rows, tuple):
+            raise TypeError("FeatureMatrix selects rows only")
+        return FeatureMatrix(self.values[rows], self.categorical, self.names)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.values, self.categorical, self.names
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.values, self.categorical, self.names = state
+
+    @property
+    def categorical_names(self) -> list[str]:
+        return [self.names[j] for j in self.categorical]
+
+
+def _frame_values(X: pd.DataFrame) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The frame as float32 with category codes in its categorical columns (their positions second)."""
+    text, categorical = [], []
+    for j, (name, dt) in enumerate(X.dtypes.items()):
+        if isinstance(dt, pd.CategoricalDtype):
+            categorical.append(j)
+        elif not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)):
+            text.append(f"{name} ({dt})")
+    if text:
+        raise ValueError(f"X has non-numeric column(s) {', '.join(text[:5])}; convert text columns to the pandas "
+                         "'category' dtype (X[col] = X[col].astype('category')) to use them as categorical "
+                         "features, or encode them as numbers")
+    if not categorical:
+        return X.to_numpy(dtype=np.float32, na_value=np.nan), ()
+    columns = []
+    for j in range(X.shape[1]):
+        col = X.iloc[:, j]
+        if j in categorical:
+            codes = col.cat.codes.to_numpy()
+            if len(col.cat.categories) > 2**24:  # float32 holds integers exactly up to 2**24
+                raise ValueError(f"categorical column {X.columns[j]!s} has {len(col.cat.categories)} categories; "
+                                 f"at most {2**24} are supported")
+            columns.append(np.where(codes < 0, np.nan, codes).astype(np.float32))
+        else:
+            columns.append(col.to_numpy(dtype=np.float32, na_value=np.nan))
+    return np.column_stack(columns), tuple(categorical)
+
+
+def _check_X(X: Any) -> np.ndarray | FeatureMatrix:
+    categorical: tuple[int, ...] = ()
     if isinstance(X, pd.DataFrame):
-        bad = [str(c) for c, dt in X.dtypes.items()
-               if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
-        if bad:
-            raise ValueError(f"X has non-numeric column(s) {', '.join(bad[:5])}; encode them as numbers first")
-        arr = X.to_numpy(dtype=np.float32, na_value=np.nan)
+        arr, categorical = _frame_values(X)
     else:
         try:
             arr = np.asarray(X, dtype=np.float32)
@@ -37,7 +104,10 @@ def _check_X(X: Any) -> np.ndarray:
         raise ValueError("X has no feature columns")
     if np.isinf(arr).any():
         raise ValueError("X contains infinite values (NaN is allowed: boosters treat it as missing)")
-    return np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr)
+    if categorical:
+        return FeatureMatrix(arr, categorical, tuple(str(c) for c in X.columns))
+    return arr
 
 
 def _check_y(y: Any, n_rows: int) -> np.ndarray:
@@ -76,15 +146,123 @@ def _check_int(value: Any, name: str, low: int) -> int:
     return int(value)
 
 
-def _check_cv(cv: Any, n_rows: int, groups: np.ndarray | None) -> int:
-    cv = _check_int(cv, "cv", 2)
-    if cv > n_rows:
-        raise ValueError(f"cv={cv} folds need at least {cv} rows; got {n_rows}")
-    if groups is not None:
-        n_groups = len(pd.unique(groups))
-        if cv > n_groups:
-            raise ValueError(f"cv={cv} folds need at least {cv} groups; got {n_groups}")
-    return cv
+_CV_KINDS = ("an integer >= 2, a scikit-learn splitter (an object with split(X, y, groups) and get_n_splits(), "
+             "such as KFold, GroupKFold, StratifiedKFold or TimeSeriesSplit) or an iterable of (train, test) index "
+             "pairs")
+
+
+class Folds:
+    """Train/test row indices from a splitter, checked once; ``split`` hands out the same folds again.
+
+    ``repr`` is the splitter's (what the results record); ``disjoint`` says
+    whether each row is in at most one test fold and ``n_tested`` how many
+    rows are in some test fold (TimeSeriesSplit never tests its first block).
+    """
+
+    def __init__(self, folds: list[tuple[np.ndarray, np.ndarray]], description: str, n_rows: int) -> None:
+        self.folds = folds
+        self.description = description
+        counts = np.zeros(n_rows, dtype=np.int64)
+        for _, test in folds:
+            np.add.at(counts, test, 1)
+        self.disjoint = bool(counts.max() <= 1)
+        self.n_tested = int(np.count_nonzero(counts))
+
+    def split(self, X: Any = None, y: Any = None, groups: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return iter(self.folds)
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return len(self.folds)
+
+    def __len__(self) -> int:
+        return len(self.folds)
+
+    def __repr__(self) -> str:
+        return self.description
+
+
+def _fold_rows(rows: Any, n_rows: int, where: str) -> np.ndarray:
+    arr = np.asarray(rows)
+    if arr.ndim != 1:
+        raise ValueError(f"{where} must be a 1-D array of row indices, got shape {arr.shape}")
+    if arr.dtype == bool:
+        if arr.shape[0] != n_rows:
+            raise ValueError(f"{where} is a boolean mask of {arr.shape[0]} entries for {n_rows} rows")
+        return np.flatnonzero(arr)
+    if arr.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{where} must hold integer row indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    low, high = int(arr.min()), int(arr.max())
+    if low < 0 or high >= n_rows:
+        bad = low if low < 0 else high
+        raise ValueError(f"{where} has row index {bad}, out of range for {n_rows} rows (0..{n_rows - 1})")
+    return arr
+
+
+def _splitter_folds(cv: Any, X: Any, y: Any, groups: np.ndarray | None, n_rows: int) -> Folds:
+    """Check a splitter or an iterable of (train, test) pairs and cut its folds."""
+    if hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
+        name = repr(cv)
+        try:
+            raw = list(cv.split(X, y, groups))
+        except (ValueError, TypeError) as exc:
+            if groups is None and "group" in str(exc).lower():
+                raise ValueError(f"cv={name} needs groups: pass groups= (one group id per row)") from exc
+            raise ValueError(f"cv={name} could not split the data: {exc}") from exc
+    elif isinstance(cv, Iterable) and not isinstance(cv, (str, bytes, dict)):
+        raw = list(cv)
+        name = f"{len(raw)} (train, test) index pairs"
+    else:
+        raise ValueError(f"cv must be {_CV_KINDS}; got {cv!r}")
+    if len(raw) < 2:
+        raise ValueError(f"cv={name} gives {len(raw)} fold(s); cross-validation needs at least 2")
+    folds = []
+    for k, pair in enumerate(raw):
+        try:
+            train, test = pair
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fold {k} of cv={name} is not a (train, test) pair of row indices") from exc
+        train = _fold_rows(train, n_rows, f"the training rows of fold {k} of cv={name}")
+        test = _fold_rows(test, n_rows, f"the test rows of fold {k} of cv={name}")
+        for rows, part in ((train, "training"), (test, "test")):
+            if rows.size == 0:
+                raise ValueError(f"fold {k} of cv={name} has an empty {part} set")
+        both = np.intersect1d(train, test)
+        if both.size:
+            raise ValueError(f"fold {k} of cv={name} has {both.size} row(s) in both its training and test set "
+                             f"(first: {int(both[0])})")
+        if groups is not None:
+            shared = np.intersect1d(groups[train], groups[test])
+            if shared.size:
+                warnings.warn(f"fold {k} of cv={name} puts rows of {shared.size} group(s) in both training and "
+                              "test; a group splitter (GroupKFold, ...) keeps each group on one side",
+                              UserWarning, stacklevel=4)
+        folds.append((train, test))
+    return Folds(folds, name, n_rows)
+
+
+def _check_cv(cv: Any, n_rows: int, groups: np.ndarray | None, X: Any = None, y: Any = None) -> int | Folds:
+    """An integer fold count as it is, or a splitter's checked folds (see :class:`Folds`).
+
+    The splitter sees ``X`` as the caller gave it (a DataFrame stays one) and
+    the checked ``y`` and ``groups``.
+    """
+    if isinstance(cv, Folds):
+        return cv
+    if cv is None or isinstance(cv, (bool, int, float, np.integer, np.floating, str, bytes)):
+        if isinstance(cv, (str, bytes)) or cv is None:
+            raise ValueError(f"cv must be {_CV_KINDS}; got {cv!r}")
+        cv = _check_int(cv, "cv", 2)
+        if cv > n_rows:
+            raise ValueError(f"cv={cv} folds need at least {cv} rows; got {n_rows}")
+        if groups is not None:
+            n_groups = len(pd.unique(groups))
+            if cv > n_groups:
+                raise ValueError(f"cv={cv} folds need at least {cv} groups; got {n_groups}")
+        return cv
+    return _splitter_folds(cv, np.empty((n_rows, 0)) if X is None else X, y, groups, n_rows)
 
 
 def _check_backend(backend: Any) -> str:
@@ -138,7 +316,7 @@ def _prepare(X, y, sample_weight, groups, cv, backend, params, num_boost_round, 
     w = check_sample_weight(sample_weight, Xa.shape[0])
     w = None if w.shape[0] == 0 else np.asarray(w, dtype=np.float64)
     g = _check_groups(groups, Xa.shape[0])
-    cv = _check_cv(cv, Xa.shape[0], g)
+    cv = _check_cv(cv, Xa.shape[0], g, X, ya)
     backend = _check_backend(backend)
     params = _check_params(params)
     rounds = _check_int(num_boost_round, "num_boost_round", 1)
@@ -154,6 +332,12 @@ def _check_labels(loss: Loss, label: str, y: np.ndarray) -> None:
         loss.check_labels(y)
     except ValueError as exc:
         raise ValueError(f"loss {label} does not fit this target: {exc}") from exc
+
+
+def _check_early_stopping(value: Any) -> int | None:
+    if value is None:
+        return None
+    return _check_int(value, "early_stopping_rounds", 1)
 
 
 def _check_deviance_power(value: Any) -> float:

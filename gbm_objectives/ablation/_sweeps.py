@@ -11,8 +11,8 @@ import pandas as pd
 
 from ..losses import Loss, parse_loss
 from ._advice import recommend_losses
-from ._experiment import _Experiment, _run
-from ._inputs import _check_int, _check_powers, _prepare
+from ._experiment import _data_meta, _Experiment, _kfold, _run
+from ._inputs import Folds, _check_early_stopping, _check_int, _check_powers, _prepare
 from ._intervals import run_intervals
 from ._specs import INTERVAL_TASK, _task_of, loss_label
 
@@ -28,7 +28,7 @@ def ablate_losses(
     backend: str = "xgboost",
     params: dict[str, Any] | None = None,
     num_boost_round: int = 200,
-    cv: int = 5,
+    cv: Any = 5,
     groups: Any = None,
     sample_weight: Any = None,
     random_state: int = 0,
@@ -39,13 +39,23 @@ def ablate_losses(
     baselines: bool = True,
     balance: bool = False,
     deviance_power: float = 1.5,
+    early_stopping_rounds: int | None = None,
 ) -> pd.DataFrame:
     """Cross-validate the same booster under each loss and score every row on one panel.
 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, d)
-        Numeric features; NaN is read as missing.
+        Numeric features; NaN is read as missing. DataFrame columns of
+        pandas ``category`` dtype are categorical features: their codes
+        (from the whole table's categories, so every fold sees the same code
+        for a category; missing stays missing) go to XGBoost as categorical
+        features (``enable_categorical``, feature type ``"c"``) and to
+        LightGBM as ``categorical_feature``; the booster's own settings
+        (``max_cat_to_onehot``, ``max_cat_threshold``, ``cat_smooth``, ...)
+        apply. Text (object or string) columns are refused: convert them
+        with ``X[col].astype("category")``. ``df.attrs["categorical_features"]``
+        names the categorical columns.
     y : array-like of shape (n,)
     losses : sequence of loss specs, optional
         Losses as :class:`Loss` objects, names, ``"name(key=value)"``
@@ -65,9 +75,21 @@ def ablate_losses(
         learning rate 0.1; LightGBM: 31 leaves, learning rate 0.1). The
         objective comes from the loss and must not be given.
     num_boost_round : int, default 200
-    cv : int >= 2, default 5
-        Folds (K-fold, shuffled with ``random_state``; grouped when ``groups``
-        is given; stratified for classification). All rows share the folds.
+    cv : int >= 2, scikit-learn splitter or iterable of (train, test) pairs, default 5
+        An integer is the number of folds (K-fold, shuffled with
+        ``random_state``; grouped when ``groups`` is given; stratified for
+        classification). A splitter (an object with ``split(X, y, groups)``
+        and ``get_n_splits``: ``KFold``, ``GroupKFold``, ``StratifiedKFold``,
+        ``TimeSeriesSplit``, ``PredefinedSplit``, ...) is called once with
+        ``X`` as given and ``y`` and ``groups``; an iterable of (train, test)
+        row indices (or boolean masks) is used as it is, as scikit-learn's
+        ``check_cv`` does. All rows share the folds. Each fold needs training
+        and test rows and no row in both; at least 2 folds. Rows no fold
+        tests (TimeSeriesSplit's first block, PredefinedSplit's ``-1`` rows)
+        enter no score and no out-of-fold quantity (``df.attrs["n_tested"]``
+        counts the rows tested); a row tested by several folds (ShuffleSplit,
+        RepeatedKFold) is scored in each. ``df.attrs["cv"]`` is the number
+        of folds and ``df.attrs["splitter"]`` the splitter's repr.
     groups : array-like of shape (n,), optional
         Group ids: rows of a group never straddle training and test.
     sample_weight : array-like of shape (n,), optional
@@ -105,6 +127,16 @@ def ablate_losses(
         mean equals the training mean (no held-out labels are used).
     deviance_power : float in [1, 2), default 1.5
         Power of the fixed-power Tweedie deviance yardstick.
+    early_stopping_rounds : int >= 1, optional
+        Stop each fit after this many rounds without improvement on a
+        validation slice carved from that fold's training rows (a random
+        tenth, whole groups when ``groups`` is given; never the test rows),
+        which is left out of that fit, and predict with the best iteration.
+        The stopping metric is the loss's own (``gbm_<loss>``), or the last
+        of the booster metrics set in ``params`` (``eval_metric`` /
+        ``metric``). ``df.attrs["best_iterations"]`` holds the rounds kept
+        per configuration and fold. Default None: every fit runs
+        ``num_boost_round`` rounds on all its training rows.
 
     Returns
     -------
@@ -134,6 +166,7 @@ def ablate_losses(
     """
     Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
         X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
+    stopping = _check_early_stopping(early_stopping_rounds)
     if losses is None:
         specs: list[Any] = [advice.spec for advice in recommend_losses(ya)]
     else:
@@ -156,14 +189,21 @@ def ablate_losses(
         raise ValueError("losses mix regression and binary classification losses; ablate them separately")
     task = tasks[0]
     if task == INTERVAL_TASK:
-        return run_intervals(Xa, ya, w, g, parsed, backend=backend, params=params, rounds=rounds, cv=cv,
-                             seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference,
-                             baselines=baselines, balance=balance, deviance_power=deviance_power,
-                             desc=f"ablate_losses[{backend}, intervals]")
+        if stopping is not None:
+            raise ValueError("early_stopping_rounds is not available for level-set losses (the interval panel); "
+                             "leave it None")
+        df = run_intervals(Xa, ya, w, g, parsed, backend=backend, params=params, rounds=rounds, cv=cv,
+                           seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference,
+                           baselines=baselines, balance=balance, deviance_power=deviance_power,
+                           desc=f"ablate_losses[{backend}, intervals]")
+        splitter = _kfold(cv, g is not None, seed)
+        df.attrs.update(_data_meta(Xa, cv, repr(splitter), list(splitter.split(Xa, ya, g))))
+        return df
     reference = _add_reference(parsed, None, reference, task)
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv, seed=seed,
                 jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
-                balance=balance, deviance_power=deviance_power, desc=f"ablate_losses[{backend}]")
+                balance=balance, deviance_power=deviance_power, desc=f"ablate_losses[{backend}]",
+                early_stopping_rounds=stopping)
 
 
 def _add_reference(parsed: list[Loss], values: list[float] | None, reference: Any, task: str) -> str | None:
@@ -191,6 +231,7 @@ class _Sweep:
     parameter: str
     values: list[float]
     after: Any = None  # (experiment, table) -> table, once the table exists; the experiment keeps its predictions
+    required: bool = False  # ``after`` was asked for: a ValueError when the folds cannot give it
 
     def loss_at(self, value: float) -> Loss:
         params = {**self.base.get_params(), self.parameter: value}
@@ -245,7 +286,7 @@ def sweep_tweedie_power(
     backend: str = "xgboost",
     params: dict[str, Any] | None = None,
     num_boost_round: int = 200,
-    cv: int = 5,
+    cv: Any = 5,
     groups: Any = None,
     sample_weight: Any = None,
     random_state: int = 0,
@@ -258,6 +299,7 @@ def sweep_tweedie_power(
     refine: int = 0,
     deviance_power: float = 1.5,
     likelihood: bool | None = None,
+    early_stopping_rounds: int | None = None,
 ) -> pd.DataFrame:
     """Cross-validate the same booster with Tweedie loss at each power, plus squared error.
 
@@ -277,7 +319,7 @@ def sweep_tweedie_power(
         never scored by its own power's deviance.
     include_squared_error : bool, default True
         Add the squared-error row (the reference of ``wins_vs_reference``).
-    baselines, balance, deviance_power
+    baselines, balance, deviance_power, early_stopping_rounds
         As in :func:`ablate_losses`.
     refine : int >= 0, default 0
         Extra power evaluations (each a full cross-validation) of a
@@ -289,8 +331,11 @@ def sweep_tweedie_power(
         from the sweep's own out-of-fold predictions, with no extra fit: the
         Tweedie rows (grid and refined powers in (1, 2)) get
         ``log_likelihood`` and ``dispersion``, and ``df.attrs["likelihood"]``
-        holds the power, its 95% interval and dispersion. None: when
-        possible (at least 3 powers in (1, 2), at least 2 positive labels);
+        holds the power, its 95% interval and dispersion; rows no fold
+        tests (TimeSeriesSplit) are left out (``["likelihood"]["n_scored"]``
+        counts the rows read). None: when possible (at least 3 powers in
+        (1, 2), at least 2 positive labels, each row in at most one test
+        fold);
         True: required (a ValueError says why it is not possible); False:
         skipped (the likelihood costs a series evaluation per row and power,
         seconds on a million rows). :func:`choice_table` shows it beside the
@@ -324,6 +369,7 @@ def sweep_tweedie_power(
             reason = "the likelihood's dispersion needs at least 2 positive labels"
         if reason is None:
             sweep.after = _likelihood_report
+            sweep.required = bool(likelihood)
         elif likelihood:
             raise ValueError(reason)
     return _sweep_run(X, y, sweep, backend=backend, params=params,
@@ -331,7 +377,7 @@ def sweep_tweedie_power(
                       random_state=random_state, n_jobs=n_jobs, progress=progress, metric=metric,
                       reference="squared_error" if include_squared_error else None, baselines=baselines,
                       balance=balance, refine=refine, deviance_power=deviance_power,
-                      desc=f"sweep_tweedie_power[{backend}]")
+                      early_stopping_rounds=early_stopping_rounds, desc=f"sweep_tweedie_power[{backend}]")
 
 
 def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
@@ -365,9 +411,17 @@ def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, groups, sample_weight, random_state,
-               n_jobs, progress, metric, reference, baselines, balance, refine, deviance_power, desc):
+               n_jobs, progress, metric, reference, baselines, balance, refine, deviance_power, desc,
+               early_stopping_rounds=None):
     Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
         X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
+    stopping = _check_early_stopping(early_stopping_rounds)
+    if sweep.after is not None and isinstance(cv, Folds) and not cv.disjoint:
+        # One out-of-fold prediction per row: a row tested twice would keep only its last fold's.
+        if sweep.required:
+            raise ValueError(f"the likelihood needs each row in at most one test fold; cv={cv!r} tests some rows "
+                             "more than once (KFold, GroupKFold, TimeSeriesSplit qualify; ShuffleSplit does not)")
+        sweep.after = None
     refine = _check_int(refine, "refine", 0)
     if refine and len(sweep.values) < 2:
         raise ValueError(f"refine needs at least two values of {sweep.parameter!r} to search between")
@@ -381,7 +435,7 @@ def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, gro
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv,
                 seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
                 balance=balance, deviance_power=deviance_power, desc=desc, sweep=sweep, refine=refine,
-                values=values)
+                values=values, early_stopping_rounds=stopping)
 
 
 def sweep_loss_parameter(
@@ -394,7 +448,7 @@ def sweep_loss_parameter(
     backend: str = "xgboost",
     params: dict[str, Any] | None = None,
     num_boost_round: int = 200,
-    cv: int = 5,
+    cv: Any = 5,
     groups: Any = None,
     sample_weight: Any = None,
     random_state: int = 0,
@@ -406,6 +460,7 @@ def sweep_loss_parameter(
     balance: bool = False,
     refine: int = 0,
     deviance_power: float = 1.5,
+    early_stopping_rounds: int | None = None,
 ) -> pd.DataFrame:
     """Cross-validate the same booster and loss at each value of one numeric loss parameter.
 
@@ -441,7 +496,7 @@ def sweep_loss_parameter(
         regression, log loss for classification).
     reference : loss spec, "auto" or None, default "auto"
         As in :func:`ablate_losses` (squared error / logistic, added as a row).
-    baselines, balance, deviance_power
+    baselines, balance, deviance_power, early_stopping_rounds
         As in :func:`ablate_losses`.
     refine : int >= 0, default 0
         Extra evaluations (each a full cross-validation) of a golden-section
@@ -468,5 +523,5 @@ def sweep_loss_parameter(
     return _sweep_run(X, y, sweep, backend=backend, params=params, num_boost_round=num_boost_round, cv=cv,
                       groups=groups, sample_weight=sample_weight, random_state=random_state, n_jobs=n_jobs,
                       progress=progress, metric=metric, reference=reference, baselines=baselines, balance=balance,
-                      refine=refine, deviance_power=deviance_power,
+                      refine=refine, deviance_power=deviance_power, early_stopping_rounds=early_stopping_rounds,
                       desc=f"sweep_loss_parameter[{sweep.base.name}.{parameter}, {backend}]")
