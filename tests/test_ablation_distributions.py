@@ -57,3 +57,14 @@ def test_distributional_losses_check_their_labels(heteroscedastic):
     x, y = heteroscedastic
     with pytest.raises(ValueError):
         ablate_losses(x, np.where(y > 0, y, np.nan), ["normal"], cv=2, num_boost_round=5, progress=False)
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_distributional_losses_with_early_stopping_per_fold(backend, heteroscedastic):
+    pytest.importorskip(backend)
+    x, y = heteroscedastic
+    df = ablate_losses(x, y, ["normal"], backend=backend, cv=2, num_boost_round=300, early_stopping_rounds=10,
+                       params={"learning_rate": 0.3}, progress=False, baselines=False)
+    kept = df.attrs["best_iterations"]["normal"]
+    assert len(kept) == 2 and all(1 <= k < 300 for k in kept)
+    assert 0.8 <= df.set_index("config").loc["normal", "coverage_90"] <= 0.97
