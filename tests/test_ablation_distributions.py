@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -68,3 +69,19 @@ def test_distributional_losses_with_early_stopping_per_fold(backend, heterosceda
     kept = df.attrs["best_iterations"]["normal"]
     assert len(kept) == 2 and all(1 <= k < 300 for k in kept)
     assert 0.8 <= df.set_index("config").loc["normal", "coverage_90"] <= 0.97
+
+
+def test_rows_without_the_ranking_metric_neither_win_nor_lose(heteroscedastic):
+    pytest.importorskip("xgboost")
+    from gbm_objectives.ablation import ranking_table
+
+    x, y = heteroscedastic
+    df = ablate_losses(x, y, ["squared_error", "normal"], cv=2, num_boost_round=20, metric="log_score",
+                       progress=False)
+    rows = df.set_index("config")
+    # squared error (the reference) has no log score: no wins to count, no gap to the best
+    assert pd.isna(rows.loc["normal", "wins_vs_reference"])
+    table = ranking_table(df).set_index("Configuration")
+    assert table.loc["squared_error", "Relative to best"] == "-"
+    assert "nan" not in " ".join(table["Relative to best"])
+    assert panel_table(df).set_index("Configuration").loc["normal", "Coverage 90%"].endswith("%")

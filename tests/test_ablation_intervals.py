@@ -266,7 +266,7 @@ def test_level_sets_are_read_from_facts(data):
 
 def test_mixing_point_and_level_set_losses_is_refused(data):
     X, y = data
-    with pytest.raises(ValueError, match=r"mix level-set losses \(multi_quantile\) with point losses "
+    with pytest.raises(ValueError, match=r"mix level-set losses \(multi_quantile\) with other losses "
                                          r"\(squared_error, huber.*\).*two calls.*same"):
         ablate_losses(X, y, [MQ, "squared_error", "huber"], progress=False)
 

@@ -411,6 +411,9 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
         scores = exp.primary_fold_scores(label, metric)
         if ref_scores is None or label == reference:
             rec["wins_vs_reference"] = pd.NA
+        elif not (np.all(np.isfinite(scores)) and np.all(np.isfinite(ref_scores))):
+            # A row or reference without the metric (a point loss's log score) cannot win or lose.
+            rec["wins_vs_reference"] = pd.NA
         else:
             better = scores > ref_scores if higher else scores < ref_scores
             rec["wins_vs_reference"] = int(np.count_nonzero(better))

@@ -181,8 +181,9 @@ def ablate_losses(
         level_sets = [loss_label(loss) for loss, t in zip(parsed, tasks) if t == INTERVAL_TASK]
         points = [loss_label(loss) for loss, t in zip(parsed, tasks) if t != INTERVAL_TASK]
         raise ValueError(
-            f"losses mix level-set losses ({', '.join(level_sets)}) with point losses ({', '.join(points)}); "
-            "they are scored on different panels (intervals and levels vs point predictions): ablate them in "
+            f"losses mix level-set losses ({', '.join(level_sets)}) with other losses ({', '.join(points)}); "
+            "they are scored on different panels (intervals and levels vs point predictions and "
+            "distributions): ablate them in "
             "two calls, whose folds are the same for the same cv, groups and random_state"
         )
     if len(set(tasks)) > 1:

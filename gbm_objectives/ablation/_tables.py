@@ -70,7 +70,8 @@ def ranking_table(result: pd.DataFrame, *, baselines: bool = True, balanced: boo
     rel = []
     for v in rows[metric]:
         gap = (best - v) if higher else (v - best)
-        rel.append("-" if gap == 0 or best == 0 else f"{gap / abs(best):+.1%}")
+        # A row without the metric (a point loss's log score) has no gap.
+        rel.append("-" if not np.isfinite(gap) or gap == 0 or best == 0 else f"{gap / abs(best):+.1%}")
     return pd.DataFrame({
         "Configuration": rows["config"].to_numpy(),
         _title(result, metric): [_fmt(v, scale) for v in rows[metric]],
@@ -104,6 +105,9 @@ def panel_table(result: pd.DataFrame) -> pd.DataFrame:
         scale: float | None = float(np.median(finite)) if finite.size else 1.0
         if m in ("gini", "calibration", "auc"):
             scale = None
+        if m == "coverage_90":
+            out[_title(result, m)] = [_percent_cell(v, sd) for v, sd in zip(values, result[f"{m}_std"])]
+            continue
         out[_title(result, m)] = [
             f"{_fmt(v, scale)} ± {_fmt(s, scale)}" if np.isfinite(s) else _fmt(v, scale)
             for v, s in zip(values, result[f"{m}_std"].to_numpy(dtype=np.float64))
