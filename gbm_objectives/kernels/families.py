@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._common import INLINE, JIT, clamp_grad, clamp_hess, f64
@@ -76,11 +77,12 @@ def normal_loss_sum(y, margin, weight):
 def curvature_sums(hess, weight, out):
     """``out[j] = sum_i hess[i, j]`` for every output, then ``out[k] = sum_i weight[i]`` (n when unweighted)."""
     n, k = hess.shape
-    for j in range(k + 1):
-        out[j] = 0.0
-    for i in range(n):
-        for j in range(k):
-            out[j] += f64(hess[i, j])
+    for j in range(k):
+        # A local accumulator per column: one pass, no store per row.
+        acc = 0.0
+        for i in range(n):
+            acc += f64(hess[i, j])
+        out[j] = acc
     if weight.shape[0] > 0:
         total = 0.0
         for i in range(n):
@@ -98,10 +100,11 @@ def scale_outputs(grad, hess, sums):
     factor of inf would meet zero gradients).
     """
     n, k = hess.shape
+    factors = np.empty(k)
     for j in range(k):
         c = sums[k] / sums[j] if sums[j] > 0.0 else 1.0
-        if not (math.isfinite(c) and c > 0.0):
-            c = 1.0
-        for i in range(n):
-            grad[i, j] = clamp_grad(f64(grad[i, j]) * c)
-            hess[i, j] = clamp_hess(f64(hess[i, j]) * c)
+        factors[j] = c if math.isfinite(c) and c > 0.0 else 1.0
+    for i in range(n):
+        for j in range(k):
+            grad[i, j] = clamp_grad(f64(grad[i, j]) * factors[j])
+            hess[i, j] = clamp_hess(f64(hess[i, j]) * factors[j])
