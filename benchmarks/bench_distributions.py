@@ -141,6 +141,15 @@ def registered_families(specs: Sequence[str]) -> tuple[dict[str, object], list[s
     return losses, notes
 
 
+def default_families() -> list[str]:
+    """:data:`FAMILIES`, then every other registered distributional family (synthetic data only)."""
+    import gbm_objectives as go
+
+    others = [name for name in go.available_losses()
+              if name not in FAMILIES and go.get_loss_class(name).predicts_distribution]
+    return [*FAMILIES, *others]
+
+
 def has_mass_at_zero(loss) -> bool:
     cls = loss.distribution_class
     return bool(cls.discrete or cls.has_atom_at_zero)
@@ -578,8 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leaves", type=int, default=16, help="LightGBM num_leaves (2^depth: the same trees)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="timed fits per contender on the real tables")
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES),
-                        help="registry names, or 'name(key=value)' with fixed parameters")
+    parser.add_argument("--families", nargs="+", default=None,
+                        help="registry names, or 'name(key=value)' with fixed parameters (default: "
+                             f"{', '.join(FAMILIES)} and any other registered distributional family)")
     parser.add_argument("--datasets", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--boosters", nargs="+", default=list(BOOSTERS), choices=BOOSTERS)
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
@@ -595,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("rows, real-rows >= 20, rounds, threads, repeats, depth, bins, min-bin-rows >= 1, "
                      "leaves >= 2 and learning-rate > 0 are required")
 
-    losses, notes = registered_families(args.families)
+    losses, notes = registered_families(args.families or default_families())
     peers = Peers(args.lss_python) if {"real", "synthetic"} & set(args.parts) else Peers(None)
     versions = [f"{'XGBoost' if m == 'xgboost' else 'LightGBM'} {__import__(m).__version__}" for m in args.boosters]
     print("# Distributional losses vs XGBoostLSS and NGBoost\n")

@@ -288,7 +288,10 @@ def test_distribution_benchmark_scores_every_family_against_its_truth(capsys):
     out = capsys.readouterr().out
     tables = _tables(out)
     synthetic, real = tables[0], tables[1]
-    families = [name for name in go.available_losses() if go.get_loss_class(name).predicts_distribution]
+    families = [name for name in bench.default_families() if name in go.available_losses()
+                and go.get_loss_class(name).predicts_distribution]
+    # Every registered distributional family is measured by default.
+    assert set(families) == {name for name in go.available_losses() if go.get_loss_class(name).predicts_distribution}
     assert [(row[0].strip("`"), row[1]) for row in synthetic] == [
         (name, f"gbm_objectives ({booster})") for name in families for booster in ("XGBoost", "LightGBM")
     ]
@@ -305,6 +308,17 @@ def test_distribution_benchmark_scores_every_family_against_its_truth(capsys):
     assert "XGBoost reg:squarederror (mean only)" in models
     assert not any(m.startswith(("XGBoostLSS", "NGBoost")) for m in models)
     assert "XGBoostLSS / NGBoost rows left out" in out
+    zero_families = [name for name in families if bench.has_mass_at_zero(go.get_loss(name))]
+    if zero_families:  # counts, hurdle and Tweedie families: P(y = 0) against the share of zeros
+        summary, reliability = tables[2], tables[3]
+        assert {row[1].strip("`") for row in summary} == set(zero_families)
+        for row in summary:
+            observed, predicted, gap = float(row[3]), float(row[5]), float(row[6])
+            assert 0.0 <= observed <= 1.0 and 0.0 <= predicted <= 1.0
+            assert gap == pytest.approx(100 * (predicted - observed), abs=0.11), row
+        assert len(reliability) == len(summary)
+    else:
+        assert "nothing to measure" in out
 
 
 def test_distribution_benchmark_reliability_bins_and_unusable_peer_python(capsys):
