@@ -70,3 +70,227 @@ def normal_loss_sum(y, margin, weight):
         li = HALF_LOG_2PI + log_scale + 0.5 * z * z
         total += li * f64(weight[i]) if weighted else li
     return total
+
+
+# -- special functions -------------------------------------------------------------
+#: Arguments are shifted up to here before the asymptotic series of digamma and
+#: trigamma (series truncation below 1e-14 relative from this point on).
+_PSI_SHIFT = 10.0
+#: Above this degrees of freedom, Student-t terms use their 1/df series: the
+#: gamma-function differences they replace cancel to ~eps * df.
+T_SERIES_DF = 1e4
+#: Shape and dispersion margins move by at most this much per Newton step: their
+#: Fisher information vanishes (like df^-2, or dispersion^2) where the family
+#: tends to its limit (normal, Poisson), so the raw step 1 / information would diverge.
+SHAPE_STEP_LIMIT = 1.0
+#: 0.5 * log(pi)
+HALF_LOG_PI = 0.5723649429247001
+#: 0.5 * log(2)
+HALF_LOG_2 = 0.34657359027997264
+
+
+@njit(**INLINE)
+def _psi_series(x):
+    # digamma(x) - log(x) for x >= _PSI_SHIFT (Abramowitz & Stegun 6.3.18)
+    f = 1.0 / (x * x)
+    tail = f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f * (1.0 / 132.0)))))
+    return -0.5 / x - tail
+
+
+@njit(**INLINE)
+def digamma(x):
+    """psi(x) for x > 0."""
+    shift = 0.0
+    while x < _PSI_SHIFT:
+        shift -= 1.0 / x
+        x += 1.0
+    return shift + math.log(x) + _psi_series(x)
+
+
+@njit(**INLINE)
+def trigamma(x):
+    """psi'(x) for x > 0."""
+    shift = 0.0
+    while x < _PSI_SHIFT:
+        shift += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / x
+    f = inv * inv
+    series = 1.0 / 6.0 - f * (1.0 / 30.0 - f * (1.0 / 42.0 - f * (1.0 / 30.0 - f * (5.0 / 66.0 - f * 691.0 / 2730.0))))
+    return shift + inv + 0.5 * f + inv * f * series
+
+
+@njit(**INLINE)
+def psi_diff(x, d):
+    """psi(x + d) - psi(x) for x > 0, d >= 0, without cancellation when d << x."""
+    if x < _PSI_SHIFT:
+        return digamma(x + d) - digamma(x)
+    # log(x + d) - log(x) = log1p(d / x); the series parts are small and differ little.
+    return math.log1p(d / x) + (_psi_series(x + d) - _psi_series(x))
+
+
+@njit(**INLINE)
+def softplus(x):
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+# -- lognormal -----------------------------------------------------------------------
+@njit(**JIT)
+def lognormal_grad_hess(y, margin, weight, curvature, grad, hess):
+    """LogNormal(meanlog, sdlog) with margins (meanlog, log sdlog): the normal family on log(y)."""
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    for i in range(n):
+        g0, h0, g1, h1 = _normal_point(math.log(f64(y[i])), f64(margin[i, 0]), clip_log_scale(margin[i, 1]),
+                                       curvature)
+        wi = f64(weight[i]) if weighted else 1.0
+        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
+        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
+        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
+        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+
+
+@njit(**JIT)
+def lognormal_loss_sum(y, margin, weight):
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        log_y = math.log(f64(y[i]))
+        log_scale = clip_log_scale(margin[i, 1])
+        z = (log_y - f64(margin[i, 0])) * math.exp(-log_scale)
+        li = HALF_LOG_2PI + log_scale + 0.5 * z * z + log_y
+        total += li * f64(weight[i]) if weighted else li
+    return total
+
+
+# -- Student-t -----------------------------------------------------------------------
+@njit(**INLINE)
+def _t_log_norm(nu):
+    """log Gamma(nu / 2) - log Gamma((nu + 1) / 2) + log(nu) / 2."""
+    if nu > T_SERIES_DF:
+        inv = 1.0 / nu
+        inv2 = inv * inv
+        return HALF_LOG_2 + inv * (0.25 - inv2 * (1.0 / 24.0 - inv2 / 20.0))
+    return math.lgamma(0.5 * nu) - math.lgamma(0.5 * nu + 0.5) + 0.5 * math.log(nu)
+
+
+@njit(**INLINE)
+def _t_norm_d1(nu):
+    """psi(nu / 2) - psi((nu + 1) / 2) + 1 / nu: twice the derivative of :func:`_t_log_norm`."""
+    if nu > T_SERIES_DF:
+        inv2 = 1.0 / (nu * nu)
+        return inv2 * (-0.5 + inv2 * (0.25 - 0.5 * inv2))
+    return 1.0 / nu - psi_diff(0.5 * nu, 0.5)
+
+
+@njit(**INLINE)
+def _t_norm_d2(nu):
+    """(psi'(nu / 2) - psi'((nu + 1) / 2)) / 2 - 1 / nu^2: twice the second derivative of :func:`_t_log_norm`."""
+    if nu > T_SERIES_DF:
+        inv = 1.0 / nu
+        inv2 = inv * inv
+        return inv * inv2 * (1.0 - inv2 * (1.0 - 3.0 * inv2))
+    return 0.5 * (trigamma(0.5 * nu) - trigamma(0.5 * nu + 0.5)) - 1.0 / (nu * nu)
+
+
+@njit(**INLINE)
+def t_df_information(nu):
+    """Fisher information of the degrees of freedom (Lange, Little & Taylor 1989):
+    (psi'(nu / 2) - psi'((nu + 1) / 2)) / 4 - (nu + 5) / (2 nu (nu + 1) (nu + 3))."""
+    if nu > T_SERIES_DF:
+        inv = 1.0 / nu
+        inv2 = inv * inv
+        return inv2 * inv2 * (3.5 - inv * (13.0 - 39.5 * inv))
+    return 0.25 * (trigamma(0.5 * nu) - trigamma(0.5 * nu + 0.5)) - (nu + 5.0) / (2.0 * nu * (nu + 1.0) * (nu + 3.0))
+
+
+@njit(**INLINE)
+def _t_log1p_u(z, nu):
+    """(u, log1p(u)) for u = z^2 / nu, without overflow for huge |z|."""
+    az = abs(z)
+    if az < 1e150:
+        u = z * z / nu
+        return u, math.log1p(u)
+    t = 2.0 * math.log(az) - math.log(nu)
+    return math.exp(min(t, 700.0)), softplus(t)
+
+
+@njit(**INLINE)
+def t_df(m_df, df_floor):
+    """Degrees of freedom of a margin: ``df_floor + exp(m)``."""
+    return df_floor + math.exp(clip_log_scale(m_df))
+
+
+@njit(**INLINE)
+def _student_t_point(yi, loc, log_scale, m_df, df_floor, curvature):
+    e = math.exp(clip_log_scale(m_df))
+    nu = df_floor + e
+    inv_s = math.exp(-log_scale)
+    z = (yi - loc) * inv_s
+    u, lu = _t_log1p_u(z, nu)
+    q = 1.0 / (1.0 + u)
+    # u / (1 + u) accurately on both sides of 1 (and 1 for u = inf)
+    uq = u * q if u < 1.0 else 1.0 - q
+    c = 1.0 + 1.0 / nu
+    g_loc = -c * z * q * inv_s
+    g_ls = 1.0 - (nu + 1.0) * uq
+    g_nu = 0.5 * (_t_norm_d1(nu) + lu - c * uq)
+    g_df = e * g_nu
+    f_loc = (nu + 1.0) / (nu + 3.0) * inv_s * inv_s
+    f_ls = 2.0 * nu / (nu + 3.0)
+    f_df = e * e * t_df_information(nu)
+    if curvature == CURVATURE_HESSIAN:
+        h_loc = c * q * (q - uq) * inv_s * inv_s
+        h_ls = 2.0 * (nu + 1.0) * uq * q
+        d2_nu = 0.5 * (_t_norm_d2(nu) + (2.0 * uq * q + uq * uq * (1.0 - nu)) / (nu * nu))
+        h_df = e * g_nu + e * e * d2_nu
+        f_loc = h_loc if h_loc > 0.0 else f_loc
+        f_ls = h_ls if h_ls > 0.0 else f_ls
+        f_df = h_df if h_df > 0.0 else f_df
+    f_df = max(f_df, abs(g_df) / SHAPE_STEP_LIMIT)
+    return g_loc, f_loc, g_ls, f_ls, g_df, f_df
+
+
+@njit(**JIT)
+def student_t_grad_hess(y, margin, weight, df_floor, curvature, grad, hess):
+    """Student-t(loc, scale, df) with margins (loc, log scale, log(df - df_floor))."""
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    for i in range(n):
+        g0, h0, g1, h1, g2, h2 = _student_t_point(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]),
+                                                  f64(margin[i, 2]), df_floor, curvature)
+        wi = f64(weight[i]) if weighted else 1.0
+        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
+        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
+        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
+        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        grad[i, 2] = clamp_grad(clamp_grad(g2) * wi)
+        hess[i, 2] = clamp_hess(clamp_hess(h2) * wi)
+
+
+@njit(**INLINE)
+def student_t_nll(yi, loc, log_scale, nu):
+    """Minus the log density of Student-t(loc, exp(log_scale), nu) at yi."""
+    z = (yi - loc) * math.exp(-log_scale)
+    _, lu = _t_log1p_u(z, nu)
+    return _t_log_norm(nu) + HALF_LOG_PI + log_scale + 0.5 * (nu + 1.0) * lu
+
+
+@njit(**JIT)
+def student_t_loss_sum(y, margin, weight, df_floor):
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        li = student_t_nll(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]),
+                           t_df(margin[i, 2], df_floor))
+        total += li * f64(weight[i]) if weighted else li
+    return total
+
+
+@njit(**JIT)
+def student_t_logpdf(y, loc, scale, df, out):
+    """Log densities of Student-t distributions, row by row (the distribution's logpdf)."""
+    for i in range(y.shape[0]):
+        out[i] = -student_t_nll(y[i], loc[i], math.log(scale[i]), df[i])

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .._stats import weighted_mean
+from .._stats import objective_weight, weighted_mean, weighted_quantile
 from .._validation import check_choice
+from ..distributions.continuous import LogNormal as LogNormalDistribution
 from ..distributions.continuous import Normal as NormalDistribution
+from ..distributions.continuous import StudentT as StudentTDistribution
+from ..domains import Interval
 from ..kernels import families
-from ..links import IdentityLink, LogLink
+from ..kernels._common import MAX_EXP_ARG
+from ..links import IdentityLink, Link, LogLink
+from ._base import MARGIN_LIMIT
 from ._family import DistributionLoss
 from ._registry import register_loss
 
@@ -54,3 +61,140 @@ class Normal(DistributionLoss):
         mean = weighted_mean(y, weight)
         sd = float(np.sqrt(weighted_mean((y - mean) ** 2, weight)))
         return np.array([mean, np.log(sd if sd > 0 else 1e-12)])
+
+
+@register_loss
+class LogNormal(DistributionLoss):
+    """Lognormal likelihood: ``log(y)`` is normal with a mean and a scale per row (positive, skewed labels).
+
+    Outputs ``meanlog`` (identity link) and ``sdlog`` (log link); labels
+    ``y > 0``. The loss is the normal loss of ``log(y)`` plus the Jacobian
+    ``log(y)``: ``log(y) + log(sdlog) + z^2 / 2 + log(2 pi) / 2`` with
+    ``z = (log(y) - meanlog) / sdlog``, so gradients and curvatures are the
+    normal family's on ``log(y)``. :meth:`predict` returns the mean
+    ``exp(meanlog + sdlog^2 / 2)``; the init score is the closed-form maximum
+    likelihood (mean and standard deviation of ``log(y)``).
+
+    ``curvature="fisher"`` (default: the Fisher information ``1 / sdlog^2``
+    and 2) or ``"hessian"`` (``2 z^2`` for the log scale where positive).
+    {CURVATURE_NOTE}
+
+    Parameters
+    ----------
+    curvature : {"fisher", "hessian"}, default "fisher"
+    """
+
+    name = "lognormal"
+    label_domain = Interval(0.0, low_inclusive=False)
+    distribution_class = LogNormalDistribution
+    parameter_links = (IdentityLink(), LogLink())
+
+    def __init__(self, curvature: str = "fisher") -> None:
+        super().__init__()
+        self._code = _check_curvature(curvature)
+        self.curvature = curvature
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
+        families.lognormal_grad_hess(y, margin, weight, self._code, grad, hess)
+
+    def loss_sum(self, y, margin, weight, offsets=None):
+        return families.lognormal_loss_sum(y, margin, weight)
+
+    def _start_margin(self, y, weight):
+        log_y = np.log(y)
+        mean = weighted_mean(log_y, weight)
+        sd = float(np.sqrt(weighted_mean((log_y - mean) ** 2, weight)))
+        return np.array([mean, math.log(sd if sd > 0 else 1e-12)])
+
+    def fit_init_score(self, y, weight):
+        """The maximum-likelihood constants in closed form: the weighted mean and standard deviation of log(y)."""
+        w = objective_weight(weight, y.shape[0])
+        return np.clip(self._start_margin(y, w), -MARGIN_LIMIT, MARGIN_LIMIT)
+
+
+class ShiftedLogLink(Link):
+    """``margin = log(value - shift)``: a parameter kept above ``shift`` (Student-t degrees of freedom > 1).
+
+    Parameters
+    ----------
+    shift : float
+    """
+
+    name = "shifted_log"
+
+    def __init__(self, shift: float) -> None:
+        if isinstance(shift, bool) or not isinstance(shift, (int, float)) or not math.isfinite(shift):
+            raise ValueError(f"shift must be a finite number, got {shift!r}")
+        self.shift = float(shift)
+
+    def link(self, mean: np.ndarray) -> np.ndarray:
+        return np.log(np.asarray(mean, dtype=np.float64) - self.shift)
+
+    def inverse(self, margin: np.ndarray) -> np.ndarray:
+        m = np.clip(np.asarray(margin, dtype=np.float64), -MAX_EXP_ARG, MAX_EXP_ARG)
+        # Strictly above the shift even where exp(m) is below its rounding.
+        return np.maximum(self.shift + np.exp(m), np.nextafter(self.shift, np.inf))
+
+    def response_to_margin(self, response: np.ndarray) -> np.ndarray:
+        above = np.maximum(np.asarray(response, dtype=np.float64) - self.shift, 1e-300)
+        return np.ascontiguousarray(np.log(above))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.shift!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.shift == other.shift  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.shift))
+
+
+#: Student-t degrees of freedom stay above this (through :class:`ShiftedLogLink`).
+STUDENT_T_DF_FLOOR = 1.0
+
+
+@register_loss
+class StudentT(DistributionLoss):
+    """Student-t likelihood with a location, a scale and degrees of freedom per row (heavy-tailed regression).
+
+    Outputs ``loc`` (identity link), ``scale`` (log link) and ``df`` through
+    ``df = 1 + exp(margin)`` ({DF_NOTE}). The loss is
+    ``log Gamma(df/2) - log Gamma((df+1)/2) + log(df pi)/2 + log(scale) + (df+1)/2 log(1 + z^2/df)``,
+    ``z = (y - loc) / scale``; :meth:`predict` returns ``loc`` (the mean, as df > 1).
+
+    ``curvature="fisher"`` uses the Fisher information (Lange, Little & Taylor
+    1989): ``(df+1) / ((df+3) scale^2)``, ``2 df / (df+3)`` and, for the df
+    margin, ``(df-1)^2 [(psi'(df/2) - psi'((df+1)/2)) / 4 - (df+5) / (2 df (df+1) (df+3))]``;
+    ``"hessian"`` the exact second derivative where it is positive. In both,
+    the df margin's curvature is at least ``|gradient|``, so one Newton step
+    moves it by at most 1: its information vanishes like ``df^-2`` as the
+    data look normal, where the raw step would diverge. {CURVATURE_NOTE}
+
+    Parameters
+    ----------
+    curvature : {"fisher", "hessian"}, default "fisher"
+    """
+
+    name = "student_t"
+    distribution_class = StudentTDistribution
+    parameter_links = (IdentityLink(), LogLink(), ShiftedLogLink(STUDENT_T_DF_FLOOR))
+
+    def __init__(self, curvature: str = "fisher") -> None:
+        super().__init__()
+        self._code = _check_curvature(curvature)
+        self.curvature = curvature
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
+        families.student_t_grad_hess(y, margin, weight, STUDENT_T_DF_FLOOR, self._code, grad, hess)
+
+    def loss_sum(self, y, margin, weight, offsets=None):
+        return families.student_t_loss_sum(y, margin, weight, STUDENT_T_DF_FLOOR)
+
+    def _start_margin(self, y, weight):
+        # Median and scaled median absolute deviation (robust under heavy
+        # tails), and df = 5, for the likelihood to refine.
+        loc = weighted_quantile(y, weight, 0.5)
+        mad = 1.4826 * weighted_quantile(np.abs(y - loc), weight, 0.5)
+        if not mad > 0:
+            mad = float(np.sqrt(weighted_mean((y - loc) ** 2, weight)))
+        return np.array([loc, math.log(mad if mad > 0 else 1e-12), math.log(5.0 - STUDENT_T_DF_FLOOR)])
