@@ -24,6 +24,9 @@ _STIRLING_N = 1e3
 _INFO_SERIES = 1e-5
 #: Most terms of the information's sum over the support (the rest by a geometric tail).
 _INFO_MAX_TERMS = 50_000
+#: The information's sum stops where its tail is bounded by this fraction of
+#: the result (the tail's geometric estimate is added): a curvature needs no more.
+_INFO_RTOL = 1e-6
 
 
 @njit(**INLINE)
@@ -114,8 +117,8 @@ def nb_dispersion_information(log_mu, log_alpha):
     ``n = 1 / alpha``; as ``sum_j P(Y > j) = mu``, it equals
     ``alpha (mu^2 / (1 + alpha mu) - sum_j P(Y > j) j (2 + alpha j) / (1 + alpha j)^2)``,
     which cancels only to ``O(alpha)``. The sum runs over the support until its
-    tail, bounded geometrically, is below 1e-10 of the result (at most
-    ``_INFO_MAX_TERMS`` terms, then the geometric tail is added). Where
+    tail, bounded geometrically, is below ``_INFO_RTOL`` of the result (at most
+    ``_INFO_MAX_TERMS`` terms); the tail's geometric estimate is added. Where
     ``alpha (2 mu + 1) < 1e-5`` the series ``alpha^2 mu^2 / 2 (1 - alpha (2 mu + 1))``
     (error ``O(alpha^2 (2 mu + 1)^2)`` relative) replaces the sum; beyond
     ``mu = 1e12`` or ``alpha = 1e6`` (no countable support to sum over) the
@@ -149,24 +152,26 @@ def nb_dispersion_information(log_mu, log_alpha):
         p = math.exp(log_p0)
     cdf = p
     info = alpha * (lead - total)
+    rho = q
+    sf = 1.0
+    f = 0.0
     for _ in range(_INFO_MAX_TERMS):
         sf = max(1.0 - cdf, 0.0)
         aj = alpha * j
-        total += sf * j * (2.0 + aj) / ((1.0 + aj) * (1.0 + aj))
+        f = j * (2.0 + aj) / ((1.0 + aj) * (1.0 + aj))
+        total += sf * f
         ratio = q * (n + j) / (j + 1.0)
         p *= ratio
         j += 1.0
         cdf += p
         info = alpha * (lead - total)
-        if j > mu:
-            rho = max(ratio, q)
-            if sf * rho / (1.0 - rho) <= 1e-10 * info:
-                return info
-    rho = max(q * (n + j) / (j + 1.0), q)
-    aj = alpha * j
-    f = j * (2.0 + aj) / ((1.0 + aj) * (1.0 + aj))
-    tail = max(1.0 - cdf, 0.0) * rho / (1.0 - rho) * f
-    return max(info - alpha * tail, 0.5 * info)
+        rho = max(ratio, q)
+        # P(Y > j) falls at least as fast as rho^j beyond here and alpha f <= 1.
+        if j > mu and sf * rho / (1.0 - rho) <= _INFO_RTOL * info:
+            break
+    # The rest, as a geometric series at the last term's f (f increases to 1 / alpha).
+    tail = alpha * f * sf * rho / (1.0 - rho) if rho < 1.0 else 0.0
+    return max(info - tail, 0.5 * info)
 
 
 @njit(**INLINE)

@@ -31,7 +31,7 @@ class NegativeBinomial(DistributionLoss):
     ``mean (1 + dispersion y) / (1 + dispersion mean)^2``, never negative
     (``"hessian"``). Of the log-dispersion margin: its Fisher information by
     Lawless's (1987) sum over the support, summed until the geometrically
-    bounded tail is below 1e-10 of the result, and by its series
+    bounded tail is below 1e-6 of the result, and by its series
     ``(dispersion mean)^2 / 2 (1 - dispersion (2 mean + 1))`` where
     ``dispersion (2 mean + 1) < 1e-5`` (``"fisher"``); or the exact Hessian
     (trigamma terms) where positive (``"hessian"``). In both, that curvature is
