@@ -14,12 +14,21 @@ import math
 from numba import njit
 
 from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, f64
-from .families import CURVATURE_HESSIAN, SHAPE_STEP_LIMIT, clip_log_scale, psi_diff, softplus, trigamma
+from .families import (
+    _PSI_SHIFT,
+    CURVATURE_HESSIAN,
+    SHAPE_STEP_LIMIT,
+    clip_log_scale,
+    psi_diff,
+    softplus,
+    trigamma,
+)
 
 #: Labels below this are summed term by term (exact for integers).
 _SMALL_COUNT = 32.0
-#: Above this ``n = 1 / alpha``, log Gamma differences use Stirling's series.
-_STIRLING_N = 1e3
+#: Above this ``n = 1 / alpha``, log Gamma differences use Stirling's series
+#: (truncation below 1e-16; math.lgamma's own rounding grows like eps n log n).
+_STIRLING_N = 30.0
 #: Below this ``alpha (2 mu + 1)``, the dispersion's information uses its series.
 _INFO_SERIES = 1e-5
 #: Most terms of the information's sum over the support (the rest by a geometric tail).
@@ -42,6 +51,19 @@ def _stirling_tail(x):
 
 
 @njit(**INLINE)
+def _log1p_minus_x(t):
+    """log(1 + t) - t, by its series for small t (the difference cancels to O(t^2))."""
+    if abs(t) < 1e-2:
+        total = 0.0
+        power = t * t
+        for k in range(2, 10):
+            total += (-power if k % 2 == 0 else power) / k
+            power *= t
+        return total
+    return math.log1p(t) - t
+
+
+@njit(**INLINE)
 def lgamma_ratio(y, n):
     """log Gamma(y + n) - log Gamma(n) - y log(n): 0 at y = 0, -> 0 as n -> infinity."""
     if y == 0.0:
@@ -54,8 +76,9 @@ def lgamma_ratio(y, n):
             j += 1.0
         return total
     if n > _STIRLING_N:
+        # (n + y - 1/2) log1p(t) - y, with n (log1p(t) - t) free of cancellation
         t = y / n
-        return (n + y - 0.5) * math.log1p(t) - y + (_stirling_tail(n + y) - _stirling_tail(n))
+        return n * _log1p_minus_x(t) + (y - 0.5) * math.log1p(t) + (_stirling_tail(n + y) - _stirling_tail(n))
     return math.lgamma(y + n) - math.lgamma(n) - y * math.log(n)
 
 
@@ -63,13 +86,28 @@ def lgamma_ratio(y, n):
 def nb_nll(yi, log_mu, log_alpha):
     """Minus the log mass of NB2(mean exp(log_mu), dispersion exp(log_alpha)) at the count yi."""
     n = math.exp(-log_alpha)
-    sp = softplus(log_mu + log_alpha)  # log(1 + alpha mu)
-    return -lgamma_ratio(yi, n) - yi * log_mu + math.lgamma(yi + 1.0) + (n + yi) * sp
+    s = log_mu + log_alpha
+    sp = softplus(s)  # log(1 + alpha mu)
+    if s < -7.0:
+        # n log(1 + u) = mu log1p(u) / u for u = alpha mu: the Poisson limit's mu, without
+        # the rounding of exp(s) scaled up by n.
+        u = math.exp(s)
+        n_sp = math.exp(log_mu) * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * (0.25 - u * (0.2 - u / 6.0)))))
+    else:
+        n_sp = n * sp
+    return -lgamma_ratio(yi, n) - yi * log_mu + math.lgamma(yi + 1.0) + n_sp + yi * sp
+
+
+@njit(**INLINE)
+def _psi_tail(x):
+    # log(x) - 1 / (2x) - digamma(x), for x >= _PSI_SHIFT (as in families._psi_series)
+    f = 1.0 / (x * x)
+    return f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f * (1.0 / 132.0)))))
 
 
 @njit(**INLINE)
 def _digamma_term(yi, n):
-    """n (psi(n + y) - psi(n)) - y."""
+    """n (psi(n + y) - psi(n)) - y, accurate relative to its own size (~ -y^2 / (2 n) for large n)."""
     if yi == 0.0:
         return 0.0
     if yi < _SMALL_COUNT and yi == math.floor(yi):
@@ -79,7 +117,10 @@ def _digamma_term(yi, n):
             total -= j / (n + j)
             j += 1.0
         return total
-    return n * psi_diff(n, yi) - yi
+    if n < _PSI_SHIFT:
+        return n * psi_diff(n, yi) - yi
+    # psi(x) = log(x) - 1 / (2x) - tail(x) for x >= _PSI_SHIFT: each part's difference without cancellation.
+    return n * _log1p_minus_x(yi / n) + 0.5 * yi / (n + yi) - n * (_psi_tail(n + yi) - _psi_tail(n))
 
 
 @njit(**INLINE)

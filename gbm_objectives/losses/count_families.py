@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 
-from .._stats import weighted_mean
+from .._stats import drop_zero_weight, minimize_1d, objective_weight, weighted_mean
 from ..distributions.counts import NegativeBinomial as NegativeBinomialDistribution
 from ..domains import Counts
 from ..kernels import counts
 from ..links import LogLink
+from ._base import MARGIN_LIMIT
 from ._family import DistributionLoss
 from ._registry import register_loss
 from .distributional import _check_curvature
@@ -68,3 +69,19 @@ class NegativeBinomial(DistributionLoss):
         var = weighted_mean((y - mean) ** 2, weight)
         dispersion = (var - mean) / (mean * mean)
         return np.array([math.log(mean), math.log(min(max(dispersion, 1e-6), 1e6))])
+
+    def fit_init_score(self, y, weight):
+        """The maximum-likelihood constants: log of the weighted mean (the mean's estimate
+        whatever the dispersion), then the log dispersion by a bounded 1-D search."""
+        if weight.shape[0] and float(weight.min()) == 0.0:
+            y, _, weight, _ = drop_zero_weight(y, y, weight, None)
+        w = objective_weight(weight, y.shape[0])
+        mean = weighted_mean(y, w)
+        log_mean = min(max(math.log(mean) if mean > 0 else -MARGIN_LIMIT, -MARGIN_LIMIT), MARGIN_LIMIT)
+        column = np.full(y.shape[0], log_mean)
+
+        def fun(log_dispersion: float) -> float:
+            margin = np.ascontiguousarray(np.column_stack([column, np.full(y.shape[0], log_dispersion)]))
+            return counts.negative_binomial_loss_sum(y, margin, w)
+
+        return np.array([log_mean, minimize_1d(fun, -MARGIN_LIMIT, MARGIN_LIMIT)])
