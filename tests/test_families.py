@@ -19,7 +19,9 @@ from numpy.testing import assert_allclose
 from scipy import integrate, optimize, special, stats
 
 import gbm_objectives as go
-from gbm_objectives.distributions import Distribution, LogNormal, NegativeBinomial, StudentT
+from gbm_objectives.distributions import Distribution
+from gbm_objectives.distributions.continuous import LogNormal, StudentT
+from gbm_objectives.distributions.counts import NegativeBinomial
 from gbm_objectives.kernels import counts as count_kernels
 from gbm_objectives.kernels import families as family_kernels
 

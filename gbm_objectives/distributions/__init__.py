@@ -6,8 +6,5 @@ Each :class:`Distribution` holds one set of parameters per row and gives
 """
 
 from ._base import Distribution
-from .continuous import LogNormal, StudentT
-from .counts import NegativeBinomial
 
 __all__ = ["Distribution"]
-__all__ += ["LogNormal", "StudentT", "NegativeBinomial"]

