@@ -61,6 +61,7 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "lognormal": {},
     "student_t": {},
     "negative_binomial": {},
+    "gamma_shape": {},
 }
 #: Candidates per query for grouped losses.
 GROUP_SIZE = 10
@@ -465,6 +466,23 @@ def _np_negative_binomial(loss, y, f):
     return grad, np.maximum(curv, HESS_FLOOR)
 
 
+@numpy_reference("gamma_shape")
+def _np_gamma_shape(loss, y, f):
+    from scipy import special
+
+    mu = np.exp(np.clip(f[:, 0], -300.0, 300.0))
+    k = np.exp(np.clip(f[:, 1], -300.0, 300.0))
+    r = y / mu
+    g_k = k * (special.digamma(k) - np.log(k) + r - 1.0 - np.log(r))
+    info = k * k * special.polygamma(1, k) - k
+    grad = np.column_stack([k * (1.0 - r), g_k])
+    curv = np.column_stack([k, info])
+    if loss.curvature == "hessian":
+        curv[:, 0] = k * r
+        curv[:, 1] = np.where(g_k + info > 0, g_k + info, info)
+    return grad, np.maximum(curv, HESS_FLOOR)
+
+
 @numpy_reference("absolute_error")
 def _np_absolute_error(loss, y, f):
     # |r| is twice the pinball loss at alpha = 0.5: gradient sign(r), 0 at a tie.
@@ -656,6 +674,14 @@ def _torch_negative_binomial(torch, loss, y, f):
     log1p_am = torch.nn.functional.softplus(log_mu + log_a)
     return (-torch.lgamma(y + n) + torch.lgamma(n) + torch.lgamma(y + 1) + n * log1p_am
             - y * (log_mu + log_a - log1p_am))
+
+
+@torch_reference("gamma_shape")
+def _torch_gamma_shape(torch, loss, y, f):
+    log_mu, log_k = f[:, 0], f[:, 1]
+    k = torch.exp(log_k)
+    log_y = torch.log(y)
+    return torch.lgamma(k) - k * log_k + k * log_mu - (k - 1.0) * log_y + k * y * torch.exp(-log_mu)
 
 
 @torch_reference("absolute_error")

@@ -1,4 +1,4 @@
-"""The lognormal, Student-t and negative binomial families against scipy.stats.
+"""The lognormal, Student-t, negative binomial and gamma (with a shape) families against scipy.stats.
 
 Every family: the loss is minus the log density with all constants, the
 distribution matches scipy.stats (log density, cdf, quantiles, moments), the
@@ -20,7 +20,7 @@ from scipy import integrate, optimize, special, stats
 
 import gbm_objectives as go
 from gbm_objectives.distributions import Distribution
-from gbm_objectives.distributions.continuous import LogNormal, StudentT
+from gbm_objectives.distributions.continuous import Gamma, LogNormal, StudentT
 from gbm_objectives.distributions.counts import NegativeBinomial
 from gbm_objectives.kernels import counts as count_kernels
 from gbm_objectives.kernels import families as family_kernels
@@ -58,7 +58,14 @@ def _negative_binomial(rng, n):
     return params, y, stats.nbinom(n_, p_)
 
 
-FAMILIES = {"lognormal": _lognormal, "student_t": _student_t, "negative_binomial": _negative_binomial}
+def _gamma_shape(rng, n):
+    params = np.column_stack([np.exp(rng.normal(0.5, 1.5, n)), np.exp(rng.normal(0.5, 1.2, n))])
+    y = rng.gamma(params[:, 1], params[:, 0] / params[:, 1])
+    return params, y, stats.gamma(params[:, 1], scale=params[:, 0] / params[:, 1])
+
+
+FAMILIES = {"lognormal": _lognormal, "student_t": _student_t, "negative_binomial": _negative_binomial,
+            "gamma_shape": _gamma_shape}
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -98,13 +105,13 @@ def test_distribution_matches_scipy(name, rng):
     assert_allclose(hi, scipy_dist.ppf(np.full(len(y), 0.9)), rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["lognormal", "student_t"])
+@pytest.mark.parametrize("name", ["lognormal", "student_t", "gamma_shape"])
 def test_density_integrates_to_one(name, rng):
     params, _, _ = FAMILIES[name](rng, 6)
     loss = go.get_loss(name)
     for row in params:
         dist = loss.distribution(row[None, :])
-        lower = 0.0 if name == "lognormal" else -np.inf
+        lower = -np.inf if name == "student_t" else 0.0
         mode = float(dist.ppf(0.5)[0])
         total = sum(integrate.quad(lambda t, d=dist: float(d.pdf(t)[0]), a, b, limit=400)[0]
                     for a, b in ((lower, mode), (mode, np.inf)))
@@ -199,6 +206,27 @@ def test_negative_binomial_information_near_the_poisson_limit():
     assert np.all(np.isfinite(out)) and np.all(out > 0)
 
 
+@pytest.mark.parametrize("row", [(1.0, 0.3), (2.0, 1.0), (0.1, 4.0), (50.0, 300.0)])
+def test_gamma_shape_fisher_information_is_the_expected_squared_score(row):
+    loss = go.get_loss("gamma_shape", curvature="fisher")
+    row = np.array(row)
+    expected = _expected_outer_score(loss, row, "positive")
+    _, hess = loss.grad_hess(np.array([row[0]]), loss.link.link(row[None, :]))
+    assert_allclose(hess[0], expected, rtol=1e-5)
+
+
+def test_gamma_shape_large_shape_stays_exact():
+    loss = go.get_loss("gamma_shape")
+    for shape in (20.0, 40.0, 1e3):
+        row = np.array([[3.0, shape]])
+        for y in (2.9, 3.0, 3.1):
+            assert_allclose(-_nll(loss, [y], loss.link.link(row)),
+                            stats.gamma.logpdf(y, shape, scale=3.0 / shape), rtol=1e-11)
+    # (scipy's log Gamma loses ~eps k log k beyond that): the normal limit, sd = mean / sqrt(shape)
+    row = np.array([[3.0, 1e12]])
+    assert_allclose(-_nll(loss, [3.000003], loss.link.link(row)), stats.norm.logpdf(3.000003, 3.0, 3e-6), rtol=1e-6)
+
+
 def test_student_t_large_df_series_is_continuous():
     nu = family_kernels.T_SERIES_DF
     lo, hi = np.nextafter(nu, 0.0), np.nextafter(nu, np.inf)
@@ -284,6 +312,14 @@ def test_student_t_init_score_is_the_maximum_likelihood(rng):
     assert_allclose(init, [loc, np.log(scale), np.log(df - 1)], atol=2e-3)
 
 
+def test_gamma_shape_init_score_is_the_maximum_likelihood(rng):
+    y = rng.gamma(2.5, 1.6, 800)
+    a, _, scale = stats.gamma.fit(y, floc=0.0)
+    init = go.get_loss("gamma_shape").init_score(y)
+    assert_allclose(init, [np.log(a * scale), np.log(a)], atol=1e-5)
+    assert init[0] == pytest.approx(np.log(y.mean()), abs=1e-12)
+
+
 def test_negative_binomial_init_score_is_the_maximum_likelihood(rng):
     y = rng.negative_binomial(1 / 0.7, 1 / (1 + 0.7 * 4.0), 1000).astype(float)
     init = go.get_loss("negative_binomial").init_score(y)
@@ -310,6 +346,7 @@ def test_negative_binomial_init_score_is_the_maximum_likelihood(rng):
     ("lognormal", [1.0, 0.0], "y > 0"),
     ("lognormal", [1.0, -2.0], "y > 0"),
     ("lognormal", [1.0, np.nan], "NaN|non-finite|finite"),
+    ("gamma_shape", [1.0, 0.0], "y > 0"),
     ("student_t", [1.0, np.inf], "NaN|non-finite|finite"),
     ("negative_binomial", [1.0, -1.0], "counts"),
     ("negative_binomial", [1.0, 2.5], "non-integer"),
@@ -332,6 +369,8 @@ def test_bad_labels_raise(name, labels, match):
     (StudentT, dict(loc=[0.0], scale=[-1.0], df=[3.0]), "'scale' must be > 0"),
     (StudentT, dict(loc=[0.0], scale=[1.0], df=[np.inf]), "non-finite"),
     (NegativeBinomial, dict(mean=[0.0], dispersion=[1.0]), "'mean' must be > 0"),
+    (Gamma, dict(mean=[1.0], shape=[0.0]), "'shape' must be > 0"),
+    (Gamma, dict(mean=[-1.0], shape=[1.0]), "'mean' must be > 0"),
     (NegativeBinomial, dict(mean=[1.0], dispersion=[0.0]), "'dispersion' must be > 0"),
     (NegativeBinomial, dict(mean=[1.0], dispersion=[np.nan]), "non-finite"),
 ])
@@ -354,7 +393,8 @@ def test_bad_curvature_raises():
 @pytest.mark.parametrize("dist", [
     LogNormal([0.3, -1.0, 2.0], [0.4, 1.2, 0.05]),
     StudentT([0.0, 1.0, -2.0], [1.0, 0.3, 4.0], [1.3, 4.0, 60.0]),
-], ids=["lognormal", "student_t"])
+    Gamma([0.5, 3.0, 20.0], [0.4, 2.0, 150.0]),
+], ids=["lognormal", "student_t", "gamma"])
 def test_closed_form_crps_matches_its_integral(dist):
     for y in (np.array([1.2, -0.5, 7.0]), dist.ppf(0.97), dist.ppf(0.2)):
         closed = dist.crps(y)
@@ -363,7 +403,7 @@ def test_closed_form_crps_matches_its_integral(dist):
         for i in range(len(dist)):
             one = dist[[i]]
             f = lambda t, one=one, obs=y[i]: float((one.cdf(t)[0] - (t >= obs)) ** 2)  # noqa: E731
-            lo = min(0.0, y[i]) if isinstance(dist, LogNormal) else -np.inf
+            lo = -np.inf if isinstance(dist, StudentT) else min(0.0, y[i])
             pts = sorted({float(one.ppf(0.5)[0]), float(max(y[i], lo))})
             pieces = [lo] + pts + [np.inf]
             by_quad.append(sum(integrate.quad(f, a, b, limit=400)[0] for a, b in zip(pieces[:-1], pieces[1:])))
@@ -377,6 +417,7 @@ def test_samples_follow_the_distribution(rng):
         (LogNormal([0.5], [0.7]), stats.lognorm(0.7, scale=np.exp(0.5))),
         (StudentT([1.0], [2.0], [5.0]), stats.t(5.0, 1.0, 2.0)),
         (NegativeBinomial([4.0], [0.5]), stats.nbinom(2.0, 1 / 3.0)),
+        (Gamma([2.0], [3.0]), stats.gamma(3.0, scale=2.0 / 3.0)),
     ]:
         draws = dist.sample(4000, random_state=1)
         assert draws.shape == (1, 4000)
@@ -400,7 +441,11 @@ def test_student_t_df_stays_above_one_and_the_mean_exists():
     assert link == type(link)(1.0) and hash(link) == hash(type(link)(1.0)) and link != type(link)(2.0)
 
 
-def test_negative_binomial_mean_parameter_is_callable():
+def test_mean_parameters_are_callable():
+    gamma = Gamma([2.0, 5.0], [0.5, 4.0])
+    assert type(gamma.mean()) is np.ndarray and type(gamma[:1].mean()) is np.ndarray
+    assert_allclose(gamma[1:].mean(), [5.0])
+    assert_allclose(gamma.var(), [8.0, 6.25])
     dist = NegativeBinomial([2.0, 5.0], [0.1, 0.2])
     assert type(dist.mean()) is np.ndarray
     assert_allclose(dist.mean(), [2.0, 5.0])
@@ -423,6 +468,9 @@ def _synthetic(name, rng, n):
     elif name == "student_t":
         truth = np.column_stack([2.0 * x[:, 0], np.exp(0.4 * x[:, 1]), 1.0 + np.exp(1.0 + 0.5 * x[:, 2])])
         y = truth[:, 0] + truth[:, 1] * rng.standard_t(truth[:, 2])
+    elif name == "gamma_shape":
+        truth = np.column_stack([np.exp(1.0 + 0.6 * x[:, 0]), np.exp(0.5 + 0.7 * x[:, 1])])
+        y = rng.gamma(truth[:, 1], truth[:, 0] / truth[:, 1])
     else:
         truth = np.column_stack([np.exp(1.0 + 0.7 * x[:, 0]), np.exp(-1.0 + 0.8 * x[:, 1])])
         y = rng.poisson(rng.gamma(1 / truth[:, 1], truth[:, 0] * truth[:, 1])).astype(np.float64)

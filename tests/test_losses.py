@@ -120,6 +120,7 @@ def _build_cases() -> list[Case]:
         cases.append(_case("lognormal", "positive", curvature=curvature))
         cases.append(_case("student_t", "real", curvature=curvature))
         cases.append(_case("negative_binomial", "counts", curvature=curvature))
+        cases.append(_case("gamma_shape", "positive", curvature=curvature))
     return cases
 
 
@@ -305,7 +306,7 @@ def _family_curvature(loss, y, margin, fd_hess):
     true Hessian where it is positive and the Fisher information elsewhere."""
     if loss.name == "normal":
         fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
-    elif loss.name in ("lognormal", "student_t", "negative_binomial"):
+    elif loss.name in ("lognormal", "student_t", "negative_binomial", "gamma_shape"):
         return _shape_family_curvature(loss, y, margin, fd_hess)
     else:  # pragma: no cover - a family without its Fisher information here
         raise AssertionError(f"write the Fisher information of {loss.name} into _family_curvature")
@@ -315,7 +316,8 @@ def _family_curvature(loss, y, margin, fd_hess):
 
 
 def _shape_family_curvature(loss, y, margin, fd_hess):
-    """Lognormal: the normal family's on log(y). Student-t (df = 1 + exp(m)) and NB2
+    """Lognormal: the normal family's on log(y). Gamma (margins log mean, log shape k): k and
+    k^2 psi'(k) - k. Student-t (df = 1 + exp(m)) and NB2
     (margins log mean, log dispersion): the Fisher information of each margin (Lange, Little
     & Taylor 1989; Lawless 1987, summed over the support with scipy), or the true Hessian
     where positive; the df / dispersion margin's curvature is at least |gradient|."""
@@ -324,6 +326,14 @@ def _shape_family_curvature(loss, y, margin, fd_hess):
     if loss.name == "lognormal":
         fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
         return fisher if loss.curvature == "fisher" else np.where(fd_hess > 0, fd_hess, fisher)
+    if loss.name == "gamma_shape":
+        k = np.exp(margin[:, 1])
+        fisher = np.column_stack([k, k * k * special.polygamma(1, k) - k])
+        if loss.curvature == "fisher":
+            return fisher
+        # the mean margin's Hessian k y / mu is never negative (finite differences can be, by noise)
+        shape_curvature = np.where(fd_hess[:, 1] > 0, fd_hess[:, 1], fisher[:, 1])
+        return np.column_stack([k * y * np.exp(-margin[:, 0]), shape_curvature])
     if loss.name == "student_t":
         nu = 1.0 + np.exp(margin[:, 2])
         z2 = ((y - margin[:, 0]) * np.exp(-margin[:, 1])) ** 2

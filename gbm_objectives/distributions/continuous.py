@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import special
 
 from ..domains import Interval
 from ..kernels._common import MAX_EXP_ARG
-from ..kernels.families import student_t_logpdf
+from ..kernels.families import gamma_shape_logpdf, student_t_logpdf
 from ._base import Distribution
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -156,3 +157,68 @@ class StudentT(Distribution):
         spread = 2.0 * np.sqrt(nu) / (nu - 1.0) * np.exp(log_beta)
         value = z * (2.0 * special.stdtr(nu, z) - 1.0) + 2.0 * pdf * (nu + z * z) / (nu - 1.0) - spread
         return np.where(ok, self.scale * value, np.inf)
+
+
+class _MeanParameter(np.ndarray):
+    """A ``mean`` parameter that is also the contract's ``mean()`` method (it returns a plain copy).
+
+    Families whose parameter is called ``mean`` set ``__setattr__ = _MeanParameter.setattr``.
+    """
+
+    def __call__(self) -> np.ndarray:
+        return np.array(self, dtype=np.float64)
+
+    @staticmethod
+    def setattr(dist: Distribution, key: str, value: Any) -> None:
+        if key == "mean":
+            value = np.ascontiguousarray(value, dtype=np.float64).view(_MeanParameter)
+        object.__setattr__(dist, key, value)
+
+
+class Gamma(Distribution):
+    """Gamma distributions with per-row ``mean`` (> 0) and ``shape`` (> 0).
+
+    The scale is ``mean / shape`` and the variance ``mean^2 / shape``; in
+    scipy's terms ``gamma(a=shape, scale=mean/shape)``. The parameter array
+    ``mean`` is callable: ``dist.mean()`` is the mean, as for every distribution.
+    """
+
+    name = "gamma"
+    parameter_names = ("mean", "shape")
+    support = Interval(0.0, low_inclusive=False)
+    __setattr__ = _MeanParameter.setattr
+
+    def __init__(self, mean: np.ndarray, shape: np.ndarray) -> None:
+        super().__init__(mean=mean, shape=shape)
+
+    def _check(self) -> None:
+        self._require_positive("mean", "shape")
+
+    @property
+    def _mu(self) -> np.ndarray:
+        return np.asarray(self.mean)
+
+    def var(self) -> np.ndarray:
+        return self._mu**2 / self.shape
+
+    def _logpdf(self, y):
+        out = np.empty(y.shape[0])
+        gamma_shape_logpdf(np.ascontiguousarray(y), np.ascontiguousarray(self._mu), self.shape, out)
+        return out
+
+    def _cdf(self, y):
+        return np.where(y > 0, special.gammainc(self.shape, np.maximum(y, 0.0) * self.shape / self._mu), 0.0)
+
+    def _ppf(self, q):
+        return special.gammaincinv(self.shape, q) * self._mu / self.shape
+
+    def _sample(self, n_samples, rng):
+        return rng.gamma(self.shape[:, None], (self._mu / self.shape)[:, None], (len(self), n_samples))
+
+    def _crps(self, y):
+        # Scheuerer & Moeller (2015): y (2 F_k(y) - 1) - k theta (2 F_{k+1}(y) - 1) - theta / B(1/2, k),
+        # F_a the gamma cdf of shape a and scale theta; below the support F = 0.
+        k, theta = self.shape, self._mu / self.shape
+        x = np.maximum(y, 0.0) / theta
+        f_k, f_k1 = special.gammainc(k, x), special.gammainc(k + 1.0, x)
+        return y * (2.0 * f_k - 1.0) - k * theta * (2.0 * f_k1 - 1.0) - theta * np.exp(-special.betaln(0.5, k))

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy import special, stats
 
 from ..domains import Counts
 from ..kernels.counts import negative_binomial_logpmf
 from ._base import Distribution
+from .continuous import _MeanParameter
 
 #: Below this ``dispersion * max(mean, 1)`` the cdf is the Poisson cdf.
 _POISSON_CDF = 1e-8
-
-
-class _MeanParameter(np.ndarray):
-    """A ``mean`` parameter that is also the contract's ``mean()`` method (it returns a plain copy)."""
-
-    def __call__(self) -> np.ndarray:
-        return np.array(self, dtype=np.float64)
 
 
 class NegativeBinomial(Distribution):
@@ -41,10 +33,7 @@ class NegativeBinomial(Distribution):
     def __init__(self, mean: np.ndarray, dispersion: np.ndarray) -> None:
         super().__init__(mean=mean, dispersion=dispersion)
 
-    def __setattr__(self, key: str, value: Any) -> None:
-        if key == "mean":
-            value = np.ascontiguousarray(value, dtype=np.float64).view(_MeanParameter)
-        super().__setattr__(key, value)
+    __setattr__ = _MeanParameter.setattr
 
     def _check(self) -> None:
         self._require_positive("mean", "dispersion")

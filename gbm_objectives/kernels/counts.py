@@ -18,6 +18,7 @@ from .families import (
     _PSI_SHIFT,
     CURVATURE_HESSIAN,
     SHAPE_STEP_LIMIT,
+    _log1p_minus_x,
     clip_log_scale,
     psi_diff,
     softplus,
@@ -48,19 +49,6 @@ def _stirling_tail(x):
     # log Gamma(x) - ((x - 1/2) log x - x + log(2 pi) / 2), for x >= _STIRLING_N
     f = 1.0 / (x * x)
     return (1.0 / 12.0 - f * (1.0 / 360.0 - f * (1.0 / 1260.0 - f / 1680.0))) / x
-
-
-@njit(**INLINE)
-def _log1p_minus_x(t):
-    """log(1 + t) - t, by its series for small t (the difference cancels to O(t^2))."""
-    if abs(t) < 1e-2:
-        total = 0.0
-        power = t * t
-        for k in range(2, 10):
-            total += (-power if k % 2 == 0 else power) / k
-            power *= t
-        return total
-    return math.log1p(t) - t
 
 
 @njit(**INLINE)

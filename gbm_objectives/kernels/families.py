@@ -294,3 +294,101 @@ def student_t_logpdf(y, loc, scale, df, out):
     """Log densities of Student-t distributions, row by row (the distribution's logpdf)."""
     for i in range(y.shape[0]):
         out[i] = -student_t_nll(y[i], loc[i], math.log(scale[i]), df[i])
+
+
+# -- gamma with a shape --------------------------------------------------------------
+@njit(**INLINE)
+def _log1p_minus_x(t):
+    """log(1 + t) - t, by its series for small t (the difference cancels to O(t^2))."""
+    if abs(t) < 1e-2:
+        total = 0.0
+        power = t * t
+        for k in range(2, 10):
+            total += (-power if k % 2 == 0 else power) / k
+            power *= t
+        return total
+    return math.log1p(t) - t
+
+
+@njit(**INLINE)
+def _gamma_log_norm(k):
+    """log Gamma(k) - k log(k) + k, by Stirling's series for large k (the terms cancel to -log(k) / 2)."""
+    if k > 30.0:
+        f = 1.0 / (k * k)
+        tail = (1.0 / 12.0 - f * (1.0 / 360.0 - f * (1.0 / 1260.0 - f / 1680.0))) / k
+        return -0.5 * math.log(k) + HALF_LOG_2PI + tail
+    return math.lgamma(k) - k * math.log(k) + k
+
+
+@njit(**INLINE)
+def _psi_minus_log(k):
+    """digamma(k) - log(k)."""
+    if k >= _PSI_SHIFT:
+        return _psi_series(k)
+    return digamma(k) - math.log(k)
+
+
+@njit(**INLINE)
+def _gamma_dev(d):
+    """r - 1 - log(r) for r = exp(d) (half the gamma unit deviance), without cancellation
+    near r = 1; r is capped at exp(700) so the value stays finite."""
+    if abs(d) > 1.0:
+        return math.exp(min(d, 700.0)) - 1.0 - d
+    return -_log1p_minus_x(math.expm1(d))
+
+
+@njit(**INLINE)
+def gamma_shape_nll(log_y, log_mu, log_k):
+    """Minus the log density of Gamma(mean exp(log_mu), shape exp(log_k)) at exp(log_y):
+    ``k (r - 1 - log r) + log y + log Gamma(k) - k log k + k`` with ``r = y / mu``."""
+    return math.exp(log_k) * _gamma_dev(log_y - log_mu) + log_y + _gamma_log_norm(math.exp(log_k))
+
+
+@njit(**INLINE)
+def _gamma_shape_point(log_y, log_mu, log_k, curvature):
+    k = math.exp(log_k)
+    r = math.exp(min(log_y - log_mu, 700.0))
+    g_mu = k * (1.0 - r)
+    h_mu = k * r if curvature == CURVATURE_HESSIAN and r > 0.0 else k
+    # d/dk = psi(k) - log(k) + (r - 1 - log r)
+    d_k = _psi_minus_log(k) + _gamma_dev(log_y - log_mu)
+    g_k = k * d_k
+    info = k * k * trigamma(k) - k  # Fisher information of log k, -> 1/2 as k -> inf
+    h_k = info
+    if curvature == CURVATURE_HESSIAN:
+        exact = g_k + info
+        h_k = exact if exact > 0.0 else info
+    return g_mu, h_mu, g_k, h_k
+
+
+@njit(**JIT)
+def gamma_shape_grad_hess(y, margin, weight, curvature, grad, hess):
+    """Gamma(mean, shape) with margins (log mean, log shape)."""
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    for i in range(n):
+        g0, h0, g1, h1 = _gamma_shape_point(math.log(f64(y[i])), clip_log_scale(margin[i, 0]),
+                                            clip_log_scale(margin[i, 1]), curvature)
+        wi = f64(weight[i]) if weighted else 1.0
+        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
+        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
+        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
+        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+
+
+@njit(**JIT)
+def gamma_shape_loss_sum(y, margin, weight):
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        li = gamma_shape_nll(math.log(f64(y[i])), clip_log_scale(margin[i, 0]), clip_log_scale(margin[i, 1]))
+        total += li * f64(weight[i]) if weighted else li
+    return total
+
+
+@njit(**JIT)
+def gamma_shape_logpdf(y, mean, shape, out):
+    """Log densities of gamma distributions, row by row (the distribution's logpdf)."""
+    for i in range(y.shape[0]):
+        out[i] = -gamma_shape_nll(math.log(y[i]), math.log(mean[i]), math.log(shape[i]))

@@ -27,7 +27,7 @@ from ._registry import (
 )
 from .binary import Focal, Logistic
 from .count_families import NegativeBinomial
-from .distributional import LogNormal, Normal, StudentT
+from .distributional import GammaShape, LogNormal, Normal, StudentT
 from .intervals import MultiExpectile, MultiQuantile
 from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
@@ -52,6 +52,7 @@ __all__ = [
     "LogNormal",
     "StudentT",
     "NegativeBinomial",
+    "GammaShape",
     "Poisson",
     "Gamma",
     "Tweedie",
