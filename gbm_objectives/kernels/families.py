@@ -82,6 +82,9 @@ T_SERIES_DF = 1e4
 #: Shape and dispersion margins move by at most this much per Newton step: their
 #: Fisher information vanishes (like df^-2, or dispersion^2) where the family
 #: tends to its limit (normal, Poisson), so the raw step 1 / information would diverge.
+#: Measured on Student-t data (20,000 training rows, depth 3, eta 0.1): held-out NLL
+#: 1.39% / 1.70% above the true model's (XGBoost / LightGBM) with a limit of 1,
+#: 1.47% / 1.75% with 4, and 1.45% / 2.50% without one.
 SHAPE_STEP_LIMIT = 1.0
 #: 0.5 * log(pi)
 HALF_LOG_PI = 0.5723649429247001

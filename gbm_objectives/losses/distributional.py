@@ -230,6 +230,10 @@ class GammaShape(DistributionLoss):
     for the mean margin and ``shape^2 psi'(shape) - shape`` (tending to 1/2
     as the shape grows) for the shape margin; ``"hessian"`` the exact second
     derivatives (``shape * y / mean`` for the mean margin) where positive.
+    Fisher is the default by measurement: held-out NLL on synthetic gamma
+    data (5,000 training rows, rounds chosen on 5,000 validation rows, 20,000
+    test rows; true model 1.8390) was 1.8583 (XGBoost) and 1.8615 (LightGBM)
+    with ``"fisher"`` against 1.8633 and 1.8617 with ``"hessian"``.
 
     Parameters
     ----------
