@@ -72,8 +72,13 @@ class NegativeBinomial(Distribution):
 
     def _ppf(self, q):
         n, p = self._n_p()
-        out = stats.nbinom.ppf(q, n, p)
-        return np.where(q >= 1.0, np.inf, np.where(q <= 0.0, 0.0, out))
+        inner = (q > 0.0) & (q < 1.0)
+        out = np.where(inner, stats.nbinom.ppf(np.where(inner, q, 0.5), n, p), 0.0)
+        # scipy's incomplete beta drifts as the dispersion -> 0: settle each quantile on
+        # this cdf (the smallest k with cdf(k) >= q), a step either way.
+        out = np.where(inner & (self._cdf(out) < q), out + 1.0, out)
+        out = np.where(inner & (out > 0) & (self._cdf(np.maximum(out - 1.0, 0.0)) >= q), out - 1.0, out)
+        return np.where(q >= 1.0, np.inf, out)
 
     def _sample(self, n_samples, rng):
         # The gamma-Poisson mixture: Poisson counts around gamma(n, mean / n) rates.
