@@ -221,6 +221,13 @@ def _problem(draw, loss, limit):
         y = np.array(draw(st.lists(_magnitudes(limit), min_size=n, max_size=n)))
         if loss.link.name == "log" and loss.power == 2.0:
             y = np.maximum(y, 5e-324)
+    elif loss.predicts_distribution and not loss.label_domain.contains(np.array([-1.0]))[0]:
+        # A family on the half-line or the counts: labels from its domain.
+        y = np.array(draw(st.lists(_magnitudes(limit), min_size=n, max_size=n)))
+        if not loss.label_domain.contains(np.array([0.5]))[0]:
+            y = np.floor(y)
+        if not loss.label_domain.contains(np.array([0.0]))[0]:
+            y = np.maximum(y, 5e-324)
     else:
         y = np.array(draw(st.lists(_reals(limit), min_size=n, max_size=n)))
     if loss.needs_group:

@@ -118,6 +118,11 @@ def _build_cases() -> list[Case]:
     # test_distribution_outputs.py; normalize=False is the exact gradient.
     for curvature in ("fisher", "hessian"):
         cases.append(_case("normal", "real", curvature=curvature, normalize=False))
+    for curvature in ("fisher", "hessian"):
+        cases.append(_case("lognormal", "positive", curvature=curvature, normalize=False))
+        cases.append(_case("student_t", "real", curvature=curvature, normalize=False))
+        cases.append(_case("negative_binomial", "counts", curvature=curvature, normalize=False))
+        cases.append(_case("gamma_shape", "positive", curvature=curvature, normalize=False))
     return cases
 
 
@@ -174,6 +179,8 @@ def make_labels(kind: str, loss, rng: np.random.Generator, n: int):
         y = with_edges(rng.gamma(2.0, 2.0, n), [1e-9, 1e6, 0.5])
     elif kind == "binary":
         y = with_edges(rng.integers(0, 2, n).astype(np.float64), [0.0, 1.0])
+    elif kind == "counts":
+        y = with_edges(rng.poisson(rng.gamma(0.8, 2.5, n)).astype(np.float64), [0.0, 1.0, 250.0])
     elif kind == "soft":
         y = with_edges(rng.random(n), [0.0, 1.0, 0.5, 1e-9])
     elif kind == "classes":
@@ -301,11 +308,57 @@ def _family_curvature(loss, y, margin, fd_hess):
     true Hessian where it is positive and the Fisher information elsewhere."""
     if loss.name == "normal":
         fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
+    elif loss.name in ("lognormal", "student_t", "negative_binomial", "gamma_shape"):
+        return _shape_family_curvature(loss, y, margin, fd_hess)
     else:  # pragma: no cover - a family without its Fisher information here
         raise AssertionError(f"write the Fisher information of {loss.name} into _family_curvature")
     if loss.curvature == "fisher":
         return fisher
     return np.where(fd_hess > 0, fd_hess, fisher)
+
+
+def _shape_family_curvature(loss, y, margin, fd_hess):
+    """Lognormal: the normal family's on log(y). Gamma (margins log mean, log shape k): k and
+    k^2 psi'(k) - k. Student-t (df = 1 + exp(m)) and NB2
+    (margins log mean, log dispersion): the Fisher information of each margin (Lange, Little
+    & Taylor 1989; Lawless 1987, summed over the support with scipy), or the true Hessian
+    where positive; the df / dispersion margin's curvature is at least |gradient|."""
+    from scipy import special, stats
+
+    if loss.name == "lognormal":
+        fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
+        return fisher if loss.curvature == "fisher" else np.where(fd_hess > 0, fd_hess, fisher)
+    if loss.name == "gamma_shape":
+        k = np.exp(margin[:, 1])
+        fisher = np.column_stack([k, k * k * special.polygamma(1, k) - k])
+        if loss.curvature == "fisher":
+            return fisher
+        # the mean margin's Hessian k y / mu is never negative (finite differences can be, by noise)
+        shape_curvature = np.where(fd_hess[:, 1] > 0, fd_hess[:, 1], fisher[:, 1])
+        return np.column_stack([k * y * np.exp(-margin[:, 0]), shape_curvature])
+    if loss.name == "student_t":
+        nu = 1.0 + np.exp(margin[:, 2])
+        z2 = ((y - margin[:, 0]) * np.exp(-margin[:, 1])) ** 2
+        info_nu = (special.polygamma(1, nu / 2) - special.polygamma(1, (nu + 1) / 2)) / 4 \
+            - (nu + 5) / (2 * nu * (nu + 1) * (nu + 3))
+        fisher = np.column_stack([(nu + 1) / ((nu + 3) * np.exp(2 * margin[:, 1])), 2 * nu / (nu + 3),
+                                  (nu - 1) ** 2 * info_nu])
+        d_nu = 0.5 * (special.digamma(nu / 2) - special.digamma((nu + 1) / 2) + 1 / nu + np.log1p(z2 / nu)
+                      - (nu + 1) * z2 / (nu * (nu + z2)))
+        shape_grad = (nu - 1) * d_nu
+    else:
+        mu, a = np.exp(margin[:, 0]), np.exp(margin[:, 1])
+        n, p = 1 / a, 1 / (1 + a * mu)
+        info = []
+        for m_i, n_i, p_i in zip(mu, n, p):
+            j = np.arange(int(stats.nbinom.ppf(1 - 1e-15, n_i, p_i)) + 50)
+            info.append(np.sum(stats.nbinom.sf(j, n_i, p_i) * n_i**2 / (n_i + j) ** 2) - n_i * m_i / (n_i + m_i))
+        fisher = np.column_stack([mu / (1 + a * mu), info])
+        shape_grad = (n * (special.digamma(n + y) - special.digamma(n)) - y - n * np.log1p(a * mu)
+                      + (n + y) * a * mu / (1 + a * mu))
+    curvature = fisher if loss.curvature == "fisher" else np.where(fd_hess > 0, fd_hess, fisher)
+    curvature[:, -1] = np.maximum(curvature[:, -1], np.abs(shape_grad))
+    return curvature
 
 
 def documented_curvature(loss, y, margin, fd_hess, group, h):
@@ -1670,6 +1723,7 @@ def test_predict_is_inverse_link(case, rng):
     elif loss.link.name == "parameters":
         # one link per parameter; predict is the mean of the distributions of those parameters
         inverse = {"identity": lambda m: m, "log": lambda m: np.exp(np.clip(m, -700, 700)), "logit": expit}
+        inverse["shifted_log"] = lambda m: 1.0 + np.exp(np.clip(m, -700, 700))  # student_t: df = 1 + exp(m)
         params = np.column_stack([inverse[link.name](margin[:, j]) for j, link in enumerate(loss.output_links)])
         assert_allclose(loss.parameters(margin), params, rtol=1e-12)
         expected = loss.distribution(params).mean()

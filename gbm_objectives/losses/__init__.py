@@ -26,7 +26,8 @@ from ._registry import (
     split_loss_spec,
 )
 from .binary import Focal, Logistic
-from .distributional import Normal
+from .count_families import NegativeBinomial
+from .distributional import GammaShape, LogNormal, Normal, StudentT
 from .intervals import MultiExpectile, MultiQuantile
 from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
@@ -48,6 +49,10 @@ __all__ = [
     "MultiExpectile",
     "DistributionLoss",
     "Normal",
+    "LogNormal",
+    "StudentT",
+    "NegativeBinomial",
+    "GammaShape",
     "Poisson",
     "Gamma",
     "Tweedie",
