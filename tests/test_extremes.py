@@ -457,3 +457,10 @@ def test_mm_curvature_at_the_largest_margins_gives_finite_gradients(name):
     grad, hess = loss.grad_hess(np.zeros(3), np.full(3, fmax), np.array([0.1, 0.7, 0.3]))
     assert np.all(np.isfinite(grad)) and np.all(hess > 0) and np.all(np.isfinite(hess))
     assert np.all(grad > 0)  # every margin lies above its label
+
+
+def test_level_set_with_a_subnormal_residual_scale_stays_finite():
+    # Residuals of 5e-324 make the MM scale of the lowest level subnormal; 1 / S overflows.
+    loss = get_loss("multi_quantile")
+    g, h = loss.grad_hess(np.array([5e-324, 0.0]), np.zeros((2, 3)), np.array([1.0, 0.0]))
+    assert np.all(np.isfinite(g)) and np.all(np.isfinite(h)) and np.all(h > 0)

@@ -176,7 +176,11 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
     inv = np.zeros(k)
     for j in range(k):
         if curvature == CURVATURE_MM and scales[j] > 0.0:
-            inv[j] = 1.0 / (MM_C * scales[j])
+            # A subnormal scale (residuals of 1e-324) overflows 1 / S, and r * inf at a
+            # zero residual is NaN: such a level takes the pinball subgradient instead.
+            v = 1.0 / (MM_C * scales[j])
+            if math.isfinite(v):
+                inv[j] = v
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         nb = stop - start
