@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import as_float_array, check_scalar
-from .kernels.tweedie_series import log_series as _log_series
+from .kernels.tweedie_series import log_series as _log_series  # noqa: F401  (tweedie_power re-exports it)
 from .kernels.tweedie_series import loglik_rows as _loglik_rows
 
 __all__ = ["sample_tweedie", "tweedie_log_density"]

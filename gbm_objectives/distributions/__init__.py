@@ -6,5 +6,6 @@ Each :class:`Distribution` holds one set of parameters per row and gives
 """
 
 from ._base import Distribution
+from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion
 
-__all__ = ["Distribution"]
+__all__ = ["Distribution", "TweedieDispersion", "HurdleGamma", "HurdleLognormal"]

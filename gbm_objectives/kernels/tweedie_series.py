@@ -43,7 +43,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
+
+from ._common import clamp_grad, clamp_hess, f64
+from .families import clip_log_scale
 
 #: Terms more than this many nats below the largest add less than float64 resolution.
 SERIES_DROP = 37.0
@@ -53,6 +57,9 @@ STRIDE_DIVISOR = 4.0
 LOG_SADDLEPOINT_TERMS = math.log(1e12)
 #: 0.5 * log(2 pi)
 _HALF_LOG_2PI = 0.9189385332046727
+
+#: Cap on ``y * exp(...)`` so a huge label times a far-off margin stays finite.
+_MAX_TERM = 1e300
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -93,8 +100,13 @@ def _walk(z, a, j0, h, ref, s0, s1, s2, direction):
 @njit(**_JIT)
 def log_series(y, log_phi, p, allow_stride):
     """log sum_j W_j and the mean and variance of j under the weights W_j (y > 0)."""
+    return log_series_at_log(math.log(y), log_phi, p, allow_stride)
+
+
+@njit(**_JIT)
+def log_series_at_log(log_y, log_phi, p, allow_stride):
+    """:func:`log_series` of ``y = exp(log_y)`` (for labels below the float64 range)."""
     a = (2.0 - p) / (p - 1.0)
-    log_y = math.log(y)
     z = a * log_y - (1.0 + a) * log_phi - math.log(2.0 - p) - a * math.log(p - 1.0)
     log_jmax = (2.0 - p) * log_y - math.log(2.0 - p) - log_phi
     jmax = math.exp(min(log_jmax, 700.0))
@@ -147,3 +159,189 @@ def loglik_rows(y, mu, w, log_phi, p, allow_stride, ll, d1, d2):
     for i in range(y.shape[0]):
         ll[i], d1[i], d2[i] = tweedie_loglik_point(
             y[i], math.log(mu[i]), log_phi - math.log(w[i]), p, allow_stride)
+
+
+# ---------------------------------------------------------------------------
+# The tweedie_dispersion family: margins (log mean, log dispersion)
+# ---------------------------------------------------------------------------
+#
+# The Fisher information of the log dispersion has no closed form, but it
+# depends on (mu, phi) only through lambda = mu^(2-p) / ((2-p) phi), the
+# Poisson rate of the compound sum: (mu, phi) -> (c mu, c^(2-p) phi) rescales
+# Y by c, which leaves the information unchanged and lambda too. It is
+# tabulated once per power over log lambda (``fisher_table``) and read by
+# cubic interpolation; beyond the table it follows its asymptotes,
+# lambda (1 + a) (1 + O(lambda)) for few claims and 1/2 + O(1/lambda) for many
+# (the saddlepoint limit, where the deviance over phi is chi-square).
+
+#: The table spans log lambda in [FISHER_T_LOW, FISHER_T_HIGH] in steps of FISHER_T_STEP.
+FISHER_T_LOW = -14.0
+FISHER_T_HIGH = 10.0
+FISHER_T_STEP = 0.1
+#: Left of v = log(G) = this (G the gamma sum over its scale) the integral runs in r = G^a.
+_LEFT_CUT = -6.0
+#: Chernoff exponent of the tails left out of the integral.
+_TAIL_NATS = 42.0
+
+
+@njit(**_JIT)
+def _chernoff_span(k, lower):
+    """s with P(G < k e^-s) (lower) or P(G > k e^s) below exp(-_TAIL_NATS) for G ~ Gamma(k)."""
+    c = _TAIL_NATS / k
+    if lower:
+        s = max(math.sqrt(2.0 * c), c + 1.0)
+        for _ in range(100):
+            f = math.exp(-s) - 1.0 + s - c
+            step = f / (1.0 - math.exp(-s))
+            s -= step
+            if abs(step) < 1e-12 * s:
+                break
+        return s
+    s = min(math.sqrt(2.0 * c), math.log1p(c) + math.log1p(math.log1p(c)) + 1.0)
+    s = max(s, 1e-8)
+    for _ in range(100):
+        f = math.expm1(s) - s - c
+        step = f / math.expm1(s)
+        s -= step
+        if abs(step) < 1e-12 * s:
+            break
+    return s
+
+
+@njit(**_JIT)
+def _score_term(log_y, log_phi, p, a, log_scale):
+    """Density of log Y (y > 0, mu = 1) times the squared log-dispersion score."""
+    theta = 1.0 / (1.0 - p)
+    kappa = 1.0 / (2.0 - p)
+    e = (math.exp(log_y) * theta - kappa) * math.exp(-log_phi)
+    log_s, mean_j, _ = log_series_at_log(log_y, log_phi, p, True)
+    d1 = -(1.0 + a) * mean_j - e
+    return math.exp(log_s + e) * d1 * d1
+
+
+@njit(**_JIT)
+def fisher_log_dispersion_at(t, p, x8, w8, x32, w32):
+    """E[(d log f / d log phi)^2] at log lambda = t, by quadrature (mu = 1)."""
+    a = (2.0 - p) / (p - 1.0)
+    lam = math.exp(t)
+    log_phi = -math.log(2.0 - p) - t
+    log_scale = log_phi + math.log(p - 1.0)
+    total = math.exp(-lam) * lam * lam  # y = 0: score lambda
+    sd = math.sqrt(lam)
+    n_lo = max(1.0, math.floor(lam - 12.0 * sd - 5.0))
+    n_hi = math.ceil(lam + 12.0 * sd + 12.0)
+    v_lo = math.log(n_lo * a) - _chernoff_span(n_lo * a, True)
+    v_hi = math.log(n_hi * a) + _chernoff_span(n_hi * a, False)
+    v_start = v_lo
+    if v_lo < _LEFT_CUT:
+        # In r = G^a the mixture's density is a power series in r (the n-th
+        # gamma contributes r^(n-1)), smooth down to r = 0.
+        v_start = _LEFT_CUT
+        r_top = math.exp(a * _LEFT_CUT)
+        for i in range(x32.shape[0]):
+            r = 0.5 * r_top * (x32[i] + 1.0)
+            log_y = log_scale + math.log(r) / a
+            # dy/dr = y / (a r); the score term is per unit log y.
+            total += 0.5 * r_top * w32[i] * _score_term(log_y, log_phi, p, a, log_scale) / (a * r)
+    k_hi = n_hi * a
+    width = 0.5 * min(1.0, 1.0 / math.sqrt(k_hi), 1.0 / a)
+    panels = max(1, int(math.ceil((v_hi - v_start) / width)))
+    width = (v_hi - v_start) / panels
+    for j in range(panels):
+        left = v_start + j * width
+        for i in range(x8.shape[0]):
+            v = left + 0.5 * width * (x8[i] + 1.0)
+            total += 0.5 * width * w8[i] * _score_term(log_scale + v, log_phi, p, a, log_scale)
+    return total
+
+
+@njit(**_JIT)
+def _fisher_table_fill(p, x8, w8, x32, w32, out):
+    for i in range(out.shape[0]):
+        out[i] = math.log(fisher_log_dispersion_at(FISHER_T_LOW + i * FISHER_T_STEP, p, x8, w8, x32, w32))
+
+
+def fisher_table(p):
+    """log Fisher information of the log dispersion on the grid of log lambda, for power ``p``."""
+    x8, w8 = np.polynomial.legendre.leggauss(8)
+    x32, w32 = np.polynomial.legendre.leggauss(32)
+    n = int(round((FISHER_T_HIGH - FISHER_T_LOW) / FISHER_T_STEP)) + 1
+    out = np.empty(n)
+    _fisher_table_fill(float(p), x8, w8, x32, w32, out)
+    return out
+
+
+@njit(**_JIT)
+def fisher_from_table(t, table):
+    """The Fisher information of the log dispersion at log lambda = t, from :func:`fisher_table`."""
+    last = table.shape[0] - 1
+    t_high = FISHER_T_LOW + last * FISHER_T_STEP
+    if t <= FISHER_T_LOW:
+        return math.exp(table[0] + (t - FISHER_T_LOW))
+    if t >= t_high:
+        return 0.5 + (math.exp(table[last]) - 0.5) * math.exp(t_high - t)
+    x = (t - FISHER_T_LOW) / FISHER_T_STEP
+    i = min(max(int(math.floor(x)) - 1, 0), last - 3)
+    u = x - i
+    # Cubic Lagrange interpolation through points i .. i+3 (u in [0, 3]).
+    c0 = -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0
+    c1 = u * (u - 2.0) * (u - 3.0) / 2.0
+    c2 = -u * (u - 1.0) * (u - 3.0) / 2.0
+    c3 = u * (u - 1.0) * (u - 2.0) / 6.0
+    return math.exp(c0 * table[i] + c1 * table[i + 1] + c2 * table[i + 2] + c3 * table[i + 3])
+
+
+@njit(**_JIT)
+def _dispersion_point(yi, log_mu, log_phi, p):
+    """Loss (minus the log-density), its gradients and exact Hessians in (log mu, log phi)."""
+    ll, d1, d2 = tweedie_loglik_point(yi, log_mu, log_phi, p, True)
+    b = math.exp((2.0 - p) * log_mu - log_phi)  # mu^(2-p) / phi: the Fisher information of log mu
+    a_term = 0.0
+    if yi > 0.0:
+        a_term = min(yi * math.exp((1.0 - p) * log_mu - log_phi), _MAX_TERM)  # y mu^(1-p) / phi
+    return -ll, b - a_term, (2.0 - p) * b + (p - 1.0) * a_term, -d1, -d2, b
+
+
+@njit(**_JIT)
+def tweedie_dispersion_grad_hess(y, margin, weight, power, curvature, table, grad, hess):
+    """Tweedie(mean, dispersion; power) with margins (log mean, log dispersion).
+
+    ``curvature`` 0 is the exact Hessian where positive (always, for the log
+    mean) and the Fisher information elsewhere, 1 the Fisher information;
+    ``table`` is :func:`fisher_table` of ``power``.
+    """
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    log_two_minus_p = math.log(2.0 - power)
+    for i in range(n):
+        log_mu = clip_log_scale(margin[i, 0])
+        log_phi = clip_log_scale(margin[i, 1])
+        _, g0, h0, g1, h1, fisher0 = _dispersion_point(f64(y[i]), log_mu, log_phi, power)
+        if curvature == 1:
+            h0 = fisher0
+        if curvature == 1 or not h1 > 0.0:
+            h1 = fisher_from_table((2.0 - power) * log_mu - log_phi - log_two_minus_p, table)
+        wi = f64(weight[i]) if weighted else 1.0
+        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
+        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
+        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
+        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+
+
+@njit(**_JIT)
+def tweedie_dispersion_loss_sum(y, margin, weight, power):
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        ll = tweedie_loglik_point(f64(y[i]), clip_log_scale(margin[i, 0]),
+                                  clip_log_scale(margin[i, 1]), power, True)[0]
+        total += -ll * f64(weight[i]) if weighted else -ll
+    return total
+
+
+@njit(**_JIT)
+def tweedie_dispersion_logpdf(y, mean, dispersion, power, out):
+    """Log-density of each row (the distribution's :meth:`logpdf`; same code as the loss)."""
+    for i in range(y.shape[0]):
+        out[i] = tweedie_loglik_point(y[i], math.log(mean[i]), math.log(dispersion[i]), power, True)[0]

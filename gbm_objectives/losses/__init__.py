@@ -32,6 +32,7 @@ from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
 from .regression import AbsoluteError, Expectile, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
 from .tweedie import Gamma, Poisson, Tweedie
+from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion
 
 __all__ = [
     "Loss",
@@ -48,6 +49,9 @@ __all__ = [
     "MultiExpectile",
     "DistributionLoss",
     "Normal",
+    "TweedieDispersion",
+    "HurdleGamma",
+    "HurdleLognormal",
     "Poisson",
     "Gamma",
     "Tweedie",
