@@ -15,6 +15,8 @@ from ._base import Distribution
 
 #: Poisson counts more than this many standard deviations from the rate add nothing in float64.
 _POISSON_SPAN = 12.0
+#: log of the largest float64: moments beyond it are reported as that maximum.
+_LOG_FLOAT_MAX = math.log(np.finfo(np.float64).max)
 
 
 def check_tweedie_power(power: Any) -> float:
@@ -119,11 +121,17 @@ class HurdleLognormal(_ProbPositive):
         self._require_positive("sdlog")
 
     def mean(self) -> np.ndarray:
-        return self.prob_positive * np.exp(self.meanlog + 0.5 * self.sdlog**2)
+        return self.prob_positive * self._exp_moment(1.0)
 
     def var(self) -> np.ndarray:
-        second = self.prob_positive * np.exp(2.0 * self.meanlog + 2.0 * self.sdlog**2)
-        return second - self.mean() ** 2
+        pi = self.prob_positive
+        return pi * self._exp_moment(2.0) - (pi * self._exp_moment(1.0)) ** 2
+
+    def _exp_moment(self, order: float) -> np.ndarray:
+        """``E[Y^order | Y > 0]``, capped at the float64 maximum where it overflows."""
+        with np.errstate(over="ignore"):
+            log_moment = order * self.meanlog + 0.5 * order * order * self.sdlog**2
+        return np.exp(np.minimum(log_moment, _LOG_FLOAT_MAX))
 
     def _logpdf(self, y):
         log_y = np.log(np.where(y > 0.0, y, 1.0))
