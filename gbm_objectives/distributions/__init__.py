@@ -6,6 +6,11 @@ Each :class:`Distribution` holds one set of parameters per row and gives
 """
 
 from ._base import Distribution
-from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion
+from .zero_heavy import HurdleGammaDistribution, HurdleLognormalDistribution, TweedieDistribution
 
-__all__ = ["Distribution", "TweedieDispersion", "HurdleGamma", "HurdleLognormal"]
+__all__ = [
+    "Distribution",
+    "TweedieDistribution",
+    "HurdleGammaDistribution",
+    "HurdleLognormalDistribution",
+]

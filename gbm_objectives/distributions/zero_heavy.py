@@ -60,7 +60,7 @@ class _ProbPositive(Distribution):
         return above, np.clip(level, 0.0, 1.0)
 
 
-class HurdleGamma(_ProbPositive):
+class HurdleGammaDistribution(_ProbPositive):
     """Hurdle gamma: ``P(Y > 0) = prob_positive``; positive values gamma with ``positive_mean`` and ``shape``.
 
     The positive part has density ``y^(k-1) exp(-k y / m) (k / m)^k / Gamma(k)``
@@ -107,7 +107,7 @@ class HurdleGamma(_ProbPositive):
         return np.where(positive, rng.gamma(k, mu / k, (n, n_samples)), 0.0)
 
 
-class HurdleLognormal(_ProbPositive):
+class HurdleLognormalDistribution(_ProbPositive):
     """Hurdle lognormal: ``P(Y > 0) = prob_positive``; ``log Y`` given ``Y > 0`` is normal(``meanlog``, ``sdlog``)."""
 
     name = "hurdle_lognormal"
@@ -155,7 +155,7 @@ class HurdleLognormal(_ProbPositive):
         return np.where(positive, draws, 0.0)
 
 
-class TweedieDispersion(Distribution):
+class TweedieDistribution(Distribution):
     """Tweedie (compound Poisson-gamma) with per-row mean ``mu`` and ``dispersion``, fixed ``power`` in (1, 2).
 
     ``E Y = mu`` and ``Var Y = dispersion * mu^power``. ``Y`` is the sum of
@@ -172,7 +172,7 @@ class TweedieDispersion(Distribution):
     power : float in (1, 2), default 1.5
     """
 
-    name = "tweedie_dispersion"
+    name = "tweedie"
     parameter_names = ("mu", "dispersion")
     support = Interval(0.0)
     has_atom_at_zero = True

@@ -15,10 +15,12 @@ from scipy import optimize, special
 
 from .._stats import drop_zero_weight, objective_weight
 from .._validation import check_choice
-from ..distributions.zero_heavy import HurdleGamma as HurdleGammaDistribution
-from ..distributions.zero_heavy import HurdleLognormal as HurdleLognormalDistribution
-from ..distributions.zero_heavy import TweedieDispersion as TweedieDispersionDistribution
-from ..distributions.zero_heavy import check_tweedie_power
+from ..distributions.zero_heavy import (
+    HurdleGammaDistribution,
+    HurdleLognormalDistribution,
+    TweedieDistribution,
+    check_tweedie_power,
+)
 from ..domains import Interval
 from ..kernels import families, hurdle, tweedie_series
 from ..links import IdentityLink, LogitLink, LogLink
@@ -196,7 +198,7 @@ class TweedieDispersion(DistributionLoss):
 
     name = "tweedie_dispersion"
     label_domain = Interval(0.0)
-    distribution_class = TweedieDispersionDistribution
+    distribution_class = TweedieDistribution
     parameter_links = (LogLink(), LogLink())
     target_params = ("power",)
 
