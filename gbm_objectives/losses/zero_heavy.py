@@ -66,7 +66,7 @@ class _Hurdle(DistributionLoss):
 
     label_domain = Interval(0.0)
 
-    def __init__(self, curvature: str = "fisher") -> None:
+    def __init__(self, curvature: str = "hessian") -> None:
         super().__init__()
         self._code = _check_curvature(curvature)
         self.curvature = curvature
@@ -86,14 +86,23 @@ class HurdleGamma(_Hurdle):
     mean ``positive_mean`` and shape ``k``; the predicted mean is
     ``pi * positive_mean`` and ``P(y = 0) = 1 - pi``.
 
-    ``curvature="fisher"`` (default) uses the Fisher information of each
-    margin (``pi (1 - pi)``, ``pi k`` and ``pi (k^2 trigamma(k) - k)``);
-    ``"hessian"`` the exact Hessian of the positive rows where it is
-    positive and the Fisher information elsewhere (zero rows carry none).
+    ``curvature="fisher"`` uses the Fisher information of each margin
+    (``pi (1 - pi)``, ``pi k`` and ``pi (k^2 trigamma(k) - k)``) on every
+    row; ``"hessian"`` (default) the exact Hessian of the positive rows
+    where it is positive and the Fisher information elsewhere (the zero
+    rows, which carry no gradient for the positive part). The default was
+    chosen by held-out NLL on synthetic hurdle-gamma data (4,000 training
+    rows, 200 rounds, depth 3, eta 0.05, three seeds; true model 1.395,
+    1.354, 1.373): ``"hessian"`` 1.437 / 1.451 / 1.433 (XGBoost) and
+    1.435 / 1.395 / 1.423 (LightGBM), ``"fisher"`` 1.446 / 1.698 / 1.462 and
+    1.444 / 1.450 / 1.466. As with every scale parameter, the shape
+    overfits when trees keep splitting leaves of few positive rows (at 400
+    rounds some held-out rows got shapes in the thousands): stop early on a
+    validation set or raise ``min_child_weight``.
 
     Parameters
     ----------
-    curvature : {"fisher", "hessian"}, default "fisher"
+    curvature : {"hessian", "fisher"}, default "hessian"
     """
 
     name = "hurdle_gamma"
@@ -139,14 +148,19 @@ class HurdleLognormal(_Hurdle):
     ``y = 0`` and ``-log(pi) + log y + log(sdlog) + z^2 / 2 + log(2 pi) / 2``
     with ``z = (log y - meanlog) / sdlog`` for ``y > 0``.
 
-    ``curvature="fisher"`` (default) uses the Fisher information of each
-    margin (``pi (1 - pi)``, ``pi / sdlog^2`` and ``2 pi``); ``"hessian"`` the
-    exact Hessian of the positive rows where it is positive (``1 / sdlog^2``,
-    ``2 z^2``) and the Fisher information elsewhere.
+    ``curvature="fisher"`` uses the Fisher information of each margin
+    (``pi (1 - pi)``, ``pi / sdlog^2`` and ``2 pi``) on every row;
+    ``"hessian"`` (default) the exact Hessian of the positive rows where it
+    is positive (``1 / sdlog^2``, ``2 z^2``) and the Fisher information
+    elsewhere. Measured as for ``hurdle_gamma`` (true model 1.503, 1.490,
+    1.501): ``"hessian"`` 1.560 / 1.563 / 1.539 (XGBoost) and
+    1.544 / 1.558 / 1.540 (LightGBM), ``"fisher"`` 1.564 / 1.562 / 1.548 and
+    1.568 / 1.563 / 1.554; ``sdlog`` overfits like the gamma shape when
+    trees run long.
 
     Parameters
     ----------
-    curvature : {"fisher", "hessian"}, default "fisher"
+    curvature : {"hessian", "fisher"}, default "hessian"
     """
 
     name = "hurdle_lognormal"
@@ -188,7 +202,12 @@ class TweedieDispersion(DistributionLoss):
     ``mu^(2-p) / phi``. The log dispersion's Fisher information has no closed
     form; it depends only on ``lambda = mu^(2-p) / ((2-p) phi)`` and is
     tabulated once per power by quadrature (``"fisher"``, and the fallback of
-    ``"hessian"`` where the Hessian is not positive).
+    ``"hessian"`` where the Hessian is not positive). ``"fisher"`` is the
+    default by held-out NLL on synthetic data (power 1.5, 4,000 training
+    rows, 200 rounds, depth 3, eta 0.05, three seeds; true model 1.765,
+    1.792, 1.772): ``"fisher"`` 1.783 / 1.829 / 1.794 (XGBoost) and
+    1.785 / 1.826 / 1.788 (LightGBM), ``"hessian"`` 1.795 / 1.883 / 1.805
+    and 1.788 / 1.831 / 1.790.
 
     Parameters
     ----------
