@@ -61,6 +61,7 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "tweedie_dispersion": {"power": 1.5},
     "hurdle_gamma": {},
     "hurdle_lognormal": {},
+    "zero_inflated_poisson": {},
 }
 #: Candidates per query for grouped losses.
 GROUP_SIZE = 10
@@ -446,10 +447,12 @@ def _np_hurdle_gamma(loss, y, f):
     r = np.where(pos, y, mu) / mu
     g1 = np.where(pos, k * (1.0 - r), 0.0)
     g2 = np.where(pos, k * (digamma(k) - np.log(k) + r - 1.0 - np.log(r)), 0.0)
-    fisher = [pi * k, pi * (k * k * polygamma(1, k) - k)]
+    fisher = np.column_stack([pi * k, pi * (k * k * polygamma(1, k) - k)])
     if loss.curvature == "hessian":
-        raise NotImplementedError("the benchmark reference covers the default curvature")
-    return np.column_stack([g0, g1, g2]), np.maximum(np.column_stack([h0] + fisher), HESS_FLOOR)
+        # Positive rows: the exact Hessian where it is positive.
+        exact = np.column_stack([k * r, g2 + k * k * polygamma(1, k) - k])
+        fisher = np.where(pos[:, None] & (exact > 0), exact, fisher)
+    return np.column_stack([g0, g1, g2]), np.maximum(np.column_stack([h0, fisher]), HESS_FLOOR)
 
 
 @numpy_reference("hurdle_lognormal")
@@ -459,9 +462,26 @@ def _np_hurdle_lognormal(loss, y, f):
     s = np.exp(f[:, 2])
     z = np.where(pos, (np.log(np.where(pos, y, 1.0)) - f[:, 1]) / s, 0.0)
     grad = np.column_stack([g0, np.where(pos, -z / s, 0.0), np.where(pos, 1.0 - z * z, 0.0)])
+    fisher = np.column_stack([pi / (s * s), 2.0 * pi])
+    if loss.curvature == "hessian":
+        exact = np.column_stack([1.0 / (s * s), 2.0 * z * z])
+        fisher = np.where(pos[:, None] & (exact > 0), exact, fisher)
+    return grad, np.maximum(np.column_stack([h0, fisher]), HESS_FLOOR)
+
+
+@numpy_reference("zero_inflated_poisson")
+def _np_zero_inflated_poisson(loss, y, f):
+    pi = 1.0 / (1.0 + np.exp(-f[:, 0]))
+    lam = np.exp(f[:, 1])
+    q = np.exp(-lam)
+    p0 = pi + (1.0 - pi) * q
+    zero = y == 0
+    g0 = np.where(zero, -pi * (1.0 - pi) * (1.0 - q) / p0, pi)
+    g1 = np.where(zero, lam * (1.0 - pi) * q / p0, lam - y)
+    fisher = np.column_stack([pi * pi * (1.0 - pi) * (1.0 - q) / p0, (1.0 - pi) * lam * (1.0 - lam * pi * q / p0)])
     if loss.curvature == "hessian":
         raise NotImplementedError("the benchmark reference covers the default curvature")
-    return grad, np.maximum(np.column_stack([h0, pi / (s * s), 2.0 * pi]), HESS_FLOOR)
+    return np.column_stack([g0, g1]), np.maximum(fisher, HESS_FLOOR)
 
 
 @numpy_reference("absolute_error")
@@ -674,6 +694,16 @@ def _torch_hurdle_lognormal(torch, loss, y, f):
     z = (log_y - f[:, 1]) / torch.exp(f[:, 2])
     positive = log_y + f[:, 2] + 0.5 * z * z + 0.5 * np.log(2.0 * np.pi)
     return _torch_hurdle_logit(torch, y, f[:, 0]) + torch.where(pos, positive, torch.zeros_like(y))
+
+
+@torch_reference("zero_inflated_poisson")
+def _torch_zero_inflated_poisson(torch, loss, y, f):
+    log_pi = -torch.nn.functional.softplus(-f[:, 0])
+    log_1m_pi = -torch.nn.functional.softplus(f[:, 0])
+    lam = torch.exp(f[:, 1])
+    zero = -torch.logaddexp(log_pi, log_1m_pi - lam)
+    positive = -log_1m_pi + lam - y * f[:, 1] + torch.lgamma(y + 1.0)
+    return torch.where(y == 0, zero, positive)
 
 
 @torch_reference("absolute_error")

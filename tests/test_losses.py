@@ -123,6 +123,8 @@ def _build_cases() -> list[Case]:
         cases.append(_case("hurdle_gamma", "nonneg", curvature=curvature))
         cases.append(_case("hurdle_lognormal", "nonneg", curvature=curvature))
     cases.append(_case("tweedie_dispersion", "nonneg", power=1.2, curvature="fisher"))
+    for curvature in ("fisher", "hessian"):
+        cases.append(_case("zero_inflated_poisson", "zero_heavy_counts", curvature=curvature))
     return cases
 
 
@@ -196,6 +198,10 @@ def make_labels(kind: str, loss, rng: np.random.Generator, n: int):
                 y[start:start + size] = rng.integers(0, 3, size)
                 y[start + rng.integers(size)] = 2.0
             start += size
+    elif kind == "zero_heavy_counts":
+        y = rng.poisson(rng.gamma(1.0, 3.0, n)).astype(np.float64)
+        y[rng.random(n) < 0.3] = 0.0
+        y = with_edges(y, [0.0, 1.0, 200.0])
     else:  # pragma: no cover - a typo in a case
         raise AssertionError(f"unknown label kind {kind}")
     return y, group
@@ -347,6 +353,12 @@ def _family_curvature(loss, y, margin, fd_hess):
         fisher = np.column_stack([pi * (1 - pi)] + [pi * f for f in positive])
         if loss.curvature == "hessian":
             fd_hess = np.where((y > 0)[:, None], fd_hess, 0.0)
+    elif loss.name == "zero_inflated_poisson":
+        # Lambert (1992), per margin: the expectation of the squared score over y.
+        pi, lam = expit(margin[:, 0]), np.exp(margin[:, 1])
+        p0 = pi + (1 - pi) * np.exp(-lam)
+        fisher = np.column_stack([pi**2 * (1 - pi) * (1 - np.exp(-lam)) / p0,
+                                  (1 - pi) * lam * (1 - lam * pi * np.exp(-lam) / p0)])
     elif loss.name == "tweedie_dispersion":
         fisher = np.column_stack([np.exp((2 - loss.power) * margin[:, 0] - margin[:, 1]),
                                   [_tweedie_log_dispersion_fisher(mi, loss.power) for mi in margin]])

@@ -6,11 +6,17 @@ Each :class:`Distribution` holds one set of parameters per row and gives
 """
 
 from ._base import Distribution
-from .zero_heavy import HurdleGammaDistribution, HurdleLognormalDistribution, TweedieDistribution
+from .zero_heavy import (
+    HurdleGammaDistribution,
+    HurdleLognormalDistribution,
+    TweedieDistribution,
+    ZeroInflatedPoissonDistribution,
+)
 
 __all__ = [
     "Distribution",
     "TweedieDistribution",
     "HurdleGammaDistribution",
     "HurdleLognormalDistribution",
+    "ZeroInflatedPoissonDistribution",
 ]

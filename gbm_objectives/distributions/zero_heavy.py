@@ -1,4 +1,4 @@
-"""Zero-heavy families: a point mass at zero and a density on the positive half-line."""
+"""Zero-heavy families: a point mass at zero and a density on the positive half-line, or zero-inflated counts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from .._validation import check_scalar
-from ..domains import Interval
+from ..domains import Counts, Interval
 from ..kernels.tweedie_series import tweedie_dispersion_logpdf
 from ._base import Distribution
 
@@ -235,3 +235,61 @@ class TweedieDistribution(Distribution):
         pos = counts > 0
         out[pos] = rng.gamma(a * counts[pos], np.broadcast_to(scale[:, None], (n, n_samples))[pos])
         return out
+
+
+class ZeroInflatedPoissonDistribution(Distribution):
+    """Zero-inflated Poisson: a structural zero with probability ``zero_inflation``, else Poisson(``rate``).
+
+    ``P(Y = 0) = pi + (1 - pi) e^-rate`` and ``P(Y = y) = (1 - pi) Poisson(y; rate)``
+    for ``y >= 1`` (``pi = zero_inflation``); the mean is ``(1 - pi) rate``.
+    """
+
+    name = "zero_inflated_poisson"
+    parameter_names = ("zero_inflation", "rate")
+    support = Counts()
+    discrete = True
+
+    def __init__(self, zero_inflation: np.ndarray, rate: np.ndarray) -> None:
+        super().__init__(zero_inflation=zero_inflation, rate=rate)
+
+    def _check(self) -> None:
+        pi = self.zero_inflation
+        if pi.size and (float(pi.min()) < 0.0 or float(pi.max()) > 1.0):
+            raise ValueError(f"{self.name} parameter 'zero_inflation' must lie in [0, 1]; "
+                             f"found values in [{float(pi.min()):g}, {float(pi.max()):g}]")
+        self._require_positive("rate")
+
+    def mean(self) -> np.ndarray:
+        return (1.0 - self.zero_inflation) * self.rate
+
+    def var(self) -> np.ndarray:
+        pi, lam = self.zero_inflation, self.rate
+        return (1.0 - pi) * lam * (1.0 + pi * lam)
+
+    def _prob_zero(self) -> np.ndarray:
+        pi = self.zero_inflation
+        return pi + (1.0 - pi) * np.exp(-self.rate)
+
+    def _logpdf(self, y):
+        pi, lam = self.zero_inflation, self.rate
+        with np.errstate(divide="ignore"):
+            positive = np.log1p(-pi) + special.xlogy(y, lam) - lam - special.gammaln(y + 1.0)
+            return np.where(y > 0.0, positive, np.log(self._prob_zero()))
+
+    def _cdf(self, y):
+        pi = self.zero_inflation
+        k = np.floor(np.maximum(y, 0.0))
+        return np.where(y < 0.0, 0.0, pi + (1.0 - pi) * special.pdtr(k, self.rate))
+
+    def _ppf(self, q):
+        pi = self.zero_inflation
+        above = q > self._prob_zero()
+        level = np.clip((q - pi) / np.where(pi < 1.0, 1.0 - pi, 1.0), 0.0, 1.0)
+        # The smallest k with pdtr(k, rate) >= level: scipy's Poisson quantile.
+        return np.where(above, stats.poisson.ppf(level, self.rate), 0.0)
+
+    def _sample(self, n_samples, rng):
+        n = len(self)
+        structural = rng.random((n, n_samples)) < self.zero_inflation[:, None]
+        counts = rng.poisson(np.repeat(self.rate[:, None], n_samples, axis=1)).astype(np.float64)
+        return np.where(structural, 0.0, counts)

@@ -1,4 +1,5 @@
-"""Hurdle families: a logit for ``P(y > 0)`` and a continuous law for the positive part.
+"""Zero-heavy families: hurdles (a logit for ``P(y > 0)`` and a continuous law for the
+positive part) and the zero-inflated Poisson.
 
 Margins are (n, 3): the logit of ``pi = P(y > 0)`` and two parameters of the
 positive part. The loss is ``-log(1 - pi)`` at ``y = 0`` and
@@ -192,5 +193,79 @@ def hurdle_lognormal_loss_sum(y, margin, weight):
         li = _logit_part(yi, f64(margin[i, 0]))[0]
         if yi > 0.0:
             li += _lognormal_positive_part(yi, f64(margin[i, 1]), clip_log_scale(margin[i, 2]))[0]
+        total += li * f64(weight[i]) if weighted else li
+    return total
+
+
+# ---------------------------------------------------------------------------
+# Zero-inflated Poisson: margins (logit of the structural-zero probability, log rate)
+# ---------------------------------------------------------------------------
+
+
+@njit(**INLINE)
+def _zip_zero(f0, log_rate):
+    """At y = 0: the loss -log(pi + (1 - pi) e^-lambda), w = pi / P(0) (the posterior
+    probability of a structural zero) and 1 - w, in logs so no factor under- or overflows."""
+    log_pi = -_softplus(-f0)
+    log_1m_pi = -_softplus(f0)
+    rate = math.exp(log_rate)
+    a, b = log_pi, log_1m_pi - rate
+    log_p0 = max(a, b) + math.log1p(math.exp(-abs(a - b)))
+    return -log_p0, math.exp(log_pi - log_p0), math.exp(b - log_p0), rate
+
+
+@njit(**INLINE)
+def _zip_point(yi, f0, log_rate, curvature):
+    pi = _sigmoid(f0)
+    one_m_pi = _sigmoid(-f0)
+    _, w, one_m_w, rate = _zip_zero(f0, log_rate)
+    q = math.exp(-rate)
+    one_m_q = -math.expm1(-rate)
+    # Fisher information (Lambert 1992): pi^2 (1 - pi)(1 - q) / P(0) = pi (1 - pi)(1 - q) w
+    # for the logit, (1 - pi) lambda (1 - lambda q w) for the log rate.
+    fisher0 = pi * one_m_pi * one_m_q * w
+    fisher1 = one_m_pi * rate * (1.0 - rate * q * w)
+    if yi > 0.0:
+        g0, h0 = pi, pi * one_m_pi
+        g1, h1 = rate - yi, rate
+    else:
+        g0 = -one_m_q * one_m_pi * w
+        h0 = -one_m_q * one_m_pi * w * ((1.0 - 2.0 * pi) - one_m_pi * one_m_q * w)
+        g1 = rate * one_m_w
+        h1 = rate * one_m_w * (1.0 - rate * w)
+    if curvature == CURVATURE_FISHER or not h0 > 0.0:
+        h0 = fisher0
+    if curvature == CURVATURE_FISHER or not h1 > 0.0:
+        h1 = fisher1
+    return g0, h0, g1, h1
+
+
+@njit(**JIT)
+def zero_inflated_poisson_grad_hess(y, margin, weight, curvature, grad, hess):
+    """Zero-inflated Poisson with margins (logit P(structural zero), log rate)."""
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    for i in range(n):
+        g0, h0, g1, h1 = _zip_point(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature)
+        wi = f64(weight[i]) if weighted else 1.0
+        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
+        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
+        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
+        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+
+
+@njit(**JIT)
+def zero_inflated_poisson_loss_sum(y, margin, weight):
+    n = y.shape[0]
+    weighted = weight.shape[0] > 0
+    total = 0.0
+    for i in range(n):
+        yi = f64(y[i])
+        f0 = f64(margin[i, 0])
+        log_rate = clip_log_scale(margin[i, 1])
+        if yi > 0.0:
+            li = _softplus(f0) + math.exp(log_rate) - yi * log_rate + math.lgamma(yi + 1.0)
+        else:
+            li = _zip_zero(f0, log_rate)[0]
         total += li * f64(weight[i]) if weighted else li
     return total

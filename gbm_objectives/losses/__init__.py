@@ -32,7 +32,7 @@ from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
 from .regression import AbsoluteError, Expectile, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
 from .tweedie import Gamma, Poisson, Tweedie
-from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion
+from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion, ZeroInflatedPoisson
 
 __all__ = [
     "Loss",
@@ -52,6 +52,7 @@ __all__ = [
     "TweedieDispersion",
     "HurdleGamma",
     "HurdleLognormal",
+    "ZeroInflatedPoisson",
     "Poisson",
     "Gamma",
     "Tweedie",

@@ -1,4 +1,5 @@
-"""Zero-heavy distributional losses: Tweedie with a dispersion output, and hurdle families.
+"""Zero-heavy distributional losses: Tweedie with a dispersion output, hurdle families and
+the zero-inflated Poisson.
 
 Each loss is minus the log-likelihood per row, every constant included, so
 it equals ``-distribution(parameters).logpdf(y)``; the point mass at zero
@@ -19,9 +20,10 @@ from ..distributions.zero_heavy import (
     HurdleGammaDistribution,
     HurdleLognormalDistribution,
     TweedieDistribution,
+    ZeroInflatedPoissonDistribution,
     check_tweedie_power,
 )
-from ..domains import Interval
+from ..domains import Counts, Interval
 from ..kernels import families, hurdle, tweedie_series
 from ..links import IdentityLink, LogitLink, LogLink
 from ._base import MARGIN_LIMIT
@@ -268,3 +270,65 @@ class TweedieDispersion(DistributionLoss):
                 break
             lo, hi = (max(lo - 16.0, -MARGIN_LIMIT), lo + 1.0) if at_low else (hi - 1.0, min(hi + 16.0, MARGIN_LIMIT))
         return np.array([log_mu, float(np.clip(res.x, -MARGIN_LIMIT, MARGIN_LIMIT))])
+
+
+@register_loss
+class ZeroInflatedPoisson(DistributionLoss):
+    """Zero-inflated Poisson likelihood for counts with excess zeros.
+
+    Outputs ``zero_inflation`` (logit link, ``pi``: the probability of a
+    structural zero) and ``rate`` (log link, ``lambda``, the Poisson rate of
+    the rest). The loss is ``-log(pi + (1 - pi) e^-lambda)`` at ``y = 0`` and
+    ``-log(1 - pi) + lambda - y log(lambda) + log(y!)`` for ``y >= 1``; the
+    predicted mean is ``(1 - pi) lambda``.
+
+    ``curvature="fisher"`` uses the Fisher information of each margin
+    (Lambert 1992: ``pi (1 - pi)(1 - e^-lambda) w`` and
+    ``(1 - pi) lambda (1 - lambda e^-lambda w)`` with ``w = pi / P(0)``);
+    ``"hessian"`` the exact Hessian where it is positive and the Fisher
+    information elsewhere.
+
+    Parameters
+    ----------
+    curvature : {"fisher", "hessian"}, default "fisher"
+    """
+
+    name = "zero_inflated_poisson"
+    label_domain = Counts()
+    distribution_class = ZeroInflatedPoissonDistribution
+    parameter_links = (LogitLink(), LogLink())
+
+    def __init__(self, curvature: str = "fisher") -> None:
+        super().__init__()
+        self._code = _check_curvature(curvature)
+        self.curvature = curvature
+
+    def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
+        hurdle.zero_inflated_poisson_grad_hess(y, margin, weight, self._code, grad, hess)
+
+    def loss_sum(self, y, margin, weight, offsets=None):
+        return hurdle.zero_inflated_poisson_loss_sum(y, margin, weight)
+
+    def _start_margin(self, y, weight):
+        return self.fit_init_score(y, weight)
+
+    def fit_init_score(self, y, weight):
+        # The likelihood equations: (1 - pi) lambda = mean(y) and the positive rows'
+        # mean equals the zero-truncated Poisson mean, lambda / (1 - e^-lambda).
+        yp, wp, w_pos, w_zero = _positive_rows(y, weight)
+        if w_pos == 0.0:
+            return np.array([MARGIN_LIMIT, -MARGIN_LIMIT])
+        mean = float(np.dot(wp, yp)) / (w_pos + w_zero)
+        c = float(np.dot(wp, yp)) / w_pos
+        rate = c
+        for _ in range(200):
+            # Newton on g(l) = l - c (1 - e^-l), convex and increasing right of its root.
+            step = (rate + c * math.expm1(-rate)) / (1.0 - c * math.exp(-rate))
+            rate -= step
+            if abs(step) <= 1e-15 * rate:
+                break
+        if not rate > mean or c <= 1.0:
+            # Fewer zeros than the Poisson itself gives: no structural zeros.
+            return np.array([-MARGIN_LIMIT, float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))])
+        pi = 1.0 - mean / rate
+        return np.clip(np.array([math.log(pi) - math.log1p(-pi), math.log(rate)]), -MARGIN_LIMIT, MARGIN_LIMIT)
