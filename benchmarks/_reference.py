@@ -480,7 +480,12 @@ def _np_zero_inflated_poisson(loss, y, f):
     g1 = np.where(zero, lam * (1.0 - pi) * q / p0, lam - y)
     fisher = np.column_stack([pi * pi * (1.0 - pi) * (1.0 - q) / p0, (1.0 - pi) * lam * (1.0 - lam * pi * q / p0)])
     if loss.curvature == "hessian":
-        raise NotImplementedError("the benchmark reference covers the default curvature")
+        w = pi / p0  # P(structural zero | y = 0)
+        h0 = np.where(zero, -(1.0 - q) * (1.0 - pi) * w * ((1.0 - 2.0 * pi) - (1.0 - pi) * (1.0 - q) * w),
+                      pi * (1.0 - pi))
+        h1 = np.where(zero, lam * (1.0 - w) * (1.0 - lam * w), lam)
+        exact = np.column_stack([h0, h1])
+        fisher = np.where(exact > 0, exact, fisher)
     return np.column_stack([g0, g1]), np.maximum(fisher, HESS_FLOOR)
 
 

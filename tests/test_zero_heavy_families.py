@@ -1,4 +1,5 @@
-"""Zero-heavy distributional families: tweedie_dispersion, hurdle_gamma and hurdle_lognormal.
+"""Zero-heavy distributional families: tweedie_dispersion, hurdle_gamma, hurdle_lognormal and
+zero_inflated_poisson.
 
 The loss is minus the log-density with every constant; the distributions
 against scipy.stats and numeric integration; the Dunn-Smyth series, its
@@ -16,16 +17,26 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 import gbm_objectives as go
-from gbm_objectives.distributions import HurdleGammaDistribution, HurdleLognormalDistribution, TweedieDistribution
+from gbm_objectives.distributions import (
+    HurdleGammaDistribution,
+    HurdleLognormalDistribution,
+    TweedieDistribution,
+    ZeroInflatedPoissonDistribution,
+)
 from gbm_objectives.kernels import tweedie_series
 from gbm_objectives.losses import MARGIN_LIMIT
 from gbm_objectives.tweedie_density import tweedie_log_density
 
-FAMILIES = ("tweedie_dispersion", "hurdle_gamma", "hurdle_lognormal")
+FAMILIES = ("tweedie_dispersion", "hurdle_gamma", "hurdle_lognormal", "zero_inflated_poisson")
 POWERS = (1.01, 1.1, 1.5, 1.9, 1.99)
 
 
-def _zero_heavy_labels(rng, n):
+def _zero_heavy_labels(rng, n, counts=False):
+    if counts:
+        y = rng.poisson(rng.gamma(1.0, 3.0, n)).astype(np.float64)
+        y[rng.random(n) < 0.4] = 0.0
+        y[:3] = [0.0, 1.0, 250.0]
+        return y
     y = rng.gamma(1.2, 3.0, n)
     y[rng.random(n) < 0.4] = 0.0
     y[:3] = [0.0, 1e-6, 250.0]
@@ -52,7 +63,7 @@ def rng():
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_equals_minus_log_density(name, weighted, rng):
     loss = go.get_loss(name)
-    y = _zero_heavy_labels(rng, 200)
+    y = _zero_heavy_labels(rng, 200, counts=name == "zero_inflated_poisson")
     m = _margins(loss, rng, 200)
     w = rng.uniform(0.2, 3.0, 200) if weighted else None
     dist = loss.distribution(loss.parameters(m))
@@ -96,7 +107,29 @@ def test_hurdle_lognormal_matches_scipy(rng):
     np.testing.assert_allclose(dist.ppf(q), expected, rtol=1e-9)
 
 
+def test_zero_inflated_poisson_matches_scipy(rng):
+    n = 60
+    pi, lam = rng.uniform(0.0, 0.9, n), np.exp(rng.normal(0.5, 1.0, n))
+    dist = ZeroInflatedPoissonDistribution(pi, lam)
+    y = stats.poisson.rvs(lam, random_state=rng).astype(float)
+    pois = stats.poisson(lam)
+    expected = np.where(y > 0, np.log1p(-pi) + pois.logpmf(y), np.log(pi + (1 - pi) * pois.pmf(0)))
+    np.testing.assert_allclose(dist.logpdf(y), expected, rtol=1e-12)
+    np.testing.assert_allclose(dist.cdf(y + 0.5), pi + (1 - pi) * pois.cdf(y), rtol=1e-12)
+    np.testing.assert_allclose(dist.cdf(-0.5), 0.0)
+    np.testing.assert_allclose(dist.mean(), (1 - pi) * pois.mean(), rtol=1e-12)
+    second = (1 - pi) * (pois.var() + pois.mean() ** 2)
+    np.testing.assert_allclose(dist.var(), second - ((1 - pi) * pois.mean()) ** 2, rtol=1e-10)
+    np.testing.assert_allclose(dist.prob_zero(), pi + (1 - pi) * np.exp(-lam), rtol=1e-14)
+    assert dist.logpdf(1.5)[0] == -np.inf
+    q = rng.uniform(0, 1, n)
+    x = dist.ppf(q)
+    assert np.all(x == np.floor(x))
+    assert np.all(dist.cdf(x) >= q - 1e-12) and np.all((x == 0) | (dist.cdf(x - 1) < q))
+
+
 @pytest.mark.parametrize("dist", [HurdleGammaDistribution([0.3, 0.8], [2.0, 0.5], [0.7, 3.0]),
+                                  ZeroInflatedPoissonDistribution([0.3, 0.6], [2.5, 0.7]),
                                   HurdleLognormalDistribution([0.3, 0.8], [0.5, -1.0], [0.4, 1.2]),
                                   TweedieDistribution([2.0, 0.4], [1.5, 0.3], power=1.4)])
 def test_samples_follow_the_distribution(dist):
@@ -336,6 +369,43 @@ def test_tweedie_init_score_is_the_maximum_likelihood(p, rng):
     assert math.exp(c[0]) == pytest.approx(y.mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_zero_inflated_poisson_init_score_is_the_maximum_likelihood(weighted, rng):
+    dist = ZeroInflatedPoissonDistribution(np.full(500, 0.35), np.full(500, 2.2))
+    y = dist.sample(1, random_state=rng)[:, 0]
+    w = rng.uniform(0.5, 2.0, 500) if weighted else np.ones(500)
+    c = go.get_loss("zero_inflated_poisson").init_score(y, w if weighted else None)
+
+    def nll(theta):
+        pi, lam = special.expit(theta[0]), math.exp(theta[1])
+        return -np.dot(w, ZeroInflatedPoissonDistribution(np.full(500, pi), np.full(500, lam)).logpdf(y)) / w.sum()
+
+    res = optimize.minimize(nll, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14})
+    np.testing.assert_allclose(c, res.x, atol=1e-5)
+    assert nll(c) <= res.fun + 1e-12
+
+
+def test_zero_inflated_poisson_init_score_edges():
+    loss = go.get_loss("zero_inflated_poisson")
+    # Fewer zeros than a Poisson gives: no structural zeros, the Poisson rate.
+    y = np.array([1.0, 2.0, 3.0, 2.0, 1.0, 2.0])
+    c = loss.init_score(y)
+    assert c[0] == -MARGIN_LIMIT and math.exp(c[1]) == pytest.approx(y.mean(), rel=1e-12)
+    assert loss.init_score(np.zeros(4))[0] == MARGIN_LIMIT
+    assert np.all(np.isfinite(loss.init_score(np.array([0.0, 0.0, 1.0, 1.0]))))
+
+
+def test_zero_inflated_poisson_fisher_information_by_simulation():
+    loss = go.get_loss("zero_inflated_poisson", curvature="fisher")
+    for pi, lam in [(0.2, 0.5), (0.5, 3.0), (0.05, 8.0)]:
+        y = ZeroInflatedPoissonDistribution(np.full(200_000, pi), np.full(200_000, lam)).sample(1, random_state=2)[:, 0]
+        m = np.column_stack([np.full(y.size, special.logit(pi)), np.full(y.size, math.log(lam))])
+        grad, hess = loss.grad_hess(y, m)
+        g = grad.astype(np.float64)
+        for j in range(2):
+            assert hess[0, j] == pytest.approx(np.mean(g[:, j] ** 2), abs=5 * np.std(g[:, j] ** 2) / math.sqrt(y.size))
+
+
 # ---------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------
@@ -345,6 +415,9 @@ def test_tweedie_init_score_is_the_maximum_likelihood(p, rng):
 @pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
 def test_bad_labels_raise(name, bad):
     loss = go.get_loss(name)
+    if name == "zero_inflated_poisson":
+        with pytest.raises(ValueError, match="integer"):
+            loss.init_score(np.array([0.0, 1.5]))
     y = np.array([0.0, 1.0, bad])
     with pytest.raises(ValueError):
         loss.init_score(y)
@@ -375,6 +448,8 @@ def test_bad_curvature_raises(name):
     (lambda: HurdleLognormalDistribution([-0.1], [0.0], [1.0]), "prob_positive"),
     (lambda: HurdleLognormalDistribution([0.5], [np.inf], [1.0]), "non-finite"),
     (lambda: HurdleLognormalDistribution([0.5], [0.0], [-1.0]), "sdlog"),
+    (lambda: ZeroInflatedPoissonDistribution([1.5], [1.0]), "zero_inflation"),
+    (lambda: ZeroInflatedPoissonDistribution([0.5], [0.0]), "rate"),
     (lambda: TweedieDistribution([0.0], [1.0]), "mu"),
     (lambda: TweedieDistribution([1.0], [-2.0]), "dispersion"),
     (lambda: TweedieDistribution([1.0], [np.nan]), "non-finite"),
@@ -406,6 +481,8 @@ def _synthetic(name, n, seed):
     elif name == "hurdle_gamma":
         params = np.column_stack([special.expit(-0.3 + 1.2 * X[:, 0]), np.exp(1 + 0.5 * X[:, 1]),
                                   np.exp(0.5 + 0.5 * X[:, 2])])
+    elif name == "zero_inflated_poisson":
+        params = np.column_stack([special.expit(-0.8 + 1.0 * X[:, 0]), np.exp(0.8 + 0.5 * X[:, 1])])
     else:
         params = np.column_stack([special.expit(-0.3 + 1.2 * X[:, 0]), 1 + 0.5 * X[:, 1],
                                   np.exp(-0.3 + 0.3 * X[:, 2])])

@@ -285,12 +285,16 @@ class ZeroInflatedPoisson(DistributionLoss):
     ``curvature="fisher"`` uses the Fisher information of each margin
     (Lambert 1992: ``pi (1 - pi)(1 - e^-lambda) w`` and
     ``(1 - pi) lambda (1 - lambda e^-lambda w)`` with ``w = pi / P(0)``);
-    ``"hessian"`` the exact Hessian where it is positive and the Fisher
-    information elsewhere.
+    ``"hessian"`` (default) the exact Hessian where it is positive and the
+    Fisher information elsewhere. The default by held-out NLL on synthetic
+    data (4,000 training rows, 200 rounds, depth 3, eta 0.05, three seeds;
+    true model 1.543, 1.561, 1.540): ``"hessian"`` 1.556 / 1.578 / 1.558
+    (XGBoost) and 1.557 / 1.577 / 1.557 (LightGBM), ``"fisher"``
+    1.559 / 1.578 / 1.560 and 1.562 / 1.578 / 1.560.
 
     Parameters
     ----------
-    curvature : {"fisher", "hessian"}, default "fisher"
+    curvature : {"hessian", "fisher"}, default "hessian"
     """
 
     name = "zero_inflated_poisson"
@@ -298,7 +302,7 @@ class ZeroInflatedPoisson(DistributionLoss):
     distribution_class = ZeroInflatedPoissonDistribution
     parameter_links = (LogitLink(), LogLink())
 
-    def __init__(self, curvature: str = "fisher") -> None:
+    def __init__(self, curvature: str = "hessian") -> None:
         super().__init__()
         self._code = _check_curvature(curvature)
         self.curvature = curvature
@@ -320,6 +324,10 @@ class ZeroInflatedPoisson(DistributionLoss):
             return np.array([MARGIN_LIMIT, -MARGIN_LIMIT])
         mean = float(np.dot(wp, yp)) / (w_pos + w_zero)
         c = float(np.dot(wp, yp)) / w_pos
+        if c <= 1.0 + 1e-12:
+            # Every positive count is 1: the rate's equation has its root at 0, below the
+            # mean; the likelihood peaks on the boundary without structural zeros.
+            return np.array([-MARGIN_LIMIT, float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))])
         rate = c
         for _ in range(200):
             # Newton on g(l) = l - c (1 - e^-l), convex and increasing right of its root.
@@ -327,7 +335,7 @@ class ZeroInflatedPoisson(DistributionLoss):
             rate -= step
             if abs(step) <= 1e-15 * rate:
                 break
-        if not rate > mean or c <= 1.0:
+        if not rate > mean:
             # Fewer zeros than the Poisson itself gives: no structural zeros.
             return np.array([-MARGIN_LIMIT, float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))])
         pi = 1.0 - mean / rate
