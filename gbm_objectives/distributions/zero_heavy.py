@@ -15,6 +15,8 @@ from ._base import Distribution
 
 #: Poisson counts more than this many standard deviations from the rate add nothing in float64.
 _POISSON_SPAN = 12.0
+#: (row, count) pairs the Tweedie cdf evaluates per block.
+_CDF_BLOCK = 1 << 20
 #: log of the largest float64: moments beyond it are reported as that maximum.
 _LOG_FLOAT_MAX = math.log(np.finfo(np.float64).max)
 
@@ -218,13 +220,17 @@ class TweedieDistribution(Distribution):
         sd = np.sqrt(lam)
         n_lo = np.maximum(1.0, np.floor(lam - _POISSON_SPAN * sd - 5.0))
         n_hi = np.ceil(lam + _POISSON_SPAN * sd + 15.0)
+        width = int((n_hi - n_lo).max()) + 1
         total = np.exp(-lam)
-        log_lam = np.log(lam)
-        for j in range(int((n_hi - n_lo).max()) + 1):
-            n = n_lo + j
-            live = n <= n_hi
-            log_pmf = n * log_lam - lam - special.gammaln(n + 1.0)
-            total = total + np.where(live, np.exp(log_pmf) * special.gammainc(n * a, x), 0.0)
+        # Rows in blocks of at most _CDF_BLOCK (row, count) pairs, each block in one call.
+        step = max(1, _CDF_BLOCK // width)
+        offsets = np.arange(width, dtype=np.float64)
+        for start in range(0, lam.shape[0], step):
+            rows = slice(start, start + step)
+            n = n_lo[rows, None] + offsets
+            log_pmf = n * np.log(lam[rows, None]) - lam[rows, None] - special.gammaln(n + 1.0)
+            terms = np.exp(log_pmf) * special.gammainc(n * a, x[rows, None])
+            total[rows] += np.where(n <= n_hi[rows, None], terms, 0.0).sum(axis=1)
         return np.where(y < 0.0, 0.0, total)
 
     def _sample(self, n_samples, rng):
