@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from ._common import clamp_grad, clamp_hess, f64
-from .families import clip_log_scale
+from .families import CURVATURE_FISHER, clip_log_scale
 
 #: Terms more than this many nats below the largest add less than float64 resolution.
 SERIES_DROP = 37.0
@@ -306,9 +306,10 @@ def _dispersion_point(yi, log_mu, log_phi, p):
 def tweedie_dispersion_grad_hess(y, margin, weight, power, curvature, table, grad, hess):
     """Tweedie(mean, dispersion; power) with margins (log mean, log dispersion).
 
-    ``curvature`` 0 is the exact Hessian where positive (always, for the log
-    mean) and the Fisher information elsewhere, 1 the Fisher information;
-    ``table`` is :func:`fisher_table` of ``power``.
+    ``curvature`` ``CURVATURE_HESSIAN`` is the exact Hessian where positive
+    (always, for the log mean) and the Fisher information elsewhere,
+    ``CURVATURE_FISHER`` the Fisher information; ``table`` is
+    :func:`fisher_table` of ``power``.
     """
     n = y.shape[0]
     weighted = weight.shape[0] > 0
@@ -317,9 +318,9 @@ def tweedie_dispersion_grad_hess(y, margin, weight, power, curvature, table, gra
         log_mu = clip_log_scale(margin[i, 0])
         log_phi = clip_log_scale(margin[i, 1])
         _, g0, h0, g1, h1, fisher0 = _dispersion_point(f64(y[i]), log_mu, log_phi, power)
-        if curvature == 1:
+        if curvature == CURVATURE_FISHER:
             h0 = fisher0
-        if curvature == 1 or not h1 > 0.0:
+        if curvature == CURVATURE_FISHER or not h1 > 0.0:
             h1 = fisher_from_table((2.0 - power) * log_mu - log_phi - log_two_minus_p, table)
         wi = f64(weight[i]) if weighted else 1.0
         grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)

@@ -54,6 +54,15 @@ def _positive_rows(y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.nd
     return y[pos], w[pos], float(w[pos].sum()), float(w[~pos].sum())
 
 
+def _log_mean(y: np.ndarray, weight_share: np.ndarray) -> float:
+    """log of the weighted mean of ``y >= 0`` (shares summing to 1), summed in logs so labels
+    and shares near 5e-324 or 1.8e308 neither under- nor overflow; -inf when it is 0."""
+    keep = (y > 0.0) & (weight_share > 0.0)
+    if not keep.any():
+        return -math.inf
+    return float(special.logsumexp(np.log(y[keep]) + np.log(weight_share[keep])))
+
+
 def _logit_share(w_pos: float, w_zero: float) -> float:
     """The maximum-likelihood logit of P(y > 0): the log odds of the positive weight."""
     if w_zero == 0.0:
@@ -123,11 +132,11 @@ class HurdleGamma(_Hurdle):
         if w_pos == 0.0:
             return np.array([logit, 0.0, 0.0])
         wn = wp / w_pos
-        mean = float(np.dot(wn, yp))
+        log_mean = _log_mean(yp, wn)
         # The shape solves log k - digamma(k) = s, s = log(mean) - mean(log y) >= 0.
-        s = math.log(mean) - float(np.dot(wn, np.log(yp)))
+        s = log_mean - float(np.dot(wn, np.log(yp)))
         if not s > 1e-14:
-            return np.array([logit, math.log(mean), MARGIN_LIMIT])
+            return np.clip(np.array([logit, log_mean, MARGIN_LIMIT]), -MARGIN_LIMIT, MARGIN_LIMIT)
         k = (3.0 - s + math.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)  # Minka's start
         for _ in range(100):
             # Newton on log k: f = log k - digamma(k) - s, df/dlog k = 1 - k trigamma(k).
@@ -137,7 +146,7 @@ class HurdleGamma(_Hurdle):
             k *= math.exp(-max(min(step, 5.0), -5.0))
             if abs(step) < 1e-15:
                 break
-        return np.clip(np.array([logit, math.log(mean), math.log(k)]), -MARGIN_LIMIT, MARGIN_LIMIT)
+        return np.clip(np.array([logit, log_mean, math.log(k)]), -MARGIN_LIMIT, MARGIN_LIMIT)
 
 
 @register_loss
@@ -249,22 +258,30 @@ class TweedieDispersion(DistributionLoss):
             y, _, weight, _ = drop_zero_weight(y, y, weight, None)
         w = objective_weight(weight, y.shape[0])
         total = float(w.sum())
-        mean = float(np.dot(w, y)) / total
-        if not mean > 0.0:
+        log_mean = _log_mean(y, w / total)
+        if not math.isfinite(log_mean):
+            # No positive label of positive weight: mu -> 0 (or phi -> inf) is the optimum.
             return np.array([-MARGIN_LIMIT, MARGIN_LIMIT])
-        log_mu = float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))
+        log_mu = float(np.clip(log_mean, -MARGIN_LIMIT, MARGIN_LIMIT))
         ones = np.ones((y.shape[0], 1))
 
         def fun(log_phi: float) -> float:
             margin = np.ascontiguousarray(np.column_stack([ones * log_mu, ones * log_phi]))
-            return self.loss_sum(y, margin, w) / total
+            value = self.loss_sum(y, margin, w) / total
+            return value if math.isfinite(value) else 1e300
 
-        moment = float(np.dot(w, (y - mean) ** 2)) / total / mean**self.power
-        start = math.log(moment) if moment > 0.0 else -MARGIN_LIMIT
+        # The moment estimate Var / mu^p, in logs so labels near the float64 limits stay finite.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            spread = float(np.dot(w, np.expm1(np.log(y) - log_mean) ** 2)) / total
+        start = math.log(spread) + (2.0 - self.power) * log_mean if spread > 0.0 else -MARGIN_LIMIT
+        start = min(max(start, -MARGIN_LIMIT), MARGIN_LIMIT)
         lo, hi = max(start - 8.0, -MARGIN_LIMIT), min(start + 8.0, MARGIN_LIMIT)
         for _ in range(8):
             # Widen the bracket until the minimum lies inside it.
-            res = optimize.minimize_scalar(fun, bounds=(lo, hi), method="bounded", options={"xatol": 1e-11})
+            # Labels near the float64 limit give losses near it: the parabolic steps may overflow
+            # on the way (harmlessly: the golden-section steps take over).
+            with np.errstate(over="ignore", invalid="ignore"):
+                res = optimize.minimize_scalar(fun, bounds=(lo, hi), method="bounded", options={"xatol": 1e-11})
             at_low, at_high = res.x - lo < 1e-6 and lo > -MARGIN_LIMIT, hi - res.x < 1e-6 and hi < MARGIN_LIMIT
             if not (at_low or at_high):
                 break
@@ -322,12 +339,12 @@ class ZeroInflatedPoisson(DistributionLoss):
         yp, wp, w_pos, w_zero = _positive_rows(y, weight)
         if w_pos == 0.0:
             return np.array([MARGIN_LIMIT, -MARGIN_LIMIT])
-        mean = float(np.dot(wp, yp)) / (w_pos + w_zero)
-        c = float(np.dot(wp, yp)) / w_pos
+        c = math.exp(_log_mean(yp, wp / w_pos))  # counts >= 1: no under- or overflow
+        log_mean = math.log(c) + math.log(w_pos) - math.log(w_pos + w_zero)
         if c <= 1.0 + 1e-12:
             # Every positive count is 1: the rate's equation has its root at 0, below the
             # mean; the likelihood peaks on the boundary without structural zeros.
-            return np.array([-MARGIN_LIMIT, float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))])
+            return np.array([-MARGIN_LIMIT, float(np.clip(log_mean, -MARGIN_LIMIT, MARGIN_LIMIT))])
         rate = c
         for _ in range(200):
             # Newton on g(l) = l - c (1 - e^-l), convex and increasing right of its root.
@@ -335,8 +352,10 @@ class ZeroInflatedPoisson(DistributionLoss):
             rate -= step
             if abs(step) <= 1e-15 * rate:
                 break
-        if not rate > mean:
+        r = math.exp(log_mean - math.log(rate))  # 1 - pi
+        if not r < 1.0:
             # Fewer zeros than the Poisson itself gives: no structural zeros.
-            return np.array([-MARGIN_LIMIT, float(np.clip(math.log(mean), -MARGIN_LIMIT, MARGIN_LIMIT))])
-        pi = 1.0 - mean / rate
-        return np.clip(np.array([math.log(pi) - math.log1p(-pi), math.log(rate)]), -MARGIN_LIMIT, MARGIN_LIMIT)
+            return np.array([-MARGIN_LIMIT, float(np.clip(log_mean, -MARGIN_LIMIT, MARGIN_LIMIT))])
+        # logit(pi) with pi = 1 - r, written so that r near 0 (pi near 1) stays finite.
+        logit = math.log1p(-r) - math.log(r) if r > 0.0 else MARGIN_LIMIT
+        return np.clip(np.array([logit, math.log(rate)]), -MARGIN_LIMIT, MARGIN_LIMIT)
