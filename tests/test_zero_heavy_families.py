@@ -406,6 +406,27 @@ def test_zero_inflated_poisson_fisher_information_by_simulation():
             assert hess[0, j] == pytest.approx(np.mean(g[:, j] ** 2), abs=5 * np.std(g[:, j] ** 2) / math.sqrt(y.size))
 
 
+_EXTREME_LABELS = [np.array([5e-324, 0.0, 0.0]), np.array([1e300, 1e300]), np.array([0.0, 5e-324]),
+                   np.array([1e-300, 1e300, 0.0]), np.array([0.0, 0.0, 0.0]), np.array([3.0, 3.0, 3.0])]
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("index", range(len(_EXTREME_LABELS)))
+def test_init_score_and_derivatives_finite_at_float64_limits(name, index):
+    # (tests/test_extremes.py draws labels by link, not by label domain, for multi-output losses.)
+    loss = go.get_loss(name)
+    y = _EXTREME_LABELS[index]
+    if name == "zero_inflated_poisson":
+        y = np.floor(np.minimum(y, 1e15))
+    for w in (None, np.r_[5e-324, np.ones(y.size - 1)], np.r_[1e300, np.full(y.size - 1, 1e-300)]):
+        c = loss.init_score(y, w)
+        assert np.all(np.isfinite(c)), (y, w, c)
+        for margin in (np.tile(c, (y.size, 1)), np.full((y.size, loss.n_outputs), 1e3),
+                       np.full((y.size, loss.n_outputs), -1e3)):
+            g, h = loss.grad_hess(y, margin, w)
+            assert np.all(np.isfinite(g)) and np.all(np.isfinite(h)) and np.all(h > 0)
+
+
 # ---------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------
