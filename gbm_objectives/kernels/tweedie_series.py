@@ -130,6 +130,27 @@ def log_series_at_log(log_y, log_phi, p, allow_stride):
 
 
 @njit(**_JIT)
+def _half_deviance_ratio(u, s):
+    """``(r^s - s r + s - 1) / (s (s - 1))`` at ``r = e^u``, ``s = 2 - p``: half the unit
+    deviance over ``mu^(2-p)``. Near ``r = 1`` as the series sum_k G_k u^k / k! with
+    G_k = 1 + s + ... + s^(k-2) > 0, so no two terms cancel."""
+    if abs(u) > 0.5:
+        return (math.expm1(s * u) - s * math.expm1(u)) / (s * (s - 1.0))
+    total = 0.0
+    term = u  # u^k / k!
+    geometric = 0.0
+    power = 1.0  # s^(k-2)
+    for k in range(2, 40):
+        term *= u / k
+        geometric += power
+        power *= s
+        total += geometric * term
+        if abs(geometric * term) <= 1e-17 * abs(total):
+            break
+    return total
+
+
+@njit(**_JIT)
 def tweedie_loglik_point(y, log_mu, log_phi, p, allow_stride):
     """log f(y; mu, phi, p) and its first two derivatives in log phi.
 
@@ -144,8 +165,9 @@ def tweedie_loglik_point(y, log_mu, log_phi, p, allow_stride):
     log_y = math.log(y)
     theta = math.exp((1.0 - p) * log_mu) / (1.0 - p)
     if (2.0 - p) * log_y - math.log(2.0 - p) - log_phi > LOG_SADDLEPOINT_TERMS:
-        # Half the unit deviance over phi: y^(2-p)/((1-p)(2-p)) - y theta + kappa.
-        half_dev = (math.exp((2.0 - p) * log_y) / ((1.0 - p) * (2.0 - p)) - y * theta + kappa) * inv_phi
+        # Half the unit deviance over phi, y^(2-p)/((1-p)(2-p)) - y theta + kappa, written
+        # as mu^(2-p) times a function of log(y / mu) that is exact near y = mu.
+        half_dev = math.exp((2.0 - p) * log_mu - log_phi) * _half_deviance_ratio(log_y - log_mu, 2.0 - p)
         ll = -_HALF_LOG_2PI - 0.5 * (log_phi + p * log_y) - half_dev
         return ll, -0.5 + half_dev, -half_dev
     e = (y * theta - kappa) * inv_phi
