@@ -245,6 +245,19 @@ def test_saddlepoint_form_continues_the_series_beyond_its_range():
         assert abs(d1 - (-(1 + a) * mean_j - e)) <= 1e-7 * size
 
 
+@pytest.mark.parametrize("s", [0.01, 0.5, 0.99])
+def test_saddlepoint_half_deviance_is_exact_near_the_mean(s):
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    for u in (1e-12, -3e-9, 1e-4, 0.2, -0.45, 0.5001, 2.0, -6.0):
+        r = Decimal(u).exp()
+        sd = Decimal(s)
+        exact = (r**sd - sd * r + sd - 1) / (sd * (sd - 1))
+        got = tweedie_series._half_deviance_ratio(u, s)
+        assert got == pytest.approx(float(exact), rel=1e-13), u
+
+
 # ---------------------------------------------------------------------------
 # Derivatives and curvature
 # ---------------------------------------------------------------------------
