@@ -64,6 +64,10 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "student_t": {"normalize": False},
     "negative_binomial": {"normalize": False},
     "gamma_shape": {"normalize": False},
+    "tweedie_dispersion": {"power": 1.5, "normalize": False},
+    "hurdle_gamma": {"normalize": False},
+    "hurdle_lognormal": {"normalize": False},
+    "zero_inflated_poisson": {"normalize": False},
 }
 #: Candidates per query for grouped losses.
 GROUP_SIZE = 10
@@ -493,6 +497,106 @@ def _np_gamma_shape(loss, y, f):
     return grad, np.maximum(curv, HESS_FLOOR)
 
 
+def _np_tweedie_series(y, log_phi, p):
+    """log sum_j W_j and E[j] of the Dunn-Smyth series over every term j = 1 .. J (y > 0)."""
+    from scipy.special import gammaln, logsumexp
+
+    a = (2.0 - p) / (p - 1.0)
+    log_y = np.log(y)
+    z = a * log_y - (1.0 + a) * log_phi - np.log(2.0 - p) - a * np.log(p - 1.0)
+    peak = np.exp((2.0 - p) * log_y - np.log(2.0 - p) - log_phi)
+    j = np.arange(1.0, float(np.max(peak + 40.0 * np.sqrt(peak) + 60.0)))
+    terms = j[None, :] * z[:, None] - gammaln(j + 1.0)[None, :] - gammaln(j * a)[None, :]
+    log_s = logsumexp(terms, axis=1)
+    return log_s, (np.exp(terms - log_s[:, None]) * j[None, :]).sum(axis=1)
+
+
+@numpy_reference("tweedie_dispersion")
+def _np_tweedie_dispersion(loss, y, f):
+    from gbm_objectives.kernels.tweedie_series import FISHER_T_LOW, FISHER_T_STEP, fisher_table
+
+    p = loss.power
+    a = (2.0 - p) / (p - 1.0)
+    log_mu, log_phi = f[:, 0], f[:, 1]
+    b = np.exp((2.0 - p) * log_mu - log_phi)
+    c = y * np.exp((1.0 - p) * log_mu - log_phi)
+    pos = y > 0
+    e = c / (1.0 - p) - b / (2.0 - p)  # (y theta - kappa) / phi
+    g1 = e.copy()  # y = 0: the loss is kappa / phi
+    _, mean_j = _np_tweedie_series(y[pos], log_phi[pos], p)
+    g1[pos] = (1.0 + a) * mean_j + e[pos]
+    # Fisher information of the log dispersion: the tabulated log values, cubic Lagrange in log lambda.
+    table = fisher_table(p)
+    x = (np.log(b / (2.0 - p)) - FISHER_T_LOW) / FISHER_T_STEP
+    i = np.clip(np.floor(x).astype(int) - 1, 0, table.shape[0] - 4)
+    u = x - i
+    basis = [-(u - 1) * (u - 2) * (u - 3) / 6, u * (u - 2) * (u - 3) / 2, -u * (u - 1) * (u - 3) / 2,
+             u * (u - 1) * (u - 2) / 6]
+    fisher1 = np.exp(sum(w * table[i + m] for m, w in enumerate(basis)))
+    grad = np.column_stack([b - c, g1])
+    hess = np.column_stack([b if loss.curvature == "fisher" else (2.0 - p) * b + (p - 1.0) * c, fisher1])
+    if loss.curvature == "hessian":
+        raise NotImplementedError("the benchmark reference covers the default curvature")
+    return grad, np.maximum(hess, HESS_FLOOR)
+
+
+def _np_hurdle_logit(y, f0):
+    pi = 1.0 / (1.0 + np.exp(-f0))
+    return np.where(y > 0, pi - 1.0, pi), pi * (1.0 - pi), pi
+
+
+@numpy_reference("hurdle_gamma")
+def _np_hurdle_gamma(loss, y, f):
+    from scipy.special import digamma, polygamma
+
+    g0, h0, pi = _np_hurdle_logit(y, f[:, 0])
+    mu, k = np.exp(f[:, 1]), np.exp(f[:, 2])
+    pos = y > 0
+    r = np.where(pos, y, mu) / mu
+    g1 = np.where(pos, k * (1.0 - r), 0.0)
+    g2 = np.where(pos, k * (digamma(k) - np.log(k) + r - 1.0 - np.log(r)), 0.0)
+    fisher = np.column_stack([pi * k, pi * (k * k * polygamma(1, k) - k)])
+    if loss.curvature == "hessian":
+        # Positive rows: the exact Hessian where it is positive.
+        exact = np.column_stack([k * r, g2 + k * k * polygamma(1, k) - k])
+        fisher = np.where(pos[:, None] & (exact > 0), exact, fisher)
+    return np.column_stack([g0, g1, g2]), np.maximum(np.column_stack([h0, fisher]), HESS_FLOOR)
+
+
+@numpy_reference("hurdle_lognormal")
+def _np_hurdle_lognormal(loss, y, f):
+    g0, h0, pi = _np_hurdle_logit(y, f[:, 0])
+    pos = y > 0
+    s = np.exp(f[:, 2])
+    z = np.where(pos, (np.log(np.where(pos, y, 1.0)) - f[:, 1]) / s, 0.0)
+    grad = np.column_stack([g0, np.where(pos, -z / s, 0.0), np.where(pos, 1.0 - z * z, 0.0)])
+    fisher = np.column_stack([pi / (s * s), 2.0 * pi])
+    if loss.curvature == "hessian":
+        exact = np.column_stack([1.0 / (s * s), 2.0 * z * z])
+        fisher = np.where(pos[:, None] & (exact > 0), exact, fisher)
+    return grad, np.maximum(np.column_stack([h0, fisher]), HESS_FLOOR)
+
+
+@numpy_reference("zero_inflated_poisson")
+def _np_zero_inflated_poisson(loss, y, f):
+    pi = 1.0 / (1.0 + np.exp(-f[:, 0]))
+    lam = np.exp(f[:, 1])
+    q = np.exp(-lam)
+    p0 = pi + (1.0 - pi) * q
+    zero = y == 0
+    g0 = np.where(zero, -pi * (1.0 - pi) * (1.0 - q) / p0, pi)
+    g1 = np.where(zero, lam * (1.0 - pi) * q / p0, lam - y)
+    fisher = np.column_stack([pi * pi * (1.0 - pi) * (1.0 - q) / p0, (1.0 - pi) * lam * (1.0 - lam * pi * q / p0)])
+    if loss.curvature == "hessian":
+        w = pi / p0  # P(structural zero | y = 0)
+        h0 = np.where(zero, -(1.0 - q) * (1.0 - pi) * w * ((1.0 - 2.0 * pi) - (1.0 - pi) * (1.0 - q) * w),
+                      pi * (1.0 - pi))
+        h1 = np.where(zero, lam * (1.0 - w) * (1.0 - lam * w), lam)
+        exact = np.column_stack([h0, h1])
+        fisher = np.where(exact > 0, exact, fisher)
+    return np.column_stack([g0, g1]), np.maximum(fisher, HESS_FLOOR)
+
+
 @numpy_reference("absolute_error")
 def _np_absolute_error(loss, y, f):
     # |r| is twice the pinball loss at alpha = 0.5: gradient sign(r), 0 at a tie.
@@ -701,6 +805,59 @@ def _torch_gamma_shape(torch, loss, y, f):
     k = torch.exp(log_k)
     log_y = torch.log(y)
     return torch.lgamma(k) - k * log_k + k * log_mu - (k - 1.0) * log_y + k * y * torch.exp(-log_mu)
+
+
+@torch_reference("tweedie_dispersion")
+def _torch_tweedie_dispersion(torch, loss, y, f):
+    p = loss.power
+    a = (2.0 - p) / (p - 1.0)
+    log_mu, log_phi = f[:, 0], f[:, 1]
+    kappa = torch.exp((2.0 - p) * log_mu) / (2.0 - p)
+    theta = torch.exp((1.0 - p) * log_mu) / (1.0 - p)
+    pos = y > 0
+    safe_y = torch.where(pos, y, torch.ones_like(y))
+    log_y = torch.log(safe_y)
+    e = (y * theta - kappa) / torch.exp(log_phi)
+    z = a * log_y - (1.0 + a) * log_phi - np.log(2.0 - p) - a * np.log(p - 1.0)
+    peak = np.exp((2.0 - p) * np.log(safe_y.detach().numpy()) - np.log(2.0 - p) - log_phi.detach().numpy())
+    j = torch.arange(1.0, float(np.max(peak + 40.0 * np.sqrt(peak) + 60.0)), dtype=f.dtype)
+    terms = j[None, :] * z[:, None] - torch.lgamma(j + 1.0)[None, :] - torch.lgamma(j * a)[None, :]
+    log_density = torch.where(pos, torch.logsumexp(terms, dim=1) - log_y + e, e)
+    return -log_density
+
+
+def _torch_hurdle_logit(torch, y, f0):
+    softplus = torch.nn.functional.softplus
+    return torch.where(y > 0, softplus(-f0), softplus(f0))
+
+
+@torch_reference("hurdle_gamma")
+def _torch_hurdle_gamma(torch, loss, y, f):
+    pos = y > 0
+    log_y = torch.log(torch.where(pos, y, torch.ones_like(y)))
+    log_mu, k = f[:, 1], torch.exp(f[:, 2])
+    positive = (torch.lgamma(k) - k * torch.log(k) + k * log_mu - (k - 1.0) * log_y
+                + k * torch.exp(log_y - log_mu))
+    return _torch_hurdle_logit(torch, y, f[:, 0]) + torch.where(pos, positive, torch.zeros_like(y))
+
+
+@torch_reference("hurdle_lognormal")
+def _torch_hurdle_lognormal(torch, loss, y, f):
+    pos = y > 0
+    log_y = torch.log(torch.where(pos, y, torch.ones_like(y)))
+    z = (log_y - f[:, 1]) / torch.exp(f[:, 2])
+    positive = log_y + f[:, 2] + 0.5 * z * z + 0.5 * np.log(2.0 * np.pi)
+    return _torch_hurdle_logit(torch, y, f[:, 0]) + torch.where(pos, positive, torch.zeros_like(y))
+
+
+@torch_reference("zero_inflated_poisson")
+def _torch_zero_inflated_poisson(torch, loss, y, f):
+    log_pi = -torch.nn.functional.softplus(-f[:, 0])
+    log_1m_pi = -torch.nn.functional.softplus(f[:, 0])
+    lam = torch.exp(f[:, 1])
+    zero = -torch.logaddexp(log_pi, log_1m_pi - lam)
+    positive = -log_1m_pi + lam - y * f[:, 1] + torch.lgamma(y + 1.0)
+    return torch.where(y == 0, zero, positive)
 
 
 @torch_reference("absolute_error")

@@ -27,7 +27,8 @@ of them (large ``y``, small ``phi``) the walk takes every ``h``-th term with
 a smooth bell in ``j``, for which that sum equals the full one to far below
 float64 resolution (trapezoid rule on an analytic integrand; error of order
 ``exp(-2 pi^2 16)``), so the cost per row stays bounded however large ``y``
-gets.
+gets. The series lives in :mod:`gbm_objectives.kernels.tweedie_series`,
+shared with the ``tweedie_dispersion`` family.
 
 References
 ----------
@@ -41,108 +42,16 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from ._validation import as_float_array, check_scalar
+from .kernels.tweedie_series import log_series as _log_series  # noqa: F401  (tweedie_power re-exports it)
+from .kernels.tweedie_series import loglik_rows as _loglik_rows
 
 __all__ = ["sample_tweedie", "tweedie_log_density"]
 
-#: Terms more than this many nats below the largest add less than float64 resolution.
-_SERIES_DROP = 37.0
-#: The log-series walk takes every h-th term with h = spread / _STRIDE_DIVISOR.
-_STRIDE_DIVISOR = 4.0
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
-
-
-# ---------------------------------------------------------------------------
-# The series
-# ---------------------------------------------------------------------------
-
-
-@njit(**_JIT)
-def _log_w(j, z, a):
-    return j * z - math.lgamma(j + 1.0) - math.lgamma(j * a)
-
-
-@njit(**_JIT)
-def _walk(z, a, j0, h, ref, s0, s1, s2, direction):
-    """Add the terms j0 + k h (k = 1, 2, ...) in one direction to the rescaled sums.
-
-    The sums hold sum_j exp(log W_j - ref) * (1, d, d^2) with d = j - centre,
-    where the centre is the walk's start; ``ref`` follows the largest term so
-    nothing overflows. Returns the updated state and whether the walk hit
-    j < 1 (the bell is cut by the series' start, so striding is not exact).
-    """
-    j = j0
-    while True:
-        j = j + direction * h
-        if j < 1.0:
-            return ref, s0, s1, s2, direction < 0 and h > 1.0
-        t = _log_w(j, z, a)
-        d = j - j0
-        if t > ref:
-            scale = math.exp(ref - t)
-            s0, s1, s2 = s0 * scale, s1 * scale, s2 * scale
-            ref = t
-        e = math.exp(t - ref)
-        s0 += e
-        s1 += e * d
-        s2 += e * d * d
-        if t < ref - _SERIES_DROP:
-            return ref, s0, s1, s2, False
-
-
-@njit(**_JIT)
-def _log_series(y, log_phi, p, allow_stride):
-    """log sum_j W_j and the mean and variance of j under the weights W_j."""
-    a = (2.0 - p) / (p - 1.0)
-    log_y = math.log(y)
-    z = a * log_y - (1.0 + a) * log_phi - math.log(2.0 - p) - a * math.log(p - 1.0)
-    log_jmax = (2.0 - p) * log_y - math.log(2.0 - p) - log_phi
-    jmax = math.exp(min(log_jmax, 700.0))
-    j0 = max(1.0, math.floor(jmax + 0.5))
-    # The log-terms have curvature about (1 + a) / j near their peak.
-    spread = math.sqrt(j0 / (1.0 + a))
-    h = 1.0
-    if allow_stride:
-        h = max(1.0, math.floor(spread / _STRIDE_DIVISOR))
-    while True:
-        ref = _log_w(j0, z, a)
-        s0, s1, s2 = 1.0, 0.0, 0.0
-        ref, s0, s1, s2, cut = _walk(z, a, j0, h, ref, s0, s1, s2, 1.0)
-        ref, s0, s1, s2, cut = _walk(z, a, j0, h, ref, s0, s1, s2, -1.0)
-        if not cut:
-            break
-        h = 1.0  # the bell reaches j = 1: sum every term instead
-    mean_d = s1 / s0
-    var = max(s2 / s0 - mean_d * mean_d, 0.0)
-    return ref + math.log(s0 * h), j0 + mean_d, var
-
-
-@njit(**_JIT)
-def _loglik_rows(y, mu, w, log_phi, p, allow_stride, ll, d1, d2):
-    """Per-row log-density and its first two derivatives with respect to log phi."""
-    a = (2.0 - p) / (p - 1.0)
-    for i in range(y.shape[0]):
-        log_phi_i = log_phi - math.log(w[i])
-        inv_phi_i = math.exp(-log_phi_i)
-        kappa = mu[i] ** (2.0 - p) / (2.0 - p)
-        if y[i] > 0.0:
-            theta = mu[i] ** (1.0 - p) / (1.0 - p)
-            e = (y[i] * theta - kappa) * inv_phi_i
-            log_s, mean_j, var_j = _log_series(y[i], log_phi_i, p, allow_stride)
-            ll[i] = log_s - math.log(y[i]) + e
-            d1[i] = -(1.0 + a) * mean_j - e
-            d2[i] = (1.0 + a) * (1.0 + a) * var_j + e
-        else:
-            e = -kappa * inv_phi_i
-            ll[i] = e
-            d1[i] = -e
-            d2[i] = e
-
 
 def _loglik(y, mu, w, log_phi, p, allow_stride=True):
+    """Per-row log-density (dispersion ``phi / w_i``) and its first two derivatives in log phi."""
     n = y.shape[0]
     ll, d1, d2 = np.empty(n), np.empty(n), np.empty(n)
     _loglik_rows(y, mu, w, float(log_phi), float(p), allow_stride, ll, d1, d2)

@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import integrate, special
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, softmax
 
@@ -28,6 +29,7 @@ import gbm_objectives
 import gbm_objectives.kernels
 from gbm_objectives import as_loss, available_losses, get_loss
 from gbm_objectives.domains import Domain
+from gbm_objectives.tweedie_density import tweedie_log_density
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 HESS_FLOOR = 1e-16
@@ -123,6 +125,13 @@ def _build_cases() -> list[Case]:
         cases.append(_case("student_t", "real", curvature=curvature, normalize=False))
         cases.append(_case("negative_binomial", "counts", curvature=curvature, normalize=False))
         cases.append(_case("gamma_shape", "positive", curvature=curvature, normalize=False))
+    for curvature in ("fisher", "hessian"):
+        cases.append(_case("tweedie_dispersion", "nonneg", power=1.5, curvature=curvature, normalize=False))
+        cases.append(_case("hurdle_gamma", "nonneg", curvature=curvature, normalize=False))
+        cases.append(_case("hurdle_lognormal", "nonneg", curvature=curvature, normalize=False))
+    cases.append(_case("tweedie_dispersion", "nonneg", power=1.2, curvature="fisher", normalize=False))
+    for curvature in ("fisher", "hessian"):
+        cases.append(_case("zero_inflated_poisson", "zero_heavy_counts", curvature=curvature, normalize=False))
     return cases
 
 
@@ -198,6 +207,10 @@ def make_labels(kind: str, loss, rng: np.random.Generator, n: int):
                 y[start:start + size] = rng.integers(0, 3, size)
                 y[start + rng.integers(size)] = 2.0
             start += size
+    elif kind == "zero_heavy_counts":
+        y = rng.poisson(rng.gamma(1.0, 3.0, n)).astype(np.float64)
+        y[rng.random(n) < 0.3] = 0.0
+        y = with_edges(y, [0.0, 1.0, 200.0])
     else:  # pragma: no cover - a typo in a case
         raise AssertionError(f"unknown label kind {kind}")
     return y, group
@@ -303,6 +316,36 @@ def _level_set_curvature(loss, y, margin):
     return (s * s * tail).reshape(margin.shape) if k > 1 else (s * s * tail)[:, 0]
 
 
+def _tweedie_log_dispersion_fisher(margin_row, power):
+    """E[(d log f / d log phi)^2] by adaptive quadrature over y of the public density, the
+    score by central differences in log phi (independent of the kernels' table)."""
+    mu, phi = np.exp(margin_row[0]), np.exp(margin_row[1])
+    lam = mu ** (2 - power) / ((2 - power) * phi)
+
+    def score(y):
+        h = 1e-5
+        up = tweedie_log_density([y], mu, phi * np.exp(h), power)[0]
+        down = tweedie_log_density([y], mu, phi * np.exp(-h), power)[0]
+        return (up - down) / (2 * h)
+
+    def integrand(log_y):
+        y = np.exp(log_y)
+        return np.exp(tweedie_log_density([y], mu, phi, power)[0] + log_y) * score(y) ** 2
+
+    # y > 0 is a Poisson(lam) mixture of Gamma(n a, scale) laws: from the left tail of
+    # n = 1 to the right tail of the largest count with mass.
+    a = (2 - power) / (power - 1)
+    scale = phi * (power - 1) * mu ** (power - 1)
+    n_hi = lam + 12 * np.sqrt(lam) + 15
+    low = np.log(scale) + (np.log(1e-30) + special.gammaln(a + 1)) / a
+    high = np.log(scale * (n_hi * a + 12 * np.sqrt(n_hi * a) + 60))
+    edges = np.unique(np.clip([low, np.log(scale * a), np.log(mu), high], low, high))
+    total = np.exp(-lam) * lam * lam
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        total += integrate.quad(integrand, lo, hi, limit=400, epsabs=1e-12, epsrel=1e-9)[0]
+    return total
+
+
 def _family_curvature(loss, y, margin, fd_hess):
     """The Fisher information of each parameter's margin (``curvature="fisher"``), or the
     true Hessian where it is positive and the Fisher information elsewhere."""
@@ -310,6 +353,26 @@ def _family_curvature(loss, y, margin, fd_hess):
         fisher = np.column_stack([np.exp(-2.0 * margin[:, 1]), np.full(len(y), 2.0)])
     elif loss.name in ("lognormal", "student_t", "negative_binomial", "gamma_shape"):
         return _shape_family_curvature(loss, y, margin, fd_hess)
+    elif loss.name in ("hurdle_gamma", "hurdle_lognormal"):
+        # The positive part's information times pi = P(y > 0); zero rows have no Hessian there.
+        pi = expit(margin[:, 0])
+        if loss.name == "hurdle_gamma":
+            k = np.exp(margin[:, 2])
+            positive = [k, k * k * special.polygamma(1, k) - k]
+        else:
+            positive = [np.exp(-2.0 * margin[:, 2]), np.full(len(y), 2.0)]
+        fisher = np.column_stack([pi * (1 - pi)] + [pi * f for f in positive])
+        if loss.curvature == "hessian":
+            fd_hess = np.where((y > 0)[:, None], fd_hess, 0.0)
+    elif loss.name == "zero_inflated_poisson":
+        # Lambert (1992), per margin: the expectation of the squared score over y.
+        pi, lam = expit(margin[:, 0]), np.exp(margin[:, 1])
+        p0 = pi + (1 - pi) * np.exp(-lam)
+        fisher = np.column_stack([pi**2 * (1 - pi) * (1 - np.exp(-lam)) / p0,
+                                  (1 - pi) * lam * (1 - lam * pi * np.exp(-lam) / p0)])
+    elif loss.name == "tweedie_dispersion":
+        fisher = np.column_stack([np.exp((2 - loss.power) * margin[:, 0] - margin[:, 1]),
+                                  [_tweedie_log_dispersion_fisher(mi, loss.power) for mi in margin]])
     else:  # pragma: no cover - a family without its Fisher information here
         raise AssertionError(f"write the Fisher information of {loss.name} into _family_curvature")
     if loss.curvature == "fisher":

@@ -17,7 +17,19 @@ from .scores import (
     pit_histogram,
     zero_calibration,
 )
+from .zero_heavy import (
+    HurdleGammaDistribution,
+    HurdleLognormalDistribution,
+    TweedieDistribution,
+    ZeroInflatedPoissonDistribution,
+)
 
-__all__ = ["Distribution"]
+__all__ = [
+    "Distribution",
+    "TweedieDistribution",
+    "HurdleGammaDistribution",
+    "HurdleLognormalDistribution",
+    "ZeroInflatedPoissonDistribution",
+]
 __all__ += ["log_score", "crps", "pit", "PITHistogram", "pit_histogram", "calibration_table", "IntervalCoverage",
             "interval_coverage", "zero_calibration"]

@@ -33,6 +33,7 @@ from .multiclass import Softmax, SoftmaxFocal, _Multiclass  # noqa: F401
 from .ranking import InfoNCE
 from .regression import AbsoluteError, Expectile, Huber, LogCosh, PseudoHuber, Quantile, SquaredError
 from .tweedie import Gamma, Poisson, Tweedie
+from .zero_heavy import HurdleGamma, HurdleLognormal, TweedieDispersion, ZeroInflatedPoisson
 
 __all__ = [
     "Loss",
@@ -53,6 +54,10 @@ __all__ = [
     "StudentT",
     "NegativeBinomial",
     "GammaShape",
+    "TweedieDispersion",
+    "HurdleGamma",
+    "HurdleLognormal",
+    "ZeroInflatedPoisson",
     "Poisson",
     "Gamma",
     "Tweedie",
