@@ -141,6 +141,16 @@ class Loss:
         check_choice(booster, "booster", ("xgboost", "lightgbm"))
         return None
 
+    def booster_defaults(self, booster: str) -> dict[str, Any]:
+        """Booster parameters the adapters use for this loss unless the user sets them.
+
+        Parameters
+        ----------
+        booster : {"xgboost", "lightgbm"}
+        """
+        check_choice(booster, "booster", ("xgboost", "lightgbm"))
+        return {}
+
     # -- parameters: all read from the constructor's signature ------------------
     @property
     def params(self) -> dict[str, Any]:

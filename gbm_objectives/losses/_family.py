@@ -100,6 +100,19 @@ class DistributionLoss(Loss):
                 families.curvature_sums(hess, weight, sums)
             families.scale_outputs(grad, hess, np.asarray(sums, dtype=np.float64))
 
+    def booster_defaults(self, booster: str) -> dict[str, Any]:
+        """XGBoost: ``min_child_weight=20`` (normalised outputs), else nothing.
+
+        With each output's curvature normalised to a mean of 1 per row,
+        XGBoost's default ``min_child_weight=1`` lets a leaf hold one row,
+        whose residual alone then sets a scale or a shape: held-out
+        log-likelihoods collapse (medical expenditure, 3,900 rows, 200
+        rounds: hurdle_gamma 8.48 nats at 1 against 5.55 at 20). 20 rows is
+        LightGBM's own default (``min_data_in_leaf``).
+        """
+        super().booster_defaults(booster)
+        return {"min_child_weight": 20.0} if booster == "xgboost" and self.normalize else {}
+
     def distribution_options(self) -> dict[str, Any]:
         """Fixed (not per-row) arguments of the distribution, such as a Tweedie power."""
         return {}

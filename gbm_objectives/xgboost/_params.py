@@ -277,6 +277,8 @@ def _prepare_params(loss: Loss, params: Mapping[str, Any] | None, refit_leaves: 
                 f"get_loss({loss.name!r}, max_delta_step=...), and remove it from params"
             )
     out.update(carrier)
+    for key, value in loss.booster_defaults("xgboost").items():
+        out.setdefault(key, value)
     if "eval_metric" not in out:
         # The built-in objective's default metric would be on a different loss.
         out["disable_default_eval_metric"] = True
