@@ -233,3 +233,25 @@ def test_normalized_model_is_equivariant_to_the_label_scale(backend, data):
         assert_allclose(large[:, j] / factor, small[:, j], rtol=2e-3, atol=2e-3 * np.abs(small[:, j]).max())
     stuck = fit("normal(normalize=False)", y_tr * factor)
     assert np.std(stuck[:, 0]) < 0.05 * np.std(large[:, 0])
+
+
+def test_xgboost_leaves_of_distributional_losses_hold_twenty_rows_unless_set(data):
+    xgb = pytest.importorskip("xgboost")
+    import json
+
+    from gbm_objectives import xgboost as gx
+
+    x_tr, y_tr, _, _, _, _ = data
+    d = xgb.DMatrix(x_tr, label=y_tr)
+
+    def min_child_weight(spec, params):
+        booster = gx.train(spec, {"nthread": 1, **params}, d, 2)
+        return float(json.loads(booster.save_config())["learner"]["gradient_booster"]["tree_train_param"]
+                     ["min_child_weight"])
+
+    assert min_child_weight("normal", {}) == 20.0
+    assert min_child_weight("normal", {"min_child_weight": 3}) == 3.0
+    # unnormalised curvatures have no row scale: XGBoost's own default stays
+    assert min_child_weight("normal(normalize=False)", {}) == 1.0
+    assert min_child_weight("squared_error", {}) == 1.0
+    assert get_loss("normal").booster_defaults("lightgbm") == {}
