@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gbm_objectives.ablation import ablate_losses, sweep_loss_parameter, sweep_tweedie_power
-from gbm_objectives.ablation._experiment import _fit_fold_stopped, _fit_folds, _in_order
+from gbm_objectives.ablation._experiment import _fit_fold_stopped, _fit_folds, _in_order, _own_arrays
 from gbm_objectives.ablation._inputs import FeatureMatrix
 
 distributed = pytest.importorskip("distributed")
@@ -146,9 +146,23 @@ def test_results_arriving_out_of_order_are_put_back_in_order():
     assert list(_in_order(iter(arrivals))) == ["a", "b", "c", "d", "e"]
 
 
-def test_worker_processes_give_the_in_process_table(data):
-    # Separate worker processes: the losses, the folds and the data travel pickled.
-    X, y, _ = data
+def test_gathered_predictions_are_copied_into_aligned_arrays():
+    buffer = np.zeros(8 * 100 + 3, dtype=np.uint8)
+    unaligned = buffer[3:].view(np.float64)
+    unaligned[:] = np.linspace(0.0, 1.0, 100)
+    assert not unaligned.flags.aligned
+    pred, seconds, kept = _own_arrays((unaligned, 1.5, None))
+    assert pred.flags.aligned and pred.flags.owndata and pred.flags.writeable
+    np.testing.assert_array_equal(pred, unaligned)
+    assert (seconds, kept) == (1.5, None)
+
+
+def test_worker_processes_give_the_in_process_table():
+    # Separate worker processes: the losses, the folds and the data travel
+    # pickled; test folds of thousands of rows come back in buffers of their own.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30000, 3))
+    y = np.exp(0.5 * X[:, 0]) * rng.gamma(2.0, 0.5, 30000)
     frame, yc = _categorical_frame(300, seed=8)
     opts = _opts("lightgbm", likelihood=True)
     local = sweep_tweedie_power(frame, yc, [1.2, 1.5, 1.8], **opts)
@@ -220,3 +234,35 @@ def test_a_failing_fit_on_a_worker_raises_here(client, data):
     # The cluster is still usable afterwards.
     assert_same_table(ablate_losses(X, y, ["squared_error"], **_opts("xgboost")),
                       ablate_losses(X, y, ["squared_error"], client=client, **_opts("xgboost")))
+
+
+# ---------------------------------------------------------------------------
+# The benchmark script
+# ---------------------------------------------------------------------------
+
+
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dask_sweep.py"
+    spec = importlib.util.spec_from_file_location("_bench_dask_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dask_sweep_benchmark_reports_both_runs_and_the_same_table(capsys):
+    _bench().main(["--rows", "600", "--features", "4", "--powers", "3", "--rounds", "3"])
+    out = capsys.readouterr().out
+    assert "Tables identical (all columns but fit_seconds): yes" in out
+    for row in ("| in-process (n_jobs=1) | main |", "| client |", "| worker 1 |", "| worker 2 |"):
+        assert row in out
+    peaks = [float(line.rsplit("|", 2)[-2].replace(",", "")) for line in out.splitlines() if "| worker" in line]
+    assert len(peaks) == 2 and all(p > 0 for p in peaks)
+
+
+@pytest.mark.parametrize("argv", [["--rows", "5"], ["--folds", "1"], ["--workers", "0"]])
+def test_dask_sweep_benchmark_rejects_bad_sizes(argv):
+    with pytest.raises(SystemExit):
+        _bench().parse_args(argv)

@@ -197,6 +197,17 @@ def _in_order(results: Iterable[tuple[int, Any]]) -> Iterable[Any]:
             nxt += 1
 
 
+def _own_arrays(result: tuple) -> tuple:
+    """The result with fresh copies of its arrays.
+
+    Arrays deserialised from a worker's message may sit at unaligned offsets
+    of the message's buffer, where NumPy takes other reduction loops, so means
+    over them can differ in the last bit from the in-process run's; a copy is
+    laid out as this process lays out its own.
+    """
+    return tuple(np.array(r, copy=True) if isinstance(r, np.ndarray) else r for r in result)
+
+
 class _ClusterFits:
     """Fits as tasks on a dask.distributed client, the data sent to the workers once.
 
@@ -253,7 +264,7 @@ class _ClusterFits:
         position = {task.key: i for i, task in enumerate(tasks)}
         try:
             for task in as_completed(tasks):
-                yield position[task.key], task.result()
+                yield position[task.key], _own_arrays(task.result())
                 task.release()
         finally:
             self.client.cancel([t for t in tasks if not t.done()])
