@@ -71,6 +71,12 @@ def _peak_rss() -> float:
     return float(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _rss() -> float:
     """This process's resident set size now, in bytes."""
     try:
@@ -115,9 +121,10 @@ def run_child(args: argparse.Namespace) -> dict:
     if args.child == "inprocess":
         sweep_tweedie_power(warm_X, warm_y, powers, **warm)
         record["before"] = [_rss()]
-        start = time.perf_counter()
+        cpu, start = _cpu(), time.perf_counter()
         df = sweep_tweedie_power(X, y, powers, **kwargs)
         record["seconds"] = time.perf_counter() - start
+        record["cpu"] = [_cpu() - cpu]
         record["peak"] = [_peak_rss()]
         record.update(_digest(df))
         return record
@@ -135,9 +142,12 @@ def run_child(args: argparse.Namespace) -> dict:
         sweep_tweedie_power(warm_X, warm_y, powers, client=client, **warm)
         workers = sorted(client.scheduler_info()["workers"])
         record["before"] = [_rss()] + [client.run(_rss)[w] for w in workers]
-        start = time.perf_counter()
+        cpu_workers = client.run(_cpu)
+        cpu, start = _cpu(), time.perf_counter()
         df = sweep_tweedie_power(X, y, powers, client=client, **kwargs)
         record["seconds"] = time.perf_counter() - start
+        cpu_after = client.run(_cpu)
+        record["cpu"] = [_cpu() - cpu] + [cpu_after[w] - cpu_workers[w] for w in workers]
         peaks = client.run(_peak_rss)
         record["peak"] = [_peak_rss()] + [peaks[w] for w in workers]
         record.update(_digest(df))
@@ -170,16 +180,19 @@ def _mib(x: float) -> str:
 
 def report(args: argparse.Namespace, local: dict, remote: dict) -> str:
     n_fits = (args.powers + int(args.squared_error)) * args.folds
-    header = ["run", "process", "sweep wall time (s)", "speed-up", "RSS before sweep (MiB)", "peak RSS (MiB)"]
-    rows = [["in-process (n_jobs=1)", "main", f"{local['seconds']:.1f}", "1.00", _mib(local["before"][0]),
-             _mib(local["peak"][0])]]
+    header = ["run", "process", "sweep wall time (s)", "speed-up", "CPU time (s)", "RSS before sweep (MiB)",
+              "peak RSS (MiB)"]
+    rows = [["in-process (n_jobs=1)", "main", f"{local['seconds']:.1f}", "1.00", f"{local['cpu'][0]:.1f}",
+             _mib(local["before"][0]), _mib(local["peak"][0])]]
     label = f"Dask LocalCluster, {args.workers} workers x 1 thread"
     speed = f"{local['seconds'] / remote['seconds']:.2f}x"
-    rows.append([label, "client", f"{remote['seconds']:.1f}", speed, _mib(remote["before"][0]),
-                 _mib(remote["peak"][0])])
-    for k, (before, peak) in enumerate(zip(remote["before"][1:], remote["peak"][1:]), start=1):
-        rows.append(["", f"worker {k}", "", "", _mib(before), _mib(peak)])
-    rows.append(["", "all processes", "", "", _mib(sum(remote["before"])), _mib(sum(remote["peak"]))])
+    rows.append([label, "client", f"{remote['seconds']:.1f}", speed, f"{remote['cpu'][0]:.1f}",
+                 _mib(remote["before"][0]), _mib(remote["peak"][0])])
+    for k, (cpu, before, peak) in enumerate(zip(remote["cpu"][1:], remote["before"][1:], remote["peak"][1:]),
+                                            start=1):
+        rows.append(["", f"worker {k}", "", "", f"{cpu:.1f}", _mib(before), _mib(peak)])
+    rows.append(["", "all processes", "", "", f"{sum(remote['cpu']):.1f}", _mib(sum(remote["before"])),
+                 _mib(sum(remote["peak"]))])
     data_mib = args.rows * args.features * 4 / MIB
     same = local["hash"] == remote["hash"]
     lines = [
@@ -195,7 +208,8 @@ def report(args: argparse.Namespace, local: dict, remote: dict) -> str:
         f"Tables identical (all columns but fit_seconds): {'yes' if same else 'NO'}; best row "
         f"{local['best']} (MAE {local['best_mae']:.4g}), likelihood power {local['likelihood_power']:.3f}. "
         "Imports and compilation were warmed up by a small sweep before timing, in every process; RSS is "
-        "the resident set size (peak: ru_maxrss of that process, the warm-up included).",
+        "the resident set size (peak: ru_maxrss of that process, the warm-up included); CPU time is user + "
+        "system seconds of each process during the sweep.",
         "",
         machine_line([f"{os.cpu_count()} cores shared by the in-process run and the workers"]),
     ]
