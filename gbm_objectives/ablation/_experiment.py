@@ -198,13 +198,8 @@ def _in_order(results: Iterable[tuple[int, Any]]) -> Iterable[Any]:
 
 
 def _own_arrays(result: tuple) -> tuple:
-    """The result with fresh copies of its arrays.
-
-    Arrays deserialised from a worker's message may sit at unaligned offsets
-    of the message's buffer, where NumPy takes other reduction loops, so means
-    over them can differ in the last bit from the in-process run's; a copy is
-    laid out as this process lays out its own.
-    """
+    """The result with fresh copies of its arrays: deserialised ones may sit at unaligned offsets of a
+    message's buffer, where NumPy takes other reduction loops (means that differ in the last bit)."""
     return tuple(np.array(r, copy=True) if isinstance(r, np.ndarray) else r for r in result)
 
 
@@ -225,24 +220,15 @@ class _ClusterFits:
         # id -> (the array, kept alive so its id is not reused; its future)
         self._sent: dict[int, tuple[Any, Any]] = {}
 
-    @staticmethod
-    def _is_data(arg: Any) -> bool:
-        return isinstance(arg, (np.ndarray, FeatureMatrix))
-
-    def _collect(self, arg: Any, new: dict[int, Any]) -> None:
-        if self._is_data(arg):
-            if id(arg) not in self._sent:
-                new[id(arg)] = arg
-        elif isinstance(arg, tuple):
-            for a in arg:
-                self._collect(a, new)
-
-    def _swap(self, arg: Any) -> Any:
-        if self._is_data(arg):
+    def _swap(self, arg: Any, new: dict[int, Any] | None = None) -> Any:
+        """``arg`` with its arrays replaced by their futures; with ``new``, collect the unsent arrays there."""
+        if isinstance(arg, (np.ndarray, FeatureMatrix)):
+            if new is not None:
+                if id(arg) not in self._sent:
+                    new[id(arg)] = arg
+                return arg
             return self._sent[id(arg)][1]
-        if isinstance(arg, tuple):
-            return tuple(self._swap(a) for a in arg)
-        return arg
+        return tuple(self._swap(a, new) for a in arg) if isinstance(arg, tuple) else arg
 
     def run(self, calls: list[tuple], fit: Any) -> Iterable[tuple[int, tuple]]:
         """Submit every call and yield ``(position, result)`` as the tasks complete.
@@ -253,9 +239,7 @@ class _ClusterFits:
         from distributed import as_completed
 
         new: dict[int, Any] = {}
-        for call in calls:
-            for arg in call:
-                self._collect(arg, new)
+        self._swap(tuple(calls), new)
         if new:
             # hash=False: hashing a large feature matrix to name it costs a pass over it.
             futures = self.client.scatter(list(new.values()), broadcast=True, hash=False)
