@@ -251,7 +251,9 @@ class _ClusterFits:
                 yield position[task.key], _own_arrays(task.result())
                 task.release()
         finally:
-            self.client.cancel([t for t in tasks if not t.done()])
+            pending = [t for t in tasks if not t.done()]
+            if pending:
+                self.client.cancel(pending)
 
     def close(self) -> None:
         """Release the scattered arrays on the workers."""
