@@ -44,6 +44,16 @@ enter no score and no out-of-fold quantity. DataFrame columns of pandas
 fixed from the whole table. ``early_stopping_rounds`` stops each fit on a
 slice of its fold's training rows, never on the test rows.
 
+Where the fits run
+------------------
+Each (configuration, fold) fit is one single-threaded booster (unless
+``params`` sets its threads): ``n_jobs`` runs them in local processes, and
+``client=`` (a dask.distributed ``Client``, the ``dask`` extra) runs them as
+tasks on a Dask cluster. With a client the features, labels, weights and
+fold rows are scattered to every worker once, and the predictions are
+gathered as the fits complete; the fits and seeds are those of an in-process
+run, so the table is the same (only ``fit_seconds``, a wall time, differs).
+
 Level-set losses (``multi_quantile``, ``multi_expectile``: k levels per row
 from one model) are scored on their own panel of the same folds
 (:func:`interval_table`): coverage, mean width and interval score of the

@@ -148,14 +148,25 @@ def _fit_fold_stopped(backend, loss, params, X, y, w, train_idx, test_idx, num_b
     return np.asarray(pred, dtype=np.float64), time.perf_counter() - start, kept
 
 
-def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None) -> Iterable[tuple]:
-    """``fit`` (default :func:`_fit_fold`) of each argument tuple, in order, ``n_jobs`` processes at a time.
+def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None, client: Any = None) -> Iterable[tuple]:
+    """``fit`` (default :func:`_fit_fold`) of each argument tuple, in order, ``n_jobs`` processes at a time,
+    or as tasks on a dask.distributed ``client`` (see :class:`_ClusterFits`).
 
-    Results are yielded as they arrive, so a progress bar moves with the fits.
+    Results are yielded as they arrive (in order), so a progress bar moves with the fits.
     """
+    if client is not None:
+        return _in_order(_cluster_fits(client, calls, _fit_fold if fit is None else fit))
+    return (result for _, result in _fit_folds_unordered(calls, n_jobs, fit))
+
+
+def _fit_folds_unordered(calls: list[tuple], n_jobs: int, fit: Any = None,
+                         cluster: _ClusterFits | None = None) -> Iterable[tuple[int, tuple]]:
+    """``(position in calls, result)`` of each fit: in order locally, as they complete on a cluster."""
     fit = _fit_fold if fit is None else fit
+    if cluster is not None:
+        return cluster.run(calls, fit)
     if n_jobs == 1 or len(calls) <= 1:
-        return (fit(*call) for call in calls)
+        return enumerate(fit(*call) for call in calls)
     from joblib import Parallel, delayed
 
     n = min(n_jobs, len(calls))
@@ -163,7 +174,92 @@ def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None) -> Iterable[tup
         parallel = Parallel(n_jobs=n, return_as="generator")
     except TypeError:  # joblib < 1.3: results arrive all at once
         parallel = Parallel(n_jobs=n)
-    return parallel(delayed(fit)(*call) for call in calls)
+    return enumerate(parallel(delayed(fit)(*call) for call in calls))
+
+
+def _cluster_fits(client: Any, calls: list[tuple], fit: Any) -> Iterable[tuple[int, tuple]]:
+    """One batch of fits on ``client``; its scattered data is released when the batch is done."""
+    cluster = _ClusterFits(client)
+    try:
+        yield from cluster.run(calls, fit)
+    finally:
+        cluster.close()
+
+
+def _in_order(results: Iterable[tuple[int, Any]]) -> Iterable[Any]:
+    """The results of positions 0..n-1 in order, each as soon as it and every earlier one have arrived."""
+    waiting: dict[int, Any] = {}
+    nxt = 0
+    for i, result in results:
+        waiting[i] = result
+        while nxt in waiting:
+            yield waiting.pop(nxt)
+            nxt += 1
+
+
+def _own_arrays(result: tuple) -> tuple:
+    """The result with fresh copies of its arrays: deserialised ones may sit at unaligned offsets of a
+    message's buffer, where NumPy takes other reduction loops (means that differ in the last bit)."""
+    return tuple(np.array(r, copy=True) if isinstance(r, np.ndarray) else r for r in result)
+
+
+class _ClusterFits:
+    """Fits as tasks on a dask.distributed client, the data sent to the workers once.
+
+    Every array among a fit's arguments (the features, labels, weights, fold
+    and early-stopping rows; also inside tuples) is scattered to every worker
+    (``broadcast``) the first time it is seen and referred to by its future
+    afterwards, so a sweep of many losses over the same folds ships each array
+    once, not once per fit; refinement steps reuse them. The workers run the
+    same function on the same arguments as this process would, so the
+    predictions are the same.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        # id -> (the array, kept alive so its id is not reused; its future)
+        self._sent: dict[int, tuple[Any, Any]] = {}
+
+    def _swap(self, arg: Any, new: dict[int, Any] | None = None) -> Any:
+        """``arg`` with its arrays replaced by their futures; with ``new``, collect the unsent arrays there."""
+        if isinstance(arg, (np.ndarray, FeatureMatrix)):
+            if new is not None:
+                if id(arg) not in self._sent:
+                    new[id(arg)] = arg
+                return arg
+            return self._sent[id(arg)][1]
+        return tuple(self._swap(a, new) for a in arg) if isinstance(arg, tuple) else arg
+
+    def run(self, calls: list[tuple], fit: Any) -> Iterable[tuple[int, tuple]]:
+        """Submit every call and yield ``(position, result)`` as the tasks complete.
+
+        A failing fit raises its own exception here; the remaining tasks are
+        cancelled when the iteration stops early.
+        """
+        from distributed import as_completed
+
+        new: dict[int, Any] = {}
+        self._swap(tuple(calls), new)
+        if new:
+            # hash=False: hashing a large feature matrix to name it costs a pass over it.
+            futures = self.client.scatter(list(new.values()), broadcast=True, hash=False)
+            self._sent.update({k: (obj, fut) for (k, obj), fut in zip(new.items(), futures)})
+        tasks = [self.client.submit(fit, *[self._swap(a) for a in call], pure=False) for call in calls]
+        position = {task.key: i for i, task in enumerate(tasks)}
+        try:
+            for task in as_completed(tasks):
+                yield position[task.key], _own_arrays(task.result())
+                task.release()
+        finally:
+            pending = [t for t in tasks if not t.done()]
+            if pending:
+                self.client.cancel(pending)
+
+    def close(self) -> None:
+        """Release the scattered arrays on the workers."""
+        for _, future in self._sent.values():
+            future.release()
+        self._sent.clear()
 
 
 @dataclass
@@ -239,8 +335,10 @@ class _Experiment:
     """Shared data, folds and settings; evaluates batches of configurations into ``rows``."""
 
     def __init__(self, X, y, w, groups, *, task, backend, params, num_boost_round, cv, random_state,
-                 n_jobs, deviance_power, balance, progress, desc, early_stopping_rounds=None):
+                 n_jobs, deviance_power, balance, progress, desc, early_stopping_rounds=None, client=None):
         self.X, self.y, self.w = X, y, w
+        #: The fits' tasks and scattered data when a dask.distributed client runs them.
+        self.cluster = None if client is None else _ClusterFits(client)
         self.task, self.backend, self.params = task, backend, params
         self.rounds, self.random_state, self.n_jobs = num_boost_round, random_state, n_jobs
         self.deviance_power, self.balance = deviance_power, balance
@@ -291,7 +389,7 @@ class _Experiment:
         return _regression_scores(y, pred, w, power, floor)
 
     def add(self, configs: Sequence[_Config]) -> None:
-        """Evaluate configurations; their model fits run ``n_jobs`` at a time."""
+        """Evaluate configurations; their model fits run ``n_jobs`` at a time, or on the cluster."""
         steps = len(configs) * len(self.folds)
         if self.bar is None:
             from tqdm.auto import tqdm
@@ -302,7 +400,8 @@ class _Experiment:
             self.bar.refresh()
         tasks = [(c, f) for c, config in enumerate(configs) if config.loss is not None for f in range(len(self.folds))]
         fits: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
-        for (c, f), (pred, seconds, kept) in zip(tasks, self._fits(configs, tasks)):
+        for i, (pred, seconds, kept) in self._fits(configs, tasks):
+            c, f = tasks[i]
             fits[(c, f)] = pred, seconds
             if kept is not None:
                 self.best_iterations.setdefault(configs[c].label, [0] * len(self.folds))[f] = kept
@@ -319,7 +418,7 @@ class _Experiment:
             return (self.backend, configs[c].loss, self.params, self.X, self.y, self.w, train_idx, test_idx,
                     self.rounds, self.random_state, stopping)
 
-        return _fit_folds([call(c, f) for c, f in tasks], self.n_jobs, _fit_fold_stopped)
+        return _fit_folds_unordered([call(c, f) for c, f in tasks], self.n_jobs, _fit_fold_stopped, self.cluster)
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
         loss_name = "" if config.loss is None else config.loss.name
@@ -370,6 +469,8 @@ class _Experiment:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
     def primary_fold_scores(self, label: str, metric: str) -> np.ndarray:
         return np.array([f[metric] for f in self.rows[label].folds])
@@ -440,7 +541,8 @@ def _summarize(exp: _Experiment, metric: str, reference: str | None, meta: dict[
 
 
 def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs, progress, metric, reference,
-         baselines, balance, deviance_power, desc, sweep=None, refine=0, values=None, early_stopping_rounds=None):
+         baselines, balance, deviance_power, desc, sweep=None, refine=0, values=None, early_stopping_rounds=None,
+         client=None):
     metric = _check_metric(metric, task)
     deviance_power = _check_deviance_power(deviance_power)
     for name, value in (("baselines", baselines), ("balance", balance)):
@@ -465,7 +567,7 @@ def _run(Xa, ya, w, g, parsed, *, task, backend, params, rounds, cv, seed, jobs,
             configs.append(_Config("constant median", "baseline", baseline="median"))
     exp = _Experiment(Xa, ya, w, g, task=task, backend=backend, params=params, num_boost_round=rounds, cv=cv,
                       random_state=seed, n_jobs=jobs, deviance_power=deviance_power, balance=balance,
-                      progress=progress, desc=desc, early_stopping_rounds=early_stopping_rounds)
+                      progress=progress, desc=desc, early_stopping_rounds=early_stopping_rounds, client=client)
     if any(loss.predicts_distribution for loss in parsed):
         exp.metrics = (*exp.metrics, *DISTRIBUTION_METRICS)
     elif metric in DISTRIBUTION_METRICS:

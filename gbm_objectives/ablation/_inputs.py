@@ -285,6 +285,36 @@ def _check_n_jobs(n_jobs: Any) -> int:
     return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
 
 
+def _check_client(client: Any, n_jobs: int) -> Any:
+    """``client`` itself when it is a running synchronous dask.distributed ``Client`` (or None).
+
+    The fits run either on the cluster or in ``n_jobs`` local processes, never
+    both: ``n_jobs`` other than 1 with a client is a ValueError. Without the
+    ``dask`` extra an ImportError names it.
+    """
+    if client is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(f"client= needs dask.distributed, which cannot be imported ({exc}): "
+                          "pip install 'gbm-objectives[dask]' (or, from a source checkout, "
+                          "pip install -e '.[dask]')") from exc
+    if not isinstance(client, Client):
+        raise ValueError(f"client must be a dask.distributed Client (or None: fit in this process), got "
+                         f"{type(client).__name__}")
+    if n_jobs != 1:
+        raise ValueError(f"n_jobs={n_jobs} and client= both choose where the fits run: with a client every "
+                         "(configuration, fold) fit is a task on the cluster's workers, so leave n_jobs at 1 "
+                         "(give the cluster more workers instead)")
+    if getattr(client, "asynchronous", False):
+        raise ValueError("client is asynchronous; the ablation waits for its fits: give a synchronous Client")
+    if client.status != "running":
+        raise ValueError(f"client is not connected to a cluster (status {client.status!r}); "
+                         "give a running Client")
+    return client
+
+
 def _check_params(params: Any) -> dict[str, Any]:
     if params is None:
         return {}

@@ -12,7 +12,7 @@ import pandas as pd
 from ..losses import Loss, parse_loss
 from ._advice import recommend_losses
 from ._experiment import _data_meta, _Experiment, _kfold, _run
-from ._inputs import Folds, _check_early_stopping, _check_int, _check_powers, _prepare
+from ._inputs import Folds, _check_client, _check_early_stopping, _check_int, _check_powers, _prepare
 from ._intervals import run_intervals
 from ._specs import INTERVAL_TASK, _task_of, loss_label
 
@@ -33,6 +33,7 @@ def ablate_losses(
     sample_weight: Any = None,
     random_state: int = 0,
     n_jobs: int = 1,
+    client: Any = None,
     progress: bool = True,
     metric: str | None = None,
     reference: Any = "auto",
@@ -101,6 +102,20 @@ def ablate_losses(
         booster is single-threaded unless ``params`` sets its threads
         (``nthread`` / ``num_threads``); for one large table prefer booster
         threads with ``n_jobs=1``.
+    client : dask.distributed.Client, optional
+        Run every (configuration, fold) fit as a task on this client's
+        cluster: the features, labels, weights and fold rows are scattered
+        to every worker once, the fits are submitted together and their
+        predictions gathered as they complete (the progress bar moves with
+        them). The fits, seeds and booster threads (one per fit unless
+        ``params`` sets ``nthread`` / ``num_threads``: give workers one
+        thread each, or as many as the booster uses) are those of an
+        in-process run, so the table is the same; only ``fit_seconds``, a
+        wall time, differs. Workers need this package, the booster and the
+        memory of the whole table plus a fold's copy. Requires the ``dask``
+        extra; exclusive with ``n_jobs`` (leave it at 1); not available for
+        level-set losses (the interval panel) yet. Default None: fit in this
+        process (or ``n_jobs`` processes).
     progress : bool, default True
         Show a tqdm progress bar (one step per fitted fold).
     metric : str, optional
@@ -167,6 +182,7 @@ def ablate_losses(
     Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
         X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
     stopping = _check_early_stopping(early_stopping_rounds)
+    client = _check_client(client, n_jobs)
     if losses is None:
         specs: list[Any] = [advice.spec for advice in recommend_losses(ya)]
     else:
@@ -190,6 +206,9 @@ def ablate_losses(
         raise ValueError("losses mix regression and binary classification losses; ablate them separately")
     task = tasks[0]
     if task == INTERVAL_TASK:
+        if client is not None:
+            raise ValueError("client= is not available for level-set losses (the interval panel); leave it None "
+                             "(n_jobs runs their fits in local processes)")
         if stopping is not None:
             raise ValueError("early_stopping_rounds is not available for level-set losses (the interval panel); "
                              "leave it None")
@@ -204,7 +223,7 @@ def ablate_losses(
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv, seed=seed,
                 jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
                 balance=balance, deviance_power=deviance_power, desc=f"ablate_losses[{backend}]",
-                early_stopping_rounds=stopping)
+                early_stopping_rounds=stopping, client=client)
 
 
 def _add_reference(parsed: list[Loss], values: list[float] | None, reference: Any, task: str) -> str | None:
@@ -292,6 +311,7 @@ def sweep_tweedie_power(
     sample_weight: Any = None,
     random_state: int = 0,
     n_jobs: int = 1,
+    client: Any = None,
     progress: bool = True,
     metric: str = "mae",
     include_squared_error: bool = True,
@@ -312,8 +332,9 @@ def sweep_tweedie_power(
     ----------
     X, y : features (n, d) and a non-negative target (n,)
     powers : sequence of float in [1, 2], default 1.1, 1.2, ..., 1.9
-    backend, params, num_boost_round, cv, groups, sample_weight, random_state, n_jobs, progress
-        As in :func:`ablate_losses`.
+    backend, params, num_boost_round, cv, groups, sample_weight, random_state, n_jobs, client, progress
+        As in :func:`ablate_losses` (``client``: every (value, fold) fit a
+        task on a dask.distributed cluster, the table as in-process).
     metric : {"mae", "rmse", "tweedie_deviance", "poisson_deviance", "gini"}, default "mae"
         Yardstick that orders the rows and drives ``refine``. The deviance
         yardstick uses the fixed ``deviance_power`` for every row; a model is
@@ -375,7 +396,7 @@ def sweep_tweedie_power(
             raise ValueError(reason)
     return _sweep_run(X, y, sweep, backend=backend, params=params,
                       num_boost_round=num_boost_round, cv=cv, groups=groups, sample_weight=sample_weight,
-                      random_state=random_state, n_jobs=n_jobs, progress=progress, metric=metric,
+                      random_state=random_state, n_jobs=n_jobs, client=client, progress=progress, metric=metric,
                       reference="squared_error" if include_squared_error else None, baselines=baselines,
                       balance=balance, refine=refine, deviance_power=deviance_power,
                       early_stopping_rounds=early_stopping_rounds, desc=f"sweep_tweedie_power[{backend}]")
@@ -413,10 +434,11 @@ def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
 
 def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, groups, sample_weight, random_state,
                n_jobs, progress, metric, reference, baselines, balance, refine, deviance_power, desc,
-               early_stopping_rounds=None):
+               early_stopping_rounds=None, client=None):
     Xa, ya, w, g, cv, backend, params, rounds, seed, jobs = _prepare(
         X, y, sample_weight, groups, cv, backend, params, num_boost_round, random_state, n_jobs, progress)
     stopping = _check_early_stopping(early_stopping_rounds)
+    client = _check_client(client, n_jobs)
     if sweep.after is not None and isinstance(cv, Folds) and not cv.disjoint:
         # One out-of-fold prediction per row: a row tested twice would keep only its last fold's.
         if sweep.required:
@@ -436,7 +458,7 @@ def _sweep_run(X, y, sweep: _Sweep, *, backend, params, num_boost_round, cv, gro
     return _run(Xa, ya, w, g, parsed, task=task, backend=backend, params=params, rounds=rounds, cv=cv,
                 seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference, baselines=baselines,
                 balance=balance, deviance_power=deviance_power, desc=desc, sweep=sweep, refine=refine,
-                values=values, early_stopping_rounds=stopping)
+                values=values, early_stopping_rounds=stopping, client=client)
 
 
 def sweep_loss_parameter(
@@ -454,6 +476,7 @@ def sweep_loss_parameter(
     sample_weight: Any = None,
     random_state: int = 0,
     n_jobs: int = 1,
+    client: Any = None,
     progress: bool = True,
     metric: str | None = None,
     reference: Any = "auto",
@@ -490,8 +513,9 @@ def sweep_loss_parameter(
         ``"power"``, ``"label_smoothing"``, ...).
     values : sequence of float
         Values to try (sorted; no duplicates); each must be accepted by the loss.
-    backend, params, num_boost_round, cv, groups, sample_weight, random_state, n_jobs, progress
-        As in :func:`ablate_losses`.
+    backend, params, num_boost_round, cv, groups, sample_weight, random_state, n_jobs, client, progress
+        As in :func:`ablate_losses` (``client``: every (value, fold) fit a
+        task on a dask.distributed cluster, the table as in-process).
     metric : str, optional
         Yardstick that orders the rows and drives ``refine`` (default MAE for
         regression, log loss for classification).
@@ -523,6 +547,7 @@ def sweep_loss_parameter(
     sweep = _make_sweep(loss, parameter, values)
     return _sweep_run(X, y, sweep, backend=backend, params=params, num_boost_round=num_boost_round, cv=cv,
                       groups=groups, sample_weight=sample_weight, random_state=random_state, n_jobs=n_jobs,
-                      progress=progress, metric=metric, reference=reference, baselines=baselines, balance=balance,
-                      refine=refine, deviance_power=deviance_power, early_stopping_rounds=early_stopping_rounds,
+                      client=client, progress=progress, metric=metric, reference=reference, baselines=baselines,
+                      balance=balance, refine=refine, deviance_power=deviance_power,
+                      early_stopping_rounds=early_stopping_rounds,
                       desc=f"sweep_loss_parameter[{sweep.base.name}.{parameter}, {backend}]")
