@@ -116,7 +116,7 @@ def _mean_model_error(y: np.ndarray, w: np.ndarray, mu: np.ndarray, p: float, ph
     shrinkage).
     """
     t = math.log(phi)
-    h = 1e-4  # central differences in p: the series' rounding over h^2 stays far below the curvature
+    h = min(1e-4, (p - 1.0) / 2.0, (2.0 - p) / 2.0)  # central differences in p, kept inside (1, 2)
     ll_hi, d1_hi, _ = _loglik(y, mu, w, t, p + h)
     ll_lo, d1_lo, _ = _loglik(y, mu, w, t, p - h)
     ll_0, _, d2_0 = _loglik(y, mu, w, t, p)
@@ -390,7 +390,7 @@ class TweediePowerEstimate:
                     label="between grid models (interpolated means)")
         ax.axhline(-CHI2_1_95 / 2.0, linestyle="--", color="#7f7f7f", label="95% cut (-3.84/2)")
         ax.axvspan(self.ci[0], self.ci[1], color="#1f77b4", alpha=0.15,
-                   label=f"95% interval [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
+                   label=f"95% interval ({self.ci_method}) [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
         ax.axvline(self.power, color="#d62728", label=f"power {self.power:.3f}")
         ax.set_yscale("symlog", linthresh=CHI2_1_95)
         ax.set_ylim(top=0.5)
@@ -602,20 +602,19 @@ def estimate_tweedie_power(
         rows_scored = np.flatnonzero(lik["scored"])
         refit = _fit_folds([args(k_near, f, rows_scored) for f in range(len(folds))], jobs, _fit_fold_stopped)
         fold_log_mu = np.log(np.maximum(np.vstack([pred for pred, _, _ in refit]), _MU_FLOOR))
-        adjusted = _mean_model_interval(lik, grid, steps, fold_log_mu)
-        adjusted["grid_power"] = float(grid[k_near])
+        try:
+            adjusted = {**_mean_model_interval(lik, grid, steps, fold_log_mu), "grid_power": float(grid[k_near])}
+        except ValueError as exc:  # a flat or non-concave likelihood at the estimate: no variances to read
+            warnings.warn(f"{exc}; ci is the profile interval", UserWarning, stacklevel=2)
+            interval = "profile"
     y_s, w_s, log_mu = lik["y"], lik["w"], lik["log_mu"]
     rows = []
     for k, p in enumerate(grid):
         mu = np.exp(log_mu[k])
-        rows.append({
-            "power": float(p),
-            "log_likelihood": float(lik["log_likelihood"][k]),
-            "dispersion": float(lik["dispersion"][k]),
-            "mae": _wmean(np.abs(mu - y_s), w_s),
-            "tweedie_deviance": _wmean(_unit_tweedie_deviance(y_s, mu, dev_power), w_s),
-            "fit_seconds": float(fit_seconds[k]),
-        })
+        rows.append({"power": float(p), "log_likelihood": float(lik["log_likelihood"][k]),
+                     "dispersion": float(lik["dispersion"][k]), "mae": _wmean(np.abs(mu - y_s), w_s),
+                     "tweedie_deviance": _wmean(_unit_tweedie_deviance(y_s, mu, dev_power), w_s),
+                     "fit_seconds": float(fit_seconds[k])})
     table = pd.DataFrame.from_records(rows)
     best_p, best_ll, ci, ci_open = lik["power"], lik["max_log_likelihood"], lik["ci"], lik["ci_open"]
     profile, best_phi, n_scored = lik["profile"], lik["best_dispersion"], lik["n_scored"]
@@ -630,8 +629,7 @@ def estimate_tweedie_power(
                       "powers toward 1 or 2", UserWarning, stacklevel=2)
     settings = {
         "backend": backend, "n_folds": len(folds), "splitter": splitter, "num_boost_round": rounds,
-        "random_state": seed,
-        "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
+        "random_state": seed, "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
         "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
         "interval_method": interval,
     }

@@ -361,6 +361,25 @@ def test_estimator_recovers_a_known_power_within_its_interval(known):
     assert est.ci_profile[0] <= est.power <= est.ci_profile[1]
 
 
+def test_a_non_concave_likelihood_has_no_mean_model_variances(exact):
+    y, log_mu, lik = exact
+    with pytest.raises(ValueError, match="not concave"):  # a dispersion far above its maximum
+        _mean_model_error(lik["y"], lik["w"], np.exp(log_mu), 1.6, 1000.0, np.tile(log_mu, (2, 1)))
+
+
+def test_the_estimator_falls_back_to_the_profile_interval_with_a_warning(known, monkeypatch):
+    from gbm_objectives import tweedie_power
+
+    def refuse(*args, **kwargs):
+        raise ValueError("the Tweedie log-likelihood is not concave")
+
+    X, y, est = known
+    monkeypatch.setattr(tweedie_power, "_mean_model_interval", refuse)
+    with pytest.warns(UserWarning, match="not concave; ci is the profile interval"):
+        plain = estimate_tweedie_power(X, y, powers=COARSE, random_state=0, **CELLS)
+    assert plain.ci_method == "profile" and plain.ci == est.ci_profile and plain.power == est.power
+
+
 def test_profile_interval_option_keeps_the_estimate(known):
     X, y, est = known
     plain = estimate_tweedie_power(X, y, powers=COARSE, random_state=0, interval="profile", **CELLS)
