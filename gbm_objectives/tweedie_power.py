@@ -7,7 +7,8 @@ variance ``phi * mu**p``, and its log-likelihood, maximised over the dispersion 
 powers. :func:`estimate_tweedie_power` trains one Tweedie(p) booster per candidate power under cross-validation
 (through the ablation's own fit path, so the models are the ones
 :func:`~gbm_objectives.ablation.sweep_tweedie_power` compares), takes the out-of-fold means, maximises the
-likelihood over ``phi`` and reads the power and a profile-likelihood 95% interval off the curve.
+likelihood over ``phi`` and reads the power and a profile-likelihood 95% interval off the curve; the default
+interval also carries the mean models' error (:func:`_mean_model_error`).
 
 The density and the sampler live in :mod:`gbm_objectives.tweedie_density`
 (re-exported here).
