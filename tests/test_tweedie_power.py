@@ -397,14 +397,20 @@ def test_estimate_table(known):
     assert np.all(np.isfinite(t[["log_likelihood", "dispersion", "mae", "tweedie_deviance"]].to_numpy()))
     assert t["lr_statistic"].min() >= 0.0
     assert est.log_likelihood >= t["log_likelihood"].max()
-    assert np.all(t.loc[t["in_ci"], "lr_statistic"] <= CHI2_1_95)
+    assert t["in_ci"].tolist() == [est.ci[0] <= p <= est.ci[1] for p in COARSE]
     prof = est.profile
     assert set(prof["source"]) == {"grid", "interpolated"}
     assert prof["power"].is_monotonic_increasing and est.log_likelihood >= prof["log_likelihood"].max()
-    inside = prof[(prof["power"] >= est.ci[0]) & (prof["power"] <= est.ci[1])]
-    outside = prof[(prof["power"] < est.ci[0]) | (prof["power"] > est.ci[1])]
-    assert len(inside) >= 3 and inside["lr_statistic"].max() <= CHI2_1_95
-    assert outside["lr_statistic"].min() > CHI2_1_95
+    # The profile interval is the likelihood-ratio cut; the default one is the cut widened by the inflation
+    # and moved by the bias.
+    info = est.settings["interval"]
+    for (lo, hi), level in ((est.ci_profile, CHI2_1_95),
+                            ((est.ci[0] + est.mean_model_bias, est.ci[1] + est.mean_model_bias),
+                             CHI2_1_95 * info["inflation"])):
+        inside = prof[(prof["power"] >= lo) & (prof["power"] <= hi)]
+        outside = prof[(prof["power"] < lo) | (prof["power"] > hi)]
+        assert len(inside) >= 3 and inside["lr_statistic"].max() <= level
+        assert outside["lr_statistic"].min() > level
     assert est.mae_power in COARSE and est.deviance_power in COARSE
 
 
