@@ -8,14 +8,21 @@ Two mean models are scored on the same data:
 * ``booster``: :func:`estimate_tweedie_power` as a user calls it (5-fold
   out-of-fold means from XGBoost through the library's Tweedie objective,
   the default 19-power grid 1.05..1.95), with the booster settings below;
+  its default interval ``.ci`` (``ci_method`` "mean_model": carries the
+  mean models' error) is scored, and in the last columns the profile
+  interval ``.ci_profile`` (conditional on the out-of-fold means);
 * ``oracle``: the same profile likelihood and interval code fed the true
-  means, which separates the likelihood and interval from the mean model.
+  means, which separates the likelihood and interval from the mean model
+  (with exact means the fold models agree and the "mean_model" interval is
+  the profile interval).
 
 Run the full study (4 powers x 20 seeds, n = 5,000)::
 
     PYTHONPATH=. python benchmarks/study_tweedie_power.py --seeds 20 --markdown benchmarks/TWEEDIE_POWER.md
 
-It prints a Markdown table: coverage of the 95% interval, median interval
+Each finished estimate is printed to stderr as one JSON line; ``--from-records``
+rebuilds the table from such lines (runs split across processes, or the seeds
+that finished). It prints a Markdown table: coverage of the 95% interval, median interval
 width, bias and spread of the estimate, and the grid powers that MAE and the
 fixed-power deviance pick beside the likelihood's.
 """
@@ -87,6 +94,8 @@ def run(powers, seeds, n, backend, rounds, cv, params, first_seed=0, oracle_only
             seconds = time.perf_counter() - start
             o_power, o_ci = oracle(y, mu)
             rec = {"true": power, "seed": seed, "power": est.power, "lo": est.ci[0], "hi": est.ci[1],
+                   "profile_lo": est.ci_profile[0], "profile_hi": est.ci_profile[1], "ci_method": est.ci_method,
+                   "bias": est.mean_model_bias, **est.settings.get("interval", {}),
                    "open": any(est.ci_open), "warned": len(caught), "mae_power": est.mae_power,
                    "dev_power": est.deviance_power, "seconds": seconds,
                    "oracle_power": o_power, "oracle_lo": o_ci[0], "oracle_hi": o_ci[1]}
@@ -96,9 +105,12 @@ def run(powers, seeds, n, backend, rounds, cv, params, first_seed=0, oracle_only
 
 
 def table(records, powers, oracle_only=False) -> str:
+    """One row per power and mean model; the booster's row scores its default interval ``.ci`` and, in the
+    last columns, the profile interval ``.ci_profile`` of the same estimates and the median estimated bias."""
     head = ("| true p | mean model | seeds | coverage of 95% CI | median CI width | mean estimate - p | SD of estimate "
-            "| median MAE pick | median deviance pick | median s / estimate |")
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| median MAE pick | median deviance pick | median s / estimate | profile CI coverage "
+            "| median profile CI width | median mean_model_bias |")
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for power in powers:
         rows = [r for r in records if r["true"] == power]
         kinds = [("booster", "power", "lo", "hi"), ("oracle (true mu)", "oracle_power", "oracle_lo", "oracle_hi")]
@@ -106,10 +118,16 @@ def table(records, powers, oracle_only=False) -> str:
             est = np.array([r[key] for r in rows])
             cover = np.mean([r[lo] <= power <= r[hi] for r in rows])
             width = statistics.median(r[hi] - r[lo] for r in rows)
-            extra = ("| " + " | ".join([f"{statistics.median(r['mae_power'] for r in rows):.2f}",
-                                        f"{statistics.median(r['dev_power'] for r in rows):.2f}",
-                                        f"{statistics.median(r['seconds'] for r in rows):.1f}"]) + " |"
-                     if kind == "booster" else "| - | - | - |")
+            if kind == "booster":
+                extra = "| " + " | ".join([
+                    f"{statistics.median(r['mae_power'] for r in rows):.2f}",
+                    f"{statistics.median(r['dev_power'] for r in rows):.2f}",
+                    f"{statistics.median(r['seconds'] for r in rows):.1f}",
+                    f"{np.mean([r['profile_lo'] <= power <= r['profile_hi'] for r in rows]):.0%}",
+                    f"{statistics.median(r['profile_hi'] - r['profile_lo'] for r in rows):.3f}",
+                    f"{statistics.median(r.get('bias', 0.0) for r in rows):+.4f}"]) + " |"
+            else:
+                extra = "| - | - | - | - | - | - |"
             sd = est.std(ddof=1) if len(est) > 1 else float("nan")
             lines.append(f"| {power:.1f} | {kind} | {len(rows)} | {cover:.0%} | {width:.3f} "
                          f"| {est.mean() - power:+.4f} | {sd:.4f} {extra}")
@@ -148,12 +166,18 @@ def main(argv=None) -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run from here (data seed 1000 * 10p + seed)")
     parser.add_argument("--oracle-only", action="store_true", help="only the true-mean rows (no boosters; fast)")
     parser.add_argument("--markdown", help="also write the table with its settings to this file")
+    parser.add_argument("--from-records", nargs="+", metavar="FILE",
+                        help="build the table from the JSON lines of earlier runs (their stderr) instead of running")
     args = parser.parse_args(argv)
     params = {} if args.default_booster else BOOSTER_PARAMS
     start = time.perf_counter()
-    records = run(args.powers, args.seeds, args.n, args.backend, args.rounds, args.cv, params, args.first_seed,
-                  args.oracle_only)
-    elapsed = time.perf_counter() - start
+    if args.from_records:
+        records = [json.loads(line) for name in args.from_records for line in open(name) if line.startswith("{")]
+        args.powers = [p for p in args.powers if any(r["true"] == p for r in records)]
+    else:
+        records = run(args.powers, args.seeds, args.n, args.backend, args.rounds, args.cv, params, args.first_seed,
+                      args.oracle_only)
+    elapsed = time.perf_counter() - start if not args.from_records else sum(r.get("seconds", 0.0) for r in records)
     md = table(records, args.powers, args.oracle_only)
     print(md)
     if args.markdown:
@@ -161,9 +185,10 @@ def main(argv=None) -> int:
         settings = (f"n = {args.n}, {args.seeds} seeds per power, {args.cv}-fold CV, {args.backend} with "
                     f"{args.rounds} rounds and {params or 'the default parameters'}, grid {grid} step 0.05, "
                     f"dispersion {DISPERSION}")
+        timing = "Estimates' own time (booster fits and likelihood), summed:" if args.from_records else "Run time"
         with open(args.markdown, "w") as fh:
             fh.write(f"<!-- generated by benchmarks/study_tweedie_power.py -->\n\n{settings}\n\n{md}\n"
-                     f"Machine: {environment()}. Run time {elapsed / 60:.1f} min.\n")
+                     f"Machine: {environment()}. {timing} {elapsed / 60:.1f} min.\n")
     return 0
 
 

@@ -1,16 +1,14 @@
 """The Tweedie power by maximum likelihood: out-of-fold means, profile likelihood, interval.
 
-Comparing Tweedie powers by each model's own deviance is meaningless (each
-power has its own deviance scale), and MAE or a fixed-power deviance rank
-point predictions, not the variance function the power stands for. The
-likelihood does: for a power ``p`` in (1, 2) the Tweedie model is a compound
-Poisson-Gamma distribution with mean ``mu`` and variance ``phi * mu**p``, and
-its log-likelihood, maximised over the dispersion ``phi``, is comparable
-across powers. :func:`estimate_tweedie_power` trains one Tweedie(p) booster per
-candidate power under cross-validation (through the ablation's own fit path,
-so the models are the ones :func:`~gbm_objectives.ablation.sweep_tweedie_power`
-compares), takes the out-of-fold means, maximises the likelihood over ``phi``
-and reads the power and a profile-likelihood 95% interval off the curve.
+Comparing Tweedie powers by each model's own deviance is meaningless (each power has its own deviance scale), and
+MAE or a fixed-power deviance rank point predictions, not the variance function the power stands for. The likelihood
+does: for a power ``p`` in (1, 2) the Tweedie model is a compound Poisson-Gamma distribution with mean ``mu`` and
+variance ``phi * mu**p``, and its log-likelihood, maximised over the dispersion ``phi``, is comparable across
+powers. :func:`estimate_tweedie_power` trains one Tweedie(p) booster per candidate power under cross-validation
+(through the ablation's own fit path, so the models are the ones
+:func:`~gbm_objectives.ablation.sweep_tweedie_power` compares), takes the out-of-fold means, maximises the
+likelihood over ``phi`` and reads the power and a profile-likelihood 95% interval off the curve; the default
+interval also carries the mean models' error (:func:`_mean_model_error`).
 
 The density and the sampler live in :mod:`gbm_objectives.tweedie_density`
 (re-exported here).
@@ -81,9 +79,8 @@ _MU_FLOOR = 1e-300
 def _max_over_dispersion(y, mu, w, p, *, tol=1e-10, max_iter=100) -> tuple[float, float]:
     """Maximise the log-likelihood over log phi by safeguarded Newton; returns (loglik, phi).
 
-    The start is the Pearson estimate ``mean(w (y - mu)^2 / mu^p)``; a step
-    that does not raise the likelihood is halved, and where the likelihood
-    is not concave the step is a unit move uphill.
+    The start is the Pearson estimate ``mean(w (y - mu)^2 / mu^p)``; a step that does not raise the likelihood is
+    halved, and where the likelihood is not concave the step is a unit move uphill.
     """
     pearson = float(np.sum(w * (y - mu) ** 2 / mu ** p) / y.shape[0])
     t = math.log(pearson) if pearson > 0.0 and math.isfinite(pearson) else 0.0
@@ -105,6 +102,47 @@ def _max_over_dispersion(y, mu, w, p, *, tol=1e-10, max_iter=100) -> tuple[float
     return ll, math.exp(t)
 
 
+def _mean_model_error(y: np.ndarray, w: np.ndarray, mu: np.ndarray, p: float, phi: float,
+                      fold_log_mu: np.ndarray) -> dict[str, float]:
+    """Variance and bias of the power that the error of the mean models adds, by jackknife over the fold models.
+
+    ``fold_log_mu`` holds, for each of the ``K`` fold models, its log-mean at every scored row (the models of the
+    cross-validation, each trained without one fold). The power solves the score equations ``sum_i psi_i(p, log phi;
+    eta_i) = 0`` with ``eta_i = log mu_i`` held fixed; an error ``e_i`` in ``eta_i`` moves it by, to second order,
+    ``sum_i g_i e_i + b``, with ``g_i = -(H^-1 dpsi_i/deta)_p`` and ``b = -(H^-1 sum_i E[e_i^2] / 2
+    d2psi_i/deta2)_p``. The derivatives in ``eta`` are analytic: ``dl/deta = w (y - mu) mu^(1-p) / phi``. The group
+    jackknife over the fold models (``(K-1)/K sum_k (.)_k^2`` of the models' deviations from their average) gives
+    the variance of the linear term, with the correlation of the errors across rows, and the per-row ``E[e_i^2]`` of
+    the bias. It carries the models' variability from fold to fold, not a bias that all of them share (such as
+    shrinkage).
+    """
+    t = math.log(phi)
+    h = min(1e-4, (p - 1.0) / 2.0, (2.0 - p) / 2.0)  # central differences in p, kept inside (1, 2)
+    ll_hi, d1_hi, _ = _loglik(y, mu, w, t, p + h)
+    ll_lo, d1_lo, _ = _loglik(y, mu, w, t, p - h)
+    ll_0, _, d2_0 = _loglik(y, mu, w, t, p)
+    h_pp = float(np.sum(ll_hi - 2.0 * ll_0 + ll_lo)) / (h * h)
+    h_pt = float(np.sum(d1_hi - d1_lo)) / (2.0 * h)
+    hess = np.array([[h_pp, h_pt], [h_pt, float(np.sum(d2_0))]])
+    if not np.all(np.isfinite(hess)) or np.linalg.det(hess) <= 0.0 or h_pp >= 0.0:
+        raise ValueError("the Tweedie log-likelihood is not concave in (power, dispersion) at the estimate; "
+                         "the interval's variances are undefined")
+    row = np.linalg.inv(hess)[0]  # the power's row of H^-1
+    log_mu = np.log(mu)
+    scale = w * mu ** (1.0 - p) / phi
+    resid = scale * (y - mu)  # dl/deta
+    curv = scale * ((1.0 - p) * (y - mu) - mu)  # d2l/deta2
+    g = -(row[0] * (-resid * log_mu) + row[1] * (-resid))
+    d2_score_p = scale * (-log_mu * ((1.0 - p) * (y - mu) - mu) - (y - mu))
+    k = fold_log_mu.shape[0]
+    offsets = fold_log_mu - fold_log_mu[0]  # exactly 0 where the models agree
+    dev = offsets - offsets.mean(axis=0)
+    var_mean = float((k - 1.0) / k * np.sum((dev @ g) ** 2))
+    e2 = (k - 1.0) / k * np.sum(dev ** 2, axis=0)
+    bias = float(-(row[0] * np.sum(0.5 * e2 * d2_score_p) + row[1] * np.sum(0.5 * e2 * (-curv))))
+    return {"var_profile": float(-row[0]), "var_mean_model": var_mean, "bias_mean_model": bias}
+
+
 # ---------------------------------------------------------------------------
 # The profile and its interval
 # ---------------------------------------------------------------------------
@@ -124,11 +162,10 @@ def _parabola_peak(x: np.ndarray, f: np.ndarray) -> tuple[float, float] | None:
 def _profile_interval(powers: np.ndarray, ll: np.ndarray, level: float = CHI2_1_95):
     """Refined maximum and the likelihood-ratio interval of a profile on a grid.
 
-    The maximum is the vertex of the parabola through the best grid point
-    and its neighbours (the grid maximum at an edge). The interval is the
-    hull of the powers whose likelihood-ratio statistic ``2 (ll_max - ll)``
-    is at most ``level``; its ends are interpolated linearly in the signed
-    root of the statistic, which is exact for a quadratic profile.
+    The maximum is the vertex of the parabola through the best grid point and its neighbours (the grid maximum at an
+    edge). The interval is the hull of the powers whose likelihood-ratio statistic ``2 (ll_max - ll)`` is at most
+    ``level``; its ends are interpolated linearly in the signed root of the statistic, which is exact for a
+    quadratic profile.
     """
     k = int(np.argmax(ll))
     best_p, best_ll = float(powers[k]), float(ll[k])
@@ -174,14 +211,11 @@ def _interpolated_log_mu(log_mu: np.ndarray, grid: np.ndarray, p: float) -> np.n
 def _refined_profile(y, w, log_mu, grid, ll, phi, steps, level=CHI2_1_95) -> pd.DataFrame:
     """The profile on the grid plus ``steps - 1`` interpolated powers in each grid step that matters.
 
-    A step matters when it holds the grid maximum or one of its ends lies
-    within ``level`` (plus a margin) of the grid maximum: that is where the
-    maximum and the interval ends are. The models vary slowly with the
-    power, so the means there are interpolated between the neighbouring grid
-    models; the likelihood itself, whose shape in ``p`` is what the interval
-    reads, is evaluated exactly at each interpolated power. Without this a
-    fine interval (often narrower than one grid step) would rest on three
-    grid points of a skewed curve.
+    A step matters when it holds the grid maximum or one of its ends lies within ``level`` (plus a margin) of the
+    grid maximum: that is where the maximum and the interval ends are. The models vary slowly with the power, so the
+    means there are interpolated between the neighbouring grid models; the likelihood itself, whose shape in ``p``
+    is what the interval reads, is evaluated exactly at each interpolated power. Without this a fine interval (often
+    narrower than one grid step) would rest on three grid points of a skewed curve.
     """
     records = [{"power": float(p), "log_likelihood": float(v), "dispersion": float(f), "source": "grid"}
                for p, v, f in zip(grid, ll, phi)]
@@ -204,9 +238,8 @@ def _profile_from_oof(y: np.ndarray, w: np.ndarray | None, oof: np.ndarray, grid
     """The profile likelihood from out-of-fold means ``oof`` (one row per grid power, NaN where untested).
 
     Shared by :func:`estimate_tweedie_power` and the likelihood column of
-    :func:`~gbm_objectives.ablation.sweep_tweedie_power`, which reads the
-    sweep's own out-of-fold predictions (no refit). Rows are scored where
-    every power has a prediction and the weight is positive.
+    :func:`~gbm_objectives.ablation.sweep_tweedie_power`, which reads the sweep's own out-of-fold predictions (no
+    refit). Rows are scored where every power has a prediction and the weight is positive.
     """
     positive_weight = np.ones(y.shape[0], dtype=bool) if w is None else w > 0.0
     scored = positive_weight & np.isfinite(oof).all(axis=0)
@@ -218,8 +251,7 @@ def _profile_from_oof(y: np.ndarray, w: np.ndarray | None, oof: np.ndarray, grid
     y_s = np.ascontiguousarray(y[scored])
     w_s = np.ones(n_scored) if w is None else np.ascontiguousarray(w[scored])
     log_mu = np.log(np.maximum(oof[:, scored], _MU_FLOOR))
-    ll = np.empty(len(grid))
-    phi = np.empty(len(grid))
+    ll, phi = np.empty(len(grid)), np.empty(len(grid))
     for k, p in enumerate(grid):
         ll[k], phi[k] = _max_over_dispersion(y_s, np.exp(log_mu[k]), w_s, float(p))
     profile = _refined_profile(y_s, w_s, log_mu, grid, ll, phi, steps)
@@ -229,8 +261,32 @@ def _profile_from_oof(y: np.ndarray, w: np.ndarray | None, oof: np.ndarray, grid
     _, best_phi = _max_over_dispersion(y_s, np.exp(_interpolated_log_mu(log_mu, grid, best_p)), w_s, best_p)
     return {"y": y_s, "w": w_s, "log_mu": log_mu, "log_likelihood": ll, "dispersion": phi, "profile": profile,
             "power": best_p, "max_log_likelihood": best_ll, "ci": ci, "ci_open": ci_open,
-            "best_dispersion": best_phi, "n_scored": n_scored,
+            "best_dispersion": best_phi, "n_scored": n_scored, "scored": scored,
             "lr_statistic": np.maximum(2.0 * (best_ll - ll), 0.0)}
+
+
+def _mean_model_interval(lik: dict[str, Any], grid: np.ndarray, steps: int,
+                         fold_log_mu: np.ndarray) -> dict[str, Any]:
+    """The profile interval widened by the mean models' variance and moved by their bias (see the estimator).
+
+    The likelihood-ratio statistic is scaled by ``V_profile / (V_profile + V_mean_model)`` (so the cut on the
+    profile is ``3.841`` times the inflation), then both ends move by ``-bias``; an end at the grid's edge stays
+    there.
+    """
+    y, w, log_mu, p = lik["y"], lik["w"], lik["log_mu"], lik["power"]
+    err = _mean_model_error(y, w, np.exp(_interpolated_log_mu(log_mu, grid, p)), p, lik["best_dispersion"],
+                            fold_log_mu)
+    inflation = 1.0 + err["var_mean_model"] / err["var_profile"]
+    level = CHI2_1_95 * inflation
+    profile = lik["profile"]
+    if inflation > 1.0:
+        profile = _refined_profile(y, w, log_mu, grid, lik["log_likelihood"], lik["dispersion"], steps, level)
+        profile["lr_statistic"] = np.maximum(2.0 * (lik["max_log_likelihood"] - profile["log_likelihood"]), 0.0)
+    _, _, (lo, hi), ci_open = _profile_interval(profile["power"].to_numpy(), profile["log_likelihood"].to_numpy(),
+                                                level)
+    bias = err["bias_mean_model"]
+    ci = (lo if ci_open[0] else lo - bias, hi if ci_open[1] else hi - bias)
+    return {**err, "inflation": inflation, "ci": ci, "ci_open": ci_open, "profile": profile}
 
 
 # ---------------------------------------------------------------------------
@@ -245,35 +301,39 @@ class TweediePowerEstimate:
     Attributes
     ----------
     power : float
-        The power of highest profile log-likelihood, refined between the
-        grid powers (see ``profile``) and by a parabola through the best
-        point and its neighbours.
+        The power of highest profile log-likelihood, refined between the grid powers (see ``profile``) and by a
+        parabola through the best point and its neighbours.
     ci : tuple of float
-        Profile-likelihood 95% interval: the powers whose likelihood-ratio
-        statistic ``2 (loglik_max - loglik)`` is at most 3.841 (chi2_1 95%).
-        An end that the grid cuts off is the grid's edge, flagged in ``ci_open``.
+        The 95% interval by ``ci_method``: "mean_model" (default) widens the profile's cut by the variance the
+        means' error adds and moves both ends by ``-mean_model_bias`` (so ``power`` can sit off-centre); "profile"
+        is ``ci_profile``. An end cut off by the grid is its edge.
     ci_open : tuple of bool
-        Whether the lower / upper end is the grid edge rather than a crossing.
+        Whether the lower / upper end of ``ci`` is the grid edge rather than a crossing.
     dispersion : float
         Maximum-likelihood dispersion ``phi`` at ``power``.
     log_likelihood : float
         The refined maximum of the profile log-likelihood.
     table : pandas.DataFrame
-        One row per grid power: ``power``, ``log_likelihood``, ``dispersion``,
-        ``lr_statistic`` (2 (loglik_max - loglik)), ``in_ci``, ``mae`` and
-        ``tweedie_deviance`` (mean unit deviance at the fixed
-        ``deviance_power``), all on the out-of-fold predictions.
+        One row per grid power: ``power``, ``log_likelihood``, ``dispersion``, ``lr_statistic`` (2 (loglik_max -
+        loglik)), ``in_ci``, ``mae`` and ``tweedie_deviance`` (mean unit deviance at the fixed ``deviance_power``),
+        all on the out-of-fold predictions.
     profile : pandas.DataFrame
-        The curve the power and interval are read from: the grid powers
-        plus the interpolated powers around the maximum and the interval
-        ends (``source`` "grid" or "interpolated"; means interpolated in log
-        between the neighbouring grid models), with ``log_likelihood``,
-        ``dispersion`` and ``lr_statistic``.
+        The curve the power and interval are read from: the grid powers plus the interpolated powers around the
+        maximum and the interval ends (``source`` "grid" or "interpolated"; means interpolated in log between the
+        neighbouring grid models), with ``log_likelihood``, ``dispersion`` and ``lr_statistic``.
     n_scored : int
-        Rows in the likelihood (rows with an out-of-fold prediction and a
-        positive weight).
+        Rows in the likelihood (rows with an out-of-fold prediction and a positive weight).
     settings : dict
-        Backend, folds (``n_folds``, ``splitter``: its repr), rounds, seed, parameters and timings.
+        Backend, folds (``n_folds``, ``splitter``: its repr), rounds, seed, parameters, timings; with "mean_model"
+        also ``interval``: ``se_profile``, ``se_mean_model`` (standard errors of the power from the curvature and
+        from the means' error), ``inflation`` (factor on the cut), ``mean_model_bias``, ``grid_power`` (whose fold
+        models count).
+    ci_method : {"mean_model", "profile"}
+    ci_profile : tuple of float
+        Profile-likelihood 95% interval given the out-of-fold means: powers with ``2 (loglik_max - loglik) <=
+        3.841`` (chi2_1 95%).
+    mean_model_bias : float
+        Estimated shift of ``power`` due to the means' error (0 with "profile"); not subtracted from ``power``.
     """
 
     power: float
@@ -285,6 +345,13 @@ class TweediePowerEstimate:
     profile: pd.DataFrame
     n_scored: int
     settings: dict[str, Any] = field(default_factory=dict)
+    ci_method: str = "profile"
+    ci_profile: tuple[float, float] | None = None
+    mean_model_bias: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.ci_profile is None:
+            self.ci_profile = self.ci
 
     @property
     def mae_power(self) -> float:
@@ -312,9 +379,8 @@ class TweediePowerEstimate:
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
-        # Relative to the maximum on a symlog scale: linear near the top, where
-        # the interval is read, logarithmic for the far powers, which can be
-        # thousands of nats lower.
+        # Relative to the maximum on a symlog scale: linear near the top, where the interval is read,
+        # logarithmic for the far powers, which can be thousands of nats lower.
         top = self.log_likelihood
         t = self.table
         ax.plot(t["power"], t["log_likelihood"] - top, marker="o", color="#1f77b4",
@@ -325,7 +391,7 @@ class TweediePowerEstimate:
                     label="between grid models (interpolated means)")
         ax.axhline(-CHI2_1_95 / 2.0, linestyle="--", color="#7f7f7f", label="95% cut (-3.84/2)")
         ax.axvspan(self.ci[0], self.ci[1], color="#1f77b4", alpha=0.15,
-                   label=f"95% interval [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
+                   label=f"95% interval ({self.ci_method}) [{self.ci[0]:.3f}, {self.ci[1]:.3f}]")
         ax.axvline(self.power, color="#d62728", label=f"power {self.power:.3f}")
         ax.set_yscale("symlog", linthresh=CHI2_1_95)
         ax.set_ylim(top=0.5)
@@ -380,63 +446,56 @@ def estimate_tweedie_power(
     deviance_power: float = 1.5,
     subdivide: int = 10,
     early_stopping_rounds: int | None = None,
+    interval: str = "mean_model",
 ) -> TweediePowerEstimate:
     """Estimate the Tweedie power of a non-negative target by out-of-fold profile likelihood.
 
-    For each candidate power ``p`` the booster is trained with Tweedie(p)
-    loss on every training fold (the same fit path, defaults and folds as
-    :func:`~gbm_objectives.ablation.sweep_tweedie_power`) and predicts its
-    held-out fold. With those out-of-fold means ``mu_p`` the dispersion
-    ``phi_p`` maximises the Tweedie log-likelihood (Dunn-Smyth series,
-    :func:`tweedie_log_density`), giving the profile log-likelihood
-    ``l(p)``. The power is the maximiser of ``l`` and the 95% interval holds
-    the powers with ``2 (l_max - l(p)) <= 3.841``, both read off the curve
-    refined between grid powers (``subdivide``).
+    For each candidate power ``p`` the booster is trained with Tweedie(p) loss on every training fold (the same fit
+    path, defaults and folds as :func:`~gbm_objectives.ablation.sweep_tweedie_power`) and predicts its held-out
+    fold. With those out-of-fold means ``mu_p`` the dispersion ``phi_p`` maximises the Tweedie log-likelihood
+    (Dunn-Smyth series, :func:`tweedie_log_density`), giving the profile log-likelihood ``l(p)``. The power is the
+    maximiser of ``l`` and the 95% interval holds the powers with ``2 (l_max - l(p)) <= 3.841``, both read off the
+    curve refined between grid powers (``subdivide``).
 
-    Held-out means keep the comparison honest: in-sample means of a flexible
-    booster shrink the residuals and bias the dispersion and the power. The
-    interval is conditional on those means: their own error adds variance
-    the interval does not carry and biases the estimate (mild noise pulls
-    it toward 2; an overfitted booster moved it by 0.03 in the study), so
-    give the booster a regularised mean model (shallow trees, a small
-    learning rate, ``min_child_weight``) on small or noisy tables;
-    ``benchmarks/TWEEDIE_POWER.md`` measures the effect.
+    Held-out means keep the comparison honest: in-sample means of a flexible booster shrink the residuals and bias
+    the dispersion and the power. The profile interval (``ci_profile``) is conditional on those means; their error
+    biases the estimate (noise in ``log mu`` looks like extra variance growing as ``mu^2``: the power moves toward
+    2) and adds spread. The default interval carries both: the fold models at the grid power nearest the estimate
+    are fitted again (same rows and seed: the same models) to predict every row; their group jackknife gives the
+    error of ``log mu``, which a second-order expansion of the score equations turns into a bias and a variance of
+    the power (:func:`_mean_model_error`; ``benchmarks/TWEEDIE_POWER.md`` measures it). With exact means the fold
+    models agree and it is the profile interval. It sees the models' variability, not an error they all share
+    (shrinkage, or an overfitted booster, which moved the power by 0.03 in the study): give the booster a
+    regularised mean model (shallow trees, a small learning rate, ``min_child_weight``) on small or noisy tables.
 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, d)
-        Numeric features; NaN is read as missing. Columns of pandas
-        ``category`` dtype are categorical features, as in
-        :func:`~gbm_objectives.ablation.ablate_losses`.
+        Numeric features; NaN is read as missing. Columns of pandas ``category`` dtype are categorical features, as
+        in :func:`~gbm_objectives.ablation.ablate_losses`.
     y : array-like of shape (n,)
         Non-negative target with at least 2 positive values.
     sample_weight : array-like of shape (n,), optional
-        Non-negative weights: training weights of the boosters and prior
-        weights of the likelihood (row dispersion ``phi / w``, as exposure
-        weights in a Tweedie GLM). Zero-weight rows are left out of the
-        likelihood.
+        Non-negative weights: training weights of the boosters and prior weights of the likelihood (row dispersion
+        ``phi / w``, as exposure weights in a Tweedie GLM). Zero-weight rows are left out of the likelihood.
     groups : array-like of shape (n,), optional
-        Group ids: with an integer ``cv``, rows of a group never straddle
-        training and test (GroupKFold); passed to a splitter's ``split``.
+        Group ids: with an integer ``cv``, rows of a group never straddle training and test (GroupKFold); passed to
+        a splitter's ``split``.
     backend : {"xgboost", "lightgbm"}
     powers : sequence of float in (1, 2), optional
         Candidate powers, at least 3; default 1.05, 1.10, ..., 1.95.
     cv : int >= 2, scikit-learn splitter or iterable of (train, test) pairs, default 5
-        Fold count (shuffled K-fold, grouped when ``groups`` is given), a
-        splitter such as ``KFold``, ``GroupKFold``, ``TimeSeriesSplit`` or
-        ``PredefinedSplit``, or (train, test) index pairs, checked as in
-        :func:`~gbm_objectives.ablation.ablate_losses`. Each row may be in at
-        most one test fold; rows never tested (TimeSeriesSplit's first
-        block) are left out of the likelihood and the table (``n_scored``).
+        Fold count (shuffled K-fold, grouped when ``groups`` is given), a splitter such as ``KFold``,
+        ``GroupKFold``, ``TimeSeriesSplit`` or ``PredefinedSplit``, or (train, test) index pairs, checked as in
+        :func:`~gbm_objectives.ablation.ablate_losses`. Each row may be in at most one test fold; rows never tested
+        (TimeSeriesSplit's first block) are left out of the likelihood and the table (``n_scored``).
         ``settings["splitter"]`` records the splitter's repr.
     random_state : int, optional
-        Seeds the folds and the boosters. None draws a seed, recorded in
-        ``settings["random_state"]``.
+        Seeds the folds and the boosters. None draws a seed, recorded in ``settings["random_state"]``.
     num_boost_round : int, default 200
     params : dict, optional
-        Booster parameters on top of the ablation defaults (XGBoost ``hist``,
-        depth 6, learning rate 0.1; LightGBM 31 leaves). The objective comes
-        from the loss.
+        Booster parameters on top of the ablation defaults (XGBoost ``hist``, depth 6, learning rate 0.1; LightGBM
+        31 leaves). The objective comes from the loss.
     n_jobs : int, default 1
         Fits run at once in separate processes (-1: one per core).
     progress : bool, default True
@@ -444,28 +503,30 @@ def estimate_tweedie_power(
     deviance_power : float in [1, 2), default 1.5
         Power of the fixed-power Tweedie deviance reported in the table.
     subdivide : int >= 1, default 10
-        Subdivisions of each grid step around the maximum and the interval
-        ends, where the likelihood is evaluated with means interpolated
-        between the neighbouring grid models (no extra fits). 1 reads the
-        power and interval off the grid alone.
+        Subdivisions of each grid step around the maximum and the interval ends, where the likelihood is evaluated
+        with means interpolated between the neighbouring grid models (no extra fits). 1 reads the power and interval
+        off the grid alone.
     early_stopping_rounds : int >= 1, optional
-        Stop each fit after this many rounds without improvement on a
-        validation slice carved from that fold's training rows (never its
-        test rows), as in :func:`~gbm_objectives.ablation.ablate_losses`;
-        ``settings["best_iterations"]`` holds the rounds kept per power
-        and fold. Default None: every fit runs ``num_boost_round`` rounds.
+        Stop each fit after this many rounds without improvement on a validation slice carved from that fold's
+        training rows (never its test rows), as in :func:`~gbm_objectives.ablation.ablate_losses`;
+        ``settings["best_iterations"]`` holds the rounds kept per power and fold. Default None: every fit runs
+        ``num_boost_round`` rounds.
+    interval : {"mean_model", "profile"}, default "mean_model"
+        The 95% interval ``.ci``: "mean_model" carries the mean models' error (above; costs one more fit per fold),
+        "profile" is the profile-likelihood interval conditional on the out-of-fold means. ``.ci_profile`` holds the
+        latter either way.
 
     Returns
     -------
     TweediePowerEstimate
-        ``.power``, ``.ci``, ``.dispersion``, ``.table``, ``.plot()``.
+        ``.power``, ``.ci``, ``.ci_profile``, ``.ci_method``,
+        ``.mean_model_bias``, ``.dispersion``, ``.table``, ``.plot()``.
 
     Raises
     ------
     ValueError
-        Negative or non-finite labels, fewer than 2 positive labels, bad
-        weights, powers outside [1, 2] (or equal to 1 or 2), fewer than 3
-        powers, bad folds or booster settings.
+        Negative or non-finite labels, fewer than 2 positive labels, bad weights, powers outside [1, 2] (or equal to
+        1 or 2), fewer than 3 powers, bad folds or booster settings.
 
     Examples
     --------
@@ -476,8 +537,8 @@ def estimate_tweedie_power(
     >>> y = sample_tweedie(np.exp(0.5 * X[:, 0]), 2.0, 1.5, random_state=1)
     >>> est = estimate_tweedie_power(X, y, num_boost_round=30, cv=3, random_state=0,
     ...                              powers=np.arange(1.2, 1.81, 0.1), progress=False)
-    >>> est.ci[0] <= est.power <= est.ci[1]
-    True
+    >>> est.ci_profile[0] <= est.power <= est.ci_profile[1], est.ci_method
+    (True, 'mean_model')
     """
     started = time.perf_counter()
     Xa = _check_X(X)
@@ -499,6 +560,8 @@ def estimate_tweedie_power(
     dev_power = _check_deviance_power(deviance_power)
     steps = _check_int(subdivide, "subdivide", 1)
     stopping = _check_early_stopping(early_stopping_rounds)
+    if interval not in ("mean_model", "profile"):
+        raise ValueError(f"interval must be 'mean_model' or 'profile', got {interval!r}")
     grid = _check_likelihood_powers(DEFAULT_LIKELIHOOD_POWERS if powers is None else powers)
     positive_weight = np.ones(ya.shape[0], dtype=bool) if w is None else w > 0.0
     n_pos = int(np.count_nonzero((ya > 0.0) & positive_weight))
@@ -510,8 +573,9 @@ def estimate_tweedie_power(
 
     tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
 
-    def args(p: int, f: int):
-        train_idx, test_idx = folds[f]
+    def args(p: int, f: int, test_idx: np.ndarray | None = None):
+        train_idx = folds[f][0]
+        test_idx = folds[f][1] if test_idx is None else test_idx
         return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
                 rounds, seed, None if held is None else (stopping, held[f]))
 
@@ -532,38 +596,54 @@ def estimate_tweedie_power(
     lik_start = time.perf_counter()
     lik = _profile_from_oof(ya, w, oof, grid, steps)
     del oof
+    adjusted = None
+    if interval == "mean_model":
+        # The fold models at the grid power nearest the estimate, again, now predicting every scored row.
+        k_near = int(np.argmin(np.abs(grid - lik["power"])))
+        rows_scored = np.flatnonzero(lik["scored"])
+        refit = _fit_folds([args(k_near, f, rows_scored) for f in range(len(folds))], jobs, _fit_fold_stopped)
+        fold_log_mu = np.log(np.maximum(np.vstack([pred for pred, _, _ in refit]), _MU_FLOOR))
+        try:
+            adjusted = {**_mean_model_interval(lik, grid, steps, fold_log_mu), "grid_power": float(grid[k_near])}
+        except ValueError as exc:  # a flat or non-concave likelihood at the estimate: no variances to read
+            warnings.warn(f"{exc}; ci is the profile interval", UserWarning, stacklevel=2)
+            interval = "profile"
     y_s, w_s, log_mu = lik["y"], lik["w"], lik["log_mu"]
     rows = []
     for k, p in enumerate(grid):
         mu = np.exp(log_mu[k])
-        rows.append({
-            "power": float(p),
-            "log_likelihood": float(lik["log_likelihood"][k]),
-            "dispersion": float(lik["dispersion"][k]),
-            "mae": _wmean(np.abs(mu - y_s), w_s),
-            "tweedie_deviance": _wmean(_unit_tweedie_deviance(y_s, mu, dev_power), w_s),
-            "fit_seconds": float(fit_seconds[k]),
-        })
+        rows.append({"power": float(p), "log_likelihood": float(lik["log_likelihood"][k]),
+                     "dispersion": float(lik["dispersion"][k]), "mae": _wmean(np.abs(mu - y_s), w_s),
+                     "tweedie_deviance": _wmean(_unit_tweedie_deviance(y_s, mu, dev_power), w_s),
+                     "fit_seconds": float(fit_seconds[k])})
     table = pd.DataFrame.from_records(rows)
     best_p, best_ll, ci, ci_open = lik["power"], lik["max_log_likelihood"], lik["ci"], lik["ci_open"]
+    profile, best_phi, n_scored = lik["profile"], lik["best_dispersion"], lik["n_scored"]
+    if adjusted is not None:
+        ci, ci_open, profile = adjusted["ci"], adjusted["ci_open"], adjusted["profile"]
     table.insert(3, "lr_statistic", lik["lr_statistic"])
     table.insert(4, "in_ci", (table["power"] >= ci[0]) & (table["power"] <= ci[1]))
-    profile, best_phi, n_scored = lik["profile"], lik["best_dispersion"], lik["n_scored"]
     if any(ci_open):
         side = " and ".join(s for s, o in zip(("lower", "upper"), ci_open) if o)
-        warnings.warn(f"the profile likelihood stays within 3.84/2 of its maximum up to the {side} end of the "
+        warnings.warn(f"the 95% interval reaches the {side} end of the "
                       f"powers ({grid[0]:g}..{grid[-1]:g}); that end of the interval is the grid's edge: widen "
                       "powers toward 1 or 2", UserWarning, stacklevel=2)
     settings = {
         "backend": backend, "n_folds": len(folds), "splitter": splitter, "num_boost_round": rounds,
-        "random_state": seed,
-        "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
+        "random_state": seed, "params": dict(booster_params), "deviance_power": dev_power, "n_rows": int(ya.shape[0]),
         "subdivide": steps, "fit_seconds": fit_time, "likelihood_seconds": time.perf_counter() - lik_start,
+        "interval_method": interval,
     }
+    if adjusted is not None:
+        settings["interval"] = {
+            "se_profile": math.sqrt(adjusted["var_profile"]), "se_mean_model": math.sqrt(adjusted["var_mean_model"]),
+            "inflation": adjusted["inflation"], "mean_model_bias": adjusted["bias_mean_model"],
+            "grid_power": adjusted["grid_power"]}
     if stopping is not None:
         settings.update({"early_stopping_rounds": stopping,
                          "best_iterations": {float(p): best_iterations[k].tolist() for k, p in enumerate(grid)}})
     table.attrs.update(settings)
     return TweediePowerEstimate(power=best_p, ci=ci, ci_open=ci_open, dispersion=best_phi,
                                 log_likelihood=best_ll, table=table, profile=profile, n_scored=n_scored,
-                                settings=settings)
+                                settings=settings, ci_method=interval, ci_profile=lik["ci"],
+                                mean_model_bias=0.0 if adjusted is None else adjusted["bias_mean_model"])

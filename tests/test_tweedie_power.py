@@ -9,6 +9,7 @@ with few rounds.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -23,6 +24,9 @@ from gbm_objectives.tweedie_power import (
     CHI2_1_95,
     DEFAULT_LIKELIHOOD_POWERS,
     _max_over_dispersion,
+    _mean_model_error,
+    _mean_model_interval,
+    _profile_from_oof,
     _profile_interval,
 )
 
@@ -236,6 +240,100 @@ def test_interval_cut_by_the_grid_is_flagged():
 
 
 # ---------------------------------------------------------------------------
+# The interval that carries the mean models' error
+# ---------------------------------------------------------------------------
+
+GRID = np.round(np.arange(1.3, 1.91, 0.05), 2)
+
+
+def _oracle_profile(y, log_mu):
+    """The profile likelihood with the same means at every grid power (as the study's oracle)."""
+    return _profile_from_oof(y, None, np.broadcast_to(np.exp(log_mu), (len(GRID), y.shape[0])), GRID, 10)
+
+
+@pytest.fixture(scope="module")
+def exact():
+    _, y, mu = _synthetic(4000, 1.6, 2.0, seed=11)
+    return y, np.log(mu), _oracle_profile(y, np.log(mu))
+
+
+def test_the_interval_is_the_profile_one_when_the_fold_models_agree(exact):
+    # With the true means every fold model predicts the same: no error to carry.
+    y, log_mu, lik = exact
+    adjusted = _mean_model_interval(lik, GRID, 10, np.tile(log_mu, (5, 1)))
+    assert adjusted["var_mean_model"] == 0.0 and adjusted["bias_mean_model"] == 0.0
+    assert adjusted["inflation"] == 1.0
+    assert adjusted["ci"] == lik["ci"] and adjusted["ci_open"] == lik["ci_open"]
+
+
+def test_the_profile_variance_is_the_curvature_of_the_profile(exact):
+    # (-H^-1)_pp of the joint (p, log phi) Hessian is 1 / curvature of the profile over phi: the interval's width.
+    y, log_mu, lik = exact
+    err = _mean_model_error(lik["y"], lik["w"], np.exp(log_mu), lik["power"], lik["best_dispersion"],
+                            np.tile(log_mu, (3, 1)))
+    half = math.sqrt(CHI2_1_95 * err["var_profile"])
+    assert lik["ci"][1] - lik["ci"][0] == pytest.approx(2.0 * half, rel=0.05)
+
+
+def _noisy_folds(log_mu, sd, k, rng):
+    """Fold models whose group-jackknife variance of log mu is sd^2 at every row, centred on log_mu.
+
+    Deviations are +-sd sqrt(k / (k - 1) / k) times a random sign pattern per row, so their average is 0
+    and (k - 1)/k sum_k dev^2 = sd^2.
+    """
+    signs = rng.choice([-1.0, 1.0], size=(k // 2, log_mu.shape[0]))
+    dev = np.concatenate([signs, -signs]) * sd * math.sqrt(1.0 / (k - 1.0))
+    return log_mu + dev
+
+
+def test_noisy_fold_models_never_narrow_the_interval(exact):
+    y, log_mu, lik = exact
+    rng = np.random.default_rng(4)
+    for sd in (0.05, 0.2, 0.5):
+        adjusted = _mean_model_interval(lik, GRID, 10, _noisy_folds(log_mu, sd, 4, rng))
+        assert adjusted["inflation"] >= 1.0 and adjusted["var_mean_model"] > 0.0
+        width = adjusted["ci"][1] - adjusted["ci"][0]
+        assert width >= lik["ci"][1] - lik["ci"][0] - 1e-12
+        assert adjusted["bias_mean_model"] > 0.0  # noise in log mu looks like variance ~ mu^2: toward p = 2
+        lo, hi = lik["ci"]
+        shift = adjusted["bias_mean_model"]
+        assert adjusted["ci"][0] <= lo - shift + 1e-12 and adjusted["ci"][1] >= hi - shift - 1e-12
+    # A shared error (every fold model off by the same tilt) has no spread across folds: it is not seen.
+    tilted = np.tile(log_mu + 0.1 * (log_mu - log_mu.mean()), (4, 1))
+    assert _mean_model_interval(lik, GRID, 10, tilted)["var_mean_model"] == 0.0
+
+
+def test_the_bias_matches_injected_noise_in_the_means(exact):
+    # Independent check of the second-order bias: perturb the true log-means by N(0, sd^2) noise, re-estimate
+    # the power by the profile likelihood, and average the shift over replicates.
+    y, log_mu, lik = exact
+    sd = 0.25
+    rng = np.random.default_rng(7)
+    shifts, predicted = [], []
+    for _ in range(6):
+        noisy = log_mu + sd * rng.standard_normal(log_mu.shape[0])
+        shifts.append(_oracle_profile(y, noisy)["power"] - lik["power"])
+        err = _mean_model_error(lik["y"], lik["w"], np.exp(log_mu), lik["power"], lik["best_dispersion"],
+                                _noisy_folds(log_mu, sd, 4, rng))
+        predicted.append(err["bias_mean_model"])
+    observed = float(np.mean(shifts))
+    assert observed > 0.0
+    assert float(np.mean(predicted)) == pytest.approx(observed, rel=0.15)
+
+
+def test_the_linear_term_is_the_jackknife_of_the_power_over_fold_models(exact):
+    # Delta method against brute force: the power re-estimated with each fold model's means alone, jackknifed.
+    y, log_mu, lik = exact
+    rng = np.random.default_rng(5)
+    smooth = np.stack([0.03 * rng.standard_normal() * (log_mu - log_mu.mean()) for _ in range(4)])
+    folds = log_mu + smooth - smooth.mean(axis=0)
+    err = _mean_model_error(lik["y"], lik["w"], np.exp(log_mu), lik["power"], lik["best_dispersion"], folds)
+    powers = np.array([_oracle_profile(y, f)["power"] for f in folds])
+    brute = 3.0 / 4.0 * np.sum((powers - powers.mean()) ** 2)
+    assert err["var_mean_model"] == pytest.approx(brute, rel=0.15)
+
+
+# ---------------------------------------------------------------------------
 # The estimator
 # ---------------------------------------------------------------------------
 
@@ -255,6 +353,39 @@ def test_estimator_recovers_a_known_power_within_its_interval(known):
     assert est.ci_open == (False, False)
     assert est.dispersion == pytest.approx(2.0, rel=0.15)
     assert est.n_scored == 2500
+    assert est.ci_method == "mean_model" and est.settings["interval_method"] == "mean_model"
+    info = est.settings["interval"]
+    assert info["inflation"] >= 1.0 and info["grid_power"] in COARSE
+    assert info["mean_model_bias"] == est.mean_model_bias
+    assert est.ci[1] - est.ci[0] >= est.ci_profile[1] - est.ci_profile[0] - 1e-12
+    assert est.ci_profile[0] <= est.power <= est.ci_profile[1]
+
+
+def test_a_non_concave_likelihood_has_no_mean_model_variances(exact):
+    y, log_mu, lik = exact
+    with pytest.raises(ValueError, match="not concave"):  # a dispersion far above its maximum
+        _mean_model_error(lik["y"], lik["w"], np.exp(log_mu), 1.6, 1000.0, np.tile(log_mu, (2, 1)))
+
+
+def test_the_estimator_falls_back_to_the_profile_interval_with_a_warning(known, monkeypatch):
+    from gbm_objectives import tweedie_power
+
+    def refuse(*args, **kwargs):
+        raise ValueError("the Tweedie log-likelihood is not concave")
+
+    X, y, est = known
+    monkeypatch.setattr(tweedie_power, "_mean_model_interval", refuse)
+    with pytest.warns(UserWarning, match="not concave; ci is the profile interval"):
+        plain = estimate_tweedie_power(X, y, powers=COARSE, random_state=0, **CELLS)
+    assert plain.ci_method == "profile" and plain.ci == est.ci_profile and plain.power == est.power
+
+
+def test_profile_interval_option_keeps_the_estimate(known):
+    X, y, est = known
+    plain = estimate_tweedie_power(X, y, powers=COARSE, random_state=0, interval="profile", **CELLS)
+    assert plain.ci_method == "profile" and plain.ci == plain.ci_profile == est.ci_profile
+    assert plain.power == est.power and plain.dispersion == est.dispersion
+    assert plain.mean_model_bias == 0.0 and "interval" not in plain.settings
 
 
 def test_estimate_table(known):
@@ -266,14 +397,20 @@ def test_estimate_table(known):
     assert np.all(np.isfinite(t[["log_likelihood", "dispersion", "mae", "tweedie_deviance"]].to_numpy()))
     assert t["lr_statistic"].min() >= 0.0
     assert est.log_likelihood >= t["log_likelihood"].max()
-    assert np.all(t.loc[t["in_ci"], "lr_statistic"] <= CHI2_1_95)
+    assert t["in_ci"].tolist() == [est.ci[0] <= p <= est.ci[1] for p in COARSE]
     prof = est.profile
     assert set(prof["source"]) == {"grid", "interpolated"}
     assert prof["power"].is_monotonic_increasing and est.log_likelihood >= prof["log_likelihood"].max()
-    inside = prof[(prof["power"] >= est.ci[0]) & (prof["power"] <= est.ci[1])]
-    outside = prof[(prof["power"] < est.ci[0]) | (prof["power"] > est.ci[1])]
-    assert len(inside) >= 3 and inside["lr_statistic"].max() <= CHI2_1_95
-    assert outside["lr_statistic"].min() > CHI2_1_95
+    # The profile interval is the likelihood-ratio cut; the default one is the cut widened by the inflation
+    # and moved by the bias.
+    info = est.settings["interval"]
+    for (lo, hi), level in ((est.ci_profile, CHI2_1_95),
+                            ((est.ci[0] + est.mean_model_bias, est.ci[1] + est.mean_model_bias),
+                             CHI2_1_95 * info["inflation"])):
+        inside = prof[(prof["power"] >= lo) & (prof["power"] <= hi)]
+        outside = prof[(prof["power"] < lo) | (prof["power"] > hi)]
+        assert len(inside) >= 3 and inside["lr_statistic"].max() <= level
+        assert outside["lr_statistic"].min() > level
     assert est.mae_power in COARSE and est.deviance_power in COARSE
 
 
@@ -420,6 +557,9 @@ def test_bad_options(small):
         estimate_tweedie_power(X, y, deviance_power=2.0, **FAST)
     with pytest.raises(ValueError, match="random_state"):
         estimate_tweedie_power(X, y, random_state=-1, **FAST)
+    for bad in ("sandwich", None, 1):
+        with pytest.raises(ValueError, match="interval must be 'mean_model' or 'profile'"):
+            estimate_tweedie_power(X, y, interval=bad, **FAST)
 
 
 def test_density_input_errors():
@@ -454,5 +594,15 @@ def test_study_script_runs_on_tiny_settings(tmp_path, capsys):
                        "--markdown", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| 1.5 | booster | 2 |" in printed and "| 1.5 | oracle (true mu) | 2 |" in printed
+    assert "profile CI coverage" in printed
     text = out.read_text()
     assert "coverage of 95% CI" in text and "Machine:" in text and "n = 400" in text
+    records = tmp_path / "records.jsonl"
+    common = {"true": 1.5, "power": 1.5, "hi": 1.52, "profile_lo": 1.49, "profile_hi": 1.51, "mae_power": 1.9,
+              "dev_power": 1.4, "seconds": 2.0, "oracle_power": 1.5, "oracle_lo": 1.49, "oracle_hi": 1.51}
+    records.write_text("\n".join(json.dumps({**common, "seed": seed, "lo": lo}) for seed, lo in ((0, 1.47), (1, 1.51)))
+                       + "\nnot a record\n")
+    assert study.main(["--powers", "1.4", "1.5", "--from-records", str(records)]) == 0
+    printed = capsys.readouterr().out
+    assert "| 1.5 | booster | 2 | 50% | 0.030 |" in printed and "| 1.4 |" not in printed
+    assert printed.count("| 100% | 0.020 |") == 2  # the profile interval's columns and the oracle's row
