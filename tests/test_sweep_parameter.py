@@ -262,7 +262,7 @@ def test_sweep_likelihood_equals_estimate_tweedie_power_without_refitting(data, 
     np.testing.assert_allclose(tw["mae"], est.table["mae"], rtol=1e-12)
     lik = df.attrs["likelihood"]
     assert lik["power"] == pytest.approx(est.power, rel=1e-12)
-    np.testing.assert_allclose(lik["ci"], est.ci, rtol=1e-12)
+    np.testing.assert_allclose(lik["ci"], est.ci_profile, rtol=1e-12)
     assert lik["dispersion"] == pytest.approx(est.dispersion, rel=1e-12)
     assert lik["n_scored"] == est.n_scored == len(y)
     assert df.loc[df["loss"] != "tweedie", ["log_likelihood", "dispersion"]].isna().all().all()
