@@ -13,7 +13,7 @@ import math
 
 from numba import njit
 
-from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, f64
+from ._common import INLINE, JIT, MAX_EXP_ARG, f64
 from .families import (
     _PSI_SHIFT,
     CURVATURE_HESSIAN,
@@ -22,6 +22,7 @@ from .families import (
     clip_log_scale,
     psi_diff,
     softplus,
+    store_weighted,
     trigamma,
 )
 
@@ -236,10 +237,8 @@ def negative_binomial_grad_hess(y, margin, weight, curvature, grad, hess):
     for i in range(n):
         g0, h0, g1, h1 = _nb_point(f64(y[i]), _clip_log_mean(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**JIT)

@@ -33,6 +33,15 @@ def clip_log_scale(m):
 
 
 @njit(**INLINE)
+def store_weighted(grad, hess, i, j, g, h, w):
+    """Row ``i``, output ``j``: the gradient and curvature times the weight, clamped
+    before and after it (a zero weight never meets an infinity, a large one never
+    overflows float32)."""
+    grad[i, j] = clamp_grad(clamp_grad(g) * w)
+    hess[i, j] = clamp_hess(clamp_hess(h) * w)
+
+
+@njit(**INLINE)
 def _normal_point(yi, loc, log_scale, curvature):
     inv_scale = math.exp(-log_scale)
     z = (yi - loc) * inv_scale
@@ -52,12 +61,8 @@ def normal_grad_hess(y, margin, weight, curvature, grad, hess):
     for i in range(n):
         g0, h0, g1, h1 = _normal_point(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        # Clamped before and after the weight: a zero weight never meets an
-        # infinity, and a large one never overflows float32.
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**JIT)
@@ -185,10 +190,8 @@ def lognormal_grad_hess(y, margin, weight, curvature, grad, hess):
         g0, h0, g1, h1 = _normal_point(math.log(f64(y[i])), f64(margin[i, 0]), clip_log_scale(margin[i, 1]),
                                        curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**JIT)
@@ -302,12 +305,9 @@ def student_t_grad_hess(y, margin, weight, df_floor, curvature, grad, hess):
         g0, h0, g1, h1, g2, h2 = _student_t_point(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]),
                                                   f64(margin[i, 2]), df_floor, curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
-        grad[i, 2] = clamp_grad(clamp_grad(g2) * wi)
-        hess[i, 2] = clamp_hess(clamp_hess(h2) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
+        store_weighted(grad, hess, i, 2, g2, h2, wi)
 
 
 @njit(**INLINE)
@@ -411,10 +411,8 @@ def gamma_shape_grad_hess(y, margin, weight, curvature, grad, hess):
         g0, h0, g1, h1 = _gamma_shape_point(math.log(f64(y[i])), clip_log_scale(margin[i, 0]),
                                             clip_log_scale(margin[i, 1]), curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**JIT)

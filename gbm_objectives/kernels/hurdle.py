@@ -15,8 +15,8 @@ import math
 
 from numba import njit
 
-from ._common import INLINE, JIT, MAX_EXP_ARG, clamp_grad, clamp_hess, f64
-from .families import CURVATURE_FISHER, HALF_LOG_2PI, clip_log_scale
+from ._common import INLINE, JIT, MAX_EXP_ARG, f64
+from .families import CURVATURE_FISHER, HALF_LOG_2PI, clip_log_scale, store_weighted
 
 #: Below this argument the polygamma helpers recur upwards before their asymptotic series.
 _ASYMPTOTIC_FROM = 10.0
@@ -123,12 +123,9 @@ def hurdle_gamma_grad_hess(y, margin, weight, curvature, grad, hess):
             if curvature == CURVATURE_FISHER or not h2 > 0.0:
                 h2 = fisher2
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
-        grad[i, 2] = clamp_grad(clamp_grad(g2) * wi)
-        hess[i, 2] = clamp_hess(clamp_hess(h2) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
+        store_weighted(grad, hess, i, 2, g2, h2, wi)
 
 
 @njit(**JIT)
@@ -175,12 +172,9 @@ def hurdle_lognormal_grad_hess(y, margin, weight, curvature, grad, hess):
             if curvature == CURVATURE_FISHER or not h2 > 0.0:
                 h2 = fisher2
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
-        grad[i, 2] = clamp_grad(clamp_grad(g2) * wi)
-        hess[i, 2] = clamp_hess(clamp_hess(h2) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
+        store_weighted(grad, hess, i, 2, g2, h2, wi)
 
 
 @njit(**JIT)
@@ -248,10 +242,8 @@ def zero_inflated_poisson_grad_hess(y, margin, weight, curvature, grad, hess):
     for i in range(n):
         g0, h0, g1, h1 = _zip_point(f64(y[i]), f64(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**JIT)

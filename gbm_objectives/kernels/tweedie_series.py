@@ -46,8 +46,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ._common import clamp_grad, clamp_hess, f64
-from .families import CURVATURE_FISHER, clip_log_scale
+from ._common import f64
+from .families import CURVATURE_FISHER, clip_log_scale, store_weighted
 
 #: Terms more than this many nats below the largest add less than float64 resolution.
 SERIES_DROP = 37.0
@@ -345,10 +345,8 @@ def tweedie_dispersion_grad_hess(y, margin, weight, power, curvature, table, gra
         if curvature == CURVATURE_FISHER or not h1 > 0.0:
             h1 = fisher_from_table((2.0 - power) * log_mu - log_phi - log_two_minus_p, table)
         wi = f64(weight[i]) if weighted else 1.0
-        grad[i, 0] = clamp_grad(clamp_grad(g0) * wi)
-        hess[i, 0] = clamp_hess(clamp_hess(h0) * wi)
-        grad[i, 1] = clamp_grad(clamp_grad(g1) * wi)
-        hess[i, 1] = clamp_hess(clamp_hess(h1) * wi)
+        store_weighted(grad, hess, i, 0, g0, h0, wi)
+        store_weighted(grad, hess, i, 1, g1, h1, wi)
 
 
 @njit(**_JIT)
