@@ -147,8 +147,12 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
         from .datasets import load_dataset, make_tracker_costs
 
         if args.builtin == "tracker":
-            bunch = make_tracker_costs(args.n_samples, random_state=args.seed, return_bunch=True)
+            n = 10_000 if args.n_samples is None else args.n_samples
+            bunch = make_tracker_costs(n, random_state=args.seed, return_bunch=True)
             return bunch.data, bunch.target.to_numpy(np.float64), None, None, "built-in tracker costs"
+        if args.n_samples is not None:
+            raise _UsageError(f"--n-samples sets the rows of --builtin tracker; {args.builtin} is a real table "
+                              "of fixed size")
         try:
             X, y = load_dataset(args.builtin)
         except ImportError as exc:
@@ -563,7 +567,7 @@ def _build_parser() -> _Parser:
                             "categorical already)")
         p.add_argument("--builtin", choices=("tracker", "medical-expenditure", "doctor-visits", "rand-hie"),
                        help="use a built-in dataset instead of a file")
-        p.add_argument("--n-samples", type=int, default=10_000, help="rows of --builtin tracker (default 10000)")
+        p.add_argument("--n-samples", type=int, default=None, help="rows of --builtin tracker (default 10000)")
         p.add_argument("--seed", type=int, default=0, help="random seed of folds and boosters (default 0)")
 
     def run_args(p: argparse.ArgumentParser) -> None:

@@ -394,3 +394,9 @@ def test_categorical_column_problems_are_one_line(table, tmp_path, capsys):
         capsys, main(["ablate", str(ids), "--target", "cost", "--quiet"]))
     assert "--categorical apply to a data file" in _one_line_error(
         capsys, main(["ablate", "--builtin", "tracker", "--categorical", "x", "--quiet"]))
+
+
+def test_n_samples_is_refused_for_a_real_builtin_table(capsys):
+    assert main(["ablate", "--builtin", "medical-expenditure", "--n-samples", "2000", "--losses", "squared_error",
+                 "--quiet"]) == 2
+    assert "--n-samples sets the rows of --builtin tracker" in capsys.readouterr().err

@@ -23,8 +23,8 @@ _LOG_FLOAT_MAX = math.log(np.finfo(np.float64).max)
 
 def check_tweedie_power(power: Any) -> float:
     """The Tweedie power, a number strictly between 1 and 2 (ValueError otherwise)."""
-    p = check_scalar(power, "power", low=1.0, high=2.0)
-    if p == 1.0 or p == 2.0:
+    p = check_scalar(power, "power")
+    if not 1.0 < p < 2.0:
         raise ValueError(
             f"power must be strictly between 1 and 2 for the compound Poisson-gamma likelihood, got {p:g} "
             "(power 1 is Poisson, with mass only on multiples of the dispersion; 2 is gamma, with no zeros)")
