@@ -166,7 +166,9 @@ class TweedieDistribution(Distribution):
     scale ``dispersion (p-1) mu^(p-1)``, so
     ``P(Y = 0) = exp(-lambda)``. The log-density is the Dunn-Smyth series
     (:mod:`gbm_objectives.kernels.tweedie_series`), the same code as the
-    ``tweedie_dispersion`` loss.
+    ``tweedie_dispersion`` loss. ``ppf`` and ``crps`` invert and integrate
+    the cdf (a Poisson-weighted sum of gamma cdfs) numerically: ``crps``
+    costs about 15 ms per row.
 
     Parameters
     ----------
