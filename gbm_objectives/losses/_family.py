@@ -8,11 +8,15 @@ import numpy as np
 from scipy import optimize
 
 from .._stats import drop_zero_weight, objective_weight
-from .._validation import as_float_array
+from .._validation import as_float_array, check_choice
 from ..distributions import Distribution
 from ..kernels import families
 from ..links import IdentityLink, Link, ParameterLink
 from ._base import MARGIN_LIMIT, Loss
+
+#: ``curvature="fisher"``: the Fisher information of every margin;
+#: ``"hessian"``: the exact second derivative where it is positive, else the Fisher information.
+_CURVATURES = {"hessian": families.CURVATURE_HESSIAN, "fisher": families.CURVATURE_FISHER}
 
 
 class DistributionLoss(Loss):
@@ -24,7 +28,9 @@ class DistributionLoss(Loss):
     distributions and :meth:`predict` returns their means. A subclass sets
     ``name``, ``label_domain``, ``distribution_class`` (whose
     ``parameter_names`` name the outputs) and ``parameter_links``, passes
-    ``normalize`` to ``DistributionLoss.__init__``, and implements
+    ``curvature`` and ``normalize`` to ``DistributionLoss.__init__`` (a
+    constructor of its own only for other parameters or another default
+    curvature), and implements
     :meth:`exact_grad_hess_into`, :meth:`loss_sum` and :meth:`_start_margin`
     (a moment estimate that :meth:`fit_init_score` refines to the
     maximum-likelihood constant).
@@ -48,11 +54,15 @@ class DistributionLoss(Loss):
     distribution_class: ClassVar[type[Distribution]] = Distribution
     parameter_links: ClassVar[tuple[Link, ...]] = ()
 
-    def __init__(self, normalize: bool = True) -> None:
+    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
         super().__init__()
+        check_choice(curvature, "curvature", tuple(_CURVATURES))
         if not isinstance(normalize, (bool, np.bool_)):
             raise ValueError(f"normalize must be True or False, got {normalize!r}")
+        self.curvature = curvature
         self.normalize = bool(normalize)
+        # The kernels' code of the curvature.
+        self._code = _CURVATURES[curvature]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

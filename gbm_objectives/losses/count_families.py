@@ -14,7 +14,6 @@ from ..links import LogLink
 from ._base import MARGIN_LIMIT
 from ._family import DistributionLoss
 from ._registry import register_loss
-from .distributional import _check_curvature
 
 
 @register_loss
@@ -57,11 +56,6 @@ class NegativeBinomial(DistributionLoss):
     label_domain = Counts()
     distribution_class = NegativeBinomialDistribution
     parameter_links = (LogLink(), LogLink())
-
-    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
 
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         counts.negative_binomial_grad_hess(y, margin, weight, self._code, grad, hess)

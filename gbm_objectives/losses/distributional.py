@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .._stats import drop_zero_weight, minimize_1d, objective_weight, weighted_mean, weighted_quantile
-from .._validation import check_choice
 from ..distributions.continuous import Gamma as GammaDistribution
 from ..distributions.continuous import LogNormal as LogNormalDistribution
 from ..distributions.continuous import Normal as NormalDistribution
@@ -19,13 +18,6 @@ from ..links import IdentityLink, Link, LogLink
 from ._base import MARGIN_LIMIT
 from ._family import DistributionLoss
 from ._registry import register_loss
-
-_CURVATURES = {"hessian": families.CURVATURE_HESSIAN, "fisher": families.CURVATURE_FISHER}
-
-
-def _check_curvature(curvature: str) -> int:
-    check_choice(curvature, "curvature", tuple(_CURVATURES))
-    return _CURVATURES[curvature]
 
 
 @register_loss
@@ -48,11 +40,6 @@ class Normal(DistributionLoss):
     name = "normal"
     distribution_class = NormalDistribution
     parameter_links = (IdentityLink(), LogLink())
-
-    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
 
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         families.normal_grad_hess(y, margin, weight, self._code, grad, hess)
@@ -97,11 +84,6 @@ class LogNormal(DistributionLoss):
     label_domain = Interval(0.0, low_inclusive=False)
     distribution_class = LogNormalDistribution
     parameter_links = (IdentityLink(), LogLink())
-
-    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
 
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         families.lognormal_grad_hess(y, margin, weight, self._code, grad, hess)
@@ -199,11 +181,6 @@ class StudentT(DistributionLoss):
     distribution_class = StudentTDistribution
     parameter_links = (IdentityLink(), LogLink(), ShiftedLogLink(STUDENT_T_DF_FLOOR))
 
-    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
-
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         families.student_t_grad_hess(y, margin, weight, STUDENT_T_DF_FLOOR, self._code, grad, hess)
 
@@ -252,11 +229,6 @@ class GammaShape(DistributionLoss):
     label_domain = Interval(0.0, low_inclusive=False)
     distribution_class = GammaDistribution
     parameter_links = (LogLink(), LogLink())
-
-    def __init__(self, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
 
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         families.gamma_shape_grad_hess(y, margin, weight, self._code, grad, hess)

@@ -15,7 +15,6 @@ import numpy as np
 from scipy import optimize, special
 
 from .._stats import drop_zero_weight, objective_weight
-from .._validation import check_choice
 from ..distributions.zero_heavy import (
     HurdleGammaDistribution,
     HurdleLognormalDistribution,
@@ -24,18 +23,11 @@ from ..distributions.zero_heavy import (
     check_tweedie_power,
 )
 from ..domains import Counts, Interval
-from ..kernels import families, hurdle, tweedie_series
+from ..kernels import hurdle, tweedie_series
 from ..links import IdentityLink, LogitLink, LogLink
 from ._base import MARGIN_LIMIT
 from ._family import DistributionLoss
 from ._registry import register_loss
-
-_CURVATURES = {"hessian": families.CURVATURE_HESSIAN, "fisher": families.CURVATURE_FISHER}
-
-
-def _check_curvature(curvature: str) -> int:
-    check_choice(curvature, "curvature", tuple(_CURVATURES))
-    return _CURVATURES[curvature]
 
 
 @functools.lru_cache(maxsize=32)
@@ -78,9 +70,7 @@ class _Hurdle(DistributionLoss):
     label_domain = Interval(0.0)
 
     def __init__(self, curvature: str = "hessian", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
+        super().__init__(curvature, normalize)
 
     def _start_margin(self, y, weight):
         return self.fit_init_score(y, weight)
@@ -239,10 +229,8 @@ class TweedieDispersion(DistributionLoss):
     target_params = ("power",)
 
     def __init__(self, power: float = 1.5, curvature: str = "fisher", normalize: bool = True) -> None:
-        super().__init__(normalize)
+        super().__init__(curvature, normalize)
         self.power = check_tweedie_power(power)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
 
     def distribution_options(self):
         return {"power": self.power}
@@ -328,9 +316,7 @@ class ZeroInflatedPoisson(DistributionLoss):
     parameter_links = (LogitLink(), LogLink())
 
     def __init__(self, curvature: str = "hessian", normalize: bool = True) -> None:
-        super().__init__(normalize)
-        self._code = _check_curvature(curvature)
-        self.curvature = curvature
+        super().__init__(curvature, normalize)
 
     def exact_grad_hess_into(self, y, margin, weight, grad, hess):
         hurdle.zero_inflated_poisson_grad_hess(y, margin, weight, self._code, grad, hess)
