@@ -56,8 +56,11 @@ def test_ranked_by_log_score_and_refused_without_a_distribution(heteroscedastic)
 
 def test_distributional_losses_check_their_labels(heteroscedastic):
     x, y = heteroscedastic
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN"):
         ablate_losses(x, np.where(y > 0, y, np.nan), ["normal"], cv=2, num_boost_round=5, progress=False)
+    # a family's support, before any fit
+    with pytest.raises(ValueError, match="lognormal needs labels y > 0"):
+        ablate_losses(x, y, ["lognormal"], cv=2, num_boost_round=5, progress=False)
 
 
 @pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])

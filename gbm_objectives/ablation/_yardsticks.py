@@ -118,13 +118,17 @@ def _check_metric(metric: Any, task: str) -> str:
 
 
 def distribution_scores(dist: Any, y: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
-    """:data:`DISTRIBUTION_METRICS` of predicted distributions at held-out labels."""
-    bounds = dist.interval(INTERVAL_COVERAGE)
-    inside = (y >= bounds[:, 0]) & (y <= bounds[:, 1])
+    """:data:`DISTRIBUTION_METRICS` of predicted distributions at held-out labels
+    (NaN for a fold whose weights are all zero, as every yardstick)."""
+    from ..distributions.scores import interval_coverage, log_score
+
+    if w is not None and not float(np.sum(w)) > 0.0:
+        return no_distribution_scores()
+    coverage = interval_coverage(dist, y, INTERVAL_COVERAGE, sample_weight=w)
     return {
-        "log_score": _wmean(-dist.logpdf(y), w),
-        "coverage_90": _wmean(inside.astype(np.float64), w),
-        "width_90": _wmean(bounds[:, 1] - bounds[:, 0], w),
+        "log_score": log_score(dist, y, sample_weight=w),
+        "coverage_90": coverage.observed,
+        "width_90": coverage.mean_width,
     }
 
 
