@@ -42,11 +42,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from gbm_objectives.tweedie_power import (  # noqa: E402
-    DEFAULT_LIKELIHOOD_POWERS,
+from gbm_objectives._tweedie_profile import (  # noqa: E402
     _max_over_dispersion,
     _profile_interval,
     _refined_profile,
+)
+from gbm_objectives.tweedie_power import (  # noqa: E402
+    DEFAULT_LIKELIHOOD_POWERS,
     estimate_tweedie_power,
     sample_tweedie,
 )

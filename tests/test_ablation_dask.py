@@ -218,10 +218,36 @@ def test_without_the_dask_extra_the_error_names_it(data, monkeypatch):
     ablate_losses(X, y, ["squared_error"], **_opts("xgboost"))
 
 
-def test_level_set_losses_refuse_a_client(client, data):
-    X, y, _ = data
-    with pytest.raises(ValueError, match="client= is not available for level-set losses"):
-        ablate_losses(X, y, ["multi_quantile(alphas=(0.1, 0.5, 0.9))"], client=client, **_opts("xgboost"))
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_level_set_panel_on_a_cluster_is_the_in_process_table(client, data, backend):
+    X, y, w = data
+    losses = ["multi_quantile(alphas=(0.1, 0.5, 0.9))", "multi_expectile(alphas=(0.1, 0.5, 0.9))"]
+    if backend == "lightgbm":  # the leaf refit reads the raw features on the worker too
+        losses.append("multi_quantile(alphas=(0.1, 0.5, 0.9), refit_levels=True)")
+    opts = _opts(backend, sample_weight=w)
+    local = ablate_losses(X, y, losses, **opts)
+    remote = ablate_losses(X, y, losses, client=client, **opts)
+    assert_same_table(local, remote)
+    assert "reference" in set(remote["kind"])  # the separately fitted quantile models ran there too
+
+
+@pytest.mark.parametrize("interval", ["mean_model", "profile"])
+def test_tweedie_power_estimate_on_a_cluster_is_the_in_process_estimate(client, data, interval):
+    from gbm_objectives.tweedie_power import estimate_tweedie_power
+
+    X, y, w = data
+    opts = {"powers": (1.2, 1.4, 1.6, 1.8), "num_boost_round": 8, "cv": 3, "random_state": 3, "progress": False,
+            "params": {"max_depth": 2}, "sample_weight": w, "interval": interval}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a small table's interval may reach the grid's edge
+        local = estimate_tweedie_power(X, y, **opts)
+        remote = estimate_tweedie_power(X, y, client=client, **opts)
+    assert (remote.power, remote.ci, remote.ci_profile, remote.dispersion) == (
+        local.power, local.ci, local.ci_profile, local.dispersion)
+    assert remote.mean_model_bias == local.mean_model_bias
+    pd.testing.assert_frame_equal(local.table.drop(columns="fit_seconds"), remote.table.drop(columns="fit_seconds"))
+    with pytest.raises(ValueError, match="n_jobs=2 and client="):
+        estimate_tweedie_power(X, y, client=client, n_jobs=2, **opts)
 
 
 def test_a_failing_fit_on_a_worker_raises_here(client, data):

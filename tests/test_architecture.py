@@ -20,7 +20,7 @@ MAX_LINES = 650
 LAYERS = [
     ("kernels",),
     ("_validation", "_stats", "domains", "links", "distributions"),
-    ("losses", "testing", "tweedie_density"),
+    ("losses", "testing", "tweedie_density", "_tweedie_profile"),
     ("_adapters",),
     ("xgboost", "lightgbm", "_xgb_estimators"),
     ("datasets",),

@@ -102,7 +102,7 @@ def _shared_levels(parsed: list[Loss], labels: list[str]) -> tuple[float, ...]:
 
 
 def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, cv, seed, jobs, progress, metric,
-                  reference, baselines, balance, deviance_power, desc) -> pd.DataFrame:
+                  reference, baselines, balance, deviance_power, desc, client=None) -> pd.DataFrame:
     """Cross-validate level-set losses, the separate-quantile reference and the baseline; the summary table."""
     metric = _check_interval_metric(metric)
     _check_deviance_power(deviance_power)
@@ -135,7 +135,7 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
     with tqdm(total=len(calls), desc=desc, unit="fit", disable=not progress) as bar:
         args = [(backend, configs[c][3][j], params, Xa, ya, w, folds[f][0], folds[f][1], rounds, seed)  # type: ignore[index]
                 for c, j, f in calls]
-        for key, result in zip(calls, _fit_folds(args, jobs)):
+        for key, result in zip(calls, _fit_folds(args, jobs, client=client)):
             fits[key] = result
             bar.set_postfix_str(configs[key[0]][0], refresh=False)
             bar.update(1)

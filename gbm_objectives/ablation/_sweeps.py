@@ -206,16 +206,13 @@ def ablate_losses(
         raise ValueError("losses mix regression and binary classification losses; ablate them separately")
     task = tasks[0]
     if task == INTERVAL_TASK:
-        if client is not None:
-            raise ValueError("client= is not available for level-set losses (the interval panel); leave it None "
-                             "(n_jobs runs their fits in local processes)")
         if stopping is not None:
             raise ValueError("early_stopping_rounds is not available for level-set losses (the interval panel); "
                              "leave it None")
         df = run_intervals(Xa, ya, w, g, parsed, backend=backend, params=params, rounds=rounds, cv=cv,
                            seed=seed, jobs=jobs, progress=progress, metric=metric, reference=reference,
                            baselines=baselines, balance=balance, deviance_power=deviance_power,
-                           desc=f"ablate_losses[{backend}, intervals]")
+                           desc=f"ablate_losses[{backend}, intervals]", client=client)
         splitter = _kfold(cv, g is not None, seed)
         df.attrs.update(_data_meta(Xa, cv, repr(splitter), list(splitter.split(Xa, ya, g))))
         return df
@@ -405,7 +402,7 @@ def sweep_tweedie_power(
 def _likelihood_report(exp: _Experiment, df: pd.DataFrame) -> pd.DataFrame:
     """Profile likelihood of the power from the sweep's out-of-fold predictions (see sweep_tweedie_power)."""
     # Imported here: the Tweedie power module builds on this package.
-    from ..tweedie_power import _profile_from_oof
+    from .._tweedie_profile import _profile_from_oof
 
     # The compound Poisson-Gamma likelihood needs a variance power inside (1, 2).
     rows = df[df["kind"].isin(("model", "refined")) & (df["power"] > 1.0) & (df["power"] < 2.0)].sort_values("power")
