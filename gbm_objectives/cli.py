@@ -372,7 +372,8 @@ def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out
         md.append(f"{'' if result is None else chr(10)}## Prediction intervals\n\n{about}.\n\n"
                   f"{to_markdown(table)}\nCoverage, width and interval score read each row's outermost levels "
                   "(sorted where levels cross); pinball per level and the crossing rate read the levels as "
-                  "predicted; *separate quantiles* is one quantile(alpha) model per level, fitted separately.\n")
+                  "predicted; *separate quantiles* (*separate expectiles*) is one quantile(alpha) (expectile(alpha)) "
+                  "model per level, fitted separately.\n")
     if out is None:
         return
 

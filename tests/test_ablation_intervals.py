@@ -35,9 +35,10 @@ PARAMS = {"xgboost": {"max_depth": 3}, "lightgbm": {"num_leaves": 7}}
 COLUMNS = [
     "config", "kind", "loss", "rank", "relative_to_best",
     "interval_score", "interval_score_std", "coverage", "coverage_std", "mean_width", "mean_width_std",
-    "pinball", "pinball_std", "crossing_rate", "crossing_rate_std",
+    "pinball", "pinball_std", "expectile", "expectile_std", "crossing_rate", "crossing_rate_std",
     "pinball_0.05", "pinball_0.05_std", "pinball_0.5", "pinball_0.5_std", "pinball_0.95", "pinball_0.95_std",
-    "wins_vs_reference", "fit_seconds", "n_folds",
+    "expectile_0.05", "expectile_0.05_std", "expectile_0.5", "expectile_0.5_std", "expectile_0.95",
+    "expectile_0.95_std", "wins_vs_reference", "fit_seconds", "n_folds",
 ]
 
 
@@ -96,11 +97,13 @@ def _pinball(y, q, a):
 def test_columns_rows_and_order(panel):
     _, df = panel
     assert list(df.columns) == COLUMNS
-    assert set(df["config"]) == {"multi_quantile", "multi_expectile",
-                                 "separate quantiles", "constant quantiles"}
+    assert set(df["config"]) == {"multi_quantile", "multi_expectile", "separate quantiles", "constant quantiles",
+                                 "separate expectiles", "constant expectiles"}
     kinds = df.set_index("config")["kind"]
     assert kinds["separate quantiles"] == "reference" and kinds["constant quantiles"] == "baseline"
-    assert df["interval_score"].is_monotonic_increasing and df["rank"].tolist() == [1, 2, 3, 4]
+    assert kinds["separate expectiles"] == "reference" and kinds["constant expectiles"] == "baseline"
+    assert df["interval_score"].is_monotonic_increasing and df["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert df.attrs["level_statistics"] == ["quantile", "expectile"]
     assert df.attrs["task"] == "intervals" and df.attrs["metric"] == "interval_score"
     assert df.attrs["alphas"] == list(ALPHAS) and df.attrs["coverage"] == pytest.approx(0.9)
     assert df.attrs["reference"] == "separate quantiles"
@@ -108,7 +111,8 @@ def test_columns_rows_and_order(panel):
     assert (df["n_folds"] == CV).all()
     # Every row, whatever trained it, is read with the same yardsticks on every fold.
     for scores in df.attrs["fold_scores"].values():
-        assert set(scores) == {*INTERVAL_METRICS, "pinball_0.05", "pinball_0.5", "pinball_0.95"}
+        assert set(scores) == {*INTERVAL_METRICS, "pinball_0.05", "pinball_0.5", "pinball_0.95",
+                               "expectile_0.05", "expectile_0.5", "expectile_0.95"}
         assert all(len(v) == CV for v in scores.values())
 
 
@@ -212,7 +216,8 @@ def test_interval_table(panel):
     table = interval_table(df)
     assert list(table.columns) == [
         "Configuration", "Interval score (90%)", "Coverage (nominal 90%)", "Mean width", "Pinball (mean)",
-        "Pinball 0.05", "Pinball 0.5", "Pinball 0.95", "Crossing rate", "Wins vs separate quantiles", "Fit s"]
+        "Pinball 0.05", "Pinball 0.5", "Pinball 0.95", "Expectile loss (mean)", "Expectile 0.05", "Expectile 0.5",
+        "Expectile 0.95", "Crossing rate", "Wins vs separate quantiles", "Fit s"]
     t = table.set_index("Configuration")
     assert t.loc["multi_quantile", "Crossing rate"] == "0"
     assert re.fullmatch(r"\d+\.\d% ± \d+\.\d%", t.loc["multi_quantile", "Coverage (nominal 90%)"])
@@ -224,7 +229,61 @@ def test_interval_table(panel):
     assert list(ranking.columns) == ["Configuration", "Interval score (90%)", "Relative to best"]
     assert list(ranking["Configuration"]) == list(df["config"])  # the reference row is ranked too
     assert list(ranking_table(df, baselines=False)["Configuration"]) == [
-        c for c in df["config"] if c != "constant quantiles"]
+        c for c in df["config"] if c not in ("constant quantiles", "constant expectiles")]
+
+
+def test_constant_expectiles_are_each_training_folds_expectiles(data):
+    X, y = data
+    splitter = KFold(3, shuffle=True, random_state=4)
+    df = ablate_losses(X, y, [ME], backend="lightgbm", params=PARAMS["lightgbm"], cv=splitter,
+                       num_boost_round=2, reference=None, progress=False)
+    got = df.attrs["fold_scores"]["constant expectiles"]
+    for f, (train, test) in enumerate(splitter.split(X)):
+        levels = []
+        for a in ALPHAS:  # the expectile solves sum a(t) (y - t) = 0 with a(t) = a above t, 1 - a below
+            t = float(np.mean(y[train]))
+            for _ in range(100):
+                a_t = np.where(y[train] > t, a, 1.0 - a)
+                t = float(np.sum(a_t * y[train]) / np.sum(a_t))
+            levels.append(t)
+        expected = _interval_scores(y[test].astype(np.float64), np.tile(levels, (test.shape[0], 1)), None, ALPHAS)
+        assert got["expectile"][f] == pytest.approx(expected["expectile"], rel=1e-9)
+        assert got["coverage"][f] == expected["coverage"]
+
+
+def test_expectile_columns_are_the_expectile_loss_of_each_level(data):
+    """The panel's expectile yardsticks equal the expectile loss the library minimises, per level and fold."""
+    X, y = data
+    rng = np.random.default_rng(3)
+    levels = np.sort(rng.normal(size=(y.shape[0], 3)), axis=1)
+    w = rng.uniform(0.5, 2.0, y.shape[0])
+    scores = _interval_scores(y.astype(np.float64), levels, w, ALPHAS)
+    for j, a in enumerate(ALPHAS):
+        loss = parse_loss(f"expectile(alpha={a})")
+        expected = loss.loss_sum(y.astype(np.float64), np.ascontiguousarray(levels[:, j]), w) / w.sum()
+        assert scores[f"expectile_{a:g}"] == pytest.approx(expected, rel=1e-12)
+    assert scores["expectile"] == pytest.approx(np.mean([scores[f"expectile_{a:g}"] for a in ALPHAS]))
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_an_expectile_set_is_ranked_by_the_expectile_loss_against_separate_expectiles(data, backend):
+    X, y = data
+    df = ablate_losses(X, y, [ME], backend=backend, params=PARAMS[backend], cv=CV, num_boost_round=ROUNDS,
+                       random_state=SEED, progress=False)
+    assert df.attrs["metric"] == "expectile" and df.attrs["reference"] == "separate expectiles"
+    assert df.attrs["reference_losses"] == [f"expectile(alpha={a:g})" for a in ALPHAS]
+    assert set(df["config"]) == {"multi_expectile", "separate expectiles", "constant expectiles"}
+    assert df["expectile"].is_monotonic_increasing
+    d = df.set_index("config")
+    # Learning beats the training fold's constant expectiles on their own score.
+    assert d.loc["multi_expectile", "expectile"] < 0.95 * d.loc["constant expectiles", "expectile"]
+    assert d.loc["separate expectiles", "kind"] == "reference"
+    table = interval_table(df)
+    assert "Wins vs separate expectiles" in table.columns and "Expectile 0.95" in table.columns
+    # An explicit metric still ranks a mixed panel against the quantile reference.
+    mixed = ablate_losses(X, y, [MQ, ME], backend=backend, params=PARAMS[backend], cv=CV,
+                          num_boost_round=ROUNDS, random_state=SEED, progress=False, metric="expectile")
+    assert mixed.attrs["reference"] == "separate expectiles" and mixed["expectile"].is_monotonic_increasing
 
 
 def test_interval_table_refuses_a_point_result(data):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gbm_objectives import available_losses, get_loss
+from gbm_objectives.ablation import levels_of
 from gbm_objectives.domains import ClassLabels, Domain, Interval, RealLine
 from gbm_objectives.losses import LeafRefit, Loss, get_loss_class
 from gbm_objectives.testing import example_labels, example_margins
@@ -53,6 +54,9 @@ def test_facts_have_their_declared_types(name):
     if refit is not None:
         assert isinstance(refit, LeafRefit) and 0.0 < refit.quantile < 1.0
         assert refit.surrogate.leaf_refit is None and refit.surrogate.name == loss.name
+    # A level statistic belongs to exactly the losses whose outputs are levels of alphas.
+    assert loss.level_statistic in (None, "quantile", "expectile")
+    assert (loss.level_statistic is not None) == (levels_of(loss) is not None)
 
 
 @pytest.mark.parametrize("name", LOSSES)

@@ -57,8 +57,9 @@ run, so the table is the same (only ``fit_seconds``, a wall time, differs).
 Level-set losses (``multi_quantile``, ``multi_expectile``: k levels per row
 from one model) are scored on their own panel of the same folds
 (:func:`interval_table`): coverage, mean width and interval score of the
-outermost levels, pinball loss per level and the crossing rate, next to k
-separately fitted quantile models of the same booster.
+outermost levels, pinball loss per level (expectile loss per level for
+expectile sets, which it ranks) and the crossing rate, next to k separately
+fitted quantile (or expectile) models of the same booster.
 
 Layout
 ------

@@ -15,16 +15,26 @@ yardsticks of intervals and levels, never with its own loss:
 * ``mean_width``: mean of ``u - l``;
 * ``pinball`` and ``pinball_<a>``: the pinball loss of each level's column
   at its own level, and their mean over the levels;
+* ``expectile`` and ``expectile_<a>``: the same with the expectile loss
+  ``|a - 1(y < e)| (y - e)^2 / 2``, the consistent score of an expectile
+  (the loss ``multi_expectile`` and ``expectile`` minimise); an expectile
+  set is ranked by it (``metric="expectile"``, its default), since the
+  outermost expectiles are not an interval of nominal coverage;
 * ``crossing_rate``: share of rows where some level lies below the one
   before it.
 
 Interval yardsticks read each row's lowest and highest level: the outer
 levels of a non-crossing model, the rearranged (sorted) levels of one whose
 levels cross. Pinball losses and the crossing rate read the levels as
-predicted. The reference row is k separately fitted ``quantile(alpha=a)``
-models of the same booster (the built-in path: leaves refit to residual
-quantiles), the usual way to get k levels; the baseline row is the training
-fold's weighted quantiles at the levels.
+predicted. The reference rows are k separately fitted models of the same
+booster for the statistic of each kind of level set in the panel:
+``quantile(alpha=a)`` (the built-in path: leaves refit to residual
+quantiles; "separate quantiles") and ``expectile(alpha=a)`` ("separate
+expectiles"), the usual way to get k levels; the baseline rows are the
+training fold's weighted quantiles ("constant quantiles") or expectiles
+("constant expectiles") at the levels. Wins count folds against the
+reference of the ranking metric's statistic (expectiles for
+``metric="expectile"``, else quantiles).
 """
 
 from __future__ import annotations
@@ -43,11 +53,14 @@ from ._specs import levels_of, loss_label
 from ._yardsticks import _wmean
 
 #: Yardsticks of every interval row (the per-level pinball columns follow them).
-INTERVAL_METRICS = ("interval_score", "coverage", "mean_width", "pinball", "crossing_rate")
+INTERVAL_METRICS = ("interval_score", "coverage", "mean_width", "pinball", "expectile", "crossing_rate")
 #: Yardsticks that can order interval rows: coverage and width alone reward the wrong thing.
-INTERVAL_RANKABLE = ("interval_score", "pinball")
-REFERENCE_LABEL = "separate quantiles"
-BASELINE_LABEL = "constant quantiles"
+INTERVAL_RANKABLE = ("interval_score", "pinball", "expectile")
+#: Reference and baseline rows per level statistic.
+REFERENCE_LABELS = {"quantile": "separate quantiles", "expectile": "separate expectiles"}
+BASELINE_LABELS = {"quantile": "constant quantiles", "expectile": "constant expectiles"}
+REFERENCE_LABEL = REFERENCE_LABELS["quantile"]
+BASELINE_LABEL = BASELINE_LABELS["quantile"]
 _NO_WEIGHT = np.empty(0)
 
 
@@ -56,9 +69,19 @@ def pinball_column(alpha: float) -> str:
     return f"pinball_{format(alpha, '.10g')}"
 
 
+def expectile_column(alpha: float) -> str:
+    """Column of the expectile loss at level ``alpha``, e.g. ``"expectile_0.05"``."""
+    return f"expectile_{format(alpha, '.10g')}"
+
+
 def _pinball(y: np.ndarray, q: np.ndarray, alpha: float) -> np.ndarray:
     r = y - q
     return np.maximum(alpha * r, (alpha - 1.0) * r)
+
+
+def _expectile_loss(y: np.ndarray, e: np.ndarray, alpha: float) -> np.ndarray:
+    r = y - e
+    return np.where(r >= 0.0, alpha, 1.0 - alpha) * 0.5 * r * r
 
 
 def _interval_scores(y: np.ndarray, levels: np.ndarray, w: np.ndarray | None,
@@ -68,21 +91,25 @@ def _interval_scores(y: np.ndarray, levels: np.ndarray, w: np.ndarray | None,
     a_lo, a_hi = alphas[0], alphas[-1]
     width = upper - lower
     per_level = [_wmean(_pinball(y, levels[:, j], a), w) for j, a in enumerate(alphas)]
+    per_level_e = [_wmean(_expectile_loss(y, levels[:, j], a), w) for j, a in enumerate(alphas)]
     scores = {
         "interval_score": _wmean(width + np.maximum(lower - y, 0.0) / a_lo + np.maximum(y - upper, 0.0) / (1.0 - a_hi),
                                  w),
         "coverage": _wmean(((y >= lower) & (y <= upper)).astype(np.float64), w),
         "mean_width": _wmean(width, w),
         "pinball": float(np.mean(per_level)),
+        "expectile": float(np.mean(per_level_e)),
         "crossing_rate": _wmean(np.any(np.diff(levels, axis=1) < 0.0, axis=1).astype(np.float64), w),
     }
     scores.update({pinball_column(a): v for a, v in zip(alphas, per_level)})
+    scores.update({expectile_column(a): v for a, v in zip(alphas, per_level_e)})
     return scores
 
 
-def _check_interval_metric(metric: Any) -> str:
+def _check_interval_metric(metric: Any, parsed: list[Loss]) -> str:
     if metric is None:
-        return "interval_score"
+        # Outermost expectiles are no interval of nominal coverage: an expectile set is ranked by its own score.
+        return "expectile" if all(loss.level_statistic == "expectile" for loss in parsed) else "interval_score"
     if metric not in INTERVAL_RANKABLE:
         raise ValueError(f"metric for level-set losses (the interval panel) must be one of "
                          f"{', '.join(map(repr, INTERVAL_RANKABLE))}; got {metric!r}")
@@ -104,14 +131,14 @@ def _shared_levels(parsed: list[Loss], labels: list[str]) -> tuple[float, ...]:
 def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, cv, seed, jobs, progress, metric,
                   reference, baselines, balance, deviance_power, desc, client=None) -> pd.DataFrame:
     """Cross-validate level-set losses, the separate-quantile reference and the baseline; the summary table."""
-    metric = _check_interval_metric(metric)
+    metric = _check_interval_metric(metric, parsed)
     _check_deviance_power(deviance_power)
     for name, value in (("baselines", baselines), ("balance", balance)):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be True or False, got {value!r}")
     if not (reference is None or (isinstance(reference, str) and reference == "auto")):
-        raise ValueError(f"reference of level-set losses must be 'auto' ({REFERENCE_LABEL}: one quantile model "
-                         f"per level, fitted separately) or None; got {reference!r}")
+        raise ValueError(f"reference of level-set losses must be 'auto' ({' / '.join(REFERENCE_LABELS.values())}: "
+                         f"one quantile or expectile model per level, fitted separately) or None; got {reference!r}")
     labels = [loss_label(loss) for loss in parsed]
     if len(set(labels)) != len(labels):
         raise ValueError(f"losses has duplicates: {labels}")
@@ -119,15 +146,19 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
         _check_labels(loss, label, ya)
     alphas = _shared_levels(parsed, labels)
     # (label, kind, loss column, the losses whose predictions are the row's columns)
-    configs: list[tuple[str, str, str, list[Loss] | None]] = [
+    configs: list[tuple[str, str, str, list[Loss] | str]] = [
         (label, "model", loss.name, [loss]) for loss, label in zip(parsed, labels)]
+    # The statistic of the ranking metric's reference first, then the other kinds of level set in the panel.
+    ranked = "expectile" if metric == "expectile" else "quantile"
+    statistics = [ranked, *sorted({str(loss.level_statistic) for loss in parsed} - {ranked})]
+    references = {stat: [get_loss(stat, alpha=a) for a in alphas] for stat in statistics}
     if reference == "auto":
-        quantiles = [get_loss("quantile", alpha=a) for a in alphas]
-        configs.append((REFERENCE_LABEL, "reference", quantiles[0].name, quantiles))
+        configs.extend((REFERENCE_LABELS[stat], "reference", singles[0].name, singles)
+                       for stat, singles in references.items())
     if baselines:
-        configs.append((BASELINE_LABEL, "baseline", "constant", None))
+        configs.extend((BASELINE_LABELS[stat], "baseline", "constant", stat) for stat in statistics)
     folds = list(_kfold(cv, g is not None, seed).split(Xa, ya, g))
-    calls = [(c, j, f) for c, cfg in enumerate(configs) if cfg[3] is not None
+    calls = [(c, j, f) for c, cfg in enumerate(configs) if not isinstance(cfg[3], str)
              for j in range(len(cfg[3])) for f in range(len(folds))]
     from tqdm.auto import tqdm
 
@@ -144,10 +175,10 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
         fold_scores, seconds = [], 0.0
         for f, (train_idx, test_idx) in enumerate(folds):
             w_te = None if w is None else w[test_idx]
-            if losses is None:
+            if isinstance(losses, str):
                 start = time.perf_counter()
                 w_tr = _NO_WEIGHT if w is None else w[train_idx]
-                consts = [weighted_quantile(ya[train_idx], w_tr, a) for a in alphas]
+                consts = _constant_levels(losses, ya[train_idx], w_tr, alphas)
                 levels = np.tile(np.asarray(consts, dtype=np.float64), (test_idx.shape[0], 1))
                 seconds += time.perf_counter() - start
             else:
@@ -158,15 +189,24 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
         rows.append((label, kind, loss_name, fold_scores, seconds))
     meta = {"backend": backend, "cv": cv, "num_boost_round": rounds, "random_state": seed,
             "n_rows": int(ya.shape[0]), "params": dict(params), "alphas": list(alphas),
-            "coverage": alphas[-1] - alphas[0]}
+            "coverage": alphas[-1] - alphas[0], "level_statistics": statistics}
     if reference == "auto":
-        meta["reference_losses"] = [loss_label(q) for q in quantiles]
-    return _summarize_intervals(rows, metric, REFERENCE_LABEL if reference == "auto" else None, alphas, meta)
+        meta["reference_losses"] = [loss_label(q) for q in references[ranked]]
+    return _summarize_intervals(rows, metric, REFERENCE_LABELS[ranked] if reference == "auto" else None, alphas,
+                                meta)
+
+
+def _constant_levels(statistic: str, y: np.ndarray, w: np.ndarray, alphas: tuple[float, ...]) -> list[float]:
+    """The training fold's weighted quantiles or expectiles at ``alphas``: the constant baseline."""
+    if statistic == "expectile":
+        weight = np.asarray(w, dtype=np.float64)
+        return [float(get_loss("expectile", alpha=a).fit_init_score(y, weight)) for a in alphas]
+    return [weighted_quantile(y, w, a) for a in alphas]
 
 
 def _summarize_intervals(rows, metric: str, reference: str | None, alphas: tuple[float, ...],
                          meta: dict[str, Any]) -> pd.DataFrame:
-    metrics = [*INTERVAL_METRICS, *[pinball_column(a) for a in alphas]]
+    metrics = [*INTERVAL_METRICS, *[pinball_column(a) for a in alphas], *[expectile_column(a) for a in alphas]]
     ref = next((r for r in rows if r[0] == reference), None)
     ref_scores = None if ref is None else np.array([s[metric] for s in ref[3]])
     records = []

@@ -122,20 +122,24 @@ def ablate_losses(
         Yardstick that orders the rows: ``"mae"`` (default), ``"rmse"``,
         ``"tweedie_deviance"``, ``"poisson_deviance"`` or ``"gini"`` for
         regression; ``"log_loss"`` (default), ``"auc"`` or ``"brier"`` for
-        classification; ``"interval_score"`` (default) or ``"pinball"`` for
-        level-set losses.
+        classification; ``"interval_score"`` (default), ``"pinball"`` or
+        ``"expectile"`` (the default when every level set is an expectile
+        set) for level-set losses.
     reference : loss spec, "auto" or None, default "auto"
         Row the ``wins_vs_reference`` column counts per-fold wins against;
         "auto" is squared error (regression) or logistic (classification),
         added to the losses if missing. None: no reference. For level-set
         losses "auto" (or None) only: the ``separate quantiles`` row, one
         ``quantile(alpha=a)`` model per level fitted separately by the same
-        booster (leaves refit to residual quantiles, as the built-ins do).
+        booster (leaves refit to residual quantiles, as the built-ins do),
+        and with expectile sets the ``separate expectiles`` row (one
+        ``expectile(alpha=a)`` model per level); wins count against the one
+        of the ranking metric's statistic.
     baselines : bool, default True
         Add ``constant mean`` and (regression) ``constant median`` rows, the
         training fold's weighted mean / median; for level-set losses a
         ``constant quantiles`` row, the training fold's weighted quantiles
-        at the levels.
+        at the levels (``constant expectiles`` for expectile sets).
     balance : bool, default False
         Add a ``"<loss> balanced"`` row for each log-link loss: its held-out
         predictions times ``mean(y_train) / mean(predictions)``, so their

@@ -12,7 +12,8 @@ import pandas as pd
 _METRIC_TITLES = {
     "mae": "MAE", "rmse": "RMSE", "tweedie_deviance": "Tweedie dev", "poisson_deviance": "Poisson dev",
     "gini": "Gini", "calibration": "Calibration", "log_loss": "Log loss", "auc": "AUC", "brier": "Brier",
-    "pinball": "Pinball (mean)", "log_score": "Log score", "coverage_90": "Coverage 90%", "width_90": "Width 90%",
+    "pinball": "Pinball (mean)", "expectile": "Expectile loss (mean)",
+    "log_score": "Log score", "coverage_90": "Coverage 90%", "width_90": "Width 90%",
 }
 
 
@@ -138,9 +139,11 @@ def interval_table(result: pd.DataFrame) -> pd.DataFrame:
 
     Interval score and coverage of the outermost levels (coverage with its
     nominal value in the title), mean width, pinball loss (mean over the
-    levels, then per level), crossing rate (a bare ``0`` where no held-out
-    row crossed on any fold), fold wins against the reference (the
-    separately fitted quantile models) and fit time.
+    levels, then per level), where the panel holds expectile sets the
+    expectile loss (mean, then per level), crossing rate (a bare ``0`` where
+    no held-out row crossed on any fold), fold wins against the reference
+    (the separately fitted quantile or, ranked by the expectile loss,
+    expectile models) and fit time.
 
     Parameters
     ----------
@@ -175,6 +178,11 @@ def interval_table(result: pd.DataFrame) -> pd.DataFrame:
     out[_title(result, "pinball")] = cells("pinball")
     for a, column in zip(alphas, pinballs[1:]):
         out[f"Pinball {a:g}"] = cells(column)
+    if "expectile" in result.attrs.get("level_statistics", ()):
+        out[_title(result, "expectile")] = cells("expectile")
+        expectiles = [c for c in result.attrs["metrics"] if c.startswith("expectile_")]
+        for a, column in zip(alphas, expectiles):
+            out[f"Expectile {a:g}"] = cells(column)
     out["Crossing rate"] = cells("crossing_rate", percent=True)
     ref = result.attrs.get("reference")
     if ref is not None:

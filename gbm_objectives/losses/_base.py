@@ -71,6 +71,10 @@ class Loss:
     #: True for losses whose outputs are the parameters of a predictive
     #: distribution (:meth:`distribution`); :meth:`predict` is then its mean.
     predicts_distribution: ClassVar[bool] = False
+    #: For losses with one output per level of ``alphas`` (level sets): the
+    #: statistic each output estimates at its level, "quantile" or
+    #: "expectile"; None for every other loss.
+    level_statistic: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         pass

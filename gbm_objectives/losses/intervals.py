@@ -114,6 +114,7 @@ class MultiQuantile(_LevelSet):
     """
 
     name = "multi_quantile"
+    level_statistic = "quantile"
 
     def __init__(
         self,
@@ -187,6 +188,7 @@ class MultiExpectile(_LevelSet):
     """
 
     name = "multi_expectile"
+    level_statistic = "expectile"
 
     def __init__(self, alphas: Any = (0.05, 0.5, 0.95)) -> None:
         super().__init__(alphas)
