@@ -578,7 +578,7 @@ def _build_parser() -> _Parser:
         p.add_argument("--rounds", type=int, default=200, help="boosting rounds (default 200)")
         p.add_argument("--params", help='booster parameters as JSON, e.g. \'{"max_depth": 4}\'')
         p.add_argument("--metric", help="yardstick that ranks the rows (default mae; log_loss for 0/1 targets; "
-                                        "interval_score or pinball for level-set losses)")
+                                        "interval_score, pinball or expectile for level-set losses)")
         p.add_argument("--balance", action="store_true", help="add mean-balanced rows for log-link losses")
         p.add_argument("--no-baselines", action="store_true", help="leave out the constant mean/median rows")
         p.add_argument("--deviance-power", type=float, default=1.5, help="power of the Tweedie deviance yardstick")
