@@ -95,10 +95,11 @@ class MultiQuantile(_LevelSet):
     level most of the way, rows within the band keep the majoriser.
     ``"scaled"`` is the majoriser curvature ``0.5 / (|r| + s_j)`` with the
     pinball subgradient. Measured (``benchmarks/bench_level_sets.py``, 200
-    rounds, against three built-in quantile models): ``"adaptive"`` takes
-    diamonds from 1.32x (LightGBM) and 1.28x (XGBoost 3.2) with ``"mm"`` to
-    1.02x and 0.98x their total pinball, with the synthetic table at 1.00x
-    and 1.02x. None needs a leaf refit.
+    rounds, three seeds, against three built-in quantile models): on diamond
+    prices ``"adaptive"`` has 1.02x their total pinball on LightGBM and
+    0.99x on XGBoost 3.2 (``"mm"``: 1.31x, 1.28x), 0.83x XGBoost 3.4's
+    built-in (``"mm"``: 1.07x); on the synthetic table 1.00x, 1.02x and
+    1.02x (``"mm"``: 1.00x, 1.01x, 1.02x). None needs a leaf refit.
 
     ``coupling`` says what each margin column is trained on. ``"level"``
     (default): margin ``j`` follows its own level only, ``s_j g_j`` and
@@ -118,11 +119,11 @@ class MultiQuantile(_LevelSet):
     round, output ``j``'s tree is refit so that level ``j`` moves the
     learning rate times its residual quantile in every leaf, given the
     levels below, as LightGBM's built-in ``quantile`` refits one level.
-    Measured (``benchmarks/bench_level_sets.py``), it closes the gap to the
-    built-ins where the spread grows with the features over a wide range
-    (diamond prices: 1.32x to 1.00x their total pinball) but trails the
-    Newton leaves on the synthetic table (1.03x vs 1.00x) and on small data,
-    so it is off by default.
+    Measured (``benchmarks/bench_level_sets.py``), it trails the Newton
+    leaves of the default curvature on both tables (diamond prices 1.04x vs
+    1.02x the built-ins' total pinball, synthetic 1.05x vs 1.00x; with
+    ``curvature="mm"`` 1.00x and 1.03x) and costs about twice their fit
+    time, so it is off by default.
 
     Parameters
     ----------
