@@ -19,7 +19,7 @@ def _levels(margin: np.ndarray) -> np.ndarray:
 
 def documented(alphas, y, margin, w, coupling):
     """The docstring's formula: XGBoost 3.4's MM pair with the bandwidth ``0.15 S_j``
-    times the row's relative predicted width (floored at 0.05), and the curvature of
+    times the row's relative predicted width (within [0.05, 20]), and the curvature of
     rows further than 0.45 widths from their level times ``max(2 |slope|, 0.3)``."""
     a = np.asarray(alphas)
     q = _levels(margin)
@@ -27,7 +27,7 @@ def documented(alphas, y, margin, w, coupling):
     ww = np.ones(len(y)) if w is None else w
     scale = (np.average(np.sqrt(np.abs(r)), axis=0, weights=ww)) ** 2
     width = q[:, -1] - q[:, 0]
-    rel = np.maximum(width / np.average(width, weights=ww), 0.05)[:, None]
+    rel = np.clip(width / np.average(width, weights=ww), 0.05, 20.0)[:, None]
     b = 0.15 * scale[None, :] * rel
     x = r / b
     ratio = np.maximum(np.tanh(x) / x, 3e-4)
@@ -48,10 +48,12 @@ def documented(alphas, y, margin, w, coupling):
 def test_adaptive_curvature_is_its_documented_formula(alphas, weighted, coupling):
     rng = np.random.default_rng(3)
     n, k = 257, len(alphas)  # not a multiple of the kernels' block of rows
-    # Prices-like labels and levels whose widths vary 100-fold, some rows far outside them.
+    # Prices-like labels, levels whose widths span both bounds of the relative width, rows far outside them.
     y = rng.lognormal(7.0, 1.0, n)
     base = y * rng.uniform(0.3, 1.5, n)
-    margin = np.column_stack([base, np.log(np.expm1(rng.uniform(1.0, 300.0, (n, k - 1))))])
+    gaps = np.exp(rng.uniform(np.log(0.01), np.log(300.0), (n, k - 1)))
+    gaps[:5] = 1e5
+    margin = np.column_stack([base, gaps + np.log(-np.expm1(-gaps))])  # softplus^-1
     w = rng.uniform(0.2, 3.0, n) if weighted else None
     loss = get_loss("multi_quantile", alphas=alphas, coupling=coupling)
     assert loss.curvature == "adaptive"  # the default
@@ -60,6 +62,9 @@ def test_adaptive_curvature_is_its_documented_formula(alphas, weighted, coupling
     assert_allclose(grad, g_ref, rtol=1e-6, atol=1e-9 * np.abs(g_ref).max())
     assert_allclose(hess, h_ref, rtol=1e-6)
     assert np.all(hess > 0)
+    q = _levels(margin)
+    rel = (q[:, -1] - q[:, 0]) / np.average(q[:, -1] - q[:, 0], weights=w)
+    assert rel.min() < 0.05 and rel.max() > 20.0  # both bounds exercised
 
 
 def test_global_sums_end_with_the_weighted_width():
@@ -72,10 +77,15 @@ def test_global_sums_end_with_the_weighted_width():
     assert sums.shape == (3 * 3 + 1,)
     q = _levels(margin)
     assert sums[-1] == pytest.approx(np.sum(w * (q[:, -1] - q[:, 0])), rel=1e-12)
-    # every row at the same level: zero width, which the curvature floors rather than divides by
+    # every row at the same level: zero width, which the curvature floors rather than divides by;
+    # levels that overflow to inf (huge margins): widths and their mean are inf
     flat = np.column_stack([np.zeros(100), np.full((100, 2), -800.0)])
-    grad, hess = loss.grad_hess(y, flat, w)
-    assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)) and np.all(hess > 0)
+    huge = np.column_stack([np.full(100, 1e308), np.full((100, 2), 1e308)])
+    for extreme in (flat, huge, np.where(np.arange(100)[:, None] % 2 == 0, huge, flat)):
+        for coupling in ("level", "chain"):
+            grad, hess = get_loss("multi_quantile", alphas=(0.1, 0.5, 0.9), coupling=coupling).grad_hess(
+                y, extreme, w)
+            assert np.all(np.isfinite(grad)) and np.all(np.isfinite(hess)) and np.all(hess > 0)
 
 
 def _one_leaf_newton(loss, y, margin, steps, learning_rate):

@@ -31,8 +31,8 @@ CURVATURE_SCALED = 0
 CURVATURE_MM = 1
 CURVATURE_ADAPTIVE = 2
 #: ``CURVATURE_ADAPTIVE``: the MM bandwidth is ``ADAPTIVE_C * S_j`` times the row's
-#: predicted width (top level minus bottom level) over the mean width, floored at
-#: ``ADAPTIVE_MIN_WIDTH``; a row whose residual exceeds ``ADAPTIVE_FAR`` times its width
+#: predicted width (top level minus bottom level) over the mean width, within
+#: ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; a row whose residual exceeds ``ADAPTIVE_FAR`` times its width
 #: has its curvature scaled by ``max(2 * |pinball slope on its side|, ADAPTIVE_MIN_SIDE)``.
 ADAPTIVE_C = 0.15
 ADAPTIVE_MIN_WIDTH = 0.05
@@ -127,9 +127,14 @@ def _level_derivatives(r, a, scale, inv, curvature, rel, width):
 
 @njit(**INLINE)
 def _relative_width(width, mean_width):
-    if mean_width > 0.0:
-        return max(width / mean_width, ADAPTIVE_MIN_WIDTH)
-    return 1.0
+    """``width / mean_width`` within ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; 1
+    (the level's own bandwidth) where the mean width is 0 or overflowed."""
+    if not (mean_width > 0.0 and mean_width <= FLOAT64_MAX):
+        return 1.0
+    rel = width / mean_width
+    if not rel >= ADAPTIVE_MIN_WIDTH:  # NaN included
+        return ADAPTIVE_MIN_WIDTH
+    return min(rel, 1.0 / ADAPTIVE_MIN_WIDTH)
 
 
 @njit(**INLINE)

@@ -88,7 +88,7 @@ class MultiQuantile(_LevelSet):
     is still far from its quantile after 200 rounds. ``curvature="adaptive"``
     (default) keeps that gradient and MM curvature but scales the bandwidth
     by each row's predicted width (top level minus bottom level, over its
-    mean, floored at 0.05; ``b = 0.15 S_j`` at the mean width), so leaves of
+    mean, within [0.05, 20]; ``b = 0.15 S_j`` at the mean width), so leaves of
     narrow and wide rows take steps of their own size, and multiplies the
     curvature of a row whose residual exceeds 0.45 times its width by
     ``max(2 |slope|, 0.3)``, its side's pinball slope: far rows move a
