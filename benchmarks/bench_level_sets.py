@@ -6,10 +6,11 @@ learning rate and number of rounds train
 * the library's ``multi_quantile(alphas=...)``: ONE model with k outputs per
   row, levels non-crossing by construction (XGBoost: one output per tree,
   and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
-  with the defaults ``coupling="level"``, ``curvature="mm"``, with
-  ``coupling="chain"`` and with ``curvature="scaled"``; LightGBM also with
-  ``refit_levels=True`` (each output's leaves refit to its level's residual
-  quantile after every round);
+  with the defaults ``coupling="level"``, ``curvature="adaptive"``, and with
+  ``curvature="mm"`` (XGBoost 3.4's surrogate, one residual scale per level)
+  and ``curvature="scaled"``; LightGBM also with ``refit_levels=True`` (each
+  output's leaves refit to its level's residual quantile after every round);
+  ``--chain`` adds ``coupling="chain"``;
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -116,7 +117,7 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
 
     params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate, "nthread": args.threads,
               "min_child_weight": 1.0, "seed": args.seed}
-    def library(strategy: str, coupling: str, curvature: str = "mm") -> Contender:
+    def library(strategy: str, coupling: str, curvature: str = "adaptive") -> Contender:
         spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r})"
 
         def fit(x, y):
@@ -136,14 +137,17 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
                           xgb.DMatrix(x, y), args.rounds)
         return lambda xt: np.asarray(model.inplace_predict(xt)).reshape(xt.shape[0], len(alphas))
 
-    return {
-        "library (level), one output per tree": library("one_output_per_tree", "level"),
-        "library (level), multi_output_tree": library("multi_output_tree", "level"),
-        "library (chain), one output per tree": library("one_output_per_tree", "chain"),
+    out = {
+        "library (level, adaptive), one output per tree": library("one_output_per_tree", "level"),
+        "library (level, adaptive), multi_output_tree": library("multi_output_tree", "level"),
+        "library (level, mm), one output per tree": library("one_output_per_tree", "level", "mm"),
         "library (level, scaled), one output per tree": library("one_output_per_tree", "level", "scaled"),
         "built-in, quantile_alpha list": alpha_list,
         BASELINE: separate,
     }
+    if args.chain:
+        out["library (chain, adaptive), one output per tree"] = library("one_output_per_tree", "chain")
+    return out
 
 
 def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dict[str, Contender]:
@@ -153,7 +157,7 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
 
     params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
               "verbose": -1, "seed": args.seed, "deterministic": True}
-    def library(coupling: str, curvature: str = "mm", refit: bool = False) -> Contender:
+    def library(coupling: str, curvature: str = "adaptive", refit: bool = False) -> Contender:
         spec = (f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r}, "
                 f"refit_levels={refit!r})")
 
@@ -168,10 +172,13 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
         models = [lgb.train({**params, "objective": "quantile", "alpha": a}, d, args.rounds) for a in alphas]
         return lambda xt: np.column_stack([m.predict(xt) for m in models])
 
-    return {"library (level), one model": library("level"),
-            "library (level, refit_levels), one model": library("level", refit=True),
-            "library (chain), one model": library("chain"),
-            "library (level, scaled), one model": library("level", "scaled"), BASELINE: separate}
+    out = {"library (level, adaptive), one model": library("level"),
+           "library (level, adaptive, refit_levels), one model": library("level", refit=True),
+           "library (level, mm), one model": library("level", "mm"),
+           "library (level, scaled), one model": library("level", "scaled"), BASELINE: separate}
+    if args.chain:
+        out["library (chain, adaptive), one model"] = library("chain")
+    return out
 
 
 def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Namespace) -> list[dict]:
@@ -231,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--boosters", nargs="+", default=list(BOOSTERS), choices=BOOSTERS)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chain", action="store_true", help='also train coupling="chain"')
     args = parser.parse_args(argv)
     if args.rows < 20 or args.rounds < 1 or args.threads < 1 or args.repeats < 1 or args.depth < 1 or args.leaves < 2:
         parser.error("rows >= 20, rounds, threads, repeats, depth >= 1 and leaves >= 2 are required")

@@ -29,6 +29,15 @@ MM_FLOOR = 3e-4
 #: Curvature codes of the quantile sets.
 CURVATURE_SCALED = 0
 CURVATURE_MM = 1
+CURVATURE_ADAPTIVE = 2
+#: ``CURVATURE_ADAPTIVE``: the MM bandwidth is ``ADAPTIVE_C * S_j`` times the row's
+#: predicted width (top level minus bottom level) over the mean width, within
+#: ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; a row whose residual exceeds ``ADAPTIVE_FAR`` times its width
+#: has its curvature scaled by ``max(2 * |pinball slope on its side|, ADAPTIVE_MIN_SIDE)``.
+ADAPTIVE_C = 0.15
+ADAPTIVE_MIN_WIDTH = 0.05
+ADAPTIVE_FAR = 0.45
+ADAPTIVE_MIN_SIDE = 0.3
 
 
 @njit(**INLINE)
@@ -88,16 +97,74 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
         hess[i, j] = clamp_hess(w * (s * s * h_sum))
 
 
+@njit(**INLINE)
+def _level_derivatives(r, a, scale, inv, curvature, rel, width):
+    """Derivatives of level ``a``'s pinball surrogate at residual ``r = q - y``.
+
+    ``inv`` is ``1 / (c S)`` of the MM curvatures (0: the subgradient with unit
+    curvature), ``rel`` and ``width`` the row's relative and absolute predicted
+    width (read by ``CURVATURE_ADAPTIVE`` only).
+    """
+    sub = (1.0 - a) if r >= 0.0 else -a
+    if inv > 0.0:
+        if curvature == CURVATURE_ADAPTIVE:
+            th, ratio = _mm_tanh_ratio(r * (inv / rel))
+            h = ratio / (2.0 * ADAPTIVE_C * rel)
+            # The MM quadratic at a far residual moves a level 2 |slope| of the
+            # way to the label: a tail level on its shallow side creeps (5% of the
+            # way at alpha 0.95). Far from the predicted band its curvature takes
+            # the slope's share, so such rows move the level most of the way.
+            if abs(r) > ADAPTIVE_FAR * width:
+                h *= max(2.0 * abs(sub), ADAPTIVE_MIN_SIDE)
+        else:
+            th, ratio = _mm_tanh_ratio(r * inv)
+            h = ratio / (2.0 * MM_C)
+        return 0.5 * scale * (th + 1.0 - 2.0 * a), h
+    if curvature == CURVATURE_SCALED:
+        return sub, 0.5 / (abs(r) + scale)
+    return sub, 1.0
+
+
+@njit(**INLINE)
+def _relative_width(width, mean_width):
+    """``width / mean_width`` within ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; 1
+    (the level's own bandwidth) where the mean width is 0 or overflowed."""
+    if not (mean_width > 0.0 and mean_width <= FLOAT64_MAX):
+        return 1.0
+    rel = width / mean_width
+    if not rel >= ADAPTIVE_MIN_WIDTH:  # NaN included
+        return ADAPTIVE_MIN_WIDTH
+    return min(rel, 1.0 / ADAPTIVE_MIN_WIDTH)
+
+
+@njit(**INLINE)
+def _inverse_bandwidths(scales, curvature, out):
+    """``1 / (c S_j)`` of the MM curvatures; 0 where the subgradient is taken instead."""
+    c = ADAPTIVE_C if curvature == CURVATURE_ADAPTIVE else MM_C
+    for j in range(scales.shape[0]):
+        out[j] = 0.0
+        if curvature != CURVATURE_SCALED and scales[j] > 0.0:
+            # A subnormal scale (residuals of 1e-324) overflows 1 / S, and r * inf at a
+            # zero residual is NaN: such a level takes the pinball subgradient instead.
+            v = 1.0 / (c * scales[j])
+            if math.isfinite(v):
+                out[j] = v
+
+
 @njit(**JIT)
-def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, grad, hess):
     """Pinball losses of every level, chained through the transform (``coupling="chain"``).
     ``scales[j]``: the mean absolute residual of level ``j`` (``curvature=CURVATURE_SCALED``,
     curvature ``0.5 / (|r| + s)``) or the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost
-    3.4's smooth quantile)."""
+    3.4's smooth quantile; ``CURVATURE_ADAPTIVE``, its bandwidth scaled by each row's
+    predicted width over ``mean_width``)."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     g_level = np.empty(k)
     h_level = np.empty(k)
+    q_level = np.empty(k)
+    inv = np.empty(k)
+    _inverse_bandwidths(scales, curvature, inv)
     for i in range(n):
         w = weight[i] if weighted else 1.0
         yi = f64(y[i])
@@ -105,7 +172,11 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad,
         for j in range(k):
             if j > 0:
                 q += EPS + _softplus(f64(margin[i, j]))
-            r = q - yi
+            q_level[j] = q
+        width = q_level[k - 1] - q_level[0]
+        rel = _relative_width(width, mean_width)
+        for j in range(k):
+            r = q_level[j] - yi
             a = alphas[j]
             if curvature == CURVATURE_MM:
                 s = scales[j]
@@ -119,8 +190,7 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, grad,
                     g_level[j] = (1.0 - a) if r >= 0.0 else -a
                     h_level[j] = 1.0
             else:
-                g_level[j] = (1.0 - a) if r >= 0.0 else -a
-                h_level[j] = 0.5 / (abs(r) + scales[j])
+                g_level[j], h_level[j] = _level_derivatives(r, a, scales[j], inv[j], curvature, rel, width)
         _chain(margin, i, g_level, h_level, w, grad, hess)
 
 
@@ -158,58 +228,47 @@ def _load_block(margin, start, stop, mb):
 
 
 @njit(**JIT)
-def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, grad, hess):
+def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, grad, hess):
     """Pinball losses of every level, each margin following its own level only
     (``coupling="level"``): ``s_j g_j`` and ``s_j^2 h_j``, in blocks of rows.
 
-    Each level needs only the one below it, so within a block of ``BLOCK``
-    rows the loop runs over the rows for one level after another, on margins
-    copied level-major: straight-line arithmetic without libm calls, which
-    compiles to SIMD code whatever the layout of ``margin`` and the outputs.
+    The levels of a block are computed first, level after level (each needs
+    only the one below it), then the derivatives, level after level: the
+    loops over the rows of a block are straight-line arithmetic without libm
+    calls, which compiles to SIMD code whatever the layout of ``margin`` and
+    the outputs.
     """
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     mb = np.empty((k, BLOCK))
+    qb = np.empty((k, BLOCK))
+    sb = np.empty((k, BLOCK))
     gb = np.empty((k, BLOCK))
     hb = np.empty((k, BLOCK))
-    levels = np.empty(BLOCK)
-    inv = np.zeros(k)
-    for j in range(k):
-        if curvature == CURVATURE_MM and scales[j] > 0.0:
-            # A subnormal scale (residuals of 1e-324) overflows 1 / S, and r * inf at a
-            # zero residual is NaN: such a level takes the pinball subgradient instead.
-            v = 1.0 / (MM_C * scales[j])
-            if math.isfinite(v):
-                inv[j] = v
+    inv = np.empty(k)
+    _inverse_bandwidths(scales, curvature, inv)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         nb = stop - start
         _load_block(margin, start, stop, mb)
+        for t in range(nb):
+            qb[0, t] = mb[0, t]
+            sb[0, t] = 1.0
+        for j in range(1, k):
+            for t in range(nb):
+                step, s = _increment(mb[j, t])
+                qb[j, t] = qb[j - 1, t] + step
+                sb[j, t] = s
         for j in range(k):
             a = alphas[j]
             scale = scales[j]
             inv_j = inv[j]
             for t in range(nb):
-                m = mb[j, t]
-                if j == 0:
-                    q = m
-                    s = 1.0
-                else:
-                    step, s = _increment(m)
-                    q = levels[t] + step
-                levels[t] = q
-                r = q - f64(y[start + t])
-                sub = (1.0 - a) if r >= 0.0 else -a
-                if inv_j > 0.0:
-                    th, ratio = _mm_tanh_ratio(r * inv_j)
-                    g = 0.5 * scale * (th + 1.0 - 2.0 * a)
-                    h = ratio / (2.0 * MM_C)
-                elif curvature == CURVATURE_MM:
-                    g = sub
-                    h = 1.0
-                else:
-                    g = sub
-                    h = 0.5 / (abs(r) + scale)
+                width = qb[k - 1, t] - qb[0, t]
+                rel = _relative_width(width, mean_width)
+                r = qb[j, t] - f64(y[start + t])
+                g, h = _level_derivatives(r, a, scale, inv_j, curvature, rel, width)
+                s = sb[j, t]
                 w = weight[start + t] if weighted else 1.0
                 gb[j, t] = w * (s * g)
                 hb[j, t] = w * (s * s * h)
@@ -224,16 +283,19 @@ _JIT_SUMS = dict(JIT, fastmath={"contract", "reassoc"})
 
 
 @njit(**_JIT_SUMS)
-def multi_quantile_level_sums(y, margin, weight, out):
+def multi_quantile_level_sums(y, margin, weight, out, width_out):
     """Per level ``j``: ``out[j, 0] = sum w |r_j|``, ``out[j, 1] = sum w sqrt|r_j|``,
-    ``out[j, 2] = sum w``: the statistics both curvatures scale by (summed over
-    workers in distributed training). In blocks of rows, one level after another
-    (as :func:`multi_quantile_own_level_grad_hess`): SIMD code, no libm call but ``sqrt``."""
+    ``out[j, 2] = sum w``, and ``width_out[0] = sum w (q_{k-1} - q_0)``: the statistics
+    the curvatures scale by (summed over workers in distributed training). In blocks
+    of rows, one level after another (as :func:`multi_quantile_own_level_grad_hess`):
+    SIMD code, no libm call but ``sqrt``."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     mb = np.empty((k, BLOCK))
     levels = np.empty(BLOCK)
+    bottom = np.empty(BLOCK)
     out[:, :] = 0.0
+    width_sum = 0.0
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         nb = stop - start
@@ -254,6 +316,13 @@ def multi_quantile_level_sums(y, margin, weight, out):
             out[j, 0] += s_abs
             out[j, 1] += s_sqrt
             out[j, 2] += s_w
+            if j == 0:
+                for t in range(nb):
+                    bottom[t] = levels[t]
+        for t in range(nb):
+            w = weight[start + t] if weighted else 1.0
+            width_sum += w * (levels[t] - bottom[t])
+    width_out[0] = width_sum
 
 
 @njit(**JIT)
