@@ -51,7 +51,10 @@ def test_held_out_coverage_is_near_nominal_and_width_follows_the_noise(calibrati
     est = PredictionIntervals(calibration=calibration, n_splits=3, n_estimators=60, n_jobs=1, random_state=0)
     p = est.fit(X, y).predict(test_rows[0])
     assert _non_decreasing(p)
-    assert abs(coverage(test_rows[1], p) - 0.9) <= 0.03
+    # CV+ takes the (1 - coverage) quantile over every fold's scores and models: conservative by
+    # construction, it may cover more than split calibration does, never much less.
+    upper = 0.93 if calibration == "split" else 0.94
+    assert 0.87 <= coverage(test_rows[1], p) <= upper
     # Heteroscedastic: rows with large noise (sd about 1.1) get wider intervals than rows with
     # small noise (about 0.25); a constant-width (split conformal mean) interval would not.
     noisy = np.abs(test_rows[0][:, 1]) > 1.5
