@@ -101,6 +101,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--before", type=Path, default=None,
                    help="checkout to compare with (default: this branch's starting commit, exported)")
+    p.add_argument("--after", type=Path, default=ROOT, help="checkout measured as 'after' (default: this tree)")
     p.add_argument("--base", default="44c5297", help="commit exported as 'before' when --before is not given")
     p.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -127,7 +128,7 @@ def main() -> None:
                     times: dict[str, list[float]] = {"before": [], "after": []}
                     tables = {}
                     for _ in range(args.repeats):
-                        for name, tree in (("before", before), ("after", ROOT)):
+                        for name, tree in (("before", before), ("after", args.after)):
                             result = run(tree, rows, backend, jobs, args.rounds, Path(tmp) / f"{name}.pkl")
                             times[name].append(result["seconds"])
                             tables[name] = result["table"]

@@ -85,6 +85,8 @@ class _FoldData:
             if valid is not None:
                 self.valid = _xgb_matrix(X_tr[valid], threads, label=y_tr[valid], weight=part(w_tr, valid))
             self.test = _xgb_matrix(X_te, threads) if isinstance(X_te, FeatureMatrix) else X_te
+            if shared:
+                _xgb_bin(self.train, self.params)
         else:
             self.params = {**_DEFAULT_PARAMS["lightgbm"], "num_threads": 1, "seed": random_state, **params}
             dataset_params = {"verbose": self.params.get("verbose", -1)}
@@ -142,6 +144,23 @@ class _FoldData:
                                         callbacks=[lgb.early_stopping(self.stopping_rounds, verbose=False)])
             kept = int(booster.best_iteration) or num_boost_round
         return lgb_adapter.predict(booster, self.test, loss=loss, output=output), kept
+
+
+def _xgb_bin(dtrain: Any, params: dict[str, Any]) -> None:
+    """Have XGBoost cut and bin ``dtrain`` now (one stump of squared error), so the time goes to the fold's
+    data rather than to whichever loss trains on it first.
+
+    XGBoost keeps the ``hist`` bins in the DMatrix and builds them again
+    for a booster whose ``max_bin`` differs, so a mismatch here costs time,
+    never a result. Only the CPU ``hist`` method keeps bins to reuse.
+    """
+    import xgboost as xgb
+
+    if params.get("tree_method") != "hist" or str(params.get("device", "cpu")) != "cpu":
+        return
+    stump = {"tree_method": "hist", "nthread": params["nthread"], "max_depth": 1,
+             **{k: params[k] for k in ("max_bin", "max_cat_to_onehot", "max_cat_threshold") if k in params}}
+    xgb.train(stump, dtrain, 1)
 
 
 def _fit_predict(
