@@ -51,8 +51,9 @@ class _FoldData:
     fitted on the fold reuses them; neither adapter changes a data set it
     trains on for good (the init score goes to XGBoost's ``base_score``, and
     LightGBM's adapter clears the ``init_score`` it sets when training
-    ends). XGBoost keeps its ``hist`` bins inside the DMatrix after the
-    first fit. A LightGBM Dataset is constructed with the experiment's
+    ends). The DMatrix is binned here (:func:`_xgb_bin`) and XGBoost keeps
+    the ``hist`` bins inside it. A LightGBM Dataset keeps its raw features
+    (a leaf refit reads them) and is constructed with the experiment's
     parameters (the Dataset-level ones, ``max_bin``, ``min_data_in_leaf``,
     ``seed`` ..., are the same for every loss); a fit whose parameters
     changed one would make LightGBM build the Dataset again
