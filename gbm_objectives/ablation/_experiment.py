@@ -1,13 +1,14 @@
 """The cross-validation experiment: folds, one fit per (loss, fold), scores, the summary table.
 
-:func:`_fit_predict` is the one place that talks to the boosters.
+The fits themselves (and the fold data they share) live in :mod:`._fits`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,12 @@ import pandas as pd
 from .._stats import weighted_median
 from ..links import LogLink
 from ..losses import Loss
+from ._fits import _DEFAULT_PARAMS as _DEFAULT_PARAMS
+from ._fits import _ClusterFits, _drop_shared, _fit_fold_shared, _fit_folds_unordered
+from ._fits import _fit_fold_stopped as _fit_fold_stopped
+from ._fits import _fit_folds as _fit_folds
+from ._fits import _in_order as _in_order
+from ._fits import _own_arrays as _own_arrays
 from ._inputs import FeatureMatrix, Folds, _check_deviance_power, _check_labels
 from ._specs import loss_label
 from ._yardsticks import (
@@ -32,234 +39,6 @@ from ._yardsticks import (
     distribution_scores,
     no_distribution_scores,
 )
-
-_DEFAULT_PARAMS = {
-    "xgboost": {"tree_method": "hist", "max_depth": 6, "learning_rate": 0.1},
-    "lightgbm": {"learning_rate": 0.1, "num_leaves": 31, "verbose": -1, "deterministic": True,
-                 "force_row_wise": True},
-}
-
-
-def _xgb_matrix(X: np.ndarray | FeatureMatrix, nthread: int, **info: Any) -> Any:
-    """A DMatrix; categorical columns are declared so (feature type "c") for XGBoost's categorical splits."""
-    import xgboost as xgb
-
-    if isinstance(X, FeatureMatrix):
-        types = ["c" if j in X.categorical else "q" for j in range(X.shape[1])]
-        return xgb.DMatrix(X.values, nthread=nthread, feature_types=types, enable_categorical=True, **info)
-    return xgb.DMatrix(X, nthread=nthread, **info)
-
-
-def _lgb_dataset(X: np.ndarray | FeatureMatrix, verbose: Any, **info: Any) -> Any:
-    """A Dataset (raw features kept: a leaf refit reads them); categorical columns named to LightGBM."""
-    import lightgbm as lgb
-
-    if isinstance(X, FeatureMatrix):
-        info["categorical_feature"] = list(X.categorical)
-        X = X.values
-    return lgb.Dataset(X, free_raw_data=False, params={"verbose": verbose}, **info)
-
-
-def _fit_predict(
-    backend: str,
-    loss: Loss,
-    params: dict[str, Any],
-    X_tr: np.ndarray | FeatureMatrix,
-    y_tr: np.ndarray,
-    w_tr: np.ndarray | None,
-    X_te: np.ndarray | FeatureMatrix,
-    num_boost_round: int,
-    random_state: int,
-    stopping: tuple[int, np.ndarray] | None = None,
-) -> tuple[np.ndarray, int | None]:
-    """Train ``loss`` through the library's adapter; response-scale test predictions (a distributional
-    loss's (n, k) parameters) and the rounds kept.
-
-    Boosters run single-threaded unless ``params`` sets their threads: the
-    ablation parallelises over fits instead (many small fits scale better
-    across processes, and OpenMP threads collapse on a busy machine).
-    ``stopping`` is ``(rounds, validation rows)``: those training rows are
-    held out of the fit and stop it after ``rounds`` rounds without
-    improvement of the loss's metric on them; the rounds kept (the best
-    iteration, counted from 1) are returned, else None.
-    """
-    fit_rows: Any = slice(None)
-    valid = None
-    if stopping is not None:
-        keep = np.ones(y_tr.shape[0], dtype=bool)
-        keep[stopping[1]] = False
-        fit_rows, valid = np.flatnonzero(keep), stopping[1]
-
-    def part(a: Any, rows: Any) -> Any:
-        return None if a is None else a[rows]
-
-    if backend == "xgboost":
-        from .. import xgboost as xgb_adapter
-
-        booster_params = {**_DEFAULT_PARAMS["xgboost"], "nthread": 1, "seed": random_state, **params}
-        threads = booster_params["nthread"]
-        dtrain = _xgb_matrix(part(X_tr, fit_rows), threads, label=y_tr[fit_rows], weight=part(w_tr, fit_rows))
-        extra: dict[str, Any] = {}
-        if valid is not None:
-            dvalid = _xgb_matrix(X_tr[valid], threads, label=y_tr[valid], weight=part(w_tr, valid))
-            extra = {"evals": [(dvalid, "valid")], "early_stopping_rounds": stopping[0]}  # type: ignore[index]
-        booster = xgb_adapter.train(loss, booster_params, dtrain, num_boost_round, verbose_eval=False, **extra)
-        kept = None if valid is None else int(booster.best_iteration) + 1
-        data = _xgb_matrix(X_te, threads) if isinstance(X_te, FeatureMatrix) else X_te
-        return xgb_adapter.predict(booster, data, loss=loss, output=_output_of(loss)), kept
-    import lightgbm as lgb
-
-    from .. import lightgbm as lgb_adapter
-
-    booster_params = {**_DEFAULT_PARAMS["lightgbm"], "num_threads": 1, "seed": random_state, **params}
-    verbose = booster_params.get("verbose", -1)
-    dtrain = _lgb_dataset(part(X_tr, fit_rows), verbose, label=y_tr[fit_rows], weight=part(w_tr, fit_rows))
-    if valid is None:
-        booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round)
-        kept = None
-    else:
-        dvalid = _lgb_dataset(X_tr[valid], verbose, label=y_tr[valid], weight=part(w_tr, valid), reference=dtrain)
-        booster = lgb_adapter.train(loss, booster_params, dtrain, num_boost_round, valid_sets=[dvalid],
-                                    valid_names=["valid"],
-                                    callbacks=[lgb.early_stopping(stopping[0], verbose=False)])  # type: ignore[index]
-        kept = int(booster.best_iteration) or num_boost_round
-    data = X_te.values if isinstance(X_te, FeatureMatrix) else X_te
-    return lgb_adapter.predict(booster, data, loss=loss, output=_output_of(loss)), kept
-
-
-def _output_of(loss: Loss) -> str:
-    """What a fit hands back: a distributional loss's (n, k) parameters, else the response."""
-    return "parameters" if loss.predicts_distribution else "response"
-
-
-def _fit_fold(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round, random_state):
-    """One (loss, fold) fit: test predictions as float64 and the wall time of fit plus predict."""
-    pred, seconds, _ = _fit_fold_stopped(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round,
-                                         random_state, None)
-    return pred, seconds
-
-
-def _fit_fold_stopped(backend, loss, params, X, y, w, train_idx, test_idx, num_boost_round, random_state, stopping):
-    """:func:`_fit_fold` with optional early stopping (see :func:`_fit_predict`); also the rounds kept."""
-    start = time.perf_counter()
-    pred, kept = _fit_predict(backend, loss, params, X[train_idx], y[train_idx],
-                              None if w is None else w[train_idx], X[test_idx], num_boost_round, random_state,
-                              stopping)
-    return np.asarray(pred, dtype=np.float64), time.perf_counter() - start, kept
-
-
-def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None, client: Any = None) -> Iterable[tuple]:
-    """``fit`` (default :func:`_fit_fold`) of each argument tuple, in order, ``n_jobs`` processes at a time,
-    or as tasks on a dask.distributed ``client`` (see :class:`_ClusterFits`).
-
-    Results are yielded as they arrive (in order), so a progress bar moves with the fits.
-    """
-    if client is not None:
-        return _in_order(_cluster_fits(client, calls, _fit_fold if fit is None else fit))
-    return (result for _, result in _fit_folds_unordered(calls, n_jobs, fit))
-
-
-def _fit_folds_unordered(calls: list[tuple], n_jobs: int, fit: Any = None,
-                         cluster: _ClusterFits | None = None) -> Iterable[tuple[int, tuple]]:
-    """``(position in calls, result)`` of each fit: in order locally, as they complete on a cluster."""
-    fit = _fit_fold if fit is None else fit
-    if cluster is not None:
-        return cluster.run(calls, fit)
-    if n_jobs == 1 or len(calls) <= 1:
-        return enumerate(fit(*call) for call in calls)
-    from joblib import Parallel, delayed
-
-    n = min(n_jobs, len(calls))
-    try:
-        parallel = Parallel(n_jobs=n, return_as="generator")
-    except TypeError:  # joblib < 1.3: results arrive all at once
-        parallel = Parallel(n_jobs=n)
-    return enumerate(parallel(delayed(fit)(*call) for call in calls))
-
-
-def _cluster_fits(client: Any, calls: list[tuple], fit: Any) -> Iterable[tuple[int, tuple]]:
-    """One batch of fits on ``client``; its scattered data is released when the batch is done."""
-    cluster = _ClusterFits(client)
-    try:
-        yield from cluster.run(calls, fit)
-    finally:
-        cluster.close()
-
-
-def _in_order(results: Iterable[tuple[int, Any]]) -> Iterable[Any]:
-    """The results of positions 0..n-1 in order, each as soon as it and every earlier one have arrived."""
-    waiting: dict[int, Any] = {}
-    nxt = 0
-    for i, result in results:
-        waiting[i] = result
-        while nxt in waiting:
-            yield waiting.pop(nxt)
-            nxt += 1
-
-
-def _own_arrays(result: tuple) -> tuple:
-    """The result with fresh copies of its arrays: deserialised ones may sit at unaligned offsets of a
-    message's buffer, where NumPy takes other reduction loops (means that differ in the last bit)."""
-    return tuple(np.array(r, copy=True) if isinstance(r, np.ndarray) else r for r in result)
-
-
-class _ClusterFits:
-    """Fits as tasks on a dask.distributed client, the data sent to the workers once.
-
-    Every array among a fit's arguments (the features, labels, weights, fold
-    and early-stopping rows; also inside tuples) is scattered to every worker
-    (``broadcast``) the first time it is seen and referred to by its future
-    afterwards, so a sweep of many losses over the same folds ships each array
-    once, not once per fit; refinement steps reuse them. The workers run the
-    same function on the same arguments as this process would, so the
-    predictions are the same.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        # id -> (the array, kept alive so its id is not reused; its future)
-        self._sent: dict[int, tuple[Any, Any]] = {}
-
-    def _swap(self, arg: Any, new: dict[int, Any] | None = None) -> Any:
-        """``arg`` with its arrays replaced by their futures; with ``new``, collect the unsent arrays there."""
-        if isinstance(arg, (np.ndarray, FeatureMatrix)):
-            if new is not None:
-                if id(arg) not in self._sent:
-                    new[id(arg)] = arg
-                return arg
-            return self._sent[id(arg)][1]
-        return tuple(self._swap(a, new) for a in arg) if isinstance(arg, tuple) else arg
-
-    def run(self, calls: list[tuple], fit: Any) -> Iterable[tuple[int, tuple]]:
-        """Submit every call and yield ``(position, result)`` as the tasks complete.
-
-        A failing fit raises its own exception here; the remaining tasks are
-        cancelled when the iteration stops early.
-        """
-        from distributed import as_completed
-
-        new: dict[int, Any] = {}
-        self._swap(tuple(calls), new)
-        if new:
-            # hash=False: hashing a large feature matrix to name it costs a pass over it.
-            futures = self.client.scatter(list(new.values()), broadcast=True, hash=False)
-            self._sent.update({k: (obj, fut) for (k, obj), fut in zip(new.items(), futures)})
-        tasks = [self.client.submit(fit, *[self._swap(a) for a in call], pure=False) for call in calls]
-        position = {task.key: i for i, task in enumerate(tasks)}
-        try:
-            for task in as_completed(tasks):
-                yield position[task.key], _own_arrays(task.result())
-                task.release()
-        finally:
-            pending = [t for t in tasks if not t.done()]
-            if pending:
-                self.client.cancel(pending)
-
-    def close(self) -> None:
-        """Release the scattered arrays on the workers."""
-        for _, future in self._sent.values():
-            future.release()
-        self._sent.clear()
 
 
 @dataclass
@@ -339,6 +118,8 @@ class _Experiment:
         self.X, self.y, self.w = X, y, w
         #: The fits' tasks and scattered data when a dask.distributed client runs them.
         self.cluster = None if client is None else _ClusterFits(client)
+        #: Names this experiment's fold data in every process that fits its folds (see :mod:`._fits`).
+        self.token = uuid.uuid4().hex
         self.task, self.backend, self.params = task, backend, params
         self.rounds, self.random_state, self.n_jobs = num_boost_round, random_state, n_jobs
         self.deviance_power, self.balance = deviance_power, balance
@@ -398,7 +179,8 @@ class _Experiment:
         else:
             self.bar.total += steps
             self.bar.refresh()
-        tasks = [(c, f) for c, config in enumerate(configs) if config.loss is not None for f in range(len(self.folds))]
+        # Fold by fold: a process (thread) then builds each fold's data once for all its losses.
+        tasks = [(c, f) for f in range(len(self.folds)) for c, config in enumerate(configs) if config.loss is not None]
         fits: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         for i, (pred, seconds, kept) in self._fits(configs, tasks):
             c, f = tasks[i]
@@ -411,14 +193,21 @@ class _Experiment:
             self._score_config(config, [fits.get((c, f)) for f in range(len(self.folds))])
 
     def _fits(self, configs: Sequence[_Config], tasks: list[tuple[int, int]]):
-        def call(c: int, f: int):
+        # Worker processes of joblib outlive the experiment: each drops a fold's data after the fold's last
+        # fit of the batch. This process and the cluster's workers keep it for later batches (a sweep's
+        # refinement) until close().
+        release = self.cluster is None and self.n_jobs > 1
+
+        def call(i: int, c: int, f: int):
             train_idx, test_idx = self.folds[f]
             stopping = (None if self.stopping_rows is None
                         else (self.early_stopping_rounds, self.stopping_rows[f]))
-            return (self.backend, configs[c].loss, self.params, self.X, self.y, self.w, train_idx, test_idx,
-                    self.rounds, self.random_state, stopping)
+            last = i + 1 == len(tasks) or tasks[i + 1][1] != f
+            return ((self.token, f), release and last, self.backend, configs[c].loss, self.params, self.X, self.y,
+                    self.w, train_idx, test_idx, self.rounds, self.random_state, stopping)
 
-        return _fit_folds_unordered([call(c, f) for c, f in tasks], self.n_jobs, _fit_fold_stopped, self.cluster)
+        calls = [call(i, c, f) for i, (c, f) in enumerate(tasks)]
+        return _fit_folds_unordered(calls, self.n_jobs, _fit_fold_shared, self.cluster)
 
     def _score_config(self, config: _Config, fits: list[tuple[np.ndarray, float] | None]) -> None:
         loss_name = "" if config.loss is None else config.loss.name
@@ -469,8 +258,12 @@ class _Experiment:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+        _drop_shared(self.token)
         if self.cluster is not None:
-            self.cluster.close()
+            try:
+                self.cluster.client.run(_drop_shared, self.token)
+            finally:
+                self.cluster.close()
 
     def primary_fold_scores(self, label: str, metric: str) -> np.ndarray:
         return np.array([f[metric] for f in self.rows[label].folds])
