@@ -34,7 +34,8 @@ from ._tweedie_profile import (
     _profile_from_oof,
 )
 from ._validation import check_sample_weight
-from .ablation._experiment import _fit_fold_stopped, _fit_folds, _kfold, _stopping_rows
+from .ablation._experiment import _kfold, _stopping_rows
+from .ablation._fits import _fit_folds_sharing
 from .ablation._inputs import (
     Folds,
     _check_backend,
@@ -362,7 +363,8 @@ def estimate_tweedie_power(
     folds, splitter = _folds(cv, X, ya, g, seed)
     held = None if stopping is None else [_stopping_rows(tr, g, seed, f) for f, (tr, _) in enumerate(folds)]
 
-    tasks = [(p, f) for p in range(len(grid)) for f in range(len(folds))]
+    # Fold by fold: the powers' fits of a fold share its binned data.
+    tasks = [(p, f) for f in range(len(folds)) for p in range(len(grid))]
 
     def args(p: int, f: int, test_idx: np.ndarray | None = None):
         train_idx = folds[f][0]
@@ -370,7 +372,7 @@ def estimate_tweedie_power(
         return (backend, get_loss("tweedie", power=float(grid[p])), booster_params, Xa, ya, w, train_idx, test_idx,
                 rounds, seed, None if held is None else (stopping, held[f]))
 
-    results = _fit_folds([args(p, f) for p, f in tasks], jobs, _fit_fold_stopped, client=client)
+    results = _fit_folds_sharing([(f, args(p, f)) for p, f in tasks], jobs, client=client)
     best_iterations = np.zeros((len(grid), len(folds)), dtype=np.int64)
     from tqdm.auto import tqdm
 
@@ -392,8 +394,8 @@ def estimate_tweedie_power(
         # The fold models at the grid power nearest the estimate, again, now predicting every scored row.
         k_near = int(np.argmin(np.abs(grid - lik["power"])))
         rows_scored = np.flatnonzero(lik["scored"])
-        refit = _fit_folds([args(k_near, f, rows_scored) for f in range(len(folds))], jobs, _fit_fold_stopped,
-                           client=client)
+        refit = _fit_folds_sharing([(f, args(k_near, f, rows_scored)) for f in range(len(folds))], jobs,
+                                   client=client)
         fold_log_mu = np.log(np.maximum(np.vstack([pred for pred, _, _ in refit]), _MU_FLOOR))
         try:
             adjusted = {**_mean_model_interval(lik, grid, steps, fold_log_mu), "grid_power": float(grid[k_near])}

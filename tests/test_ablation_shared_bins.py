@@ -108,6 +108,38 @@ def test_parameter_sweep_with_groups_shares_the_folds(monkeypatch, builds):
 
 
 @pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_tweedie_power_estimate_builds_each_fold_once_per_batch(monkeypatch, builds, backend):
+    from gbm_objectives.tweedie_power import estimate_tweedie_power
+
+    X, y = _numeric()
+    w = np.random.default_rng(7).uniform(0.5, 2.0, N)
+    opts = {"backend": backend, "params": PARAMS[backend], "num_boost_round": 8, "cv": 3, "progress": False,
+            "powers": (1.2, 1.4, 1.6, 1.8), "random_state": 2, "sample_weight": w, "early_stopping_rounds": 3}
+    with pytest.warns(UserWarning):  # a small table's interval may reach the grid's edge
+        shared = estimate_tweedie_power(X, y, **opts)
+    # Four powers share a fold's build; the mean-model refits (predicting every row) build theirs once more.
+    assert len(builds) == 3 + 3
+    with pytest.warns(UserWarning):
+        alone = _unshared(monkeypatch, lambda: estimate_tweedie_power(X, y, **opts))
+    assert (shared.power, shared.ci, shared.ci_profile, shared.dispersion, shared.mean_model_bias) == (
+        alone.power, alone.ci, alone.ci_profile, alone.dispersion, alone.mean_model_bias)
+    pd.testing.assert_frame_equal(shared.table.drop(columns="fit_seconds"), alone.table.drop(columns="fit_seconds"),
+                                  check_exact=True)
+    assert not _fits._shared
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
+def test_interval_panel_builds_each_fold_once(monkeypatch, builds, backend):
+    X, y = _numeric()
+    losses = ["multi_quantile(alphas=(0.1, 0.5, 0.9))", "multi_expectile(alphas=(0.1, 0.5, 0.9))"]
+    shared = ablate_losses(X, y, losses, **_opts(backend))
+    # Two level sets, three separate quantiles and three separate expectiles: eight models per fold.
+    assert len(builds) == 3
+    assert_same_table(shared, _unshared(monkeypatch, lambda: ablate_losses(X, y, losses, **_opts(backend))))
+    assert not _fits._shared
+
+
+@pytest.mark.parametrize("backend", ["xgboost", "lightgbm"])
 def test_worker_processes_share_folds_as_this_process_does(backend):
     X, y = _categorical()
     opts = _opts(backend, early_stopping_rounds=3)

@@ -66,7 +66,8 @@ Layout
 The public names are re-exported here; the submodules are private:
 ``_specs`` (row labels, panels), ``_inputs`` (argument checks),
 ``_yardsticks`` (the scores), ``_intervals`` (the interval panel),
-``_experiment`` (folds, fits, the summary table), ``_sweeps``
+``_fits`` (one fit, the fold data fits share, where batches of fits run),
+``_experiment`` (folds, the experiment, the summary table), ``_sweeps``
 (:func:`ablate_losses` and the sweeps), ``_advice`` (candidates from the
 target) and ``_tables`` (the printed tables).
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -285,6 +286,24 @@ def _fit_folds(calls: list[tuple], n_jobs: int, fit: Any = None, client: Any = N
     if client is not None:
         return _in_order(_cluster_fits(client, calls, _fit_fold if fit is None else fit))
     return (result for _, result in _fit_folds_unordered(calls, n_jobs, fit))
+
+
+def _fit_folds_sharing(calls: list[tuple[Hashable, tuple]], n_jobs: int, client: Any = None) -> Iterable[tuple]:
+    """:func:`_fit_fold_stopped` of each ``(fold, arguments)`` pair, in order, fits of a fold sharing its data.
+
+    ``calls`` come grouped fold by fold (a fold's fits next to each other), so each thread or process builds a
+    fold's data once; the data is dropped here and on the cluster's workers when the last result is taken.
+    """
+    token = uuid.uuid4().hex
+    release = client is None and n_jobs > 1  # joblib's workers outlive the batch: they drop a fold after it
+    shared = [((token, fold), release and (i + 1 == len(calls) or calls[i + 1][0] != fold), *args)
+              for i, (fold, args) in enumerate(calls)]
+    try:
+        yield from _fit_folds(shared, n_jobs, _fit_fold_shared, client=client)
+    finally:
+        _drop_shared(token)
+        if client is not None:
+            client.run(_drop_shared, token)
 
 
 def _fit_folds_unordered(calls: list[tuple], n_jobs: int, fit: Any = None,

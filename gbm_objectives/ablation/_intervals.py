@@ -47,7 +47,8 @@ import pandas as pd
 
 from .._stats import weighted_quantile
 from ..losses import Loss, get_loss
-from ._experiment import _fit_folds, _kfold
+from ._experiment import _kfold
+from ._fits import _fit_folds_sharing
 from ._inputs import _check_deviance_power, _check_labels
 from ._specs import levels_of, loss_label
 from ._yardsticks import _wmean
@@ -158,16 +159,17 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
     if baselines:
         configs.extend((BASELINE_LABELS[stat], "baseline", "constant", stat) for stat in statistics)
     folds = list(_kfold(cv, g is not None, seed).split(Xa, ya, g))
-    calls = [(c, j, f) for c, cfg in enumerate(configs) if not isinstance(cfg[3], str)
-             for j in range(len(cfg[3])) for f in range(len(folds))]
+    # Fold by fold: every model of a fold shares its binned data.
+    calls = [(c, j, f) for f in range(len(folds)) for c, cfg in enumerate(configs) if not isinstance(cfg[3], str)
+             for j in range(len(cfg[3]))]
     from tqdm.auto import tqdm
 
     fits: dict[tuple[int, int, int], tuple[np.ndarray, float]] = {}
     with tqdm(total=len(calls), desc=desc, unit="fit", disable=not progress) as bar:
-        args = [(backend, configs[c][3][j], params, Xa, ya, w, folds[f][0], folds[f][1], rounds, seed)  # type: ignore[index]
-                for c, j, f in calls]
-        for key, result in zip(calls, _fit_folds(args, jobs, client=client)):
-            fits[key] = result
+        args = [(f, (backend, configs[c][3][j], params, Xa, ya, w, folds[f][0], folds[f][1], rounds, seed,  # type: ignore[index]
+                     None)) for c, j, f in calls]
+        for key, (pred, seconds, _) in zip(calls, _fit_folds_sharing(args, jobs, client=client)):
+            fits[key] = pred, seconds
             bar.set_postfix_str(configs[key[0]][0], refresh=False)
             bar.update(1)
     rows = []
