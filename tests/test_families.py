@@ -644,3 +644,41 @@ def test_negative_binomial_information_tends_to_the_gamma_limit_for_huge_means(a
     tiny = 1e-7 / (2 * mu + 1)
     count_kernels.negative_binomial_information(mu, tiny, out)
     assert_allclose(out, 0.5 * (tiny * mu) ** 2 * (1 - tiny * (2 * mu + 1)), rtol=1e-12)
+
+
+def _tabulated_information(mu, alpha) -> np.ndarray:
+    mu, alpha = np.broadcast_arrays(np.asarray(mu, dtype=np.float64), np.asarray(alpha, dtype=np.float64))
+    out = np.empty(mu.size)
+    count_kernels.negative_binomial_information_tabulated(mu.ravel().copy(), alpha.ravel().copy(),
+                                                          count_kernels.information_table(), out)
+    return out
+
+
+@pytest.mark.parametrize("mu,alpha", _SUPPORT_GRID)
+def test_negative_binomial_tabulated_information_matches_the_sum_over_the_support(mu, alpha):
+    """The gradient kernel's path (Chebyshev patches where they cover the row) against brute force."""
+    brute = _information_by_support_sum(mu, alpha)
+    cancellation = 4e-16 * (1.0 / alpha) * mu / (1.0 / alpha + mu) / brute
+    assert _tabulated_information(mu, alpha)[0] == pytest.approx(brute, rel=1e-10 + cancellation)
+
+
+def test_negative_binomial_tabulated_information_matches_the_series_over_its_whole_range():
+    rng = np.random.default_rng(5)
+    # inside the table (log(1 / alpha) in [-4, 4), log(1 + alpha mu) < 3.5), its edges, and well outside
+    ell = np.concatenate([rng.uniform(-4.0, 4.0, 20000), [-4.0, -4.0, 3.999999, 3.999999, 0.0, 0.0],
+                          rng.uniform(-30.0, 30.0, 2000)])
+    y = np.concatenate([rng.uniform(0.0, 3.5, 20000), [1e-12, 3.4999999, 1e-12, 3.4999999, 1e-300, 0.5],
+                        rng.uniform(0.0, 40.0, 2000)])
+    alpha = np.exp(-ell)
+    mu = np.expm1(y) / alpha
+    keep = mu > 0
+    exact = np.empty(int(keep.sum()))
+    count_kernels.negative_binomial_information(mu[keep], alpha[keep], exact)
+    assert_allclose(_tabulated_information(mu[keep], alpha[keep]), exact, rtol=5e-11, atol=0)
+    # the gradient kernel's curvature is the tabulated information, or |gradient| / the step limit
+    loss = go.get_loss("negative_binomial", curvature="fisher", normalize=False)
+    m, a = np.array([0.4, 3.0, 12.0, 5.0]), np.array([0.8, 1.5, 0.05, 20.0])
+    margin = np.ascontiguousarray(np.column_stack([np.log(m), np.log(a)]))
+    grad, hess = loss.grad_hess(np.array([0.0, 3.0, 12.0, 1.0]), margin)
+    expected = np.maximum(_tabulated_information(m, a), np.abs(grad[:, 1]) / family_kernels.SHAPE_STEP_LIMIT)
+    assert_allclose(hess[:, 1], expected, rtol=1e-6)

@@ -39,6 +39,14 @@ _INFO_MAX_TERMS = 50_000
 #: Below this n = 1 / alpha and above this alpha mu, the information is an integral by quadrature.
 _INFO_QUAD_N = 8.0
 _INFO_QUAD_LOG_A = math.log(20.0)
+#: The information's table (:func:`information_table`): Chebyshev patches of
+#: ``I / q^2`` over log(1 / alpha) in [-4, 4) and log(1 + alpha mu) in [0, 3.5),
+#: patches 0.5 wide in both, degree 8 in each.
+_TAB_L0 = -4.0
+_TAB_L1 = 4.0
+_TAB_Y1 = 3.5
+_TAB_H = 0.5
+_TAB_DEG = 9
 #: 12-point Gauss-Legendre nodes and weights on [0, 1].
 _GL_NODES = 0.5 * (np.polynomial.legendre.leggauss(12)[0] + 1.0)
 _GL_WEIGHTS = 0.5 * np.polynomial.legendre.leggauss(12)[1]
@@ -290,8 +298,70 @@ def nb_dispersion_information(log_mu, log_alpha):
     return _info_series(n, q, 1.0 / (1.0 + math.exp(s)))
 
 
+def information_table() -> np.ndarray:
+    """Chebyshev coefficients of the dispersion's information over the usual means and dispersions.
+
+    ``I(mu, alpha) / q^2`` (q = alpha mu / (1 + alpha mu)) is analytic in
+    ``l = log(1 / alpha)`` and ``y = log(1 + alpha mu)`` within pi of the real
+    line (its singularities lie at ``1 / alpha = -1, -2, ...`` and at q >= 1),
+    so on patches 0.5 wide a degree-8 Chebyshev interpolant in each variable
+    is accurate to about 1e-13 of the value. Built once, from
+    :func:`nb_dispersion_information` at the 81 Chebyshev points of each of
+    the 112 patches (about 10 ms); shape (16, 7, 9, 9), coefficients
+    ``[patch in l, patch in y, degree in l, degree in y]``.
+    """
+    global _TABLE
+    if _TABLE is None:
+        k = np.arange(_TAB_DEG)
+        nodes = np.cos(np.pi * (k + 0.5) / _TAB_DEG)
+        basis = 2.0 / _TAB_DEG * np.cos(np.outer(k, np.pi * (k + 0.5) / _TAB_DEG))
+        basis[0] *= 0.5
+        n_l, n_y = round((_TAB_L1 - _TAB_L0) / _TAB_H), round(_TAB_Y1 / _TAB_H)
+        ell = _TAB_L0 + _TAB_H * (np.arange(n_l)[:, None] + 0.5 * (nodes[None, :] + 1.0))
+        yy = _TAB_H * (np.arange(n_y)[:, None] + 0.5 * (nodes[None, :] + 1.0))
+        ell_g = np.broadcast_to(ell[:, None, :, None], (n_l, n_y, _TAB_DEG, _TAB_DEG))
+        y_g = np.broadcast_to(yy[None, :, None, :], (n_l, n_y, _TAB_DEG, _TAB_DEG))
+        alpha = np.exp(-ell_g).ravel()
+        mean = np.expm1(y_g).ravel() / alpha
+        info = np.empty(alpha.shape[0])
+        negative_binomial_information(mean, alpha, info)
+        values = info.reshape(ell_g.shape) / (-np.expm1(-y_g)) ** 2
+        _TABLE = np.ascontiguousarray(np.einsum("ik,abkl,jl->abij", basis, values, basis))
+    return _TABLE
+
+
+_TABLE: np.ndarray | None = None
+
+
 @njit(**INLINE)
-def _nb_point(yi, log_mu, log_alpha, curvature):
+def _info_from_table(table, ell, y, q):
+    """The dispersion's information from :func:`information_table` (two nested Clenshaw sums), or -1 outside it."""
+    if not (_TAB_L0 <= ell < _TAB_L1 and 0.0 <= y < _TAB_Y1):
+        return -1.0
+    fl = (ell - _TAB_L0) / _TAB_H
+    fy = y / _TAB_H
+    a = min(int(fl), table.shape[0] - 1)
+    b = min(int(fy), table.shape[1] - 1)
+    u = 2.0 * (fl - a) - 1.0
+    v = 2.0 * (fy - b) - 1.0
+    b1 = 0.0
+    b2 = 0.0
+    for j in range(_TAB_DEG - 1, -1, -1):
+        # the coefficient of T_j(v): sum_i c_ij T_i(u)
+        d1 = 0.0
+        d2 = 0.0
+        for i in range(_TAB_DEG - 1, 0, -1):
+            d1, d2 = 2.0 * u * d1 - d2 + table[a, b, i, j], d1
+        cj = u * d1 - d2 + table[a, b, 0, j]
+        if j > 0:
+            b1, b2 = 2.0 * v * b1 - b2 + cj, b1
+        else:
+            b1 = v * b1 - b2 + cj
+    return b1 * q * q
+
+
+@njit(**INLINE)
+def _nb_point(yi, log_mu, log_alpha, curvature, table):
     n = math.exp(-log_alpha)
     s = log_mu + log_alpha
     sp = softplus(s)
@@ -310,18 +380,21 @@ def _nb_point(yi, log_mu, log_alpha, curvature):
     if curvature == CURVATURE_HESSIAN:
         h_a = _trigamma_term(yi, n) - n_sms - mu * sig * sigc + yi * sig * sigc
     if not h_a > 0.0:
-        h_a = nb_dispersion_information(log_mu, log_alpha)
+        h_a = _info_from_table(table, -log_alpha, sp, sig)
+        if h_a < 0.0:
+            h_a = nb_dispersion_information(log_mu, log_alpha)
     h_a = max(h_a, abs(g_a) / SHAPE_STEP_LIMIT)
     return g_mu, h_mu, g_a, h_a
 
 
 @njit(**JIT)
-def negative_binomial_grad_hess(y, margin, weight, curvature, grad, hess):
-    """NB2(mean, dispersion) with margins (log mean, log dispersion)."""
+def negative_binomial_grad_hess(y, margin, weight, curvature, grad, hess, table):
+    """NB2(mean, dispersion) with margins (log mean, log dispersion); ``table``: :func:`information_table`."""
     n = y.shape[0]
     weighted = weight.shape[0] > 0
     for i in range(n):
-        g0, h0, g1, h1 = _nb_point(f64(y[i]), _clip_log_mean(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature)
+        g0, h0, g1, h1 = _nb_point(f64(y[i]), _clip_log_mean(margin[i, 0]), clip_log_scale(margin[i, 1]), curvature,
+                                    table)
         wi = f64(weight[i]) if weighted else 1.0
         store_weighted(grad, hess, i, 0, g0, h0, wi)
         store_weighted(grad, hess, i, 1, g1, h1, wi)
@@ -350,3 +423,14 @@ def negative_binomial_information(mean, dispersion, out):
     """Fisher information of the log dispersion, row by row."""
     for i in range(mean.shape[0]):
         out[i] = nb_dispersion_information(math.log(mean[i]), math.log(dispersion[i]))
+
+
+@njit(**JIT)
+def negative_binomial_information_tabulated(mean, dispersion, table, out):
+    """The information as the gradient kernel computes it: from ``table`` where it covers the row, else exact."""
+    for i in range(mean.shape[0]):
+        log_mu = math.log(mean[i])
+        log_alpha = math.log(dispersion[i])
+        s = log_mu + log_alpha
+        value = _info_from_table(table, -log_alpha, softplus(s), 1.0 / (1.0 + math.exp(-s)))
+        out[i] = value if value >= 0.0 else nb_dispersion_information(log_mu, log_alpha)
