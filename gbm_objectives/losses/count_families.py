@@ -41,8 +41,9 @@ class NegativeBinomial(DistributionLoss):
     was within 1e-7 for moderate means and wrong at huge ones). Over the
     usual range (dispersion in [0.018, 55), ``dispersion mean < 32``) the
     gradient kernel reads it from Chebyshev patches of that function built
-    once per process (relative error below 1e-11), about 30 ns a row
-    against 150-600 ns for a sum. Or the exact
+    once per process (relative error below 1e-11): the whole kernel takes
+    about 70 ns a row on RAND HIE's fitted parameters, against 450 ns with
+    the sum over the support. Or the exact
     Hessian (trigamma terms) where positive (``"hessian"``). In both, that curvature is
     at least ``|gradient|``, so one Newton step moves the log dispersion by at
     most 1: the information vanishes like ``dispersion^2`` near the Poisson
