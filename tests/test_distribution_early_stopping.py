@@ -7,7 +7,8 @@ Each path must stop on the family's metric (minus the mean log-likelihood of
 the evaluation set), keep ``best_iteration``, and predict the parameters from
 the trees up to it: ``gbm_objectives.xgboost.predict`` and the XGBoost
 estimator pass ``iteration_range=(0, best_iteration + 1)`` themselves
-(``xgboost.Booster.predict`` uses every tree unless told), LightGBM's
+(``xgboost.Booster.predict`` uses every tree unless told: its
+``iteration_range`` defaults to ``(0, 0)``), LightGBM's
 ``predict`` uses the best iteration unless ``num_iteration`` is given (and
 ``lightgbm.train`` returns the model saved up to the best iteration unless
 ``keep_training_booster=True``).
@@ -75,7 +76,8 @@ def test_xgboost_train_stops_on_the_family_metric_and_predicts_from_the_best_ite
     # predict: the trees up to the best iteration by default, every tree when asked
     dtest = xgb.DMatrix(xt, nthread=1)
     at_best = loss.parameters(booster.predict(dtest, output_margin=True, iteration_range=(0, best + 1)))
-    every = loss.parameters(booster.predict(dtest, output_margin=True))
+    every = loss.parameters(booster.predict(dtest, output_margin=True,
+                                            iteration_range=(0, booster.num_boosted_rounds())))
     assert not np.allclose(at_best, every)
     assert_allclose(gx.predict(booster, dtest, output="parameters"), at_best, rtol=1e-12)
     assert_allclose(gx.predict(booster, xt, output="parameters"), at_best, rtol=1e-12)
@@ -126,7 +128,8 @@ def test_xgboost_regressor_early_stopping_predicts_parameters_from_the_best_iter
     assert int(np.argmin(curve)) == best
     loss = model.loss_
     at_best = loss.parameters(booster.predict(xgb.DMatrix(xt), output_margin=True, iteration_range=(0, best + 1)))
-    every = loss.parameters(booster.predict(xgb.DMatrix(xt), output_margin=True))
+    every = loss.parameters(booster.predict(xgb.DMatrix(xt), output_margin=True,
+                                            iteration_range=(0, booster.num_boosted_rounds())))
     assert not np.allclose(at_best, every)
     assert_allclose(model.predict(xt, output="parameters"), at_best, rtol=1e-12)
     assert_allclose(model.predict(xt), loss.distribution(at_best).mean(), rtol=1e-6)
