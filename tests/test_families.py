@@ -539,3 +539,146 @@ def test_special_functions_match_scipy():
             assert count_kernels.lgamma_ratio(y, n) == pytest.approx(want, rel=1e-12, abs=1e-300)
     assert count_kernels.lgamma_ratio(2.5, 4.0) == pytest.approx(special.gammaln(6.5) - special.gammaln(4.0)
                                                                  - 2.5 * np.log(4.0), rel=1e-13)
+
+
+# The dispersion's information without a sum over the support: against brute force
+def _information_by_support_sum(mu: float, alpha: float) -> float:
+    """Lawless's sum over the counts, sum_j P(Y > j) n^2 / (n + j)^2 - n mu / (n + mu), summed exactly.
+
+    Below 12 standard deviations under the mean P(Y > j) is 1 to double
+    precision and those terms sum to n^2 (psi'(n) - psi'(n + j0)).
+    """
+    n, p = 1.0 / alpha, 1.0 / (1.0 + alpha * mu)
+    j0 = max(0.0, math.floor(mu - 12.0 * math.sqrt(mu * (1.0 + alpha * mu))))
+    j = np.arange(j0, stats.nbinom.isf(1e-18, n, p) + 50.0)
+    head = n * n * (special.polygamma(1, n) - special.polygamma(1, n + j0)) if j0 > 0 else 0.0
+    return math.fsum([head, *(stats.nbinom.sf(j, n, p) * (n / (n + j)) ** 2)]) - n * mu / (n + mu)
+
+
+def _information_by_quadrature(mu: float, alpha: float) -> float:
+    """The same sum as n^2 times the integral over t in (0, 1) of (1 - t)^(n-1) (-log(1 - q t) - q t) / t.
+
+    Each P(Y > j) is the regularised incomplete beta function I_q(j + 1, n),
+    q = alpha mu / (1 + alpha mu); summed over j inside its integral, the
+    sum becomes this integral, here by QUADPACK's algebraic-weight rule.
+    """
+    n, q = 1.0 / alpha, alpha * mu / (1.0 + alpha * mu)
+
+    def h(t: float) -> float:
+        x = q * t
+        if x < 1e-3:
+            return q * x * sum(x ** (k - 2) / k for k in range(2, 9))
+        return (-math.log1p(-x) - x) / t
+
+    value, error = integrate.quad(h, 0.0, 1.0, weight="alg", wvar=(0.0, n - 1.0), epsabs=0.0, epsrel=1e-13,
+                                  limit=500)
+    return n * n * value
+
+
+def _information_by_squared_score(mu: float, alpha: float) -> float:
+    """E[score^2] summed over the counts, each score written without cancellation (tiny dispersions).
+
+    The score of log(alpha) at y is ``sum_{j<y} alpha j / (1 + alpha j) - y q
+    + n ((log1p(a) - a) + a^2 / (1 + a))`` with a = alpha mu, q = a / (1 + a):
+    every part is O(alpha), none the difference of O(1) terms.
+    """
+    n, a = 1.0 / alpha, alpha * mu
+    q, p = a / (1.0 + a), 1.0 / (1.0 + a)
+    y = np.arange(stats.nbinom.isf(1e-18, n, p) + 50.0)
+    partial = np.concatenate([[0.0], np.cumsum(alpha * y / (1.0 + alpha * y))[:-1]])
+    log1p_minus = -sum((-a) ** k / k for k in range(2, 12)) if a < 1e-2 else math.log1p(a) - a
+    score = partial - y * q + n * (log1p_minus + a * a / (1.0 + a))
+    return math.fsum(stats.nbinom.pmf(y, n, p) * score * score)
+
+
+@pytest.mark.parametrize("mu", [1e-3, 0.3, 3.0, 40.0, 2e3])
+@pytest.mark.parametrize("alpha", [1e-12, 1e-9, 1e-6, 1e-4])
+def test_negative_binomial_information_matches_the_squared_score_at_tiny_dispersions(mu, alpha):
+    out = np.empty(1)
+    count_kernels.negative_binomial_information(np.array([mu]), np.array([alpha]), out)
+    assert out[0] == pytest.approx(_information_by_squared_score(mu, alpha), rel=1e-10)
+
+
+def _support_length(mu: float, alpha: float) -> float:
+    sd = math.sqrt(mu * (1.0 + alpha * mu))
+    return 24.0 * sd + 40.0 * (1.0 + alpha * mu)
+
+
+#: Means up to 1e9, dispersions from 1e-3 to 60 (below, the sum cancels to O(alpha)), supports of at
+#: most a few million counts.
+_SUPPORT_GRID = [(mu, alpha) for mu in (1e-3, 0.3, 3.0, 40.0, 2e3, 1e6, 1e9)
+                 for alpha in (1e-3, 0.1, 1.0, 7.0, 60.0) if _support_length(mu, alpha) < 3e6]
+
+
+@pytest.mark.parametrize("mu,alpha", _SUPPORT_GRID)
+def test_negative_binomial_information_matches_the_sum_over_the_support(mu, alpha):
+    out = np.empty(1)
+    count_kernels.negative_binomial_information(np.array([mu]), np.array([alpha]), out)
+    brute = _information_by_support_sum(mu, alpha)
+    # the support sum cancels n mu / (n + mu) against its terms: its own rounding, relative to the result
+    cancellation = 4e-16 * (1.0 / alpha) * mu / (1.0 / alpha + mu) / brute
+    assert out[0] == pytest.approx(brute, rel=1e-10 + cancellation)
+
+
+@pytest.mark.parametrize("mu,alpha", [(mu, alpha) for mu in (0.05, 2.0, 300.0, 1e5, 1e9)
+                                      for alpha in (0.02, 0.5, 3.0, 40.0, 2e3) if mu * alpha <= 1e6])
+def test_negative_binomial_information_matches_quadrature_for_long_series(mu, alpha):
+    """Large alpha mu (the series converges like (alpha mu / (1 + alpha mu))^m), where no support can be summed.
+
+    (Beyond alpha mu = 1e6 QUADPACK itself loses the singularity at t = 1 + 1 / (alpha mu).)
+    """
+    out = np.empty(1)
+    count_kernels.negative_binomial_information(np.array([mu]), np.array([alpha]), out)
+    assert out[0] == pytest.approx(_information_by_quadrature(mu, alpha), rel=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 0.01, 0.5, 2.0])
+def test_negative_binomial_information_tends_to_the_gamma_limit_for_huge_means(alpha):
+    # mu -> inf: the information of a gamma's log shape, n^2 psi'(n) - n (approached like (alpha mu)^-n)
+    n = 1.0 / alpha
+    out = np.empty(3)
+    count_kernels.negative_binomial_information(np.array([1e40, 1e80, 1e150]), np.full(3, alpha), out)
+    assert_allclose(out, n * n * special.polygamma(1, n) - n, rtol=1e-10)
+    # and the Poisson limit at tiny dispersions: (alpha mu)^2 / 2 (1 - alpha (2 mu + 1)) to first order
+    mu = np.array([0.2, 3.0, 50.0])
+    tiny = 1e-7 / (2 * mu + 1)
+    count_kernels.negative_binomial_information(mu, tiny, out)
+    assert_allclose(out, 0.5 * (tiny * mu) ** 2 * (1 - tiny * (2 * mu + 1)), rtol=1e-12)
+
+
+def _tabulated_information(mu, alpha) -> np.ndarray:
+    mu, alpha = np.broadcast_arrays(np.asarray(mu, dtype=np.float64), np.asarray(alpha, dtype=np.float64))
+    out = np.empty(mu.size)
+    count_kernels.negative_binomial_information_tabulated(mu.ravel().copy(), alpha.ravel().copy(),
+                                                          count_kernels.information_table(), out)
+    return out
+
+
+@pytest.mark.parametrize("mu,alpha", _SUPPORT_GRID)
+def test_negative_binomial_tabulated_information_matches_the_sum_over_the_support(mu, alpha):
+    """The gradient kernel's path (Chebyshev patches where they cover the row) against brute force."""
+    brute = _information_by_support_sum(mu, alpha)
+    cancellation = 4e-16 * (1.0 / alpha) * mu / (1.0 / alpha + mu) / brute
+    assert _tabulated_information(mu, alpha)[0] == pytest.approx(brute, rel=1e-10 + cancellation)
+
+
+def test_negative_binomial_tabulated_information_matches_the_series_over_its_whole_range():
+    rng = np.random.default_rng(5)
+    # inside the table (log(1 / alpha) in [-4, 4), log(1 + alpha mu) < 3.5), its edges, and well outside
+    ell = np.concatenate([rng.uniform(-4.0, 4.0, 20000), [-4.0, -4.0, 3.999999, 3.999999, 0.0, 0.0],
+                          rng.uniform(-30.0, 30.0, 2000)])
+    y = np.concatenate([rng.uniform(0.0, 3.5, 20000), [1e-12, 3.4999999, 1e-12, 3.4999999, 1e-300, 0.5],
+                        rng.uniform(0.0, 40.0, 2000)])
+    alpha = np.exp(-ell)
+    mu = np.expm1(y) / alpha
+    keep = mu > 0
+    exact = np.empty(int(keep.sum()))
+    count_kernels.negative_binomial_information(mu[keep], alpha[keep], exact)
+    assert_allclose(_tabulated_information(mu[keep], alpha[keep]), exact, rtol=5e-11, atol=0)
+    # the gradient kernel's curvature is the tabulated information, or |gradient| / the step limit
+    loss = go.get_loss("negative_binomial", curvature="fisher", normalize=False)
+    m, a = np.array([0.4, 3.0, 12.0, 5.0]), np.array([0.8, 1.5, 0.05, 20.0])
+    margin = np.ascontiguousarray(np.column_stack([np.log(m), np.log(a)]))
+    grad, hess = loss.grad_hess(np.array([0.0, 3.0, 12.0, 1.0]), margin)
+    expected = np.maximum(_tabulated_information(m, a), np.abs(grad[:, 1]) / family_kernels.SHAPE_STEP_LIMIT)
+    assert_allclose(hess[:, 1], expected, rtol=1e-6)
