@@ -336,6 +336,8 @@ def _np_quantile(loss, y, f):
 LEVEL_GAP = 1e-6
 #: XGBoost 3.4's smooth MM quantile: its constant and its curvature floor.
 MM_C, MM_FLOOR = 0.04, 3e-4
+#: The adaptive curvature: bandwidth constant, relative-width bound, far-row threshold, least side share.
+ADAPTIVE_C, ADAPTIVE_MIN_WIDTH, ADAPTIVE_FAR, ADAPTIVE_MIN_SIDE = 0.15, 0.05, 0.45, 0.3
 
 
 def _np_levels(f):
@@ -359,14 +361,23 @@ def _np_multi_quantile(loss, y, f):
     alphas = np.asarray(loss.alphas)
     r = levels - y[:, None]
     subgradient = np.where(r >= 0, 1.0 - alphas, -alphas)
-    if loss.curvature == "mm":
+    if loss.curvature in ("mm", "adaptive"):
         scale = np.mean(np.sqrt(np.abs(r)), axis=0) ** 2
         safe = np.where(scale > 0, scale, 1.0)
-        x = r / (MM_C * safe)
+        width = levels[:, -1] - levels[:, 0]
+        # adaptive: the bandwidth scaled by the row's width over the mean width, within [0.05, 20]
+        rel = (np.clip(width / np.mean(width), ADAPTIVE_MIN_WIDTH, 1.0 / ADAPTIVE_MIN_WIDTH)[:, None]
+               if loss.curvature == "adaptive" else np.ones((y.shape[0], 1)))
+        c = ADAPTIVE_C if loss.curvature == "adaptive" else MM_C
+        x = r / (c * safe * rel)
         t = np.tanh(x)
         ratio = np.where(x == 0, 1.0, t / np.where(x == 0, 1.0, x))
         g = np.where(scale > 0, 0.5 * scale * (t + 1.0 - 2.0 * alphas), subgradient)
-        h = np.where(scale > 0, np.maximum(ratio, MM_FLOOR) / (2.0 * MM_C), 1.0)
+        h = np.where(scale > 0, np.maximum(ratio, MM_FLOOR) / (2.0 * c * rel), 1.0)
+        if loss.curvature == "adaptive":
+            # far outside the predicted band a row's curvature takes its pinball slope's share
+            far = np.abs(r) > ADAPTIVE_FAR * width[:, None]
+            h = np.where(far & (scale > 0), h * np.maximum(2.0 * np.abs(subgradient), ADAPTIVE_MIN_SIDE), h)
     else:
         s = np.mean(np.abs(r), axis=0)
         g, h = subgradient, 0.5 / (np.abs(r) + np.where(s > 0, s, 1.0))
@@ -741,15 +752,20 @@ def _torch_levels(torch, f):
 def _torch_multi_quantile(torch, loss, y, f):
     alphas = torch.tensor(loss.alphas, dtype=f.dtype)
     levels = _torch_levels(torch, f)
-    if loss.curvature != "mm":
+    if loss.curvature not in ("mm", "adaptive"):
         return _torch_pinball(torch, y[:, None], levels, alphas, 1.0).sum(dim=1)
     # The MM surrogate each level is trained on: S / 2 (c S log cosh(r / (c S)) + (1 - 2 alpha) r),
-    # whose gradient is XGBoost 3.4's; its scale S is a constant of the round.
+    # whose gradient is XGBoost 3.4's; its scale S is a constant of the round. The adaptive
+    # curvature's bandwidth c S is also scaled by the row's relative width, a constant of the round.
     r = levels - y[:, None]
     scale = (r.detach().abs().sqrt().mean(dim=0) ** 2).clamp_min(1e-300)
-    x = (r / (MM_C * scale)).abs()
+    c = MM_C
+    if loss.curvature == "adaptive":
+        width = (levels[:, -1] - levels[:, 0]).detach()
+        c = ADAPTIVE_C * (width / width.mean()).clamp(ADAPTIVE_MIN_WIDTH, 1.0 / ADAPTIVE_MIN_WIDTH)[:, None]
+    x = (r / (c * scale)).abs()
     log_cosh = x + torch.nn.functional.softplus(-2.0 * x) - np.log(2.0)
-    return (0.5 * scale * (MM_C * scale * log_cosh + (1.0 - 2.0 * alphas) * r)).sum(dim=1)
+    return (0.5 * scale * (c * scale * log_cosh + (1.0 - 2.0 * alphas) * r)).sum(dim=1)
 
 
 @torch_reference("multi_expectile")

@@ -235,12 +235,14 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
     assert bench.main(argv) == 0
     (table,) = _tables(capsys.readouterr().out)
     assert [(row[1], row[2]) for row in table] == [
-        ("xgboost", "library (level), one output per tree"), ("xgboost", "library (level), multi_output_tree"),
-        ("xgboost", "library (chain), one output per tree"),
+        ("xgboost", "library (level, adaptive), one output per tree"),
+        ("xgboost", "library (level, adaptive), multi_output_tree"),
+        ("xgboost", "library (level, mm), one output per tree"),
         ("xgboost", "library (level, scaled), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
-        ("lightgbm", "library (level), one model"), ("lightgbm", "library (level, refit_levels), one model"),
-        ("lightgbm", "library (chain), one model"), ("lightgbm", "library (level, scaled), one model"),
+        ("lightgbm", "library (level, adaptive), one model"),
+        ("lightgbm", "library (level, adaptive, refit_levels), one model"),
+        ("lightgbm", "library (level, mm), one model"), ("lightgbm", "library (level, scaled), one model"),
         ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:
