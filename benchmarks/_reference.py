@@ -355,6 +355,12 @@ def _np_chain(slope, g_level, h_level):
     return slope * tail_g, np.maximum(slope * slope * tail_h, HESS_FLOOR)
 
 
+def _np_level_acceleration(y, levels, alphas):
+    """How far each level's share of labels above it is from ``1 - alpha``, relative, within [0, 1]."""
+    above = np.mean(y[:, None] > levels, axis=0)
+    return np.minimum(1.0, np.abs(above - (1.0 - alphas)) / np.minimum(alphas, 1.0 - alphas))
+
+
 @numpy_reference("multi_quantile")
 def _np_multi_quantile(loss, y, f):
     levels, slope = _np_levels(f)
@@ -368,7 +374,8 @@ def _np_multi_quantile(loss, y, f):
         # adaptive: the bandwidth scaled by the row's width over the mean width, within [0.05, 20]
         rel = (np.clip(width / np.mean(width), ADAPTIVE_MIN_WIDTH, 1.0 / ADAPTIVE_MIN_WIDTH)[:, None]
                if loss.curvature == "adaptive" else np.ones((y.shape[0], 1)))
-        c = ADAPTIVE_C if loss.curvature == "adaptive" else MM_C
+        accel = _np_level_acceleration(y, levels, alphas)
+        c = MM_C + accel * (ADAPTIVE_C - MM_C) if loss.curvature == "adaptive" else MM_C
         x = r / (c * safe * rel)
         t = np.tanh(x)
         ratio = np.where(x == 0, 1.0, t / np.where(x == 0, 1.0, x))
@@ -377,7 +384,8 @@ def _np_multi_quantile(loss, y, f):
         if loss.curvature == "adaptive":
             # far outside the predicted band a row's curvature takes its pinball slope's share
             far = np.abs(r) > ADAPTIVE_FAR * width[:, None]
-            h = np.where(far & (scale > 0), h * np.maximum(2.0 * np.abs(subgradient), ADAPTIVE_MIN_SIDE), h)
+            boost = 1.0 + accel * (np.maximum(2.0 * np.abs(subgradient), ADAPTIVE_MIN_SIDE) - 1.0)
+            h = np.where(far & (scale > 0), h * boost, h)
     else:
         s = np.mean(np.abs(r), axis=0)
         g, h = subgradient, 0.5 / (np.abs(r) + np.where(s > 0, s, 1.0))
@@ -762,7 +770,10 @@ def _torch_multi_quantile(torch, loss, y, f):
     c = MM_C
     if loss.curvature == "adaptive":
         width = (levels[:, -1] - levels[:, 0]).detach()
-        c = ADAPTIVE_C * (width / width.mean()).clamp(ADAPTIVE_MIN_WIDTH, 1.0 / ADAPTIVE_MIN_WIDTH)[:, None]
+        accel = torch.as_tensor(_np_level_acceleration(y.detach().numpy(), levels.detach().numpy(),
+                                                       np.asarray(loss.alphas)), dtype=f.dtype)
+        c_level = MM_C + accel * (ADAPTIVE_C - MM_C)
+        c = c_level * (width / width.mean()).clamp(ADAPTIVE_MIN_WIDTH, 1.0 / ADAPTIVE_MIN_WIDTH)[:, None]
     x = (r / (c * scale)).abs()
     log_cosh = x + torch.nn.functional.softplus(-2.0 * x) - np.log(2.0)
     return (0.5 * scale * (c * scale * log_cosh + (1.0 - 2.0 * alphas) * r)).sum(dim=1)

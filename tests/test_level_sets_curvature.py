@@ -18,23 +18,28 @@ def _levels(margin: np.ndarray) -> np.ndarray:
 
 
 def documented(alphas, y, margin, w, coupling):
-    """The docstring's formula: XGBoost 3.4's MM pair with the bandwidth ``0.15 S_j``
+    """The docstring's formula: XGBoost 3.4's MM pair with the bandwidth ``c_j S_j``
     times the row's relative predicted width (within [0.05, 20]), and the curvature of
-    rows further than 0.45 widths from their level times ``max(2 |slope|, 0.3)``."""
+    rows further than 0.45 widths from their level times ``1 + a_j (max(2 |slope|, 0.3) - 1)``;
+    ``a_j = min(1, |share of labels above level j - (1 - alpha_j)| / min(alpha_j, 1 - alpha_j))``
+    and ``c_j = 0.04 + 0.11 a_j``."""
     a = np.asarray(alphas)
     q = _levels(margin)
     r = q - y[:, None]
     ww = np.ones(len(y)) if w is None else w
+    above = np.average(y[:, None] > q, axis=0, weights=ww)
+    accel = np.minimum(1.0, np.abs(above - (1.0 - a)) / np.minimum(a, 1.0 - a))
+    c = 0.04 + 0.11 * accel
     scale = (np.average(np.sqrt(np.abs(r)), axis=0, weights=ww)) ** 2
     width = q[:, -1] - q[:, 0]
     rel = np.clip(width / np.average(width, weights=ww), 0.05, 20.0)[:, None]
-    b = 0.15 * scale[None, :] * rel
+    b = c[None, :] * scale[None, :] * rel
     x = r / b
     ratio = np.maximum(np.tanh(x) / x, 3e-4)
     g = 0.5 * scale * (np.tanh(x) + 1.0 - 2.0 * a)
     slope = np.where(r >= 0, 1.0 - a, a)
     far = np.abs(r) > 0.45 * width[:, None]
-    h = scale * ratio / (2.0 * b) * np.where(far, np.maximum(2.0 * slope, 0.3), 1.0)
+    h = scale * ratio / (2.0 * b) * np.where(far, 1.0 + accel * (np.maximum(2.0 * slope, 0.3) - 1.0), 1.0)
     s = np.column_stack([np.ones(len(y)), expit(margin[:, 1:])])
     if coupling == "chain":
         g = np.cumsum(g[:, ::-1], axis=1)[:, ::-1]
@@ -67,6 +72,25 @@ def test_adaptive_curvature_is_its_documented_formula(alphas, weighted, coupling
     assert rel.min() < 0.05 and rel.max() > 20.0  # both bounds exercised
 
 
+def test_a_level_at_its_quantile_takes_xgboost_mm_steps():
+    """With every level at its quantile (a_j = 0) the adaptive curvature is XGBoost 3.4's MM surrogate with the
+    bandwidth scaled by the row's relative width, and no far-row factor: narrow steps whose fixed point is the
+    quantile, so a converged level does not take the wide steps that fit noise."""
+    rng = np.random.default_rng(8)
+    alphas = (0.1, 0.5, 0.9)
+    y = rng.normal(size=400)
+    q = np.quantile(y, alphas) + 1e-9
+    margin = get_loss("multi_quantile", alphas=alphas).link.link(np.tile(q, (400, 1)))
+    loss = get_loss("multi_quantile", alphas=alphas)
+    sums = loss.global_sums(y, margin, np.empty(0))
+    assert_allclose(loss._acceleration(sums), 0.0, atol=0.01)
+    g_a, h_a = loss.grad_hess(y, margin)
+    g_m, h_m = get_loss("multi_quantile", alphas=alphas, curvature="mm").grad_hess(y, margin)
+    # Equal widths on every row (relative width 1): the two curvatures agree up to the 1% of acceleration left.
+    assert_allclose(g_a, g_m, rtol=0.02, atol=1e-6)
+    assert_allclose(h_a, h_m, rtol=0.02)
+
+
 def test_global_sums_end_with_the_weighted_width():
     rng = np.random.default_rng(4)
     y = rng.normal(0.0, 3.0, 100)
@@ -74,9 +98,11 @@ def test_global_sums_end_with_the_weighted_width():
     w = rng.uniform(0.5, 2.0, 100)
     loss = get_loss("multi_quantile", alphas=(0.1, 0.5, 0.9))
     sums = loss.global_sums(y, margin, w)
-    assert sums.shape == (3 * 3 + 1,)
+    assert sums.shape == (4 * 3 + 1,)
     q = _levels(margin)
     assert sums[-1] == pytest.approx(np.sum(w * (q[:, -1] - q[:, 0])), rel=1e-12)
+    # each level's weight of labels above it (how far it is from its quantile)
+    assert_allclose(sums[3:12:4], [np.sum(w * (y > q[:, j])) for j in range(3)], rtol=1e-12)
     # every row at the same level: zero width, which the curvature floors rather than divides by;
     # levels that overflow to inf (huge margins): widths and their mean are inf
     flat = np.column_stack([np.zeros(100), np.full((100, 2), -800.0)])

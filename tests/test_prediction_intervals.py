@@ -392,7 +392,9 @@ def test_coverage_by_bin_and_its_plot(test_rows):
     p = est.predict(Xt)
     table = coverage_by_bin(p, yt, bins=4)
     assert table["n"].sum() == len(yt) and len(table) == 4
-    assert (table["n"] - len(yt) / 4).abs().max() <= 1  # equal-count bins of the median
+    # Equal-count bins of the median, up to the rows of a tree model's tied medians at a bin edge.
+    tied = int(np.unique(p[:, 1], return_counts=True)[1].max())
+    assert (table["n"] - len(yt) / 4).abs().max() <= max(1, tied)
     weighted = (table["coverage"] * table["n"]).sum() / table["n"].sum()
     assert weighted == pytest.approx(coverage(yt, p))
     first = p[:, 1] < table["high"][0]  # a bin holds low <= median < high

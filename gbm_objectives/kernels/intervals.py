@@ -30,10 +30,13 @@ MM_FLOOR = 3e-4
 CURVATURE_SCALED = 0
 CURVATURE_MM = 1
 CURVATURE_ADAPTIVE = 2
-#: ``CURVATURE_ADAPTIVE``: the MM bandwidth is ``ADAPTIVE_C * S_j`` times the row's
+#: ``CURVATURE_ADAPTIVE``: the MM bandwidth is ``c_j * S_j`` times the row's
 #: predicted width (top level minus bottom level) over the mean width, within
 #: ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; a row whose residual exceeds ``ADAPTIVE_FAR`` times its width
-#: has its curvature scaled by ``max(2 * |pinball slope on its side|, ADAPTIVE_MIN_SIDE)``.
+#: has its curvature scaled by ``1 + a_j (max(2 * |pinball slope on its side|, ADAPTIVE_MIN_SIDE) - 1)``. Level
+#: ``j``'s ``a_j`` in [0, 1] says how far its share of labels above it is from ``1 - alpha_j`` (1: far off, 0: at
+#: its quantile) and ``c_j = MM_C + a_j (ADAPTIVE_C - MM_C)``: a level off its quantile takes wide, fast steps, one
+#: at it XGBoost 3.4's narrow MM surrogate, whose fixed point is the quantile.
 ADAPTIVE_C = 0.15
 ADAPTIVE_MIN_WIDTH = 0.05
 ADAPTIVE_FAR = 0.45
@@ -98,24 +101,27 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
 
 
 @njit(**INLINE)
-def _level_derivatives(r, a, scale, inv, curvature, rel, width):
+def _level_derivatives(r, a, scale, inv, curvature, rel, width, accel, c):
     """Derivatives of level ``a``'s pinball surrogate at residual ``r = q - y``.
 
     ``inv`` is ``1 / (c S)`` of the MM curvatures (0: the subgradient with unit
     curvature), ``rel`` and ``width`` the row's relative and absolute predicted
-    width (read by ``CURVATURE_ADAPTIVE`` only).
+    width, ``accel`` in [0, 1] how far the level's share of labels above it is
+    from ``1 - a`` (read by ``CURVATURE_ADAPTIVE`` only).
     """
     sub = (1.0 - a) if r >= 0.0 else -a
     if inv > 0.0:
         if curvature == CURVATURE_ADAPTIVE:
             th, ratio = _mm_tanh_ratio(r * (inv / rel))
-            h = ratio / (2.0 * ADAPTIVE_C * rel)
+            h = ratio / (2.0 * c * rel)
             # The MM quadratic at a far residual moves a level 2 |slope| of the
             # way to the label: a tail level on its shallow side creeps (5% of the
             # way at alpha 0.95). Far from the predicted band its curvature takes
             # the slope's share, so such rows move the level most of the way.
+            # Only while the level is off its quantile: at its quantile the larger steps
+            # would fit noise.
             if abs(r) > ADAPTIVE_FAR * width:
-                h *= max(2.0 * abs(sub), ADAPTIVE_MIN_SIDE)
+                h *= 1.0 + accel * (max(2.0 * abs(sub), ADAPTIVE_MIN_SIDE) - 1.0)
         else:
             th, ratio = _mm_tanh_ratio(r * inv)
             h = ratio / (2.0 * MM_C)
@@ -138,10 +144,15 @@ def _relative_width(width, mean_width):
 
 
 @njit(**INLINE)
-def _inverse_bandwidths(scales, curvature, out):
+def _adaptive_c(accel):
+    return MM_C + accel * (ADAPTIVE_C - MM_C)
+
+
+@njit(**INLINE)
+def _inverse_bandwidths(scales, curvature, accel, out):
     """``1 / (c S_j)`` of the MM curvatures; 0 where the subgradient is taken instead."""
-    c = ADAPTIVE_C if curvature == CURVATURE_ADAPTIVE else MM_C
     for j in range(scales.shape[0]):
+        c = _adaptive_c(accel[j]) if curvature == CURVATURE_ADAPTIVE else MM_C
         out[j] = 0.0
         if curvature != CURVATURE_SCALED and scales[j] > 0.0:
             # A subnormal scale (residuals of 1e-324) overflows 1 / S, and r * inf at a
@@ -152,7 +163,7 @@ def _inverse_bandwidths(scales, curvature, out):
 
 
 @njit(**JIT)
-def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, grad, hess):
+def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, accel, grad, hess):
     """Pinball losses of every level, chained through the transform (``coupling="chain"``).
     ``scales[j]``: the mean absolute residual of level ``j`` (``curvature=CURVATURE_SCALED``,
     curvature ``0.5 / (|r| + s)``) or the MM scale ``S_j`` (``CURVATURE_MM``, XGBoost
@@ -164,7 +175,7 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_
     h_level = np.empty(k)
     q_level = np.empty(k)
     inv = np.empty(k)
-    _inverse_bandwidths(scales, curvature, inv)
+    _inverse_bandwidths(scales, curvature, accel, inv)
     for i in range(n):
         w = weight[i] if weighted else 1.0
         yi = f64(y[i])
@@ -190,7 +201,8 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_
                     g_level[j] = (1.0 - a) if r >= 0.0 else -a
                     h_level[j] = 1.0
             else:
-                g_level[j], h_level[j] = _level_derivatives(r, a, scales[j], inv[j], curvature, rel, width)
+                g_level[j], h_level[j] = _level_derivatives(r, a, scales[j], inv[j], curvature, rel, width,
+                                                            accel[j], _adaptive_c(accel[j]))
         _chain(margin, i, g_level, h_level, w, grad, hess)
 
 
@@ -228,7 +240,8 @@ def _load_block(margin, start, stop, mb):
 
 
 @njit(**JIT)
-def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, grad, hess):
+def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, accel, grad,
+                                       hess):
     """Pinball losses of every level, each margin following its own level only
     (``coupling="level"``): ``s_j g_j`` and ``s_j^2 h_j``, in blocks of rows.
 
@@ -246,7 +259,7 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
     gb = np.empty((k, BLOCK))
     hb = np.empty((k, BLOCK))
     inv = np.empty(k)
-    _inverse_bandwidths(scales, curvature, inv)
+    _inverse_bandwidths(scales, curvature, accel, inv)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
         nb = stop - start
@@ -263,11 +276,13 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
             a = alphas[j]
             scale = scales[j]
             inv_j = inv[j]
+            accel_j = accel[j]
+            c_j = _adaptive_c(accel_j)
             for t in range(nb):
                 width = qb[k - 1, t] - qb[0, t]
                 rel = _relative_width(width, mean_width)
                 r = qb[j, t] - f64(y[start + t])
-                g, h = _level_derivatives(r, a, scale, inv_j, curvature, rel, width)
+                g, h = _level_derivatives(r, a, scale, inv_j, curvature, rel, width, accel_j, c_j)
                 s = sb[j, t]
                 w = weight[start + t] if weighted else 1.0
                 gb[j, t] = w * (s * g)
@@ -285,7 +300,8 @@ _JIT_SUMS = dict(JIT, fastmath={"contract", "reassoc"})
 @njit(**_JIT_SUMS)
 def multi_quantile_level_sums(y, margin, weight, out, width_out):
     """Per level ``j``: ``out[j, 0] = sum w |r_j|``, ``out[j, 1] = sum w sqrt|r_j|``,
-    ``out[j, 2] = sum w``, and ``width_out[0] = sum w (q_{k-1} - q_0)``: the statistics
+    ``out[j, 2] = sum w``, ``out[j, 3] = sum w 1(y > q_j)``, and
+    ``width_out[0] = sum w (q_{k-1} - q_0)``: the statistics
     the curvatures scale by (summed over workers in distributed training). In blocks
     of rows, one level after another (as :func:`multi_quantile_own_level_grad_hess`):
     SIMD code, no libm call but ``sqrt``."""
@@ -304,18 +320,22 @@ def multi_quantile_level_sums(y, margin, weight, out, width_out):
             s_abs = 0.0
             s_sqrt = 0.0
             s_w = 0.0
+            s_above = 0.0
             for t in range(nb):
                 m = mb[j, t]
                 q = m if j == 0 else levels[t] + _increment(m)[0]
                 levels[t] = q
-                a = abs(q - f64(y[start + t]))
+                d = f64(y[start + t]) - q
+                a = abs(d)
                 w = weight[start + t] if weighted else 1.0
                 s_abs += w * a
                 s_sqrt += w * math.sqrt(a)
                 s_w += w
+                s_above += w if d > 0.0 else 0.0
             out[j, 0] += s_abs
             out[j, 1] += s_sqrt
             out[j, 2] += s_w
+            out[j, 3] += s_above
             if j == 0:
                 for t in range(nb):
                     bottom[t] = levels[t]

@@ -168,19 +168,28 @@ class MultiQuantile(_LevelSet):
         return self.alphas if self.refit_levels else None
 
     def global_sums(self, y, margin, weight) -> np.ndarray | None:
-        """Per level: ``[sum w |r|, sum w sqrt|r|, sum w]``, flattened, then
-        ``sum w (q_{k-1} - q_0)`` (3 k + 1 values)."""
-        out = np.empty((self.n_outputs, 3))
+        """Per level: ``[sum w |r|, sum w sqrt|r|, sum w, sum w 1(y > q)]``, flattened, then
+        ``sum w (q_{k-1} - q_0)`` (4 k + 1 values)."""
+        out = np.empty((self.n_outputs, 4))
         width = np.empty(1)
         intervals.multi_quantile_level_sums(y, margin, weight, out, width)
         return np.concatenate([out.reshape(-1), width])
 
     def _mean_width(self, sums: np.ndarray) -> float:
         total_weight = float(sums[2])
-        return float(sums[3 * self.n_outputs]) / total_weight if total_weight > 0 else 0.0
+        return float(sums[4 * self.n_outputs]) / total_weight if total_weight > 0 else 0.0
+
+    def _acceleration(self, sums: np.ndarray) -> np.ndarray:
+        """Per level, ``|share of labels above - (1 - alpha)| / min(alpha, 1 - alpha)`` within [0, 1]:
+        1 while a level sits far off its quantile, 0 at it."""
+        s = np.asarray(sums, dtype=np.float64)[: 4 * self.n_outputs].reshape(self.n_outputs, 4)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            above = np.where(s[:, 2] > 0, s[:, 3] / s[:, 2], 1.0 - self._alphas)
+        off = np.abs(above - (1.0 - self._alphas)) / np.minimum(self._alphas, 1.0 - self._alphas)
+        return np.clip(off, 0.0, 1.0)
 
     def _scales(self, sums: np.ndarray) -> np.ndarray:
-        s = np.asarray(sums, dtype=np.float64)[: 3 * self.n_outputs].reshape(self.n_outputs, 3)
+        s = np.asarray(sums, dtype=np.float64)[: 4 * self.n_outputs].reshape(self.n_outputs, 4)
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.curvature != "scaled":
                 ratio = np.where(s[:, 2] > 0, s[:, 1] / s[:, 2], 0.0)
@@ -198,7 +207,7 @@ class MultiQuantile(_LevelSet):
             if self.coupling == "level"
             else intervals.multi_quantile_grad_hess
         )
-        kernel(y, margin, weight, self._alphas, scales, self._code, mean_width, grad, hess)
+        kernel(y, margin, weight, self._alphas, scales, self._code, mean_width, self._acceleration(sums), grad, hess)
 
     def loss_sum(self, y, margin, weight, offsets=None):
         return intervals.multi_quantile_loss_sum(y, margin, weight, self._alphas)
