@@ -345,7 +345,7 @@ def _write_report(out: str, name: str, writers: dict[str, Callable[[str], None]]
 def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out: str | None, plot: str,
             intervals: pd.DataFrame | None = None) -> None:
     """Print and write the point panel ``result`` and / or the interval panel ``intervals`` (one report)."""
-    from .ablation import interval_table, panel_table, ranking_table, to_markdown
+    from .ablation import choice_table, interval_table, panel_table, ranking_table, to_markdown
 
     attrs = (result if result is not None else intervals).attrs  # type: ignore[union-attr]
     settings = (f"{source}: {attrs['n_rows']} rows, {attrs['backend']}, {attrs['cv']}-fold CV, "
@@ -363,6 +363,11 @@ def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out
         md.append(f"{to_markdown(ranking)}\n## All yardsticks\n\n{to_markdown(panel)}\n"
                   "Deviances floor predictions at 1e-3 x the training mean (count in *Floored*); calibration is "
                   "mean prediction / mean label; *Wins* counts folds beating the reference row.\n")
+        if plot == "sweep":  # MAE cannot compare powers; the likelihood can: show each criterion's pick
+            choices = choice_table(result)
+            print("\nThe power each criterion picks (the likelihood reads the variance function):")
+            print(choices.to_string(index=False))
+            md.append(f"\n## The power each criterion picks\n\n{to_markdown(choices)}\n")
     if intervals is not None:
         table = interval_table(intervals)
         about = (f"levels {', '.join(f'{a:g}' for a in intervals.attrs['alphas'])}, same folds, ranked by "

@@ -58,6 +58,16 @@ def test_sweep_writes_csv_markdown_png(table, tmp_path, capsys):
     assert md.startswith("# Tweedie power sweep")
     assert "| Configuration | MAE | Relative to best |" in md
     assert (out / "tweedie_sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "The power each criterion picks" in stdout and "## The power each criterion picks" in md
+
+
+def test_sweep_report_shows_the_likelihood_choice_beside_mae(table, tmp_path, capsys):
+    _, path, _ = table
+    rc = main(["sweep-tweedie", str(path), "--target", "cost", "--powers", "1.2,1.5,1.8", *FAST])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    picks = stdout.split("The power each criterion picks", 1)[1]
+    assert "likelihood" in picks.lower() and "mae" in picks.lower()
 
 
 def test_ablate_on_builtin_data_with_losses(tmp_path, capsys):
