@@ -539,6 +539,9 @@ def test_negative_targets_keep_the_panel_without_deviances(small):
     df = ablate_losses(X, y - 1.0, ["huber"], cv=2, num_boost_round=5, progress=False)
     assert df["tweedie_deviance"].isna().all() and df["poisson_deviance"].isna().all()
     assert np.isfinite(df["mae"]).all()
+    # mean prediction / mean label is no calibration where the mean label can sit near 0
+    assert df["calibration"].isna().all()
+    assert np.isfinite(ablate_losses(X, y, ["huber"], cv=2, num_boost_round=5, progress=False)["calibration"]).all()
     with pytest.raises(ValueError, match="needs y >= 0"):
         ablate_losses(X, y - 1.0, ["huber"], metric="poisson_deviance", progress=False)
 

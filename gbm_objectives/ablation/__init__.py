@@ -24,7 +24,7 @@ Every row is scored on the same held-out folds with the same yardsticks,
 whatever loss trained it: MAE, RMSE, a Tweedie deviance at one fixed power,
 the Poisson deviance (predictions floored at ``1e-3`` times the training
 mean, with the number of floored predictions reported), the normalised Gini
-(ranking) and calibration (mean prediction / mean label). Powers are never
+(ranking) and calibration (mean prediction / mean label; NaN where labels can be negative). Powers are never
 ranked by each model's own deviance. Constant-mean and constant-median rows
 show what a model that learned nothing scores: on zero-inflated data the
 median row often beats squared error on MAE, because MAE rewards predicting

@@ -85,7 +85,9 @@ def _regression_scores(y, pred, w, deviance_power, floor) -> tuple[dict[str, flo
         "tweedie_deviance": tweedie_dev,
         "poisson_deviance": poisson_dev,
         "gini": _normalized_gini(y, pred, w),
-        "calibration": _wmean(pred, w) / mean_y if mean_y != 0.0 else nan,
+        # A ratio to the mean label says something only for non-negative targets: with negative labels
+        # (deviance_power None) the mean can sit near 0 and the ratio anywhere.
+        "calibration": _wmean(pred, w) / mean_y if mean_y > 0.0 and deviance_power is not None else nan,
     }
     return scores, n_floored
 
