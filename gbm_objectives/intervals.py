@@ -307,6 +307,11 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         params.update(self._booster_params)
         return params
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the boosters treat NaN as missing
+        return tags
+
     # ---- fit / predict
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PredictionIntervals:
@@ -314,7 +319,8 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, p), finite
+        X : array-like of shape (n, p)
+            Numeric features; NaN is a missing value (the boosters route it), infinity is refused.
         y : array-like of shape (n,), finite
         sample_weight : array-like of shape (n,), optional
             Non-negative weights of training and calibration rows.
@@ -325,7 +331,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         """
         checked = self._check_params()
         cov = checked["coverage"]
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite="allow-nan")
         y = np.ascontiguousarray(y, dtype=np.float64)
         n = X.shape[0]
         w = None
@@ -397,7 +403,8 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, p), finite
+        X : array-like of shape (n, p)
+            Numeric features; NaN is a missing value.
         calibrated : bool, default True
             False: the model's raw quantiles (the mean over fold models with
             cross calibration), before the conformal correction.
@@ -407,7 +414,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         ndarray of shape (n, 3), every row non-decreasing
         """
         check_is_fitted(self, "models_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
         preds = [_predict(self.backend, model, X) for model in self.models_]
         raw = preds[0] if len(preds) == 1 else np.mean(preds, axis=0)
         if not calibrated:

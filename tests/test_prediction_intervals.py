@@ -330,13 +330,15 @@ def test_non_finite_data_raise(bad):
     X, y = _hetero(100, 0)
     Xb, yb = X.copy(), y.copy()
     Xb[3, 1], yb[5] = bad, bad
-    with pytest.raises(ValueError, match="Input X contains"):
-        PredictionIntervals(n_estimators=2).fit(Xb, y)
+    if np.isinf(bad):  # NaN features are missing values (test_missing_feature_values_are_routed_by_the_booster)
+        with pytest.raises(ValueError, match="Input X contains"):
+            PredictionIntervals(n_estimators=2).fit(Xb, y)
     with pytest.raises(ValueError, match="Input y contains"):
         PredictionIntervals(n_estimators=2).fit(X, yb)
     est = PredictionIntervals(n_estimators=2, n_jobs=1).fit(X, y)
-    with pytest.raises(ValueError, match="Input X contains"):
-        est.predict(Xb)
+    if np.isinf(bad):
+        with pytest.raises(ValueError, match="Input X contains"):
+            est.predict(Xb)
     with pytest.raises(ValueError, match="sample_weight"):
         PredictionIntervals(n_estimators=2).fit(X, y, sample_weight=np.full(100, bad))
 
@@ -445,3 +447,19 @@ def test_benchmark_script_prints_a_row_per_method(capsys):
         assert 0.0 <= float(cells[1].split()[0]) <= 1.0  # coverage
         if cells[0].startswith("3 built-in"):
             assert cells[6] == "1.000"  # the ratio's own baseline
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_missing_feature_values_are_routed_by_the_booster(backend, test_rows):
+    """NaN features are missing values, as for the boosters and the library's other estimators."""
+    X, y = _hetero(1500, 4)
+    X = X.copy()
+    X[::7, 1] = np.nan
+    est = PredictionIntervals(backend=backend, n_estimators=30, n_jobs=1, random_state=0).fit(X, y)
+    Xt = test_rows[0].copy()
+    Xt[::5, 1] = np.nan
+    p = est.predict(Xt)
+    assert np.all(np.isfinite(p)) and _non_decreasing(p)
+    assert 0.8 <= coverage(test_rows[1], p) <= 0.97
+    with pytest.raises(ValueError, match="[Ii]nf"):
+        est.predict(np.where(np.isnan(Xt), np.inf, Xt))
