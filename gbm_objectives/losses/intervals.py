@@ -86,20 +86,28 @@ class MultiQuantile(_LevelSet):
     above its labels creeps down 10% of the way per Newton step, and where
     the spread grows with the features over a wide range (diamond prices) it
     is still far from its quantile after 200 rounds. ``curvature="adaptive"``
-    (default) keeps that gradient and MM curvature but scales the bandwidth
-    by each row's predicted width (top level minus bottom level, over its
-    mean, within [0.05, 20]; ``b = 0.15 S_j`` at the mean width), so leaves of
-    narrow and wide rows take steps of their own size, and multiplies the
-    curvature of a row whose residual exceeds 0.45 times its width by
-    ``max(2 |slope|, 0.3)``, its side's pinball slope: far rows move a
-    level most of the way, rows within the band keep the majoriser.
-    ``"scaled"`` is the majoriser curvature ``0.5 / (|r| + s_j)`` with the
-    pinball subgradient. Measured (``benchmarks/bench_level_sets.py``, 200
-    rounds, three seeds, against three built-in quantile models): on diamond
-    prices ``"adaptive"`` has 1.02x their total pinball on LightGBM and
-    0.99x on XGBoost 3.2 (``"mm"``: 1.31x, 1.28x), 0.83x XGBoost 3.4's
-    built-in (``"mm"``: 1.07x); on the synthetic table 1.00x, 1.02x and
-    1.02x (``"mm"``: 1.00x, 1.01x, 1.02x). None needs a leaf refit.
+    (default) keeps that gradient and MM curvature while a level is off its
+    quantile takes larger, width-sized steps: with ``a_j`` in [0, 1] the
+    distance of level ``j``'s share of training labels above it from
+    ``1 - alpha_j`` (relative to ``min(alpha_j, 1 - alpha_j)``, capped at 1),
+    the bandwidth is ``b = (0.04 + 0.11 a_j) S_j`` times the row's predicted
+    width (top level minus bottom level) over the mean width, within
+    [0.05, 20], so leaves of narrow and wide rows take steps of their own
+    size, and a row whose residual exceeds 0.45 times its width has its
+    curvature times ``1 + a_j (max(2 |slope|, 0.3) - 1)``, its side's
+    pinball slope: far rows move a level most of the way. At its quantile
+    (``a_j = 0``) a level takes XGBoost 3.4's narrow steps, which do not fit
+    noise over many rounds. ``"scaled"`` is the majoriser curvature
+    ``0.5 / (|r| + s_j)`` with the pinball subgradient. Measured
+    (``benchmarks/bench_level_sets.py``, 200 rounds, against three built-in
+    quantile models): on diamond prices ``"adaptive"`` has 1.035x their total
+    pinball on LightGBM and 0.996x on XGBoost 3.2 (``"mm"``: 1.32x, 1.28x),
+    0.84x XGBoost 3.4's built-in (``"mm"``: 1.07x); on the synthetic table
+    1.00x, 1.02x and 1.02x (``"mm"``: 1.00x, 1.01x, 1.02x). On small tables
+    with many rounds every Newton leaf trails the built-ins' refit of leaves
+    to residual quantiles (2,500 rows, 300 rounds: 1.04-1.05x on LightGBM,
+    1.10-1.12x on XGBoost at depth 6); stop early there. None needs a leaf
+    refit.
 
     ``coupling`` says what each margin column is trained on. ``"level"``
     (default): margin ``j`` follows its own level only, ``s_j g_j`` and
