@@ -280,6 +280,9 @@ def test_an_expectile_set_is_ranked_by_the_expectile_loss_against_separate_expec
     assert d.loc["separate expectiles", "kind"] == "reference"
     table = interval_table(df)
     assert "Wins vs separate expectiles" in table.columns and "Expectile 0.95" in table.columns
+    # Outermost expectiles bound no interval of nominal coverage: the titles say so.
+    assert "Coverage (outer levels)" in table.columns and "Coverage (nominal 90%)" not in table.columns
+    assert df.attrs["coverage"] == 0.9
     # An explicit metric still ranks a mixed panel against the quantile reference.
     mixed = ablate_losses(X, y, [MQ, ME], backend=backend, params=PARAMS[backend], cv=CV,
                           num_boost_round=ROUNDS, random_state=SEED, progress=False, metric="expectile")

@@ -191,7 +191,7 @@ def run_intervals(Xa, ya, w, g, parsed: list[Loss], *, backend, params, rounds, 
         rows.append((label, kind, loss_name, fold_scores, seconds))
     meta = {"backend": backend, "cv": cv, "num_boost_round": rounds, "random_state": seed,
             "n_rows": int(ya.shape[0]), "params": dict(params), "alphas": list(alphas),
-            "coverage": alphas[-1] - alphas[0], "level_statistics": statistics}
+            "coverage": round(alphas[-1] - alphas[0], 12), "level_statistics": statistics}
     if reference == "auto":
         meta["reference_losses"] = [loss_label(q) for q in references[ranked]]
     return _summarize_intervals(rows, metric, REFERENCE_LABELS[ranked] if reference == "auto" else None, alphas,

@@ -113,15 +113,16 @@ def ablate_losses(
         in-process run, so the table is the same; only ``fit_seconds``, a
         wall time, differs. Workers need this package, the booster and the
         memory of the whole table plus a fold's copy. Requires the ``dask``
-        extra; exclusive with ``n_jobs`` (leave it at 1); not available for
-        level-set losses (the interval panel) yet. Default None: fit in this
+        extra; exclusive with ``n_jobs`` (leave it at 1). Level-set losses
+        (the interval panel) run there too. Default None: fit in this
         process (or ``n_jobs`` processes).
     progress : bool, default True
         Show a tqdm progress bar (one step per fitted fold).
     metric : str, optional
         Yardstick that orders the rows: ``"mae"`` (default), ``"rmse"``,
         ``"tweedie_deviance"``, ``"poisson_deviance"`` or ``"gini"`` for
-        regression; ``"log_loss"`` (default), ``"auc"`` or ``"brier"`` for
+        regression (``"log_score"`` too when a distributional loss is in the
+        panel); ``"log_loss"`` (default), ``"auc"`` or ``"brier"`` for
         classification; ``"interval_score"`` (default), ``"pinball"`` or
         ``"expectile"`` (the default when every level set is an expectile
         set) for level-set losses.
@@ -155,7 +156,8 @@ def ablate_losses(
         of the booster metrics set in ``params`` (``eval_metric`` /
         ``metric``). ``df.attrs["best_iterations"]`` holds the rounds kept
         per configuration and fold. Default None: every fit runs
-        ``num_boost_round`` rounds on all its training rows.
+        ``num_boost_round`` rounds on all its training rows. Not available
+        for level-set losses (the interval panel).
 
     Returns
     -------

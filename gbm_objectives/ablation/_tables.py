@@ -172,8 +172,12 @@ def interval_table(result: pd.DataFrame) -> pd.DataFrame:
 
     pinballs = ["pinball", *[c for c in result.attrs["metrics"] if c.startswith("pinball_")]]
     out: dict[str, list[str]] = {"Configuration": list(result["config"].to_numpy())}
-    out[_title(result, "interval_score")] = cells("interval_score")
-    out[f"Coverage (nominal {nominal:.0%})"] = cells("coverage", percent=True)
+    if "quantile" in result.attrs.get("level_statistics", ("quantile",)):
+        out[_title(result, "interval_score")] = cells("interval_score")
+        out[f"Coverage (nominal {nominal:.0%})"] = cells("coverage", percent=True)
+    else:  # outermost expectiles bound no interval of nominal coverage
+        out["Interval score (outer levels)"] = cells("interval_score")
+        out["Coverage (outer levels)"] = cells("coverage", percent=True)
     out["Mean width"] = cells("mean_width")
     out[_title(result, "pinball")] = cells("pinball")
     for a, column in zip(alphas, pinballs[1:]):
