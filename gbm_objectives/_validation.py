@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -133,3 +134,23 @@ def group_offsets(group: Any, n_rows: int) -> np.ndarray:
     if int(g.sum()) != n_rows:
         raise ValueError(f"group sizes sum to {int(g.sum())} but there are {n_rows} rows")
     return np.concatenate(([0], np.cumsum(g))).astype(np.int64)
+
+
+def check_label_range(label_range: Any) -> tuple[float | None, float | None]:
+    """``(low, high)`` with None for an open end; a ValueError names what is wrong."""
+    if label_range is None:
+        return None, None
+    message = f"label_range must be None or (low, high) with low < high, either end None; got {label_range!r}"
+    if isinstance(label_range, (str, bytes)) or not hasattr(label_range, "__len__") or len(label_range) != 2:
+        raise ValueError(message)
+    ends: list[float | None] = []
+    for end in label_range:
+        if end is None:
+            ends.append(None)
+            continue
+        if isinstance(end, bool) or not isinstance(end, numbers.Real) or not np.isfinite(end):
+            raise ValueError(message)
+        ends.append(float(end))
+    if ends[0] is not None and ends[1] is not None and not ends[0] < ends[1]:
+        raise ValueError(message)
+    return ends[0], ends[1]

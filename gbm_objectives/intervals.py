@@ -63,7 +63,7 @@ from sklearn.model_selection import KFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._validation import as_float_array, check_choice, check_scalar
+from ._validation import as_float_array, check_choice, check_label_range, check_scalar
 from .losses import get_loss
 
 __all__ = [
@@ -202,6 +202,12 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         default: the booster's.
     random_state : int, RandomState or None
         Seeds the calibration split or folds and the booster's ``seed``.
+    label_range : (low, high) or None, default None
+        Bounds the labels are known to lie within, either end None for
+        unbounded (``(0, None)`` for costs): ``predict`` clips the intervals
+        to them. A label inside the bounds stays inside a clipped interval,
+        so the coverage guarantee holds and widths can only shrink. ``fit``
+        refuses labels outside the bounds.
     **booster_params
         Booster parameters under the booster's own names (``learning_rate``,
         ``num_leaves``, ``max_depth``, ``min_child_weight``, ...). Not
@@ -237,6 +243,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         n_estimators: int = 100,
         n_jobs: int | None = None,
         random_state: Any = None,
+        label_range: tuple[float | None, float | None] | None = None,
         **booster_params: Any,
     ) -> None:
         self.coverage = coverage
@@ -248,6 +255,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.label_range = label_range
         # Private, so scikit-learn sees only the signature's attributes; get_params merges them in.
         self._booster_params = dict(booster_params)
 
@@ -294,7 +302,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
                 raise ValueError(f"booster parameter {name!r} cannot be set: {_RESERVED[name]}")
             if not name.isidentifier() or name.startswith("_") or name.endswith("_"):
                 raise ValueError(f"{name!r} is not a booster parameter name")
-        return {"coverage": cov}
+        return {"coverage": cov, "label_range": check_label_range(self.label_range)}
 
     def _booster_params_for_fit(self, seed: int) -> dict[str, Any]:
         params: dict[str, Any] = {"seed": seed}
@@ -333,6 +341,10 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         cov = checked["coverage"]
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite="allow-nan")
         y = np.ascontiguousarray(y, dtype=np.float64)
+        low, high = checked["label_range"]
+        outside = int(np.count_nonzero((low is not None and y < low) | (high is not None and y > high)))
+        if outside:
+            raise ValueError(f"{outside} label(s) lie outside label_range={self.label_range!r}")
         n = X.shape[0]
         w = None
         if sample_weight is not None:
@@ -418,7 +430,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         preds = [_predict(self.backend, model, X) for model in self.models_]
         raw = preds[0] if len(preds) == 1 else np.mean(preds, axis=0)
         if not calibrated:
-            return raw
+            return self._clip(np.array(raw, dtype=np.float64))
         cov = float(self.coverage)
         out = np.empty_like(raw)
         out[:, 1] = raw[:, 1]
@@ -431,7 +443,13 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         # A negative correction may pass the median: stop at it (only widens, keeps coverage).
         np.minimum(out[:, 0], out[:, 1], out=out[:, 0])
         np.maximum(out[:, 2], out[:, 1], out=out[:, 2])
-        return out
+        return self._clip(out)
+
+    def _clip(self, intervals: np.ndarray) -> np.ndarray:
+        low, high = check_label_range(self.label_range)
+        if low is not None or high is not None:
+            np.clip(intervals, low, high, out=intervals)  # monotone: rows stay non-decreasing
+        return intervals
 
     def _cv_plus(self, preds: list[np.ndarray], cov: float) -> tuple[np.ndarray, np.ndarray]:
         m, n = preds[0].shape[0], self.n_calibration_rows_

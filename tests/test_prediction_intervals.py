@@ -463,3 +463,31 @@ def test_missing_feature_values_are_routed_by_the_booster(backend, test_rows):
     assert 0.8 <= coverage(test_rows[1], p) <= 0.97
     with pytest.raises(ValueError, match="[Ii]nf"):
         est.predict(np.where(np.isnan(Xt), np.inf, Xt))
+
+
+def test_label_range_clips_intervals_without_losing_coverage(test_rows):
+    """Costs are never negative: clipped intervals hold every label the unclipped ones hold, and are narrower."""
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(3000, 3))
+    y = np.exp(0.6 * X[:, 0]) * rng.gamma(0.7, 1.0, 3000)  # non-negative, many labels near 0
+    Xt = rng.normal(size=(2000, 3))
+    yt = np.exp(0.6 * Xt[:, 0]) * rng.gamma(0.7, 1.0, 2000)
+    free = PredictionIntervals(n_estimators=40, n_jobs=1, random_state=0).fit(X, y)
+    bounded = PredictionIntervals(n_estimators=40, n_jobs=1, random_state=0, label_range=(0.0, None)).fit(X, y)
+    p_free, p_bounded = free.predict(Xt), bounded.predict(Xt)
+    assert np.any(p_free[:, 0] < 0.0)  # the unclipped lower bounds dip below 0
+    assert np.all(p_bounded >= 0.0) and _non_decreasing(p_bounded)
+    np.testing.assert_array_equal(p_bounded, np.clip(p_free, 0.0, None))
+    inside = (yt >= p_free[:, 0]) & (yt <= p_free[:, 2])
+    assert np.array_equal(inside, (yt >= p_bounded[:, 0]) & (yt <= p_bounded[:, 2]))
+    assert mean_width(p_bounded) < mean_width(p_free)
+    assert np.all(bounded.predict(Xt, calibrated=False) >= 0.0)
+    with pytest.raises(ValueError, match=r"1 label\(s\) lie outside label_range"):
+        PredictionIntervals(n_estimators=2, label_range=(0.0, None)).fit(X, np.r_[y[:-1], -1.0])
+
+
+@pytest.mark.parametrize("bad", [(1.0, 0.0), (0.0,), "0,1", (0.0, np.inf), (None, np.nan), (True, None)])
+def test_bad_label_range_is_refused(bad):
+    X, y = _hetero(100, 0)
+    with pytest.raises(ValueError, match="label_range must be None or"):
+        PredictionIntervals(n_estimators=2, label_range=bad).fit(X, y)
