@@ -105,9 +105,9 @@ class MultiQuantile(_LevelSet):
     0.84x XGBoost 3.4's built-in (``"mm"``: 1.07x); on the synthetic table
     1.00x, 1.02x and 1.02x (``"mm"``: 1.00x, 1.01x, 1.02x). On small tables
     with many rounds every Newton leaf trails the built-ins' refit of leaves
-    to residual quantiles (2,500 rows, 300 rounds: 1.04-1.05x on LightGBM,
-    1.10-1.12x on XGBoost at depth 6); stop early there. None needs a leaf
-    refit.
+    to residual quantiles (2,500 rows, 300 rounds: 1.04-1.11x on LightGBM,
+    1.10-1.16x on XGBoost at depth 6; ``"mm"`` 1.01-1.05x and 1.07-1.10x);
+    stop early there. None needs a leaf refit.
 
     ``coupling`` says what each margin column is trained on. ``"level"``
     (default): margin ``j`` follows its own level only, ``s_j g_j`` and
