@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .kernels._common import ordered_sum
 from .tweedie_density import _loglik
 
 #: chi2 with one degree of freedom, 95% quantile: the profile-likelihood cut.
@@ -32,14 +33,14 @@ def _max_over_dispersion(y, mu, w, p, *, tol=1e-10, max_iter=100) -> tuple[float
     The start is the Pearson estimate ``mean(w (y - mu)^2 / mu^p)``; a step that does not raise the likelihood is
     halved, and where the likelihood is not concave the step is a unit move uphill.
     """
-    pearson = float(np.sum(w * (y - mu) ** 2 / mu ** p) / y.shape[0])
+    pearson = ordered_sum(w * (y - mu) ** 2 / mu ** p) / y.shape[0]
     t = math.log(pearson) if pearson > 0.0 and math.isfinite(pearson) else 0.0
-    ll, d1, d2 = (float(v.sum()) for v in _loglik(y, mu, w, t, p))
+    ll, d1, d2 = (ordered_sum(v) for v in _loglik(y, mu, w, t, p))
     for _ in range(max_iter):
         step = -d1 / d2 if d2 < 0.0 else math.copysign(1.0, d1)
         step = max(-3.0, min(3.0, step))
         for _ in range(60):
-            new = [float(v.sum()) for v in _loglik(y, mu, w, t + step, p)]
+            new = [ordered_sum(v) for v in _loglik(y, mu, w, t + step, p)]
             if new[0] >= ll - 1e-12 * abs(ll):
                 break
             step *= 0.5
@@ -71,9 +72,9 @@ def _mean_model_error(y: np.ndarray, w: np.ndarray, mu: np.ndarray, p: float, ph
     ll_hi, d1_hi, _ = _loglik(y, mu, w, t, p + h)
     ll_lo, d1_lo, _ = _loglik(y, mu, w, t, p - h)
     ll_0, _, d2_0 = _loglik(y, mu, w, t, p)
-    h_pp = float(np.sum(ll_hi - 2.0 * ll_0 + ll_lo)) / (h * h)
-    h_pt = float(np.sum(d1_hi - d1_lo)) / (2.0 * h)
-    hess = np.array([[h_pp, h_pt], [h_pt, float(np.sum(d2_0))]])
+    h_pp = ordered_sum(ll_hi - 2.0 * ll_0 + ll_lo) / (h * h)
+    h_pt = ordered_sum(d1_hi - d1_lo) / (2.0 * h)
+    hess = np.array([[h_pp, h_pt], [h_pt, ordered_sum(d2_0)]])
     if not np.all(np.isfinite(hess)) or np.linalg.det(hess) <= 0.0 or h_pp >= 0.0:
         raise ValueError("the Tweedie log-likelihood is not concave in (power, dispersion) at the estimate; "
                          "the interval's variances are undefined")
@@ -87,9 +88,10 @@ def _mean_model_error(y: np.ndarray, w: np.ndarray, mu: np.ndarray, p: float, ph
     k = fold_log_mu.shape[0]
     offsets = fold_log_mu - fold_log_mu[0]  # exactly 0 where the models agree
     dev = offsets - offsets.mean(axis=0)
-    var_mean = float((k - 1.0) / k * np.sum((dev @ g) ** 2))
+    # Sums in index order (not BLAS's or NumPy's SIMD lanes): the same bits in any process or buffer.
+    var_mean = float((k - 1.0) / k * sum(ordered_sum(d * g) ** 2 for d in dev))
     e2 = (k - 1.0) / k * np.sum(dev ** 2, axis=0)
-    bias = float(-(row[0] * np.sum(0.5 * e2 * d2_score_p) + row[1] * np.sum(0.5 * e2 * (-curv))))
+    bias = float(-(row[0] * ordered_sum(0.5 * e2 * d2_score_p) + row[1] * ordered_sum(0.5 * e2 * (-curv))))
     return {"var_profile": float(-row[0]), "var_mean_model": var_mean, "bias_mean_model": bias}
 
 

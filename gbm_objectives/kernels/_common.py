@@ -45,3 +45,18 @@ def xlogy(x, y):
     if x == 0.0:
         return 0.0
     return x * math.log(y)
+
+
+@njit(**JIT)
+def ordered_sum(values):
+    """The sum of a 1-D float64 array, term by term in index order.
+
+    NumPy's ``sum`` splits a reduction into SIMD lanes whose split depends on
+    the buffer's address, so equal arrays in different buffers can sum
+    differently in the last bit; this loop (no ``reassoc``) cannot, so a
+    result computed in another process or after a copy is bit-identical.
+    """
+    total = 0.0
+    for i in range(values.shape[0]):
+        total += values[i]
+    return total
