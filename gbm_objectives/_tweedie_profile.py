@@ -154,9 +154,9 @@ def _interpolated_log_mu(log_mu: np.ndarray, grid: np.ndarray, p: float) -> np.n
     i = min(max(i, 0), len(grid) - 2)
     t = (p - grid[i]) / (grid[i + 1] - grid[i])
     if t <= 0.0:
-        return log_mu[i]
+        return np.ascontiguousarray(log_mu[i])
     if t >= 1.0:
-        return log_mu[i + 1]
+        return np.ascontiguousarray(log_mu[i + 1])
     return (1.0 - t) * log_mu[i] + t * log_mu[i + 1]
 
 
@@ -202,7 +202,9 @@ def _profile_from_oof(y: np.ndarray, w: np.ndarray | None, oof: np.ndarray, grid
                          "dispersion needs at least 2")
     y_s = np.ascontiguousarray(y[scored])
     w_s = np.ones(n_scored) if w is None else np.ascontiguousarray(w[scored])
-    log_mu = np.log(np.maximum(oof[:, scored], _MU_FLOOR))
+    # C order: NumPy's exp and log of a strided row can differ in the last bit from run to run (seen with
+    # NumPy 1.26), which moved the interval; of a contiguous row they are the same bits every time.
+    log_mu = np.log(np.maximum(np.ascontiguousarray(oof[:, scored]), _MU_FLOOR))
     ll, phi = np.empty(len(grid)), np.empty(len(grid))
     for k, p in enumerate(grid):
         ll[k], phi[k] = _max_over_dispersion(y_s, np.exp(log_mu[k]), w_s, float(p))
