@@ -302,6 +302,10 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
                 raise ValueError(f"booster parameter {name!r} cannot be set: {_RESERVED[name]}")
             if not name.isidentifier() or name.startswith("_") or name.endswith("_"):
                 raise ValueError(f"{name!r} is not a booster parameter name")
+        if self.backend == "lightgbm":
+            from .lightgbm._params import check_param_names
+
+            check_param_names(self._booster_params)
         return {"coverage": cov, "label_range": check_label_range(self.label_range)}
 
     def _booster_params_for_fit(self, seed: int) -> dict[str, Any]:

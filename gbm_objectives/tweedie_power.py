@@ -339,7 +339,7 @@ def estimate_tweedie_power(
     w = None if w.shape[0] == 0 else np.asarray(w, dtype=np.float64)
     g = _check_groups(groups, Xa.shape[0])
     backend = _check_backend(backend)
-    booster_params = _check_params(params)
+    booster_params = _check_params(params, backend)
     rounds = _check_int(num_boost_round, "num_boost_round", 1)
     if random_state is None:
         seed = secrets.randbelow(2**31)

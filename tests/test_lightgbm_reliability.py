@@ -405,3 +405,28 @@ def test_poisson_parity_with_builtin_at_lightgbms_default(counts):
     ref = lgb.train({**PARAMS, "objective": "poisson"}, lgb.Dataset(X, y), 20)
     np.testing.assert_allclose(ours.predict(X, raw_score=True), ref.predict(X, raw_score=True), rtol=1e-4, atol=1e-5)
     assert float(ours.params["poisson_max_delta_step"]) == 0.7
+
+
+def test_misspelled_parameters_are_refused_where_lightgbm_is_silenced():
+    """The panels and PredictionIntervals train at verbosity -1, where LightGBM drops an unknown name without a
+    word; they refuse it and name the parameter meant. Aliases LightGBM knows pass."""
+    from gbm_objectives.ablation import ablate_losses, estimate_tweedie_power
+    from gbm_objectives.intervals import PredictionIntervals
+    from gbm_objectives.lightgbm._params import check_param_names
+
+    check_param_names({"num_leaves": 7, "max_leaves": 7, "min_child_samples": 5, "verbose": -1, "eta": 0.1})
+    with pytest.raises(ValueError, match=r"'num_leavs'.*did you mean 'num_leaves'"):
+        check_param_names({"num_leavs": 7})
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = np.exp(0.3 * X[:, 0]) * rng.gamma(2.0, 0.5, 200)
+    with pytest.raises(ValueError, match="unknown LightGBM parameter.*'min_data_in_leafs'"):
+        ablate_losses(X, y, ["squared_error"], backend="lightgbm", params={"min_data_in_leafs": 5},
+                      num_boost_round=2, cv=2, progress=False)
+    with pytest.raises(ValueError, match="unknown LightGBM parameter.*'lerning_rate'"):
+        estimate_tweedie_power(X, y, backend="lightgbm", params={"lerning_rate": 0.1}, num_boost_round=2, cv=2,
+                               progress=False)
+    with pytest.raises(ValueError, match="unknown LightGBM parameter.*'num_leavs'"):
+        PredictionIntervals(backend="lightgbm", num_leavs=7).fit(X, y)
+    # XGBoost names are not LightGBM's, and XGBoost itself warns about unused ones.
+    PredictionIntervals(backend="xgboost", n_estimators=2, max_depth=2, n_jobs=1).fit(X, y)

@@ -315,11 +315,16 @@ def _check_client(client: Any, n_jobs: int) -> Any:
     return client
 
 
-def _check_params(params: Any) -> dict[str, Any]:
+def _check_params(params: Any, backend: str) -> dict[str, Any]:
+    """The booster parameters; on LightGBM, whose warnings the panels silence, unknown names are refused."""
     if params is None:
         return {}
     if not isinstance(params, dict):
         raise ValueError(f"params must be a dict of booster parameters, got {type(params).__name__}")
+    if backend == "lightgbm":
+        from ..lightgbm._params import check_param_names
+
+        check_param_names(params)
     return dict(params)
 
 
@@ -348,7 +353,7 @@ def _prepare(X, y, sample_weight, groups, cv, backend, params, num_boost_round, 
     g = _check_groups(groups, Xa.shape[0])
     cv = _check_cv(cv, Xa.shape[0], g, X, ya)
     backend = _check_backend(backend)
-    params = _check_params(params)
+    params = _check_params(params, backend)
     rounds = _check_int(num_boost_round, "num_boost_round", 1)
     seed = _check_random_state(random_state)
     jobs = _check_n_jobs(n_jobs)

@@ -118,6 +118,36 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
         raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
 
 
+def check_param_names(params: Mapping[str, Any]) -> None:
+    """Refuse parameter names LightGBM does not know, under any alias.
+
+    LightGBM warns about an unknown name only at ``verbosity >= 0``, and the
+    library's panels and estimators silence it (``verbosity=-1``), so a
+    misspelled ``num_leaf`` would train with the default silently. The names
+    are LightGBM's own alias table; where this LightGBM does not expose it,
+    nothing is refused.
+    """
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        table = _ConfigAliases._get_all_param_aliases()
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other LightGBM versions
+        return
+    known = set(table)
+    for aliases in table.values():
+        known.update(aliases)
+    unknown = sorted(str(name) for name in params if str(name) not in known)
+    if unknown:
+        import difflib
+
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(f"unknown LightGBM parameter(s): {', '.join(hints)}; LightGBM would ignore "
+                         "them and train with its defaults")
+
+
 def _is_true(value: Any) -> bool:
     """A LightGBM boolean parameter as LightGBM reads it (bools, 0/1, "true"/"false")."""
     if isinstance(value, str):
