@@ -175,7 +175,10 @@ class XGBRegressor(_LossEstimatorMixin, xgb.XGBRegressor):
         distribution: there the score is minus the loss's weighted mean (the
         summed pinball or expectile losses; the mean negative
         log-likelihood), so higher is better, as scikit-learn's model
-        selection expects.
+        selection expects. Summed pinball losses of different level sets
+        are on different scales: a grid search over ``alphas`` compares
+        nothing; compare level sets by coverage and interval score
+        (``ablate_losses`` or :class:`gbm_objectives.intervals.PredictionIntervals`).
         """
         loss = self._fitted_loss()
         if loss.n_outputs == 1:
