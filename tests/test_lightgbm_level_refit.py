@@ -1,10 +1,12 @@
 """The per-output leaf refit of quantile sets in LightGBM (``loss.level_refit``,
 ``multi_quantile(refit_levels=True)``).
 
-After each round, the tree of output ``j`` is refit so that level ``j`` moves
-``learning_rate`` times its residual quantile in every leaf, given the levels
-below it: checked here against a direct per-leaf computation written from the
-non-crossing transform, for its coverage property, for the scores LightGBM
+After each round, the leaves of output ``j`` move toward the refit that makes
+level ``j`` move ``learning_rate`` times its residual quantile in every leaf,
+given the levels below it, by the level's distance from its quantile
+(``level_offsets``): the refit checked here against a direct per-leaf
+computation written from the non-crossing transform and for its coverage
+property, the blend against LightGBM's Newton leaves, and the scores LightGBM
 keeps in step (validation metric), non-crossing levels, saved models and the
 estimator.
 """
@@ -16,6 +18,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from gbm_objectives import get_loss
+from gbm_objectives.lightgbm._refit import _level_refit_values
 
 lgb = pytest.importorskip("lightgbm")
 glgb = pytest.importorskip("gbm_objectives.lightgbm")
@@ -74,6 +77,14 @@ def direct_leaf_values(y, margin, leaf, level, lower, lr, alpha):
     return {t: float(np.quantile(change[leaf == t], alpha)) for t in np.unique(leaf)}
 
 
+def share_off_quantile(y, levels):
+    """Per level: how far the share of labels above it is from ``1 - alpha``, over ``min(alpha, 1 - alpha)``,
+    clipped to [0, 1] (the share of the refit a leaf takes)."""
+    alphas = np.asarray(ALPHAS)
+    above = (y[:, None] > levels).mean(axis=0)
+    return np.clip(np.abs(above - (1.0 - alphas)) / np.minimum(alphas, 1.0 - alphas), 0.0, 1.0)
+
+
 @pytest.mark.parametrize("lr", [0.3, 1.0])
 def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data, lr):
     x, y, _, _ = data
@@ -81,28 +92,41 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
     booster = glgb.train(SPEC, {**PARAMS, "learning_rate": lr}, lgb.Dataset(x, y), rounds)
     k = len(ALPHAS)
     y64 = np.asarray(y, dtype=np.float32).astype(np.float64)  # LightGBM keeps float32 labels
+    loss = get_loss(SPEC)
     checked = 0
     for it in (1, 2):  # the first round also holds the init score
         before = round_margin(booster, x, it)
         leaves = np.asarray(booster.predict(x, start_iteration=it, num_iteration=1, pred_leaf=True)).reshape(-1, k)
+        grad, hess = loss.grad_hess(y64, before)
+        shares = share_off_quantile(y64, levels_of(before))
         after = before.copy()
         for j in range(k):
             tree = it * k + j
             values = np.array([booster.get_leaf_output(tree, t) for t in range(leaves[:, j].max() + 1)])
             lower = None if j == 0 else levels_of(after[:, :j])[:, -1]
-            expected = direct_leaf_values(y64, before, leaves[:, j], j, lower, lr, ALPHAS[j])
-            for t, value in expected.items():
-                assert values[t] == pytest.approx(value, rel=1e-9, abs=1e-12), (it, j, t)
+            refit = direct_leaf_values(y64, before, leaves[:, j], j, lower, lr, ALPHAS[j])
+            # The refit itself, before the blend, against the transform written out here.
+            n_leaves = int(leaves[:, j].max()) + 1
+            own = _level_refit_values(loss, y64, before, levels_of(before)[:, j], leaves[:, j], n_leaves, j,
+                                      None if j == 0 else levels_of(after[:, :j]), lr, np.empty(0))
+            for t, value in refit.items():
+                assert own[t] == pytest.approx(value, rel=1e-9, abs=1e-12), (it, j, t)
+                rows = leaves[:, j] == t
+                newton = -lr * grad[rows, j].sum() / hess[rows, j].sum()  # LightGBM's leaf (float32 sums)
+                expected = newton + shares[j] * (value - newton)
+                assert values[t] == pytest.approx(expected, rel=1e-5, abs=1e-7), (it, j, t)
                 checked += 1
-            after[:, j] += values[leaves[:, j]]
             if lr == 1.0:
-                # A full step meets each level's residual quantile in every leaf.
-                level = levels_of(after[:, : j + 1])[:, j]
+                # A full step of the refit meets each level's residual quantile in every leaf.
+                full = after.copy()
+                full[:, j] += own[leaves[:, j]]
+                level = levels_of(full[:, : j + 1])[:, j]
                 for t in np.unique(leaves[:, j]):
                     rows = leaves[:, j] == t
                     n = rows.sum()
                     assert np.mean(y64[rows] < level[rows] - 1e-9) <= ALPHAS[j] + 1.0 / n
                     assert np.mean(y64[rows] <= level[rows] + 1e-9) >= ALPHAS[j] - 1.0 / n
+            after[:, j] += values[leaves[:, j]]
         assert_allclose(after, round_margin(booster, x, it + 1), rtol=1e-9, atol=1e-9)
     assert checked > 3 * k
 
@@ -205,7 +229,8 @@ def test_equal_weights_train_the_unweighted_model(data):
     x, y, xt, _ = data
     plain = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 15)
     weighted = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y, weight=np.full(len(y), 2.5)), 15)
-    assert_allclose(glgb.predict(weighted, xt), glgb.predict(plain, xt), rtol=1e-9, atol=1e-9)
+    # The leaves blend the refit with LightGBM's Newton values, whose gradient sums are float32.
+    assert_allclose(glgb.predict(weighted, xt), glgb.predict(plain, xt), rtol=1e-4, atol=1e-5)
 
 
 def test_data_frames_walk_the_trees_through_lightgbm_and_refit_alike(data):
@@ -215,3 +240,22 @@ def test_data_frames_walk_the_trees_through_lightgbm_and_refit_alike(data):
     from_frame = glgb.train(SPEC, PARAMS, lgb.Dataset(frame, y), 10)
     from_array = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 10)
     assert_allclose(glgb.predict(from_frame, xt), glgb.predict(from_array, xt), rtol=1e-12)
+
+
+def test_level_offsets_measure_each_levels_distance_from_its_quantile(data):
+    """The refit's share per level: 0 at the level's quantile, 1 at min(alpha, 1 - alpha) or more away from it;
+    integer weights count as repeated rows."""
+    x, y, _, _ = data
+    loss = get_loss(SPEC)
+    rng = np.random.default_rng(2)
+    margin = rng.normal(size=(y.shape[0], len(ALPHAS)))
+    assert_allclose(loss.level_offsets(y, margin, np.empty(0)), share_off_quantile(y, levels_of(margin)),
+                    rtol=1e-12, atol=1e-12)
+    at_quantiles = np.tile(get_loss(SPEC).init_score(y), (y.shape[0], 1))
+    assert np.all(loss.level_offsets(y, at_quantiles, np.empty(0)) <= 2.0 / y.shape[0] / 0.1)
+    far = np.column_stack([np.full(y.shape[0], y.max() + 1.0), np.zeros((y.shape[0], 2))])
+    assert_allclose(loss.level_offsets(y, far, np.empty(0)), 1.0)
+    counts = rng.integers(1, 4, y.shape[0])
+    assert_allclose(loss.level_offsets(y, margin, counts.astype(float)),
+                    share_off_quantile(np.repeat(y, counts), levels_of(np.repeat(margin, counts, axis=0))),
+                    rtol=1e-12, atol=1e-12)

@@ -354,18 +354,22 @@ class _LevelRefit(_LeafRefit):
         lr = float(_param(booster.params, _LR_ALIASES, 0.1))
         updated = margin.copy()
         current = self.loss.link.inverse(margin)
+        # The refit's share per level: all of it while a level is far off its quantile (it moves there fast,
+        # as the built-in does), none at it (where a leaf's residual quantile is noisier than a Newton step).
+        shares = self.loss.level_offsets(self.y, margin, self.weight)
         for j in range(self.k):
             tree = first + j
             leaf = leaves[:, j]
             n_leaves = int(leaf.max()) + 1
             old = np.array([booster.get_leaf_output(tree, t) for t in range(n_leaves)])
-            if n_leaves > 1:  # LightGBM refits only trees with a split; so do we.
+            if n_leaves > 1 and shares[j] > 0.0:  # LightGBM refits only trees with a split; so do we.
                 lower = None if j == 0 else self.loss.link.inverse(updated[:, :j])
                 new = _level_refit_values(
                     self.loss, self.y, margin, current[:, j], leaf, n_leaves, j, lower, lr, self.weight
                 )
                 empty = np.isnan(new)
                 new[empty] = old[empty]
+                new = old + shares[j] * (new - old)
                 new[np.abs(new) <= ZERO_THRESHOLD] = 0.0
                 for t in range(n_leaves):
                     booster.set_leaf_output(tree, t, float(new[t]))
