@@ -115,22 +115,23 @@ class CategoryEncoder:
                              f"{', '.join(map(str, self.categorical_names))}; predict needs a DataFrame with the "
                              f"same columns, got {type(X).__name__}")
         self._check_columns(X)
+        for j, (name, dt) in enumerate(X.dtypes.items()):
+            is_cat = isinstance(dt, pd.CategoricalDtype)
+            if j in self.categories and not is_cat:
+                raise ValueError(f"column {name!s} was categorical at fit but has dtype {dt} now; "
+                                 f"convert it with X[{name!r}].astype('category')")
+            if is_cat and j not in self.categories:
+                raise ValueError(f"column {name!s} was numeric at fit but is categorical now; give it as at "
+                                 "fit (or refit with it categorical)")
         check_frame_dtypes(X)
         columns = []
-        for j, name in enumerate(self.columns):
+        for j in range(X.shape[1]):
             col = X.iloc[:, j]
-            is_cat = isinstance(col.dtype, pd.CategoricalDtype)
             if j in self.categories:
-                if not is_cat:
-                    raise ValueError(f"column {name!s} was categorical at fit but has dtype {col.dtype} now; "
-                                     f"convert it with X[{name!r}].astype('category')")
                 # Codes of the fit's categories: a value the fit never saw is missing.
                 codes = col.cat.set_categories(self.categories[j]).cat.codes.to_numpy()
                 columns.append(np.where(codes < 0, np.nan, codes.astype(np.float64)))
             else:
-                if is_cat:
-                    raise ValueError(f"column {name!s} was numeric at fit but is categorical now; give it as at "
-                                     "fit (or refit with it categorical)")
                 columns.append(np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64))
         values = np.column_stack(columns) if columns else np.empty((X.shape[0], 0))
         if np.isinf(values).any():
