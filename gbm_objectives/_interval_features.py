@@ -30,12 +30,12 @@ _MAX_CATEGORIES = 2**24
 def _text_columns(X: pd.DataFrame) -> list[str]:
     """Columns neither categorical nor convertible to float (what a float conversion would refuse)."""
     bad = []
-    for name, dt in X.dtypes.items():
+    for j, (name, dt) in enumerate(X.dtypes.items()):
         if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt):
             continue
         try:
             # Object columns of numbers were always accepted: keep them.
-            np.asarray(X[name], dtype=np.float64)
+            np.asarray(X.iloc[:, j], dtype=np.float64)
         except (TypeError, ValueError):
             bad.append(f"{name!s} ({dt})")
     return bad

@@ -45,6 +45,12 @@ give the formula above). The median is never moved; where a negative
 correction would cross it, the bound stops at the median, which only widens
 the interval, so rows stay non-decreasing and coverage is kept.
 
+Features: numeric arrays or DataFrames; DataFrame columns of pandas
+``category`` dtype train as categorical features on both boosters (XGBoost
+``enable_categorical``, LightGBM ``categorical_feature``), coded by the
+categories seen at fit on every calibration split, fold and later table (a
+category unseen at fit is a missing value).
+
 Why not MAPIE: its ``ConformalizedQuantileRegressor`` (1.6) conformalizes
 three separately fitted estimators, split only, without calibration weights;
 the adjustment itself is the few lines below.
