@@ -45,6 +45,12 @@ give the formula above). The median is never moved; where a negative
 correction would cross it, the bound stops at the median, which only widens
 the interval, so rows stay non-decreasing and coverage is kept.
 
+Features: numeric arrays or DataFrames; DataFrame columns of pandas
+``category`` dtype train as categorical features on both boosters (XGBoost
+``enable_categorical``, LightGBM ``categorical_feature``), coded by the
+categories seen at fit on every calibration split, fold and later table (a
+category unseen at fit is a missing value).
+
 Why not MAPIE: its ``ConformalizedQuantileRegressor`` (1.6) conformalizes
 three separately fitted estimators, split only, without calibration weights;
 the adjustment itself is the few lines below.
@@ -61,8 +67,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._interval_features import fit_features, predict_features
+from ._interval_features import predict as _predict
+from ._interval_features import train as _train
 from ._validation import as_float_array, check_choice, check_label_range, check_scalar
 from .losses import get_loss
 
@@ -130,34 +139,6 @@ def _half_widths(pred: np.ndarray, adjustment: str) -> tuple[np.ndarray | float,
 def _scores(pred: np.ndarray, y: np.ndarray, adjustment: str) -> np.ndarray:
     down, up = _half_widths(pred, adjustment)
     return np.maximum((pred[:, 0] - y) / down, (y - pred[:, 2]) / up)
-
-
-# --------------------------------------------------------------------------- boosters
-
-
-def _train(backend: str, loss: Any, params: dict, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
-           rounds: int) -> Any:
-    if backend == "lightgbm":
-        import lightgbm as lgb
-
-        from . import lightgbm as glgb
-
-        return glgb.train(loss, params, lgb.Dataset(X, y, weight=w), rounds)
-    import xgboost as xgb
-
-    from . import xgboost as gx
-
-    return gx.train(loss, params, xgb.DMatrix(X, y, weight=w), rounds)
-
-
-def _predict(backend: str, booster: Any, X: np.ndarray) -> np.ndarray:
-    if backend == "lightgbm":
-        from . import lightgbm as glgb
-
-        return glgb.predict(booster, X)
-    from . import xgboost as gx
-
-    return gx.predict(booster, X)
 
 
 # --------------------------------------------------------------------------- estimator
@@ -230,6 +211,11 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
     n_calibration_rows_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray, when X has string column names
+    categorical_features_ : list
+        The columns of ``X`` with pandas ``category`` dtype at fit (empty
+        when none). They train as categorical features, coded by the
+        categories seen at fit (``category_encoder_``); at predict a category
+        unseen at fit is a missing value.
     """
 
     def __init__(
@@ -322,6 +308,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # the boosters treat NaN as missing
+        tags.input_tags.categorical = True  # pandas category columns
         return tags
 
     # ---- fit / predict
@@ -331,8 +318,11 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, p)
+        X : array-like or DataFrame of shape (n, p)
             Numeric features; NaN is a missing value (the boosters route it), infinity is refused.
+            DataFrame columns of pandas ``category`` dtype are categorical features (XGBoost
+            ``enable_categorical``, LightGBM ``categorical_feature``); text columns are refused
+            (convert them with ``X[col].astype("category")``).
         y : array-like of shape (n,), finite
         sample_weight : array-like of shape (n,), optional
             Non-negative weights of training and calibration rows.
@@ -343,7 +333,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         """
         checked = self._check_params()
         cov = checked["coverage"]
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite="allow-nan")
+        X, y = fit_features(self, X, y)
         y = np.ascontiguousarray(y, dtype=np.float64)
         low, high = checked["label_range"]
         outside = int(np.count_nonzero((low is not None and y < low) | (high is not None and y > high)))
@@ -352,7 +342,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         n = X.shape[0]
         w = None
         if sample_weight is not None:
-            w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            w = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True)
             if not np.all(np.isfinite(w)) or float(w.sum()) <= 0.0:
                 raise ValueError("sample_weight must be finite with a positive sum")
         rng = check_random_state(self.random_state)
@@ -366,7 +356,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             cal, fit_rows = self._split(n, need, split_seed)
             self.models_ = [_train(self.backend, loss, params, X[fit_rows], y[fit_rows],
                                    None if w is None else w[fit_rows], self.n_estimators)]
-            pred = _predict(self.backend, self.models_[0], X[cal])
+            pred = _predict(self.backend, self.models_[0], X[cal], self.n_jobs)
             scores = _scores(pred, y[cal], self.adjustment)
             self.calibration_weight_ = None if w is None else w[cal]
             self.correction_ = float(_conformal_upper(scores[None, :], self.calibration_weight_, cov)[0])
@@ -378,7 +368,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
                     f"too few rows to calibrate: cross calibration at coverage={cov:g} with n_splits={self.n_splits} "
                     f"needs at least {max(need, self.n_splits)} rows, got n_samples = {n}"
                 )
-            folds = KFold(self.n_splits, shuffle=True, random_state=split_seed).split(X)
+            folds = KFold(self.n_splits, shuffle=True, random_state=split_seed).split(np.empty((n, 0)))
             scores = np.empty(n)
             fold_of = np.empty(n, dtype=np.intp)
             order = []
@@ -386,7 +376,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             for k, (fit_rows, cal) in enumerate(folds):
                 model = _train(self.backend, loss, params, X[fit_rows], y[fit_rows],
                                None if w is None else w[fit_rows], self.n_estimators)
-                pred = _predict(self.backend, model, X[cal])
+                pred = _predict(self.backend, model, X[cal], self.n_jobs)
                 scores[cal] = _scores(pred, y[cal], self.adjustment)
                 fold_of[cal] = k
                 order.append(cal)
@@ -419,8 +409,11 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, p)
-            Numeric features; NaN is a missing value.
+        X : array-like or DataFrame of shape (n, p)
+            Numeric features; NaN is a missing value. After a fit on a
+            DataFrame with categorical columns, a DataFrame with the same
+            columns (categorical ones still of ``category`` dtype), coded by
+            the categories seen at fit: an unseen category is missing.
         calibrated : bool, default True
             False: the model's raw quantiles (the mean over fold models with
             cross calibration), before the conformal correction.
@@ -430,8 +423,8 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
         ndarray of shape (n, 3), every row non-decreasing
         """
         check_is_fitted(self, "models_")
-        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
-        preds = [_predict(self.backend, model, X) for model in self.models_]
+        X = predict_features(self, X)
+        preds = [_predict(self.backend, model, X, self.n_jobs) for model in self.models_]
         raw = preds[0] if len(preds) == 1 else np.mean(preds, axis=0)
         if not calibrated:
             return self._clip(np.array(raw, dtype=np.float64))

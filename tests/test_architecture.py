@@ -24,7 +24,7 @@ LAYERS = [
     ("_adapters",),
     ("xgboost", "lightgbm", "_xgb_estimators"),
     ("datasets",),
-    ("ablation", "tweedie_power", "plotting", "intervals"),
+    ("ablation", "tweedie_power", "plotting", "intervals", "_interval_features"),
     ("cli", "__main__"),
 ]
 
