@@ -128,6 +128,14 @@ class CategoryEncoder:
         for j in range(X.shape[1]):
             col = X.iloc[:, j]
             if j in self.categories:
+                fitted, given = self.categories[j], col.cat.categories
+                if (given.dtype.kind != fitted.dtype.kind and col.notna().any()
+                        and not given.isin(fitted).any()):
+                    # Every value would be missing: "1" is not 1.
+                    raise ValueError(
+                        f"column {X.columns[j]!s}: its categories ({given.dtype}, e.g. {given.tolist()[0]!r}) "
+                        f"share no value with the fit's ({fitted.dtype}, e.g. {fitted.tolist()[0]!r}); give the "
+                        "values as at fit")
                 # Codes of the fit's categories: a value the fit never saw is missing.
                 codes = col.cat.set_categories(self.categories[j]).cat.codes.to_numpy()
                 columns.append(np.where(codes < 0, np.nan, codes.astype(np.float64)))

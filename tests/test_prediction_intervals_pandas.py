@@ -311,3 +311,20 @@ def test_bad_labels_and_weights_on_a_categorical_table():
         _model("lightgbm").fit(X, y[:-1])
     with pytest.raises(ValueError, match="sample_weight"):
         _model("lightgbm").fit(X, y, sample_weight=-np.ones(100))
+
+
+def test_categories_of_another_type_than_at_fit_are_refused_not_all_missing():
+    """Integer categories at fit and their strings at predict share no value: every row would silently become
+    missing, so it is refused; a single new category of the fit's type is still just missing."""
+    rng = np.random.default_rng(4)
+    n = 300
+    codes = rng.integers(0, 5, n)
+    X = pd.DataFrame({"store": pd.Categorical(codes + 1), "x": rng.normal(size=n)})
+    y = codes + X["x"].to_numpy() + rng.normal(size=n)
+    model = _model("lightgbm").fit(X, y)
+    as_text = X.assign(store=pd.Categorical((codes + 1).astype(str)))
+    refused = r"column store: its categories \(\w+, e\.g\. '1'\) share no value with the fit's \(int64, e\.g\. 1\)"
+    with pytest.raises(ValueError, match=refused):
+        model.predict(as_text)
+    new = X.iloc[:1].assign(store=pd.Categorical([99]))
+    assert np.all(np.isfinite(model.predict(new)))
