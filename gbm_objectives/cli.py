@@ -603,7 +603,7 @@ def _build_parser() -> _Parser:
     p.add_argument("--losses", nargs="+", metavar="SPEC",
                    help="losses, e.g. squared_error 'tweedie(power=1.5)' huber (default: recommend_losses); "
                         "level-set losses such as 'multi_quantile(alphas=(0.05, 0.5, 0.95))' get an interval "
-                        "panel on the same folds")
+                        "panel on the same folds (ablation.intervals.csv and .png in --out)")
     p.set_defaults(func=_cmd_ablate)
 
     p = sub.add_parser("sweep-tweedie", help="Tweedie power sweep plus squared error")
