@@ -46,8 +46,8 @@ import pandas as pd
 
 PROG = "gbm-objectives"
 _MAX_LEVELS = 50
-#: The files a report writes into ``--out``: ``<name>.<suffix>`` (the interval panel's table in its own CSV).
-_REPORT_SUFFIXES = ("csv", "md", "png", "intervals.csv")
+#: The files a report writes into ``--out``: ``<name>.<suffix>`` (the interval panel's table and plot in their own).
+_REPORT_SUFFIXES = ("csv", "md", "png", "intervals.csv", "intervals.png")
 #: Booster packages whose exceptions are reported as one-line errors.
 _BOOSTERS = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}
 
@@ -397,18 +397,23 @@ def _report(result: pd.DataFrame | None, name: str, title: str, source: str, out
 
         plt = plotting._pyplot()
     except ImportError as exc:
-        if result is not None:
-            print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
+        print(f"{PROG}: note: no PNG written: {exc}", file=sys.stderr)
     else:
-        def write_png(path: str) -> None:
-            ax = plotting.plot_power_sweep(result) if plot == "sweep" else plotting.plot_ablation(result)
-            try:
-                ax.figure.savefig(path, dpi=120, format="png")
-            finally:
-                plt.close(ax.figure)
+        def png(draw: Callable[[], Any]) -> Callable[[str], None]:
+            def write(path: str) -> None:
+                figure = draw()
+                try:
+                    figure.savefig(path, dpi=120, format="png")
+                finally:
+                    plt.close(figure)
+            return write
 
+        # One PNG per panel, named like its CSV: the point plot stays as it was, and each figure sizes to its rows.
         if result is not None:
-            writers["png"] = write_png
+            writers["png"] = png(lambda: (plotting.plot_power_sweep(result) if plot == "sweep"
+                                          else plotting.plot_ablation(result)).figure)
+        if intervals is not None:
+            writers["intervals.png"] = png(lambda: plotting.plot_interval_ablation(intervals)[0].figure)
     written = _write_report(out, name, writers)
     print("\nWrote " + ", ".join(written))
 
@@ -598,7 +603,7 @@ def _build_parser() -> _Parser:
     p.add_argument("--losses", nargs="+", metavar="SPEC",
                    help="losses, e.g. squared_error 'tweedie(power=1.5)' huber (default: recommend_losses); "
                         "level-set losses such as 'multi_quantile(alphas=(0.05, 0.5, 0.95))' get an interval "
-                        "panel on the same folds")
+                        "panel on the same folds (ablation.intervals.csv and .png in --out)")
     p.set_defaults(func=_cmd_ablate)
 
     p = sub.add_parser("sweep-tweedie", help="Tweedie power sweep plus squared error")

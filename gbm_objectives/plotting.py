@@ -2,13 +2,16 @@
 
 The ablation helpers take a table from :func:`~gbm_objectives.ablation.ablate_losses`,
 :func:`~gbm_objectives.ablation.sweep_loss_parameter` or
-:func:`~gbm_objectives.ablation.sweep_tweedie_power`; the calibration helpers
+:func:`~gbm_objectives.ablation.sweep_tweedie_power` (the interval panel of
+level-set losses has :func:`plot_interval_ablation`); the calibration helpers
 take predictive distributions and the observations. Each returns the
-matplotlib ``Axes`` it drew on (``ax.figure.savefig(...)`` writes it).
+matplotlib ``Axes`` it drew on (``ax.figure.savefig(...)`` writes it);
+:func:`plot_interval_ablation` returns its three.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +19,8 @@ import pandas as pd
 
 from .distributions import pit_histogram, zero_calibration
 
-__all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation", "plot_pit_histogram", "plot_zero_reliability"]
+__all__ = ["plot_power_sweep", "plot_parameter_sweep", "plot_ablation", "plot_interval_ablation", "plot_pit_histogram",
+           "plot_zero_reliability"]
 
 _KIND_COLORS = {"model": "#1f77b4", "refined": "#2ca02c", "balanced": "#9467bd", "reference": "#ff7f0e",
                 "baseline": "#7f7f7f"}
@@ -196,6 +200,159 @@ def plot_ablation(result: pd.DataFrame, metric: str | None = None, *, ax: Any = 
     ax.legend(handles, [k for k in _KIND_COLORS if k in set(result["kind"])], fontsize="small", loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return ax
+
+
+#: Columns every interval panel carries (the ranking metric's column is checked besides).
+_INTERVAL_COLUMNS = ("config", "kind", "coverage", "mean_width")
+
+
+def _interval_panel(result: Any, metric: str | None) -> tuple[pd.DataFrame, str]:
+    """``result`` checked as an interval panel, and the yardstick of the third plot."""
+    from .ablation._intervals import INTERVAL_METRICS
+
+    if not isinstance(result, pd.DataFrame):
+        raise ValueError(f"expected the interval table of ablate_losses() with level-set losses (a DataFrame), "
+                         f"got {type(result).__name__}")
+    task = result.attrs.get("task")
+    if task is not None and task != "intervals":
+        raise ValueError(f"expected the interval table of ablate_losses() with level-set losses; got a table of "
+                         f"task {task!r} (point-loss tables have plot_ablation)")
+    metric = result.attrs.get("metric", "interval_score") if metric is None else metric
+    yardsticks = result.attrs.get("metrics") or [
+        *INTERVAL_METRICS, *[c for c in result.columns if str(c).startswith(("pinball_", "expectile_"))
+                             and not str(c).endswith("_std")]]
+    if not isinstance(metric, str) or metric not in yardsticks:
+        raise ValueError(f"metric must be one of {', '.join(map(str, yardsticks))}; got {metric!r}")
+    missing = [c for c in (*_INTERVAL_COLUMNS, metric) if c not in result.columns]
+    if missing:
+        raise ValueError(f"expected the interval table of ablate_losses() with level-set losses; the table has no "
+                         f"column {', '.join(map(repr, missing))} (point-loss tables have plot_ablation)")
+    if result.empty:
+        raise ValueError("the interval table has no rows to plot")
+    for column in ("coverage", "mean_width", metric):
+        for name in (column, f"{column}_std"):
+            if name in result.columns and not pd.api.types.is_numeric_dtype(result[name]):
+                raise ValueError(f"column {name!r} of the interval table is not numeric (dtype {result[name].dtype})")
+    return result, metric
+
+
+def plot_interval_ablation(result: pd.DataFrame, metric: str | None = None, *, coverage: float | None = None,
+                           axes: Sequence[Any] | None = None, title: str | None = None) -> np.ndarray:
+    """Coverage against its nominal value, mean width and a score per row of the interval panel.
+
+    The plot of level-set losses (``multi_quantile``, ``multi_expectile``)
+    on the ablation's folds: three panels sharing one row per configuration
+    (best first, as in the table), coloured by kind (the level-set models,
+    the separately fitted reference, the constant baseline). Left: coverage
+    of each row's outermost levels as a point, with the nominal coverage as
+    a dashed line; middle: mean width of those levels; right: ``metric``
+    (interval score, pinball or expectile loss). Error bars are one fold
+    standard deviation where the table carries the ``<column>_std`` columns.
+
+    Parameters
+    ----------
+    result : DataFrame
+        The table :func:`~gbm_objectives.ablation.ablate_losses` returns for
+        level-set losses (``result.attrs["task"] == "intervals"``; the
+        command line writes it to ``<out>/ablation.intervals.csv``), or that
+        CSV read back (columns ``config``, ``kind``, ``coverage``,
+        ``mean_width`` and the metric's).
+    metric : str, optional
+        Yardstick of the right panel. Default: the metric the table is
+        ranked by (``interval_score`` for a table read back from CSV).
+    coverage : float in (0, 1), optional
+        Nominal coverage drawn on the left panel. Default: the table's
+        ``attrs["coverage"]`` (highest minus lowest level) when its level
+        sets include quantile sets; none for expectile sets only, whose
+        outermost levels are no interval of nominal coverage, or for a
+        table read back from CSV (which has no ``attrs``).
+    axes : sequence of 3 matplotlib Axes, optional
+        Where to draw coverage, width and ``metric``; default a new figure.
+    title : str, optional
+        Figure title; default the levels and the booster (a new figure only).
+
+    Returns
+    -------
+    numpy.ndarray of 3 matplotlib Axes
+        Coverage, mean width, ``metric``; ``axes[0].figure.savefig(...)``
+        writes the figure.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is not an interval table (a column is missing or not
+        numeric, a point-loss table, no rows), ``metric`` is not one of its
+        yardsticks, ``coverage`` is not in (0, 1) or ``axes`` are not three.
+    """
+    result, metric = _interval_panel(result, metric)
+    attrs = result.attrs
+    if coverage is None:
+        if "quantile" in attrs.get("level_statistics", ()) and attrs.get("coverage") is not None:
+            coverage = float(attrs["coverage"])
+    elif isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0.0 < coverage < 1.0:
+        raise ValueError(f"coverage must be a number in (0, 1), the nominal coverage; got {coverage!r}")
+    n = len(result)
+    created_here = axes is None
+    if axes is None:
+        fig, created = _pyplot().subplots(1, 3, sharey=True, figsize=(12.0, max(2.8, 1.4 + 0.4 * n)),
+                                          layout="constrained")
+        axes = np.asarray(created, dtype=object)
+        alphas = attrs.get("alphas")
+        levels = f"levels {', '.join(f'{a:g}' for a in alphas)}" if alphas else "level-set losses"
+        backend = f" [{attrs['backend']}]" if attrs.get("backend") else ""
+        fig.suptitle(title or f"Prediction intervals, {levels}{backend}")
+    else:
+        axes = np.asarray(list(axes), dtype=object)
+        if axes.shape != (3,):
+            raise ValueError(f"axes must be 3 matplotlib Axes (coverage, width, {metric}); got {axes.shape[0]}")
+        if title is not None:
+            axes[0].figure.suptitle(title)
+    y = np.arange(n)[::-1]
+    kinds = [str(k) for k in result["kind"]]
+    colors = [_KIND_COLORS.get(k, _KIND_COLORS["model"]) for k in kinds]
+
+    def spread(column: str) -> np.ndarray | None:
+        sd = f"{column}_std"
+        return result[sd].fillna(0.0).to_numpy(dtype=np.float64) if sd in result.columns else None
+
+    folds = f"{attrs['cv']}-fold CV, " if attrs.get("cv") is not None else ""
+    cov = result["coverage"].to_numpy(dtype=np.float64)
+    ax = axes[0]
+    ax.errorbar(cov, y, xerr=spread("coverage"), fmt="none", ecolor="#7f7f7f", capsize=3, zorder=1)
+    ax.scatter(cov, y, c=colors, s=40, zorder=2)
+    nominal = ""
+    if coverage is not None:  # named in the label: a legend would hide points, which may lie anywhere
+        ax.axvline(coverage, color="#d62728", linestyle="--")
+        nominal = f"; dashed: nominal {coverage:.0%}"
+    ax.set_xlim(0.0, 1.02)
+    ax.xaxis.set_major_formatter(_ticker().PercentFormatter(1.0))
+    ax.set_xlabel(f"coverage of the outermost levels\n({folds}mean ± fold SD{nominal})")
+    for panel, column, label in ((axes[1], "mean_width", "mean width"),
+                                 (axes[2], metric, _interval_label(result, metric, coverage))):
+        panel.barh(y, result[column].to_numpy(dtype=np.float64), xerr=spread(column), color=colors, capsize=2)
+        panel.set_xlabel(f"{label}\n({folds}mean ± fold SD)")
+    for panel in axes:
+        panel.set_yticks(y, [str(c) for c in result["config"]], fontsize="small")
+        panel.grid(axis="x", alpha=0.3)
+    shown = [k for k in _KIND_COLORS if k in set(kinds)]
+    handles = [_pyplot().Rectangle((0, 0), 1, 1, color=_KIND_COLORS[k]) for k in shown]
+    if created_here:  # below the panels, where it covers no bar
+        axes[0].figure.legend(handles, shown, fontsize="small", loc="outside lower center", ncols=len(shown))
+    else:
+        axes[2].legend(handles, shown, fontsize="small", loc="best")
+    return axes
+
+
+def _ticker():
+    import matplotlib.ticker
+
+    return matplotlib.ticker
+
+
+def _interval_label(result: pd.DataFrame, metric: str, coverage: float | None) -> str:
+    if metric == "interval_score":
+        return f"interval score ({coverage:.0%})" if coverage is not None else "interval score (outermost levels)"
+    return _label(result, metric)
 
 
 def _dist_name(dist: Any) -> str:

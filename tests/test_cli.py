@@ -91,7 +91,7 @@ def test_ablate_scores_level_set_losses_on_an_interval_panel(table, tmp_path, ca
     stdout = capsys.readouterr().out
     assert "Prediction intervals: levels 0.05, 0.5, 0.95, same folds, ranked by pinball" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ablation.csv", "ablation.intervals.csv", "ablation.md", "ablation.png"]
+        "ablation.csv", "ablation.intervals.csv", "ablation.intervals.png", "ablation.md", "ablation.png"]
     points = pd.read_csv(tmp_path / "ablation.csv")
     assert set(points["config"]) == {"squared_error", "constant mean", "constant median"}
     assert points["mae"].is_monotonic_increasing  # --metric ranks the panel it belongs to
@@ -114,10 +114,103 @@ def test_an_interval_report_replaces_a_point_report_whole(table, tmp_path, capsy
     assert main([*base, "--losses", MQ]) == 0
     out, err = capsys.readouterr()
     assert "removed ablation.csv, ablation.png (not written this time)" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ablation.intervals.csv", "ablation.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ablation.intervals.csv", "ablation.intervals.png",
+                                                           "ablation.md"]
     md = (tmp_path / "ablation.md").read_text()
     assert "ranked by interval_score" in md and "## All yardsticks" not in md and "## Prediction intervals" in md
     assert "All yardsticks" not in out
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The Axes each plot of the report drew, by plotting function (the figures are closed once saved)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import gbm_objectives.plotting as plotting
+
+    record: dict[str, list] = {}
+
+    def recorded(name, draw):
+        def recording(*args, **kwargs):
+            record.setdefault(name, []).append(draw(*args, **kwargs))
+            return record[name][-1]
+        return recording
+
+    for name in ("plot_ablation", "plot_interval_ablation"):
+        monkeypatch.setattr(plotting, name, recorded(name, getattr(plotting, name)))
+    return record
+
+
+def _assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and len(data) > 1000
+    # Width and height from the IHDR chunk: a real image, not an empty canvas.
+    assert int.from_bytes(data[16:20], "big") > 100 and int.from_bytes(data[20:24], "big") > 100
+
+
+def _assert_interval_plot(axes, panel, metric):
+    """One coverage point and one width and one score bar per row of the interval table, in its order."""
+    from matplotlib.collections import PathCollection
+
+    (points,) = [c for c in axes[0].collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(np.asarray(points.get_offsets())[:, 0], panel["coverage"])
+    np.testing.assert_allclose([p.get_width() for p in axes[1].patches], panel["mean_width"])
+    np.testing.assert_allclose([p.get_width() for p in axes[2].patches], panel[metric])
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == list(panel["config"])
+
+
+@pytest.mark.parametrize("losses", [[MQ], [MQ, "multi_expectile(alphas=(0.05, 0.5, 0.95))"]], ids=["one", "two"])
+def test_a_level_set_panel_writes_its_plot(table, tmp_path, capsys, drawn, losses):
+    _, path, _ = table
+    rc = main(["ablate", str(path), "--target", "cost", "--losses", *losses, "--backend", "lightgbm",
+               "--out", str(tmp_path), *FAST])
+    assert rc == 0
+    assert "ablation.intervals.png" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ablation.intervals.csv", "ablation.intervals.png",
+                                                          "ablation.md"]
+    _assert_png(tmp_path / "ablation.intervals.png")
+    panel = pd.read_csv(tmp_path / "ablation.intervals.csv")
+    assert len(panel) == 3 * len(losses)  # the level sets, their references and baselines
+    (axes,) = drawn["plot_interval_ablation"]
+    _assert_interval_plot(axes, panel, "interval_score")
+    assert "plot_ablation" not in drawn
+
+
+def test_a_mixed_panel_writes_both_plots(table, tmp_path, capsys, drawn):
+    _, path, _ = table
+    rc = main(["ablate", str(path), "--target", "cost", "--losses", "squared_error", "huber", MQ, "--metric", "pinball",
+               "--backend", "lightgbm", "--out", str(tmp_path), *FAST])
+    assert rc == 0
+    capsys.readouterr()
+    _assert_png(tmp_path / "ablation.png")
+    _assert_png(tmp_path / "ablation.intervals.png")
+    points = pd.read_csv(tmp_path / "ablation.csv")
+    (bars,) = drawn["plot_ablation"]
+    np.testing.assert_allclose([p.get_width() for p in bars.patches], points["mae"])
+    panel = pd.read_csv(tmp_path / "ablation.intervals.csv")
+    (axes,) = drawn["plot_interval_ablation"]
+    _assert_interval_plot(axes, panel, "pinball")  # --metric ranks the interval panel, and its plot shows it
+    assert len(points) == 4 and len(panel) == 3
+
+
+def test_no_matplotlib_is_a_note_for_a_level_set_panel_too(table, tmp_path, capsys, monkeypatch):
+    _, path, _ = table
+    import gbm_objectives.plotting as plotting
+
+    def no_matplotlib():
+        raise ImportError("plotting needs matplotlib")
+
+    monkeypatch.setattr(plotting, "_pyplot", no_matplotlib)
+    rc = main(["ablate", str(path), "--target", "cost", "--losses", MQ, "--backend", "lightgbm",
+               "--out", str(tmp_path), *FAST])
+    assert rc == 0
+    assert "gbm-objectives: note: no PNG written: plotting needs matplotlib" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ablation.intervals.csv", "ablation.md"]
 
 
 def test_ablate_without_losses_uses_recommendations(table, capsys):
