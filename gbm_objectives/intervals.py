@@ -283,14 +283,26 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0
         ):
             raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}")
+        reserved, threads = dict(_RESERVED), {"nthread"}
+        if self.backend == "lightgbm":
+            from .lightgbm._params import aliases_of, check_param_names
+
+            # Under an alias LightGBM would read them all the same, overriding the estimator's own settings.
+            for key, why in (("num_iterations", "set n_estimators"), ("objective", _RESERVED["objective"]),
+                             ("num_class", _RESERVED["num_class"]), ("alpha", "the levels come from coverage")):
+                reserved.update(dict.fromkeys(aliases_of(key), why))
+            threads = aliases_of("num_threads")
+        else:
+            reserved["quantile_alpha"] = "the levels come from coverage"
         for name in self._booster_params:
-            if name in _RESERVED:
-                raise ValueError(f"booster parameter {name!r} cannot be set: {_RESERVED[name]}")
+            if name in reserved:
+                raise ValueError(f"booster parameter {name!r} cannot be set: {reserved[name]}")
+            if name in threads and self.n_jobs is not None:
+                raise ValueError(f"booster parameter {name!r} sets the threads, as n_jobs={self.n_jobs!r} does; "
+                                 "set one of them")
             if not name.isidentifier() or name.startswith("_") or name.endswith("_"):
                 raise ValueError(f"{name!r} is not a booster parameter name")
         if self.backend == "lightgbm":
-            from .lightgbm._params import check_param_names
-
             check_param_names(self._booster_params)
         return {"coverage": cov, "label_range": check_label_range(self.label_range)}
 

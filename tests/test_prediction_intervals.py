@@ -305,6 +305,15 @@ def test_xgboost_backend_calibrates_too(test_rows):
         ({"n_jobs": 0}, "n_jobs"),
         ({"objective": "quantile"}, "objective"),
         ({"num_boost_round": 5}, "n_estimators"),
+        # LightGBM's aliases of the rounds, the objective and its alpha would override the estimator's own.
+        ({"num_trees": 3}, "'num_trees' cannot be set: set n_estimators"),
+        ({"nrounds": 3}, "'nrounds' cannot be set: set n_estimators"),
+        ({"application": "quantile"}, "'application' cannot be set: the objective"),
+        ({"alpha": 0.9}, "'alpha' cannot be set: the levels come from coverage"),
+        ({"num_classes": 2}, "'num_classes' cannot be set"),
+        ({"n_jobs": 1, "nthread": 2}, "'nthread' sets the threads, as n_jobs=1 does"),
+        ({"backend": "xgboost", "quantile_alpha": 0.9}, "'quantile_alpha' cannot be set"),
+        ({"backend": "xgboost", "n_jobs": 1, "nthread": 2}, "'nthread' sets the threads"),
     ],
 )
 def test_bad_parameters_raise_naming_the_problem(params, match):

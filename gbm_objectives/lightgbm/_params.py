@@ -118,6 +118,16 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
         raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
 
 
+def aliases_of(name: str) -> set[str]:
+    """Every name LightGBM reads as parameter ``name`` (``name`` itself included)."""
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        return set(_ConfigAliases.get(name)) | {name}
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other LightGBM versions
+        return {name}
+
+
 def check_param_names(params: Mapping[str, Any]) -> None:
     """Refuse parameter names LightGBM does not know, under any alias.
 
