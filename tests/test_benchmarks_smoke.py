@@ -240,9 +240,10 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
         ("xgboost", "library (level, mm), one output per tree"),
         ("xgboost", "library (level, scaled), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
-        ("lightgbm", "library (level, adaptive), one model"),
+        ("lightgbm", "library (level, adaptive, no refit), one model"),
         ("lightgbm", "library (level, adaptive, refit_levels), one model"),
-        ("lightgbm", "library (level, mm), one model"), ("lightgbm", "library (level, scaled), one model"),
+        ("lightgbm", "library (level, mm, no refit), one model"),
+        ("lightgbm", "library (level, scaled, no refit), one model"),
         ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:

@@ -1,5 +1,5 @@
 """The per-output leaf refit of quantile sets in LightGBM (``loss.level_refit``,
-``multi_quantile(refit_levels=True)``).
+``multi_quantile``'s ``refit_levels``, on by default).
 
 After each round, the leaves of output ``j`` move toward the refit that makes
 level ``j`` move ``learning_rate`` times its residual quantile in every leaf,
@@ -131,12 +131,14 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
     assert checked > 3 * k
 
 
-def test_refit_levels_is_opt_in_and_refit_leaves_false_turns_it_off(data):
+def test_refit_levels_is_the_default_and_refit_leaves_false_turns_it_off(data):
     x, y, xt, _ = data
     refit = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20)
+    default = glgb.train(f"multi_quantile(alphas={ALPHAS!r})", PARAMS, lgb.Dataset(x, y), 20)
     off = glgb.train(SPEC, PARAMS, lgb.Dataset(x, y), 20, refit_leaves=False)
-    plain = glgb.train(f"multi_quantile(alphas={ALPHAS!r})", PARAMS, lgb.Dataset(x, y), 20)
+    plain = glgb.train(f"multi_quantile(alphas={ALPHAS!r}, refit_levels=False)", PARAMS, lgb.Dataset(x, y), 20)
     a, b, c = glgb.predict(refit, xt), glgb.predict(off, xt), glgb.predict(plain, xt)
+    assert_allclose(glgb.predict(default, xt), a, rtol=1e-12)
     assert not np.allclose(a, b)
     assert_allclose(b, c, rtol=1e-12)
     for levels in (a, b):
@@ -193,8 +195,8 @@ def test_estimator_refits_as_train_does(data):
 
 
 def test_level_refit_is_a_fact_of_quantile_sets_that_ask_for_it():
-    assert get_loss("multi_quantile", alphas=ALPHAS, refit_levels=True).level_refit == ALPHAS
-    assert get_loss("multi_quantile", alphas=ALPHAS).level_refit is None
+    assert get_loss("multi_quantile", alphas=ALPHAS).level_refit == ALPHAS
+    assert get_loss("multi_quantile", alphas=ALPHAS, refit_levels=False).level_refit is None
     assert get_loss("multi_expectile", alphas=ALPHAS).level_refit is None
     assert get_loss("quantile", alpha=0.3).level_refit is None
 

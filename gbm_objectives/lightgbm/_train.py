@@ -94,7 +94,7 @@ def train(
         Absolute error and quantile losses: after each tree set every leaf to
         ``learning_rate`` times LightGBM's (weighted) percentile of its
         residuals, as LightGBM's ``l1`` / ``quantile`` objectives do.
-        Quantile sets that ask for it (``multi_quantile(refit_levels=True)``):
+        Quantile sets that ask for it (``multi_quantile``'s ``refit_levels``, on by default):
         each round's tree of output ``j`` is refit so that level ``j`` moves
         ``learning_rate`` times its residual quantile in each leaf, given the
         levels below, and the levels stay non-crossing (their own curvature
