@@ -324,7 +324,14 @@ def plot_interval_ablation(result: pd.DataFrame, metric: str | None = None, *, c
     if coverage is not None:  # named in the label: a legend would hide points, which may lie anywhere
         ax.axvline(coverage, color="#d62728", linestyle="--")
         nominal = f"; dashed: nominal {coverage:.0%}"
-    ax.set_xlim(0.0, 1.02)
+    # Zoomed to the points, their fold SD and the nominal line: on a 0-100% axis 85% and 90% look alike.
+    sd = spread("coverage")
+    reach = np.concatenate([cov - (0.0 if sd is None else sd), cov + (0.0 if sd is None else sd),
+                            [] if coverage is None else [coverage]])
+    reach = reach[np.isfinite(reach)]
+    low, high = (float(reach.min()), float(reach.max())) if reach.size else (0.0, 1.0)
+    pad = max(0.01, 0.1 * (high - low))
+    ax.set_xlim(max(0.0, low - pad), min(1.0, high + pad) + 0.005)
     ax.xaxis.set_major_formatter(_ticker().PercentFormatter(1.0))
     ax.set_xlabel(f"coverage of the outermost levels\n({folds}mean ± fold SD{nominal})")
     for panel, column, label in ((axes[1], "mean_width", "mean width"),

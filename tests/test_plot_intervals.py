@@ -162,3 +162,16 @@ def test_refuses_bad_arguments(panel):
     _, two = plt.subplots(1, 2)
     with pytest.raises(ValueError, match="axes must be 3 matplotlib Axes"):
         plot_interval_ablation(panel, axes=list(two))
+
+
+def test_the_coverage_axis_is_zoomed_to_the_points_and_the_nominal_line():
+    """Coverages of 85% and 90% must be told apart: the axis spans the points, their SD and the nominal
+    coverage, not 0-100%."""
+    table = pd.DataFrame({"config": ["a", "b", "c"], "kind": ["model", "reference", "baseline"],
+                          "coverage": [0.85, 0.87, 0.80], "coverage_std": [0.01, 0.02, 0.0],
+                          "mean_width": [1.0, 1.2, 2.0], "interval_score": [2.0, 2.1, 3.0]})
+    axes = plot_interval_ablation(table, coverage=0.9)
+    low, high = axes[0].get_xlim()
+    assert 0.7 < low <= 0.80 and 0.90 <= high < 1.0
+    assert high - low < 0.25
+    plt.close("all")
