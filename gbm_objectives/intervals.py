@@ -90,9 +90,9 @@ _CALIBRATIONS = ("split", "cross")
 _RESERVED = {
     "objective": "the objective is the multi_quantile loss",
     "num_boost_round": "set n_estimators",
-    "num_iterations": "set n_estimators",
     "num_class": "the model has three outputs by construction",
     "num_target": "the model has three outputs by construction",
+    "alpha": "the levels come from coverage",  # LightGBM's quantile alpha; XGBoost's is an L1 penalty
 }
 # Rows of the (test rows x calibration rows) candidate matrix handled at once in CV+.
 _CHUNK_CELLS = 1 << 22
@@ -285,15 +285,15 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             raise ValueError(f"n_jobs must be None or a non-zero integer, got {self.n_jobs!r}")
         reserved, threads = dict(_RESERVED), {"nthread"}
         if self.backend == "lightgbm":
-            from .lightgbm._params import aliases_of, check_param_names
+            from .lightgbm import _params as lp
 
-            # Under an alias LightGBM would read them all the same, overriding the estimator's own settings.
-            for key, why in (("num_iterations", "set n_estimators"), ("objective", _RESERVED["objective"]),
-                             ("num_class", _RESERVED["num_class"]), ("alpha", "the levels come from coverage")):
-                reserved.update(dict.fromkeys(aliases_of(key), why))
-            threads = aliases_of("num_threads")
+            # LightGBM reads every alias the same: each would override the estimator's own setting.
+            for names, why in {lp._ROUNDS_ALIASES: "set n_estimators", lp._OBJECTIVE_ALIASES: _RESERVED["objective"],
+                               lp._NUM_CLASS_ALIASES: _RESERVED["num_class"]}.items():
+                reserved.update(dict.fromkeys(names, why))
+            threads = set(lp._THREAD_ALIASES)
         else:
-            reserved["quantile_alpha"] = "the levels come from coverage"
+            reserved["quantile_alpha"] = reserved.pop("alpha")
         for name in self._booster_params:
             if name in reserved:
                 raise ValueError(f"booster parameter {name!r} cannot be set: {reserved[name]}")
@@ -303,7 +303,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
             if not name.isidentifier() or name.startswith("_") or name.endswith("_"):
                 raise ValueError(f"{name!r} is not a booster parameter name")
         if self.backend == "lightgbm":
-            check_param_names(self._booster_params)
+            lp.check_param_names(self._booster_params)
         return {"coverage": cov, "label_range": check_label_range(self.label_range)}
 
     def _booster_params_for_fit(self, seed: int) -> dict[str, Any]:

@@ -317,17 +317,17 @@ def plot_interval_ablation(result: pd.DataFrame, metric: str | None = None, *, c
 
     folds = f"{attrs['cv']}-fold CV, " if attrs.get("cv") is not None else ""
     cov = result["coverage"].to_numpy(dtype=np.float64)
+    cov_sd = spread("coverage")
     ax = axes[0]
-    ax.errorbar(cov, y, xerr=spread("coverage"), fmt="none", ecolor="#7f7f7f", capsize=3, zorder=1)
+    ax.errorbar(cov, y, xerr=cov_sd, fmt="none", ecolor="#7f7f7f", capsize=3, zorder=1)
     ax.scatter(cov, y, c=colors, s=40, zorder=2)
     nominal = ""
     if coverage is not None:  # named in the label: a legend would hide points, which may lie anywhere
         ax.axvline(coverage, color="#d62728", linestyle="--")
         nominal = f"; dashed: nominal {coverage:.0%}"
     # Zoomed to the points, their fold SD and the nominal line: on a 0-100% axis 85% and 90% look alike.
-    sd = spread("coverage")
-    reach = np.concatenate([cov - (0.0 if sd is None else sd), cov + (0.0 if sd is None else sd),
-                            [] if coverage is None else [coverage]])
+    sd = 0.0 if cov_sd is None else cov_sd
+    reach = np.concatenate([cov - sd, cov + sd, [] if coverage is None else [coverage]])
     reach = reach[np.isfinite(reach)]
     low, high = (float(reach.min()), float(reach.max())) if reach.size else (0.0, 1.0)
     pad = max(0.01, 0.1 * (high - low))

@@ -430,3 +430,14 @@ def test_misspelled_parameters_are_refused_where_lightgbm_is_silenced():
         PredictionIntervals(backend="lightgbm", num_leavs=7).fit(X, y)
     # XGBoost names are not LightGBM's, and XGBoost itself warns about unused ones.
     PredictionIntervals(backend="xgboost", n_estimators=2, max_depth=2, n_jobs=1).fit(X, y)
+
+
+def test_hand_written_alias_groups_are_lightgbm_s_own():
+    """The alias tuples the library refuses or reads must be exactly LightGBM's, or a new alias slips through."""
+    from lightgbm.basic import _ConfigAliases
+
+    from gbm_objectives.lightgbm import _params
+
+    for name, ours in (("num_iterations", _params._ROUNDS_ALIASES), ("num_threads", _params._THREAD_ALIASES),
+                       ("objective", _params._OBJECTIVE_ALIASES), ("num_class", _params._NUM_CLASS_ALIASES)):
+        assert set(ours) == set(_ConfigAliases.get(name)), name

@@ -20,6 +20,8 @@ _LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
 _BOOSTING_ALIASES = ("boosting", "boosting_type", "boost")
 _LINEAR_TREE_ALIASES = ("linear_tree", "linear_trees")
 _THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+_ROUNDS_ALIASES = ("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds",
+                   "nrounds", "num_boost_round", "n_estimators", "max_iter")
 _NONE_METRICS = ("none", "null", "custom", "na", "")
 _UNBALANCE_ALIASES = ("is_unbalance", "unbalance", "unbalanced_sets")
 _RF_NAMES = ("rf", "random_forest")
@@ -118,14 +120,14 @@ def _check_refit_params(loss: Loss, params: Mapping[str, Any]) -> None:
         raise ValueError(f"leaf refit needs boosting='gbdt', got {boosting!r} (or set refit_leaves=False)")
 
 
-def aliases_of(name: str) -> set[str]:
-    """Every name LightGBM reads as parameter ``name`` (``name`` itself included)."""
+def _alias_table() -> dict[str, set[str]] | None:
+    """LightGBM's own table of parameter names and their aliases; None where this LightGBM has none."""
     try:
         from lightgbm.basic import _ConfigAliases
 
-        return set(_ConfigAliases.get(name)) | {name}
+        return _ConfigAliases._get_all_param_aliases()
     except (ImportError, AttributeError, TypeError):  # pragma: no cover - other LightGBM versions
-        return {name}
+        return None
 
 
 def check_param_names(params: Mapping[str, Any]) -> None:
@@ -137,11 +139,8 @@ def check_param_names(params: Mapping[str, Any]) -> None:
     are LightGBM's own alias table; where this LightGBM does not expose it,
     nothing is refused.
     """
-    try:
-        from lightgbm.basic import _ConfigAliases
-
-        table = _ConfigAliases._get_all_param_aliases()
-    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other LightGBM versions
+    table = _alias_table()
+    if table is None:  # pragma: no cover - other LightGBM versions
         return
     known = set(table)
     for aliases in table.values():
