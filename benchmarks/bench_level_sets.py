@@ -205,6 +205,8 @@ def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Na
             "booster": booster,
             "model": name,
             "pinball": [pinball(yt, levels[:, j], a) for j, a in enumerate(alphas)],
+            # Each level's held-out share of labels below it (alpha at its quantile): a level that lags shows here.
+            "below": [float(np.mean(yt < levels[:, j])) for j in range(len(alphas))],
             "crossing": crossing_rate(levels),
             "seconds": Stats.of(seconds[name]),
             "times": seconds[name],
@@ -218,10 +220,11 @@ def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Na
 
 def table(results: list[dict], alphas: Sequence[float]) -> str:
     header = ["data", "booster", "model", *(f"pinball q{a:g}" for a in alphas), "total", "÷ separate",
-              "crossing rate", "fit s", "time ÷ separate"]
+              "crossing rate", "fit s", "time ÷ separate", "share below each level"]
     rows = [
         [r["dataset"], r["booster"], r["model"], *(f"{v:.4g}" for v in r["pinball"]), f"{sum(r['pinball']):.4g}",
-         f"{r['pinball_ratio']:.3f}", f"{100 * r['crossing']:.1f}%", r["seconds"].cell(3), r["time_ratio"].cell()]
+         f"{r['pinball_ratio']:.3f}", f"{100 * r['crossing']:.1f}%", r["seconds"].cell(3), r["time_ratio"].cell(),
+         " / ".join(f"{b:.3f}" for b in r["below"])]
         for r in results
     ]
     return markdown_table(header, rows)

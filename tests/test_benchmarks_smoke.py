@@ -254,6 +254,10 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
             assert row[7] == "0.0%", row  # non-crossing by construction
         if row[2] == "built-in, k separate models":
             assert float(row[6]) == 1.0 and _median(row[9]) == 1.0
+        below = [float(v) for v in row[10].split(" / ")]
+        assert len(below) == 2 and all(0.0 <= b <= 1.0 for b in below), row
+        if row[2].startswith("library"):
+            assert below[0] <= below[1], row  # levels that never cross have non-decreasing shares
     with pytest.raises(SystemExit):
         bench.main(["--alphas", "0.9", "0.1"])
 
