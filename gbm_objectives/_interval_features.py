@@ -155,11 +155,11 @@ def fit_features(estimator: Any, X: Any, y: Any) -> tuple[np.ndarray | FeatureMa
     ``categorical_features_``. Without categorical columns the features are
     the float64 array scikit-learn's ``validate_data`` gives.
     """
-    check_frame_dtypes(X)
     encoder = CategoryEncoder.from_frame(X)
     estimator.category_encoder_ = encoder
     estimator.categorical_features_ = [] if encoder is None else encoder.categorical_names
     if encoder is None:
+        check_frame_dtypes(X)  # encode() checks the text columns of a table with categories
         return validate_data(estimator, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite="allow-nan")
     validate_data(estimator, X, y, skip_check_array=True)  # sets feature_names_in_ and n_features_in_
     features = encoder.encode(X)
