@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .kernels._common import MAX_EXP_ARG
-from .kernels.intervals import noncrossing_inverse, noncrossing_link
+from .kernels.intervals import cumulative_max_inverse, noncrossing_inverse, noncrossing_link
 
 
 class Link:
@@ -157,6 +157,39 @@ class NonCrossingLink(Link):
             raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
         out = np.empty_like(m)
         noncrossing_inverse(m, out)
+        return out
+
+
+class CumulativeMaxLink(Link):
+    """Rows of k non-decreasing levels <-> rows of k margins, each margin its own level.
+
+    ``q_0 = m_0`` and ``q_j = max(q_{j-1}, m_j)``: whatever the margins, the
+    levels never cross, and wherever the margins do not cross they are the
+    levels. No booster has a built-in objective with this transform, so
+    models are hosted by objectives that predict the raw margins
+    (``reg:squarederror`` with ``num_target``, LightGBM's custom objective):
+    plain ``booster.predict`` gives the margins, and
+    ``numpy.maximum.accumulate(margins, axis=1)`` the levels.
+    """
+
+    name = "cumulative_max"
+    xgboost_objective = "reg:squarederror"
+    lightgbm_objective = "custom"
+
+    def link(self, mean: np.ndarray) -> np.ndarray:
+        p = np.asarray(mean, dtype=np.float64)
+        if p.ndim != 2:
+            raise ValueError(f"levels must be 2-D (n, k), got shape {p.shape}")
+        if np.any(np.diff(p, axis=1) < 0):
+            raise ValueError("levels must be non-decreasing along each row")
+        return np.array(p, dtype=np.float64, order="C")
+
+    def inverse(self, margin: np.ndarray) -> np.ndarray:
+        m = np.ascontiguousarray(np.asarray(margin, dtype=np.float64))
+        if m.ndim != 2:
+            raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
+        out = np.empty_like(m)
+        cumulative_max_inverse(m, out)
         return out
 
 

@@ -1,9 +1,11 @@
 """Kernels of non-crossing quantile and expectile sets: k outputs per row.
 
-Margins ``m`` of shape (n, k) map to predictions that never cross:
-``q_0 = m_0`` and ``q_j = q_{j-1} + EPS + softplus(m_j)`` (XGBoost's
-``reg:expectileerror`` transform, so its saved models predict the same
-values). A loss summed over the k levels at the predictions has, by the
+Margins ``m`` of shape (n, k) map to predictions that never cross, by one
+of two transforms. Softplus increments: ``q_0 = m_0`` and
+``q_j = q_{j-1} + EPS + softplus(m_j)`` (XGBoost's ``reg:expectileerror``
+transform, so its saved models predict the same values). Cumulative
+maximum: ``q_0 = m_0`` and ``q_j = max(q_{j-1}, m_j)``, where each margin
+is its own level wherever the levels do not cross. A loss summed over the k levels at the predictions has, by the
 chain rule, the margin gradient ``s_j sum_{l >= j} g_l`` with ``s_0 = 1`` and
 ``s_j = sigmoid(m_j)``, and the diagonal Gauss-Newton curvature
 ``s_j^2 sum_{l >= j} h_l``, where ``g_l, h_l`` are the derivatives of level
@@ -33,7 +35,10 @@ CURVATURE_ADAPTIVE = 2
 #: ``CURVATURE_ADAPTIVE``: the MM bandwidth is ``c_j * S_j`` times the row's
 #: predicted width (top level minus bottom level) over the mean width, within
 #: ``[ADAPTIVE_MIN_WIDTH, 1 / ADAPTIVE_MIN_WIDTH]``; a row whose residual exceeds ``ADAPTIVE_FAR`` times its width
-#: has its curvature scaled by ``1 + a_j (max(2 * |pinball slope on its side|, ADAPTIVE_MIN_SIDE) - 1)``. Level
+#: has its curvature scaled by ``1 + a_j (max(2 * |pinball slope on its side|, min_side) - 1)``, ``min_side``
+#: ``ADAPTIVE_MIN_SIDE`` (``ADAPTIVE_MIN_SIDE_MAX`` under the cumulative maximum, where no lower level carries a
+#: tail level towards its labels: it moves the whole way on its own; measured in benchmarks/bench_level_sets.py).
+#: Level
 #: ``j``'s ``a_j`` in [0, 1] says how far its share of labels above it is from ``1 - alpha_j`` (1: far off, 0: at
 #: its quantile) and ``c_j = MM_C + a_j (ADAPTIVE_C - MM_C)``: a level off its quantile takes wide, fast steps, one
 #: at it XGBoost 3.4's narrow MM surrogate, whose fixed point is the quantile.
@@ -41,6 +46,7 @@ ADAPTIVE_C = 0.15
 ADAPTIVE_MIN_WIDTH = 0.05
 ADAPTIVE_FAR = 0.45
 ADAPTIVE_MIN_SIDE = 0.3
+ADAPTIVE_MIN_SIDE_MAX = 0.1
 
 
 @njit(**INLINE)
@@ -66,6 +72,17 @@ def noncrossing_inverse(margin, out):
         out[i, 0] = q
         for j in range(1, margin.shape[1]):
             q += EPS + _softplus(f64(margin[i, j]))
+            out[i, j] = q
+
+
+@njit(**JIT)
+def cumulative_max_inverse(margin, out):
+    """Predictions of margins (n, k): ``q_j = max(q_{j-1}, m_j)``."""
+    for i in range(margin.shape[0]):
+        q = f64(margin[i, 0])
+        out[i, 0] = q
+        for j in range(1, margin.shape[1]):
+            q = max(q, f64(margin[i, j]))
             out[i, j] = q
 
 
@@ -101,13 +118,14 @@ def _chain(margin, i, g_level, h_level, w, grad, hess):
 
 
 @njit(**INLINE)
-def _level_derivatives(r, a, scale, inv, curvature, rel, width, accel, c):
+def _level_derivatives(r, a, scale, inv, curvature, rel, width, accel, c, min_side):
     """Derivatives of level ``a``'s pinball surrogate at residual ``r = q - y``.
 
     ``inv`` is ``1 / (c S)`` of the MM curvatures (0: the subgradient with unit
     curvature), ``rel`` and ``width`` the row's relative and absolute predicted
     width, ``accel`` in [0, 1] how far the level's share of labels above it is
-    from ``1 - a`` (read by ``CURVATURE_ADAPTIVE`` only).
+    from ``1 - a`` and ``min_side`` the floor of the far rows' factor (read by
+    ``CURVATURE_ADAPTIVE`` only).
     """
     sub = (1.0 - a) if r >= 0.0 else -a
     if inv > 0.0:
@@ -121,7 +139,7 @@ def _level_derivatives(r, a, scale, inv, curvature, rel, width, accel, c):
             # Only while the level is off its quantile: at its quantile the larger steps
             # would fit noise.
             if abs(r) > ADAPTIVE_FAR * width:
-                h *= 1.0 + accel * (max(2.0 * abs(sub), ADAPTIVE_MIN_SIDE) - 1.0)
+                h *= 1.0 + accel * (max(2.0 * abs(sub), min_side) - 1.0)
         else:
             th, ratio = _mm_tanh_ratio(r * inv)
             h = ratio / (2.0 * MM_C)
@@ -202,7 +220,7 @@ def multi_quantile_grad_hess(y, margin, weight, alphas, scales, curvature, mean_
                     h_level[j] = 1.0
             else:
                 g_level[j], h_level[j] = _level_derivatives(r, a, scales[j], inv[j], curvature, rel, width,
-                                                            accel[j], _adaptive_c(accel[j]))
+                                                            accel[j], _adaptive_c(accel[j]), ADAPTIVE_MIN_SIDE)
         _chain(margin, i, g_level, h_level, w, grad, hess)
 
 
@@ -240,10 +258,13 @@ def _load_block(margin, start, stop, mb):
 
 
 @njit(**JIT)
-def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, accel, grad,
-                                       hess):
+def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvature, mean_width, accel, cummax,
+                                       grad, hess):
     """Pinball losses of every level, each margin following its own level only
     (``coupling="level"``): ``s_j g_j`` and ``s_j^2 h_j``, in blocks of rows.
+    With ``cummax`` the levels are the cumulative maximum of the margins and
+    ``s_j = 1``: margin ``j`` takes level ``j``'s derivatives as if it were
+    the level (which it is wherever the levels do not cross).
 
     The levels of a block are computed first, level after level (each needs
     only the one below it), then the derivatives, level after level: the
@@ -259,6 +280,7 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
     gb = np.empty((k, BLOCK))
     hb = np.empty((k, BLOCK))
     inv = np.empty(k)
+    min_side = ADAPTIVE_MIN_SIDE_MAX if cummax else ADAPTIVE_MIN_SIDE
     _inverse_bandwidths(scales, curvature, accel, inv)
     for start in range(0, n, BLOCK):
         stop = min(start + BLOCK, n)
@@ -268,10 +290,15 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
             qb[0, t] = mb[0, t]
             sb[0, t] = 1.0
         for j in range(1, k):
-            for t in range(nb):
-                step, s = _increment(mb[j, t])
-                qb[j, t] = qb[j - 1, t] + step
-                sb[j, t] = s
+            if cummax:
+                for t in range(nb):
+                    qb[j, t] = max(qb[j - 1, t], mb[j, t])
+                    sb[j, t] = 1.0
+            else:
+                for t in range(nb):
+                    step, s = _increment(mb[j, t])
+                    qb[j, t] = qb[j - 1, t] + step
+                    sb[j, t] = s
         for j in range(k):
             a = alphas[j]
             scale = scales[j]
@@ -282,7 +309,7 @@ def multi_quantile_own_level_grad_hess(y, margin, weight, alphas, scales, curvat
                 width = qb[k - 1, t] - qb[0, t]
                 rel = _relative_width(width, mean_width)
                 r = qb[j, t] - f64(y[start + t])
-                g, h = _level_derivatives(r, a, scale, inv_j, curvature, rel, width, accel_j, c_j)
+                g, h = _level_derivatives(r, a, scale, inv_j, curvature, rel, width, accel_j, c_j, min_side)
                 s = sb[j, t]
                 w = weight[start + t] if weighted else 1.0
                 gb[j, t] = w * (s * g)
@@ -298,7 +325,7 @@ _JIT_SUMS = dict(JIT, fastmath={"contract", "reassoc"})
 
 
 @njit(**_JIT_SUMS)
-def multi_quantile_level_sums(y, margin, weight, out, width_out):
+def multi_quantile_level_sums(y, margin, weight, cummax, out, width_out):
     """Per level ``j``: ``out[j, 0] = sum w |r_j|``, ``out[j, 1] = sum w sqrt|r_j|``,
     ``out[j, 2] = sum w``, ``out[j, 3] = sum w 1(y > q_j)``, and
     ``width_out[0] = sum w (q_{k-1} - q_0)``: the statistics
@@ -323,7 +350,12 @@ def multi_quantile_level_sums(y, margin, weight, out, width_out):
             s_above = 0.0
             for t in range(nb):
                 m = mb[j, t]
-                q = m if j == 0 else levels[t] + _increment(m)[0]
+                if j == 0:
+                    q = m
+                elif cummax:
+                    q = max(levels[t], m)
+                else:
+                    q = levels[t] + _increment(m)[0]
                 levels[t] = q
                 d = f64(y[start + t]) - q
                 a = abs(d)
@@ -346,7 +378,7 @@ def multi_quantile_level_sums(y, margin, weight, out, width_out):
 
 
 @njit(**JIT)
-def multi_quantile_loss_sum(y, margin, weight, alphas):
+def multi_quantile_loss_sum(y, margin, weight, alphas, cummax):
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     total = 0.0
@@ -357,7 +389,7 @@ def multi_quantile_loss_sum(y, margin, weight, alphas):
         row = 0.0
         for j in range(k):
             if j > 0:
-                q += EPS + _softplus(f64(margin[i, j]))
+                q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
             d = yi - q
             row += max(alphas[j] * d, (alphas[j] - 1.0) * d)
         total += w * row

@@ -1,7 +1,9 @@
 """Sets of quantiles or expectiles: k non-crossing levels per row from one model.
 
-The levels are the cumulative transform of :class:`~gbm_objectives.links.NonCrossingLink`,
-so they are non-decreasing by construction, not by sorting afterwards.
+The levels are a cumulative transform of the margins
+(:class:`~gbm_objectives.links.CumulativeMaxLink` or
+:class:`~gbm_objectives.links.NonCrossingLink`), so they are non-decreasing
+by construction, not by sorting afterwards.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from .._stats import weighted_quantile
 from .._validation import check_choice
 from ..kernels import intervals
-from ..links import NonCrossingLink
+from ..links import CumulativeMaxLink, NonCrossingLink
 from ._base import Loss
 from ._registry import register_loss
 from .regression import Expectile
@@ -160,15 +162,26 @@ class MultiQuantile(_LevelSet):
         curvature: str = "adaptive",
         coupling: str = "level",
         refit_levels: bool = True,
+        transform: str = "max",
     ) -> None:
         super().__init__(alphas)
         check_choice(curvature, "curvature", ("adaptive", "mm", "scaled"))
         check_choice(coupling, "coupling", ("level", "chain"))
+        check_choice(transform, "transform", ("max", "softplus"))
         if not isinstance(refit_levels, (bool, np.bool_)):
             raise ValueError(f"refit_levels must be True or False, got {refit_levels!r}")
+        if transform == "max" and coupling == "chain":
+            raise ValueError(
+                "coupling='chain' needs transform='softplus': under transform='max' each margin is its own "
+                "level, so the chain rule gives margin j level j's gradient alone (coupling='level')"
+            )
         self.curvature = curvature
         self.coupling = coupling
         self.refit_levels = bool(refit_levels)
+        self.transform = transform
+        self._cummax = transform == "max"
+        if self._cummax:
+            self.link = CumulativeMaxLink()
         self._code = {
             "adaptive": intervals.CURVATURE_ADAPTIVE,
             "mm": intervals.CURVATURE_MM,
@@ -190,7 +203,7 @@ class MultiQuantile(_LevelSet):
         ``sum w (q_{k-1} - q_0)`` (4 k + 1 values)."""
         out = np.empty((self.n_outputs, 4))
         width = np.empty(1)
-        intervals.multi_quantile_level_sums(y, margin, weight, out, width)
+        intervals.multi_quantile_level_sums(y, margin, weight, self._cummax, out, width)
         return np.concatenate([out.reshape(-1), width])
 
     def _mean_width(self, sums: np.ndarray) -> float:
@@ -239,15 +252,18 @@ class MultiQuantile(_LevelSet):
         sums = np.asarray(self.global_sums(y, margin, weight) if sums is None else sums, dtype=np.float64)
         scales = self._scales(sums)
         mean_width = self._mean_width(sums)
-        kernel = (
-            intervals.multi_quantile_own_level_grad_hess
-            if self.coupling == "level"
-            else intervals.multi_quantile_grad_hess
-        )
-        kernel(y, margin, weight, self._alphas, scales, self._code, mean_width, self._acceleration(sums), grad, hess)
+        accel = self._acceleration(sums)
+        if self.coupling == "level":
+            intervals.multi_quantile_own_level_grad_hess(
+                y, margin, weight, self._alphas, scales, self._code, mean_width, accel, self._cummax, grad, hess
+            )
+        else:
+            intervals.multi_quantile_grad_hess(
+                y, margin, weight, self._alphas, scales, self._code, mean_width, accel, grad, hess
+            )
 
     def loss_sum(self, y, margin, weight, offsets=None):
-        return intervals.multi_quantile_loss_sum(y, margin, weight, self._alphas)
+        return intervals.multi_quantile_loss_sum(y, margin, weight, self._alphas, self._cummax)
 
     def _level_init_scores(self, y, weight):
         return np.array([weighted_quantile(y, weight, a) for a in self.alphas])
