@@ -55,7 +55,7 @@ LOSS_PARAMS: dict[str, dict[str, Any]] = {
     "expectile": {"alpha": 0.9},
     "multi_expectile": {"alphas": (0.05, 0.5, 0.95)},
     # (the chain rule: the default per-level direction is no loss's gradient for autograd to reproduce)
-    "multi_quantile": {"alphas": (0.05, 0.5, 0.95), "coupling": "chain"},
+    "multi_quantile": {"alphas": (0.05, 0.5, 0.95), "coupling": "chain", "transform": "softplus"},
     "tweedie": {"power": 1.5},
     "normal": {},
     # The other distributional families: their exact kernels; the outputs' normalisation

@@ -6,12 +6,14 @@ learning rate and number of rounds train
 * the library's ``multi_quantile(alphas=...)``: ONE model with k outputs per
   row, levels non-crossing by construction (XGBoost: one output per tree,
   and ``multi_strategy="multi_output_tree"``, one tree for all k outputs),
-  with the defaults ``coupling="level"``, ``curvature="adaptive"``, and with
+  with the defaults ``transform="max"`` (levels the cumulative maximum of the
+  outputs), ``coupling="level"``, ``curvature="adaptive"``, with
+  ``transform="softplus"`` (XGBoost's ``reg:expectileerror`` transform), and with
   ``curvature="mm"`` (XGBoost 3.4's surrogate, one residual scale per level)
   and ``curvature="scaled"``; LightGBM with ``refit_levels=True`` (its default:
   each output's leaves move toward its level's residual quantile after every
   round) and without it;
-  ``--chain`` adds ``coupling="chain"``;
+  ``--chain`` adds ``coupling="chain"`` (softplus increments);
 * the booster's built-in quantile objective, k separate models, one per alpha
   (LightGBM ``objective="quantile"``, XGBoost ``reg:quantileerror``);
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
@@ -118,8 +120,9 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
 
     params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate, "nthread": args.threads,
               "min_child_weight": 1.0, "seed": args.seed}
-    def library(strategy: str, coupling: str, curvature: str = "adaptive") -> Contender:
-        spec = f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r})"
+    def library(strategy: str, coupling: str, curvature: str = "adaptive", transform: str = "max") -> Contender:
+        spec = (f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r}, "
+                f"transform={transform!r})")
 
         def fit(x, y):
             booster = gx.train(spec, {**params, "multi_strategy": strategy}, xgb.DMatrix(x, y), args.rounds)
@@ -143,11 +146,14 @@ def xgboost_contenders(alphas: Sequence[float], args: argparse.Namespace) -> dic
         "library (level, adaptive), multi_output_tree": library("multi_output_tree", "level"),
         "library (level, mm), one output per tree": library("one_output_per_tree", "level", "mm"),
         "library (level, scaled), one output per tree": library("one_output_per_tree", "level", "scaled"),
+        "library (level, adaptive, softplus), one output per tree": library(
+            "one_output_per_tree", "level", transform="softplus"),
         "built-in, quantile_alpha list": alpha_list,
         BASELINE: separate,
     }
     if args.chain:
-        out["library (chain, adaptive), one output per tree"] = library("one_output_per_tree", "chain")
+        out["library (chain, adaptive, softplus), one output per tree"] = library(
+            "one_output_per_tree", "chain", transform="softplus")
     return out
 
 
@@ -158,9 +164,9 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
 
     params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
               "verbose": -1, "seed": args.seed, "deterministic": True}
-    def library(coupling: str, curvature: str = "adaptive", refit: bool = False) -> Contender:
+    def library(coupling: str, curvature: str = "adaptive", refit: bool = False, transform: str = "max") -> Contender:
         spec = (f"multi_quantile(alphas={tuple(alphas)!r}, coupling={coupling!r}, curvature={curvature!r}, "
-                f"refit_levels={refit!r})")
+                f"refit_levels={refit!r}, transform={transform!r})")
 
         def fit(x, y):
             booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
@@ -177,9 +183,12 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
     out = {"library (level, adaptive, no refit), one model": library("level"),
            "library (level, adaptive, refit_levels), one model": library("level", refit=True),
            "library (level, mm, no refit), one model": library("level", "mm"),
-           "library (level, scaled, no refit), one model": library("level", "scaled"), BASELINE: separate}
+           "library (level, scaled, no refit), one model": library("level", "scaled"),
+           "library (level, adaptive, refit_levels, softplus), one model": library(
+               "level", refit=True, transform="softplus"),
+           BASELINE: separate}
     if args.chain:
-        out["library (chain, adaptive), one model"] = library("chain")
+        out["library (chain, adaptive, softplus), one model"] = library("chain", transform="softplus")
     return out
 
 

@@ -27,6 +27,9 @@ class Link:
     #: Responses are clipped into ``[low, high]`` before :meth:`link`, so a
     #: boundary value (a probability of 0, a mean of 0) gives a finite margin.
     response_bounds: tuple[float, float] = (-np.inf, np.inf)
+    #: Each margin column is its own response column wherever the responses
+    #: keep their order (:class:`CumulativeMaxLink`).
+    margins_are_levels: bool = False
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -175,6 +178,7 @@ class CumulativeMaxLink(Link):
     name = "cumulative_max"
     xgboost_objective = "reg:squarederror"
     lightgbm_objective = "custom"
+    margins_are_levels = True
 
     def link(self, mean: np.ndarray) -> np.ndarray:
         p = np.asarray(mean, dtype=np.float64)

@@ -97,7 +97,7 @@ def test_domains_describe_check_and_sample(rng):
     get_loss("quantile", alpha=0.8, curvature="mm"),
     get_loss("absolute_error", curvature="mm"),
     get_loss("multi_quantile", alphas=(0.05, 0.5, 0.95), curvature="mm"),
-    get_loss("multi_quantile", alphas=(0.05, 0.5, 0.95), curvature="mm", coupling="chain"),
+    get_loss("multi_quantile", alphas=(0.05, 0.5, 0.95), curvature="mm", coupling="chain", transform="softplus"),
     get_loss("multi_quantile", alphas=(0.1, 0.9), curvature="scaled"),
 ], ids=repr)
 def test_global_sums_reproduce_a_single_machine_call(loss, rng):

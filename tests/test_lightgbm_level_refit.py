@@ -5,7 +5,7 @@ After each round, the leaves of output ``j`` move toward the refit that makes
 level ``j`` move ``learning_rate`` times its residual quantile in every leaf,
 given the levels below it, by the level's distance from its quantile
 (``level_offsets``): the refit checked here against a direct per-leaf
-computation written from the non-crossing transform and for its coverage
+computation written from each non-crossing transform and for its coverage
 property, the blend against LightGBM's Newton leaves, and the scores LightGBM
 keeps in step (validation metric), non-crossing levels, saved models and the
 estimator.
@@ -50,9 +50,15 @@ def softplus_inv(g):
     return g + np.log(-np.expm1(-g))
 
 
-def levels_of(margin: np.ndarray) -> np.ndarray:
+def levels_of(margin: np.ndarray, transform: str = "max") -> np.ndarray:
+    if transform == "max":
+        return np.maximum.accumulate(margin, axis=1)
     gaps = EPS + softplus(margin[:, 1:])
     return np.column_stack([margin[:, 0], margin[:, :1] + np.cumsum(gaps, axis=1)])
+
+
+def spec(transform: str) -> str:
+    return f"multi_quantile(alphas={ALPHAS!r}, refit_levels=True, transform={transform!r})"
 
 
 def round_margin(booster, x, rounds: int) -> np.ndarray:
@@ -62,13 +68,16 @@ def round_margin(booster, x, rounds: int) -> np.ndarray:
     return np.asarray(booster.predict(x, num_iteration=rounds, raw_score=True)).reshape(x.shape[0], -1)
 
 
-def direct_leaf_values(y, margin, leaf, level, lower, lr, alpha):
+def direct_leaf_values(y, margin, leaf, level, lower, lr, alpha, transform):
     """Per leaf: the LightGBM percentile of each row's own margin change that puts
-    level ``level`` on its shrunk target, from the transform written out here."""
-    current = levels_of(margin)[:, level]
+    level ``level`` on its shrunk target, from the transform written out here
+    (under the cumulative maximum each output is refit as its own level)."""
+    current = levels_of(margin, transform)[:, level]
     target = current + lr * (y - current)
     if level == 0:
         change = target - margin[:, 0]
+    elif transform == "max":
+        change = target - margin[:, level]
     else:
         gap = np.maximum(target - lower - EPS, 0.0)
         with np.errstate(divide="ignore"):
@@ -85,14 +94,19 @@ def share_off_quantile(y, levels):
     return np.clip(np.abs(above - (1.0 - alphas)) / np.minimum(alphas, 1.0 - alphas), 0.0, 1.0)
 
 
+@pytest.mark.parametrize("transform", ["max", "softplus"])
 @pytest.mark.parametrize("lr", [0.3, 1.0])
-def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data, lr):
+def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data, lr, transform):
     x, y, _, _ = data
     rounds = 3
-    booster = glgb.train(SPEC, {**PARAMS, "learning_rate": lr}, lgb.Dataset(x, y), rounds)
+    booster = glgb.train(spec(transform), {**PARAMS, "learning_rate": lr}, lgb.Dataset(x, y), rounds)
     k = len(ALPHAS)
     y64 = np.asarray(y, dtype=np.float32).astype(np.float64)  # LightGBM keeps float32 labels
-    loss = get_loss(SPEC)
+    loss = get_loss(spec(transform))
+
+    def levels_of(margin):
+        return globals()["levels_of"](margin, transform)
+
     checked = 0
     for it in (1, 2):  # the first round also holds the init score
         before = round_margin(booster, x, it)
@@ -104,7 +118,7 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
             tree = it * k + j
             values = np.array([booster.get_leaf_output(tree, t) for t in range(leaves[:, j].max() + 1)])
             lower = None if j == 0 else levels_of(after[:, :j])[:, -1]
-            refit = direct_leaf_values(y64, before, leaves[:, j], j, lower, lr, ALPHAS[j])
+            refit = direct_leaf_values(y64, before, leaves[:, j], j, lower, lr, ALPHAS[j], transform)
             # The refit itself, before the blend, against the transform written out here.
             n_leaves = int(leaves[:, j].max()) + 1
             own = _level_refit_values(loss, y64, before, levels_of(before)[:, j], leaves[:, j], n_leaves, j,
@@ -120,7 +134,8 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
                 # A full step of the refit meets each level's residual quantile in every leaf.
                 full = after.copy()
                 full[:, j] += own[leaves[:, j]]
-                level = levels_of(full[:, : j + 1])[:, j]
+                # the output itself under the cumulative maximum, the level through the softplus increments
+                level = full[:, j] if transform == "max" else levels_of(full[:, : j + 1])[:, j]
                 for t in np.unique(leaves[:, j]):
                     rows = leaves[:, j] == t
                     n = rows.sum()
@@ -142,20 +157,25 @@ def test_refit_levels_is_the_default_and_refit_leaves_false_turns_it_off(data):
     assert not np.allclose(a, b)
     assert_allclose(b, c, rtol=1e-12)
     for levels in (a, b):
-        assert np.all(np.diff(levels, axis=1) > 0)
+        assert np.all(np.diff(levels, axis=1) >= 0)
     with pytest.raises(ValueError, match="refit_levels must be True or False"):
         get_loss("multi_quantile", refit_levels="yes")
 
 
-def test_levels_never_cross_even_where_targets_would(data):
+@pytest.mark.parametrize("transform", ["max", "softplus"])
+def test_levels_never_cross_even_where_targets_would(data, transform):
     # Labels with long runs of ties: many rows ask a level to sit on the one below.
     x, y, xt, _ = data
     tied = np.round(np.clip(y, -1.0, 1.0))
-    booster = glgb.train(SPEC, {**PARAMS, "learning_rate": 0.5}, lgb.Dataset(x, tied), 30)
+    booster = glgb.train(spec(transform), {**PARAMS, "learning_rate": 0.5}, lgb.Dataset(x, tied), 30)
     for rows in (x, xt):
         levels = glgb.predict(booster, rows)
         assert np.all(np.isfinite(levels))
-        assert np.all(np.diff(levels, axis=1) > 0), "levels cross"
+        gaps = np.diff(levels, axis=1)
+        # the cumulative maximum lets tied levels meet; softplus increments keep them apart
+        assert np.all(gaps >= 0 if transform == "max" else gaps > 0), "levels cross"
+        if transform == "max":
+            assert_allclose(levels, np.maximum.accumulate(glgb.predict(booster, rows, output="margin"), axis=1))
 
 
 def test_validation_scores_follow_the_refit_and_saved_models_predict_the_same(data, tmp_path):
@@ -244,16 +264,21 @@ def test_data_frames_walk_the_trees_through_lightgbm_and_refit_alike(data):
     assert_allclose(glgb.predict(from_frame, xt), glgb.predict(from_array, xt), rtol=1e-12)
 
 
-def test_level_offsets_measure_each_levels_distance_from_its_quantile(data):
+@pytest.mark.parametrize("transform", ["max", "softplus"])
+def test_level_offsets_measure_each_levels_distance_from_its_quantile(data, transform):
     """The refit's share per level: 0 at the level's quantile, 1 at min(alpha, 1 - alpha) or more away from it;
     integer weights count as repeated rows."""
     x, y, _, _ = data
-    loss = get_loss(SPEC)
+    loss = get_loss(spec(transform))
+
+    def levels_of(margin):
+        return globals()["levels_of"](margin, transform)
+
     rng = np.random.default_rng(2)
     margin = rng.normal(size=(y.shape[0], len(ALPHAS)))
     assert_allclose(loss.level_offsets(y, margin, np.empty(0)), share_off_quantile(y, levels_of(margin)),
                     rtol=1e-12, atol=1e-12)
-    at_quantiles = np.tile(get_loss(SPEC).init_score(y), (y.shape[0], 1))
+    at_quantiles = np.tile(loss.init_score(y), (y.shape[0], 1))
     assert np.all(loss.level_offsets(y, at_quantiles, np.empty(0)) <= 2.0 / y.shape[0] / 0.1)
     far = np.column_stack([np.full(y.shape[0], y.max() + 1.0), np.zeros((y.shape[0], 2))])
     assert_allclose(loss.level_offsets(y, far, np.empty(0)), 1.0)

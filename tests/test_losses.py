@@ -78,7 +78,7 @@ def _build_cases() -> list[Case]:
     # curvature="mm" is a surrogate gradient and coupling="level" (the default) a per-level
     # direction, each checked against its own formula separately; "chain" is the loss's gradient.
     for alphas in ((0.1, 0.5, 0.9), (0.25, 0.75), (0.02, 0.3, 0.6, 0.98)):
-        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain"))
+        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain", transform="softplus"))
     for alphas in ((0.2, 0.5, 0.8), (0.05, 0.95)):
         cases.append(_case("multi_expectile", "real", alphas=alphas))
     for delta in (0.5, 1.35, 5.0):
@@ -903,7 +903,7 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     """``curvature="mm"``: every level gets XGBoost 3.4's smooth MM quantile
     gradient (its scale from that level's residuals), chained through the
     non-crossing transform."""
-    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm", coupling="chain")
+    loss = get_loss("multi_quantile", alphas=alphas, curvature="mm", coupling="chain", transform="softplus")
     n, k = 300, len(alphas)
     y = rng.normal(0.0, 50.0, n)
     margin = np.column_stack([y - 80.0 + rng.normal(0.0, 40.0, n), rng.normal(2.0, 2.0, (n, k - 1))])
@@ -919,7 +919,7 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     assert_allclose(grad, want_g, rtol=2e-5, atol=1e-5)
     assert_allclose(hess, np.maximum(want_h, HESS_FLOOR), rtol=2e-5)
     # the loss value and the start are the pinball loss's, not the surrogate's
-    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled", coupling="chain")
+    scaled = get_loss("multi_quantile", alphas=alphas, curvature="scaled", coupling="chain", transform="softplus")
     assert loss.loss(y, margin, w) == scaled.loss(y, margin, w)
     assert_array_equal(loss.init_score(y, w), scaled.init_score(y, w))
     pinball = sum(np.average(np.maximum(a * (y - levels[:, j]), (a - 1) * (y - levels[:, j])), weights=w)
@@ -927,20 +927,30 @@ def test_multi_quantile_mm_curvature_is_xgboosts_per_level(alphas, weighted, rng
     assert loss.loss(y, margin, w) == pytest.approx(pinball, rel=1e-9)
 
 
+@pytest.mark.parametrize("transform", ["max", "softplus"])
 @pytest.mark.parametrize("curvature", ["mm", "scaled"])
-def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvature, rng):
+def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvature, transform, rng):
     """``coupling="level"``: margin ``j`` gets level ``j``'s own derivatives times
-    ``dq_j / dm_j`` (1, then ``sigmoid(m_j)``), none of the levels above it."""
+    ``dq_j / dm_j`` under the softplus increments (1, then ``sigmoid(m_j)``), as
+    they are under the cumulative maximum (each margin its own level), none of
+    the levels above it."""
     alphas = (0.1, 0.5, 0.9)
-    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature)
+    loss = get_loss("multi_quantile", alphas=alphas, curvature=curvature, transform=transform)
     assert loss.coupling == "level"
     n = 200
     y = rng.normal(0.0, 5.0, n)
-    margin = np.column_stack([y - 6.0 + rng.normal(0.0, 4.0, n), rng.normal(1.0, 2.0, (n, 2))])
+    if transform == "max":
+        # levels near their labels, a fifth of the rows with crossing margins
+        margin = y[:, None] + np.array([-6.0, 0.0, 6.0]) + rng.normal(0.0, 4.0, (n, 3))
+        margin[: n // 5, 1:] -= 20.0
+        levels = np.maximum.accumulate(margin, axis=1)
+        slope = np.ones((n, 3))
+    else:
+        margin = np.column_stack([y - 6.0 + rng.normal(0.0, 4.0, n), rng.normal(1.0, 2.0, (n, 2))])
+        levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
+        slope = np.column_stack([np.ones(n), expit(margin[:, 1:])])
     w = rng.uniform(0.0, 3.0, n)
-    levels = np.cumsum(np.column_stack([margin[:, 0], 1e-6 + np.logaddexp(0.0, margin[:, 1:])]), axis=1)
     r = levels - y[:, None]
-    slope = np.column_stack([np.ones(n), expit(margin[:, 1:])])
     want_g = np.empty((n, 3))
     want_h = np.empty((n, 3))
     for j, alpha in enumerate(alphas):
@@ -953,8 +963,13 @@ def test_multi_quantile_level_coupling_follows_each_levels_own_gradient(curvatur
     grad, hess = loss.grad_hess(y, margin, w)
     assert_allclose(grad, slope * want_g, rtol=2e-5, atol=1e-6)
     assert_allclose(hess, np.maximum(slope**2 * want_h, HESS_FLOOR), rtol=2e-5)
+    pinball = sum(np.average(np.maximum(a * (y - levels[:, j]), (a - 1) * (y - levels[:, j])), weights=w)
+                  for j, a in enumerate(alphas))
+    assert loss.loss(y, margin, w) == pytest.approx(pinball, rel=1e-9)
+    if transform == "max":
+        return
     # the loss, the start and the chained default are untouched
-    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="chain")
+    chained = get_loss("multi_quantile", alphas=alphas, curvature=curvature, coupling="chain", transform="softplus")
     assert loss.loss(y, margin, w) == chained.loss(y, margin, w)
     assert_array_equal(loss.init_score(y, w), chained.init_score(y, w))
     assert loss != chained

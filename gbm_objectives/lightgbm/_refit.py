@@ -288,12 +288,17 @@ def _level_refit_values(
     the level moves ``learning_rate`` times its residual quantile, as in
     LightGBM's quantile objective (for the lowest level exactly that). A
     target below the level beneath sits on it: its margin is held at
-    ``-MARGIN_LIMIT``, within 1e-13 of it, not at the link's floor.
+    ``-MARGIN_LIMIT``, within 1e-13 of it, not at the link's floor. Where the
+    link's margins are the levels (the cumulative maximum), the change is the
+    target minus the output's own margin for every row, the level below
+    playing no part.
     """
     alpha = float(loss.level_refit[level])  # type: ignore[index]
     target = current + learning_rate * (y - current)
-    if level == 0:
-        change = target - margin[:, 0]
+    if level == 0 or loss.link.margins_are_levels:
+        # Under the cumulative maximum each output is its own level: it is refit
+        # as a separate model would be (LightGBM's quantile objective).
+        change = target - margin[:, level]
     else:
         levels = np.column_stack([lower, np.maximum(target, lower[:, -1])])  # type: ignore[index]
         wanted = np.maximum(loss.link.link(levels)[:, level], -MARGIN_LIMIT)

@@ -75,11 +75,28 @@ class _LevelSet(Loss):
 class MultiQuantile(_LevelSet):
     """Pinball losses at several levels, summed, from one model with k outputs per row.
 
-    Predictions are non-decreasing across ``alphas`` by construction (see
-    :class:`~gbm_objectives.links.NonCrossingLink`). The pinball loss has no
-    curvature, so a surrogate is used. ``curvature="mm"`` is XGBoost 3.4's
-    smooth MM quantile objective per level: gradient
-    ``S_j / 2 (tanh(r / b) + 1 - 2 alpha_j)``, curvature
+    Predictions are non-decreasing across ``alphas`` by construction, through
+    ``transform``. ``"max"`` (default, :class:`~gbm_objectives.links.CumulativeMaxLink`):
+    level ``j`` is ``max(q_{j-1}, m_j)``, so each output is its own level
+    wherever the outputs do not cross, and is trained on its own level's
+    derivatives, as a separate model would be: a level is not moved by the
+    trees of the levels below it. ``"softplus"``
+    (:class:`~gbm_objectives.links.NonCrossingLink`, XGBoost's
+    ``reg:expectileerror`` transform): ``q_j = q_{j-1} + 1e-6 +
+    softplus(m_j)``, so a level is the lowest level plus increments and
+    moves with every tree of the levels below. That drifts a middle level
+    on skewed targets (4,000 diamond prices, XGBoost 3.2, 100 rounds: the
+    median sits above 80% of held-out labels; ``"max"``: 48%) and adds the
+    lower levels' noise to the upper ones on small tables (2,500 rows, 300
+    rounds: 1.16x the built-ins' total pinball on XGBoost 3.2, 1.19x on
+    LightGBM; ``"max"``: 1.05x, 1.05x). Its one gain: XGBoost >= 3.3 saves
+    it under ``reg:expectileerror``, so plain ``booster.predict`` gives the
+    levels; under ``"max"`` plain ``predict`` gives the outputs and
+    ``numpy.maximum.accumulate(outputs, axis=1)`` the levels.
+
+    The pinball loss has no curvature, so a surrogate is used.
+    ``curvature="mm"`` is XGBoost 3.4's smooth MM quantile objective per
+    level: gradient ``S_j / 2 (tanh(r / b) + 1 - 2 alpha_j)``, curvature
     ``S_j max(tanh(x) / x, 3e-4) / (2 b)`` at ``x = r / b``, bandwidth
     ``b = 0.04 S_j`` from one residual scale ``S_j`` per level (the squared
     mean root absolute residual). Its quadratic majorises the pinball loss at
@@ -96,54 +113,52 @@ class MultiQuantile(_LevelSet):
     width (top level minus bottom level) over the mean width, within
     [0.05, 20], so leaves of narrow and wide rows take steps of their own
     size, and a row whose residual exceeds 0.45 times its width has its
-    curvature times ``1 + a_j (max(2 |slope|, 0.3) - 1)``, its side's
-    pinball slope: far rows move a level most of the way. At its quantile
-    (``a_j = 0``) a level takes XGBoost 3.4's narrow steps, which do not fit
-    noise over many rounds. ``"scaled"`` is the majoriser curvature
-    ``0.5 / (|r| + s_j)`` with the pinball subgradient. Measured
-    (``benchmarks/bench_level_sets.py``, 200 rounds, against three built-in
-    quantile models): on diamond prices ``"adaptive"`` has 1.035x their total
-    pinball on LightGBM and 0.996x on XGBoost 3.2 (``"mm"``: 1.32x, 1.28x),
-    0.84x XGBoost 3.4's built-in (``"mm"``: 1.07x); on the synthetic table
-    1.00x, 1.02x and 1.02x (``"mm"``: 1.00x, 1.01x, 1.02x). On small tables
-    with many rounds every Newton leaf trails the built-ins' refit of leaves
-    to residual quantiles (2,500 rows, 300 rounds: 1.04-1.11x on LightGBM,
-    1.10-1.16x on XGBoost at depth 6; ``"mm"`` 1.01-1.05x and 1.07-1.10x);
-    stop early there. None needs a leaf refit.
+    curvature times ``1 + a_j (max(2 |slope|, f) - 1)``, its side's
+    pinball slope with ``f = 0.1`` under ``"max"`` (0.3 under
+    ``"softplus"``, where the lower levels carry a tail level too): far
+    rows move a level most of the way. At its quantile (``a_j = 0``) a
+    level takes XGBoost 3.4's narrow steps, which do not fit noise over many
+    rounds. ``"scaled"`` is the majoriser curvature ``0.5 / (|r| + s_j)``
+    with the pinball subgradient. Measured
+    (``benchmarks/bench_level_sets.py``, 20,000 rows, 200 rounds, against
+    three built-in quantile models), the defaults: diamond prices 0.985x
+    their total pinball on XGBoost 3.2, 0.82x XGBoost 3.4's built-in,
+    1.003x on LightGBM; synthetic data 0.994x, 1.000x, 0.991x. With few
+    rounds the built-ins' refit of leaves to residual quantiles is faster
+    than any Newton leaf (4,000 diamond prices, XGBoost 3.2: 1.47x at 30
+    rounds, 0.94x at 100, 0.92x at 300).
 
     ``coupling`` says what each margin column is trained on. ``"level"``
     (default): margin ``j`` follows its own level only, ``s_j g_j`` and
-    ``s_j^2 h_j`` (``s_0 = 1``, ``s_j = sigmoid(m_j)``, ``g_j, h_j`` level
-    ``j``'s derivatives), as if each level were a separate model: not the
+    ``s_j^2 h_j`` (``g_j, h_j`` level ``j``'s derivatives; ``s_j = 1``
+    under ``"max"``; under ``"softplus"`` ``s_0 = 1``, ``s_j =
+    sigmoid(m_j)``), as if each level were a separate model: not the
     gradient of the summed loss, but the same fixed point (every level at
     its own quantile), and the lowest level is not pulled by the others.
-    ``"chain"``: the chain rule through the transform, the gradient of the
-    summed loss: margin ``j`` moves every level ``l >= j`` and sees
-    ``s_j sum_{l >= j} g_l`` with the diagonal Gauss-Newton curvature
-    ``s_j^2 sum_{l >= j} h_l``. Measured on held-out data
-    (``benchmarks/bench_level_sets.py``), ``"level"`` is as good or better
-    everywhere and far better where the spread varies strongly with the
-    features (diamond prices: total pinball 1.7x lower).
+    ``"chain"`` (``"softplus"`` only): the chain rule through the
+    transform, the gradient of the summed loss: margin ``j`` moves every
+    level ``l >= j`` and sees ``s_j sum_{l >= j} g_l`` with the diagonal
+    Gauss-Newton curvature ``s_j^2 sum_{l >= j} h_l``. Measured on held-out
+    data (``benchmarks/bench_level_sets.py --chain``), ``"level"`` is as
+    good or better everywhere and far better where the spread varies
+    strongly with the features (diamond prices: total pinball 1.7x lower).
 
     ``refit_levels`` (default True; LightGBM only, XGBoost ignores it):
     after each round, output ``j``'s leaves move toward the refit that
     makes level ``j`` move the learning rate times its residual quantile in
-    every leaf, given the levels below after their own refit (as LightGBM's
-    built-in ``quantile`` refits one level), by the share ``a_j`` of
-    :meth:`level_offsets`: the whole way while the level is far off its
-    quantile, not at all at it, where the Newton step is steadier. Without
-    it, on skewed targets a middle level drifts with the levels below it
-    for many rounds: on 4,000 diamond prices at 100 rounds the Newton
-    leaves' median sits above 78% of held-out labels (the refit: 57%; the
-    built-in: 50%), and at 30 and 100 rounds their total pinball is 1.36x
-    and 1.12x the built-ins' (the refit: 0.77x and 0.96x). Measured
-    (``benchmarks/bench_level_sets.py``, 200 rounds, 20,000 rows): diamond
-    prices 1.004x the built-ins' total pinball (without: 1.035x), synthetic
-    1.001x (1.004x); on small homoscedastic tables with many rounds it is
-    worse (2,500 rows, 300 rounds: 1.19x against 1.11x). It costs about
-    twice the fit time. ``refit_levels=False`` keeps LightGBM's Newton
-    leaves (and plain ``lightgbm.train`` with the objective callable then
-    needs no refit).
+    every leaf (under ``"max"`` output ``j`` is refit as a separate model,
+    as LightGBM's built-in ``quantile`` refits one level; under
+    ``"softplus"`` given the levels below after their own refit), by the
+    share ``a_j`` of :meth:`level_offsets`: the whole way while the level
+    is far off its quantile, not at all at it, where the Newton step is
+    steadier. Measured (``benchmarks/bench_level_sets.py``), on 4,000
+    diamond prices at 30 / 100 / 300 rounds: 1.03x / 0.95x / 0.98x the
+    built-ins' total pinball (without: 1.52x / 0.99x / 1.00x); 20,000 rows
+    at 200 rounds: diamond prices 1.003x (1.013x), synthetic 0.991x
+    (0.990x); 2,500 rows at 300 rounds it is worse (1.05x against 1.01x).
+    It costs about twice the fit time. ``refit_levels=False`` keeps
+    LightGBM's Newton leaves (and plain ``lightgbm.train`` with the
+    objective callable then needs no refit).
 
     Parameters
     ----------
@@ -151,6 +166,7 @@ class MultiQuantile(_LevelSet):
     curvature : {"adaptive", "mm", "scaled"}, default "adaptive"
     coupling : {"level", "chain"}, default "level"
     refit_levels : bool, default True
+    transform : {"max", "softplus"}, default "max"
     """
 
     name = "multi_quantile"
