@@ -2,8 +2,8 @@
 
 :class:`PredictionIntervals` trains a single ``multi_quantile`` model with
 three outputs per row, the levels ``(1 - coverage) / 2``, 0.5 and
-``(1 + coverage) / 2``, whose predictions never cross (the levels are a base
-output plus positive increments), and calibrates its outer levels by
+``(1 + coverage) / 2``, whose predictions never cross (each level is the
+maximum of its own output and the level below), and calibrates its outer levels by
 conformalized quantile regression (CQR; Romano, Patterson and Candes, 2019).
 
 Calibration

@@ -43,8 +43,11 @@ otherwise gets wrong in LightGBM:
   machinery (``num_class = k``: k trees per iteration). LightGBM has no
   objective with their non-crossing transform, so the model names none:
   plain ``booster.predict`` (also of a file reloaded by plain LightGBM)
-  returns the (n, k) margins; :func:`predict`, the estimators and
-  ``loss.predict(margins)`` return the non-decreasing levels.
+  returns the (n, k) margins (for ``multi_quantile``'s default
+  ``transform="max"`` each margin is its level where they do not cross,
+  and ``numpy.maximum.accumulate(margins, axis=1)`` gives the levels);
+  :func:`predict`, the estimators and ``loss.predict(margins)`` return the
+  non-decreasing levels.
 * **Continuing a model.** :func:`train` (and the estimators) with
   ``init_model=`` continue on the same loss, whatever it is. Plain
   ``lightgbm.train(params, ..., init_model=booster)``, with ``params`` the

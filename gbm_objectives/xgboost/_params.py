@@ -113,12 +113,14 @@ def booster_objective(loss: Loss | str, *, refit_leaves: bool = True) -> dict[st
     Losses with several outputs per row get ``num_class`` (multiclass) or
     ``num_target`` (quantile and expectile sets: k levels, one tree per
     output and round unless ``params["multi_strategy"]`` says otherwise).
-    Their non-crossing link is hosted by ``reg:expectileerror`` (XGBoost >=
-    3.3), whose transform is the link's inverse, so plain
+    The softplus increments are hosted by ``reg:expectileerror`` (XGBoost
+    >= 3.3), whose transform is the link's inverse, so plain
     ``booster.predict`` returns the levels; an XGBoost without the built-in
     (``has_objective``) gets ``reg:squarederror`` (:data:`MARGIN_HOST`),
     under which plain ``booster.predict`` returns the (n, k) margins and
-    :func:`predict` the levels.
+    :func:`predict` the levels. The cumulative maximum
+    (``multi_quantile``'s default) has no built-in: ``reg:squarederror``
+    hosts it, and the margins are the outputs.
 
     Returns
     -------
