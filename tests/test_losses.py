@@ -77,10 +77,15 @@ def _build_cases() -> list[Case]:
         cases.append(_case("expectile", "real", alpha=alpha))
     # curvature="mm" is a surrogate gradient and coupling="level" (the default) a per-level
     # direction, each checked against its own formula separately; "chain" is the loss's gradient.
+    # Under transform="max" each margin is its own level: the loss's gradient wherever the margins
+    # do not cross (the finite differences below keep them apart).
     for alphas in ((0.1, 0.5, 0.9), (0.25, 0.75), (0.02, 0.3, 0.6, 0.98)):
-        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain", transform="softplus"))
+        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled", coupling="chain",
+                           transform="softplus"))
+        cases.append(_case("multi_quantile", "real", alphas=alphas, curvature="scaled"))
     for alphas in ((0.2, 0.5, 0.8), (0.05, 0.95)):
-        cases.append(_case("multi_expectile", "real", alphas=alphas))
+        for transform in ("max", "softplus"):
+            cases.append(_case("multi_expectile", "real", alphas=alphas, transform=transform))
     for delta in (0.5, 1.35, 5.0):
         for curvature in ("unit", "irls"):
             cases.append(_case("huber", "real", delta=delta, curvature=curvature))
@@ -222,6 +227,10 @@ def fd_margin(loss, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = y.shape[0]
     if loss.needs_group:
         return rng.normal(0.0, 2.0 * loss.temperature, n)
+    if loss.n_outputs > 1 and loss.link.name == "cumulative_max":
+        # Levels at least 0.2 apart, so that no finite-difference step makes them cross.
+        return np.cumsum(np.column_stack([rng.normal(0.0, 2.0, n), rng.uniform(0.2, 2.0, (n, loss.n_outputs - 1))]),
+                         axis=1)
     if loss.n_outputs > 1:
         return rng.normal(0.0, 2.0, (n, loss.n_outputs))
     link = loss.link.name
@@ -301,16 +310,23 @@ def _tolerance(value, h, order):
 
 def _level_set_curvature(loss, y, margin):
     """Diagonal Gauss-Newton curvature of a level set: ``s_j^2 sum_{l >= j} h_l`` with
-    ``s_0 = 1``, ``s_j = sigmoid(m_j)`` and ``h_l`` each level's own curvature."""
+    ``s_0 = 1``, ``s_j = sigmoid(m_j)`` and ``h_l`` each level's own curvature (softplus
+    increments, ``coupling="chain"``); ``h_j`` under the cumulative maximum."""
     m = np.atleast_2d(margin) if margin.ndim == 2 else margin[:, None]
     k = m.shape[1]
-    levels = np.cumsum(np.column_stack([m[:, 0], 1e-6 + np.logaddexp(0.0, m[:, 1:])]), axis=1)
+    cummax = loss.link.name == "cumulative_max"
+    if cummax:
+        levels = np.maximum.accumulate(m, axis=1)
+    else:
+        levels = np.cumsum(np.column_stack([m[:, 0], 1e-6 + np.logaddexp(0.0, m[:, 1:])]), axis=1)
     r = levels - y[:, None]
     alphas = np.asarray(loss.alphas)
     if loss.name == "multi_expectile":
         h_level = np.where(r >= 0, 1.0 - alphas, alphas)
     else:
         h_level = 0.5 / (np.abs(r) + np.mean(np.abs(r), axis=0))
+    if cummax:
+        return h_level.reshape(margin.shape)
     s = np.column_stack([np.ones(len(y)), expit(m[:, 1:])])
     tail = np.cumsum(h_level[:, ::-1], axis=1)[:, ::-1]
     return (s * s * tail).reshape(margin.shape) if k > 1 else (s * s * tail)[:, 0]
@@ -1747,7 +1763,7 @@ def test_losses_with_different_parameters_differ():
 @pytest.mark.parametrize("case", PROPERTY_CASES, ids=str)
 def test_public_attributes(case):
     loss = case.build()
-    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing", "parameters")
+    assert loss.link.name in ("identity", "log", "logit", "softmax", "noncrossing", "cumulative_max", "parameters")
     assert isinstance(loss.exact_hessian, bool)
     assert isinstance(loss.label_domain, Domain) and str(loss.label_domain)
     assert loss.task in ("regression", "binary", "multiclass", "ranking")
@@ -1798,6 +1814,11 @@ def test_predict_is_inverse_link(case, rng):
         increments = 1e-6 + np.logaddexp(0.0, margin[:, 1:])
         expected = np.cumsum(np.column_stack([margin[:, 0], increments]), axis=1)
         assert np.all(np.diff(pred, axis=1) > 0)
+    elif loss.link.name == "cumulative_max":
+        # each level the largest of its own margin and the margins below it
+        expected = np.array([[max(row[: j + 1]) for j in range(row.shape[0])] for row in margin])
+        assert np.all(np.diff(pred, axis=1) >= 0)
+        assert_allclose(loss.link.link(pred), pred, rtol=0)  # the levels are their own margins
     elif loss.link.name == "parameters":
         # one link per parameter; predict is the mean of the distributions of those parameters
         inverse = {"identity": lambda m: m, "log": lambda m: np.exp(np.clip(m, -700, 700)), "logit": expit}

@@ -418,7 +418,26 @@ def multi_expectile_grad_hess(y, margin, weight, alphas, grad, hess):
 
 
 @njit(**JIT)
-def multi_expectile_loss_sum(y, margin, weight, alphas):
+def multi_expectile_own_level_grad_hess(y, margin, weight, alphas, grad, hess):
+    """Asymmetric squared errors of every level under the cumulative maximum: margin
+    ``j`` takes level ``j``'s own derivatives (exact wherever the margins do not cross)."""
+    n, k = margin.shape
+    weighted = weight.shape[0] > 0
+    for i in range(n):
+        w = weight[i] if weighted else 1.0
+        yi = f64(y[i])
+        q = f64(margin[i, 0])
+        for j in range(k):
+            if j > 0:
+                q = max(q, f64(margin[i, j]))
+            r = min(max(q - yi, -FLOAT64_MAX), FLOAT64_MAX)
+            a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
+            grad[i, j] = clamp_grad(w * (a * r))
+            hess[i, j] = clamp_hess(w * a)
+
+
+@njit(**JIT)
+def multi_expectile_loss_sum(y, margin, weight, alphas, cummax):
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     total = 0.0
@@ -429,7 +448,7 @@ def multi_expectile_loss_sum(y, margin, weight, alphas):
         row = 0.0
         for j in range(k):
             if j > 0:
-                q += EPS + _softplus(f64(margin[i, j]))
+                q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
             r = q - yi
             a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
             row += 0.5 * a * r * r
