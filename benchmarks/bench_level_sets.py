@@ -19,6 +19,15 @@ learning rate and number of rounds train
 * XGBoost only: its built-in ``quantile_alpha`` list, one call training k
   outputs (separate trees per alpha).
 
+``--statistic expectile`` runs the same comparison for expectile sets:
+``multi_expectile(alphas=...)`` (``transform="max"``, the default, and
+``"softplus"``, XGBoost's ``reg:expectileerror`` transform and gradients)
+against k separately fitted expectile models (XGBoost >= 3.3: the built-in
+``reg:expectileerror`` with one alpha each, and its ``expectile_alpha`` list
+as one model; LightGBM and older XGBoost, which have no built-in: the
+library's ``expectile(alpha)``), scored by the expectile loss
+``|alpha - 1(y < q)| (y - q)^2`` instead of the pinball loss.
+
 Each is scored on held-out rows: the average pinball loss at every alpha,
 their sum ("total") and its ratio to the k separate built-in models, the
 crossing rate (share of rows whose predicted levels are not non-decreasing)
@@ -34,6 +43,7 @@ Usage::
 
     python benchmarks/bench_level_sets.py
     python benchmarks/bench_level_sets.py --rows 2000 --rounds 20 --repeats 1 --datasets synthetic
+    python benchmarks/bench_level_sets.py --statistic expectile
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ BOOSTERS = ("xgboost", "lightgbm")
 DATASETS = ("synthetic", "diamonds")
 #: The contender every ratio is taken against.
 BASELINE = "built-in, k separate models"
+#: The expectile baseline where the booster has no built-in expectile objective.
+LIBRARY_BASELINE = "library expectile(alpha), k separate models"
 
 
 def synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +114,11 @@ def load(name: str, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.nd
 def pinball(y: np.ndarray, q: np.ndarray, alpha: float) -> float:
     d = y - q
     return float(np.mean(np.maximum(alpha * d, (alpha - 1.0) * d)))
+
+
+def expectile_loss(y: np.ndarray, q: np.ndarray, alpha: float) -> float:
+    d = y - q
+    return float(np.mean(np.where(d >= 0.0, alpha, 1.0 - alpha) * d * d))
 
 
 def crossing_rate(levels: np.ndarray) -> float:
@@ -192,10 +209,66 @@ def lightgbm_contenders(alphas: Sequence[float], args: argparse.Namespace) -> di
     return out
 
 
+def expectile_contenders(booster: str, alphas: Sequence[float], args: argparse.Namespace) -> dict[str, Contender]:
+    if booster == "xgboost":
+        import xgboost as xgb
+
+        import gbm_objectives.xgboost as gx
+
+        params = {"tree_method": "hist", "max_depth": args.depth, "eta": args.learning_rate,
+                  "nthread": args.threads, "min_child_weight": 1.0, "seed": args.seed}
+
+        def train(spec, x, y):
+            booster = gx.train(spec, params, xgb.DMatrix(x, y), args.rounds)
+            return lambda xt: gx.predict(booster, xt)
+
+        builtin = gx.has_objective("reg:expectileerror")
+    else:
+        import lightgbm as lgb
+
+        import gbm_objectives.lightgbm as glgb
+
+        params = {"num_leaves": args.leaves, "learning_rate": args.learning_rate, "num_threads": args.threads,
+                  "verbose": -1, "seed": args.seed, "deterministic": True}
+
+        def train(spec, x, y):
+            booster = glgb.train(spec, params, lgb.Dataset(x, y), args.rounds)
+            return lambda xt: glgb.predict(booster, xt)
+
+        builtin = False
+
+    def library(transform: str) -> Contender:
+        return lambda x, y: train(f"multi_expectile(alphas={tuple(alphas)!r}, transform={transform!r})", x, y)
+
+    def separate(x, y):
+        if builtin:
+            d = xgb.DMatrix(x, y)
+            models = [xgb.train({**params, "objective": "reg:expectileerror", "expectile_alpha": [a]}, d, args.rounds)
+                      for a in alphas]
+            return lambda xt: np.column_stack([m.inplace_predict(xt) for m in models])
+        predictors = [train(f"expectile(alpha={a!r})", x, y) for a in alphas]
+        return lambda xt: np.column_stack([p(xt) for p in predictors])
+
+    out = {"library (max), one model": library("max"), "library (softplus), one model": library("softplus")}
+    if builtin:
+        def alpha_list(x, y):
+            model = xgb.train({**params, "objective": "reg:expectileerror", "expectile_alpha": list(alphas)},
+                              xgb.DMatrix(x, y), args.rounds)
+            return lambda xt: np.asarray(model.inplace_predict(xt)).reshape(xt.shape[0], len(alphas))
+
+        out["built-in, expectile_alpha list"] = alpha_list
+    out[BASELINE if builtin else LIBRARY_BASELINE] = separate
+    return out
+
+
 def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Namespace) -> list[dict]:
     x, y, xt, yt = load(dataset, args.rows, args.seed)
-    make = xgboost_contenders if booster == "xgboost" else lightgbm_contenders
-    contenders = make(alphas, args)
+    if args.statistic == "expectile":
+        contenders = expectile_contenders(booster, alphas, args)
+    else:
+        make = xgboost_contenders if booster == "xgboost" else lightgbm_contenders
+        contenders = make(alphas, args)
+    score = expectile_loss if args.statistic == "expectile" else pinball
     names = list(contenders)
     seconds: dict[str, list[float]] = {name: [] for name in names}
     predictions: dict[str, np.ndarray] = {}
@@ -213,22 +286,24 @@ def bench(dataset: str, booster: str, alphas: Sequence[float], args: argparse.Na
             "dataset": f"{dataset} ({x.shape[0]:,} train / {xt.shape[0]:,} test)",
             "booster": booster,
             "model": name,
-            "pinball": [pinball(yt, levels[:, j], a) for j, a in enumerate(alphas)],
+            "pinball": [score(yt, levels[:, j], a) for j, a in enumerate(alphas)],
             # Each level's held-out share of labels below it (alpha at its quantile): a level that lags shows here.
             "below": [float(np.mean(yt < levels[:, j])) for j in range(len(alphas))],
             "crossing": crossing_rate(levels),
             "seconds": Stats.of(seconds[name]),
             "times": seconds[name],
         })
-    base = next(r for r in results if r["model"] == BASELINE)
+    baseline = BASELINE if BASELINE in contenders else LIBRARY_BASELINE
+    base = next(r for r in results if r["model"] == baseline)
     for r in results:
         r["pinball_ratio"] = sum(r["pinball"]) / sum(base["pinball"])
         r["time_ratio"] = Stats.of([a / b for a, b in zip(r["times"], base["times"], strict=True)])
     return results
 
 
-def table(results: list[dict], alphas: Sequence[float]) -> str:
-    header = ["data", "booster", "model", *(f"pinball q{a:g}" for a in alphas), "total", "÷ separate",
+def table(results: list[dict], alphas: Sequence[float], statistic: str = "quantile") -> str:
+    name, level = ("expectile loss", "e") if statistic == "expectile" else ("pinball", "q")
+    header = ["data", "booster", "model", *(f"{name} {level}{a:g}" for a in alphas), "total", "÷ separate",
               "crossing rate", "fit s", "time ÷ separate", "share below each level"]
     rows = [
         [r["dataset"], r["booster"], r["model"], *(f"{v:.4g}" for v in r["pinball"]), f"{sum(r['pinball']):.4g}",
@@ -253,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boosters", nargs="+", default=list(BOOSTERS), choices=BOOSTERS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chain", action="store_true", help='also train coupling="chain"')
+    parser.add_argument("--statistic", choices=("quantile", "expectile"), default="quantile",
+                        help="quantile sets (pinball loss) or expectile sets (expectile loss)")
     args = parser.parse_args(argv)
     if args.rows < 20 or args.rounds < 1 or args.threads < 1 or args.repeats < 1 or args.depth < 1 or args.leaves < 2:
         parser.error("rows >= 20, rounds, threads, repeats, depth >= 1 and leaves >= 2 are required")
@@ -263,20 +340,22 @@ def main(argv: list[str] | None = None) -> int:
     versions = []
     for module in args.boosters:
         versions.append(f"{'XGBoost' if module == 'xgboost' else 'LightGBM'} {__import__(module).__version__}")
-    print("# Quantile sets: one non-crossing model vs k separate built-in models\n")
+    kind = "Expectile" if args.statistic == "expectile" else "Quantile"
+    print(f"# {kind} sets: one non-crossing model vs k separately fitted models\n")
     print(machine_line(versions) + "\n")
     print(
         f"alphas {', '.join(f'{a:g}' for a in alphas)}; {args.rounds} rounds, learning rate {args.learning_rate:g}, "
-        f"XGBoost hist depth {args.depth}, LightGBM {args.leaves} leaves, {args.threads} thread(s). Pinball: "
-        f"held-out mean per alpha; fit s: median (min–max) of {args.repeats} repetitions.\n"
+        f"XGBoost hist depth {args.depth}, LightGBM {args.leaves} leaves, {args.threads} thread(s). "
+        f"{'Expectile loss' if args.statistic == 'expectile' else 'Pinball'}: held-out mean per alpha; "
+        f"fit s: median (min–max) of {args.repeats} repetitions.\n"
     )
     results = []
     for dataset in args.datasets:
         for booster in args.boosters:
             part = bench(dataset, booster, alphas, args)
             results += part
-            print(table(part, alphas).splitlines()[-1], file=sys.stderr, flush=True)
-    print(table(results, alphas) + "\n", flush=True)
+            print(table(part, alphas, args.statistic).splitlines()[-1], file=sys.stderr, flush=True)
+    print(table(results, alphas, args.statistic) + "\n", flush=True)
     return 0
 
 
