@@ -368,7 +368,8 @@ class _LevelRefit(_LeafRefit):
             n_leaves = int(leaf.max()) + 1
             old = np.array([booster.get_leaf_output(tree, t) for t in range(n_leaves)])
             if n_leaves > 1 and shares[j] > 0.0:  # LightGBM refits only trees with a split; so do we.
-                lower = None if j == 0 else self.loss.link.inverse(updated[:, :j])
+                own = j == 0 or self.loss.link.margins_are_levels
+                lower = None if own else self.loss.link.inverse(updated[:, :j])
                 new = _level_refit_values(
                     self.loss, self.y, margin, current[:, j], leaf, n_leaves, j, lower, lr, self.weight
                 )
