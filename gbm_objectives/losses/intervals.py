@@ -296,14 +296,15 @@ class MultiExpectile(_LevelSet):
     else ``alpha``), exact wherever the outputs do not cross.
     ``"softplus"``: the transform, gradient and diagonal Gauss-Newton
     curvature of XGBoost's ``reg:expectileerror`` (>= 3.3), which an
-    XGBoost with it trains as the built-in. Measured (XGBoost 3.4, 200
-    rounds, depth 6; held-out expectile loss summed over (0.05, 0.5, 0.95)
-    ÷ three separately fitted built-in expectile models): synthetic data
-    (20,000 rows) 1.016x against the softplus transform's 1.090x; diamond
-    prices 1.007x against 1.332x; 2,500 synthetic rows at 300 rounds 1.055x
-    against 1.183x. Under ``"softplus"`` every level above the lowest moves
-    with the lower levels' trees and the chained gradient of the summed
-    loss pulls the lowest level towards the others.
+    XGBoost with it trains as the built-in. Measured
+    (``benchmarks/bench_level_sets.py --statistic expectile``, 20,000 rows,
+    200 rounds; held-out expectile loss summed over (0.05, 0.5, 0.95) ÷
+    three separately fitted expectile models): ``"max"`` 0.98-1.00x on
+    synthetic data and diamond prices, both boosters; ``"softplus"``
+    1.06-1.09x and 1.40-1.42x (XGBoost 3.4's built-in ``expectile_alpha``
+    list: 1.09x and 1.33x). Under ``"softplus"`` every level above the
+    lowest moves with the lower levels' trees and the chained gradient of
+    the summed loss pulls the lowest level towards the others.
 
     Parameters
     ----------
