@@ -43,8 +43,8 @@ otherwise gets wrong in LightGBM:
   machinery (``num_class = k``: k trees per iteration). LightGBM has no
   objective with their non-crossing transform, so the model names none:
   plain ``booster.predict`` (also of a file reloaded by plain LightGBM)
-  returns the (n, k) margins (for ``multi_quantile``'s default
-  ``transform="max"`` each margin is its level where they do not cross,
+  returns the (n, k) margins (for the default ``transform="max"`` each
+  margin is its level where they do not cross,
   and ``numpy.maximum.accumulate(margins, axis=1)`` gives the levels);
   :func:`predict`, the estimators and ``loss.predict(margins)`` return the
   non-decreasing levels.

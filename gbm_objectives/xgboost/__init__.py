@@ -61,12 +61,11 @@ booster facts a custom objective otherwise gets wrong:
   train as one booster with k outputs per row (``num_target``; one tree per
   output and round, XGBoost's default ``multi_strategy``, which measured as
   accurate as ``"multi_output_tree"`` (within 0.5%) at similar time, see
-  ``benchmarks/bench_level_sets.py``). ``multi_quantile``'s default
-  ``transform="max"`` (levels the cumulative maximum of the outputs) is
-  hosted by ``reg:squarederror``: plain ``booster.predict`` returns the
-  (n, k) outputs, ``numpy.maximum.accumulate(outputs, axis=1)`` the levels.
-  The softplus increments (``multi_expectile``,
-  ``multi_quantile(transform="softplus")``) are hosted on XGBoost >= 3.3 by
+  ``benchmarks/bench_level_sets.py``). The default ``transform="max"``
+  (levels the cumulative maximum of the outputs) is hosted by
+  ``reg:squarederror``: plain ``booster.predict`` returns the (n, k)
+  outputs, ``numpy.maximum.accumulate(outputs, axis=1)`` the levels. The
+  softplus increments (``transform="softplus"``) are hosted on XGBoost >= 3.3 by
   ``reg:expectileerror``, whose output transform they are: plain
   ``booster.predict`` (also of a reloaded model) returns the (n, k) levels;
   older XGBoost hosts them by ``reg:squarederror`` and plain
