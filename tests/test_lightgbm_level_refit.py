@@ -4,7 +4,7 @@
 After each round, the leaves of output ``j`` move toward the refit that makes
 level ``j`` move ``learning_rate`` times its residual quantile in every leaf,
 given the levels below it, by the level's distance from its quantile
-(``level_offsets``): the refit checked here against a direct per-leaf
+(``level_offsets``, or in the leaf where that is larger): the refit checked here against a direct per-leaf
 computation written from each non-crossing transform and for its coverage
 property, the blend against LightGBM's Newton leaves, and the scores LightGBM
 keeps in step (validation metric), non-crossing levels, saved models and the
@@ -94,6 +94,38 @@ def share_off_quantile(y, levels):
     return np.clip(np.abs(above - (1.0 - alphas)) / np.minimum(alphas, 1.0 - alphas), 0.0, 1.0)
 
 
+def leaf_share_off_quantile(y, level, alpha):
+    """In one leaf: how far the share of labels above the level is from ``1 - alpha``, less two standard
+    errors of a share of that many rows, over ``min(alpha, 1 - alpha)``, clipped to [0, 1]."""
+    error = np.sqrt(alpha * (1.0 - alpha) / y.shape[0])
+    off = abs(np.mean(y > level) - (1.0 - alpha)) - 2.0 * error
+    return float(np.clip(off / min(alpha, 1.0 - alpha), 0.0, 1.0))
+
+
+def test_leaf_offsets_count_effective_rows_and_leave_empty_leaves_alone():
+    from gbm_objectives.lightgbm._refit import _leaf_offsets
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=400)
+    leaf = rng.integers(0, 3, 400)
+    level = np.where(leaf == 0, 5.0, 0.0)  # far above every label of leaf 0, at the median elsewhere
+    got = _leaf_offsets(y, level, leaf, 4, 0.5, np.empty(0))
+    for t in range(3):
+        rows = leaf == t
+        assert got[t] == pytest.approx(leaf_share_off_quantile(y[rows], level[rows], 0.5), abs=1e-12)
+    # only the leaf whose level sits above all its labels is far off (an empty leaf is not)
+    assert got[0] > 0.8 and max(got[1], got[2]) < 0.2 and got[3] == 0.0
+    # integer weights are repeated rows in the share; the error is that of the effective rows
+    counts = rng.integers(1, 4, 400).astype(float)
+    weighted = _leaf_offsets(y, level, leaf, 4, 0.5, counts)
+    for t in (1, 2):
+        rows = leaf == t
+        share = np.average(y[rows] > level[rows], weights=counts[rows])
+        effective = counts[rows].sum() ** 2 / (counts[rows] ** 2).sum()
+        off = abs(share - 0.5) - 2.0 * np.sqrt(0.25 / effective)
+        assert weighted[t] == pytest.approx(np.clip(off / 0.5, 0.0, 1.0), abs=1e-12)
+
+
 @pytest.mark.parametrize("transform", ["max", "softplus"])
 @pytest.mark.parametrize("lr", [0.3, 1.0])
 def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data, lr, transform):
@@ -127,7 +159,9 @@ def test_every_leaf_is_refit_to_its_levels_quantile_given_the_levels_below(data,
                 assert own[t] == pytest.approx(value, rel=1e-9, abs=1e-12), (it, j, t)
                 rows = leaves[:, j] == t
                 newton = -lr * grad[rows, j].sum() / hess[rows, j].sum()  # LightGBM's leaf (float32 sums)
-                expected = newton + shares[j] * (value - newton)
+                # the level's distance from its quantile overall or in this leaf, whichever is larger
+                gate = max(shares[j], leaf_share_off_quantile(y64[rows], levels_of(before)[rows, j], ALPHAS[j]))
+                expected = newton + gate * (value - newton)
                 assert values[t] == pytest.approx(expected, rel=1e-5, abs=1e-7), (it, j, t)
                 checked += 1
             if lr == 1.0:

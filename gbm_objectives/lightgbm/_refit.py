@@ -311,6 +311,33 @@ def _level_refit_values(
     return out
 
 
+#: A leaf's share of labels above its level counts as off the quantile beyond this many standard errors.
+LEAF_OFFSET_ERRORS = 2.0
+
+
+def _leaf_offsets(
+    y: np.ndarray, level: np.ndarray, leaf: np.ndarray, n_leaves: int, alpha: float, weight: np.ndarray
+) -> np.ndarray:
+    """How far the level sits off its quantile in each leaf, in [0, 1]: the leaf's
+    share of labels above it minus ``1 - alpha``, less ``LEAF_OFFSET_ERRORS``
+    standard errors of a share of that many rows (effective rows under weights),
+    over ``min(alpha, 1 - alpha)``, clipped. A level at its quantile overall can
+    be far off it within a leaf (a median started at the table's median, in a
+    leaf of cheap diamonds); the margin of standard errors keeps a leaf's
+    noise from being taken for that."""
+    w = np.ones_like(y) if not weight.shape[0] else weight
+    total = np.bincount(leaf, weights=w, minlength=n_leaves)
+    above = np.bincount(leaf, weights=w * (y > level), minlength=n_leaves)
+    squares = np.bincount(leaf, weights=w * w, minlength=n_leaves)
+    out = np.zeros(n_leaves)
+    rows = (total > 0) & (squares > 0)
+    effective = total[rows] ** 2 / squares[rows]
+    error = np.sqrt(alpha * (1.0 - alpha) / effective)
+    off = np.abs(above[rows] / total[rows] - (1.0 - alpha)) - LEAF_OFFSET_ERRORS * error
+    out[rows] = np.clip(off / min(alpha, 1.0 - alpha), 0.0, 1.0)
+    return out
+
+
 class _LevelRefit(_LeafRefit):
     """Callback that refits the ``k`` trees of each round of a level set, lowest level first.
 
@@ -359,15 +386,18 @@ class _LevelRefit(_LeafRefit):
         lr = float(_param(booster.params, _LR_ALIASES, 0.1))
         updated = margin.copy()
         current = self.loss.link.inverse(margin)
-        # The refit's share per level: all of it while a level is far off its quantile (it moves there fast,
-        # as the built-in does), none at it (where a leaf's residual quantile is noisier than a Newton step).
+        # The refit's share per level and leaf: all of it while the level is far off its quantile, overall or
+        # in the leaf (it moves there fast, as the built-in does), none at it (where a leaf's residual
+        # quantile is noisier than a Newton step).
         shares = self.loss.level_offsets(self.y, margin, self.weight)
         for j in range(self.k):
             tree = first + j
             leaf = leaves[:, j]
             n_leaves = int(leaf.max()) + 1
             old = np.array([booster.get_leaf_output(tree, t) for t in range(n_leaves)])
-            if n_leaves > 1 and shares[j] > 0.0:  # LightGBM refits only trees with a split; so do we.
+            alpha = float(self.loss.level_refit[j])  # type: ignore[index]
+            gate = np.maximum(shares[j], _leaf_offsets(self.y, current[:, j], leaf, n_leaves, alpha, self.weight))
+            if n_leaves > 1 and np.any(gate > 0.0):  # LightGBM refits only trees with a split; so do we.
                 own = j == 0 or self.loss.link.margins_are_levels
                 lower = None if own else self.loss.link.inverse(updated[:, :j])
                 new = _level_refit_values(
@@ -375,7 +405,7 @@ class _LevelRefit(_LeafRefit):
                 )
                 empty = np.isnan(new)
                 new[empty] = old[empty]
-                new = old + shares[j] * (new - old)
+                new = old + gate * (new - old)
                 new[np.abs(new) <= ZERO_THRESHOLD] = 0.0
                 for t in range(n_leaves):
                     booster.set_leaf_output(tree, t, float(new[t]))
