@@ -399,9 +399,11 @@ def loss_to_json(loss: Loss) -> str:
 
 
 def loss_from_json(text: str | bytes) -> Loss:
-    """The loss recorded by :func:`loss_to_json`."""
+    """The loss recorded by :func:`loss_to_json`; a parameter the record predates
+    takes the value the model was trained with (``recorded_defaults``), not today's default."""
     spec = json.loads(text)
-    return get_loss(spec["name"], **spec.get("params", {}))
+    params = {**get_loss_class(spec["name"]).recorded_defaults, **spec.get("params", {})}
+    return get_loss(spec["name"], **params)
 
 
 #: What a prediction can return: the response (a mean, probability...), the raw

@@ -276,3 +276,68 @@ def test_lightgbm_estimator_metric_and_cv(data):
     result = glgb.cv(SPEC, LGB_PARAMS, lgb.Dataset(x, y), 5, nfold=3)
     curve = result["valid gbm_multi_quantile-mean"]
     assert len(curve) == 5 and curve[-1] < curve[0]
+
+
+# ---------------------------------------------------------------------------
+# Models recorded before level sets had a transform
+# ---------------------------------------------------------------------------
+
+
+def _without_transform(record: str) -> str:
+    import json
+
+    spec = json.loads(record)
+    del spec["params"]["transform"]
+    return json.dumps(spec, sort_keys=True)
+
+
+@pytest.mark.parametrize("name", ["multi_quantile", "multi_expectile"])
+def test_a_record_without_transform_is_read_as_the_softplus_increments_it_was_trained_with(data, name, tmp_path):
+    """Level sets recorded before ``transform`` existed were trained with the softplus increments:
+    their saved models and pickles predict the same levels as when they were saved, not under
+    today's default."""
+    import base64
+    import pickle
+
+    from gbm_objectives._adapters import loss_from_json, loss_to_json
+
+    softplus = get_loss(name, alphas=ALPHAS, transform="softplus")
+    old_record = _without_transform(loss_to_json(softplus))
+    assert loss_from_json(old_record) == softplus
+    assert loss_from_json(loss_to_json(get_loss(name, alphas=ALPHAS))).transform == "max"
+    # a loss pickled before: its state has no transform
+    stale = get_loss(name, alphas=ALPHAS, transform="softplus")
+    for attribute in ("transform", "_cummax", "link"):
+        stale.__dict__.pop(attribute, None)
+    assert "transform" not in vars(stale)
+    revived = pickle.loads(pickle.dumps(stale))
+    x, y, xt, _ = data
+    margin = np.random.default_rng(0).normal(size=(20, len(ALPHAS)))
+    assert_allclose(revived.predict(margin), softplus.predict(margin), rtol=0)
+    assert revived.loss(y[:20], margin) == softplus.loss(y[:20], margin)
+
+    xgb = pytest.importorskip("xgboost")
+    gx = pytest.importorskip("gbm_objectives.xgboost")
+    from gbm_objectives.xgboost._params import LOSS_ATTR
+
+    spec = f"{name}(alphas={ALPHAS!r}, transform='softplus')"
+    booster = gx.train(spec, {"nthread": 1, "max_depth": 3}, xgb.DMatrix(x, y), 10)
+    expected = gx.predict(booster, xt)
+    booster.set_attr(**{LOSS_ATTR: old_record})
+    path = str(tmp_path / "old.json")
+    booster.save_model(path)
+    assert_allclose(gx.predict(xgb.Booster(model_file=path), xt), expected, rtol=1e-12)
+
+    lgb = pytest.importorskip("lightgbm")
+    glgb = pytest.importorskip("gbm_objectives.lightgbm")
+    model = glgb.train(spec, LGB_PARAMS, lgb.Dataset(x, y), 10)
+    expected = glgb.predict(model, xt)
+    text = model.model_to_string()
+
+    def token(record: str) -> str:  # as the model text holds the record
+        return base64.urlsafe_b64encode(record.encode()).decode().rstrip("=")
+
+    new_record = loss_to_json(get_loss(spec))
+    assert token(new_record) in text
+    old = lgb.Booster(model_str=text.replace(token(new_record), token(old_record)))
+    assert_allclose(glgb.predict(old, xt), expected, rtol=1e-12)

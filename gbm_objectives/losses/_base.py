@@ -75,6 +75,10 @@ class Loss:
     #: statistic each output estimates at its level, "quantile" or
     #: "expectile"; None for every other loss.
     level_statistic: ClassVar[str | None] = None
+    #: Values of parameters added after a loss was first recorded in models: a
+    #: stored record without one was trained with this value, whatever the
+    #: default is now (read by the adapters' :func:`loss_from_json`).
+    recorded_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self) -> None:
         pass

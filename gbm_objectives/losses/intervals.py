@@ -44,6 +44,11 @@ class _LevelSet(Loss):
     link = NonCrossingLink()
     # The levels are the question asked of the model, never tuned by validation.
     target_params = ("alphas",)
+    # Models saved before ``transform`` existed were trained with the softplus increments.
+    recorded_defaults = {"transform": "softplus"}
+    # ... and so were level sets pickled then, whose state has no ``transform``.
+    transform = "softplus"
+    _cummax = False
 
     def __init__(self, alphas: Any) -> None:
         super().__init__()
