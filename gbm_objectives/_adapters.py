@@ -140,16 +140,17 @@ _WARNED_LOCK = threading.Lock()
 _INTERNAL_MODULES = ("gbm_objectives", "xgboost", "lightgbm", "sklearn", "dask", "distributed")
 
 
-def needs_leaf_refit(loss: Loss) -> bool:
+def needs_leaf_refit(loss: Loss, levels: bool = False) -> bool:
     """Whether ``loss`` falls short of its built-in objective without a leaf refit.
 
     Absolute error and quantile losses have a (nearly) constant curvature,
     so plain Newton leaves do not reach the built-ins' accuracy: those refit
     every leaf to a residual quantile. The ``curvature="mm"`` surrogate is
     the exception: it is XGBoost >= 3.4's own built-in, which trains
-    without a refit.
+    without a refit. With ``levels`` (LightGBM, where quantile sets refit
+    their levels), also a quantile set that asks for it (``refit_levels``).
     """
-    return loss.leaf_refit is not None
+    return loss.leaf_refit is not None or (levels and loss.level_refit is not None)
 
 
 def _user_stacklevel() -> int:
@@ -170,7 +171,7 @@ def _user_stacklevel() -> int:
     return 2
 
 
-def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int | None = None) -> bool:
+def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int | None = None, levels: bool = False) -> bool:
     """Warn, once per process and loss kind, that ``loss`` trains on ``path`` without leaf refit.
 
     Absolute error and quantile losses have a constant curvature, so Newton
@@ -194,6 +195,9 @@ def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int | None = None)
         As in :func:`warnings.warn`, counted from the caller of this
         function. Default: the first frame outside ``gbm_objectives`` and
         the booster libraries, i.e. the user's own call.
+    levels : bool, default False
+        Also warn for a quantile set with ``refit_levels`` (LightGBM paths:
+        XGBoost never refits them).
 
     Returns
     -------
@@ -205,21 +209,28 @@ def warn_no_refit(loss: Loss | str, path: str, *, stacklevel: int | None = None)
         raise ValueError(f"path must be a non-empty string naming the training path, got {path!r}")
     if stacklevel is not None and (isinstance(stacklevel, bool) or not isinstance(stacklevel, int) or stacklevel < 1):
         raise ValueError(f"stacklevel must be a positive integer, got {stacklevel!r}")
-    if not needs_leaf_refit(loss):
+    if not needs_leaf_refit(loss, levels):
         return False
     with _WARNED_LOCK:
         if loss.name in _WARNED_NO_REFIT:
             return False
         _WARNED_NO_REFIT.add(loss.name)
     level = _user_stacklevel() if stacklevel is None else stacklevel + 1
-    warnings.warn(
-        f"{loss.name} needs every leaf refit to a residual quantile, which {path} cannot do: the model "
-        "keeps plain Newton leaves and falls short of the built-in objective. Train with "
-        "gbm_objectives.xgboost.train, gbm_objectives.lightgbm.train or the library's estimators "
-        "(loss=...) to refit. This warning is shown once per loss per process.",
-        LeafRefitWarning,
-        stacklevel=level,
-    )
+    if loss.leaf_refit is None:
+        message = (
+            f"{loss.name} with refit_levels=True moves each output's leaves toward its level's residual quantile, "
+            f"which {path} cannot do: the model keeps LightGBM's Newton leaves (as refit_levels=False). Train "
+            "with gbm_objectives.lightgbm.train or the library's estimators (loss=...) to refit. This warning "
+            "is shown once per loss per process."
+        )
+    else:
+        message = (
+            f"{loss.name} needs every leaf refit to a residual quantile, which {path} cannot do: the model "
+            "keeps plain Newton leaves and falls short of the built-in objective. Train with "
+            "gbm_objectives.xgboost.train, gbm_objectives.lightgbm.train or the library's estimators "
+            "(loss=...) to refit. This warning is shown once per loss per process."
+        )
+    warnings.warn(message, LeafRefitWarning, stacklevel=level)
     return True
 
 
@@ -307,6 +318,8 @@ class ObjectiveBase:
     """
 
     _order = "C"
+    #: Whether this booster refits quantile sets' levels (LightGBM), so a plain call without it warns.
+    _refits_levels = False
 
     def __init__(self, loss: Loss | str, *, row_curvature: bool = False) -> None:
         self.loss = as_loss(loss)
@@ -317,7 +330,9 @@ class ObjectiveBase:
     def _reset(self) -> None:
         self._local = threading.local()
         # One attribute test per call; cleared after the first warning check.
-        self._refit_unchecked = not self._is_managed and not self.row_curvature and needs_leaf_refit(self.loss)
+        self._refit_unchecked = (
+            not self._is_managed and not self.row_curvature and needs_leaf_refit(self.loss, self._refits_levels)
+        )
 
     def _managed(self) -> ObjectiveBase:
         """Mark this object as built by the library's training code (no refit warning); returns it."""
@@ -328,7 +343,7 @@ class ObjectiveBase:
     def _check_refit(self, path: str) -> None:
         """The one-time warning that ``path`` trains a loss needing leaf refit without it."""
         self._refit_unchecked = False
-        warn_no_refit(self.loss, path)
+        warn_no_refit(self.loss, path, levels=self._refits_levels)
 
     def _thread_buffers(self) -> Buffers:
         """This thread's output buffers (one attribute look-up once they exist)."""

@@ -320,3 +320,30 @@ def test_level_offsets_measure_each_levels_distance_from_its_quantile(data, tran
     assert_allclose(loss.level_offsets(y, margin, counts.astype(float)),
                     share_off_quantile(np.repeat(y, counts), levels_of(np.repeat(margin, counts, axis=0))),
                     rtol=1e-12, atol=1e-12)
+
+
+def test_paths_that_cannot_refit_the_levels_say_so_once(data, monkeypatch):
+    """``glgb.cv`` and plain ``lightgbm.train`` with the objective callable keep LightGBM's Newton
+    leaves: a quantile set asking for the level refit gets one LeafRefitWarning per process, as
+    absolute error and quantile losses do; ``refit_levels=False`` asks for nothing and gets none, and
+    XGBoost, which never refits level sets, never warns."""
+    import warnings
+
+    from gbm_objectives import _adapters
+
+    x, y, _, _ = data
+    monkeypatch.setattr(_adapters, "_WARNED_NO_REFIT", set())
+    with pytest.warns(glgb.LeafRefitWarning, match="refit_levels=True.*gbm_objectives.lightgbm.cv"):
+        refit = glgb.cv(SPEC, PARAMS, lgb.Dataset(x, y), 5, nfold=2, seed=0)
+    monkeypatch.setattr(_adapters, "_WARNED_NO_REFIT", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", glgb.LeafRefitWarning)
+        plain = glgb.cv(f"multi_quantile(alphas={ALPHAS!r}, refit_levels=False)", PARAMS, lgb.Dataset(x, y), 5,
+                        nfold=2, seed=0)
+        xgb = pytest.importorskip("xgboost")
+        gx = pytest.importorskip("gbm_objectives.xgboost")
+        xgb.train({"nthread": 1, "num_target": len(ALPHAS)}, xgb.DMatrix(x, y), 2, obj=gx.objective(SPEC))
+    # the same Newton leaves either way
+    assert_allclose(refit["valid gbm_multi_quantile-mean"], plain["valid gbm_multi_quantile-mean"], rtol=1e-12)
+    with pytest.warns(glgb.LeafRefitWarning, match="refit_levels=True.*lightgbm.train"):
+        lgb.train({**PARAMS, "num_class": len(ALPHAS), "objective": glgb.objective(SPEC)}, lgb.Dataset(x, y), 2)

@@ -60,11 +60,13 @@ class LightGBMObjective(ObjectiveBase):
     ``lightgbm.train`` / ``lightgbm.cv`` / LightGBM's estimators with this
     objective cannot do: the first call then issues a
     :class:`LeafRefitWarning`, once per process and loss
-    (:func:`warn_no_refit`). :func:`train` and the estimators refit and
-    never warn.
+    (:func:`warn_no_refit`); so does a quantile set with ``refit_levels``
+    (``multi_quantile``'s default). :func:`train` and the estimators refit
+    and never warn.
     """
 
     _order = "F"
+    _refits_levels = True
 
     def _reset(self) -> None:
         super()._reset()

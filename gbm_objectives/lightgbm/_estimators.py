@@ -189,7 +189,10 @@ class _LossModelMixin:
             loss, _builtin_metrics(_param(params, _METRIC_ALIASES)) + [m for m in user_eval if isinstance(m, str)]
         )
         level_refit = bool(getattr(self, "refit_leaves", True)) and loss.level_refit is not None
-        level_refit = level_refit and not _is_distributed(params)
+        if level_refit and _is_distributed(params):
+            level_refit = False
+            warn_no_refit(loss, f"{type(self).__name__} in distributed training (the refit needs every row)",
+                          levels=True)
         if refit or level_refit:
             _check_refit_params(loss, params)
         init = None

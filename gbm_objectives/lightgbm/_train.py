@@ -283,7 +283,8 @@ def cv(
     if not isinstance(return_cvbooster, bool):
         raise ValueError(f"return_cvbooster must be True or False, got {return_cvbooster!r}")
     booster_params = _prepare_params(loss, params, refit=False)
-    warn_no_refit(loss, "gbm_objectives.lightgbm.cv (its folds are Dataset subsets without raw features)")
+    warn_no_refit(loss, "gbm_objectives.lightgbm.cv (its folds are Dataset subsets without raw features)",
+                  levels=True)
     _python_side_data(loss, train_set, "train_set")
     if init_score is not None and _own_init_score(train_set) is not None:
         raise ValueError("train_set already has an init_score; pass init_score= or the Dataset's, not both")
