@@ -347,3 +347,15 @@ def test_paths_that_cannot_refit_the_levels_say_so_once(data, monkeypatch):
     assert_allclose(refit["valid gbm_multi_quantile-mean"], plain["valid gbm_multi_quantile-mean"], rtol=1e-12)
     with pytest.warns(glgb.LeafRefitWarning, match="refit_levels=True.*lightgbm.train"):
         lgb.train({**PARAMS, "num_class": len(ALPHAS), "objective": glgb.objective(SPEC)}, lgb.Dataset(x, y), 2)
+
+
+@pytest.mark.parametrize("name", ["multi_quantile", "multi_expectile"])
+def test_lightgbm_alpha_is_refused_with_level_sets(data, name):
+    """LightGBM's ``alpha`` (its built-in quantile level) would be ignored: a level set refuses it, even
+    at LightGBM's default, rather than train levels the user did not ask for."""
+    x, y, _, _ = data
+    for value in (0.9, 0.5):
+        with pytest.raises(ValueError, match=r"alpha=.* is the level of LightGBM's built-in quantile.*alphas"):
+            glgb.train(name, {**PARAMS, "alpha": value}, lgb.Dataset(x, y), 2)
+        with pytest.raises(ValueError, match="alpha"):
+            glgb.LGBMRegressor(loss=name, n_estimators=2, alpha=value, verbose=-1).fit(x, y)

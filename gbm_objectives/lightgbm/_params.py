@@ -234,6 +234,13 @@ def _check_loss_params(loss: Loss, params: Mapping[str, Any]) -> None:
     value; any other must keep LightGBM's default, which changes nothing.
     """
     host = _host_objective(loss)
+    if loss.level_statistic is not None and params.get("alpha") is not None:
+        # Even LightGBM's default value: set by hand, it reads as the levels' business.
+        raise ValueError(
+            f"alpha={params['alpha']!r} is the level of LightGBM's built-in quantile objective and is ignored "
+            f"with {loss!r}, whose levels are its alphas: remove it, or set the loss's alphas "
+            "(e.g. loss='multi_quantile(alphas=(0.1, 0.5, 0.9))')"
+        )
     for key, (default, instead) in _LOSS_DEFINING.items():
         value = params.get(key)
         if value is None:
