@@ -128,7 +128,7 @@ class MultiQuantile(_LevelSet):
     (``benchmarks/bench_level_sets.py``, 20,000 rows, 200 rounds, against
     three built-in quantile models), the defaults: diamond prices 0.985x
     their total pinball on XGBoost 3.2, 0.82x XGBoost 3.4's built-in,
-    1.003x on LightGBM; synthetic data 0.994x, 1.000x, 0.991x. With few
+    0.997x on LightGBM; synthetic data 0.993x, 1.001x, 0.994x. With few
     rounds the built-ins' refit of leaves to residual quantiles is faster
     than any Newton leaf (4,000 diamond prices, XGBoost 3.2: 1.47x at 30
     rounds, 0.94x at 100, 0.92x at 300).
@@ -153,14 +153,17 @@ class MultiQuantile(_LevelSet):
     makes level ``j`` move the learning rate times its residual quantile in
     every leaf (under ``"max"`` output ``j`` is refit as a separate model,
     as LightGBM's built-in ``quantile`` refits one level; under
-    ``"softplus"`` given the levels below after their own refit), by the
-    share ``a_j`` of :meth:`level_offsets`: the whole way while the level
-    is far off its quantile, not at all at it, where the Newton step is
-    steadier. Measured (``benchmarks/bench_level_sets.py``), on 4,000
-    diamond prices at 30 / 100 / 300 rounds: 1.03x / 0.95x / 0.98x the
-    built-ins' total pinball (without: 1.52x / 0.99x / 1.00x); 20,000 rows
-    at 200 rounds: diamond prices 1.003x (1.013x), synthetic 0.991x
-    (0.990x); 2,500 rows at 300 rounds it is worse (1.05x against 1.01x).
+    ``"softplus"`` given the levels below after their own refit), by how
+    far the level sits off its quantile: the larger of ``a_j``
+    (:meth:`level_offsets`, over all rows) and the leaf's own distance
+    (its share of labels above the level, less two standard errors of that
+    share, relative to ``min(alpha_j, 1 - alpha_j)``): the whole way while
+    the level is far off its quantile, not at all at it, where the Newton
+    step is steadier. Measured (``benchmarks/bench_level_sets.py``), on
+    4,000 diamond prices at 30 / 100 / 300 rounds: 0.82x / 0.92x / 0.97x
+    the built-ins' total pinball (without: 1.52x / 0.99x / 1.00x); 20,000
+    rows at 200 rounds: diamond prices 0.997x (1.013x), synthetic 0.994x
+    (0.990x); 2,500 rows at 300 rounds it is worse (1.06x against 1.02x).
     It costs about twice the fit time. ``refit_levels=False`` keeps
     LightGBM's Newton leaves (and plain ``lightgbm.train`` with the
     objective callable then needs no refit).
