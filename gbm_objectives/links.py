@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .kernels._common import MAX_EXP_ARG
-from .kernels.intervals import cumulative_max_inverse, noncrossing_inverse, noncrossing_link
+from .kernels.intervals import levels_of_margins, noncrossing_link
 
 
 class Link:
@@ -123,6 +123,14 @@ class SoftmaxLink(Link):
         return e / e.sum(axis=-1, keepdims=True)
 
 
+def _rows(values: Any, what: str) -> np.ndarray:
+    """``values`` as a C-contiguous float64 (n, k) array of ``what``, or ValueError."""
+    arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be 2-D (n, k), got shape {arr.shape}")
+    return arr
+
+
 class NonCrossingLink(Link):
     """Rows of k non-decreasing levels <-> rows of k margins.
 
@@ -147,19 +155,15 @@ class NonCrossingLink(Link):
         return {"objective": self.xgboost_objective, "expectile_alpha": levels}
 
     def link(self, mean: np.ndarray) -> np.ndarray:
-        p = np.ascontiguousarray(np.asarray(mean, dtype=np.float64))
-        if p.ndim != 2:
-            raise ValueError(f"levels must be 2-D (n, k), got shape {p.shape}")
+        p = _rows(mean, "levels")
         out = np.empty_like(p)
         noncrossing_link(p, out)
         return out
 
     def inverse(self, margin: np.ndarray) -> np.ndarray:
-        m = np.ascontiguousarray(np.asarray(margin, dtype=np.float64))
-        if m.ndim != 2:
-            raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
+        m = _rows(margin, "margins")
         out = np.empty_like(m)
-        noncrossing_inverse(m, out)
+        levels_of_margins(m, False, out)
         return out
 
 
@@ -181,19 +185,15 @@ class CumulativeMaxLink(Link):
     margins_are_levels = True
 
     def link(self, mean: np.ndarray) -> np.ndarray:
-        p = np.asarray(mean, dtype=np.float64)
-        if p.ndim != 2:
-            raise ValueError(f"levels must be 2-D (n, k), got shape {p.shape}")
+        p = _rows(mean, "levels")
         if np.any(np.diff(p, axis=1) < 0):
             raise ValueError("levels must be non-decreasing along each row")
-        return np.array(p, dtype=np.float64, order="C")
+        return p.copy()
 
     def inverse(self, margin: np.ndarray) -> np.ndarray:
-        m = np.ascontiguousarray(np.asarray(margin, dtype=np.float64))
-        if m.ndim != 2:
-            raise ValueError(f"margins must be 2-D (n, k), got shape {m.shape}")
+        m = _rows(margin, "margins")
         out = np.empty_like(m)
-        cumulative_max_inverse(m, out)
+        levels_of_margins(m, True, out)
         return out
 
 

@@ -65,30 +65,20 @@ def _sigmoid(x):
 
 
 @njit(**JIT)
-def noncrossing_inverse(margin, out):
-    """Predictions of margins (n, k): cumulative softplus increments."""
+def levels_of_margins(margin, cummax, out):
+    """Predictions of margins (n, k): cumulative softplus increments, or with
+    ``cummax`` the cumulative maximum ``q_j = max(q_{j-1}, m_j)``."""
     for i in range(margin.shape[0]):
         q = f64(margin[i, 0])
         out[i, 0] = q
         for j in range(1, margin.shape[1]):
-            q += EPS + _softplus(f64(margin[i, j]))
-            out[i, j] = q
-
-
-@njit(**JIT)
-def cumulative_max_inverse(margin, out):
-    """Predictions of margins (n, k): ``q_j = max(q_{j-1}, m_j)``."""
-    for i in range(margin.shape[0]):
-        q = f64(margin[i, 0])
-        out[i, 0] = q
-        for j in range(1, margin.shape[1]):
-            q = max(q, f64(margin[i, j]))
+            q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
             out[i, j] = q
 
 
 @njit(**JIT)
 def noncrossing_link(pred, out):
-    """Margins of non-decreasing predictions (n, k): the inverse of :func:`noncrossing_inverse`.
+    """Margins of non-decreasing predictions (n, k): the inverse of :func:`levels_of_margins`.
 
     Gaps below ``EPS`` (which no margin produces) map to the margin of the
     smallest representable gap, as XGBoost's ``SoftPlusInv`` clamps them.
