@@ -257,6 +257,8 @@ def check_margin(loss: Loss, preds: Any, n_rows: int, booster: str, *, flat_clas
                 f"{loss!r} needs margins of shape ({n_rows}, {k}) but {booster} passed shape {m.shape}; "
                 f"set {_outputs_parameter(loss, booster)}={k} in the booster's parameters (the estimators "
                 "take it as a keyword argument)"
+                + ("" if booster == "XGBoost" or loss.is_multiclass else
+                   ", with metric='None' (LightGBM's default regression metric refuses k scores per row)")
             )
     else:
         if m.ndim == 2 and m.shape[1] == 1:

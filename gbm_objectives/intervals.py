@@ -201,7 +201,7 @@ class PredictionIntervals(RegressorMixin, BaseEstimator):
     alphas_ : tuple of float
         The three quantile levels.
     conformity_scores_ : ndarray
-        The calibration rows' scores ``max(lower - y, y - upper)``.
+        The calibration rows' scores (``max(lower - y, y - upper)``, or as ``adjustment`` says).
     calibration_index_ : ndarray of int
         The rows of ``X`` behind ``conformity_scores_``, in the same order
         (split: the held-out rows; cross: every row, grouped by fold).

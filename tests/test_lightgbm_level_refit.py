@@ -359,3 +359,21 @@ def test_lightgbm_alpha_is_refused_with_level_sets(data, name):
             glgb.train(name, {**PARAMS, "alpha": value}, lgb.Dataset(x, y), 2)
         with pytest.raises(ValueError, match="alpha"):
             glgb.LGBMRegressor(loss=name, n_estimators=2, alpha=value, verbose=-1).fit(x, y)
+
+
+def test_plain_lightgbm_estimator_is_told_what_k_outputs_need(data, monkeypatch):
+    """Plain ``lightgbm.LGBMRegressor`` with the objective callable: without ``num_class`` the error names
+    it and ``metric='None'`` (LightGBM's own regression metric refuses k scores); with both it trains
+    levels that never cross, once the margins are turned into levels."""
+    from gbm_objectives import _adapters
+
+    x, y, xt, _ = data
+    objective = glgb.objective("multi_quantile")
+    with pytest.raises(ValueError, match=r"set num_class=3 .*metric='None'"):
+        lgb.LGBMRegressor(objective=objective, n_estimators=2, n_jobs=1, verbose=-1).fit(x, y)
+    monkeypatch.setattr(_adapters, "_WARNED_NO_REFIT", set())
+    with pytest.warns(glgb.LeafRefitWarning):
+        model = lgb.LGBMRegressor(objective=objective, num_class=3, metric="None", n_estimators=5, n_jobs=1,
+                                  verbose=-1).fit(x, y)
+    levels = get_loss("multi_quantile").predict(model.predict(xt, raw_score=True))
+    assert levels.shape == (xt.shape[0], 3) and np.all(np.diff(levels, axis=1) >= 0)

@@ -72,7 +72,7 @@ def levels_of_margins(margin, cummax, out):
         q = f64(margin[i, 0])
         out[i, 0] = q
         for j in range(1, margin.shape[1]):
-            q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
+            q = max(q, f64(margin[i, j])) if cummax else q + (EPS + _softplus(f64(margin[i, j])))
             out[i, j] = q
 
 
@@ -379,7 +379,7 @@ def multi_quantile_loss_sum(y, margin, weight, alphas, cummax):
         row = 0.0
         for j in range(k):
             if j > 0:
-                q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
+                q = max(q, f64(margin[i, j])) if cummax else q + (EPS + _softplus(f64(margin[i, j])))
             d = yi - q
             row += max(alphas[j] * d, (alphas[j] - 1.0) * d)
         total += w * row
@@ -438,7 +438,7 @@ def multi_expectile_loss_sum(y, margin, weight, alphas, cummax):
         row = 0.0
         for j in range(k):
             if j > 0:
-                q = max(q, f64(margin[i, j])) if cummax else q + EPS + _softplus(f64(margin[i, j]))
+                q = max(q, f64(margin[i, j])) if cummax else q + (EPS + _softplus(f64(margin[i, j])))
             r = q - yi
             a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
             row += 0.5 * a * r * r

@@ -239,7 +239,7 @@ def _check_loss_params(loss: Loss, params: Mapping[str, Any]) -> None:
         raise ValueError(
             f"alpha={params['alpha']!r} is the level of LightGBM's built-in quantile objective and is ignored "
             f"with {loss!r}, whose levels are its alphas: remove it, or set the loss's alphas "
-            "(e.g. loss='multi_quantile(alphas=(0.1, 0.5, 0.9))')"
+            f"(e.g. loss='{loss.name}(alphas=(0.1, 0.5, 0.9))')"
         )
     for key, (default, instead) in _LOSS_DEFINING.items():
         value = params.get(key)

@@ -95,16 +95,18 @@ def train(
         ``learning_rate`` times LightGBM's (weighted) percentile of its
         residuals, as LightGBM's ``l1`` / ``quantile`` objectives do.
         Quantile sets that ask for it (``multi_quantile``'s ``refit_levels``, on by default):
-        each round's tree of output ``j`` is refit so that level ``j`` moves
-        ``learning_rate`` times its residual quantile in each leaf, given the
-        levels below, and the levels stay non-crossing (their own curvature
-        still shapes the splits). Needs
+        each round's tree of output ``j`` moves toward the refit that makes
+        level ``j`` move ``learning_rate`` times its residual quantile in each
+        leaf (output ``j`` on its own under ``transform="max"``; given the
+        levels below under ``"softplus"``), by how far the level sits off its
+        quantile, overall or in the leaf (see ``MultiQuantile``); the levels
+        stay non-crossing and their own curvature shapes the splits. Needs
         in-memory features (Datasets built with ``free_raw_data=False`` or
         not yet constructed) and ``boosting="gbdt"``; with bagging every row,
         not only the bag, enters the percentiles. False keeps plain Newton
-        leaves with the loss's own curvature. With the refit the Hessian
-        only shapes the splits and is one unit per row (times its weight), as
-        in LightGBM's built-ins.
+        leaves with the loss's own curvature. With the refit of a one-level
+        loss the Hessian only shapes the splits and is one unit per row
+        (times its weight), as in LightGBM's built-ins.
     feval : callable or list of callables, optional
         Extra evaluation functions, after the loss's own metric.
     callbacks : list of callables, optional

@@ -40,20 +40,34 @@ def _check_alphas(alphas: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
+_TRANSFORMS = ("max", "softplus")
+
+
 class _LevelSet(Loss):
-    link = NonCrossingLink()
+    # The default transform's; each instance holds its own transform's link.
+    link = CumulativeMaxLink()
     # The levels are the question asked of the model, never tuned by validation.
     target_params = ("alphas",)
     # Models saved before ``transform`` existed were trained with the softplus increments.
     recorded_defaults = {"transform": "softplus"}
-    # ... and so were level sets pickled then, whose state has no ``transform``.
-    transform = "softplus"
-    _cummax = False
 
-    def __init__(self, alphas: Any) -> None:
+    def __init__(self, alphas: Any, transform: str) -> None:
         super().__init__()
         self.alphas = _check_alphas(alphas)
         self._alphas = np.asarray(self.alphas, dtype=np.float64)
+        check_choice(transform, "transform", _TRANSFORMS)
+        self._set_transform(transform)
+
+    def _set_transform(self, transform: str) -> None:
+        self.transform = transform
+        self._cummax = transform == "max"
+        self.link = CumulativeMaxLink() if self._cummax else NonCrossingLink()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "transform" not in state:
+            # Pickled before ``transform`` existed: trained with the softplus increments.
+            self._set_transform(self.recorded_defaults["transform"])
 
     @property
     def n_outputs(self) -> int:
@@ -188,10 +202,9 @@ class MultiQuantile(_LevelSet):
         refit_levels: bool = True,
         transform: str = "max",
     ) -> None:
-        super().__init__(alphas)
+        super().__init__(alphas, transform)
         check_choice(curvature, "curvature", ("adaptive", "mm", "scaled"))
         check_choice(coupling, "coupling", ("level", "chain"))
-        check_choice(transform, "transform", ("max", "softplus"))
         if not isinstance(refit_levels, (bool, np.bool_)):
             raise ValueError(f"refit_levels must be True or False, got {refit_levels!r}")
         if transform == "max" and coupling == "chain":
@@ -202,10 +215,6 @@ class MultiQuantile(_LevelSet):
         self.curvature = curvature
         self.coupling = coupling
         self.refit_levels = bool(refit_levels)
-        self.transform = transform
-        self._cummax = transform == "max"
-        if self._cummax:
-            self.link = CumulativeMaxLink()
         self._code = {
             "adaptive": intervals.CURVATURE_ADAPTIVE,
             "mm": intervals.CURVATURE_MM,
@@ -324,12 +333,7 @@ class MultiExpectile(_LevelSet):
     level_statistic = "expectile"
 
     def __init__(self, alphas: Any = (0.05, 0.5, 0.95), transform: str = "max") -> None:
-        super().__init__(alphas)
-        check_choice(transform, "transform", ("max", "softplus"))
-        self.transform = transform
-        self._cummax = transform == "max"
-        if self._cummax:
-            self.link = CumulativeMaxLink()
+        super().__init__(alphas, transform)
 
     @property
     def output_names(self) -> tuple[str, ...]:
