@@ -340,8 +340,11 @@ MM_C, MM_FLOOR = 0.04, 3e-4
 ADAPTIVE_C, ADAPTIVE_MIN_WIDTH, ADAPTIVE_FAR, ADAPTIVE_MIN_SIDE = 0.15, 0.05, 0.45, 0.3
 
 
-def _np_levels(f):
-    """Non-crossing levels of (n, k) margins and ``dq / dm`` of each margin column."""
+def _np_levels(f, transform="softplus"):
+    """Non-crossing levels of (n, k) margins and ``dq / dm`` of each margin column (under the
+    cumulative maximum each margin is its own level: 1)."""
+    if transform == "max":
+        return np.maximum.accumulate(f, axis=1), np.ones_like(f)
     levels = np.cumsum(np.column_stack([f[:, 0], LEVEL_GAP + np.logaddexp(0.0, f[:, 1:])]), axis=1)
     slope = np.ones_like(f)
     slope[:, 1:] = _np_sigmoid(f[:, 1:])
@@ -397,9 +400,12 @@ def _np_multi_quantile(loss, y, f):
 
 @numpy_reference("multi_expectile")
 def _np_multi_expectile(loss, y, f):
-    levels, slope = _np_levels(f)
+    levels, slope = _np_levels(f, loss.transform)
     r = levels - y[:, None]
     a = np.where(r >= 0, 1.0 - np.asarray(loss.alphas), np.asarray(loss.alphas))
+    if loss.transform == "max":
+        # every margin takes its own level's derivatives
+        return a * r, np.maximum(a, HESS_FLOOR)
     return _np_chain(slope, a * r, a)
 
 
@@ -751,7 +757,11 @@ def _torch_quantile(torch, loss, y, f):
     return _torch_pinball(torch, y, f, loss.alpha, 1.0)
 
 
-def _torch_levels(torch, f):
+def _torch_levels(torch, f, transform="softplus"):
+    if transform == "max":
+        # The cumulative maximum, each margin carrying its own level's derivatives (straight through
+        # where the margins cross, as the library trains them).
+        return f + (torch.cummax(f, dim=1).values - f).detach()
     increments = LEVEL_GAP + torch.nn.functional.softplus(f[:, 1:])
     return torch.cumsum(torch.cat([f[:, :1], increments], dim=1), dim=1)
 
@@ -782,7 +792,7 @@ def _torch_multi_quantile(torch, loss, y, f):
 @torch_reference("multi_expectile")
 def _torch_multi_expectile(torch, loss, y, f):
     alphas = torch.tensor(loss.alphas, dtype=f.dtype)
-    r = _torch_levels(torch, f) - y[:, None]
+    r = _torch_levels(torch, f, loss.transform) - y[:, None]
     return (0.5 * torch.where(r >= 0, 1.0 - alphas, alphas) * r * r).sum(dim=1)
 
 

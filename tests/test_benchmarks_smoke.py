@@ -239,11 +239,13 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
         ("xgboost", "library (level, adaptive), multi_output_tree"),
         ("xgboost", "library (level, mm), one output per tree"),
         ("xgboost", "library (level, scaled), one output per tree"),
+        ("xgboost", "library (level, adaptive, softplus), one output per tree"),
         ("xgboost", "built-in, quantile_alpha list"), ("xgboost", "built-in, k separate models"),
         ("lightgbm", "library (level, adaptive, no refit), one model"),
         ("lightgbm", "library (level, adaptive, refit_levels), one model"),
         ("lightgbm", "library (level, mm, no refit), one model"),
         ("lightgbm", "library (level, scaled, no refit), one model"),
+        ("lightgbm", "library (level, adaptive, refit_levels, softplus), one model"),
         ("lightgbm", "built-in, k separate models"),
     ]
     for row in table:
@@ -260,6 +262,32 @@ def test_level_set_benchmark_compares_one_model_with_separate_builtins(capsys):
             assert below[0] <= below[1], row  # levels that never cross have non-decreasing shares
     with pytest.raises(SystemExit):
         bench.main(["--alphas", "0.9", "0.1"])
+
+
+def test_level_set_benchmark_scores_expectile_sets(capsys):
+    pytest.importorskip("xgboost")
+    pytest.importorskip("lightgbm")
+    from gbm_objectives.xgboost import has_objective
+
+    bench = _script("bench_level_sets")
+    argv = ["--rows", "300", "--rounds", "3", "--repeats", "1", "--datasets", "synthetic", "--alphas", "0.1", "0.9",
+            "--statistic", "expectile"]
+    assert bench.main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    builtin = has_objective("reg:expectileerror")
+    xgb_rows = ["library (max), one model", "library (softplus), one model"]
+    xgb_rows += ["built-in, expectile_alpha list", "built-in, k separate models"] if builtin else [
+        "library expectile(alpha), k separate models"]
+    assert [(row[1], row[2]) for row in table] == [("xgboost", name) for name in xgb_rows] + [
+        ("lightgbm", name) for name in ("library (max), one model", "library (softplus), one model",
+                                        "library expectile(alpha), k separate models")]
+    for row in table:
+        per_alpha, total = [float(v) for v in row[3:5]], float(row[5])
+        assert total == pytest.approx(sum(per_alpha), rel=1e-3), row
+        if row[2].startswith("library ("):
+            assert row[7] == "0.0%", row
+        if "k separate models" in row[2]:
+            assert float(row[6]) == 1.0
 
 
 def test_scripts_reject_bad_arguments():
