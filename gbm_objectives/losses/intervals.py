@@ -107,8 +107,8 @@ class MultiQuantile(_LevelSet):
     on skewed targets (4,000 diamond prices, XGBoost 3.2, 100 rounds: the
     median sits above 80% of held-out labels; ``"max"``: 48%) and adds the
     lower levels' noise to the upper ones on small tables (2,500 rows, 300
-    rounds: 1.16x the built-ins' total pinball on XGBoost 3.2, 1.19x on
-    LightGBM; ``"max"``: 1.05x, 1.05x). Its one gain: XGBoost >= 3.3 saves
+    rounds: 1.16x the built-ins' total pinball on XGBoost 3.2, 1.20x on
+    LightGBM; ``"max"``: 1.05x, 1.06x). Its one gain: XGBoost >= 3.3 saves
     it under ``reg:expectileerror``, so plain ``booster.predict`` gives the
     levels; under ``"max"`` plain ``predict`` gives the outputs and
     ``numpy.maximum.accumulate(outputs, axis=1)`` the levels.
