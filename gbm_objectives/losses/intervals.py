@@ -151,9 +151,11 @@ class MultiQuantile(_LevelSet):
     (default): margin ``j`` follows its own level only, ``s_j g_j`` and
     ``s_j^2 h_j`` (``g_j, h_j`` level ``j``'s derivatives; ``s_j = 1``
     under ``"max"``; under ``"softplus"`` ``s_0 = 1``, ``s_j =
-    sigmoid(m_j)``), as if each level were a separate model: not the
-    gradient of the summed loss, but the same fixed point (every level at
-    its own quantile), and the lowest level is not pulled by the others.
+    sigmoid(m_j)``), as if each level were a separate model. Under
+    ``"max"`` that is the gradient of the summed loss wherever the outputs
+    do not cross; under ``"softplus"`` it is not, but has the same fixed
+    point (every level at its own quantile), and the lowest level is not
+    pulled by the others.
     ``"chain"`` (``"softplus"`` only): the chain rule through the
     transform, the gradient of the summed loss: margin ``j`` moves every
     level ``l >= j`` and sees ``s_j sum_{l >= j} g_l`` with the diagonal
