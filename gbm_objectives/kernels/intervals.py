@@ -387,8 +387,10 @@ def multi_quantile_loss_sum(y, margin, weight, alphas, cummax):
 
 
 @njit(**JIT)
-def multi_expectile_grad_hess(y, margin, weight, alphas, grad, hess):
-    """Asymmetric squared errors of every level (XGBoost's ``reg:expectileerror``)."""
+def multi_expectile_grad_hess(y, margin, weight, alphas, cummax, grad, hess):
+    """Asymmetric squared errors of every level. Softplus increments: XGBoost's
+    ``reg:expectileerror`` (chained through the transform); with ``cummax`` each
+    margin takes its own level's derivatives (exact wherever the margins do not cross)."""
     n, k = margin.shape
     weighted = weight.shape[0] > 0
     g_level = np.empty(k)
@@ -399,31 +401,17 @@ def multi_expectile_grad_hess(y, margin, weight, alphas, grad, hess):
         q = f64(margin[i, 0])
         for j in range(k):
             if j > 0:
-                q += EPS + _softplus(f64(margin[i, j]))
+                q = max(q, f64(margin[i, j])) if cummax else q + (EPS + _softplus(f64(margin[i, j])))
             r = min(max(q - yi, -FLOAT64_MAX), FLOAT64_MAX)
             a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
             g_level[j] = a * r
             h_level[j] = a
-        _chain(margin, i, g_level, h_level, w, grad, hess)
-
-
-@njit(**JIT)
-def multi_expectile_own_level_grad_hess(y, margin, weight, alphas, grad, hess):
-    """Asymmetric squared errors of every level under the cumulative maximum: margin
-    ``j`` takes level ``j``'s own derivatives (exact wherever the margins do not cross)."""
-    n, k = margin.shape
-    weighted = weight.shape[0] > 0
-    for i in range(n):
-        w = weight[i] if weighted else 1.0
-        yi = f64(y[i])
-        q = f64(margin[i, 0])
-        for j in range(k):
-            if j > 0:
-                q = max(q, f64(margin[i, j]))
-            r = min(max(q - yi, -FLOAT64_MAX), FLOAT64_MAX)
-            a = 1.0 - alphas[j] if r >= 0.0 else alphas[j]
-            grad[i, j] = clamp_grad(w * (a * r))
-            hess[i, j] = clamp_hess(w * a)
+        if cummax:
+            for j in range(k):
+                grad[i, j] = clamp_grad(w * g_level[j])
+                hess[i, j] = clamp_hess(w * h_level[j])
+        else:
+            _chain(margin, i, g_level, h_level, w, grad, hess)
 
 
 @njit(**JIT)

@@ -348,10 +348,7 @@ class MultiExpectile(_LevelSet):
         return None
 
     def grad_hess_into(self, y, margin, weight, grad, hess, offsets=None, sums=None):
-        if self._cummax:
-            intervals.multi_expectile_own_level_grad_hess(y, margin, weight, self._alphas, grad, hess)
-        else:
-            intervals.multi_expectile_grad_hess(y, margin, weight, self._alphas, grad, hess)
+        intervals.multi_expectile_grad_hess(y, margin, weight, self._alphas, self._cummax, grad, hess)
 
     def loss_sum(self, y, margin, weight, offsets=None):
         return intervals.multi_expectile_loss_sum(y, margin, weight, self._alphas, self._cummax)
